@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from django.urls import include, path, re_path
+from rest_framework.routers import DefaultRouter
+
+from kopeck.api.problems import api_not_found
+from kopeck.audit.api import AuditViewSet
+from kopeck.clients.api import ClientViewSet, FieldDefinitionViewSet
+from kopeck.configuration.api import BillingSettingsView
+from kopeck.ledger.api import ClientBalanceView, ClientOperationsView, ClientStatementView, TransactionViewSet
+from kopeck.operators.api import ApiKeyViewSet
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("clients", ClientViewSet, basename="client")
+router.register("client-fields", FieldDefinitionViewSet, basename="client-field")
+router.register("transactions", TransactionViewSet, basename="transaction")
+router.register("api-keys", ApiKeyViewSet, basename="api-key")
+router.register("audit", AuditViewSet, basename="audit")
+
+urlpatterns = [
+    path("clients/<int:client_id>/operations/", ClientOperationsView.as_view(), name="client-operations"),
+    path("clients/<int:client_id>/balance/", ClientBalanceView.as_view(), name="client-balance"),
+    path("clients/<int:client_id>/statement/", ClientStatementView.as_view(), name="client-statement"),
+    path("settings/billing/", BillingSettingsView.as_view(), name="billing-settings"),
+    path("", include(router.urls)),
+    re_path(r"^.*$", api_not_found),
+]

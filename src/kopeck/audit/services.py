@@ -1,0 +1,34 @@
+"""The only writer of the audit log. Called by every service inside its transaction."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+
+from kopeck.audit.models import AuditEntry
+from kopeck.common import clock
+from kopeck.common.actor import Actor
+
+
+def _jsonable(state: Any) -> Any:
+    if state is None:
+        return None
+    return json.loads(json.dumps(state, cls=DjangoJSONEncoder))
+
+
+def audit_record(
+    *, actor: Actor, action: str, object_type: str, object_id: object, before: Any = None, after: Any = None
+) -> AuditEntry:
+    return AuditEntry.objects.create(
+        at=clock.now(),
+        actor_kind=str(actor.kind),
+        actor_id=actor.id,
+        actor_label=actor.label,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        before=_jsonable(before),
+        after=_jsonable(after),
+    )

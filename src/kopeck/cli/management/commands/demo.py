@@ -1,0 +1,72 @@
+"""``kopeck demo``: load demo clients with valid requisites and a few account operations.
+
+Idempotent: clients are keyed by their external id (``demo-…``); operations are posted only for
+clients created in this run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from kopeck.clients.models import Client
+from kopeck.clients.services import client_create
+from kopeck.common.actor import Actor
+from kopeck.ledger.services import ledger_operation_post
+
+CLIENTS: list[dict[str, Any]] = [
+    {
+        "external_id": "demo-romashka", "type": "legal", "name": "ООО «Ромашка»", "tags": ["hosting", "vip"],
+        "fields": {"full_name": "Общество с ограниченной ответственностью «Ромашка»", "short_name": "ООО «Ромашка»",
+                   "inn": "7707083893", "kpp": "773601001", "ogrn": "1027700132195",
+                   "legal_address": "117997, г. Москва, ул. Вавилова, д. 19", "director": "Иванов И. И.",
+                   "bank_name": "ПАО Сбербанк", "bik": "044525225",
+                   "settlement_account": "40702810938000012345",
+                   "correspondent_account": "30101810400000000225"},
+        "contacts": [{"kind": "email", "value": "buh@romashka.example"},
+                     {"kind": "phone", "value": "+7 495 123-45-67", "receives_documents": False}],
+        "operations": [("payment", "50000.00", "Оплата по счёту № 1", "п/п 101"),
+                       ("charge", "12200.00", "Хостинг, ноябрь", ""),
+                       ("one_off_charge", "3660.00", "Настройка сервера", "")],
+    },
+    {
+        "external_id": "demo-oblako", "type": "legal", "name": "АО «Облако»", "tags": ["cloud"],
+        "fields": {"full_name": "Акционерное общество «Облако»", "inn": "7736207543", "kpp": "770401001",
+                   "ogrn": "1027700229193", "bik": "044525225"},
+        "contacts": [{"kind": "email", "value": "billing@oblako.example"}],
+        "operations": [("payment", "120000.00", "Аванс", "п/п 7"), ("charge", "24400.00", "IaaS, ноябрь", "")],
+    },
+    {
+        "external_id": "demo-ip-petrov", "type": "sole_proprietor", "name": "ИП Петров П. П.", "tags": ["saas"],
+        "fields": {"full_name": "Петров Пётр Петрович", "inn": "500100732259", "ogrnip": "304500000000010"},
+        "contacts": [{"kind": "email", "value": "petrov@example.ru"}],
+        "operations": [("payment", "3000.00", "Оплата картой", ""), ("bonus", "500.00", "Бонус за отзыв", "")],
+    },
+    {
+        "external_id": "demo-sidorova", "type": "individual", "name": "Сидорова Анна", "tags": [],
+        "fields": {"full_name": "Сидорова Анна Сергеевна", "phone": "+7 916 000-00-00"},
+        "contacts": [{"kind": "email", "value": "anna@example.ru"}],
+        "operations": [("payment", "990.00", "Оплата тарифа", ""), ("charge", "990.00", "VPS, ноябрь", "")],
+    },
+]
+
+
+class Command(BaseCommand):
+    help = "Load demo data (idempotent)."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        actor = Actor.system("demo")
+        created = 0
+        for spec in CLIENTS:
+            data = {k: v for k, v in spec.items() if k != "operations"}
+            if Client.objects.filter(external_id=data["external_id"]).exists():
+                continue
+            with transaction.atomic():
+                client = client_create(actor=actor, **data)
+                for operation, amount, reason, ref in spec["operations"]:
+                    ledger_operation_post(actor=actor, client=client, operation=operation, amount=amount,
+                                          reason=reason, source_ref=ref)
+            created += 1
+        self.stdout.write(self.style.SUCCESS(f"Demo data: {created} clients created, "
+                                             f"{len(CLIENTS) - created} already present."))

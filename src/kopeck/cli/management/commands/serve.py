@@ -1,0 +1,28 @@
+"""``kopeck serve``: run the product with gunicorn (static files by WhiteNoise)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Serve Kopeck over HTTP with gunicorn (admin at /admin/, API at /api/v1/, docs at /api/docs/)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--bind", default=os.environ.get("KOPECK_BIND", "127.0.0.1:8000"))
+        parser.add_argument("--workers", type=int, default=int(os.environ.get("KOPECK_WORKERS", "2")))
+        parser.add_argument("--threads", type=int, default=int(os.environ.get("KOPECK_THREADS", "4")))
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        self.stdout.write(f"Kopeck at http://{options['bind']}/  (admin /admin/, API docs /api/docs/)")
+        sys.stdout.flush()
+        argv = [
+            sys.executable, "-m", "gunicorn", "kopeck.wsgi:application",
+            "--bind", options["bind"], "--workers", str(options["workers"]), "--threads", str(options["threads"]),
+            "--access-logfile", "-",
+        ]
+        os.execv(sys.executable, argv)

@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from kopeck.clients import services
+from kopeck.clients.fieldsets import validate_fields
+from kopeck.clients.models import Client, ClientFieldDefinition, ClientType, Contact, Tag
+from kopeck.common.admin import admin_actor
+from kopeck.common.errors import ValidationFailed
+from kopeck.ledger.selectors import client_balance
+
+PREFIX = "f__"
+
+
+class ClientForm(forms.ModelForm):  # type: ignore[type-arg]
+    """The client's own fields plus one form field per field of its type's field set."""
+
+    tag_names = forms.CharField(label=_("tags"), required=False, help_text=_("Comma-separated."))
+
+    class Meta:
+        model = Client
+        fields = ["type", "name", "external_id", "status", "currency"]
+
+    def __init__(self, *args: Any, client_type: str = ClientType.LEGAL, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.client_type = self.instance.type if self.instance.pk else client_type
+        if self.instance.pk:
+            self.fields["type"].disabled = True
+            self.fields["tag_names"].initial = ", ".join(sorted(t.name for t in self.instance.tags.all()))
+        else:
+            self.fields["type"].initial = self.client_type
+            self.fields["type"].disabled = True
+        ru = (get_language() or "ru").startswith("ru")
+        self.definitions = list(ClientFieldDefinition.objects.filter(client_type=self.client_type, is_active=True))
+        for d in self.definitions:
+            self.fields[PREFIX + d.code] = forms.CharField(
+                label=d.label_ru if ru else d.label_en, required=d.required,
+                help_text=d.help_ru if ru else d.help_en,
+                initial=(self.instance.fields or {}).get(d.code, "") if self.instance.pk else "",
+            )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        values = {d.code: data.get(PREFIX + d.code) or None for d in self.definitions}
+        cleaned, errors = validate_fields(self.client_type, values, self.definitions)
+        for key, messages in errors.items():
+            self.add_error(PREFIX + key.removeprefix("fields."), messages)
+        data["field_values"] = cleaned
+        data["tags"] = [t.strip() for t in (data.get("tag_names") or "").split(",") if t.strip()]
+        return data
+
+
+class ContactInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = Contact
+    extra = 1
+
+
+@admin.register(Client)
+class ClientAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    form = ClientForm
+    inlines = [ContactInline]
+    list_display = ["id", "name", "type", "status", "currency", "balance", "created_at"]
+    list_filter = ["type", "status", "currency", "tags"]
+    search_fields = ["name", "external_id", "fields__inn"]
+    readonly_fields = ["balance", "account_links"]
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        client_type = request.GET.get("type", ClientType.LEGAL)
+        if client_type not in ClientType.values:
+            client_type = ClientType.LEGAL
+
+        class TypedForm(form):  # type: ignore[valid-type,misc]
+            def __init__(self, *args: Any, **kw: Any) -> None:
+                super().__init__(*args, client_type=client_type, **kw)
+
+        return TypedForm
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        form = self.get_form(request, obj)(instance=obj)
+        dynamic = [n for n in form.fields if n.startswith(PREFIX)]
+        main = ["type", "name", "external_id", "status", "currency", "tag_names"]
+        sets: list[Any] = [(None, {"fields": main}), (_("Requisites"), {"fields": dynamic})]
+        if obj is not None:
+            sets.append((_("Account"), {"fields": ["balance", "account_links"]}))
+        return sets
+
+    @admin.display(description=_("balance"))
+    def balance(self, obj: Client) -> str:
+        return str(client_balance(obj))
+
+    @admin.display(description=_("operations"))
+    def account_links(self, obj: Client) -> str:
+        return format_html(
+            '<a href="{}?client__id__exact={}">{}</a> · <a href="{}?client={}">{}</a> · <a href="{}">{}</a>',
+            reverse("admin:ledger_journaltransaction_changelist"), obj.pk, _("Operations"),
+            reverse("admin:ledger_journaltransaction_post"), obj.pk, _("Post an operation"),
+            reverse("admin:ledger_journaltransaction_statement", args=[obj.pk]), _("Statement"),
+        )
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> Any:
+        links = format_html(" · ".join(
+            f'<a href="?type={t.value}">{t.label}</a>' for t in ClientType))
+        extra_context = {**(extra_context or {}), "subtitle": links}
+        return super().add_view(request, form_url, extra_context)
+
+    def save_model(self, request: HttpRequest, obj: Client, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        common = {"name": data["name"], "external_id": data.get("external_id"), "status": data["status"],
+                  "currency": data["currency"], "fields": data["field_values"], "tags": data["tags"]}
+        actor = admin_actor(request)
+        if change:
+            saved = services.client_update(actor=actor, client=obj, **common)
+        else:
+            saved = services.client_create(actor=actor, type=form.client_type, **common)
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        # Contacts go through the client service too (validated, audited).
+        contacts = []
+        for formset in formsets:
+            for f in formset.forms:
+                cd = getattr(f, "cleaned_data", None)
+                if cd and not cd.get("DELETE") and cd.get("value"):
+                    contacts.append({k: cd.get(k) for k in ("kind", "value", "name", "receives_documents")})
+        try:
+            services.client_update(actor=admin_actor(request), client=form.instance, contacts=contacts)
+        except ValidationFailed as exc:
+            from kopeck.common.admin import report_error
+
+            report_error(request, exc)
+
+
+@admin.register(ClientFieldDefinition)
+class ClientFieldDefinitionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["client_type", "position", "code", "label_ru", "label_en", "kind", "required", "is_active"]
+    list_filter = ["client_type", "kind", "required", "is_active"]
+    list_editable = ["position"]
+    ordering = ["client_type", "position"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ["client_type", "code"] if obj else []
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # deactivate instead: existing clients keep their values
+
+    def save_model(self, request: HttpRequest, obj: ClientFieldDefinition, form: Any, change: bool) -> None:
+        data = {k: v for k, v in form.cleaned_data.items() if k in services.FIELD_ATTRS}
+        actor = admin_actor(request)
+        if change:
+            data.pop("client_type", None)
+            data.pop("code", None)
+            saved = services.field_definition_update(actor=actor, definition=obj, **data)
+        else:
+            saved = services.field_definition_create(actor=actor, **data)
+        obj.pk = saved.pk
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    search_fields = ["name"]

@@ -1,0 +1,268 @@
+"""Writers for clients, their contacts and tags, and the client field sets."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+
+from kopeck.audit.services import audit_record
+from kopeck.clients.fieldsets import normalize_phone, validate_fields
+from kopeck.clients.models import (
+    Client,
+    ClientFieldDefinition,
+    ClientStatus,
+    ClientType,
+    Contact,
+    ContactKind,
+    FieldKind,
+    Tag,
+)
+from kopeck.common import clock
+from kopeck.common.actor import Actor
+from kopeck.common.errors import Conflict, ValidationFailed
+from kopeck.configuration.selectors import billing_settings
+from kopeck.core.money import Currency, MoneyError
+
+
+def client_state(client: Client) -> dict[str, Any]:
+    return {
+        "type": client.type,
+        "name": client.name,
+        "external_id": client.external_id,
+        "status": client.status,
+        "currency": client.currency,
+        "fields": dict(client.fields),
+        "tags": sorted(t.name for t in client.tags.all()),
+        "contacts": [
+            {"kind": c.kind, "value": c.value, "name": c.name, "receives_documents": c.receives_documents}
+            for c in client.contacts.all()
+        ],
+    }
+
+
+def _clean_contacts(contacts: Sequence[Mapping[str, Any]], errors: dict[str, list[str]]) -> list[dict[str, Any]]:
+    cleaned = []
+    for i, raw in enumerate(contacts):
+        kind = raw.get("kind")
+        value = str(raw.get("value") or "").strip()
+        item = {
+            "kind": kind,
+            "value": value,
+            "name": str(raw.get("name") or "").strip(),
+            "receives_documents": bool(raw.get("receives_documents", True)),
+        }
+        if kind not in ContactKind.values:
+            errors[f"contacts.{i}.kind"] = [f"Choose one of: {', '.join(ContactKind.values)}."]
+        elif not value:
+            errors[f"contacts.{i}.value"] = ["This field is required."]
+        elif kind == ContactKind.EMAIL:
+            try:
+                validate_email(value)
+            except DjangoValidationError:
+                errors[f"contacts.{i}.value"] = ["Enter a valid e-mail address."]
+        else:
+            try:
+                item["value"] = normalize_phone(value)
+            except ValueError as exc:
+                errors[f"contacts.{i}.value"] = [str(exc)]
+        cleaned.append(item)
+    return cleaned
+
+
+def _clean_tags(tags: Sequence[str], errors: dict[str, list[str]]) -> list[str]:
+    names = []
+    for i, tag in enumerate(tags):
+        name = str(tag).strip()
+        if not name or len(name) > 100:
+            errors[f"tags.{i}"] = ["A tag is 1 to 100 characters."]
+        names.append(name)
+    return sorted(set(names))
+
+
+def _set_tags(client: Client, names: list[str]) -> None:
+    tags = []
+    for name in names:
+        tag, _created = Tag.objects.get_or_create(name=name)
+        tags.append(tag)
+    client.tags.set(tags)
+
+
+def _set_contacts(client: Client, contacts: list[dict[str, Any]]) -> None:
+    client.contacts.all().delete()
+    Contact.objects.bulk_create([Contact(client=client, **c) for c in contacts])
+
+
+def client_create(
+    *,
+    actor: Actor,
+    type: str,
+    name: str,
+    currency: str | None = None,
+    fields: Mapping[str, Any] | None = None,
+    contacts: Sequence[Mapping[str, Any]] = (),
+    tags: Sequence[str] = (),
+    external_id: str | None = None,
+    status: str = ClientStatus.ACTIVE,
+) -> Client:
+    errors: dict[str, list[str]] = {}
+    if type not in ClientType.values:
+        errors["type"] = [f"Choose one of: {', '.join(ClientType.values)}."]
+    if not str(name or "").strip():
+        errors["name"] = ["This field is required."]
+    if status not in ClientStatus.values:
+        errors["status"] = [f"Choose one of: {', '.join(ClientStatus.values)}."]
+    try:
+        currency_code = Currency.of(currency or billing_settings().default_currency).code
+    except MoneyError as exc:
+        errors["currency"] = [str(exc)]
+        currency_code = ""
+    cleaned_fields: dict[str, Any] = {}
+    if type in ClientType.values:
+        cleaned_fields, field_errors = validate_fields(
+            type, fields or {}, ClientFieldDefinition.objects.filter(client_type=type)
+        )
+        errors.update(field_errors)
+    cleaned_contacts = _clean_contacts(contacts, errors)
+    tag_names = _clean_tags(tags, errors)
+    if errors:
+        raise ValidationFailed("The client has invalid data.", errors=errors)
+    now = clock.now()
+    try:
+        with transaction.atomic():
+            client = Client.objects.create(
+                type=type, name=name.strip(), currency=currency_code, fields=cleaned_fields,
+                external_id=external_id or None, status=status, created_at=now, updated_at=now,
+            )
+            _set_contacts(client, cleaned_contacts)
+            _set_tags(client, tag_names)
+            audit_record(actor=actor, action="client.create", object_type="client", object_id=client.pk,
+                         after=client_state(client))
+    except IntegrityError as exc:
+        raise Conflict(f"A client with external id {external_id!r} already exists.",
+                       errors={"external_id": ["Already used by another client."]}) from exc
+    return client
+
+
+UPDATABLE = ("name", "status", "currency", "fields", "contacts", "tags", "external_id")
+
+
+def client_update(*, actor: Actor, client: Client, **changes: Any) -> Client:
+    """Change a client. ``fields`` replaces the field values as a whole (send all of them);
+    ``contacts`` and ``tags``, when given, replace the lists."""
+    errors: dict[str, list[str]] = {}
+    for key in changes:
+        if key not in UPDATABLE:
+            errors[key] = ["This field cannot be changed."]
+    if "name" in changes and not str(changes["name"] or "").strip():
+        errors["name"] = ["This field is required."]
+    if "status" in changes and changes["status"] not in ClientStatus.values:
+        errors["status"] = [f"Choose one of: {', '.join(ClientStatus.values)}."]
+    if "currency" in changes:
+        try:
+            changes["currency"] = Currency.of(str(changes["currency"])).code
+        except MoneyError as exc:
+            errors["currency"] = [str(exc)]
+    if "fields" in changes:
+        changes["fields"], field_errors = validate_fields(
+            client.type, changes["fields"] or {}, ClientFieldDefinition.objects.filter(client_type=client.type)
+        )
+        errors.update(field_errors)
+    if "contacts" in changes:
+        changes["contacts"] = _clean_contacts(changes["contacts"], errors)
+    if "tags" in changes:
+        changes["tags"] = _clean_tags(changes["tags"], errors)
+    if errors:
+        raise ValidationFailed("The client has invalid data.", errors=errors)
+    try:
+        with transaction.atomic():
+            client = Client.objects.select_for_update().get(pk=client.pk)
+            before = client_state(client)
+            if "name" in changes:
+                client.name = changes["name"].strip()
+            if "external_id" in changes:
+                client.external_id = changes["external_id"] or None
+            for key in ("status", "currency", "fields"):
+                if key in changes:
+                    setattr(client, key, changes[key])
+            client.updated_at = clock.now()
+            client.save()
+            if "contacts" in changes:
+                _set_contacts(client, changes["contacts"])
+            if "tags" in changes:
+                _set_tags(client, changes["tags"])
+            after = client_state(client)
+            if after != before:
+                audit_record(actor=actor, action="client.update", object_type="client", object_id=client.pk,
+                             before=before, after=after)
+    except IntegrityError as exc:
+        raise Conflict("The external id is already used by another client.",
+                       errors={"external_id": ["Already used by another client."]}) from exc
+    return client
+
+
+# -- field definitions ----------------------------------------------------------------------
+
+FIELD_ATTRS = ("client_type", "code", "label_ru", "label_en", "kind", "required", "help_ru", "help_en",
+               "choices", "position", "is_active")
+
+
+def field_definition_state(defn: ClientFieldDefinition) -> dict[str, Any]:
+    return {a: getattr(defn, a) for a in FIELD_ATTRS}
+
+
+def _validate_definition(data: Mapping[str, Any]) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if data.get("client_type") not in ClientType.values:
+        errors["client_type"] = [f"Choose one of: {', '.join(ClientType.values)}."]
+    if data.get("kind") not in FieldKind.values:
+        errors["kind"] = [f"Choose one of: {', '.join(FieldKind.values)}."]
+    code = str(data.get("code") or "")
+    if not code or not code.replace("_", "a").replace("-", "a").isalnum() or not code.isascii():
+        errors["code"] = ["Use latin letters, digits, '_' or '-'."]
+    for label in ("label_ru", "label_en"):
+        if not str(data.get(label) or "").strip():
+            errors[label] = ["This field is required."]
+    choices = data.get("choices") or []
+    if data.get("kind") == FieldKind.CHOICE and (
+        not isinstance(choices, list) or not choices or not all(isinstance(c, str) and c for c in choices)
+    ):
+        errors["choices"] = ["A choice field needs a non-empty list of text choices."]
+    return errors
+
+
+def field_definition_create(*, actor: Actor, **data: Any) -> ClientFieldDefinition:
+    unknown = [k for k in data if k not in FIELD_ATTRS]
+    errors = {k: ["Unknown attribute."] for k in unknown}
+    errors.update(_validate_definition(data))
+    if errors:
+        raise ValidationFailed("Invalid field definition.", errors=errors)
+    try:
+        with transaction.atomic():
+            defn = ClientFieldDefinition.objects.create(**data)
+            audit_record(actor=actor, action="client_field.create", object_type="client_field",
+                         object_id=defn.pk, after=field_definition_state(defn))
+    except IntegrityError as exc:
+        raise Conflict("This client type already has a field with this code.",
+                       errors={"code": ["Already used for this client type."]}) from exc
+    return defn
+
+
+def field_definition_update(*, actor: Actor, definition: ClientFieldDefinition, **changes: Any) -> ClientFieldDefinition:
+    errors = {k: ["This attribute cannot be changed."] for k in changes if k not in FIELD_ATTRS or k in ("client_type", "code")}
+    merged = field_definition_state(definition) | changes
+    errors.update(_validate_definition(merged))
+    if errors:
+        raise ValidationFailed("Invalid field definition.", errors=errors)
+    with transaction.atomic():
+        defn = ClientFieldDefinition.objects.select_for_update().get(pk=definition.pk)
+        before = field_definition_state(defn)
+        for key, value in changes.items():
+            setattr(defn, key, value)
+        defn.save()
+        audit_record(actor=actor, action="client_field.update", object_type="client_field", object_id=defn.pk,
+                     before=before, after=field_definition_state(defn))
+    return defn

@@ -1,0 +1,1 @@
+"""Django-side shared pieces: the process clock, actors, domain errors."""

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from kopeck.api.base import KopeckAPIView
+from kopeck.configuration.models import BillingSettings, VatRegime
+from kopeck.configuration.selectors import billing_settings
+from kopeck.configuration.services import billing_settings_update
+from kopeck.operators.roles import Area
+
+
+class BillingSettingsSerializer(serializers.ModelSerializer[BillingSettings]):
+    vat_regime = serializers.ChoiceField(choices=VatRegime.choices)
+    default_vat_rate = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = BillingSettings
+        fields = ["time_zone", "default_currency", "vat_regime", "prices_include_vat", "default_vat_rate",
+                  "updated_at"]
+        read_only_fields = ["updated_at"]
+
+
+class BillingSettingsView(KopeckAPIView):
+    """Общие настройки биллинга."""
+
+    area = Area.SETTINGS
+
+    @extend_schema(responses={200: BillingSettingsSerializer})
+    def get(self, request: Request) -> Response:
+        return Response(BillingSettingsSerializer(billing_settings()).data)
+
+    @extend_schema(request=BillingSettingsSerializer, responses={200: BillingSettingsSerializer})
+    def patch(self, request: Request) -> Response:
+        data = BillingSettingsSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        obj = billing_settings_update(actor=self.actor, **data.validated_data)
+        return Response(BillingSettingsSerializer(obj).data)

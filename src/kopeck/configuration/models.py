@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class VatRegime(models.TextChoices):
+    OSN = "osn", _("ОСН (general regime, VAT 22%)")
+    USN_EXEMPT = "usn_exempt", _("УСН, exempt from VAT")
+    USN_5 = "usn_5", _("УСН, VAT 5%")
+    USN_7 = "usn_7", _("УСН, VAT 7%")
+    USN_GENERAL = "usn_general", _("УСН on the general rates (22/10/0%)")
+
+
+# The VAT rate applied when a line names none, per regime (kopeck.core.vat.VatRate values).
+DEFAULT_RATE_OF_REGIME = {
+    VatRegime.OSN: "22",
+    VatRegime.USN_EXEMPT: "exempt",
+    VatRegime.USN_5: "5",
+    VatRegime.USN_7: "7",
+    VatRegime.USN_GENERAL: "22",
+}
+
+
+class BillingSettings(models.Model):
+    """Общие настройки биллинга: one row (pk=1). Later domains add their own fields here (with a
+    migration) and document them in docs/settings.md."""
+
+    time_zone = models.CharField(_("provider time zone"), max_length=64)
+    default_currency = models.CharField(_("default currency"), max_length=3, default="RUB")
+    vat_regime = models.CharField(_("VAT regime"), max_length=20, choices=VatRegime.choices, default=VatRegime.OSN)
+    prices_include_vat = models.BooleanField(_("prices include VAT"), default=True)
+    updated_at = models.DateTimeField(_("updated at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("billing settings")
+        verbose_name_plural = _("billing settings")
+        constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="billing_settings_singleton")]
+
+    def __str__(self) -> str:
+        return str(_("Billing settings"))
+
+    @property
+    def default_vat_rate(self) -> str:
+        return DEFAULT_RATE_OF_REGIME[VatRegime(self.vat_regime)]

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+
+from kopeck.common import clock
+from kopeck.configuration.models import BillingSettings
+
+
+def billing_settings() -> BillingSettings:
+    """The billing settings row; created with the defaults from the environment on first read."""
+    obj = BillingSettings.objects.filter(pk=1).first()
+    if obj is None:
+        obj, _created = BillingSettings.objects.get_or_create(
+            pk=1, defaults={"time_zone": settings.KOPECK_TIME_ZONE, "default_currency": "RUB"}
+        )
+    return obj
+
+
+def provider_zone() -> str:
+    return billing_settings().time_zone
+
+
+def provider_today() -> dt.date:
+    """Today's billing date: the provider-local date of the clock's instant."""
+    return clock.today(provider_zone())

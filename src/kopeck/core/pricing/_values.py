@@ -1,0 +1,64 @@
+"""Strict value parsing and plain formatting shared by the pricing modules (private)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from kopeck.core.pricing.errors import PricingError, SpecError
+
+ZERO = Decimal(0)
+HUNDRED = Decimal(100)
+
+
+def dec(value: object, field: str, error: type[PricingError] = SpecError) -> Decimal:
+    """An exact Decimal from a Decimal, an int or a numeric string; floats and booleans are refused."""
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, bool) or isinstance(value, float):
+        raise error('must be a decimal string such as "0.50", not a JSON float or boolean', field)
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except InvalidOperation:
+            raise error(f"not a number: {value!r}", field) from None
+    else:
+        raise error(f"must be a decimal string, got {type(value).__name__}", field)
+    if not result.is_finite():
+        raise error("must be a finite number", field)
+    return result
+
+
+def non_negative(value: Decimal, field: str) -> None:
+    if value < 0:
+        raise SpecError(f"must not be negative, got {fmt(value)}", field)
+
+
+def fmt(value: Decimal) -> str:
+    """Plain notation, exactly as many digits as the value has (no exponent)."""
+    return f"{value:f}"
+
+
+def check_keys(data: object, allowed: Iterable[str], path: str = "") -> Mapping[str, Any]:
+    """``data`` as a mapping with only ``allowed`` keys (unknown keys are errors, to catch typos)."""
+    if not isinstance(data, Mapping):
+        raise SpecError(f"must be an object, got {type(data).__name__}", path or None)
+    allowed_set = set(allowed)
+    for key in data:
+        if key not in allowed_set:
+            where = f"{path}.{key}" if path else str(key)
+            raise SpecError(f"unknown field; expected one of {', '.join(sorted(allowed_set))}", where)
+    return data
+
+
+def req(data: Mapping[str, Any], key: str, path: str) -> Any:
+    if key not in data:
+        raise SpecError("is required", path)
+    return data[key]
+
+
+def join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key

@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet, Sum
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
+
+from kopeck.clients.models import Client
+from kopeck.common.admin import ReadOnlyAdmin, admin_actor, report_error
+from kopeck.common.errors import KopeckError
+from kopeck.configuration.selectors import provider_today
+from kopeck.core.ledger import Operation
+from kopeck.core.vat import VatRate
+from kopeck.ledger import selectors, services
+from kopeck.ledger.amounts import from_minor
+from kopeck.ledger.models import Account, JournalTransaction, Posting
+
+
+class PostingInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = Posting
+    fields = ["account", "amount_minor", "currency", "recorded_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Account)
+class AccountAdmin(ReadOnlyAdmin):
+    list_display = ["code", "role", "currency", "client", "sum_of_postings"]
+    list_filter = ["role", "currency"]
+    search_fields = ["code"]
+
+    @admin.display(description=_("sum of postings (debit +)"))
+    def sum_of_postings(self, obj: Account) -> str:
+        total = obj.postings.aggregate(t=Sum("amount_minor"))["t"] or 0
+        return from_minor(total, obj.currency).to_str()
+
+
+class OperationForm(forms.Form):
+    client = forms.ModelChoiceField(label=_("client"), queryset=Client.objects.all())
+    operation = forms.ChoiceField(label=_("operation"), choices=[(o.value, o.value) for o in Operation
+                                                                  if o != Operation.REVERSAL])
+    amount = forms.DecimalField(label=_("amount"), min_value=0, decimal_places=3)
+    reason = forms.CharField(label=_("reason"), max_length=500)
+    source_ref = forms.CharField(label=_("source reference"), max_length=200, required=False)
+    vat_rate = forms.ChoiceField(label=_("VAT rate (charges)"), required=False,
+                                 choices=[("", "—")] + [(r.value, r.label_ru) for r in VatRate])
+
+
+class ReverseForm(forms.Form):
+    reason = forms.CharField(label=_("reason"), max_length=500)
+
+
+@admin.register(JournalTransaction)
+class JournalTransactionAdmin(ReadOnlyAdmin):
+    list_display = ["id", "recorded_at", "client", "operation", "amount", "currency", "reason", "actor_label",
+                    "reverses"]
+    list_filter = ["operation", "currency", "actor_kind"]
+    search_fields = ["reason", "source_ref", "client__name"]
+    inlines = [PostingInline]
+    date_hierarchy = "recorded_at"
+    change_list_template = "admin/ledger/journaltransaction/change_list.html"
+
+    @admin.display(description=_("amount"))
+    def amount(self, obj: JournalTransaction) -> str:
+        return from_minor(obj.amount_minor, obj.currency).to_str()
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path("post/", self.admin_site.admin_view(self.post_view), name="ledger_journaltransaction_post"),
+            path("<int:pk>/reverse/", self.admin_site.admin_view(self.reverse_view),
+                 name="ledger_journaltransaction_reverse"),
+            path("statement/<int:client_id>/", self.admin_site.admin_view(self.statement_view),
+                 name="ledger_journaltransaction_statement"),
+            *super().get_urls(),
+        ]
+
+    def _require_write(self, request: HttpRequest) -> None:
+        if not request.user.has_perm("ledger.add_journaltransaction"):
+            raise PermissionDenied
+
+    def post_view(self, request: HttpRequest) -> HttpResponse:
+        """Post a credit or a debit through the ledger service."""
+        self._require_write(request)
+        form = OperationForm(request.POST or None, initial={"client": request.GET.get("client")})
+        if request.method == "POST" and form.is_valid():
+            d = form.cleaned_data
+            try:
+                txn = services.ledger_operation_post(
+                    actor=admin_actor(request), client=d["client"], operation=d["operation"],
+                    amount=str(d["amount"]), reason=d["reason"], source_ref=d["source_ref"] or "",
+                    vat_rate=d["vat_rate"] or None)
+            except KopeckError as exc:
+                for field, msgs in exc.errors.items():
+                    form.add_error(field if field in form.fields else None, msgs)
+            else:
+                messages.success(request, _("Transaction #%(id)s posted.") % {"id": txn.pk})
+                return HttpResponseRedirect(reverse("admin:ledger_journaltransaction_change", args=[txn.pk]))
+        context = {**self.admin_site.each_context(request), "form": form, "title": _("Post an operation"),
+                   "opts": self.model._meta}
+        return render(request, "admin/ledger/form.html", context)
+
+    def reverse_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        self._require_write(request)
+        txn = get_object_or_404(JournalTransaction, pk=pk)
+        form = ReverseForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                rev = services.ledger_transaction_reverse(actor=admin_actor(request), transaction_id=txn.pk,
+                                                          reason=form.cleaned_data["reason"])
+            except KopeckError as exc:
+                report_error(request, exc)
+            else:
+                messages.success(request, _("Transaction #%(id)s posted.") % {"id": rev.pk})
+                return HttpResponseRedirect(reverse("admin:ledger_journaltransaction_change", args=[rev.pk]))
+        context = {**self.admin_site.each_context(request), "form": form, "opts": self.model._meta,
+                   "title": _("Reverse transaction #%(id)s") % {"id": txn.pk}}
+        return render(request, "admin/ledger/form.html", context)
+
+    def statement_view(self, request: HttpRequest, client_id: int) -> HttpResponse:
+        client = get_object_or_404(Client, pk=client_id)
+        today = provider_today()
+        try:
+            date_from = dt.date.fromisoformat(request.GET.get("date_from", "")) 
+        except ValueError:
+            date_from = today.replace(day=1)
+        try:
+            date_to = dt.date.fromisoformat(request.GET.get("date_to", ""))
+        except ValueError:
+            date_to = today
+        statement = selectors.client_statement(client, date_from=date_from, date_to=date_to)
+        context = {**self.admin_site.each_context(request), "statement": statement, "opts": self.model._meta,
+                   "title": _("Statement of %(client)s") % {"client": client}}
+        return render(request, "admin/ledger/statement.html", context)
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> Any:
+        extra_context = {**(extra_context or {}),
+                         "reverse_url": reverse("admin:ledger_journaltransaction_reverse", args=[object_id])}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.action(description=_("Reverse selected transactions"))
+    def reverse_selected(self, request: HttpRequest, queryset: QuerySet[JournalTransaction]) -> None:
+        for txn in queryset:
+            try:
+                services.ledger_transaction_reverse(actor=admin_actor(request), transaction_id=txn.pk,
+                                                    reason=str(_("Reversed from the admin")))
+            except KopeckError as exc:
+                report_error(request, exc)
+
+    actions = ["reverse_selected"]

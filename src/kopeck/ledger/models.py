@@ -1,0 +1,83 @@
+"""The append-only double-entry ledger. Amounts are stored as integers in minor units (exact on every
+database); the currency's minor-unit count converts them to Money."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from kopeck.core.ledger import AccountRole, Operation
+
+
+class Account(models.Model):
+    code = models.CharField(_("code"), max_length=100, unique=True)
+    role = models.CharField(_("role"), max_length=30, choices=[(r.value, r.value) for r in AccountRole])
+    currency = models.CharField(_("currency"), max_length=3)
+    client = models.ForeignKey(
+        "clients.Client", verbose_name=_("client"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="accounts",
+    )
+
+    class Meta:
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(fields=["client", "currency"], condition=models.Q(role="client"),
+                                    name="one_client_account_per_currency"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+OPERATION_CHOICES = [(o.value, o.value) for o in Operation]
+
+
+class JournalTransaction(models.Model):
+    """A journal transaction: two or more postings summing to zero per currency. Never changed; a
+    mistake is undone by a reversing transaction."""
+
+    operation = models.CharField(_("operation"), max_length=30, choices=OPERATION_CHOICES)
+    client = models.ForeignKey("clients.Client", verbose_name=_("client"), null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="transactions")
+    currency = models.CharField(_("currency"), max_length=3)
+    amount_minor = models.BigIntegerField(_("amount (minor units)"))
+    vat_rate = models.CharField(_("VAT rate"), max_length=10, blank=True)
+    vat_minor = models.BigIntegerField(_("VAT (minor units)"), default=0)
+    reason = models.CharField(_("reason"), max_length=500)
+    source_ref = models.CharField(_("source reference"), max_length=200, blank=True)
+    recorded_at = models.DateTimeField(_("recorded at"), db_index=True)
+    actor_kind = models.CharField(_("actor kind"), max_length=20)
+    actor_id = models.CharField(_("actor id"), max_length=64, blank=True)
+    actor_label = models.CharField(_("actor"), max_length=200)
+    reverses = models.OneToOneField("self", verbose_name=_("reverses"), null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="reversed_by")
+    explanation = models.JSONField(_("explanation"), default=dict)
+
+    class Meta:
+        verbose_name = _("transaction")
+        verbose_name_plural = _("transactions")
+        ordering = ["-recorded_at", "-id"]
+        indexes = [models.Index(fields=["client", "recorded_at", "id"], name="txn_client_time_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.operation}"
+
+
+class Posting(models.Model):
+    transaction = models.ForeignKey(JournalTransaction, verbose_name=_("transaction"), on_delete=models.PROTECT,
+                                    related_name="postings")
+    account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="postings")
+    amount_minor = models.BigIntegerField(_("amount (minor units, debit +)"))
+    currency = models.CharField(_("currency"), max_length=3)
+    recorded_at = models.DateTimeField(_("recorded at"))
+
+    class Meta:
+        verbose_name = _("posting")
+        verbose_name_plural = _("postings")
+        ordering = ["id"]
+        indexes = [models.Index(fields=["account", "recorded_at", "id"], name="posting_account_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {self.amount_minor}"

@@ -1,0 +1,54 @@
+"""DRF permission: the view names its area; reads need read access, everything else write access."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import permissions
+from rest_framework.request import Request
+
+from kopeck.common.actor import Actor
+from kopeck.operators.authentication import ApiKeyPrincipal
+from kopeck.operators.models import ApiKey, Operator
+from kopeck.operators.roles import Access, Area, role_allows, scopes_allow
+from kopeck.operators.services import actor_for_key, actor_for_operator
+
+
+def needed_access(request: Request, view: Any) -> Access:
+    if request.method in permissions.SAFE_METHODS and not getattr(view, "read_is_write", False):
+        return Access.READ
+    return Access.WRITE
+
+
+def principal_allows(request: Request, area: Area, access: Access) -> bool:
+    if isinstance(request.auth, ApiKey):
+        return scopes_allow(request.auth.scopes, area, access)
+    user = request.user
+    if isinstance(user, Operator) and user.is_active:
+        return user.is_superuser or role_allows(user.role, area, access)
+    return False
+
+
+class AreaPermission(permissions.BasePermission):
+    message = "Your role or API key scopes do not allow this."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not request.user or not request.user.is_authenticated:
+            return False
+        area: Area | None = getattr(view, "area", None)
+        if area is None:
+            return False
+        access = getattr(view, "required_access", None) or needed_access(request, view)
+        return principal_allows(request, area, access)
+
+
+def request_actor(request: Request) -> Actor:
+    if isinstance(request.auth, ApiKey):
+        return actor_for_key(request.auth)
+    user = request.user
+    if isinstance(user, Operator):
+        return actor_for_operator(user)
+    raise PermissionError("unauthenticated request has no actor")
+
+
+__all__ = ["ApiKeyPrincipal", "AreaPermission", "request_actor"]

@@ -1,0 +1,131 @@
+"""Writers for operators and API keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from kopeck.audit.services import audit_record
+from kopeck.common import clock
+from kopeck.common.actor import Actor, ActorKind
+from kopeck.common.errors import Conflict, ValidationFailed
+from kopeck.operators.models import ApiKey, Operator
+from kopeck.operators.roles import Role, validate_scopes
+
+KEY_PREFIX = "kpk"
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def api_key_state(key: ApiKey) -> dict[str, object]:
+    return {
+        "name": key.name,
+        "prefix": key.prefix,
+        "scopes": list(key.scopes),
+        "expires_at": key.expires_at,
+        "revoked_at": key.revoked_at,
+    }
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key: ApiKey
+    token: str  # shown once: "kpk_<prefix>_<secret>"
+
+
+def api_key_create(
+    *, name: str, scopes: list[str], actor: Actor, created_by: Operator | None = None,
+    expires_at: dt.datetime | None = None,
+) -> IssuedKey:
+    errors: dict[str, list[str]] = {}
+    if not name.strip():
+        errors["name"] = ["Name is required."]
+    if not scopes:
+        errors["scopes"] = ["At least one scope is required."]
+    elif unknown := validate_scopes(scopes):
+        errors["scopes"] = [f"Unknown scope: {s}" for s in unknown]
+    if expires_at is not None and expires_at <= clock.now():
+        errors["expires_at"] = ["Expiry must be in the future."]
+    if errors:
+        raise ValidationFailed("Invalid API key.", errors=errors)
+    prefix = secrets.token_hex(4)
+    secret = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        key = ApiKey.objects.create(
+            name=name.strip(), prefix=prefix, secret_hash=_hash(secret), scopes=sorted(set(scopes)),
+            created_by=created_by, created_at=clock.now(), expires_at=expires_at,
+        )
+        audit_record(actor=actor, action="api_key.create", object_type="api_key", object_id=key.pk,
+                     after=api_key_state(key))
+    return IssuedKey(key, f"{KEY_PREFIX}_{prefix}_{secret}")
+
+
+def api_key_revoke(*, key: ApiKey, actor: Actor) -> ApiKey:
+    with transaction.atomic():
+        key = ApiKey.objects.select_for_update().get(pk=key.pk)
+        if key.revoked_at is not None:
+            raise Conflict("This API key is already revoked.")
+        before = api_key_state(key)
+        key.revoked_at = clock.now()
+        key.save(update_fields=["revoked_at"])
+        audit_record(actor=actor, action="api_key.revoke", object_type="api_key", object_id=key.pk,
+                     before=before, after=api_key_state(key))
+    return key
+
+
+class KeyRefused(Exception):
+    pass
+
+
+LAST_USE_RESOLUTION = dt.timedelta(minutes=1)
+
+
+def api_key_authenticate(token: str, *, ip: str | None = None) -> ApiKey:
+    """Check a presented token; record the last use (at most once a minute, to keep it cheap)."""
+    parts = token.split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX:
+        raise KeyRefused("Malformed API key.")
+    key = ApiKey.objects.filter(prefix=parts[1]).first()
+    if key is None or not hmac.compare_digest(key.secret_hash, _hash(parts[2])):
+        raise KeyRefused("Invalid API key.")
+    now = clock.now()
+    if key.revoked_at is not None:
+        raise KeyRefused("This API key has been revoked.")
+    if key.expires_at is not None and key.expires_at <= now:
+        raise KeyRefused("This API key has expired.")
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USE_RESOLUTION or key.last_used_ip != ip:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now, last_used_ip=ip)
+        key.last_used_at, key.last_used_ip = now, ip
+    return key
+
+
+def operator_create(
+    *, username: str, password: str, role: str, actor: Actor, email: str = "", superuser: bool = False
+) -> Operator:
+    if role not in Role.values:
+        raise ValidationFailed.field("role", f"Unknown role {role!r}.")
+    with transaction.atomic():
+        if Operator.objects.filter(username=username).exists():
+            raise Conflict(f"Operator {username!r} already exists.")
+        op = Operator(username=username, email=email, role=role, is_staff=True, is_superuser=superuser,
+                      date_joined=clock.now())
+        op.set_password(password)
+        op.save()
+        audit_record(actor=actor, action="operator.create", object_type="operator", object_id=op.pk,
+                     after={"username": username, "role": role, "superuser": superuser})
+    return op
+
+
+def actor_for_operator(op: Operator) -> Actor:
+    return Actor(ActorKind.OPERATOR, str(op.pk), op.username)
+
+
+def actor_for_key(key: ApiKey) -> Actor:
+    return Actor(ActorKind.API_KEY, str(key.pk), f"{key.name} ({key.prefix})")
