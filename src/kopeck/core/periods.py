@@ -31,6 +31,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import pairwise
 from typing import Any
 
 from kopeck.core.calendar import add_months, clamp_day
@@ -137,7 +138,7 @@ class Period:
             if not self.start < cut < self.end:
                 raise PeriodError(f"cut {cut} is not strictly inside {self}")
         edges = [self.start, *points, self.end]
-        return [Period(a, b) for a, b in zip(edges, edges[1:], strict=False)]
+        return [Period(a, b) for a, b in pairwise(edges)]
 
     def to_dict(self) -> dict[str, str]:
         return {"start": self.start.isoformat(), "end": self.end.isoformat()}

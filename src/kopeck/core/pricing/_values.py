@@ -16,7 +16,7 @@ def dec(value: object, field: str, error: type[PricingError] = SpecError) -> Dec
     """An exact Decimal from a Decimal, an int or a numeric string; floats and booleans are refused."""
     if isinstance(value, Decimal):
         result = value
-    elif isinstance(value, bool) or isinstance(value, float):
+    elif isinstance(value, bool | float):
         raise error('must be a decimal string such as "0.50", not a JSON float or boolean', field)
     elif isinstance(value, int):
         result = Decimal(value)

@@ -77,9 +77,15 @@ class Charge:
         }
 
 
+_QUANTA: dict[int, Decimal] = {}
+
+
 def line_money(exact: Decimal, currency: Currency) -> Money:
     """The one rounding of a line: to the minor unit, half-up (same rule as ``Money.round_line``)."""
-    return Money(exact.quantize(currency.quantum, rounding=ROUND_HALF_UP), currency)
+    quantum = _QUANTA.get(currency.minor_units)
+    if quantum is None:
+        quantum = _QUANTA[currency.minor_units] = currency.quantum
+    return Money(exact.quantize(quantum, rounding=ROUND_HALF_UP), currency)
 
 
 def show(m: Money) -> str:

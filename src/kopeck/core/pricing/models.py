@@ -20,7 +20,9 @@ from kopeck.core.pricing.tiers import (
     PriceTier,
     RateTier,
     StairTier,
+    TierText,
     bounded_ends,
+    tier_texts,
     validate_tiers,
 )
 
@@ -118,9 +120,12 @@ class Graduated:
     PARAMS: ClassVar[tuple[str, ...]] = ("tiers",)
     tiers: tuple[PriceTier, ...]
 
+    texts: tuple[TierText, ...] = field(init=False, repr=False, compare=False)
+
     def __post_init__(self) -> None:
         _tier_tuple(self, PriceTier)
         _check_tier_prices(self.tiers)
+        object.__setattr__(self, "texts", tier_texts(self.tiers, "unit_price", "tier"))
 
     def to_dict(self) -> dict[str, Any]:
         return {"tiers": _tiers_to(self.tiers)}
@@ -138,11 +143,13 @@ class Volume:
     PARAMS: ClassVar[tuple[str, ...]] = ("tiers",)
     tiers: tuple[PriceTier, ...]
     ends: tuple[Decimal, ...] = field(init=False, repr=False, compare=False)
+    texts: tuple[TierText, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _tier_tuple(self, PriceTier)
         _check_tier_prices(self.tiers)
         object.__setattr__(self, "ends", bounded_ends(self.tiers))
+        object.__setattr__(self, "texts", tier_texts(self.tiers, "unit_price", "volume tier"))
 
     def to_dict(self) -> dict[str, Any]:
         return {"tiers": _tiers_to(self.tiers)}
@@ -189,6 +196,8 @@ class TieredPackage:
     package_size: Decimal
     tiers: tuple[PackageTier, ...]
 
+    texts: tuple[TierText, ...] = field(init=False, repr=False, compare=False)
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "package_size", dec(self.package_size, "package_size"))
         if self.package_size <= 0:
@@ -201,6 +210,7 @@ class TieredPackage:
                     f"{fmt(t.up_to)} is not a multiple of package_size {fmt(self.package_size)}; "
                     "a package may not straddle two tiers", f"tiers[{i}].up_to",
                 )
+        object.__setattr__(self, "texts", tier_texts(self.tiers, "package_price", "tier"))
 
     def to_dict(self) -> dict[str, Any]:
         return {"package_size": str(self.package_size), "tiers": _tiers_to(self.tiers)}
@@ -280,9 +290,12 @@ class GraduatedPercentage:
     PARAMS: ClassVar[tuple[str, ...]] = ("tiers",)
     tiers: tuple[RateTier, ...]
 
+    texts: tuple[TierText, ...] = field(init=False, repr=False, compare=False)
+
     def __post_init__(self) -> None:
         _tier_tuple(self, RateTier)
         _check_tier_prices(self.tiers, rate=True)
+        object.__setattr__(self, "texts", tier_texts(self.tiers, "rate", "tier"))
 
     def to_dict(self) -> dict[str, Any]:
         return {"tiers": _tiers_to(self.tiers)}
@@ -300,11 +313,13 @@ class Stairstep:
     PARAMS: ClassVar[tuple[str, ...]] = ("tiers",)
     tiers: tuple[StairTier, ...]
     ends: tuple[Decimal, ...] = field(init=False, repr=False, compare=False)
+    texts: tuple[TierText, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _tier_tuple(self, StairTier)
         _check_tier_prices(self.tiers)
         object.__setattr__(self, "ends", bounded_ends(self.tiers))
+        object.__setattr__(self, "texts", tier_texts(self.tiers, "price", "range"))
 
     def to_dict(self) -> dict[str, Any]:
         return {"tiers": _tiers_to(self.tiers)}

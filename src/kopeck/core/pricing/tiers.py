@@ -25,7 +25,7 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from kopeck.core.pricing._values import ZERO, dec, fmt
 from kopeck.core.pricing.errors import SpecError
@@ -162,3 +162,27 @@ def last_unit_tier(ends: tuple[Decimal, ...], quantity: Decimal) -> int | None:
 def tier_range(tier: TierBounds) -> str:
     end = "∞" if tier.up_to is None else fmt(tier.up_to)
     return f"[{fmt(tier.start)}, {end})"
+
+
+class TierText(NamedTuple):
+    """The fixed text of a tier, prepared once per spec so that rating stays cheap."""
+
+    n: int  # 1-based number used in explanations
+    rng: str  # "[100, 1000)"
+    label: str  # "tier 2 [100, 1000)"
+    price: str  # the tier's price (or rate) as written
+    fee: str  # the flat fee as written ("0" when none)
+    fee_en: str  # " + flat fee 10.00" or ""
+    fee_ru: str  # " + фикс. плата 10.00" or ""
+
+
+def tier_texts(tiers: Sequence[TierBounds], price: str, word: str = "tier") -> tuple[TierText, ...]:
+    out = []
+    for i, t in enumerate(tiers):
+        fee: Decimal = getattr(t, "flat_fee", ZERO)
+        rng = tier_range(t)
+        out.append(TierText(
+            i + 1, rng, f"{word} {i + 1} {rng}", fmt(getattr(t, price)), fmt(fee),
+            f" + flat fee {fmt(fee)}" if fee else "", f" + фикс. плата {fmt(fee)}" if fee else "",
+        ))
+    return tuple(out)

@@ -21,14 +21,18 @@ DROP FUNCTION IF EXISTS kopeck_ledger_append_only();
 """
 
 
-def forwards(apps, schema_editor):
+def _run(schema_editor, sql):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(SQL)
+        with schema_editor.connection.cursor() as cursor:
+            cursor.execute(sql)  # no parameters: the '%' of RAISE stays as it is
+
+
+def forwards(apps, schema_editor):
+    _run(schema_editor, SQL)
 
 
 def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(REVERSE)
+    _run(schema_editor, REVERSE)
 
 
 class Migration(migrations.Migration):

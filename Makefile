@@ -1,0 +1,5 @@
+.PHONY: demo test
+demo:
+	scripts/run-demo
+test:
+	scripts/test

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kopeck.core.money import Money
+from kopeck.core.vat import VatRate, vat_inclusive, vat_line, vat_on_top
+
+
+def rub(x: str) -> Money:
+    return Money(x, "RUB")
+
+
+def test_inclusive_22() -> None:
+    # 1220.00 × 22/122 = 220.00
+    line = vat_inclusive(rub("1220.00"), VatRate.VAT_22)
+    assert (line.net, line.vat, line.gross) == (rub("1000.00"), rub("220.00"), rub("1220.00"))
+    assert "22/122" in line.explanation.en
+
+
+def test_inclusive_rounds_half_up_per_line() -> None:
+    # 100.00 × 22/122 = 18.0327… → 18.03; net 81.97
+    line = vat_inclusive(rub("100.00"), VatRate.VAT_22)
+    assert (line.vat, line.net) == (rub("18.03"), rub("81.97"))
+    # 10.00 × 10/110 = 0.9090… → 0.91
+    assert vat_inclusive(rub("10.00"), VatRate.VAT_10).vat == rub("0.91")
+    # 105.00 × 5/105 = 5.00; 107.00 × 7/107 = 7.00
+    assert vat_inclusive(rub("105.00"), VatRate.VAT_5).vat == rub("5.00")
+    assert vat_inclusive(rub("107.00"), VatRate.VAT_7).vat == rub("7.00")
+
+
+def test_on_top_22() -> None:
+    # 999.99 × 22/100 = 219.9978 → 220.00; gross 1219.99
+    line = vat_on_top(rub("999.99"), VatRate.VAT_22)
+    assert (line.vat, line.gross) == (rub("220.00"), rub("1219.99"))
+
+
+def test_zero_and_exempt() -> None:
+    assert vat_on_top(rub("50.00"), VatRate.VAT_0).vat == rub("0.00")
+    exempt = vat_inclusive(rub("50.00"), VatRate.EXEMPT)
+    assert (exempt.net, exempt.vat) == (rub("50.00"), rub("0"))
+    assert exempt.explanation.ru.endswith("без налога (НДС)")
+    assert VatRate.EXEMPT.label_ru == "Без налога (НДС)"
+
+
+def test_vat_line_picks_the_method() -> None:
+    assert vat_line(rub("122.00"), VatRate.VAT_22, prices_include_vat=True).vat == rub("22.00")
+    assert vat_line(rub("100.00"), VatRate.VAT_22, prices_include_vat=False).vat == rub("22.00")
+
+
+@pytest.mark.parametrize("text", ["22", "22%", " 10 ", "exempt", "EXEMPT", "0"])
+def test_parse(text: str) -> None:
+    assert VatRate.parse(text).value == text.strip().lower().rstrip("%")
+
+
+def test_parse_refuses_unknown_rates() -> None:
+    with pytest.raises(ValueError, match="unknown VAT rate"):
+        VatRate.parse("18")
+
+
+gross = st.decimals(min_value=Decimal("0"), max_value=Decimal("10000000"), places=2)
+
+
+@given(gross, st.sampled_from(list(VatRate)))
+def test_inclusive_net_plus_vat_is_gross(amount: Decimal, rate: VatRate) -> None:
+    line = vat_inclusive(rub(str(amount)), rate)
+    assert line.net + line.vat == line.gross == rub(str(amount))
+    assert line.vat.is_rounded()
+
+
+@given(gross, st.sampled_from(list(VatRate)))
+def test_on_top_gross_is_net_plus_vat(amount: Decimal, rate: VatRate) -> None:
+    line = vat_on_top(rub(str(amount)), rate)
+    assert line.gross == line.net + line.vat
+    pct = rate.percent or Decimal(0)
+    assert abs(line.vat.amount - amount * pct / 100) <= Decimal("0.005")
