@@ -97,6 +97,28 @@ def _post_one(client: Any, actor: Any, i: int) -> int:
 # -- workers (module level, so that the spawn start method can import them) ---------------------
 
 
+def _backend_cpu(pid: int | None) -> float:
+    """CPU seconds used so far by the PostgreSQL backend ``pid`` (same machine), or 0 if unreadable."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def _own_cpu() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+def _result(worker: int, t0: float, t1: float, cpu0: tuple[float, float], cpu1: tuple[float, float],
+            **extra: Any) -> dict[str, Any]:
+    return {"status": "ok", "worker": worker, "t0": t0, "t1": t1,
+            "client_cpu": cpu1[0] - cpu0[0], "server_cpu": cpu1[1] - cpu0[1], **extra}
+
+
 def service_worker(database_url: str, worker: int, client_id: int, ops: int,
                    barrier: Any, results: Any) -> None:
     try:
@@ -108,48 +130,55 @@ def service_worker(database_url: str, worker: int, client_id: int, ops: int,
 
         client = Client.objects.get(pk=client_id)
         actor = Actor.system(f"bench-{worker}")
-        connection.ensure_connection()
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid()")
+            backend = int(cur.fetchone()[0])
     except BaseException as exc:
         barrier.abort()
-        results.put(("error", worker, repr(exc)))
+        results.put({"status": "error", "worker": worker, "error": repr(exc)})
         raise
     barrier.wait(timeout=START_TIMEOUT)
     delta = 0
+    cpu0 = (_own_cpu(), _backend_cpu(backend))
     t0 = time.perf_counter()  # CLOCK_MONOTONIC: comparable across processes on Linux
     try:
         for i in range(ops):
             delta += _post_one(client, actor, worker * 1_000_003 + i)
     except BaseException as exc:
-        results.put(("error", worker, repr(exc)))
+        results.put({"status": "error", "worker": worker, "error": repr(exc)})
         raise
     t1 = time.perf_counter()
+    cpu1 = (_own_cpu(), _backend_cpu(backend))
     connection.close()
-    results.put(("ok", worker, t0, t1, client_id, delta))
+    results.put(_result(worker, t0, t1, cpu0, cpu1, client_id=client_id, delta=delta))
 
 
 def raw_worker(database_url: str, worker: int, ops: int, barrier: Any, results: Any) -> None:
     try:
         conn = psycopg.connect(database_url, autocommit=False)
+        backend = conn.info.backend_pid
         cur = conn.cursor()
     except BaseException as exc:
         barrier.abort()
-        results.put(("error", worker, repr(exc)))
+        results.put({"status": "error", "worker": worker, "error": repr(exc)})
         raise
     barrier.wait(timeout=START_TIMEOUT)
+    cpu0 = (_own_cpu(), _backend_cpu(backend))
     t0 = time.perf_counter()
     try:
         for i in range(ops):
             cur.execute("INSERT INTO bench_raw (account_id, amount) VALUES (%s, %s)", (worker, i))
             conn.commit()
     except BaseException as exc:
-        results.put(("error", worker, repr(exc)))
+        results.put({"status": "error", "worker": worker, "error": repr(exc)})
         raise
     t1 = time.perf_counter()
+    cpu1 = (_own_cpu(), _backend_cpu(backend))
     conn.close()
-    results.put(("ok", worker, t0, t1, None, 0))
+    results.put(_result(worker, t0, t1, cpu0, cpu1))
 
 
-def _run_processes(ctx: Any, target: Any, per_worker_args: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+def _run_processes(ctx: Any, target: Any, per_worker_args: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
     """Start one process per args tuple, release them together, return their results."""
     n = len(per_worker_args)
     barrier = ctx.Barrier(n)
@@ -161,8 +190,8 @@ def _run_processes(ctx: Any, target: Any, per_worker_args: list[tuple[Any, ...]]
     try:
         for _ in range(n):
             item = results.get(timeout=START_TIMEOUT + 600)
-            if item[0] != "ok":
-                raise RuntimeError(f"worker {item[1]} failed: {item[2]}")
+            if item["status"] != "ok":
+                raise RuntimeError(f"worker {item['worker']} failed: {item['error']}")
             out.append(item)
     finally:
         for p in procs:
@@ -177,8 +206,12 @@ def _run_processes(ctx: Any, target: Any, per_worker_args: list[tuple[Any, ...]]
     return out
 
 
-def _elapsed(results: list[tuple[Any, ...]]) -> float:
-    return max(r[3] for r in results) - min(r[2] for r in results)
+def _summary(results: list[dict[str, Any]], units: int) -> dict[str, float]:
+    """Wall time from the first start to the last finish, and CPU milliseconds per unit of work."""
+    elapsed = max(r["t1"] for r in results) - min(r["t0"] for r in results)
+    return {"seconds": elapsed,
+            "client_ms": 1000 * sum(r["client_cpu"] for r in results) / units,
+            "server_ms": 1000 * sum(r["server_cpu"] for r in results) / units}
 
 
 # -- the parent ---------------------------------------------------------------------------------
@@ -290,16 +323,16 @@ def run_service_level(ctx: Any, database_url: str, clients: list[Any], writers: 
     results = _run_processes(ctx, service_worker, args)
     after = postings_for(ids)
     for r in results:
-        expected[r[4]] += r[5]
+        expected[r["client_id"]] += r["delta"]
     postings, txns = after[0] - before[0], after[1] - before[1]
     assert txns == per_worker * writers, f"{txns} transactions written, {per_worker * writers} posted"
-    elapsed = _elapsed(results)
-    return {"writers": writers, "ops": txns, "postings": postings, "seconds": elapsed,
-            "ops_s": txns / elapsed, "postings_s": postings / elapsed}
+    summary = _summary(results, txns)  # CPU per operation
+    return {"writers": writers, "ops": txns, "postings": postings, **summary,
+            "ops_s": txns / summary["seconds"], "postings_s": postings / summary["seconds"]}
 
 
-def run_raw_level(ctx: Any, database_url: str, writers: int, total_ops: int) -> dict[str, Any]:
-    per_worker = max(1, total_ops // writers)
+def run_raw_level(ctx: Any, database_url: str, writers: int, total_rows: int) -> dict[str, Any]:
+    per_worker = max(1, total_rows // writers)
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("TRUNCATE bench_raw")
     results = _run_processes(ctx, raw_worker, [(database_url, w, per_worker) for w in range(writers)])
@@ -307,12 +340,12 @@ def run_raw_level(ctx: Any, database_url: str, writers: int, total_ops: int) -> 
         row = conn.execute("SELECT count(*) FROM bench_raw").fetchone()
     rows = int(row[0]) if row else 0
     assert rows == per_worker * writers, f"{rows} raw rows, {per_worker * writers} inserted"
-    elapsed = _elapsed(results)
-    return {"writers": writers, "rows": rows, "seconds": elapsed, "rows_s": rows / elapsed}
+    summary = _summary(results, rows)  # CPU per row
+    return {"writers": writers, "rows": rows, **summary, "rows_s": rows / summary["seconds"]}
 
 
 def profile_one_writer(client: Any, ops: int, expected: dict[int, int]) -> None:
-    """cProfile a single in-process writer and split its wall time into SQL / commit / Python."""
+    """Split a single in-process writer's wall time into SQL / COMMIT / Python, then cProfile it."""
     import cProfile
     import pstats
 
@@ -331,8 +364,9 @@ def profile_one_writer(client: Any, ops: int, expected: dict[int, int]) -> None:
         finally:
             in_sql[0] += time.perf_counter() - t
 
-    raw_commit = connection.connection.commit if connection.connection else None
-    assert raw_commit is not None
+    connection.ensure_connection()
+    raw_conn = connection.connection
+    raw_commit = raw_conn.commit
 
     def timed_commit() -> None:
         t = time.perf_counter()
@@ -341,29 +375,33 @@ def profile_one_writer(client: Any, ops: int, expected: dict[int, int]) -> None:
         finally:
             in_commit[0] += time.perf_counter() - t
 
-    connection.connection.commit = timed_commit  # type: ignore[union-attr,method-assign]
-    profiler = cProfile.Profile()
-    t0 = time.perf_counter()
+    raw_conn.commit = timed_commit
     try:
         with connection.execute_wrapper(timed_execute):
-            profiler.enable()
+            t0 = time.perf_counter()
             for i in range(ops):
                 expected[client.pk] += _post_one(client, actor, 800_000_000 + i)
-            profiler.disable()
+            wall = time.perf_counter() - t0
     finally:
-        connection.connection.commit = raw_commit  # type: ignore[union-attr,method-assign]
-    wall = time.perf_counter() - t0
-    print(f"\nProfile of one in-process writer, {ops} operations, {wall:.2f} s "
-          f"({ops / wall:.0f} ops/s; cProfile overhead included):")
-    print(f"  inside cursor.execute (round trip + server): {in_sql[0] / wall:6.1%}  "
-          f"({in_sql[0] / ops * 1000:.2f} ms/op)")
-    print(f"  inside COMMIT (round trip + WAL flush):      {in_commit[0] / wall:6.1%}  "
-          f"({in_commit[0] / ops * 1000:.2f} ms/op)")
+        del raw_conn.commit
     rest = wall - in_sql[0] - in_commit[0]
-    print(f"  Python (validation, ORM, JSON, psycopg):     {rest / wall:6.1%}  ({rest / ops * 1000:.2f} ms/op)")
+    print(f"\nOne in-process writer, {ops} operations, {wall:.2f} s ({ops / wall:.0f} ops/s), wall time per op:")
+    print(f"  in cursor.execute: BEGIN + 5 statements (round trip + server): {in_sql[0] / ops * 1000:5.2f} ms "
+          f"({in_sql[0] / wall:5.1%})")
+    print(f"  in COMMIT (round trip + WAL flush):                          {in_commit[0] / ops * 1000:5.2f} ms "
+          f"({in_commit[0] / wall:5.1%})")
+    print(f"  Python outside the driver calls (validation, ORM, JSON):     {rest / ops * 1000:5.2f} ms "
+          f"({rest / wall:5.1%})")
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for i in range(ops):
+        expected[client.pk] += _post_one(client, actor, 700_000_000 + i)
+    profiler.disable()
+    print(f"\ncProfile of another {ops} operations (profiler overhead inflates Python time):")
     stats = pstats.Stats(profiler)
-    stats.sort_stats("cumulative").print_stats(30)
-    stats.sort_stats("tottime").print_stats(20)
+    stats.sort_stats("cumulative").print_stats(35)
+    stats.sort_stats("tottime").print_stats(15)
 
 
 def main() -> None:
@@ -406,7 +444,7 @@ def main() -> None:
         print(f"service layer, {w:2d} writer(s) …", flush=True)
         service.append(run_service_level(ctx, url, level_clients[w], w, args.ops, expected))
         print(f"raw INSERT+COMMIT, {w:2d} process(es) …", flush=True)
-        raw.append(run_raw_level(ctx, url, w, args.ops))
+        raw.append(run_raw_level(ctx, url, w, service[-1]["postings"]))  # as many rows as postings
     print("service layer, 16 writers on ONE client …", flush=True)
     one_client = run_service_level(ctx, url, shared, 16, args.ops, expected)
 
@@ -428,22 +466,34 @@ def main() -> None:
         for s in stmts:
             print(f"    - {s[:160]}{' …' if len(s) > 160 else ''}")
 
-    header = f"{'writers':>22} | {'ops/s':>8} | {'service postings/s':>18} | {'raw inserts/s':>13} | {'ratio':>6}"
+    def line(label: str, sv: dict[str, Any], rw: dict[str, Any]) -> tuple[str, str, float]:
+        ratio = 100 * sv["postings_s"] / rw["rows_s"]
+        text = (f"{label:>24} | {sv['ops_s']:6.0f} | {sv['postings_s']:10.0f} | {rw['rows_s']:9.0f} | "
+                f"{ratio:5.1f}% | {sv['client_ms']:5.2f} / {sv['server_ms']:4.2f} | "
+                f"{rw['client_ms']:5.3f} / {rw['server_ms']:5.3f}")
+        md_row = (f"| {label} | {sv['ops_s']:.0f} | {sv['postings_s']:.0f} | {rw['rows_s']:.0f} | {ratio:.1f} % | "
+                  f"{sv['client_ms']:.2f} / {sv['server_ms']:.2f} | {rw['client_ms']:.3f} / {rw['server_ms']:.3f} |")
+        return text, md_row, ratio
+
+    header = (f"{'writers':>24} | {'ops/s':>6} | {'postings/s':>10} | {'raw ins/s':>9} | {'ratio':>6} | "
+              f"{'CPU ms/op py/pg':>15} | CPU ms/row raw py/pg")
     print("\n" + header)
     print("-" * len(header))
     rows_md = []
-    for s, r in zip(service, raw, strict=True):
-        ratio = 100 * s["postings_s"] / r["rows_s"]
-        print(f"{s['writers']:>22} | {s['ops_s']:8.0f} | {s['postings_s']:18.0f} | {r['rows_s']:13.0f} | {ratio:5.1f}%")
-        rows_md.append(f"| {s['writers']} | {s['ops_s']:.0f} | {s['postings_s']:.0f} | {r['rows_s']:.0f} | {ratio:.1f} % |")
-    raw16 = raw[-1]["rows_s"]
-    ratio1 = 100 * one_client["postings_s"] / raw16
-    label = "16 writers on ONE client"
-    print(f"{label:>22} | {one_client['ops_s']:8.0f} | {one_client['postings_s']:18.0f} | {raw16:13.0f} | {ratio1:5.1f}%")
-    rows_md.append(f"| 16 on ONE client (serialised by the account lock) | {one_client['ops_s']:.0f} | "
-                   f"{one_client['postings_s']:.0f} | {raw16:.0f} | {ratio1:.1f} % |")
-    worst = min(100 * s["postings_s"] / r["rows_s"] for s, r in zip(service, raw, strict=True))
+    ratios = []
+    for sv, rw in zip(service, raw, strict=True):
+        text, md_row, ratio = line(str(sv["writers"]), sv, rw)
+        print(text)
+        rows_md.append(md_row)
+        ratios.append(ratio)
+    text, md_row, _ratio = line("16 writers on ONE client", one_client, raw[-1])
+    print(text)
+    rows_md.append(md_row)
+    worst = min(ratios)
     verdict = "met" if worst >= TARGET_PERCENT else "NOT met"
+    print("(service columns: one operation = 2 or 3 postings; raw columns: one row = one INSERT+COMMIT;\n"
+          " CPU = user+system of the writer processes (py) and of their PostgreSQL backends (pg);\n"
+          " the ONE-client line is compared with the 16-process raw rate)")
     print(f"\nTarget: service postings/s >= {TARGET_PERCENT} % of raw inserts/s at every level — {verdict} "
           f"(lowest {worst:.1f} %). Total run time {total:.0f} s.")
 
@@ -459,12 +509,14 @@ def main() -> None:
         f"{platform.python_version()}; PostgreSQL {info['server_version']} on the same machine "
         f"(synchronous_commit={info['synchronous_commit']}, fsync={info['fsync']}, "
         f"shared_buffers={info['shared_buffers']}).",
-        f"Data size at the end: {txns} transactions, {postings} postings, {nclients} clients.",
+        f"Data size at the end: {txns} transactions, {postings} postings, {nclients} clients; "
+        f"raw runs insert as many rows as the matching service run wrote postings.",
         f"SQL statements (round trips) per operation, BEGIN and COMMIT included: {per_stmt}; "
         "raw baseline: 3 (BEGIN, INSERT, COMMIT).",
         "",
-        "| writers | service ops/s | service postings/s | raw INSERT+COMMIT/s | ratio |",
-        "|---|---|---|---|---|",
+        "| writers | service ops/s | service postings/s | raw INSERT+COMMIT/s | ratio | "
+        "CPU ms/op writer / backend | raw CPU ms/row writer / backend |",
+        "|---|---|---|---|---|---|---|",
         *rows_md,
         "",
         f"Target (service postings/s ≥ {TARGET_PERCENT} % of raw): {verdict} (lowest {worst:.1f} %).",

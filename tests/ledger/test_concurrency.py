@@ -35,7 +35,7 @@ def test_fifty_concurrent_writers_on_one_client() -> None:
             barrier.wait()
             ledger_operation_post(actor=Actor.system("t"), client=client, operation=op, amount=str(amount),
                                   reason="concurrent", vat_rate="22" if op == "charge" else None)
-        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+        except BaseException as exc:
             errors.append(exc)
         finally:
             connections.close_all()

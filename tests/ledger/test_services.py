@@ -168,7 +168,7 @@ class TestLedgerProperties(HypothesisTestCase):
                     assert client_balance(client) == before - rub(str(moved))
             reversed_ids = [t.pk for t, o in zip(txns, ops, strict=True) if o[2]]
             kept = Decimal(0)
-            for t, (op, amount, rev) in zip(txns, ops, strict=True):
+            for _t, (op, amount, rev) in zip(txns, ops, strict=True):
                 if not rev:
                     kept += amount if op in ("payment", "bonus", "refund_reversal", "correction_credit") else -amount
             assert client_balance(client) == rub(str(kept))

@@ -29,8 +29,6 @@ class KopeckSchema(AutoSchema):
 
 
 class KopeckView:
-    schema = KopeckSchema()
-
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         return idempotent(request, lambda: super(KopeckView, self).dispatch(request, *args, **kwargs))  # type: ignore[misc]
 

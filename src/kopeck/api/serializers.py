@@ -16,4 +16,4 @@ class ProblemSerializer(serializers.Serializer):  # type: ignore[type-arg]
     status = serializers.IntegerField()
     detail = serializers.CharField()
     instance = serializers.CharField(required=False)
-    errors = ProblemFieldSerializer(many=True, required=False)
+    errors = ProblemFieldSerializer(many=True, required=False)  # type: ignore[assignment]

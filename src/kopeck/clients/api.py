@@ -54,7 +54,8 @@ class ClientWriteSerializer(serializers.Serializer):  # type: ignore[type-arg]
     external_id = serializers.CharField(max_length=100, required=False, allow_null=True, allow_blank=True)
     status = serializers.ChoiceField(choices=ClientStatus.choices, required=False)
     currency = serializers.CharField(max_length=3, required=False)
-    fields = serializers.DictField(required=False, help_text="Values of the client type's field set, by code.")
+    fields = serializers.DictField(  # type: ignore[assignment]  # DRF pops declared fields off the class
+        required=False, help_text="Values of the client type's field set, by code.")
     tags = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
     contacts = ContactSerializer(many=True, required=False)
 
@@ -62,7 +63,7 @@ class ClientWriteSerializer(serializers.Serializer):  # type: ignore[type-arg]
 class ClientUpdateSerializer(ClientWriteSerializer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields.pop("type")
+        self.fields.pop("type")  # type: ignore[attr-defined]
 
 
 CLIENT_EXAMPLE = OpenApiExample(
@@ -128,7 +129,7 @@ class FieldDefinitionSerializer(serializers.ModelSerializer[ClientFieldDefinitio
         fields = ["id", "client_type", "code", "label_ru", "label_en", "kind", "required", "help_ru", "help_en",
                   "choices", "position", "is_active"]
         validators: list[Any] = []
-        extra_kwargs = {"code": {"validators": []}}
+        extra_kwargs: dict[str, Any] = {"code": {"validators": []}}
 
 
 @extend_schema_view(list=extend_schema(parameters=[OpenApiParameter("client_type", enum=ClientType.values)]))

@@ -59,7 +59,7 @@ class Currency:
 
 def to_decimal(value: object) -> Decimal:
     """Convert an exact value to Decimal; refuse floats, booleans and non-finite numbers."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise MoneyError("floats are not accepted for money; pass a Decimal, int or string")
     if isinstance(value, Decimal):
         result = value

@@ -25,7 +25,7 @@ from kopeck.ledger.models import Account, JournalTransaction, Posting
 
 class PostingInline(admin.TabularInline):  # type: ignore[type-arg]
     model = Posting
-    fields = ["account", "amount_minor", "currency", "recorded_at"]
+    fields = ("account", "amount_minor", "currency", "recorded_at")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -134,7 +134,7 @@ class JournalTransactionAdmin(ReadOnlyAdmin):
         client = get_object_or_404(Client, pk=client_id)
         today = provider_today()
         try:
-            date_from = dt.date.fromisoformat(request.GET.get("date_from", "")) 
+            date_from = dt.date.fromisoformat(request.GET.get("date_from", ""))
         except ValueError:
             date_from = today.replace(day=1)
         try:

@@ -7,7 +7,7 @@ parallel. Balances are never stored: they are sums of postings, hence exact unde
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from django.db import transaction
 
@@ -19,8 +19,8 @@ from kopeck.common.errors import Conflict, NotFound, ValidationFailed
 from kopeck.core.ledger import (
     AccountRole,
     Entry,
-    Leg,
     LedgerError,
+    Leg,
     Operation,
     operation_entry,
     reversal_legs,
@@ -62,7 +62,7 @@ def _system_accounts(roles: set[AccountRole], currency: str) -> dict[AccountRole
 def _write(
     *, client: Client, currency: str, legs: Sequence[Leg], operation: Operation, amount: Money,
     vat_rate: str, vat: Money | None, reason: str, source_ref: str, actor: Actor,
-    explanation: dict[str, object], reverses: JournalTransaction | None = None,
+    explanation: Mapping[str, object], reverses: JournalTransaction | None = None,
 ) -> JournalTransaction:
     client_account = _client_account_locked(client, currency)
     system = _system_accounts({leg.role for leg in legs if leg.role != AccountRole.CLIENT}, currency)
@@ -71,7 +71,7 @@ def _write(
         operation=operation, client=client, currency=currency, amount_minor=to_minor(amount),
         vat_rate=vat_rate, vat_minor=to_minor(vat) if vat is not None else 0, reason=reason,
         source_ref=source_ref, recorded_at=now, actor_kind=str(actor.kind), actor_id=actor.id,
-        actor_label=actor.label, reverses=reverses, explanation=explanation,
+        actor_label=actor.label, reverses=reverses, explanation=dict(explanation),
     )
     Posting.objects.bulk_create([
         Posting(transaction=txn, account=client_account if leg.role == AccountRole.CLIENT else system[leg.role],

@@ -30,7 +30,7 @@ from typing import Any
 from kopeck.core.explain import Explanation
 from kopeck.core.pricing._values import ZERO, check_keys, dec, fmt, join
 from kopeck.core.pricing.errors import SpecError, UsageError
-from kopeck.core.pricing.usage import UsageEvent
+from kopeck.core.pricing.usage import UsageEvent, utc
 
 _QUOTIENT = Context(prec=34)
 _MICROSECOND = dt.timedelta(microseconds=1)
@@ -176,6 +176,10 @@ def aggregate(spec: AggregationSpec, events: Iterable[UsageEvent], *, start: dt.
     t = spec.type
     if t is AggregationType.METER_READING:
         raise UsageError("meter_reading aggregates meter readings, not events; use meter_consumption", "events")
+    start = None if start is None else utc(start, "start")
+    end = None if end is None else utc(end, "end")
+    if start is not None and end is not None and end <= start:
+        raise UsageError("the period must end after it starts", "end")
     kept, dups = _prepare(events, start, end)
     prop = spec.property or ""
     exact: Fraction | None = None
@@ -212,6 +216,7 @@ def transactions_of(spec: AggregationSpec | None, events: Iterable[UsageEvent], 
     if spec is None or spec.property is None:
         raise SpecError("a percentage model needs aggregation.property naming the transaction amount",
                         "aggregation.property")
-    kept, _ = _prepare(events, start, end)
+    kept, _ = _prepare(events, None if start is None else utc(start, "start"),
+                       None if end is None else utc(end, "end"))
     return [_number(e, spec.property) for e in kept]
 

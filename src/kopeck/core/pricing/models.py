@@ -4,6 +4,9 @@ Each model validates itself on construction (so an invalid model cannot exist), 
 and from the JSON-compatible dict of its own parameters (Decimals as strings). Field paths in
 errors are the component's JSON paths (model parameters sit at the top level of a component spec).
 Prices and fees are in the component's currency; rates are percentages (``"2.9"`` = 2.9 %).
+
+Graduated-style models keep a memo (``full_lines``) of the lines of tiers used entirely, per
+currency — they never change, and lines are immutable; it takes no part in equality or hashing.
 """
 
 from __future__ import annotations
@@ -11,10 +14,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any, ClassVar
 
+from kopeck.core.money import Currency
 from kopeck.core.pricing._values import HUNDRED, ZERO, dec, fmt, non_negative, req
 from kopeck.core.pricing.errors import SpecError
+from kopeck.core.pricing.lines import ChargeLine
 from kopeck.core.pricing.tiers import (
     PackageTier,
     PriceTier,
@@ -121,6 +127,8 @@ class Graduated:
     tiers: tuple[PriceTier, ...]
 
     texts: tuple[TierText, ...] = field(init=False, repr=False, compare=False)
+    full_lines: dict[Currency, tuple[ChargeLine, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _tier_tuple(self, PriceTier)
@@ -150,6 +158,18 @@ class Volume:
         _check_tier_prices(self.tiers)
         object.__setattr__(self, "ends", bounded_ends(self.tiers))
         object.__setattr__(self, "texts", tier_texts(self.tiers, "unit_price", "volume tier"))
+
+    def cliffs(self) -> tuple[Decimal, ...]:
+        """Tier edges past which one more unit makes the whole charge *cheaper* — volume pricing's
+        known discontinuity (100 units × 1.00 = 100.00, but 101 × 0.80 = 80.80). Valid, but worth a
+        warning in a catalog UI. Without cliffs, the amount never decreases as the quantity grows."""
+        out = []
+        for below, above in pairwise(self.tiers):
+            edge = below.up_to
+            assert edge is not None
+            if edge * below.unit_price + below.flat_fee > edge * above.unit_price + above.flat_fee:
+                out.append(edge)
+        return tuple(out)
 
     def to_dict(self) -> dict[str, Any]:
         return {"tiers": _tiers_to(self.tiers)}
@@ -197,6 +217,8 @@ class TieredPackage:
     tiers: tuple[PackageTier, ...]
 
     texts: tuple[TierText, ...] = field(init=False, repr=False, compare=False)
+    full_lines: dict[Currency, tuple[ChargeLine, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "package_size", dec(self.package_size, "package_size"))
@@ -291,6 +313,8 @@ class GraduatedPercentage:
     tiers: tuple[RateTier, ...]
 
     texts: tuple[TierText, ...] = field(init=False, repr=False, compare=False)
+    full_lines: dict[Currency, tuple[ChargeLine, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _tier_tuple(self, RateTier)

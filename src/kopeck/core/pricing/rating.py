@@ -5,7 +5,9 @@ and returns the lines; a quantity of 0 gives no lines."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from decimal import Decimal
+from typing import Any
 
 from kopeck.core.explain import Explanation
 from kopeck.core.money import Currency
@@ -20,7 +22,7 @@ from kopeck.core.pricing.models import (
     TieredPackage,
     Volume,
 )
-from kopeck.core.pricing.tiers import last_unit_tier
+from kopeck.core.pricing.tiers import TierBounds, last_unit_tier
 
 _ONE = Decimal(1)
 
@@ -36,24 +38,41 @@ def rate_standard(model: Standard, q: Decimal, cur: Currency) -> list[ChargeLine
         formula=f"units × unit price = {u} × {p} = {amount.amount}"))]
 
 
-def rate_graduated(model: Graduated, q: Decimal, cur: Currency) -> list[ChargeLine]:
+def _graduated(model: Graduated | TieredPackage | GraduatedPercentage, q: Decimal, cur: Currency,
+               build: Callable[[Any, int, Decimal, Currency], ChargeLine]) -> list[ChargeLine]:
+    """Lines of a graduated-style model: ``build(model, i, units)`` prices ``units`` of tier ``i``.
+    The line of a tier that is used entirely never changes, so it is built once per currency and
+    kept on the model (lines are immutable); only the last, partly used tier is built each time."""
+    if q <= 0:
+        return []
+    tiers: Sequence[TierBounds] = model.tiers
+    full = model.full_lines.get(cur)
+    if full is None:
+        full = model.full_lines[cur] = tuple(
+            build(model, i, t.up_to - t.start, cur) for i, t in enumerate(tiers) if t.up_to is not None)
     lines = []
-    texts = model.texts
-    for i, t in enumerate(model.tiers):
+    for i, t in enumerate(tiers):
         if q <= t.start:
             break
         up_to = t.up_to
-        units = (q if up_to is None or q < up_to else up_to) - t.start
-        fee = t.flat_fee
-        amount = line_money(units * t.unit_price + fee, cur)
-        x = texts[i]
-        u, a = fmt(units), show(amount)
-        lines.append(ChargeLine(LineKind.TIER, x.label, units, t.unit_price, amount, Explanation(
-            ru=f"Ступень {x.n} {x.rng}: {u} ед. × {x.price}{x.fee_ru} = {a}",
-            en=f"Tier {x.n} {x.rng}: {u} units × {x.price}{x.fee_en} = {a}",
-            formula=f"tier {x.n}: units in tier × unit price + flat fee = {u} × {x.price} + {x.fee} = {amount.amount}",
-        ), i, fee))
+        lines.append(full[i] if up_to is not None and q >= up_to else build(model, i, q - t.start, cur))
     return lines
+
+
+def _graduated_line(model: Graduated, i: int, units: Decimal, cur: Currency) -> ChargeLine:
+    t, x = model.tiers[i], model.texts[i]
+    fee = t.flat_fee
+    amount = line_money(units * t.unit_price + fee, cur)
+    u, a = fmt(units), show(amount)
+    return ChargeLine(LineKind.TIER, x.label, units, t.unit_price, amount, Explanation(
+        ru=f"Ступень {x.n} {x.rng}: {u} ед. × {x.price}{x.fee_ru} = {a}",
+        en=f"Tier {x.n} {x.rng}: {u} units × {x.price}{x.fee_en} = {a}",
+        formula=f"tier {x.n}: units in tier × unit price + flat fee = {u} × {x.price} + {x.fee} = {amount.amount}",
+    ), i, fee)
+
+
+def rate_graduated(model: Graduated, q: Decimal, cur: Currency) -> list[ChargeLine]:
+    return _graduated(model, q, cur, _graduated_line)
 
 
 def rate_volume(model: Volume, q: Decimal, cur: Currency) -> list[ChargeLine]:
@@ -90,50 +109,41 @@ def rate_package(model: Package, q: Decimal, cur: Currency) -> list[ChargeLine]:
     ))]
 
 
+def _tiered_package_line(model: TieredPackage, i: int, units: Decimal, cur: Currency) -> ChargeLine:
+    t, x = model.tiers[i], model.texts[i]
+    size = fmt(model.package_size)
+    packs = _packages(units, model.package_size)
+    fee = t.flat_fee
+    amount = line_money(packs * t.package_price + fee, cur)
+    u, k, a = fmt(units), fmt(packs), show(amount)
+    return ChargeLine(LineKind.TIER, x.label, packs, t.package_price, amount, Explanation(
+        ru=f"Ступень {x.n} {x.rng}: ⌈{u} / {size}⌉ = {k} пак. × {x.price}{x.fee_ru} = {a}",
+        en=f"Tier {x.n} {x.rng}: ⌈{u} / {size}⌉ = {k} packages × {x.price}{x.fee_en} = {a}",
+        formula=(f"tier {x.n}: ceil(units in tier / package size) × package price + flat fee = "
+                 f"ceil({u} / {size}) × {x.price} + {x.fee} = {amount.amount}"),
+    ), i, fee)
+
+
 def rate_tiered_package(model: TieredPackage, q: Decimal, cur: Currency) -> list[ChargeLine]:
-    lines = []
-    size = model.package_size
-    s = fmt(size)
-    texts = model.texts
-    for i, t in enumerate(model.tiers):
-        if q <= t.start:
-            break
-        up_to = t.up_to
-        units = (q if up_to is None or q < up_to else up_to) - t.start
-        packs = _packages(units, size)
-        fee = t.flat_fee
-        amount = line_money(packs * t.package_price + fee, cur)
-        x = texts[i]
-        u, k, a = fmt(units), fmt(packs), show(amount)
-        lines.append(ChargeLine(LineKind.TIER, x.label, packs, t.package_price, amount, Explanation(
-            ru=f"Ступень {x.n} {x.rng}: ⌈{u} / {s}⌉ = {k} пак. × {x.price}{x.fee_ru} = {a}",
-            en=f"Tier {x.n} {x.rng}: ⌈{u} / {s}⌉ = {k} packages × {x.price}{x.fee_en} = {a}",
-            formula=(f"tier {x.n}: ceil(units in tier / package size) × package price + flat fee = "
-                     f"ceil({u} / {s}) × {x.price} + {x.fee} = {amount.amount}"),
-        ), i, fee))
-    return lines
+    return _graduated(model, q, cur, _tiered_package_line)
+
+
+def _graduated_percentage_line(model: GraduatedPercentage, i: int, part: Decimal, cur: Currency) -> ChargeLine:
+    t, x = model.tiers[i], model.texts[i]
+    fee = t.flat_fee
+    fraction = t.rate.scaleb(-2)
+    amount = line_money(part * fraction + fee, cur)
+    v, a = fmt(part), show(amount)
+    return ChargeLine(LineKind.TIER, x.label, part, fraction, amount, Explanation(
+        ru=f"Ступень {x.n} {x.rng}: {x.price}% от {v}{x.fee_ru} = {a}",
+        en=f"Tier {x.n} {x.rng}: {x.price}% of {v}{x.fee_en} = {a}",
+        formula=(f"tier {x.n}: volume in tier × rate / 100 + flat fee = "
+                 f"{v} × {x.price} / 100 + {x.fee} = {amount.amount}"),
+    ), i, fee)
 
 
 def rate_graduated_percentage(model: GraduatedPercentage, volume: Decimal, cur: Currency) -> list[ChargeLine]:
-    lines = []
-    texts = model.texts
-    for i, t in enumerate(model.tiers):
-        if volume <= t.start:
-            break
-        up_to = t.up_to
-        part = (volume if up_to is None or volume < up_to else up_to) - t.start
-        fee = t.flat_fee
-        fraction = t.rate.scaleb(-2)
-        amount = line_money(part * fraction + fee, cur)
-        x = texts[i]
-        v, a = fmt(part), show(amount)
-        lines.append(ChargeLine(LineKind.TIER, x.label, part, fraction, amount, Explanation(
-            ru=f"Ступень {x.n} {x.rng}: {x.price}% от {v}{x.fee_ru} = {a}",
-            en=f"Tier {x.n} {x.rng}: {x.price}% of {v}{x.fee_en} = {a}",
-            formula=(f"tier {x.n}: volume in tier × rate / 100 + flat fee = "
-                     f"{v} × {x.price} / 100 + {x.fee} = {amount.amount}"),
-        ), i, fee))
-    return lines
+    return _graduated(model, volume, cur, _graduated_percentage_line)
 
 
 def rate_stairstep(model: Stairstep, q: Decimal, cur: Currency) -> list[ChargeLine]:

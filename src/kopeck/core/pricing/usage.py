@@ -12,15 +12,18 @@ from kopeck.core.pricing._values import ZERO, dec
 from kopeck.core.pricing.errors import UsageError
 
 
-def _aware(value: object, where: str) -> dt.datetime:
+def utc(value: object, where: str) -> dt.datetime:
+    """An aware datetime as the same instant in UTC. Instants are compared and subtracted in UTC:
+    Python compares datetimes that share a ``tzinfo`` by wall time, which is wrong across a DST
+    change."""
     if not isinstance(value, dt.datetime) or value.tzinfo is None or value.utcoffset() is None:
         raise UsageError("must be a timezone-aware datetime", where)
-    return value
+    return value.astimezone(dt.UTC)
 
 
 @dataclass(frozen=True, slots=True)
 class UsageEvent:
-    """One usage event. ``id`` is chosen by the client: a repeated id is a duplicate and is never
+    """One usage event (``timestamp`` is stored as the same instant in UTC). ``id`` is chosen by the client: a repeated id is a duplicate and is never
     counted twice. ``properties`` values are Decimals, ints or numeric strings (never floats) for
     numeric aggregations."""
 
@@ -31,7 +34,7 @@ class UsageEvent:
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id:
             raise UsageError("an event needs a non-empty string id", "events[].id")
-        _aware(self.timestamp, f"events[{self.id}].timestamp")
+        object.__setattr__(self, "timestamp", utc(self.timestamp, f"events[{self.id}].timestamp"))
 
 
 class ReadingKind(StrEnum):
@@ -57,7 +60,7 @@ class MeterReading:
         where = f"readings[{self.id}]"
         if not isinstance(self.id, str) or not self.id:
             raise UsageError("a reading needs a non-empty string id", "readings[].id")
-        _aware(self.timestamp, f"{where}.timestamp")
+        object.__setattr__(self, "timestamp", utc(self.timestamp, f"{where}.timestamp"))
         object.__setattr__(self, "value", dec(self.value, f"{where}.value", UsageError))
         try:
             object.__setattr__(self, "kind", ReadingKind(self.kind))
@@ -100,9 +103,9 @@ class Usage:
             object.__setattr__(self, "transactions", tuple(
                 dec(t, f"transactions[{i}]", UsageError) for i, t in enumerate(self.transactions)))
         if self.start is not None:
-            _aware(self.start, "start")
+            object.__setattr__(self, "start", utc(self.start, "start"))
         if self.end is not None:
-            _aware(self.end, "end")
+            object.__setattr__(self, "end", utc(self.end, "end"))
         if self.start is not None and self.end is not None and self.end <= self.start:
             raise UsageError("the period must end after it starts", "end")
 

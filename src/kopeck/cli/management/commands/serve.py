@@ -25,4 +25,4 @@ class Command(BaseCommand):
             "--bind", options["bind"], "--workers", str(options["workers"]), "--threads", str(options["threads"]),
             "--access-logfile", "-",
         ]
-        os.execv(sys.executable, argv)
+        os.execv(sys.executable, argv)  # noqa: S606 - replaces this process with gunicorn

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from kopeck.clients.models import Client
+from kopeck.core.money import Money
+from kopeck.ledger.models import JournalTransaction
+from kopeck.ledger.selectors import client_balance
+from kopeck.operators.models import Operator
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_data_is_valid_and_idempotent() -> None:
+    call_command("demo", stdout=io.StringIO())
+    clients, txns = Client.objects.count(), JournalTransaction.objects.count()
+    assert clients == 4 and txns == 9
+    out = io.StringIO()
+    call_command("demo", stdout=out)
+    assert "0 clients created, 4 already present" in out.getvalue()
+    assert (Client.objects.count(), JournalTransaction.objects.count()) == (clients, txns)
+    romashka = Client.objects.get(external_id="demo-romashka")
+    # 50000.00 − 12200.00 − 3660.00
+    assert client_balance(romashka) == Money("34140.00", "RUB")
+    assert set(Client.objects.values_list("type", flat=True)) == {"legal", "sole_proprietor", "individual"}
+
+
+def test_ensure_operator_creates_once(tmp_path: Path, settings: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KOPECK_ADMIN_USERNAME", "boss")
+    monkeypatch.setenv("KOPECK_ADMIN_PASSWORD", "correct-horse-battery")
+    out = io.StringIO()
+    call_command("ensure_operator", stdout=out)
+    call_command("ensure_operator", stdout=out)
+    op = Operator.objects.get(username="boss")
+    assert op.is_superuser and op.is_staff and op.role == "administrator"
+    assert op.check_password("correct-horse-battery")
+    assert Operator.objects.count() == 1
+    assert "boss / correct-horse-battery" in out.getvalue()
+
+
+def test_kopeck_entry_point_runs_management_commands() -> None:
+    out = subprocess.run([str(Path(sys.executable).parent / "kopeck"), "help"], capture_output=True, text=True,
+                         check=True, timeout=60)
+    for command in ("serve", "demo", "ensure_operator", "migrate"):
+        assert command in out.stdout

@@ -1,0 +1,46 @@
+"""The architecture rules that tools alone do not check."""
+
+from __future__ import annotations
+
+import ast
+import pkgutil
+import tomllib
+from pathlib import Path
+
+import kopeck
+
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src" / "kopeck"
+
+
+def test_import_contract_forbids_every_kopeck_package_to_the_core() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    contract = config["tool"]["importlinter"]["contracts"][0]
+    assert contract["source_modules"] == ["kopeck.core"]
+    forbidden = set(contract["forbidden_modules"])
+    packages = {f"kopeck.{m.name}" for m in pkgutil.iter_modules(kopeck.__path__) if m.name != "core"}
+    assert packages <= forbidden, f"add {sorted(packages - forbidden)} to the import-linter contract"
+    assert {"django", "rest_framework", "celery"} <= forbidden
+
+
+def _calls_now(path: Path) -> list[str]:
+    hits = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Attribute) and node.attr in {"now", "utcnow", "today"}:
+            base = node.value
+            name = base.id if isinstance(base, ast.Name) else getattr(base, "attr", "")
+            if name in {"datetime", "date", "timezone"}:
+                hits.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    return hits
+
+
+def test_nothing_reads_the_time_except_the_clock() -> None:
+    allowed = {SRC / "core" / "clock.py"}
+    paths = [p for p in SRC.rglob("*.py") if p not in allowed and "migrations" not in p.parts]
+    offenders = [hit for path in paths for hit in _calls_now(path)]
+    assert offenders == []
+
+
+def test_no_model_uses_auto_now() -> None:
+    offenders = [str(p.relative_to(ROOT)) for p in SRC.rglob("models.py") if "auto_now" in p.read_text()]
+    assert offenders == []
