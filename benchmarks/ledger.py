@@ -57,7 +57,8 @@ START_TIMEOUT = 120  # seconds a worker may take to import Django and connect
 
 
 def _django_setup(database_url: str) -> None:
-    """Configure Django for the scratch database. In a forked child, drop inherited connections."""
+    """Configure Django for the scratch database. The parent closes its connections before it
+    starts workers, so with the fork start method ``close_all()`` here finds nothing inherited."""
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kopeck.settings")
     os.environ.setdefault("KOPECK_VAR_DIR", str(ROOT / "var"))  # not var/ under whatever the cwd is
@@ -320,6 +321,9 @@ def run_service_level(ctx: Any, database_url: str, clients: list[Any], writers: 
     per_worker = max(1, total_ops // writers)
     args = [(database_url, w, clients[w % len(clients)].pk, per_worker) for w in range(writers)]
     before = postings_for(ids)
+    from django.db import connections
+
+    connections.close_all()  # a forked child must not inherit (and later close) the parent's socket
     results = _run_processes(ctx, service_worker, args)
     after = postings_for(ids)
     for r in results:

@@ -72,11 +72,18 @@ class ClientAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     search_fields = ["name", "external_id", "fields__inn"]
     readonly_fields = ["balance", "account_links"]
 
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
-        form = super().get_form(request, obj, change=change, **kwargs)
+    @staticmethod
+    def _client_type(request: HttpRequest, obj: Client | None) -> str:
+        if obj is not None:
+            return obj.type
         client_type = request.GET.get("type", ClientType.LEGAL)
-        if client_type not in ClientType.values:
-            client_type = ClientType.LEGAL
+        return client_type if client_type in ClientType.values else ClientType.LEGAL
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        # The field-set fields are added per instance by ClientForm, so name the model fields here.
+        kwargs["fields"] = list(ClientForm.Meta.fields)
+        form = super().get_form(request, obj, change=change, **kwargs)
+        client_type = self._client_type(request, obj)
 
         class TypedForm(form):  # type: ignore[valid-type,misc]
             def __init__(self, *args: Any, **kw: Any) -> None:
@@ -85,8 +92,8 @@ class ClientAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return TypedForm
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
-        form = self.get_form(request, obj)(instance=obj)
-        dynamic = [n for n in form.fields if n.startswith(PREFIX)]
+        definitions = ClientFieldDefinition.objects.filter(client_type=self._client_type(request, obj), is_active=True)
+        dynamic = [PREFIX + d.code for d in definitions]
         main = ["type", "name", "external_id", "status", "currency", "tag_names"]
         sets: list[Any] = [(None, {"fields": main}), (_("Requisites"), {"fields": dynamic})]
         if obj is not None:

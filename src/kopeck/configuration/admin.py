@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -10,10 +11,33 @@ from kopeck.common.admin import admin_actor
 from kopeck.configuration.models import BillingSettings
 from kopeck.configuration.selectors import billing_settings
 from kopeck.configuration.services import EDITABLE, billing_settings_update
+from kopeck.core.calendar import CalendarError, zone
+from kopeck.core.money import Currency, MoneyError
+
+
+class BillingSettingsForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = BillingSettings
+        fields = list(EDITABLE)
+
+    def clean_time_zone(self) -> str:
+        value = str(self.cleaned_data["time_zone"]).strip()
+        try:
+            zone(value)
+        except CalendarError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        return value
+
+    def clean_default_currency(self) -> str:
+        try:
+            return Currency.of(str(self.cleaned_data["default_currency"])).code
+        except MoneyError as exc:
+            raise forms.ValidationError(str(exc)) from exc
 
 
 @admin.register(BillingSettings)
 class BillingSettingsAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    form = BillingSettingsForm
     fields = [*EDITABLE, "updated_at"]
     readonly_fields = ["updated_at"]
 

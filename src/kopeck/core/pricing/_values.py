@@ -42,6 +42,11 @@ def fmt(value: Decimal) -> str:
     return f"{value:f}"
 
 
+def trim(value: Decimal) -> str:
+    """Plain notation without trailing zeros (for exact intermediate results: 0.17100 → 0.171)."""
+    return f"{value.normalize():f}"
+
+
 def check_keys(data: object, allowed: Iterable[str], path: str = "") -> Mapping[str, Any]:
     """``data`` as a mapping with only ``allowed`` keys (unknown keys are errors, to catch typos)."""
     if not isinstance(data, Mapping):

@@ -20,7 +20,7 @@ from decimal import Decimal
 
 from kopeck.core.explain import Explanation
 from kopeck.core.money import Currency
-from kopeck.core.pricing._values import ZERO, fmt
+from kopeck.core.pricing._values import ZERO, fmt, trim
 from kopeck.core.pricing.errors import UsageError
 from kopeck.core.pricing.lines import ChargeLine, LineKind, line_money, show
 from kopeck.core.pricing.models import Percentage
@@ -94,12 +94,12 @@ def rate_percentage(model: Percentage, transactions: Sequence[Decimal], cur: Cur
         adjust = target - rate_amount - fee_amount
         lines.append(ChargeLine(LineKind.LIMITS, "per-transaction limits", Decimal(n_raised + n_cut), ZERO,
                                 adjust, Explanation(
-            ru=f"Ограничения на транзакцию: {n_raised} подняты до минимума {lo} (+{fmt(raised)}), "
-               f"{n_cut} снижены до максимума {hi} (−{fmt(cut)}); корректировка {show(adjust)}",
-            en=f"Per-transaction limits: {n_raised} raised to the minimum {lo} (+{fmt(raised)}), "
-               f"{n_cut} capped at the maximum {hi} (−{fmt(cut)}); adjustment {show(adjust)}",
+            ru=f"Ограничения на транзакцию: {n_raised} подняты до минимума {lo} (+{trim(raised)}), "
+               f"{n_cut} снижены до максимума {hi} (−{trim(cut)}); корректировка {show(adjust)}",
+            en=f"Per-transaction limits: {n_raised} raised to the minimum {lo} (+{trim(raised)}), "
+               f"{n_cut} capped at the maximum {hi} (−{trim(cut)}); adjustment {show(adjust)}",
             formula=(f"adjustment = round(rate part + fees + raises − cuts) − rate line − fee line = "
-                     f"round({fmt(rated * rate)} + {fmt(charged * fee)} + {fmt(raised)} − {fmt(cut)}) "
+                     f"round({trim(rated * rate)} + {trim(charged * fee)} + {trim(raised)} − {trim(cut)}) "
                      f"− {rate_amount.amount} − {fee_amount.amount} = {adjust.amount}"),
         )))
     return lines
