@@ -17,12 +17,15 @@ What it does, all on this machine and in bounded loops:
    and counts the postings actually written; then once more with 16 writers on ONE client (the
    per-client ``SELECT … FOR UPDATE`` serialises them, so that figure is lower by design);
 5. for the same concurrency levels, measures single-row ``INSERT`` + ``COMMIT`` with plain psycopg
-   (autocommit off, one commit per insert) into a scratch table;
+   (autocommit off, one commit per insert) into a scratch table, as many rows as the service run
+   wrote postings; each worker also reports its own CPU time and its PostgreSQL backend's (from
+   ``/proc``), so the table shows where the CPU of this small machine goes;
 6. verifies that every transaction's postings sum to zero and every client's balance equals what the
    writers posted;
 7. prints a table and the Markdown lines for ``benchmarks/RESULTS.md``.
 
-``--profile`` also runs cProfile over a single in-process writer and prints where the time goes.
+``--profile`` also splits a single in-process writer's wall time into SQL / COMMIT / Python and
+prints a cProfile of it. ``--start-method fork`` starts the workers by forking instead of spawning.
 """
 
 from __future__ import annotations
@@ -306,6 +309,8 @@ def verify(expected: dict[int, int]) -> tuple[int, int, int]:
     unbalanced = (JournalTransaction.objects.annotate(total=Sum("postings__amount_minor"), n=Count("postings"))
                   .filter(~Q(total=0) | Q(n__lt=2)).count())
     assert unbalanced == 0, f"{unbalanced} transactions whose postings do not sum to zero"
+    shapes = set(JournalTransaction.objects.annotate(n=Count("postings")).values_list("operation", "n").distinct())
+    assert shapes <= {("payment", 2), ("charge", 3)}, f"unexpected (operation, postings) shapes: {shapes}"
     grand = Posting.objects.aggregate(total=Sum("amount_minor"))["total"]
     assert grand == 0, f"the whole ledger sums to {grand}, not 0"
     for client in Client.objects.filter(pk__in=expected):
@@ -516,7 +521,9 @@ def main() -> None:
         f"Data size at the end: {txns} transactions, {postings} postings, {nclients} clients; "
         f"raw runs insert as many rows as the matching service run wrote postings.",
         f"SQL statements (round trips) per operation, BEGIN and COMMIT included: {per_stmt}; "
-        "raw baseline: 3 (BEGIN, INSERT, COMMIT).",
+        "raw baseline: 3 (BEGIN, INSERT, COMMIT). The raw baseline is plain psycopg 3 (server-side "
+        "binding, statements prepared after 5 runs); Django uses client-side binding and no prepared "
+        "statements (its default).",
         "",
         "| writers | service ops/s | service postings/s | raw INSERT+COMMIT/s | ratio | "
         "CPU ms/op writer / backend | raw CPU ms/row writer / backend |",

@@ -46,4 +46,4 @@ class KopeckGenericAPIView(KopeckView, generics.GenericAPIView):  # type: ignore
 
 
 class KopeckViewSet(KopeckView, viewsets.GenericViewSet):  # type: ignore[type-arg]
-    pass
+    lookup_value_regex = "[0-9]+"  # ids are integers; anything else is an unknown URL (404 problem)

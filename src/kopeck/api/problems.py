@@ -19,6 +19,15 @@ from kopeck.common.errors import KopeckError
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 TYPE_BASE = "urn:kopeck:problem:"
+TITLES = {
+    400: ("bad-request", "Bad request"),
+    401: ("unauthorized", "Unauthorized"),
+    403: ("forbidden", "Forbidden"),
+    405: ("method-not-allowed", "Method not allowed"),
+    406: ("not-acceptable", "Not acceptable"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+    429: ("throttled", "Too many requests"),
+}
 
 
 def _flatten(detail: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
@@ -65,21 +74,20 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         detail = "; ".join(f"{e['field']}: {e['detail']}" if e["field"] else e["detail"] for e in errors)
         body = problem(400, "validation-error", "Invalid input", detail, instance=instance, errors=errors)
     elif isinstance(exc, Http404 | exceptions.NotFound):
-        body = problem(404, "not-found", "Not found", str(getattr(exc, "detail", exc) or "Not found."),
+        body = problem(404, "not-found", "Not found", str(getattr(exc, "detail", exc)) or "Not found.",
                        instance=instance)
     elif isinstance(exc, DjangoPermissionDenied):
         body = problem(403, "forbidden", "Forbidden", str(exc) or "Forbidden.", instance=instance)
     elif isinstance(exc, exceptions.APIException):
-        code = {401: "unauthorized", 403: "forbidden", 405: "method-not-allowed", 406: "not-acceptable",
-                415: "unsupported-media-type", 429: "throttled"}.get(exc.status_code, "error")
+        code, title = TITLES.get(exc.status_code, ("error", "Error"))
         if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
             exc.status_code = 401
-            code = "unauthorized"
+            code, title = TITLES[401]
             headers["WWW-Authenticate"] = 'Bearer realm="kopeck"'
         if getattr(exc, "wait", None):
             headers["Retry-After"] = str(int(exc.wait))  # type: ignore[attr-defined]
         detail = exc.detail if isinstance(exc.detail, str) else "; ".join(m for _f, m in _flatten(exc.detail))
-        body = problem(exc.status_code, code, str(exc.default_detail).rstrip("."), str(detail), instance=instance)
+        body = problem(exc.status_code, code, title, str(detail), instance=instance)
     else:
         return None
     set_rollback()

@@ -4,16 +4,16 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from kopeck.clients import services
+from kopeck.clients import selectors, services
 from kopeck.clients.fieldsets import validate_fields
 from kopeck.clients.models import Client, ClientFieldDefinition, ClientType, Contact, Tag
-from kopeck.common.admin import admin_actor
+from kopeck.common.admin import ReadOnlyAdmin, admin_actor, report_error
 from kopeck.common.errors import ValidationFailed
 from kopeck.ledger.selectors import client_balance
 
@@ -58,8 +58,24 @@ class ClientForm(forms.ModelForm):  # type: ignore[type-arg]
         return data
 
 
+class ContactForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = Contact
+        fields = ["kind", "value", "name", "receives_documents"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("value"):
+            try:
+                data["value"] = services.contact_value_clean(data.get("kind"), data["value"])
+            except ValueError as exc:
+                self.add_error("value", str(exc))
+        return data
+
+
 class ContactInline(admin.TabularInline):  # type: ignore[type-arg]
     model = Contact
+    form = ContactForm
     extra = 1
 
 
@@ -69,7 +85,13 @@ class ClientAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     inlines = [ContactInline]
     list_display = ["id", "name", "type", "status", "currency", "balance", "created_at"]
     list_filter = ["type", "status", "currency", "tags"]
-    search_fields = ["name", "external_id", "fields__inn"]
+    search_fields = ["external_id"]
+
+    def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str) -> Any:
+        if not search_term.strip():
+            return queryset, False
+        matches = selectors.client_list(search=search_term).values("pk")
+        return queryset.filter(pk__in=matches), False
     readonly_fields = ["balance", "account_links"]
 
     @staticmethod
@@ -113,6 +135,11 @@ class ClientAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             reverse("admin:ledger_journaltransaction_statement", args=[obj.pk]), _("Statement"),
         )
 
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
+        """The client's history is the audit log (every write, with before and after)."""
+        url = reverse("admin:audit_auditentry_changelist")
+        return HttpResponseRedirect(f"{url}?object_type=client&object_id={int(object_id)}")
+
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> Any:
         links = format_html(" · ".join(
             f'<a href="?type={t.value}">{t.label}</a>' for t in ClientType))
@@ -142,8 +169,6 @@ class ClientAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         try:
             services.client_update(actor=admin_actor(request), client=form.instance, contacts=contacts)
         except ValidationFailed as exc:
-            from kopeck.common.admin import report_error
-
             report_error(request, exc)
 
 
@@ -173,5 +198,7 @@ class ClientFieldDefinitionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class TagAdmin(ReadOnlyAdmin):
+    """Tags are set on clients (through the client service); here they are only listed."""
+
     search_fields = ["name"]

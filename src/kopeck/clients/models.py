@@ -77,6 +77,7 @@ class Client(models.Model):
     status = models.CharField(_("status"), max_length=20, choices=ClientStatus.choices, default=ClientStatus.ACTIVE)
     currency = models.CharField(_("currency"), max_length=3)
     fields = models.JSONField(_("fields"), default=dict, blank=True)
+    search_text = models.TextField(editable=False, default="")  # casefolded names, for search on any database
     tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="clients")
     created_at = models.DateTimeField(_("created at"))
     updated_at = models.DateTimeField(_("updated at"))

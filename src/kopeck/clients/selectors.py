@@ -20,7 +20,7 @@ def client_list(
         qs = qs.filter(tags__name=tag)
     if search:
         term = search.strip()
-        qs = qs.filter(Q(name__icontains=term) | Q(external_id=term) | Q(fields__inn=term))
+        qs = qs.filter(Q(search_text__contains=term.casefold()) | Q(external_id=term) | Q(fields__inn=term))
     return qs.distinct().order_by("id")
 
 

@@ -44,12 +44,28 @@ def client_state(client: Client) -> dict[str, Any]:
     }
 
 
+def contact_value_clean(kind: object, value: str) -> str:
+    """The normalised value of a contact, or ValueError with the reason."""
+    value = value.strip()
+    if kind not in ContactKind.values:
+        raise ValueError(f"Choose one of: {', '.join(ContactKind.values)}.")
+    if not value:
+        raise ValueError("This field is required.")
+    if kind == ContactKind.EMAIL:
+        try:
+            validate_email(value)
+        except DjangoValidationError as exc:
+            raise ValueError("Enter a valid e-mail address.") from exc
+        return value
+    return normalize_phone(value)
+
+
 def _clean_contacts(contacts: Sequence[Mapping[str, Any]], errors: dict[str, list[str]]) -> list[dict[str, Any]]:
     cleaned = []
     for i, raw in enumerate(contacts):
         kind = raw.get("kind")
         value = str(raw.get("value") or "").strip()
-        item = {
+        item: dict[str, Any] = {
             "kind": kind,
             "value": value,
             "name": str(raw.get("name") or "").strip(),
@@ -57,16 +73,9 @@ def _clean_contacts(contacts: Sequence[Mapping[str, Any]], errors: dict[str, lis
         }
         if kind not in ContactKind.values:
             errors[f"contacts.{i}.kind"] = [f"Choose one of: {', '.join(ContactKind.values)}."]
-        elif not value:
-            errors[f"contacts.{i}.value"] = ["This field is required."]
-        elif kind == ContactKind.EMAIL:
-            try:
-                validate_email(value)
-            except DjangoValidationError:
-                errors[f"contacts.{i}.value"] = ["Enter a valid e-mail address."]
         else:
             try:
-                item["value"] = normalize_phone(value)
+                item["value"] = contact_value_clean(kind, value)
             except ValueError as exc:
                 errors[f"contacts.{i}.value"] = [str(exc)]
         cleaned.append(item)
@@ -81,6 +90,12 @@ def _clean_tags(tags: Sequence[str], errors: dict[str, list[str]]) -> list[str]:
             errors[f"tags.{i}"] = ["A tag is 1 to 100 characters."]
         names.append(name)
     return sorted(set(names))
+
+
+def search_text(name: str, fields: Mapping[str, Any]) -> str:
+    """Casefolded names for case-insensitive search (SQLite's LIKE folds ASCII only)."""
+    parts = [name, *(str(fields.get(k) or "") for k in ("full_name", "short_name"))]
+    return " | ".join(p.casefold() for p in parts if p)
 
 
 def _set_tags(client: Client, names: list[str]) -> None:
@@ -135,6 +150,7 @@ def client_create(
         with transaction.atomic():
             client = Client.objects.create(
                 type=type, name=name.strip(), currency=currency_code, fields=cleaned_fields,
+                search_text=search_text(name.strip(), cleaned_fields),
                 external_id=external_id or None, status=status, created_at=now, updated_at=now,
             )
             _set_contacts(client, cleaned_contacts)
@@ -188,6 +204,7 @@ def client_update(*, actor: Actor, client: Client, **changes: Any) -> Client:
             for key in ("status", "currency", "fields"):
                 if key in changes:
                     setattr(client, key, changes[key])
+            client.search_text = search_text(client.name, client.fields)
             client.updated_at = clock.now()
             client.save()
             if "contacts" in changes:

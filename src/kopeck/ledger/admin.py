@@ -20,7 +20,7 @@ from kopeck.core.ledger import Operation
 from kopeck.core.vat import VatRate
 from kopeck.ledger import selectors, services
 from kopeck.ledger.amounts import from_minor
-from kopeck.ledger.models import Account, JournalTransaction, Posting
+from kopeck.ledger.models import OPERATION_CHOICES, Account, JournalTransaction, Posting
 
 
 class PostingInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -51,8 +51,8 @@ class AccountAdmin(ReadOnlyAdmin):
 
 class OperationForm(forms.Form):
     client = forms.ModelChoiceField(label=_("client"), queryset=Client.objects.all())
-    operation = forms.ChoiceField(label=_("operation"), choices=[(o.value, o.value) for o in Operation
-                                                                  if o != Operation.REVERSAL])
+    operation = forms.ChoiceField(label=_("operation"), choices=[c for c in OPERATION_CHOICES
+                                                                  if c[0] != Operation.REVERSAL])
     amount = forms.DecimalField(label=_("amount"), min_value=0, decimal_places=3)
     reason = forms.CharField(label=_("reason"), max_length=500)
     source_ref = forms.CharField(label=_("source reference"), max_length=200, required=False)

@@ -8,10 +8,31 @@ from django.utils.translation import gettext_lazy as _
 
 from kopeck.core.ledger import AccountRole, Operation
 
+OPERATION_CHOICES = [
+    (Operation.PAYMENT.value, _("Payment")),
+    (Operation.BONUS.value, _("Bonus")),
+    (Operation.REFUND_REVERSAL.value, _("Refund reversal")),
+    (Operation.CORRECTION_CREDIT.value, _("Correction (credit)")),
+    (Operation.CHARGE.value, _("Charge")),
+    (Operation.ONE_OFF_CHARGE.value, _("One-off charge")),
+    (Operation.CORRECTION_DEBIT.value, _("Correction (debit)")),
+    (Operation.REFUND.value, _("Refund")),
+    (Operation.REVERSAL.value, _("Reversal")),
+]
+ROLE_CHOICES = [
+    (AccountRole.CLIENT.value, _("Client account")),
+    (AccountRole.REVENUE.value, _("Revenue")),
+    (AccountRole.VAT_PAYABLE.value, _("VAT payable")),
+    (AccountRole.CASH.value, _("Cash and bank")),
+    (AccountRole.GATEWAY_CLEARING.value, _("Gateway clearing")),
+    (AccountRole.BONUS.value, _("Bonuses")),
+    (AccountRole.CORRECTIONS.value, _("Corrections")),
+]
+
 
 class Account(models.Model):
     code = models.CharField(_("code"), max_length=100, unique=True)
-    role = models.CharField(_("role"), max_length=30, choices=[(r.value, r.value) for r in AccountRole])
+    role = models.CharField(_("role"), max_length=30, choices=ROLE_CHOICES)
     currency = models.CharField(_("currency"), max_length=3)
     client = models.ForeignKey(
         "clients.Client", verbose_name=_("client"), null=True, blank=True, on_delete=models.PROTECT,
@@ -29,9 +50,6 @@ class Account(models.Model):
 
     def __str__(self) -> str:
         return self.code
-
-
-OPERATION_CHOICES = [(o.value, o.value) for o in Operation]
 
 
 class JournalTransaction(models.Model):

@@ -5,15 +5,18 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import Group
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from kopeck.common import clock
 from kopeck.common.admin import admin_actor, report_error
 from kopeck.common.errors import KopeckError
 from kopeck.operators.models import ApiKey, Operator
 from kopeck.operators.roles import ALL_SCOPES
-from kopeck.operators.services import api_key_create, api_key_revoke
+from kopeck.operators.services import api_key_create, api_key_revoke, operator_record_change, operator_state
 
 
 @admin.register(Operator)
@@ -27,6 +30,18 @@ class OperatorAdmin(UserAdmin):  # type: ignore[type-arg]
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("username", "role", "password1", "password2")}),)
+
+    def save_model(self, request: HttpRequest, obj: Operator, form: Any, change: bool) -> None:
+        """Operators are saved by Django's user admin (it hashes passwords); the change is audited in
+        the same transaction."""
+        with transaction.atomic():
+            before = operator_state(Operator.objects.get(pk=obj.pk)) if change else None
+            password_changed = change and "password" in form.changed_data
+            if not change:
+                obj.date_joined = clock.now()
+            super().save_model(request, obj, form, change)
+            operator_record_change(actor=admin_actor(request), operator=obj, before=before,
+                                   password_changed=password_changed)
 
 
 class ApiKeyForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -72,3 +87,6 @@ class ApiKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 api_key_revoke(key=key, actor=admin_actor(request))
             except KopeckError as exc:
                 report_error(request, exc)
+
+
+admin.site.unregister(Group)  # access is by role (roles.py), not by Django groups

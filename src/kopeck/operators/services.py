@@ -119,8 +119,25 @@ def operator_create(
         op.set_password(password)
         op.save()
         audit_record(actor=actor, action="operator.create", object_type="operator", object_id=op.pk,
-                     after={"username": username, "role": role, "superuser": superuser})
+                     after=operator_state(op))
     return op
+
+
+def operator_state(op: Operator) -> dict[str, object]:
+    return {"username": op.username, "email": op.email, "first_name": op.first_name, "last_name": op.last_name,
+            "role": op.role, "is_active": op.is_active, "is_staff": op.is_staff, "is_superuser": op.is_superuser}
+
+
+def operator_record_change(
+    *, actor: Actor, operator: Operator, before: dict[str, object] | None, password_changed: bool = False
+) -> None:
+    """Audit an operator saved by Django's user admin (which owns password hashing)."""
+    after = operator_state(operator)
+    if before == after and not password_changed:
+        return
+    audit_record(actor=actor, action="operator.create" if before is None else "operator.update",
+                 object_type="operator", object_id=operator.pk, before=before,
+                 after={**after, "password_changed": password_changed} if password_changed else after)
 
 
 def actor_for_operator(op: Operator) -> Actor:

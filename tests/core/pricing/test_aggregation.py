@@ -82,7 +82,7 @@ def test_weighted_sum_is_exact_and_needs_the_period() -> None:
     r = aggregate(agg("weighted_sum", "n"), [ev("a", 20, n=1)], start=T0, end=T_END)
     # level 1 for the last 10 of 30 days = 1/3
     assert r.exact == Fraction(1, 3)
-    assert r.quantity == Decimal("0.3333333333333333333333333333333333")
+    assert r.quantity == Decimal("0.3333333333333333333333333333")  # 28 significant digits
     with pytest.raises(UsageError):
         aggregate(agg("weighted_sum", "n"), [ev("a", 1, n=1)], start=T0)
 
@@ -141,3 +141,19 @@ def test_evaluate_from_events() -> None:
     no_agg = ComponentSpec.from_dict({"code": "x", "model": "standard", "unit_price": "1"})
     with pytest.raises(UsageError):
         evaluate(no_agg, Usage.of_events(EVENTS), "RUB")
+
+
+def test_graduated_percentage_from_events() -> None:
+    spec = ComponentSpec.from_dict({"code": "gp", "model": "graduated_percentage",
+                                    "aggregation": {"type": "sum", "property": "amount"},
+                                    "tiers": [{"from": "0", "up_to": "100", "rate": "10"},
+                                              {"from": "100", "up_to": None, "rate": "5"}]})
+    events = [ev("a", 0, amount="80"), ev("b", 1, amount="70")]
+    # volume 150: 100 × 10 % = 10.00; 50 × 5 % = 2.50
+    assert evaluate(spec, Usage.of_events(events), "RUB").amount == Money("12.50", "RUB")
+
+
+def test_usage_comes_in_one_form_only() -> None:
+    with pytest.raises(UsageError) as info:
+        Usage(quantity=Decimal(1), events=(ev("a", 0),))
+    assert info.value.field == "events"

@@ -51,8 +51,10 @@ def test_standard_rounds_once_half_up() -> None:
 
 
 def test_zero_quantity_costs_nothing() -> None:
-    for model, params in [("standard", {"unit_price": "1"}), ("graduated", {"tiers": TIERS}),
-                          ("volume", {"tiers": TIERS}), ("package", {"package_size": "10", "package_price": "1"})]:
+    cases: list[tuple[str, dict[str, Any]]] = [
+        ("standard", {"unit_price": "1"}), ("graduated", {"tiers": TIERS}), ("volume", {"tiers": TIERS}),
+        ("package", {"package_size": "10", "package_price": "1"})]
+    for model, params in cases:
         charge = evaluate(spec(model, **params), 0, "RUB")
         assert charge.amount == rub("0.00") and charge.lines == ()
 

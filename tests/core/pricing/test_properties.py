@@ -77,10 +77,11 @@ def test_volume_never_decreases_as_quantity_grows(tiers: tuple[PriceTier, ...], 
 @given(price_tiers(), quantities)
 def test_volume_within_one_tier_never_decreases(tiers: tuple[PriceTier, ...], q: Decimal) -> None:
     spec = ComponentSpec("v", Volume(tiers))
-    (tier,) = [i for i, t in enumerate(tiers) if t.start < q and (t.up_to is None or q <= t.up_to)] or [None]
-    if tier is None:
+    holding = [i for i, t in enumerate(tiers) if t.start < q and (t.up_to is None or q <= t.up_to)]
+    if not holding:
         assert evaluate(spec, q, "RUB").lines == ()
         return
+    (tier,) = holding
     smaller = max(tiers[tier].start + Decimal("0.001"), q - 1)
     assert evaluate(spec, smaller, "RUB").amount <= evaluate(spec, q, "RUB").amount
 

@@ -117,3 +117,24 @@ def test_examples_evaluate() -> None:
     # 150 − 10 included = 140: 100 × 5.00 + (40 × 4.00 + 50.00) = 500.00 + 210.00
     assert charge.as_dict()["amount"] == "710.00"
     assert json.loads(json.dumps(charge.as_dict()))["lines"][1]["explanation"]["formula"]
+
+
+@pytest.mark.parametrize("value", ["1e18", "1234567890123456789", "0.0000000000001"])
+def test_numbers_out_of_range_are_refused(value: str) -> None:
+    # bounded so that rating stays exact in its 60-digit context
+    with pytest.raises(SpecError) as info:
+        ComponentSpec.from_dict({**EXAMPLES["standard"], "unit_price": value})
+    assert info.value.field == "unit_price" and "out of range" in info.value.message
+
+
+def test_model_must_be_a_known_name() -> None:
+    with pytest.raises(SpecError) as info:
+        ComponentSpec.from_dict({**EXAMPLES["standard"], "model": ["standard"]})
+    assert info.value.field == "model"
+
+
+def test_specs_are_hashable_values() -> None:
+    a = ComponentSpec.from_dict(EXAMPLES["graduated"])
+    evaluate(a, 500, "RUB")  # fills the memo of fully used tiers, which takes no part in equality
+    b = ComponentSpec.from_dict(EXAMPLES["graduated"])
+    assert a == b and hash(a) == hash(b)

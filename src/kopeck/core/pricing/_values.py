@@ -9,6 +9,10 @@ from typing import Any
 from kopeck.core.pricing.errors import PricingError, SpecError
 
 ZERO = Decimal(0)
+# Input numbers are bounded so that every product and sum of them stays exact in the 60-digit
+# context the rating runs in (18 + 12 digits per factor: a product has at most 60).
+MAX_INTEGER_DIGITS = 18
+MAX_PLACES = 12
 HUNDRED = Decimal(100)
 
 
@@ -29,6 +33,9 @@ def dec(value: object, field: str, error: type[PricingError] = SpecError) -> Dec
         raise error(f"must be a decimal string, got {type(value).__name__}", field)
     if not result.is_finite():
         raise error("must be a finite number", field)
+    if result and (result.adjusted() >= MAX_INTEGER_DIGITS or int(result.as_tuple().exponent) < -MAX_PLACES):
+        raise error(f"out of range: at most {MAX_INTEGER_DIGITS} digits before the point and "
+                    f"{MAX_PLACES} after it", field)
     return result
 
 

@@ -1,5 +1,7 @@
 """Usage aggregation: how a period's events (or meter readings) become a quantity.
 
+* instants are compared and subtracted in UTC (events store their timestamp in UTC), so periods
+  across a daylight-saving change have their real length;
 * events are deduplicated by id (the first occurrence counts; repeats are listed in
   ``AggregationResult.duplicates``) and ordered by timestamp (ties keep their input order);
 * when the period ``[start, end)`` is given, an event outside it is an error — late events are
@@ -13,7 +15,7 @@
   added and removed within the period is still counted once;
 * ``weighted_sum``: events are deltas of a level that starts at ``initial_level``;
   quantity = Σ(level × time held) ÷ period length, computed exactly in microseconds (the exact
-  quotient is ``exact``; ``quantity`` is it to 34 significant digits); ``final_level`` carries over;
+  quotient is ``exact``; ``quantity`` is it to 28 significant digits); ``final_level`` carries over;
 * ``meter_reading``: consumption of a cumulative counter (see :mod:`kopeck.core.pricing.meter`).
 """
 
@@ -32,7 +34,7 @@ from kopeck.core.pricing._values import ZERO, check_keys, dec, fmt, join
 from kopeck.core.pricing.errors import SpecError, UsageError
 from kopeck.core.pricing.usage import UsageEvent, utc
 
-_QUOTIENT = Context(prec=34)
+_QUOTIENT = Context(prec=28)
 _MICROSECOND = dt.timedelta(microseconds=1)
 
 

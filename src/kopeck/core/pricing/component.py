@@ -96,7 +96,7 @@ class ComponentSpec:
     def from_dict(cls, data: object) -> ComponentSpec:
         raw = check_keys(data, (*_COMMON, *{p for m in MODELS.values() for p in m.PARAMS}))
         name = raw.get("model")
-        if name not in MODELS:
+        if not isinstance(name, str) or name not in MODELS:
             raise SpecError(f"unknown model {name!r}; use one of {', '.join(MODELS)}", "model")
         model_cls = MODELS[name]
         check_keys(raw, (*_COMMON, *model_cls.PARAMS))
@@ -136,9 +136,6 @@ def _quantity(spec: ComponentSpec, usage: Usage) -> tuple[Decimal, Explanation |
         return result.consumption, result.explanation
     if agg is None:
         raise UsageError("the component has no aggregation: pass a quantity", "quantity")
-    if isinstance(spec.model, GraduatedPercentage):
-        total = sum(transactions_of(agg, usage.events, start=usage.start, end=usage.end), ZERO)
-        return total, None
     res = aggregate(agg, usage.events, start=usage.start, end=usage.end,
                     initial_level=usage.initial_level, initial_values=usage.initial_values)
     return res.quantity, res.explanation
@@ -165,9 +162,21 @@ def _minimum_line(minimum: Decimal, total: Money) -> ChargeLine | None:
     ))
 
 
+_CURRENCIES: dict[str, Currency] = {}
+
+
+def _currency(code: str) -> Currency:
+    cur = _CURRENCIES.get(code)
+    if cur is None:
+        cur = Currency.of(code)
+        if len(_CURRENCIES) < 256:
+            _CURRENCIES[code] = cur
+    return cur
+
+
 def evaluate(spec: ComponentSpec, usage: Usage | Decimal | int | str, currency: Currency | str) -> Charge:
     """Rate ``usage`` of one period under ``spec`` in ``currency``. A bare number is a quantity."""
-    cur = Currency.of(currency)
+    cur = currency if isinstance(currency, Currency) else _currency(currency)
     if not isinstance(usage, Usage):
         usage = Usage.of_quantity(usage)
     with localcontext(_CONTEXT):
@@ -189,17 +198,25 @@ def evaluate(spec: ComponentSpec, usage: Usage | Decimal | int | str, currency: 
             billable = quantity - included if quantity > included else ZERO
             lines = [_included_line(included, quantity, cur)] if included else []
             lines += _RATERS[type(model)](model, billable, cur)
-        total = line_money(sum((line.amount.amount for line in lines), ZERO), cur)
+        exact = ZERO
+        for line in lines:
+            exact += line.amount.amount
+        total = line_money(exact, cur)
         if spec.minimum is not None:
             top_up = _minimum_line(spec.minimum, total)
             if top_up is not None:
                 lines.append(top_up)
                 total = total + top_up.amount
-    q = fmt(quantity)
+    q, title, a = fmt(quantity), spec.name or spec.code, show(total)
+    if spec.included_units:
+        inc, b = fmt(spec.included_units), fmt(billable)
+        q_ru, q_en = f"{q} (включено {inc}, к оплате {b})", f"{q} ({inc} included, {b} billable)"
+    else:
+        q_ru = q_en = q
     explanation = Explanation(
-        ru=f"{spec.name or spec.code}: модель {model.MODEL}, количество {q}, итого {show(total)}",
-        en=f"{spec.name or spec.code}: {model.MODEL} model, quantity {q}, total {show(total)}",
-        formula=" + ".join(str(line.amount.amount) for line in lines) + f" = {total.amount}" if lines
+        ru=f"{title}: модель {model.MODEL}, количество {q_ru}, итого {a}",
+        en=f"{title}: {model.MODEL} model, quantity {q_en}, total {a}",
+        formula=" + ".join([str(line.amount.amount) for line in lines]) + f" = {total.amount}" if lines
         else f"no charge = {total.amount}",
     )
     return Charge(spec.code, model.MODEL, quantity, billable, total, tuple(lines), explanation, usage_expl)

@@ -106,6 +106,11 @@ class Usage:
             object.__setattr__(self, "start", utc(self.start, "start"))
         if self.end is not None:
             object.__setattr__(self, "end", utc(self.end, "end"))
+        forms = [name for name, given in (("quantity", self.quantity is not None), ("events", bool(self.events)),
+                                          ("readings", bool(self.readings)),
+                                          ("transactions", self.transactions is not None)) if given]
+        if len(forms) > 1:
+            raise UsageError(f"give the usage in one form only, not {' and '.join(forms)}", forms[1])
         if self.start is not None and self.end is not None and self.end <= self.start:
             raise UsageError("the period must end after it starts", "end")
 
