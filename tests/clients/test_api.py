@@ -193,8 +193,8 @@ def test_create_client_with_a_taken_external_id_is_a_conflict(api: APIClient, cl
 def test_malformed_json_body(api: APIClient, clock: FixedClock) -> None:
     before = counts()
     response = api.post("/api/v1/clients/", '{"type": "legal", "name": ', content_type="application/json")
-    problem = assert_problem(response, 400, "bad-request", None)
-    assert problem["title"] == "Bad request"
+    problem = assert_problem(response, 400, "malformed-request", None)
+    assert problem["title"] == "Malformed request"
     assert problem["detail"].startswith("JSON parse error - ")
     assert counts() == before
 

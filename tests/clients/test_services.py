@@ -521,31 +521,28 @@ def test_field_definition_update_refusals_write_nothing(
     assert (fresh.code, fresh.kind, fresh.label_ru, fresh.client_type) == ("kpp", "kpp", "КПП", "legal")
 
 
-# -- refusals the service does not make yet --------------------------------------------------------
+# -- values the database would refuse ------------------------------------------------------------
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=True, reason="bug: services.client_create does not check the length of name (300) and "
-                                      "external_id (100): SQLite stores the value, PostgreSQL raises DataError")
 @pytest.mark.parametrize(("overrides", "field"), [({"name": "Я" * 301}, "name"), ({"external_id": "x" * 101}, "external_id")])
 def test_client_create_refuses_too_long_values(
     clock: FixedClock, actor: Actor, unchanged: Callable[[], None], overrides: dict[str, Any], field: str
 ) -> None:
     with pytest.raises(ValidationFailed) as info:
         make_client(actor, **overrides)
-    assert list(info.value.errors) == [field]
+    limit = {"name": 300, "external_id": 100}[field]
+    assert info.value.errors == {field: [f"At most {limit} characters."]}
     unchanged()
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=True, reason="bug: services.field_definition_create does not validate choices=None or a "
-                                      "negative position; the database refuses the row (NOT NULL / CHECK) and the "
-                                      "IntegrityError is reported as Conflict 'code: Already used for this client type.'")
 @pytest.mark.parametrize(("overrides", "field"), [({"choices": None}, "choices"), ({"position": -1}, "position")])
 def test_field_definition_create_invalid_values_are_not_a_code_conflict(
     actor: Actor, unchanged: Callable[[], None], overrides: dict[str, Any], field: str
 ) -> None:
     with pytest.raises(ValidationFailed) as info:
         field_definition_create(actor=actor, **definition_data(kind="text", **overrides))
-    assert list(info.value.errors) == [field]
+    assert info.value.errors == {field: [{"choices": "Choices must be a list of text values.",
+                                          "position": "Position must be a whole number, 0 or more."}[field]]}
     unchanged()

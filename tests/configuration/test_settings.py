@@ -37,7 +37,7 @@ def settings_audit() -> list[AuditEntry]:
 
 
 @pytest.mark.django_db
-def test_billing_settings_creates_the_row_with_the_defaults() -> None:
+def test_billing_settings_reads_the_defaults_without_writing() -> None:
     assert settings.KOPECK_TIME_ZONE == "Europe/Moscow"
     assert BillingSettings.objects.count() == 0
     obj = billing_settings()
@@ -45,10 +45,10 @@ def test_billing_settings_creates_the_row_with_the_defaults() -> None:
     assert state(obj) == DEFAULT_STATE
     assert obj.updated_at is None
     assert obj.default_vat_rate == "22"
-    assert BillingSettings.objects.count() == 1
+    assert BillingSettings.objects.count() == 0  # reading never writes
     assert billing_settings().pk == 1
-    assert BillingSettings.objects.count() == 1
-    assert AuditEntry.objects.count() == 0  # creating the defaults is not a change
+    assert BillingSettings.objects.count() == 0
+    assert AuditEntry.objects.count() == 0
 
 
 @pytest.mark.django_db

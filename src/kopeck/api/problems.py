@@ -80,6 +80,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         body = problem(403, "forbidden", "Forbidden", str(exc) or "Forbidden.", instance=instance)
     elif isinstance(exc, exceptions.APIException):
         code, title = TITLES.get(exc.status_code, ("error", "Error"))
+        if isinstance(exc, exceptions.ParseError):
+            code, title = "malformed-request", "Malformed request"
         if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
             exc.status_code = 401
             code, title = TITLES[401]

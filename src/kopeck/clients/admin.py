@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -15,6 +15,7 @@ from kopeck.clients.fieldsets import validate_fields
 from kopeck.clients.models import Client, ClientFieldDefinition, ClientType, Contact, Tag
 from kopeck.common.admin import ReadOnlyAdmin, admin_actor, report_error
 from kopeck.common.errors import ValidationFailed
+from kopeck.core.money import Currency, MoneyError
 from kopeck.ledger.selectors import client_balance
 
 PREFIX = "f__"
@@ -46,6 +47,12 @@ class ClientForm(forms.ModelForm):  # type: ignore[type-arg]
                 help_text=d.help_ru if ru else d.help_en,
                 initial=(self.instance.fields or {}).get(d.code, "") if self.instance.pk else "",
             )
+
+    def clean_currency(self) -> str:
+        try:
+            return Currency.of(str(self.cleaned_data.get("currency") or "")).code
+        except MoneyError as exc:
+            raise forms.ValidationError(str(exc)) from exc
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -141,8 +148,7 @@ class ClientAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return HttpResponseRedirect(f"{url}?object_type=client&object_id={int(object_id)}")
 
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> Any:
-        links = format_html(" · ".join(
-            f'<a href="?type={t.value}">{t.label}</a>' for t in ClientType))
+        links = format_html_join(" · ", '<a href="?type={}">{}</a>', ((t.value, t.label) for t in ClientType))
         extra_context = {**(extra_context or {}), "subtitle": links}
         return super().add_view(request, form_url, extra_context)
 
@@ -162,6 +168,8 @@ class ClientAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         # Contacts go through the client service too (validated, audited).
         contacts = []
         for formset in formsets:
+            # Django's change message reads what formset.save() would have set.
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
             for f in formset.forms:
                 cd = getattr(f, "cleaned_data", None)
                 if cd and not cd.get("DELETE") and cd.get("value"):
@@ -172,8 +180,22 @@ class ClientAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             report_error(request, exc)
 
 
+class FieldDefinitionForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = ClientFieldDefinition
+        fields = list(services.FIELD_ATTRS)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        merged = {**(services.field_definition_state(self.instance) if self.instance.pk else {}), **data}
+        for field, messages in services.field_definition_errors(merged).items():
+            self.add_error(field if field in self.fields else None, messages)
+        return data
+
+
 @admin.register(ClientFieldDefinition)
 class ClientFieldDefinitionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    form = FieldDefinitionForm
     list_display = ["client_type", "position", "code", "label_ru", "label_en", "kind", "required", "is_active"]
     list_filter = ["client_type", "kind", "required", "is_active"]
     list_editable = ["position"]

@@ -16,6 +16,7 @@ from kopeck.clients.models import ClientFieldDefinition, ClientType, FieldKind
 from kopeck.core import requisites as rq
 
 PHONE_RE = re.compile(r"^\+?[0-9]{10,15}$")
+DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 def normalize_phone(value: str) -> str:
@@ -50,6 +51,8 @@ def _check_simple(defn: ClientFieldDefinition, raw: Any, client_type: str) -> An
         return value
     if kind == FieldKind.DATE:
         try:
+            if not DATE_RE.match(value):
+                raise ValueError(value)
             return dt.date.fromisoformat(value).isoformat()
         except ValueError as exc:
             raise ValueError("Enter a date as YYYY-MM-DD.") from exc

@@ -111,6 +111,14 @@ def _set_contacts(client: Client, contacts: list[dict[str, Any]]) -> None:
     Contact.objects.bulk_create([Contact(client=client, **c) for c in contacts])
 
 
+MAX_LENGTHS = {"name": 300, "external_id": 100}
+
+
+def _length_errors(values: Mapping[str, Any]) -> dict[str, list[str]]:
+    return {k: [f"At most {MAX_LENGTHS[k]} characters."] for k, v in values.items()
+            if v is not None and len(str(v).strip()) > MAX_LENGTHS[k]}
+
+
 def client_create(
     *,
     actor: Actor,
@@ -128,6 +136,7 @@ def client_create(
         errors["type"] = [f"Choose one of: {', '.join(ClientType.values)}."]
     if not str(name or "").strip():
         errors["name"] = ["This field is required."]
+    errors.update(_length_errors({"name": name, "external_id": external_id}))
     if status not in ClientStatus.values:
         errors["status"] = [f"Choose one of: {', '.join(ClientStatus.values)}."]
     try:
@@ -175,6 +184,7 @@ def client_update(*, actor: Actor, client: Client, **changes: Any) -> Client:
             errors[key] = ["This field cannot be changed."]
     if "name" in changes and not str(changes["name"] or "").strip():
         errors["name"] = ["This field is required."]
+    errors.update(_length_errors({k: changes[k] for k in ("name", "external_id") if k in changes}))
     if "status" in changes and changes["status"] not in ClientStatus.values:
         errors["status"] = [f"Choose one of: {', '.join(ClientStatus.values)}."]
     if "currency" in changes:
@@ -183,9 +193,14 @@ def client_update(*, actor: Actor, client: Client, **changes: Any) -> Client:
         except MoneyError as exc:
             errors["currency"] = [str(exc)]
     if "fields" in changes:
+        definitions = list(ClientFieldDefinition.objects.filter(client_type=client.type))
+        inactive = {d.code for d in definitions if not d.is_active}
+        given = dict(changes["fields"] or {})
+        # Values of deactivated fields are kept as they were: not validated, not lost, not changeable.
+        kept = {code: value for code, value in client.fields.items() if code in inactive}
         changes["fields"], field_errors = validate_fields(
-            client.type, changes["fields"] or {}, ClientFieldDefinition.objects.filter(client_type=client.type)
-        )
+            client.type, {k: v for k, v in given.items() if k not in inactive}, definitions)
+        changes["fields"].update(kept)
         errors.update(field_errors)
     if "contacts" in changes:
         changes["contacts"] = _clean_contacts(changes["contacts"], errors)
@@ -205,14 +220,14 @@ def client_update(*, actor: Actor, client: Client, **changes: Any) -> Client:
                 if key in changes:
                     setattr(client, key, changes[key])
             client.search_text = search_text(client.name, client.fields)
-            client.updated_at = clock.now()
-            client.save()
             if "contacts" in changes:
                 _set_contacts(client, changes["contacts"])
             if "tags" in changes:
                 _set_tags(client, changes["tags"])
             after = client_state(client)
             if after != before:
+                client.updated_at = clock.now()
+                client.save()
                 audit_record(actor=actor, action="client.update", object_type="client", object_id=client.pk,
                              before=before, after=after)
     except IntegrityError as exc:
@@ -231,7 +246,8 @@ def field_definition_state(defn: ClientFieldDefinition) -> dict[str, Any]:
     return {a: getattr(defn, a) for a in FIELD_ATTRS}
 
 
-def _validate_definition(data: Mapping[str, Any]) -> dict[str, list[str]]:
+def field_definition_errors(data: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Problems of a field definition's attributes, keyed by attribute."""
     errors: dict[str, list[str]] = {}
     if data.get("client_type") not in ClientType.values:
         errors["client_type"] = [f"Choose one of: {', '.join(ClientType.values)}."]
@@ -243,7 +259,16 @@ def _validate_definition(data: Mapping[str, Any]) -> dict[str, list[str]]:
     for label in ("label_ru", "label_en"):
         if not str(data.get(label) or "").strip():
             errors[label] = ["This field is required."]
-    choices = data.get("choices") or []
+    choices = data.get("choices", [])
+    if not isinstance(choices, list):
+        errors["choices"] = ["Choices must be a list of text values."]
+        choices = []
+    position = data.get("position", 0)
+    if not isinstance(position, int) or isinstance(position, bool) or position < 0:
+        errors["position"] = ["Position must be a whole number, 0 or more."]
+    for flag in ("required", "is_active"):
+        if flag in data and not isinstance(data[flag], bool):
+            errors[flag] = ["Must be true or false."]
     if data.get("kind") == FieldKind.CHOICE and (
         not isinstance(choices, list) or not choices or not all(isinstance(c, str) and c for c in choices)
     ):
@@ -254,9 +279,12 @@ def _validate_definition(data: Mapping[str, Any]) -> dict[str, list[str]]:
 def field_definition_create(*, actor: Actor, **data: Any) -> ClientFieldDefinition:
     unknown = [k for k in data if k not in FIELD_ATTRS]
     errors = {k: ["Unknown attribute."] for k in unknown}
-    errors.update(_validate_definition(data))
+    errors.update(field_definition_errors(data))
     if errors:
         raise ValidationFailed("Invalid field definition.", errors=errors)
+    if ClientFieldDefinition.objects.filter(client_type=data["client_type"], code=data["code"]).exists():
+        raise Conflict("This client type already has a field with this code.",
+                       errors={"code": ["Already used for this client type."]})
     try:
         with transaction.atomic():
             defn = ClientFieldDefinition.objects.create(**data)
@@ -271,7 +299,7 @@ def field_definition_create(*, actor: Actor, **data: Any) -> ClientFieldDefiniti
 def field_definition_update(*, actor: Actor, definition: ClientFieldDefinition, **changes: Any) -> ClientFieldDefinition:
     errors = {k: ["This attribute cannot be changed."] for k in changes if k not in FIELD_ATTRS or k in ("client_type", "code")}
     merged = field_definition_state(definition) | changes
-    errors.update(_validate_definition(merged))
+    errors.update(field_definition_errors(merged))
     if errors:
         raise ValidationFailed("Invalid field definition.", errors=errors)
     with transaction.atomic():

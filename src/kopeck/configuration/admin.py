@@ -43,6 +43,8 @@ class BillingSettingsAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         obj = billing_settings()
+        if obj._state.adding:
+            obj.save()  # the admin's change page needs a row to edit
         return HttpResponseRedirect(reverse("admin:configuration_billingsettings_change", args=[obj.pk]))
 
     def has_add_permission(self, request: HttpRequest) -> bool:

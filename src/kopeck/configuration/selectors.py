@@ -9,12 +9,11 @@ from kopeck.configuration.models import BillingSettings
 
 
 def billing_settings() -> BillingSettings:
-    """The billing settings row; created with the defaults from the environment on first read."""
+    """The billing settings row, or (before the first change) an unsaved row of the defaults: reading
+    never writes."""
     obj = BillingSettings.objects.filter(pk=1).first()
     if obj is None:
-        obj, _created = BillingSettings.objects.get_or_create(
-            pk=1, defaults={"time_zone": settings.KOPECK_TIME_ZONE, "default_currency": "RUB"}
-        )
+        obj = BillingSettings(pk=1, time_zone=settings.KOPECK_TIME_ZONE, default_currency="RUB")
     return obj
 
 

@@ -43,13 +43,15 @@ def billing_settings_update(*, actor: Actor, **changes: Any) -> BillingSettings:
     if errors:
         raise ValidationFailed("Invalid billing settings.", errors=errors)
     with transaction.atomic():
-        billing_settings()
+        if not BillingSettings.objects.filter(pk=1).exists():
+            billing_settings().save()
         obj = BillingSettings.objects.select_for_update().get(pk=1)
         before = _state(obj)
         for name, value in changes.items():
             setattr(obj, name, value)
-        obj.updated_at = clock.now()
-        obj.save()
-        audit_record(actor=actor, action="settings.update", object_type="billing_settings", object_id=1,
-                     before=before, after=_state(obj))
+        if _state(obj) != before:
+            obj.updated_at = clock.now()
+            obj.save()
+            audit_record(actor=actor, action="settings.update", object_type="billing_settings", object_id=1,
+                         before=before, after=_state(obj))
     return obj

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import calendar as _cal
 import datetime as dt
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+import functools
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 UTC = dt.UTC
 
@@ -17,8 +18,16 @@ class CalendarError(ValueError):
     pass
 
 
+@functools.cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
 def zone(name: str) -> ZoneInfo:
-    """The IANA zone ``name`` (e.g. ``Europe/Moscow``); unknown names are refused."""
+    """The IANA zone ``name`` (e.g. ``Europe/Moscow``); unknown names (and host aliases such as
+    ``localtime``) are refused."""
+    if name not in _known_zones():
+        raise CalendarError(f"unknown time zone {name!r}")
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
