@@ -10,11 +10,20 @@ from rest_framework.test import APIClient
 from kopeck.common import clock as clock_mod
 from kopeck.common.actor import Actor
 from kopeck.core.clock import FixedClock
+from kopeck.ledger.services import forget_system_accounts
 from kopeck.operators.models import Operator
 from kopeck.operators.roles import Role
 from kopeck.operators.services import api_key_create
 
 START = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_caches() -> Iterator[None]:
+    """Each test may empty the database: forget ids remembered by the process."""
+    forget_system_accounts()
+    yield
+    forget_system_accounts()
 
 
 @pytest.fixture

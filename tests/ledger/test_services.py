@@ -4,6 +4,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
@@ -173,3 +174,15 @@ class TestLedgerProperties(HypothesisTestCase):
                     kept += amount if op in ("payment", "bonus", "refund_reversal", "correction_credit") else -amount
             assert client_balance(client) == rub(str(kept))
             assert JournalTransaction.objects.filter(reverses_id__in=reversed_ids).count() == len(reversed_ids)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_first_use_leaves_no_remembered_account_behind(clock: FixedClock) -> None:
+    client = ClientFactory(currency="USD")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        post(client, "payment", "1.00")
+        raise RuntimeError("the caller fails after the posting")
+    assert not Account.objects.filter(code="cash:USD").exists()
+    post(client, "payment", "2.00")  # would break on a foreign key if the rolled-back id were remembered
+    assert client_balance(client, currency="USD") == Money("2.00", "USD")
+    assert Account.objects.filter(code="cash:USD").count() == 1
