@@ -76,16 +76,22 @@ def _system_account_ids(roles: set[AccountRole], currency: str) -> dict[AccountR
     return {r: ids[system_account_code(r, currency)] for r in roles}
 
 
+# The hot path on PostgreSQL: one statement locks the client's account row, inserts the transaction,
+# its postings and its audit entry. A single statement is atomic on its own, so outside a caller's
+# transaction it needs no BEGIN/COMMIT round trips. It inserts nothing when the client has no account
+# in the currency yet; the ORM path then creates it.
 _INSERT_PG = """
-WITH t AS (
+WITH a AS (
+    SELECT id FROM ledger_account WHERE role = 'client' AND client_id = %s AND currency = %s FOR UPDATE
+), t AS (
     INSERT INTO ledger_journaltransaction (operation, client_id, currency, amount_minor, vat_rate, vat_minor,
         reason, source_ref, recorded_at, actor_kind, actor_id, actor_label, reverses_id, explanation)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)
+    SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb FROM a
     RETURNING id
 ), p AS (
     INSERT INTO ledger_posting (transaction_id, account_id, amount_minor, currency, recorded_at)
-    SELECT t.id, x.account_id, x.amount_minor, %s, %s
-    FROM t CROSS JOIN unnest(%s::bigint[], %s::bigint[]) AS x(account_id, amount_minor)
+    SELECT t.id, COALESCE(x.account_id, a.id), x.amount_minor, %s, %s
+    FROM t CROSS JOIN a CROSS JOIN unnest(%s::bigint[], %s::bigint[]) AS x(account_id, amount_minor)
 )
 INSERT INTO audit_auditentry (at, actor_kind, actor_id, actor_label, action, object_type, object_id, before, after)
 SELECT %s, %s, %s, %s, %s, 'transaction', t.id::text, NULL, %s::jsonb FROM t
@@ -93,17 +99,38 @@ RETURNING object_id
 """
 
 
+def _insert_pg(txn: JournalTransaction, legs: Sequence[Leg], system: Mapping[AccountRole, int],
+               amounts: list[int], after: Mapping[str, object]) -> int | None:
+    account_ids = [None if leg.role == AccountRole.CLIENT else system[leg.role] for leg in legs]
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_PG, [
+            txn.client_id, txn.currency,
+            txn.operation, txn.client_id, txn.currency, txn.amount_minor, txn.vat_rate, txn.vat_minor, txn.reason,
+            txn.source_ref, txn.recorded_at, txn.actor_kind, txn.actor_id, txn.actor_label, txn.reverses_id,
+            json.dumps(txn.explanation, ensure_ascii=False),
+            txn.currency, txn.recorded_at, account_ids, amounts,
+            txn.recorded_at, txn.actor_kind, txn.actor_id, txn.actor_label, f"ledger.{txn.operation}",
+            json.dumps(after, ensure_ascii=False),
+        ])
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
+
+
+def _remembered_system_ids(roles: set[AccountRole], currency: str) -> dict[AccountRole, int] | None:
+    alias = connection.alias
+    try:
+        return {r: _system_ids[(alias, system_account_code(r, currency))] for r in roles}
+    except KeyError:
+        return None
+
+
 def _write(
     *, client: Client, currency: str, legs: Sequence[Leg], operation: Operation, amount: Money,
     vat_rate: str, vat: Money | None, reason: str, source_ref: str, actor: Actor,
     explanation: Mapping[str, object], reverses: JournalTransaction | None = None,
 ) -> JournalTransaction:
-    """Insert the transaction, its postings and its audit entry, the client's account locked. On
-    PostgreSQL, one statement does all three inserts (the ledger's hot path); elsewhere the ORM."""
-    client_account = _client_account_locked(client, currency)
-    system = _system_account_ids({leg.role for leg in legs if leg.role != AccountRole.CLIENT}, currency)
-    account_ids = [client_account if leg.role == AccountRole.CLIENT else system[leg.role] for leg in legs]
-    amounts = [to_minor(leg.amount) for leg in legs]
+    """Insert the transaction, its postings and its audit entry with the client's account locked:
+    in one statement on PostgreSQL once the accounts exist, otherwise in a transaction via the ORM."""
     now = clock.now()
     txn = JournalTransaction(
         operation=operation, client=client, currency=currency, amount_minor=to_minor(amount),
@@ -111,27 +138,27 @@ def _write(
         source_ref=source_ref, recorded_at=now, actor_kind=str(actor.kind), actor_id=actor.id,
         actor_label=actor.label, reverses=reverses, explanation=dict(explanation),
     )
+    amounts = [to_minor(leg.amount) for leg in legs]
     after = {"client": client.pk, "operation": str(operation), "amount": amount.to_str(), "currency": currency,
              "reason": reason, "source_ref": source_ref, "reverses": reverses.pk if reverses else None}
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(_INSERT_PG, [
-                txn.operation, client.pk, currency, txn.amount_minor, vat_rate, txn.vat_minor, reason, source_ref,
-                now, txn.actor_kind, actor.id, actor.label, reverses.pk if reverses else None,
-                json.dumps(txn.explanation, ensure_ascii=False),
-                currency, now, account_ids, amounts,
-                now, txn.actor_kind, actor.id, actor.label, f"ledger.{operation}", json.dumps(after, ensure_ascii=False),
-            ])
-            txn.pk = int(cursor.fetchone()[0])
+    roles: set[AccountRole] = {leg.role for leg in legs if leg.role != AccountRole.CLIENT}
+    if connection.vendor == "postgresql" and (system := _remembered_system_ids(roles, currency)) is not None:
+        pk = _insert_pg(txn, legs, system, amounts, after)
+        if pk is not None:
+            txn.pk = pk
             txn._state.adding = False
-        return txn
-    txn.save(force_insert=True)
-    Posting.objects.bulk_create([
-        Posting(transaction=txn, account_id=account_id, amount_minor=units, currency=currency, recorded_at=now)
-        for account_id, units in zip(account_ids, amounts, strict=True)
-    ])
-    audit_record(actor=actor, action=f"ledger.{operation}", object_type="transaction", object_id=txn.pk,
-                 after=after)
+            return txn
+    with transaction.atomic():
+        client_account = _client_account_locked(client, currency)
+        system = _system_account_ids(roles, currency)
+        txn.save(force_insert=True)
+        Posting.objects.bulk_create([
+            Posting(transaction=txn, account_id=client_account if leg.role == AccountRole.CLIENT else system[leg.role],
+                    amount_minor=units, currency=currency, recorded_at=now)
+            for leg, units in zip(legs, amounts, strict=True)
+        ])
+        audit_record(actor=actor, action=f"ledger.{operation}", object_type="transaction", object_id=txn.pk,
+                     after=after)
     return txn
 
 
@@ -192,13 +219,12 @@ def ledger_operation_post(
         entry: Entry = operation_entry(op, money, vat_rate=rate, via_gateway=via_gateway)
     except (LedgerError, MoneyError) as exc:
         raise ValidationFailed.field("amount", str(exc)) from exc
-    with transaction.atomic():
-        return _write(
-            client=client, currency=currency_code, legs=entry.legs, operation=op, amount=money,
-            vat_rate=rate.value if rate else "", vat=entry.vat.vat if entry.vat else None,
-            reason=reason.strip(), source_ref=source_ref.strip(), actor=actor,
-            explanation=entry.explanation.as_dict(),
-        )
+    return _write(
+        client=client, currency=currency_code, legs=entry.legs, operation=op, amount=money,
+        vat_rate=rate.value if rate else "", vat=entry.vat.vat if entry.vat else None,
+        reason=reason.strip(), source_ref=source_ref.strip(), actor=actor,
+        explanation=entry.explanation.as_dict(),
+    )
 
 
 def ledger_transaction_reverse(*, actor: Actor, transaction_id: int, reason: str) -> JournalTransaction:
