@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 class Area(StrEnum):
     CLIENTS = "clients"
+    CATALOG = "catalog"
     LEDGER = "ledger"
     SETTINGS = "settings"
     OPERATORS = "operators"
@@ -37,14 +38,15 @@ class Role(models.TextChoices):
 R, W = Access.READ, Access.WRITE
 ROLE_MATRIX: dict[str, dict[Area, Access]] = {
     Role.ADMINISTRATOR: {a: W for a in Area},
-    Role.ACCOUNTANT: {Area.CLIENTS: W, Area.LEDGER: W, Area.SETTINGS: R, Area.AUDIT: R},
-    Role.MANAGER: {Area.CLIENTS: W, Area.LEDGER: R, Area.SETTINGS: R, Area.AUDIT: R},
-    Role.READ_ONLY: {Area.CLIENTS: R, Area.LEDGER: R, Area.SETTINGS: R, Area.AUDIT: R},
+    Role.ACCOUNTANT: {Area.CLIENTS: W, Area.CATALOG: R, Area.LEDGER: W, Area.SETTINGS: R, Area.AUDIT: R},
+    Role.MANAGER: {Area.CLIENTS: W, Area.CATALOG: W, Area.LEDGER: R, Area.SETTINGS: R, Area.AUDIT: R},
+    Role.READ_ONLY: {Area.CLIENTS: R, Area.CATALOG: R, Area.LEDGER: R, Area.SETTINGS: R, Area.AUDIT: R},
 }
 
 # Django app label -> area, used for the admin's model permissions.
 APP_AREAS: dict[str, Area] = {
     "clients": Area.CLIENTS,
+    "catalog": Area.CATALOG,
     "ledger": Area.LEDGER,
     "configuration": Area.SETTINGS,
     "operators": Area.OPERATORS,
