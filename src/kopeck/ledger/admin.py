@@ -71,7 +71,6 @@ class JournalTransactionAdmin(ReadOnlyAdmin):
     list_filter = ["operation", "currency", "actor_kind"]
     search_fields = ["reason", "source_ref", "client__name"]
     inlines = [PostingInline]
-    date_hierarchy = "recorded_at"
     change_list_template = "admin/ledger/journaltransaction/change_list.html"
 
     @admin.display(description=_("amount"))
