@@ -62,8 +62,10 @@ class TransactionSerializer(serializers.ModelSerializer[JournalTransaction]):
         return "credit" if client_total < 0 else "debit"
 
     def get_reversed_by(self, obj: JournalTransaction) -> int | None:
-        rev = JournalTransaction.objects.filter(reverses=obj).values_list("pk", flat=True).first()
-        return rev
+        try:
+            return obj.reversed_by.pk  # select_related by the views' querysets
+        except JournalTransaction.DoesNotExist:
+            return None
 
 
 class OperationSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -84,7 +86,7 @@ class ReverseSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 
 def _txn_queryset() -> Any:
-    return JournalTransaction.objects.prefetch_related("postings__account")
+    return JournalTransaction.objects.select_related("reversed_by").prefetch_related("postings__account")
 
 
 class ClientOperationsView(KopeckAPIView):
@@ -97,7 +99,8 @@ class ClientOperationsView(KopeckAPIView):
         client = get_object_or_404(Client, pk=client_id)
         paginator = Pagination()
         page = paginator.paginate_queryset(
-            selectors.client_transactions(client).prefetch_related("postings__account"), request, view=self)
+            selectors.client_transactions(client).select_related("reversed_by").prefetch_related("postings__account"),
+            request, view=self)
         return paginator.get_paginated_response(TransactionSerializer(page, many=True).data)
 
     @extend_schema(request=OperationSerializer, responses={201: TransactionSerializer}, examples=[
