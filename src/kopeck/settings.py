@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "kopeck.audit",
     "kopeck.configuration",
     "kopeck.clients",
+    "kopeck.catalog",
     "kopeck.ledger",
     "kopeck.api",
     "kopeck.cli",

@@ -5,6 +5,8 @@ from rest_framework.routers import DefaultRouter
 
 from kopeck.api.problems import api_not_found
 from kopeck.audit.api import AuditViewSet
+from kopeck.catalog.api import PlanVersionViewSet, PlanViewSet, ProductViewSet
+from kopeck.catalog.preview_api import PricePreviewView
 from kopeck.clients.api import ClientViewSet, FieldDefinitionViewSet
 from kopeck.configuration.api import BillingSettingsView
 from kopeck.ledger.api import ClientBalanceView, ClientOperationsView, ClientStatementView, TransactionViewSet
@@ -14,6 +16,9 @@ router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("clients", ClientViewSet, basename="client")
 router.register("client-fields", FieldDefinitionViewSet, basename="client-field")
+router.register("products", ProductViewSet, basename="product")
+router.register("plans", PlanViewSet, basename="plan")
+router.register("plan-versions", PlanVersionViewSet, basename="plan-version")
 router.register("transactions", TransactionViewSet, basename="transaction")
 router.register("api-keys", ApiKeyViewSet, basename="api-key")
 router.register("audit", AuditViewSet, basename="audit")
@@ -23,6 +28,7 @@ urlpatterns = [
     path("clients/<int:client_id>/balance/", ClientBalanceView.as_view(), name="client-balance"),
     path("clients/<int:client_id>/statement/", ClientStatementView.as_view(), name="client-statement"),
     path("settings/billing/", BillingSettingsView.as_view(), name="billing-settings"),
+    path("price-preview/", PricePreviewView.as_view(), name="price-preview"),
     path("", include(router.urls)),
     re_path(r"^.*$", api_not_found),
 ]
