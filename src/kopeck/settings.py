@@ -169,7 +169,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"ClientTypeEnum": "kopeck.clients.models.ClientType.choices"},
+    "ENUM_NAME_OVERRIDES": {
+        "ClientTypeEnum": "kopeck.clients.models.ClientType.choices",
+        "ClientStatusEnum": "kopeck.clients.models.ClientStatus.choices",
+        "PlanVersionStatusEnum": "kopeck.catalog.models.VersionStatus.choices",
+    },
 }
 
 # Celery: with no broker configured, tasks run in-process (embedded default).

@@ -22,7 +22,14 @@ from rest_framework.response import Response
 
 from kopeck.api.base import KopeckViewSet
 from kopeck.catalog import selectors, services
-from kopeck.catalog.models import ExistingSubscribers, Plan, PlanVersion, Product, ProductVatRate
+from kopeck.catalog.models import (
+    ExistingSubscribers,
+    Plan,
+    PlanVersion,
+    Product,
+    ProductVatRate,
+    VersionStatus,
+)
 from kopeck.common.errors import ValidationFailed
 from kopeck.configuration.selectors import provider_today
 from kopeck.operators.roles import Area
@@ -132,8 +139,7 @@ class ProductWriteSerializer(ProductUpdateSerializer):
 
 
 class VersionSummarySerializer(serializers.ModelSerializer[PlanVersion]):
-    # A plain string in the schema: a second "status" enum would collide with the clients' one.
-    status = serializers.CharField(read_only=True, help_text="`draft` or `published`.")
+    status = serializers.ChoiceField(choices=VersionStatus.choices, read_only=True)
     existing_subscribers = serializers.SerializerMethodField()
 
     class Meta:
