@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "kopeck.clients",
     "kopeck.catalog",
     "kopeck.ledger",
+    "kopeck.subscriptions",
     "kopeck.api",
     "kopeck.cli",
 ]

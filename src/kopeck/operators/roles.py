@@ -17,6 +17,8 @@ from django.utils.translation import gettext_lazy as _
 class Area(StrEnum):
     CLIENTS = "clients"
     CATALOG = "catalog"
+    SUBSCRIPTIONS = "subscriptions"
+    USAGE = "usage"
     LEDGER = "ledger"
     SETTINGS = "settings"
     OPERATORS = "operators"
@@ -38,15 +40,20 @@ class Role(models.TextChoices):
 R, W = Access.READ, Access.WRITE
 ROLE_MATRIX: dict[str, dict[Area, Access]] = {
     Role.ADMINISTRATOR: {a: W for a in Area},
-    Role.ACCOUNTANT: {Area.CLIENTS: W, Area.CATALOG: R, Area.LEDGER: W, Area.SETTINGS: R, Area.AUDIT: R},
-    Role.MANAGER: {Area.CLIENTS: W, Area.CATALOG: W, Area.LEDGER: R, Area.SETTINGS: R, Area.AUDIT: R},
-    Role.READ_ONLY: {Area.CLIENTS: R, Area.CATALOG: R, Area.LEDGER: R, Area.SETTINGS: R, Area.AUDIT: R},
+    Role.ACCOUNTANT: {Area.CLIENTS: W, Area.CATALOG: R, Area.SUBSCRIPTIONS: W, Area.USAGE: R, Area.LEDGER: W,
+                      Area.SETTINGS: R, Area.AUDIT: R},
+    Role.MANAGER: {Area.CLIENTS: W, Area.CATALOG: W, Area.SUBSCRIPTIONS: W, Area.USAGE: W, Area.LEDGER: R,
+                   Area.SETTINGS: R, Area.AUDIT: R},
+    Role.READ_ONLY: {Area.CLIENTS: R, Area.CATALOG: R, Area.SUBSCRIPTIONS: R, Area.USAGE: R, Area.LEDGER: R,
+                     Area.SETTINGS: R, Area.AUDIT: R},
 }
 
 # Django app label -> area, used for the admin's model permissions.
 APP_AREAS: dict[str, Area] = {
     "clients": Area.CLIENTS,
     "catalog": Area.CATALOG,
+    "subscriptions": Area.SUBSCRIPTIONS,
+    "usage": Area.USAGE,
     "ledger": Area.LEDGER,
     "configuration": Area.SETTINGS,
     "operators": Area.OPERATORS,
