@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from kopeck.catalog.models import PlanVersion, Product
 from kopeck.clients.models import Client
 from kopeck.core.money import Money
 from kopeck.ledger.models import JournalTransaction
@@ -23,7 +24,8 @@ def test_demo_data_is_valid_and_idempotent() -> None:
     assert clients == 4 and txns == 9
     out = io.StringIO()
     call_command("demo", stdout=out)
-    assert "0 clients created, 4 already present" in out.getvalue()
+    assert "0 clients created, 4 already present; catalog already present" in out.getvalue()
+    assert Product.objects.count() == 1 and PlanVersion.objects.filter(status="published").count() == 1
     assert (Client.objects.count(), JournalTransaction.objects.count()) == (clients, txns)
     romashka = Client.objects.get(external_id="demo-romashka")
     # 50000.00 − 12200.00 − 3660.00

@@ -10,9 +10,12 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from kopeck.catalog.models import Product
+from kopeck.catalog.services import plan_create, plan_version_create, plan_version_publish, product_create
 from kopeck.clients.models import Client
 from kopeck.clients.services import client_create
 from kopeck.common.actor import Actor
+from kopeck.configuration.selectors import provider_today
 from kopeck.ledger.services import ledger_operation_post
 
 CLIENTS: list[dict[str, Any]] = [
@@ -52,6 +55,39 @@ CLIENTS: list[dict[str, Any]] = [
 ]
 
 
+VPS_PLAN: dict[str, Any] = {
+    "code": "vps-s", "name": "VPS S",
+    "billing_period": {"unit": "month", "count": 1},
+    "currencies": ["RUB"],
+    "trial": {"days": 7},
+    "setup_fee": {"RUB": "500.00"},
+    "components": [
+        {"code": "base", "name": "VPS S: 2 vCPU, 4 GB", "kind": "fixed", "billing": "in_advance",
+         "prices": {"RUB": {"model": "standard", "unit_price": "990.00"}}},
+        {"code": "ip", "name": "Дополнительный IPv4", "kind": "per_unit", "billing": "in_advance",
+         "prices": {"RUB": {"model": "standard", "unit_price": "150.00"}}},
+        {"code": "traffic", "name": "Исходящий трафик, ГБ", "kind": "metered", "billing": "in_arrears",
+         "prices": {"RUB": {"model": "graduated", "aggregation": {"type": "sum", "property": "gb"},
+                            "tiers": [{"from": "0", "up_to": "1000", "unit_price": "0"},
+                                      {"from": "1000", "up_to": "5000", "unit_price": "1.50"},
+                                      {"from": "5000", "up_to": None, "unit_price": "1.00"}]}}},
+    ],
+}
+
+
+def _load_catalog(actor: Actor) -> bool:
+    """A hosting product with one published plan; False when it is already there."""
+    if Product.objects.filter(code="vps").exists():
+        return False
+    with transaction.atomic():
+        product = product_create(actor=actor, code="vps", name_ru="Виртуальный сервер", name_en="Virtual server",
+                                 vat_rate="22", unit="мес")
+        plan = plan_create(actor=actor, product=product, code="vps-s", name_ru="VPS S", name_en="VPS S")
+        version = plan_version_create(actor=actor, plan=plan, spec=VPS_PLAN)
+        plan_version_publish(actor=actor, version=version, effective_from=provider_today())
+    return True
+
+
 class Command(BaseCommand):
     help = "Load demo data (idempotent)."
 
@@ -68,5 +104,7 @@ class Command(BaseCommand):
                     ledger_operation_post(actor=actor, client=client, operation=operation, amount=amount,
                                           reason=reason, source_ref=ref)
             created += 1
+        catalog = _load_catalog(actor)
         self.stdout.write(self.style.SUCCESS(f"Demo data: {created} clients created, "
-                                             f"{len(CLIENTS) - created} already present."))
+                                             f"{len(CLIENTS) - created} already present; "
+                                             f"catalog {'created' if catalog else 'already present'}."))
