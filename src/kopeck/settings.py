@@ -174,6 +174,7 @@ SPECTACULAR_SETTINGS = {
         "ClientTypeEnum": "kopeck.clients.models.ClientType.choices",
         "ClientStatusEnum": "kopeck.clients.models.ClientStatus.choices",
         "PlanVersionStatusEnum": "kopeck.catalog.models.VersionStatus.choices",
+        "SubscriptionStatusEnum": "kopeck.subscriptions.models.SubscriptionStatus.choices",
     },
 }
 

@@ -11,6 +11,7 @@ from kopeck.clients.api import ClientViewSet, FieldDefinitionViewSet
 from kopeck.configuration.api import BillingSettingsView
 from kopeck.ledger.api import ClientBalanceView, ClientOperationsView, ClientStatementView, TransactionViewSet
 from kopeck.operators.api import ApiKeyViewSet
+from kopeck.subscriptions.api import SubscriptionViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -22,6 +23,7 @@ router.register("plan-versions", PlanVersionViewSet, basename="plan-version")
 router.register("transactions", TransactionViewSet, basename="transaction")
 router.register("api-keys", ApiKeyViewSet, basename="api-key")
 router.register("audit", AuditViewSet, basename="audit")
+router.register("subscriptions", SubscriptionViewSet, basename="subscription")
 
 urlpatterns = [
     path("clients/<int:client_id>/operations/", ClientOperationsView.as_view(), name="client-operations"),
