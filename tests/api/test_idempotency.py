@@ -99,3 +99,20 @@ def test_concurrent_requests_with_one_key_create_one_transaction(make_key: Any) 
     assert [s for s, _ in results] == [201] * 10
     assert len({b["id"] for _, b in results}) == 1
     assert JournalTransaction.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_forged_key_cannot_replay_another_callers_response(make_key: Any, clock: FixedClock) -> None:
+    client = ClientFactory()
+    url = f"/api/v1/clients/{client.pk}/operations/"
+    token = make_key("ledger:write")
+    victim = APIClient()
+    victim.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert victim.post(url, PAYMENT, format="json", HTTP_IDEMPOTENCY_KEY="secret-op").status_code == 201
+    prefix = token.split("_", 2)[1]
+    forger = APIClient()
+    forger.credentials(HTTP_AUTHORIZATION=f"Bearer kpk_{prefix}_not-the-secret")
+    r = forger.post(url, PAYMENT, format="json", HTTP_IDEMPOTENCY_KEY="secret-op")
+    assert r.status_code == 401 and "Idempotent-Replayed" not in r
+    assert "amount" not in r.json()
+    assert JournalTransaction.objects.count() == 1

@@ -25,7 +25,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from kopeck.api.models import IdempotencyRecord
 from kopeck.api.problems import PROBLEM_CONTENT_TYPE, problem
 from kopeck.common import clock
-from kopeck.operators.authentication import presented_token
+from kopeck.operators.authentication import presented_token, request_api_key
+from kopeck.operators.services import KeyRefused
 
 HEADER = "HTTP_IDEMPOTENCY_KEY"
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -33,10 +34,14 @@ MAX_KEY_LENGTH = 255
 
 
 def _principal(request: HttpRequest) -> str | None:
-    token = presented_token(request)
-    if token:
-        parts = token.split("_", 2)
-        return f"key:{parts[1]}" if len(parts) == 3 else None
+    """Who the stored responses belong to — checked credentials only, so a forged key can never
+    replay another caller's response."""
+    if presented_token(request):
+        try:
+            key = request_api_key(request)
+        except KeyRefused:
+            return None
+        return f"key:{key.pk}" if key is not None else None
     user = get_user(request)
     return f"op:{user.pk}" if user.is_authenticated else None
 

@@ -38,15 +38,33 @@ def presented_token(request: Any) -> str | None:
     return str(token).strip() if token else None
 
 
+_CACHE_ATTR = "_kopeck_api_key"
+
+
+def request_api_key(request: Any) -> ApiKey | None:
+    """The API key the request presents, checked (once per request); None when it presents none.
+    Raises KeyRefused for a malformed, unknown, revoked or expired key."""
+    http_request = getattr(request, "_request", request)  # DRF's Request wraps Django's
+    cached = getattr(http_request, _CACHE_ATTR, None)
+    if cached is not None:
+        return cached if isinstance(cached, ApiKey) else None
+    token = presented_token(http_request)
+    if token is None:
+        setattr(http_request, _CACHE_ATTR, False)
+        return None
+    key = api_key_authenticate(token, ip=http_request.META.get("REMOTE_ADDR"))
+    setattr(http_request, _CACHE_ATTR, key)
+    return key
+
+
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     def authenticate(self, request: Request) -> tuple[ApiKeyPrincipal, ApiKey] | None:
-        token = presented_token(request)
-        if token is None:
-            return None
         try:
-            key = api_key_authenticate(token, ip=request.META.get("REMOTE_ADDR"))
+            key = request_api_key(request)
         except KeyRefused as exc:
             raise exceptions.AuthenticationFailed(str(exc)) from exc
+        if key is None:
+            return None
         return ApiKeyPrincipal(key), key
 
     def authenticate_header(self, request: Request) -> str:
