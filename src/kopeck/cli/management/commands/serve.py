@@ -23,6 +23,6 @@ class Command(BaseCommand):
         argv = [
             sys.executable, "-m", "gunicorn", "kopeck.wsgi:application",
             "--bind", options["bind"], "--workers", str(options["workers"]), "--threads", str(options["threads"]),
-            "--access-logfile", "-",
+            "--access-logfile", "-", "--config", "python:kopeck.cli.gunicorn_conf",
         ]
         os.execv(sys.executable, argv)  # noqa: S606 - replaces this process with gunicorn
