@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "kopeck.catalog",
     "kopeck.ledger",
     "kopeck.subscriptions",
+    "kopeck.usage",
     "kopeck.api",
     "kopeck.cli",
 ]
@@ -134,6 +135,9 @@ TIME_ZONE = KOPECK_TIME_ZONE  # display zone of the admin; storage is UTC (USE_T
 USE_I18N = True
 USE_TZ = True
 
+# Usage batches (1,000 events) stay well below this; larger bodies are refused.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
@@ -185,6 +189,16 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+KOPECK_SCHEDULER = os.environ.get("KOPECK_SCHEDULER", "on")  # "off": no in-process scheduler in `kopeck serve`
+
+
+def _beat_schedule() -> dict[str, dict[str, object]]:
+    from kopeck.cli.scheduler import beat_schedule
+
+    return beat_schedule()
+
+
+CELERY_BEAT_SCHEDULE = _beat_schedule()
 
 LOGGING = {
     "version": 1,

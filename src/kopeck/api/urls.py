@@ -12,6 +12,7 @@ from kopeck.configuration.api import BillingSettingsView
 from kopeck.ledger.api import ClientBalanceView, ClientOperationsView, ClientStatementView, TransactionViewSet
 from kopeck.operators.api import ApiKeyViewSet
 from kopeck.subscriptions.api import SubscriptionViewSet
+from kopeck.usage.api import MeterReadingsView, SubscriptionUsageView, UsageEventsView
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -31,6 +32,9 @@ urlpatterns = [
     path("clients/<int:client_id>/statement/", ClientStatementView.as_view(), name="client-statement"),
     path("settings/billing/", BillingSettingsView.as_view(), name="billing-settings"),
     path("price-preview/", PricePreviewView.as_view(), name="price-preview"),
+    path("usage/events/", UsageEventsView.as_view(), name="usage-events"),
+    path("usage/readings/", MeterReadingsView.as_view(), name="usage-readings"),
+    path("subscriptions/<int:subscription_id>/usage/", SubscriptionUsageView.as_view(), name="subscription-usage"),
     path("", include(router.urls)),
     re_path(r"^.*$", api_not_found),
 ]

@@ -51,6 +51,8 @@ class Subscription(models.Model):
     discount_percent = models.DecimalField(_("discount, %"), max_digits=5, decimal_places=2, null=True, blank=True)
     fixed_price = models.DecimalField(_("fixed price per period"), max_digits=18, decimal_places=4, null=True,
                                       blank=True)
+    billing_from = models.DateField(_("current terms billed from"), null=True, blank=True)
+    cycle_origin = models.DateField(_("billing cycle origin"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"))
     updated_at = models.DateTimeField(_("updated at"))
 
@@ -84,6 +86,8 @@ class BilledPeriod(models.Model):
     transaction = models.ForeignKey("ledger.JournalTransaction", verbose_name=_("transaction"), null=True,
                                     blank=True, on_delete=models.PROTECT, related_name="billed_periods")
     explanation = models.JSONField(_("explanation"), default=dict)
+    credited_from = models.DateField(_("credited back from"), null=True, blank=True)
+    credited_minor = models.BigIntegerField(_("credited back (minor units)"), default=0)
     created_at = models.DateTimeField(_("created at"))
 
     class Meta:

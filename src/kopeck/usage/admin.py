@@ -1,0 +1,28 @@
+"""Read-only admin lists of the received usage events and meter readings (written by the API only)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from kopeck.common.admin import ReadOnlyAdmin
+from kopeck.usage.models import MeterReading, UsageEvent
+
+
+@admin.register(UsageEvent)
+class UsageEventAdmin(ReadOnlyAdmin):
+    list_display = ["event_id", "subscription", "metric", "timestamp", "received_at"]
+    list_filter = ["metric", "received_at", "timestamp"]
+    search_fields = ["=event_id", "=subscription__external_id", "=subscription__id"]
+    list_select_related = ["subscription"]
+    fields = ["subscription", "event_id", "metric", "timestamp", "properties", "received_at"]
+    show_full_result_count = False  # the table is large: no second COUNT(*) over it
+
+
+@admin.register(MeterReading)
+class MeterReadingAdmin(ReadOnlyAdmin):
+    list_display = ["reading_id", "subscription", "meter", "timestamp", "value", "kind", "old_final", "received_at"]
+    list_filter = ["meter", "kind", "received_at", "timestamp"]
+    search_fields = ["=reading_id", "=subscription__external_id", "=subscription__id"]
+    list_select_related = ["subscription"]
+    fields = ["subscription", "meter", "reading_id", "timestamp", "value", "kind", "old_final", "received_at"]
+    show_full_result_count = False

@@ -1,0 +1,181 @@
+"""Readers of usage: the current billing period of a subscription, and its usage so far with the
+projected cost of each metered component."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import QuerySet
+
+from kopeck.catalog.selectors import version_plan_spec
+from kopeck.common.errors import ValidationFailed
+from kopeck.configuration.selectors import provider_today, provider_zone
+from kopeck.core.calendar import start_of_local_day
+from kopeck.core.explain import Explanation
+from kopeck.core.money import Money
+from kopeck.core.periods import BillingCycle, Period, anniversary_cycle, calendar_cycle
+from kopeck.core.pricing import (
+    AggregationType,
+    PricingError,
+    ReadingKind,
+    Usage,
+    evaluate,
+)
+from kopeck.core.pricing import (
+    MeterReading as CoreReading,
+)
+from kopeck.core.pricing import (
+    UsageEvent as CoreEvent,
+)
+from kopeck.core.pricing.plan import ComponentKind, PlanSpec
+from kopeck.subscriptions.models import AnchorKind, Subscription
+from kopeck.usage.models import MeterReading, UsageEvent
+
+
+def _cycle(sub: Subscription, spec: PlanSpec) -> BillingCycle:
+    if sub.anchor_kind == AnchorKind.CALENDAR and sub.billing_day and spec.interval.is_month_based:
+        return calendar_cycle(sub.start_date, spec.interval, sub.billing_day)
+    return anniversary_cycle(sub.start_date, spec.interval)
+
+
+def current_period(sub: Subscription, spec: PlanSpec, on: dt.date | None = None) -> Period:
+    """The billing period containing the provider-local date ``on`` (default today): from the
+    subscription's anchor (anniversary or calendar billing day); before the first billing date of a
+    calendar cycle, the stub period from the start date; before the start, the first period."""
+    day = provider_today() if on is None else on
+    cycle = _cycle(sub, spec)
+    first = cycle.boundary(0)
+    if sub.start_date < first and day < first:  # a calendar cycle's stub period
+        return Period(sub.start_date, first)
+    day = max(day, first)
+    return cycle.period(cycle.index_of(day))
+
+
+def usage_events(sub: Subscription, metric: str | None = None) -> QuerySet[UsageEvent]:
+    qs = UsageEvent.objects.filter(subscription=sub)
+    return qs if metric is None else qs.filter(metric=metric)
+
+
+def meter_readings(sub: Subscription, meter: str | None = None) -> QuerySet[MeterReading]:
+    qs = MeterReading.objects.filter(subscription=sub)
+    return qs if meter is None else qs.filter(meter=meter)
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentUsage:
+    code: str
+    name: str
+    aggregation: str | None
+    quantity: Decimal
+    events: int
+    readings: int
+    amount: Money
+    charge: dict[str, Any]
+    explanation: Explanation
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"component": self.code, "name": self.name, "aggregation": self.aggregation,
+                "quantity": str(self.quantity), "events": self.events, "readings": self.readings,
+                "amount": self.amount.to_str(), "currency": self.amount.currency.code,
+                "explanation": self.explanation.as_dict(), "charge": self.charge}
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionUsage:
+    subscription: Subscription
+    period: Period
+    currency: str
+    components: Sequence[ComponentUsage]
+    total: Money
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"subscription": self.subscription.pk, "external_id": self.subscription.external_id,
+                "period": self.period.to_dict(), "currency": self.currency, "amount": self.total.to_str(),
+                "components": [c.as_dict() for c in self.components]}
+
+
+def _events(rows: Any) -> list[CoreEvent]:
+    return [CoreEvent(event_id, ts, props) for event_id, ts, props in rows]
+
+
+def _plain(value: Decimal) -> Decimal:
+    """A stored value (12 decimal places) without its trailing zeros: 118.000000000000 → 118."""
+    n = value.normalize()
+    return n if int(n.as_tuple().exponent) <= 0 else n.quantize(Decimal(1))
+
+
+def _readings(rows: Any) -> list[CoreReading]:
+    return [CoreReading(rid, ts, _plain(value), ReadingKind(kind), None if old_final is None else _plain(old_final))
+            for rid, ts, value, kind, old_final in rows]
+
+
+_READING_FIELDS = ("reading_id", "timestamp", "value", "kind", "old_final")
+
+
+def _component_usage(sub: Subscription, code: str, spec: Any, start: dt.datetime, end: dt.datetime) -> tuple[
+        Usage, int, int]:
+    agg = spec.aggregation
+    if agg is None:
+        return Usage.of_quantity(0), 0, 0
+    if agg.type is AggregationType.METER_READING:
+        rqs = meter_readings(sub, code)
+        opening = rqs.filter(timestamp__lte=start).order_by("-timestamp").values_list(*_READING_FIELDS).first()
+        rows = list(rqs.filter(timestamp__gt=start, timestamp__lte=end).order_by("timestamp")
+                    .values_list(*_READING_FIELDS))
+        readings = _readings(([opening] if opening else []) + rows)
+        if not readings:
+            return Usage.of_quantity(0), 0, 0
+        return Usage.of_readings(readings), 0, len(readings)
+    eqs = usage_events(sub, code)
+    events = _events(eqs.filter(timestamp__gte=start, timestamp__lt=end).order_by("timestamp", "id")
+                     .values_list("event_id", "timestamp", "properties"))
+    initial_level = Decimal(0)
+    initial_values: frozenset[str] = frozenset()
+    if agg.type in (AggregationType.WEIGHTED_SUM, AggregationType.UNIQUE_COUNT):
+        # The level / the set of active values carries over from everything before the period.
+        from kopeck.core.pricing import aggregate
+
+        earlier = _events(eqs.filter(timestamp__lt=start).order_by("timestamp", "id")
+                          .values_list("event_id", "timestamp", "properties"))
+        if earlier:
+            first = earlier[0].timestamp
+            res = aggregate(agg, earlier, start=first, end=start) if agg.type is AggregationType.WEIGHTED_SUM \
+                else aggregate(agg, earlier)
+            initial_level = res.final_level or Decimal(0)
+            initial_values = res.final_values or frozenset()
+    return (Usage.of_events(events, start, end, initial_level=initial_level, initial_values=initial_values),
+            len(events), 0)
+
+
+def subscription_usage(sub: Subscription, period: Period | None = None) -> SubscriptionUsage:
+    """The usage of each metered component of ``sub`` in ``period`` (default: the current one) from
+    the stored events and readings, and its projected cost under the subscription's plan version in
+    its currency. Fixed and per-unit components are not included: this is usage only."""
+    spec = version_plan_spec(sub.plan_version)
+    if period is None:
+        period = current_period(sub, spec)
+    zone = provider_zone()
+    start, end = start_of_local_day(period.start, zone), start_of_local_day(period.end, zone)
+    currency = sub.currency
+    components: list[ComponentUsage] = []
+    total = Money.zero(currency)
+    for comp in spec.components:
+        if comp.kind != ComponentKind.METERED or currency not in comp.prices:
+            continue
+        price = comp.prices[currency]
+        usage, n_events, n_readings = _component_usage(sub, comp.code, price, start, end)
+        try:
+            charge = evaluate(price, usage, currency)
+        except PricingError as exc:
+            raise ValidationFailed.field(f"usage.{comp.code}", exc.message) from exc
+        total = total + charge.amount
+        agg = price.aggregation
+        components.append(ComponentUsage(
+            code=comp.code, name=comp.name, aggregation=None if agg is None else agg.type.value,
+            quantity=charge.quantity, events=n_events, readings=n_readings, amount=charge.amount,
+            charge=charge.as_dict(), explanation=charge.explanation))
+    return SubscriptionUsage(sub, period, currency, components, total)
