@@ -71,6 +71,7 @@ from kopeck.subscriptions.selectors import (
     subscription_pending_change,
     subscription_terms,
 )
+from kopeck.usage.selectors import stored_usage
 
 Errors = dict[str, list[str]]
 
@@ -461,7 +462,7 @@ def subscription_bill_due(*, actor: Actor, subscription: Subscription, on: dt.da
                           usage: UsageSource | None = None) -> BillResult:
     """Post everything due up to ``on`` (default today, provider-local) that was not billed yet.
     Running it again on the same date posts nothing. ``usage(component, period)`` gives metered
-    usage (default: none)."""
+    usage (default: the stored usage events and meter readings, kopeck.usage)."""
     today = provider_today()
     day = _today(on)
     if isinstance(day, dt.datetime) or not isinstance(day, dt.date):
@@ -473,7 +474,8 @@ def subscription_bill_due(*, actor: Actor, subscription: Subscription, on: dt.da
         _refresh_status(actor, sub, day)
         if sub.status in (SubscriptionStatus.PENDING, SubscriptionStatus.ENDED) or sub.billing_paused:
             return BillResult(sub.pk, day, [], [], sub.status)
-        quote = quote_bill_due(subscription_terms(sub), day, subscription_billed(sub), usage=usage)
+        quote = quote_bill_due(subscription_terms(sub), day, subscription_billed(sub),
+                               usage=stored_usage(sub) if usage is None else usage)
         ids = _post_quote(actor, sub, quote) if quote.items else []
         if ids:
             _audit(actor, "bill", sub, None, {"on": day, "transactions": ids, "total": quote.total.to_str()})
@@ -574,7 +576,7 @@ def subscription_change_plan(
         if when == "period_end":
             return None, period_end(old, on)
         new = subscription_terms(sub, version_plan_spec(found)).with_(quantity=qty, billing_from=on)
-        return quote_phase_change(old, new, on, subscription_billed(sub)), on
+        return quote_phase_change(old, new, on, subscription_billed(sub), usage=stored_usage(sub)), on
 
     if preview:
         quote, eff = compute(subscription)
@@ -622,7 +624,8 @@ def subscription_change_quantity(*, actor: Actor, subscription: Subscription, qu
 
     def compute(sub: Subscription) -> Quote:
         old = subscription_terms(sub)
-        return quote_phase_change(old, old.with_(quantity=qty, billing_from=on), on, subscription_billed(sub))
+        return quote_phase_change(old, old.with_(quantity=qty, billing_from=on), on, subscription_billed(sub),
+                                  usage=stored_usage(sub))
 
     if preview:
         return _result("change_quantity", True, on, subscription.status, compute(subscription))
@@ -664,7 +667,7 @@ def subscription_cancel(*, actor: Actor, subscription: Subscription, at_period_e
             return None, period_end(terms, on)
         if sub.status == SubscriptionStatus.PENDING or sub.billing_paused:
             return Quote(on, sub.currency), on
-        return quote_close(terms, on, subscription_billed(sub)), on
+        return quote_close(terms, on, subscription_billed(sub), usage=stored_usage(sub)), on
 
     if preview:
         quote, eff = compute(subscription)
@@ -747,7 +750,8 @@ def subscription_change_billing_day(*, actor: Actor, subscription: Subscription,
         old = subscription_terms(sub)
         if at_period_end:
             return None, period_end(old, on)
-        return quote_phase_change(old, new_billing_day_terms(old, on, billing_day), on, subscription_billed(sub)), on
+        return quote_phase_change(old, new_billing_day_terms(old, on, billing_day), on, subscription_billed(sub),
+                                  usage=stored_usage(sub)), on
 
     if preview:
         quote, eff = compute(subscription)
@@ -789,7 +793,7 @@ def subscription_suspend(*, actor: Actor, subscription: Subscription, billing_co
     def compute(sub: Subscription) -> Quote:
         if billing_continues:
             return Quote(on, sub.currency)
-        return quote_close(subscription_terms(sub), on, subscription_billed(sub))
+        return quote_close(subscription_terms(sub), on, subscription_billed(sub), usage=stored_usage(sub))
 
     if preview:
         return _result("suspend", True, on, SubscriptionStatus.SUSPENDED, compute(subscription))
@@ -857,7 +861,8 @@ def _apply_scheduled(actor: Actor, change: ScheduledChange) -> ActionResult:
     old = subscription_terms(sub)
     billed = subscription_billed(sub)
     if change.kind == "cancel":
-        quote = quote_close(old, eff, billed) if not sub.billing_paused else Quote(eff, sub.currency)
+        quote = (quote_close(old, eff, billed, usage=stored_usage(sub)) if not sub.billing_paused
+                 else Quote(eff, sub.currency))
         ids = _post_quote(actor, sub, quote)
         sub.status, sub.end_date, sub.updated_at = SubscriptionStatus.ENDED, eff, clock.now()
         sub.save()
@@ -866,13 +871,13 @@ def _apply_scheduled(actor: Actor, change: ScheduledChange) -> ActionResult:
         version = PlanVersion.objects.select_related("plan").get(pk=change.payload["plan_version"])
         qty = int(change.payload.get("quantity") or sub.quantity)
         new = subscription_terms(sub, version_plan_spec(version)).with_(quantity=qty, billing_from=eff)
-        quote = quote_phase_change(old, new, eff, billed)
+        quote = quote_phase_change(old, new, eff, billed, usage=stored_usage(sub))
         ids = _apply_phase(actor, sub, quote, version=version, quantity=qty, on=eff)
         ru = f"Тариф изменён на {version.plan.code} (запланировано), итого {quote.total.to_str()}"
         en = f"Plan changed to {version.plan.code} (scheduled), total {quote.total.to_str()}"
     elif change.kind == "billing_day":
         day = int(change.payload["billing_day"])
-        quote = quote_phase_change(old, new_billing_day_terms(old, eff, day), eff, billed)
+        quote = quote_phase_change(old, new_billing_day_terms(old, eff, day), eff, billed, usage=stored_usage(sub))
         ids = _apply_phase(actor, sub, quote, billing_day=day, on=eff)
         ru, en = f"День списания {day} с {eff.isoformat()}", f"Billing day {day} from {eff.isoformat()}"
     else:

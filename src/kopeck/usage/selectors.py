@@ -4,7 +4,7 @@ projected cost of each metered component."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -179,3 +179,20 @@ def subscription_usage(sub: Subscription, period: Period | None = None) -> Subsc
             quantity=charge.quantity, events=n_events, readings=n_readings, amount=charge.amount,
             charge=charge.as_dict(), explanation=charge.explanation))
     return SubscriptionUsage(sub, period, currency, components, total)
+
+
+def stored_usage(sub: Subscription) -> Callable[[str, Period], Usage]:
+    """The metered usage of ``sub`` from the stored events and readings, as the billing engine asks
+    for it: ``(component code, service period) → Usage`` (provider-local days)."""
+    spec = version_plan_spec(sub.plan_version)
+    zone = provider_zone()
+
+    def source(component: str, period: Period) -> Usage:
+        comp = spec.component(component)
+        if comp is None or comp.kind != ComponentKind.METERED or sub.currency not in comp.prices:
+            return Usage.of_quantity(0)
+        start, end = start_of_local_day(period.start, zone), start_of_local_day(period.end, zone)
+        usage, _events, _readings = _component_usage(sub, component, comp.prices[sub.currency], start, end)
+        return usage
+
+    return source
