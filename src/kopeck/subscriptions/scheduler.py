@@ -11,14 +11,19 @@ from typing import Any
 
 from kopeck.common.actor import Actor
 from kopeck.configuration.selectors import provider_today
-from kopeck.subscriptions.services import scheduled_changes_run, subscriptions_bill_due_all
+from kopeck.subscriptions.services import (
+    scheduled_changes_run,
+    subscriptions_adopt_price_versions,
+    subscriptions_bill_due_all,
+)
 
 
 def run_due(on: dt.date | None = None, *, actor: Actor | None = None) -> dict[str, Any]:
     """Scheduled changes first (a downgrade or a cancellation at period end takes effect before the
-    next period is billed), then billing. ``on`` defaults to today in the provider's zone."""
+    next period is billed), then new plan versions for existing subscribers, then billing. ``on`` defaults to today in the provider's zone."""
     day = provider_today() if on is None else on
     who = actor or Actor.system("scheduler")
     changes = scheduled_changes_run(actor=who, on=day)
+    versions = subscriptions_adopt_price_versions(actor=who, on=day)
     billing = subscriptions_bill_due_all(actor=who, on=day)
-    return {"on": day.isoformat(), "scheduled_changes": changes, "billing": billing}
+    return {"on": day.isoformat(), "scheduled_changes": changes, "price_versions": versions, "billing": billing}

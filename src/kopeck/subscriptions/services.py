@@ -26,7 +26,7 @@ from typing import Any
 from django.db import transaction
 
 from kopeck.audit.services import audit_record
-from kopeck.catalog.models import Plan, PlanVersion, VersionStatus
+from kopeck.catalog.models import ExistingSubscribers, Plan, PlanVersion, VersionStatus
 from kopeck.catalog.selectors import plan_version_in_force, version_plan_spec
 from kopeck.clients.models import Client
 from kopeck.common import clock
@@ -911,3 +911,60 @@ def scheduled_changes_run(*, actor: Actor, on: dt.date | None = None) -> dict[st
             errors[str(change.pk)] = str(exc)
     return {"on": day.isoformat(), "applied": applied, "errors": errors}
 
+
+
+# -- new plan versions for existing subscribers -----------------------------------------------------
+
+
+def _adoption(sub: Subscription, day: dt.date) -> tuple[PlanVersion, dt.date] | None:
+    """The newest published version of the subscription's plan that its policy moves the subscriber
+    to by ``day``, and the date of the move; None when it stays."""
+    newer = (PlanVersion.objects.filter(plan_id=sub.plan_id, status=VersionStatus.PUBLISHED, number__gt=sub.plan_version.number,
+                                        effective_from__lte=day)
+             .exclude(existing_subscribers=ExistingSubscribers.NEW_SUBSCRIBERS_ONLY)
+             .order_by("-number"))
+    terms = subscription_terms(sub)
+    for version in newer:
+        eff = version.effective_from
+        assert eff is not None
+        if version.existing_subscribers == ExistingSubscribers.IMMEDIATELY_PRORATED:
+            switch = max(eff, sub.start_date)
+        else:  # next period: the first period start on or after the effective date
+            switch = max(period_end(terms, eff - dt.timedelta(days=1)), sub.start_date)
+        if switch <= day:
+            return version, switch
+    return None
+
+
+def subscriptions_adopt_price_versions(*, actor: Actor, on: dt.date | None = None) -> dict[str, Any]:
+    """Move existing subscribers to a newer published version of their plan as the version's policy
+    says: ``next_period`` — at their first billing period starting on or after its effective date;
+    ``immediately_prorated`` — on the effective date, the rest of the running period credited at the
+    old price and charged at the new one; ``new_subscribers_only`` — never. Idempotent."""
+    day = _today(on)
+    summary: dict[str, Any] = {"on": day.isoformat(), "moved": 0, "errors": {}}
+    candidates = (Subscription.objects.exclude(status=SubscriptionStatus.ENDED).filter(start_date__lte=day)
+                  .select_related("plan_version").order_by("id"))
+    for sub in candidates.iterator():
+        try:
+            with transaction.atomic():
+                locked = _lock(sub)
+                found = _adoption(locked, day)
+                if found is None:
+                    continue
+                version, switch = found
+                before = subscription_state(locked)
+                old = subscription_terms(locked)
+                new = subscription_terms(locked, version_plan_spec(version)).with_(billing_from=switch)
+                quote = quote_phase_change(old, new, switch, subscription_billed(locked), usage=stored_usage(locked))
+                ids = _apply_phase(actor, locked, quote, version=version, on=switch)
+                result = _result("price_version", False, switch, locked.status, quote, ids)
+                ru = (f"Новая версия тарифа {version.plan.code} v{version.number} с {switch.isoformat()}, "
+                      f"итого {quote.total.to_str()}")
+                en = (f"New price version {version.plan.code} v{version.number} from {switch.isoformat()}, "
+                      f"total {quote.total.to_str()}")
+                _record_action(actor, locked, "price_version", result, before, ru, en, None)
+                summary["moved"] += 1
+        except (ValidationFailed, Conflict, TermsError, MoneyError, PricingError, ValueError) as exc:
+            summary["errors"][str(sub.pk)] = str(exc)
+    return summary
