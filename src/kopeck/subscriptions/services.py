@@ -24,6 +24,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 
 from kopeck.audit.services import audit_record
 from kopeck.catalog.models import ExistingSubscribers, Plan, PlanVersion, VersionStatus
@@ -943,8 +944,15 @@ def subscriptions_adopt_price_versions(*, actor: Actor, on: dt.date | None = Non
     old price and charged at the new one; ``new_subscribers_only`` — never. Idempotent."""
     day = _today(on)
     summary: dict[str, Any] = {"on": day.isoformat(), "moved": 0, "errors": {}}
-    candidates = (Subscription.objects.exclude(status=SubscriptionStatus.ENDED).filter(start_date__lte=day)
-                  .select_related("plan_version").order_by("id"))
+    # Only subscriptions whose plan has a newer published version that moves existing subscribers
+    # (one query; most ticks find none).
+    candidates = (Subscription.objects.exclude(status=SubscriptionStatus.ENDED)
+                  .filter(start_date__lte=day, plan__versions__status=VersionStatus.PUBLISHED,
+                          plan__versions__effective_from__lte=day,
+                          plan__versions__number__gt=F("plan_version__number"),
+                          plan__versions__existing_subscribers__in=[ExistingSubscribers.NEXT_PERIOD,
+                                                                    ExistingSubscribers.IMMEDIATELY_PRORATED])
+                  .distinct().select_related("plan_version").order_by("id"))
     for sub in candidates.iterator():
         try:
             with transaction.atomic():
