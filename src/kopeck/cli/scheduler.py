@@ -16,7 +16,7 @@ log = logging.getLogger("kopeck.scheduler")
 
 # Task name -> interval in seconds.
 PERIODIC_TASKS: dict[str, int] = {
-    "kopeck.subscriptions.run_due": int(os.environ.get("KOPECK_TICK_SECONDS", "300")),
+    "kopeck.subscriptions.run_due": int(os.environ.get("KOPECK_TICK_SECONDS", "3600")),
     "kopeck.idempotency_purge": 24 * 3600,
 }
 
