@@ -460,16 +460,25 @@ def _refresh_status(actor: Actor, sub: Subscription, on: dt.date) -> None:
 
 
 def subscription_bill_due(*, actor: Actor, subscription: Subscription, on: dt.date | None = None,
-                          usage: UsageSource | None = None) -> BillResult:
+                          usage: UsageSource | None = None, preview: bool = False) -> BillResult:
     """Post everything due up to ``on`` (default today, provider-local) that was not billed yet.
     Running it again on the same date posts nothing. ``usage(component, period)`` gives metered
-    usage (default: the stored usage events and meter readings, kopeck.usage)."""
+    usage (default: the stored usage events and meter readings, kopeck.usage). ``preview`` returns the
+    same items without posting anything."""
     today = provider_today()
     day = _today(on)
     if isinstance(day, dt.datetime) or not isinstance(day, dt.date):
         raise ValidationFailed.field("on", "Must be a date.")
     if day > today:
         raise ValidationFailed.field("on", f"Cannot bill ahead of today ({today.isoformat()}).")
+    if preview:  # exactly what would be posted now, nothing written, no lock taken
+        sub = _fresh(subscription)
+        status = _status_on(sub, day)
+        if status in (SubscriptionStatus.PENDING, SubscriptionStatus.ENDED) or sub.billing_paused:
+            return BillResult(sub.pk, day, [], [], status)
+        quote = quote_bill_due(subscription_terms(sub), day, subscription_billed(sub),
+                               usage=stored_usage(sub) if usage is None else usage)
+        return BillResult(sub.pk, day, quote.as_list(), [], status)
     with transaction.atomic():
         sub = _lock(subscription)
         _refresh_status(actor, sub, day)
