@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from kopeck.audit.services import audit_record
@@ -267,7 +267,7 @@ def _replay(sub: Subscription, key: str | None, action: str) -> ActionResult | N
 def _result(action: str, preview: bool, on: dt.date, status: str, quote: Quote | None = None,
             ids: list[int] | None = None, change: ScheduledChange | None = None) -> ActionResult:
     items = quote.as_list() if quote is not None else []
-    total = quote.total.to_str() if quote is not None else "0"
+    total = quote.total.to_str() if quote is not None else "0.00"
     return ActionResult(action, preview, on, status, items, list(ids or []),
                         None if change is None else change.pk, total)
 
@@ -418,11 +418,24 @@ def subscription_create(
     if errors or terms is None or plan_obj is None or version_obj is None:
         raise ValidationFailed("The subscription is invalid.", errors=errors or {"plan": ["Invalid plan."]})
     now = clock.now()
+    try:
+        return _insert_subscription(actor, client, plan_obj, version_obj, qty, cur, external_id, start, end_date,
+                                    anchor_kind, billing_day, first_period_policy, terms.trial_end, discount, fixed,
+                                    now, today)
+    except IntegrityError as exc:  # a concurrent create took the external id first
+        raise ValidationFailed("The subscription is invalid.",
+                               errors={"external_id": ["A subscription with this external id exists."]}) from exc
+
+
+def _insert_subscription(actor: Actor, client: Client, plan_obj: Plan, version_obj: PlanVersion, qty: int, cur: str,
+                         external_id: str | None, start: dt.date, end_date: dt.date | None, anchor_kind: str,
+                         billing_day: int | None, first_period_policy: str, trial_end: dt.date | None,
+                         discount: Any, fixed: Any, now: dt.datetime, today: dt.date) -> Subscription:
     with transaction.atomic():
         sub = Subscription(
             client=client, plan=plan_obj, plan_version=version_obj, quantity=qty, currency=cur,
             external_id=external_id, start_date=start, end_date=end_date, anchor_kind=anchor_kind,
-            billing_day=billing_day, first_period_policy=first_period_policy, trial_end=terms.trial_end,
+            billing_day=billing_day, first_period_policy=first_period_policy, trial_end=trial_end,
             discount_percent=discount, fixed_price=fixed, created_at=now, updated_at=now,
             status=SubscriptionStatus.PENDING)
         sub.status = _status_on(sub, today)
