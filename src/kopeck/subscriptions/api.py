@@ -347,6 +347,27 @@ def _action_schema(name: str, request: type[serializers.Serializer] | None, prev
     return decorate
 
 
+def _action_pair(name: str, url: str, call: Act, shape: type[serializers.Serializer] | None,  # type: ignore[type-arg]
+                 description: str) -> tuple[Callable[..., Response], Callable[..., Response]]:
+    """The two endpoints of an action: ``<url>/`` applies it (write access), ``<url>/preview/`` returns
+    exactly what applying would post (read access, nothing written)."""
+
+    def apply(self: SubscriptionViewSet, request: Request, pk: str) -> Response:
+        return self._act(request, call, shape, preview=False)
+
+    def preview(self: SubscriptionViewSet, request: Request, pk: str) -> Response:
+        return self._act(request, call, shape, preview=True)
+
+    apply.__name__, preview.__name__ = name, f"{name}_preview"
+    apply.__doc__ = preview.__doc__ = description
+    applied = _action_schema(name, shape, False, description)(
+        action(detail=True, methods=["post"], url_path=url, url_name=url)(apply))
+    previewed = _action_schema(name, shape, True, description)(
+        action(detail=True, methods=["post"], url_path=f"{url}/preview", url_name=f"{url}-preview",
+               required_access=Access.READ)(preview))
+    return applied, previewed
+
+
 @extend_schema_view(
     list=extend_schema(parameters=[
         OpenApiParameter("client", int), OpenApiParameter("status", enum=SubscriptionStatus.values),
@@ -421,98 +442,35 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Kope
         result = call(actor=self.actor, subscription=sub, preview=preview, idempotency_key=key, **kwargs)
         return Response(result.as_dict())
 
-    CHANGE_PLAN = ("Move to another plan (the version in force today) or version, optionally with a new quantity. "
-                   "Upgrade and crossgrade apply now (credit the unused prepaid days, charge the new plan's "
-                   "remaining days); a downgrade is scheduled at period end unless timing is immediate.")
-
-    @_action_schema("change_plan", ChangePlanSerializer, False, CHANGE_PLAN)
-    @action(detail=True, methods=["post"], url_path="change-plan")
-    def change_plan(self, request: Request, pk: str) -> Response:
-        return self._act(request, services.subscription_change_plan, ChangePlanSerializer, preview=False)
-
-    @_action_schema("change_plan", ChangePlanSerializer, True, CHANGE_PLAN)
-    @action(detail=True, methods=["post"], url_path="change-plan/preview", required_access=Access.READ)
-    def change_plan_preview(self, request: Request, pk: str) -> Response:
-        return self._act(request, services.subscription_change_plan, ChangePlanSerializer, preview=True)
-
-    CHANGE_QUANTITY = ("Change the quantity now: per-unit components are credited for the unused days at the old "
-                       "quantity and charged for the remaining days at the new one.")
-
-    @_action_schema("change_quantity", ChangeQuantitySerializer, False, CHANGE_QUANTITY)
-    @action(detail=True, methods=["post"], url_path="change-quantity")
-    def change_quantity(self, request: Request, pk: str) -> Response:
-        return self._act(request, services.subscription_change_quantity, ChangeQuantitySerializer, preview=False)
-
-    @_action_schema("change_quantity", ChangeQuantitySerializer, True, CHANGE_QUANTITY)
-    @action(detail=True, methods=["post"], url_path="change-quantity/preview", required_access=Access.READ)
-    def change_quantity_preview(self, request: Request, pk: str) -> Response:
-        return self._act(request, services.subscription_change_quantity, ChangeQuantitySerializer, preview=True)
-
-    CANCEL = ("Cancel at the end of the current period (nothing posted now; undo with uncancel) or now (settle "
-              "what is due, credit the unused prepaid days, end the subscription).")
-
-    @_action_schema("cancel", CancelSerializer, False, CANCEL)
-    @action(detail=True, methods=["post"])
-    def cancel(self, request: Request, pk: str) -> Response:
-        return self._act(request, services.subscription_cancel, CancelSerializer, preview=False)
-
-    @_action_schema("cancel", CancelSerializer, True, CANCEL)
-    @action(detail=True, methods=["post"], url_path="cancel/preview", required_access=Access.READ)
-    def cancel_preview(self, request: Request, pk: str) -> Response:
-        return self._act(request, services.subscription_cancel, CancelSerializer, preview=True)
-
-    UNCANCEL = "Undo a cancellation at period end before it takes effect (status cancelling only). Posts nothing."
-
-    @_action_schema("uncancel", None, False, UNCANCEL)
-    @action(detail=True, methods=["post"])
-    def uncancel(self, request: Request, pk: str) -> Response:
-        return self._act(request, services.subscription_uncancel, None, preview=False)
-
-    @_action_schema("uncancel", None, True, UNCANCEL)
-    @action(detail=True, methods=["post"], url_path="uncancel/preview", required_access=Access.READ)
-    def uncancel_preview(self, request: Request, pk: str) -> Response:
-        return self._act(request, services.subscription_uncancel, None, preview=True)
-
-    BILLING_DAY = ("Move to calendar billing on billing_day (month-based plans) from the end of the current "
-                   "period (scheduled) or now; the bridge to the first new billing day is prorated.")
-
-    @_action_schema("change_billing_day", ChangeBillingDaySerializer, False, BILLING_DAY)
-    @action(detail=True, methods=["post"], url_path="change-billing-day")
-    def change_billing_day(self, request: Request, pk: str) -> Response:
-        return self._act(request, services.subscription_change_billing_day, ChangeBillingDaySerializer,
-                         preview=False)
-
-    @_action_schema("change_billing_day", ChangeBillingDaySerializer, True, BILLING_DAY)
-    @action(detail=True, methods=["post"], url_path="change-billing-day/preview", required_access=Access.READ)
-    def change_billing_day_preview(self, request: Request, pk: str) -> Response:
-        return self._act(request, services.subscription_change_billing_day, ChangeBillingDaySerializer,
-                         preview=True)
-
-    SUSPEND = ("Suspend (trial or active): with billing_continues only the status changes; otherwise billing "
-               "stops today (settle and credit the unused prepaid days) until resumed.")
-
-    @_action_schema("suspend", SuspendSerializer, False, SUSPEND)
-    @action(detail=True, methods=["post"])
-    def suspend(self, request: Request, pk: str) -> Response:
-        return self._act(request, services.subscription_suspend, SuspendSerializer, preview=False)
-
-    @_action_schema("suspend", SuspendSerializer, True, SUSPEND)
-    @action(detail=True, methods=["post"], url_path="suspend/preview", required_access=Access.READ)
-    def suspend_preview(self, request: Request, pk: str) -> Response:
-        return self._act(request, services.subscription_suspend, SuspendSerializer, preview=True)
-
-    RESUME = ("Resume a suspended subscription; if billing was paused, the rest of the current period is "
-              "charged from today, prorated.")
-
-    @_action_schema("resume", None, False, RESUME)
-    @action(detail=True, methods=["post"])
-    def resume(self, request: Request, pk: str) -> Response:
-        return self._act(request, services.subscription_resume, None, preview=False)
-
-    @_action_schema("resume", None, True, RESUME)
-    @action(detail=True, methods=["post"], url_path="resume/preview", required_access=Access.READ)
-    def resume_preview(self, request: Request, pk: str) -> Response:
-        return self._act(request, services.subscription_resume, None, preview=True)
+    change_plan, change_plan_preview = _action_pair(
+        "change_plan", "change-plan", services.subscription_change_plan, ChangePlanSerializer,
+        "Move to another plan (the version in force today) or version, optionally with a new quantity. Upgrade "
+        "and crossgrade apply now (credit the unused prepaid days, charge the new plan's remaining days); a "
+        "downgrade is scheduled at period end unless timing is immediate.")
+    change_quantity, change_quantity_preview = _action_pair(
+        "change_quantity", "change-quantity", services.subscription_change_quantity, ChangeQuantitySerializer,
+        "Change the quantity now: per-unit components are credited for the unused days at the old quantity and "
+        "charged for the remaining days at the new one.")
+    cancel, cancel_preview = _action_pair(
+        "cancel", "cancel", services.subscription_cancel, CancelSerializer,
+        "Cancel at the end of the current period (nothing posted now; undo with uncancel) or now (settle what is "
+        "due, credit the unused prepaid days, end the subscription).")
+    uncancel, uncancel_preview = _action_pair(
+        "uncancel", "uncancel", services.subscription_uncancel, None,
+        "Undo a cancellation at period end before it takes effect (status cancelling only). Posts nothing.")
+    change_billing_day, change_billing_day_preview = _action_pair(
+        "change_billing_day", "change-billing-day", services.subscription_change_billing_day,
+        ChangeBillingDaySerializer,
+        "Move to calendar billing on billing_day (month-based plans) from the end of the current period "
+        "(scheduled) or now; the bridge to the first new billing day is prorated.")
+    suspend, suspend_preview = _action_pair(
+        "suspend", "suspend", services.subscription_suspend, SuspendSerializer,
+        "Suspend (trial or active): with billing_continues only the status changes; otherwise billing stops "
+        "today (settle and credit the unused prepaid days) until resumed.")
+    resume, resume_preview = _action_pair(
+        "resume", "resume", services.subscription_resume, None,
+        "Resume a suspended subscription; if billing was paused, the rest of the current period is charged "
+        "from today, prorated.")
 
     BILL = ("Post everything due up to `on` (default today, never after today) that was not billed yet; "
             "running it again posts nothing. Pending, ended and paused subscriptions post nothing.")
