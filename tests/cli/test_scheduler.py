@@ -45,13 +45,35 @@ class FakeServer:
         self.messages: list[str] = []
         self.log = self
 
-    def info(self, message: str) -> None:
-        self.messages.append(message)
+    def info(self, message: str, *args: Any) -> None:
+        self.messages.append(message % args)
 
 
-def test_gunicorn_starts_the_scheduler_only_without_a_broker(monkeypatch: pytest.MonkeyPatch) -> None:
-    started: list[Any] = []
-    monkeypatch.setattr(InProcessScheduler, "start", lambda self: started.append(self))
+class FakeProcess:
+    pid = 4242
+
+    def __init__(self, argv: list[str]) -> None:
+        self.argv = argv
+        self.terminated = False
+
+    def poll(self) -> None:
+        return None
+
+    def terminate(self) -> None:
+        self.terminated = True
+
+    def wait(self, timeout: float) -> int:
+        return 0
+
+
+def test_gunicorn_starts_a_scheduler_process_only_without_a_broker(monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[FakeProcess] = []
+
+    def popen(argv: list[str]) -> FakeProcess:
+        started.append(FakeProcess(argv))
+        return started[-1]
+
+    monkeypatch.setattr(gunicorn_conf.subprocess, "Popen", popen)
     monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
     gunicorn_conf.when_ready(FakeServer())
     assert started == []
@@ -62,4 +84,7 @@ def test_gunicorn_starts_the_scheduler_only_without_a_broker(monkeypatch: pytest
     monkeypatch.delenv("KOPECK_SCHEDULER")
     server = FakeServer()
     gunicorn_conf.when_ready(server)
-    assert len(started) == 1 and "scheduler started" in server.messages[0]
+    assert len(started) == 1 and "main(['scheduler'])" in started[0].argv[-1]
+    assert "scheduler started" in server.messages[0]
+    gunicorn_conf.on_exit(server)
+    assert started[0].terminated

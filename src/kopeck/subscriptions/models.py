@@ -69,7 +69,7 @@ class Subscription(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.plan_id}"
+        return f"#{self.pk} {self.plan.code}"
 
 
 class BilledPeriod(models.Model):
