@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "kopeck.ledger",
     "kopeck.subscriptions",
     "kopeck.usage",
+    "kopeck.billing",
     "kopeck.api",
     "kopeck.cli",
 ]

@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from kopeck.api.problems import api_not_found
 from kopeck.audit.api import AuditViewSet
+from kopeck.billing.api import BillingRunExportView, BillingRunViewSet
 from kopeck.catalog.api import PlanVersionViewSet, PlanViewSet, ProductViewSet
 from kopeck.catalog.preview_api import PricePreviewView
 from kopeck.clients.api import ClientViewSet, FieldDefinitionViewSet
@@ -25,6 +26,7 @@ router.register("transactions", TransactionViewSet, basename="transaction")
 router.register("api-keys", ApiKeyViewSet, basename="api-key")
 router.register("audit", AuditViewSet, basename="audit")
 router.register("subscriptions", SubscriptionViewSet, basename="subscription")
+router.register("billing-runs", BillingRunViewSet, basename="billing-run")
 
 urlpatterns = [
     path("clients/<int:client_id>/operations/", ClientOperationsView.as_view(), name="client-operations"),
@@ -35,6 +37,7 @@ urlpatterns = [
     path("usage/events/", UsageEventsView.as_view(), name="usage-events"),
     path("usage/readings/", MeterReadingsView.as_view(), name="usage-readings"),
     path("subscriptions/<int:subscription_id>/usage/", SubscriptionUsageView.as_view(), name="subscription-usage"),
+    path("billing-runs/<int:pk>/export.csv", BillingRunExportView.as_view(), name="billing-run-export-csv"),
     path("", include(router.urls)),
     re_path(r"^.*$", api_not_found),
 ]

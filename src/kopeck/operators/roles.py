@@ -23,6 +23,7 @@ class Area(StrEnum):
     SETTINGS = "settings"
     OPERATORS = "operators"
     AUDIT = "audit"
+    BILLING = "billing"
 
 
 class Access(StrEnum):
@@ -41,11 +42,11 @@ R, W = Access.READ, Access.WRITE
 ROLE_MATRIX: dict[str, dict[Area, Access]] = {
     Role.ADMINISTRATOR: {a: W for a in Area},
     Role.ACCOUNTANT: {Area.CLIENTS: W, Area.CATALOG: R, Area.SUBSCRIPTIONS: W, Area.USAGE: R, Area.LEDGER: W,
-                      Area.SETTINGS: R, Area.AUDIT: R},
+                      Area.SETTINGS: R, Area.AUDIT: R, Area.BILLING: W},
     Role.MANAGER: {Area.CLIENTS: W, Area.CATALOG: W, Area.SUBSCRIPTIONS: W, Area.USAGE: W, Area.LEDGER: R,
-                   Area.SETTINGS: R, Area.AUDIT: R},
+                   Area.SETTINGS: R, Area.AUDIT: R, Area.BILLING: R},
     Role.READ_ONLY: {Area.CLIENTS: R, Area.CATALOG: R, Area.SUBSCRIPTIONS: R, Area.USAGE: R, Area.LEDGER: R,
-                     Area.SETTINGS: R, Area.AUDIT: R},
+                     Area.SETTINGS: R, Area.AUDIT: R, Area.BILLING: R},
 }
 
 # Django app label -> area, used for the admin's model permissions.
@@ -58,6 +59,7 @@ APP_AREAS: dict[str, Area] = {
     "configuration": Area.SETTINGS,
     "operators": Area.OPERATORS,
     "audit": Area.AUDIT,
+    "billing": Area.BILLING,
 }
 
 ALL_SCOPES: list[str] = [f"{a}:{x}" for a in Area for x in Access] + ["*:read", "*:write"]

@@ -1,0 +1,143 @@
+"""REST API of billing runs: create (a sandbox run is executed in-process), list, detail with the
+progress and the summary, the items, the CSV export and the comparison of two runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from kopeck.api.base import KopeckAPIView, KopeckViewSet
+from kopeck.billing import services
+from kopeck.billing.models import BillingRun, ItemStatus, RunItem, RunMode
+from kopeck.common.errors import ValidationFailed
+from kopeck.operators.roles import Area
+
+
+class BillingRunSerializer(serializers.ModelSerializer[BillingRun]):
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = BillingRun
+        fields = ["id", "billing_date", "mode", "scope", "status", "total", "processed", "progress", "started_at",
+                  "finished_at", "summary", "created_by", "created_at"]
+
+    def get_progress(self, obj: BillingRun) -> dict[str, Any]:
+        """processed / total, the rate (subscriptions per second) and the seconds left."""
+        rate: float | None = None
+        left: float | None = None
+        if obj.started_at is not None and obj.processed:
+            end = obj.finished_at
+            if end is None:
+                from kopeck.common import clock
+
+                end = clock.now()
+            seconds = (end - obj.started_at).total_seconds()
+            if seconds > 0:
+                rate = round(obj.processed / seconds, 2)
+                left = round(max(obj.total - obj.processed, 0) / rate, 1) if rate else None
+        return {"processed": obj.processed, "total": obj.total, "rate_per_second": rate, "seconds_left": left}
+
+
+class RunScopeSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    clients = serializers.ListField(child=serializers.IntegerField(), required=False)
+    plans = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
+    tags = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
+
+
+class BillingRunCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    billing_date = serializers.DateField()
+    mode = serializers.ChoiceField(choices=RunMode.choices, default=RunMode.SANDBOX,
+                                   help_text="Only sandbox is available yet.")
+    scope = RunScopeSerializer(required=False, help_text="Empty: every subscription.")
+
+
+class RunItemSerializer(serializers.ModelSerializer[RunItem]):
+    class Meta:
+        model = RunItem
+        fields = ["id", "client", "subscription", "status", "error", "items", "amount_minor", "currency", "vat_rate"]
+
+
+class CompareSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    a = serializers.IntegerField()
+    b = serializers.IntegerField()
+    clients = serializers.ListField(child=serializers.DictField())
+    counts = serializers.DictField(child=serializers.IntegerField())
+    totals_a = serializers.DictField(child=serializers.CharField())
+    totals_b = serializers.DictField(child=serializers.CharField())
+
+
+@extend_schema_view(
+    create=extend_schema(request=BillingRunCreateSerializer, responses={201: BillingRunSerializer}),
+)
+class BillingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, KopeckViewSet):
+    area = Area.BILLING
+    serializer_class = BillingRunSerializer
+    http_method_names = ["get", "post", "head", "options"]
+
+    def get_queryset(self) -> Any:
+        return BillingRun.objects.order_by("-id")
+
+    def create(self, request: Request) -> Response:
+        data = BillingRunCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        run = services.billing_run_create(actor=self.actor, billing_date=values["billing_date"],
+                                          mode=values.get("mode", RunMode.SANDBOX), scope=values.get("scope"))
+        run = services.billing_run_execute(actor=self.actor, run=run)
+        return Response(BillingRunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(parameters=[OpenApiParameter("status", enum=ItemStatus.values)],
+                   responses={200: RunItemSerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def items(self, request: Request, pk: str) -> Response:
+        """The result per subscription, with the explanation of every amount."""
+        run = get_object_or_404(BillingRun, pk=pk)
+        qs = RunItem.objects.filter(run=run).order_by("subscription_id")
+        wanted = request.query_params.get("status")
+        if wanted:
+            if wanted not in ItemStatus.values:
+                raise ValidationFailed.field("status", f"One of {', '.join(ItemStatus.values)}.")
+            qs = qs.filter(status=wanted)
+        page = self.paginate_queryset(qs)
+        return self.get_paginated_response(RunItemSerializer(page, many=True).data)
+
+    @extend_schema(parameters=[OpenApiParameter("a", int, required=True), OpenApiParameter("b", int, required=True)],
+                   responses={200: CompareSerializer})
+    @action(detail=False, methods=["get"])
+    def compare(self, request: Request) -> Response:
+        """Per client and line: what run b adds, removes or changes compared with run a."""
+        ids: dict[str, int] = {}
+        errors: dict[str, list[str]] = {}
+        for name in ("a", "b"):
+            raw = request.query_params.get(name, "")
+            if not raw.isdigit():
+                errors[name] = ["Give a billing run id."]
+            else:
+                ids[name] = int(raw)
+        if errors:
+            raise ValidationFailed("Give two billing runs to compare.", errors=errors)
+        a = get_object_or_404(BillingRun, pk=ids["a"])
+        b = get_object_or_404(BillingRun, pk=ids["b"])
+        return Response(services.billing_runs_compare(a, b))
+
+
+class BillingRunExportView(KopeckAPIView):
+    """``GET /billing-runs/{id}/export.csv``: the run's lines as CSV (client, subscription,
+    component, period start and end (exclusive), kind, amount, currency, VAT rate, explanations)."""
+
+    area = Area.BILLING
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="The run's lines.")})
+    def get(self, request: Request, pk: int) -> StreamingHttpResponse:
+        run = get_object_or_404(BillingRun, pk=pk)
+        response = StreamingHttpResponse(services.run_export_csv(run), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="billing-run-{run.pk}.csv"'
+        return response

@@ -1,0 +1,75 @@
+"""Billing runs: one pass of billing over the subscriptions in a scope on a billing date, its
+progress, its summary and one result item per subscription. Writes go through services."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class RunMode(models.TextChoices):
+    SANDBOX = "sandbox", _("Sandbox (compute only)")
+    AUTO = "auto", _("Fully automatic")
+    CONFIRM = "confirm", _("With confirmation")
+
+
+class RunStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    COMPUTING = "computing", _("Computing")
+    AWAITING_CONFIRMATION = "awaiting_confirmation", _("Awaiting confirmation")
+    APPLYING = "applying", _("Applying")
+    COMPLETED = "completed", _("Completed")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+    REJECTED = "rejected", _("Rejected")
+
+
+class ItemStatus(models.TextChoices):
+    OK = "ok", _("OK")
+    ERROR = "error", _("Error")
+
+
+class BillingRun(models.Model):
+    billing_date = models.DateField(_("billing date"))
+    mode = models.CharField(_("mode"), max_length=20, choices=RunMode.choices)
+    scope = models.JSONField(_("scope"), default=dict)
+    status = models.CharField(_("status"), max_length=30, choices=RunStatus.choices, default=RunStatus.PENDING)
+    total = models.PositiveIntegerField(_("subscriptions in scope"), default=0)
+    processed = models.PositiveIntegerField(_("subscriptions processed"), default=0)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    summary = models.JSONField(_("summary"), default=dict)
+    created_by = models.CharField(_("created by"), max_length=200)
+    created_at = models.DateTimeField(_("created at"))
+
+    class Meta:
+        verbose_name = _("billing run")
+        verbose_name_plural = _("billing runs")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.mode} {self.billing_date}"
+
+
+class RunItem(models.Model):
+    """The result of one subscription in a run: the items billing would post (with their
+    explanations), or the error that stopped it."""
+
+    run = models.ForeignKey(BillingRun, verbose_name=_("billing run"), on_delete=models.CASCADE,
+                            related_name="items")
+    client = models.ForeignKey("clients.Client", verbose_name=_("client"), on_delete=models.PROTECT,
+                               related_name="+")
+    subscription = models.ForeignKey("subscriptions.Subscription", verbose_name=_("subscription"),
+                                     on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(_("status"), max_length=10, choices=ItemStatus.choices)
+    error = models.TextField(_("error"), blank=True, default="")
+    items = models.JSONField(_("items"), default=list)
+    amount_minor = models.BigIntegerField(_("amount (minor units)"), default=0)
+    currency = models.CharField(_("currency"), max_length=3)
+    vat_rate = models.CharField(_("VAT rate"), max_length=20, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("billing run item")
+        verbose_name_plural = _("billing run items")
+        ordering = ["run", "subscription"]
+        constraints = [models.UniqueConstraint(fields=["run", "subscription"], name="run_item_once")]

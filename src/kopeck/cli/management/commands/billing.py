@@ -1,0 +1,115 @@
+"""``kopeck billing``: billing runs on the command line.
+
+* ``kopeck billing run --date YYYY-MM-DD --mode sandbox [--client ID ...] [--plan CODE ...]
+  [--tag NAME ...]`` — create and execute a run with a progress bar, print the summary;
+* ``kopeck billing export RUN_ID --format csv [-o FILE]`` — the run's lines as CSV;
+* ``kopeck billing compare RUN_A RUN_B`` — added / removed / changed lines per client (JSON).
+
+Bad input exits non-zero with the offending field named.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
+from tqdm import tqdm
+
+from kopeck.billing import services
+from kopeck.billing.models import BillingRun, RunMode
+from kopeck.common.actor import Actor
+from kopeck.common.errors import KopeckError
+
+
+def _problem(exc: KopeckError) -> CommandError:
+    lines = [f"{field}: {msg}" for field, msgs in exc.errors.items() for msg in msgs]
+    return CommandError("; ".join(lines) or exc.detail)
+
+
+class _Raw:
+    """The command's stderr for tqdm: written as is (no line ending added)."""
+
+    def __init__(self, out: OutputWrapper) -> None:
+        self.out = out
+
+    def write(self, text: str) -> None:
+        self.out.write(text, ending="")
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
+class Command(BaseCommand):
+    help = "Billing runs: run (sandbox), export a run's lines, compare two runs."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True, metavar="{run,export,compare}")
+        run = sub.add_parser("run", help="Create and execute a billing run.")
+        run.add_argument("--date", required=True, help="The billing date, YYYY-MM-DD (today or earlier).")
+        run.add_argument("--mode", required=True, choices=RunMode.values,
+                         help="sandbox (compute only); auto and confirm are not available yet.")
+        run.add_argument("--client", type=int, action="append", default=[], help="A client id (repeatable).")
+        run.add_argument("--plan", action="append", default=[], help="A plan code (repeatable).")
+        run.add_argument("--tag", action="append", default=[], help="A client tag (repeatable).")
+        run.add_argument("--no-progress", action="store_true", help="Do not show the progress bar.")
+        export = sub.add_parser("export", help="Export a run's lines.")
+        export.add_argument("run_id", type=int)
+        export.add_argument("--format", choices=["csv"], default="csv", dest="fmt")
+        export.add_argument("-o", "--output", help="A file (default: standard output).")
+        compare = sub.add_parser("compare", help="Compare two runs per client and line.")
+        compare.add_argument("run_a", type=int)
+        compare.add_argument("run_b", type=int)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        actor = Actor.system("cli")
+        try:
+            if options["action"] == "run":
+                self._run(actor, options)
+            elif options["action"] == "export":
+                self._export(options)
+            else:
+                result = services.billing_runs_compare(self._get(options["run_a"]), self._get(options["run_b"]))
+                self.stdout.write(json.dumps(result, ensure_ascii=False, indent=2))
+        except KopeckError as exc:
+            raise _problem(exc) from None
+
+    def _get(self, pk: int) -> BillingRun:
+        run = BillingRun.objects.filter(pk=pk).first()
+        if run is None:
+            raise CommandError(f"billing run {pk} does not exist")
+        return run
+
+    def _run(self, actor: Actor, options: dict[str, Any]) -> None:
+        scope = {"clients": options["client"], "plans": options["plan"], "tags": options["tag"]}
+        run = services.billing_run_create(actor=actor, billing_date=options["date"], mode=options["mode"],
+                                          scope={k: v for k, v in scope.items() if v})
+        bar = tqdm(total=run.total, unit="sub", file=_Raw(self.stderr), disable=options["no_progress"],
+                   desc=f"run #{run.pk}")
+
+        def progress(processed: int, total: int) -> None:
+            bar.total = total
+            bar.n = processed
+            bar.refresh()
+
+        try:
+            run = services.billing_run_execute(actor=actor, run=run, progress=progress)
+        finally:
+            bar.close()
+        self.stdout.write(json.dumps({"run": run.pk, "status": run.status, "billing_date": str(run.billing_date),
+                                      "mode": run.mode, "summary": run.summary}, ensure_ascii=False, indent=2))
+
+    def _export(self, options: dict[str, Any]) -> None:
+        run = self._get(options["run_id"])
+        chunks = services.run_export_csv(run)
+        if options["output"]:
+            try:
+                with Path(options["output"]).open("w", encoding="utf-8", newline="") as fh:
+                    for chunk in chunks:
+                        fh.write(chunk)
+            except OSError as exc:
+                raise CommandError(f"cannot write {options['output']}: {exc.strerror or exc}") from None
+        else:
+            for chunk in chunks:
+                self.stdout.write(chunk, ending="")
