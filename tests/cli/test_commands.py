@@ -21,15 +21,17 @@ pytestmark = pytest.mark.django_db
 def test_demo_data_is_valid_and_idempotent() -> None:
     call_command("demo", stdout=io.StringIO())
     clients, txns = Client.objects.count(), JournalTransaction.objects.count()
-    assert clients == 4 and txns == 9
+    # 9 account operations + the demo subscription's first period: base fee 990.00, 2 × 150.00 for
+    # the extra IPv4 addresses and the one-time setup fee 500.00
+    assert clients == 4 and txns == 12
     out = io.StringIO()
     call_command("demo", stdout=out)
     assert "0 clients created, 4 already present; catalog already present" in out.getvalue()
     assert Product.objects.count() == 1 and PlanVersion.objects.filter(status="published").count() == 1
     assert (Client.objects.count(), JournalTransaction.objects.count()) == (clients, txns)
     romashka = Client.objects.get(external_id="demo-romashka")
-    # 50000.00 − 12200.00 − 3660.00
-    assert client_balance(romashka) == Money("34140.00", "RUB")
+    # 50000.00 − 12200.00 − 3660.00 − 990.00 − 300.00 − 500.00
+    assert client_balance(romashka) == Money("32350.00", "RUB")
     assert set(Client.objects.values_list("type", flat=True)) == {"legal", "sole_proprietor", "individual"}
 
 

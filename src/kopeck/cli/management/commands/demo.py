@@ -17,6 +17,8 @@ from kopeck.clients.services import client_create
 from kopeck.common.actor import Actor
 from kopeck.configuration.selectors import provider_today
 from kopeck.ledger.services import ledger_operation_post
+from kopeck.subscriptions.models import Subscription
+from kopeck.subscriptions.services import subscription_bill_due, subscription_create
 
 CLIENTS: list[dict[str, Any]] = [
     {
@@ -88,6 +90,17 @@ def _load_catalog(actor: Actor) -> bool:
     return True
 
 
+def _load_subscription(actor: Actor) -> bool:
+    """ООО «Ромашка» on VPS S with two extra IPv4 addresses, billed for what is due; False when present."""
+    if Subscription.objects.filter(external_id="demo-vps-1").exists():
+        return False
+    with transaction.atomic():
+        sub = subscription_create(actor=actor, client=Client.objects.get(external_id="demo-romashka"), plan="vps-s",
+                                  quantity=2, no_trial=True, external_id="demo-vps-1")
+        subscription_bill_due(actor=actor, subscription=sub)
+    return True
+
+
 class Command(BaseCommand):
     help = "Load demo data (idempotent)."
 
@@ -105,6 +118,7 @@ class Command(BaseCommand):
                                           reason=reason, source_ref=ref)
             created += 1
         catalog = _load_catalog(actor)
+        _load_subscription(actor)
         self.stdout.write(self.style.SUCCESS(f"Demo data: {created} clients created, "
                                              f"{len(CLIENTS) - created} already present; "
                                              f"catalog {'created' if catalog else 'already present'}."))
