@@ -52,8 +52,7 @@ def test_api_create_executes_a_sandbox_run(book: Book, api: APIClient) -> None:
 
 
 @pytest.mark.parametrize(("body", "field"), [
-    ({"billing_date": TODAY.isoformat(), "mode": "auto"}, "mode"),
-    ({"billing_date": TODAY.isoformat(), "mode": "confirm"}, "mode"),
+    ({"billing_date": TODAY.isoformat(), "mode": "later"}, "mode"),
     ({"billing_date": "2026-11-26"}, "billing_date"),
     ({"billing_date": TODAY.isoformat(), "scope": {"tags": ["nope"]}}, "scope.tags"),
 ])
@@ -61,8 +60,6 @@ def test_api_refuses_bad_runs(book: Book, api: APIClient, body: dict[str, object
     reply = api.post(URL, body, format="json")
     assert reply.status_code == 400, reply.content
     assert field in json.dumps(reply.json())
-    if field == "mode":
-        assert "not available yet" in json.dumps(reply.json())
     assert BillingRun.objects.count() == 0
 
 
@@ -104,7 +101,8 @@ def test_cli_run_export_compare(book: Book, actor: Actor, tmp_path: Path) -> Non
 @pytest.mark.parametrize(("args", "message"), [
     (["run", "--date", "2026-11-26", "--mode", "sandbox"], "billing_date: Cannot bill ahead of today"),
     (["run", "--date", "yesterday", "--mode", "sandbox"], "billing_date: Give a date"),
-    (["run", "--date", "2026-11-25", "--mode", "auto"], "mode: The auto mode is not available yet"),
+    (["confirm", "999999"], "billing run 999999 does not exist"),
+    (["reject", "999999"], "billing run 999999 does not exist"),
     (["run", "--date", "2026-11-25", "--mode", "bogus"], "invalid choice"),
     (["run", "--date", "2026-11-25", "--mode", "sandbox", "--client", "999999"], "scope.clients: Unknown clients"),
     (["run", "--date", "2026-11-25", "--mode", "sandbox", "--client", "x"], "invalid int value"),
@@ -125,3 +123,69 @@ def test_cli_exit_code(book: Book) -> None:
     with pytest.raises(SystemExit) as exit_:
         utility.execute()
     assert exit_.value.code == 1
+
+
+def test_api_confirm_mode_exclude_confirm_and_reject(book: Book, api: APIClient) -> None:
+    reply = api.post(URL, {"billing_date": TODAY.isoformat(), "mode": "confirm"}, format="json")
+    assert reply.status_code == 201, reply.content
+    body = reply.json()
+    assert body["status"] == RunStatus.AWAITING_CONFIRMATION and body["fingerprint"]
+    run_id = body["id"]
+    assert JournalTransaction.objects.count() == 0
+    excluded = api.post(f"{URL}{run_id}/exclude/", {"client": book.clients[0].pk}, format="json")
+    assert excluded.status_code == 200 and excluded.json()["fingerprint"] != body["fingerprint"]
+    assert api.post(f"{URL}{run_id}/exclude/", {}, format="json").status_code == 400
+    stale = api.post(f"{URL}{run_id}/confirm/", {"fingerprint": body["fingerprint"]}, format="json")
+    assert stale.status_code == 409 and JournalTransaction.objects.count() == 0
+    item = RunItem.objects.filter(run_id=run_id, client=book.clients[0]).first()
+    assert item is not None
+    assert api.post(f"{URL}{run_id}/include/", {"item": item.pk}, format="json").status_code == 200
+    current = api.get(f"{URL}{run_id}/").json()["fingerprint"]
+    done = api.post(f"{URL}{run_id}/confirm/", {"fingerprint": current}, format="json")
+    assert done.status_code == 200 and done.json()["status"] == RunStatus.COMPLETED
+    applied = RunItem.objects.filter(run_id=run_id, applied_at__isnull=False)
+    assert applied.count() == 3 and item.pk in applied.values_list("pk", flat=True)
+    assert sorted(JournalTransaction.objects.values_list("pk", flat=True)) == sorted(
+        t for ids in applied.values_list("transaction_ids", flat=True) for t in ids)
+    items = api.get(f"{URL}{run_id}/items/").json()["results"]
+    assert {"excluded", "changed", "applied_at", "transaction_ids"} <= set(items[0])
+    assert api.post(f"{URL}{run_id}/reject/").status_code == 409
+    other = api.post(URL, {"billing_date": TODAY.isoformat(), "mode": "confirm"}, format="json").json()
+    rejected = api.post(f"{URL}{other['id']}/reject/")
+    assert rejected.status_code == 200 and rejected.json()["status"] == RunStatus.REJECTED
+
+
+def test_api_auto_run_twice_posts_once(book: Book, api: APIClient) -> None:
+    first = api.post(URL, {"billing_date": TODAY.isoformat(), "mode": "auto"}, format="json").json()
+    assert first["status"] == RunStatus.COMPLETED and first["summary"]["events"][0]["type"] == "billing_run.completed"
+    count = JournalTransaction.objects.count()
+    assert count > 0
+    second = api.post(URL, {"billing_date": TODAY.isoformat(), "mode": "auto"}, format="json").json()
+    assert second["status"] == RunStatus.COMPLETED and JournalTransaction.objects.count() == count
+
+
+def test_cli_auto_confirm_reject(book: Book) -> None:
+    out = io.StringIO()
+    call_command("billing", "run", "--date", TODAY.isoformat(), "--mode", "confirm", "--plan", "lite",
+                 "--no-progress", stdout=out)
+    result = json.loads(out.getvalue())
+    assert result["status"] == RunStatus.AWAITING_CONFIRMATION and result["fingerprint"]
+    with pytest.raises(CommandError, match="fingerprint: Does not match"):
+        call_command("billing", "confirm", str(result["run"]), "--fingerprint", "x", stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("billing", "confirm", str(result["run"]), "--fingerprint", result["fingerprint"],
+                 "--no-progress", stdout=out)
+    assert json.loads(out.getvalue())["status"] == RunStatus.COMPLETED
+    lite = JournalTransaction.objects.count()
+    assert lite > 0
+    out = io.StringIO()
+    call_command("billing", "run", "--date", TODAY.isoformat(), "--mode", "confirm", "--no-progress", stdout=out)
+    pending = json.loads(out.getvalue())["run"]
+    out = io.StringIO()
+    call_command("billing", "reject", str(pending), stdout=out)
+    assert json.loads(out.getvalue())["status"] == RunStatus.REJECTED and JournalTransaction.objects.count() == lite
+    out, err = io.StringIO(), io.StringIO()
+    call_command("billing", "run", "--date", TODAY.isoformat(), "--mode", "auto", stdout=out, stderr=err)
+    assert json.loads(out.getvalue())["status"] == RunStatus.COMPLETED and JournalTransaction.objects.count() > lite
+    with pytest.raises(CommandError, match="status"):
+        call_command("billing", "reject", str(pending), stdout=io.StringIO())

@@ -149,8 +149,6 @@ def test_not_started_and_ended_subscriptions_are_out_of_scope(book: Book, actor:
 @pytest.mark.parametrize(("kwargs", "field", "message"), [
     ({"billing_date": TODAY.replace(day=26)}, "billing_date", "ahead of today"),
     ({"billing_date": "2026-13-01"}, "billing_date", "YYYY-MM-DD"),
-    ({"mode": "auto"}, "mode", "not available yet"),
-    ({"mode": "confirm"}, "mode", "not available yet"),
     ({"mode": "bogus"}, "mode", "Unknown mode"),
     ({"scope": {"plans": ["nope"]}}, "scope.plans", "Unknown plans: nope"),
     ({"scope": {"clients": [999999]}}, "scope.clients", "Unknown clients"),

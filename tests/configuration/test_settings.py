@@ -22,7 +22,7 @@ from tests.conftest import START
 
 PROBLEM = "application/problem+json"
 DEFAULT_STATE = {"time_zone": "Europe/Moscow", "default_currency": "RUB", "vat_regime": "osn",
-                 "prices_include_vat": True}
+                 "prices_include_vat": True, "auto_billing_time": None}
 
 
 def state(obj: BillingSettings) -> dict[str, Any]:
@@ -86,7 +86,7 @@ def test_billing_settings_update_changes_and_audits(clock: FixedClock, actor: Ac
                                   vat_regime="usn_5", prices_include_vat=False)
     obj.refresh_from_db()
     after = {"time_zone": "Asia/Vladivostok", "default_currency": "USD", "vat_regime": "usn_5",
-             "prices_include_vat": False}
+             "prices_include_vat": False, "auto_billing_time": None}
     assert state(obj) == after
     assert obj.updated_at == START
     (entry,) = settings_audit()
@@ -168,13 +168,14 @@ def test_patch_billing_settings(api: APIClient, clock: FixedClock) -> None:
                                                        "prices_include_vat": False}, format="json")
     assert response.status_code == 200, response.content
     expected = {"time_zone": "Europe/Moscow", "default_currency": "EUR", "vat_regime": "usn_exempt",
-                "prices_include_vat": False, "default_vat_rate": "exempt", "updated_at": "2026-11-25T12:00:00+03:00"}
+                "prices_include_vat": False, "auto_billing_time": None, "default_vat_rate": "exempt",
+                "updated_at": "2026-11-25T12:00:00+03:00"}
     assert response.json() == expected
     assert api.get("/api/v1/settings/billing/").json() == expected
     (entry,) = settings_audit()
     assert entry.actor_kind == "api_key"
     assert entry.after == {"time_zone": "Europe/Moscow", "default_currency": "EUR", "vat_regime": "usn_exempt",
-                           "prices_include_vat": False}
+                           "prices_include_vat": False, "auto_billing_time": None}
 
 
 @pytest.mark.django_db
@@ -246,3 +247,16 @@ def test_operator_roles_and_billing_settings(operator_as: Callable[[str], APICli
     response = operator.patch("/api/v1/settings/billing/", {"vat_regime": "usn_7"}, format="json")
     assert response.status_code == (200 if allowed else 403)
     assert billing_settings().vat_regime == ("usn_7" if allowed else "osn")
+
+
+@pytest.mark.django_db
+def test_auto_billing_time(api: APIClient, clock: FixedClock, actor: Actor) -> None:
+    response = api.patch("/api/v1/settings/billing/", {"auto_billing_time": "06:30"}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["auto_billing_time"] == "06:30:00"
+    assert settings_audit()[-1].after["auto_billing_time"] == "06:30:00"
+    assert api.patch("/api/v1/settings/billing/", {"auto_billing_time": "25:00"}, format="json").status_code == 400
+    assert api.patch("/api/v1/settings/billing/", {"auto_billing_time": None},
+                     format="json").json()["auto_billing_time"] is None
+    with pytest.raises(ValidationFailed):
+        billing_settings_update(actor=actor, auto_billing_time="late")

@@ -1,5 +1,6 @@
-"""REST API of billing runs: create (a sandbox run is executed in-process), list, detail with the
-progress and the summary, the items, the CSV export and the comparison of two runs."""
+"""REST API of billing runs: create (the run is executed in-process), list, detail with the
+progress and the summary, the items, confirm / reject / exclude / include (confirm mode), the CSV
+export and the comparison of two runs."""
 
 from __future__ import annotations
 
@@ -16,18 +17,26 @@ from rest_framework.response import Response
 
 from kopeck.api.base import KopeckAPIView, KopeckViewSet
 from kopeck.billing import services
-from kopeck.billing.models import BillingRun, ItemStatus, RunItem, RunMode
+from kopeck.billing.models import BillingRun, ItemStatus, RunItem, RunMode, RunStatus
 from kopeck.common.errors import ValidationFailed
 from kopeck.operators.roles import Area
 
 
 class BillingRunSerializer(serializers.ModelSerializer[BillingRun]):
     progress = serializers.SerializerMethodField()
+    fingerprint = serializers.SerializerMethodField()
 
     class Meta:
         model = BillingRun
-        fields = ["id", "billing_date", "mode", "scope", "status", "total", "processed", "progress", "started_at",
-                  "finished_at", "summary", "created_by", "created_at"]
+        fields = ["id", "billing_date", "mode", "scope", "status", "total", "processed", "progress", "apply_total",
+                  "applied", "started_at", "finished_at", "summary", "created_by", "created_at", "scheduled",
+                  "decided_by", "decided_at", "fingerprint"]
+
+    def get_fingerprint(self, obj: BillingRun) -> str | None:
+        """What a confirmation sends back (runs awaiting confirmation only)."""
+        if obj.status != RunStatus.AWAITING_CONFIRMATION:
+            return None
+        return services.run_fingerprint(obj)
 
     def get_progress(self, obj: BillingRun) -> dict[str, Any]:
         """processed / total, the rate (subscriptions per second) and the seconds left."""
@@ -55,14 +64,25 @@ class RunScopeSerializer(serializers.Serializer):  # type: ignore[type-arg]
 class BillingRunCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
     billing_date = serializers.DateField()
     mode = serializers.ChoiceField(choices=RunMode.choices, default=RunMode.SANDBOX,
-                                   help_text="Only sandbox is available yet.")
+                                   help_text="sandbox: compute only; auto: compute and post; confirm: compute, "
+                                             "then wait for a confirmation.")
     scope = RunScopeSerializer(required=False, help_text="Empty: every subscription.")
 
 
 class RunItemSerializer(serializers.ModelSerializer[RunItem]):
     class Meta:
         model = RunItem
-        fields = ["id", "client", "subscription", "status", "error", "items", "amount_minor", "currency", "vat_rate"]
+        fields = ["id", "client", "subscription", "status", "error", "items", "amount_minor", "currency", "vat_rate",
+                  "excluded", "changed", "previous_items", "applied_at", "transaction_ids"]
+
+
+class ConfirmSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    fingerprint = serializers.CharField(help_text="The run's fingerprint as reviewed.")
+
+
+class ExcludeSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    client = serializers.IntegerField(required=False, help_text="A client: all its subscriptions in the run.")
+    item = serializers.IntegerField(required=False, help_text="A run item: one subscription, all its lines.")
 
 
 class CompareSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -93,6 +113,44 @@ class BillingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Kopeck
                                           mode=values.get("mode", RunMode.SANDBOX), scope=values.get("scope"))
         run = services.billing_run_execute(actor=self.actor, run=run)
         return Response(BillingRunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ConfirmSerializer, responses={200: BillingRunSerializer})
+    @action(detail=True, methods=["post"])
+    def confirm(self, request: Request, pk: str) -> Response:
+        """Apply exactly the reviewed run; 409 (nothing applied) when it changed since the review."""
+        run = get_object_or_404(BillingRun, pk=pk)
+        data = ConfirmSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        run = services.billing_run_confirm(actor=self.actor, run=run, fingerprint=data.validated_data["fingerprint"])
+        return Response(BillingRunSerializer(run).data)
+
+    @extend_schema(request=None, responses={200: BillingRunSerializer})
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: str) -> Response:
+        """Reject a run awaiting confirmation: nothing is posted."""
+        run = services.billing_run_reject(actor=self.actor, run=get_object_or_404(BillingRun, pk=pk))
+        return Response(BillingRunSerializer(run).data)
+
+    def _exclusion(self, request: Request, pk: str, excluded: bool) -> Response:
+        run = get_object_or_404(BillingRun, pk=pk)
+        data = ExcludeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        func = services.billing_run_exclude if excluded else services.billing_run_include
+        run = func(actor=self.actor, run=run, client=data.validated_data.get("client"),
+                   item=data.validated_data.get("item"))
+        return Response(BillingRunSerializer(run).data)
+
+    @extend_schema(request=ExcludeSerializer, responses={200: BillingRunSerializer})
+    @action(detail=True, methods=["post"])
+    def exclude(self, request: Request, pk: str) -> Response:
+        """Exclude a client or an item (a subscription, all its lines) from a run awaiting confirmation."""
+        return self._exclusion(request, pk, True)
+
+    @extend_schema(request=ExcludeSerializer, responses={200: BillingRunSerializer})
+    @action(detail=True, methods=["post"])
+    def include(self, request: Request, pk: str) -> Response:
+        """Include back an excluded client or item."""
+        return self._exclusion(request, pk, False)
 
     @extend_schema(parameters=[OpenApiParameter("status", enum=ItemStatus.values)],
                    responses={200: RunItemSerializer(many=True)})

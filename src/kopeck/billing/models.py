@@ -41,11 +41,18 @@ class BillingRun(models.Model):
     summary = models.JSONField(_("summary"), default=dict)
     created_by = models.CharField(_("created by"), max_length=200)
     created_at = models.DateTimeField(_("created at"))
+    scheduled = models.BooleanField(_("started by the daily schedule"), default=False)
+    apply_total = models.PositiveIntegerField(_("subscriptions to apply"), default=0)
+    applied = models.PositiveIntegerField(_("subscriptions applied"), default=0)
+    decided_by = models.CharField(_("confirmed or rejected by"), max_length=200, blank=True, default="")
+    decided_at = models.DateTimeField(_("confirmed or rejected at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("billing run")
         verbose_name_plural = _("billing runs")
         ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["billing_date"], condition=models.Q(scheduled=True),
+                                               name="billing_run_scheduled_once_per_date")]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.mode} {self.billing_date}"
@@ -67,6 +74,11 @@ class RunItem(models.Model):
     amount_minor = models.BigIntegerField(_("amount (minor units)"), default=0)
     currency = models.CharField(_("currency"), max_length=3)
     vat_rate = models.CharField(_("VAT rate"), max_length=20, blank=True, default="")
+    excluded = models.BooleanField(_("excluded"), default=False)
+    changed = models.BooleanField(_("changed since computed"), default=False)
+    previous_items = models.JSONField(_("items before the change"), default=list, blank=True)
+    applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
+    transaction_ids = models.JSONField(_("ledger transactions"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("billing run item")

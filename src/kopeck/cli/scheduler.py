@@ -18,6 +18,7 @@ log = logging.getLogger("kopeck.scheduler")
 PERIODIC_TASKS: dict[str, int] = {
     "kopeck.subscriptions.run_due": int(os.environ.get("KOPECK_TICK_SECONDS", "3600")),
     "kopeck.idempotency_purge": 24 * 3600,
+    "kopeck.billing.auto_run": 15 * 60,
 }
 
 

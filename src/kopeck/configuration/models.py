@@ -30,6 +30,9 @@ class BillingSettings(models.Model):
     default_currency = models.CharField(_("default currency"), max_length=3, default="RUB")
     vat_regime = models.CharField(_("VAT regime"), max_length=20, choices=VatRegime.choices, default=VatRegime.OSN)
     prices_include_vat = models.BooleanField(_("prices include VAT"), default=True)
+    auto_billing_time = models.TimeField(
+        _("daily automatic billing time"), null=True, blank=True,
+        help_text=_("Provider-local time after which the daily automatic billing run starts; empty: off."))
     updated_at = models.DateTimeField(_("updated at"), null=True, blank=True)
 
     class Meta:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db import transaction
@@ -14,7 +15,7 @@ from kopeck.configuration.selectors import billing_settings
 from kopeck.core.calendar import CalendarError, zone
 from kopeck.core.money import Currency, MoneyError
 
-EDITABLE = ("time_zone", "default_currency", "vat_regime", "prices_include_vat")
+EDITABLE = ("time_zone", "default_currency", "vat_regime", "prices_include_vat", "auto_billing_time")
 
 
 def _state(obj: BillingSettings) -> dict[str, Any]:
@@ -40,6 +41,15 @@ def billing_settings_update(*, actor: Actor, **changes: Any) -> BillingSettings:
         errors["vat_regime"] = [f"Choose one of {', '.join(VatRegime.values)}."]
     if "prices_include_vat" in changes and not isinstance(changes["prices_include_vat"], bool):
         errors["prices_include_vat"] = ["Must be true or false."]
+    if "auto_billing_time" in changes:
+        value = changes["auto_billing_time"]
+        if isinstance(value, str):
+            try:
+                value = changes["auto_billing_time"] = dt.time.fromisoformat(value) if value else None
+            except ValueError:
+                errors["auto_billing_time"] = ["Give a time HH:MM, or null (off)."]
+        if value is not None and "auto_billing_time" not in errors and not isinstance(value, dt.time):
+            errors["auto_billing_time"] = ["Give a time HH:MM, or null (off)."]
     if errors:
         raise ValidationFailed("Invalid billing settings.", errors=errors)
     with transaction.atomic():

@@ -1,7 +1,10 @@
 """``kopeck billing``: billing runs on the command line.
 
-* ``kopeck billing run --date YYYY-MM-DD --mode sandbox [--client ID ...] [--plan CODE ...]
-  [--tag NAME ...]`` — create and execute a run with a progress bar, print the summary;
+* ``kopeck billing run --date YYYY-MM-DD --mode sandbox|auto|confirm [--client ID ...]
+  [--plan CODE ...] [--tag NAME ...]`` — create and execute a run with a progress bar, print the
+  summary (a confirm run stops awaiting confirmation and prints its fingerprint);
+* ``kopeck billing confirm RUN_ID [--fingerprint HEX]`` — apply a run awaiting confirmation
+  (default fingerprint: the run as stored now); ``kopeck billing reject RUN_ID`` — reject it;
 * ``kopeck billing export RUN_ID --format csv [-o FILE]`` — the run's lines as CSV;
 * ``kopeck billing compare RUN_A RUN_B`` — added / removed / changed lines per client (JSON).
 
@@ -18,7 +21,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from kopeck.billing import services
-from kopeck.billing.models import BillingRun, RunMode
+from kopeck.billing.models import BillingRun, RunMode, RunStatus
 from kopeck.common.actor import Actor
 from kopeck.common.errors import KopeckError
 
@@ -42,18 +45,25 @@ class _Raw:
 
 
 class Command(BaseCommand):
-    help = "Billing runs: run (sandbox), export a run's lines, compare two runs."
+    help = "Billing runs: run (sandbox, auto, confirm), confirm or reject a run, export its lines, compare two runs."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        sub = parser.add_subparsers(dest="action", required=True, metavar="{run,export,compare}")
+        sub = parser.add_subparsers(dest="action", required=True, metavar="{run,confirm,reject,export,compare}")
         run = sub.add_parser("run", help="Create and execute a billing run.")
         run.add_argument("--date", required=True, help="The billing date, YYYY-MM-DD (today or earlier).")
         run.add_argument("--mode", required=True, choices=RunMode.values,
-                         help="sandbox (compute only); auto and confirm are not available yet.")
+                         help="sandbox (compute only), auto (compute and post), confirm (compute, then wait "
+                              "for a confirmation).")
         run.add_argument("--client", type=int, action="append", default=[], help="A client id (repeatable).")
         run.add_argument("--plan", action="append", default=[], help="A plan code (repeatable).")
         run.add_argument("--tag", action="append", default=[], help="A client tag (repeatable).")
         run.add_argument("--no-progress", action="store_true", help="Do not show the progress bar.")
+        confirm = sub.add_parser("confirm", help="Apply a run awaiting confirmation.")
+        confirm.add_argument("run_id", type=int)
+        confirm.add_argument("--fingerprint", default="", help="The reviewed fingerprint (default: the run as stored).")
+        confirm.add_argument("--no-progress", action="store_true", help="Do not show the progress bar.")
+        reject = sub.add_parser("reject", help="Reject a run awaiting confirmation (nothing is posted).")
+        reject.add_argument("run_id", type=int)
         export = sub.add_parser("export", help="Export a run's lines.")
         export.add_argument("run_id", type=int)
         export.add_argument("--format", choices=["csv"], default="csv", dest="fmt")
@@ -67,6 +77,18 @@ class Command(BaseCommand):
         try:
             if options["action"] == "run":
                 self._run(actor, options)
+            elif options["action"] == "confirm":
+                run = self._get(options["run_id"])
+                fingerprint = options["fingerprint"] or services.run_fingerprint(run)
+                bar = self._bar(run, options)
+                try:
+                    run = services.billing_run_confirm(actor=actor, run=run, fingerprint=fingerprint,
+                                                       progress=self._progress(bar))
+                finally:
+                    bar.close()
+                self._print(run)
+            elif options["action"] == "reject":
+                self._print(services.billing_run_reject(actor=actor, run=self._get(options["run_id"])))
             elif options["action"] == "export":
                 self._export(options)
             else:
@@ -85,20 +107,32 @@ class Command(BaseCommand):
         scope = {"clients": options["client"], "plans": options["plan"], "tags": options["tag"]}
         run = services.billing_run_create(actor=actor, billing_date=options["date"], mode=options["mode"],
                                           scope={k: v for k, v in scope.items() if v})
-        bar = tqdm(total=run.total, unit="sub", file=_Raw(self.stderr), disable=options["no_progress"],
-                   desc=f"run #{run.pk}")
+        bar = self._bar(run, options)
+        try:
+            run = services.billing_run_execute(actor=actor, run=run, progress=self._progress(bar))
+        finally:
+            bar.close()
+        self._print(run)
 
+    def _bar(self, run: BillingRun, options: dict[str, Any]) -> Any:
+        return tqdm(total=run.total, unit="sub", file=_Raw(self.stderr), disable=options["no_progress"],
+                    desc=f"run #{run.pk}")
+
+    @staticmethod
+    def _progress(bar: Any) -> services.Progress:
         def progress(processed: int, total: int) -> None:
             bar.total = total
             bar.n = processed
             bar.refresh()
 
-        try:
-            run = services.billing_run_execute(actor=actor, run=run, progress=progress)
-        finally:
-            bar.close()
-        self.stdout.write(json.dumps({"run": run.pk, "status": run.status, "billing_date": str(run.billing_date),
-                                      "mode": run.mode, "summary": run.summary}, ensure_ascii=False, indent=2))
+        return progress
+
+    def _print(self, run: BillingRun) -> None:
+        body: dict[str, Any] = {"run": run.pk, "status": run.status, "billing_date": str(run.billing_date),
+                                "mode": run.mode, "summary": run.summary}
+        if run.status == RunStatus.AWAITING_CONFIRMATION:
+            body["fingerprint"] = services.run_fingerprint(run)
+        self.stdout.write(json.dumps(body, ensure_ascii=False, indent=2))
 
     def _export(self, options: dict[str, Any]) -> None:
         run = self._get(options["run_id"])

@@ -1,0 +1,207 @@
+"""Admin of billing runs: the list with a progress bar, the run's page (summary, items per client
+with their lines and explanations, exclude / include, Confirm and Reject, CSV export) and "New
+run" (date, mode, scope; executed in-process).
+
+Every write goes through :mod:`kopeck.billing.services`. "Confirm" sends back the fingerprint of
+the page the operator reviewed: if the run changed since (another exclusion, or subscriptions
+changed and were recomputed), nothing is applied and the page shows the new items. Viewing needs
+read access to the billing area, every write needs write access."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from kopeck.billing import services
+from kopeck.billing.models import BillingRun, ItemStatus, RunItem, RunMode, RunStatus
+from kopeck.clients.models import Client
+from kopeck.common.admin import ReadOnlyAdmin, admin_actor, report_error
+from kopeck.common.errors import KopeckError
+from kopeck.configuration.selectors import provider_today
+
+WRITE_PERM = "billing.change_billingrun"
+DECISIONS = ("confirm", "reject", "exclude", "include")
+LIVE = (RunStatus.PENDING, RunStatus.COMPUTING, RunStatus.APPLYING)
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def _require_write(request: HttpRequest) -> None:
+    if not request.user.has_perm(WRITE_PERM):
+        raise PermissionDenied
+
+
+def _text(explanation: dict[str, Any]) -> str:
+    ru, en = explanation.get("ru", ""), explanation.get("en", "")
+    return str((en or ru) if (get_language() or "").startswith("en") else (ru or en))
+
+
+class RunForm(forms.Form):
+    billing_date = forms.DateField(label=_("billing date"), widget=DATE_WIDGET)
+    mode = forms.ChoiceField(label=_("mode"), choices=RunMode.choices, initial=RunMode.SANDBOX)
+    clients = forms.ModelMultipleChoiceField(label=_("clients"), queryset=Client.objects.order_by("name"),
+                                             required=False)
+    plans = forms.CharField(label=_("plan codes"), required=False, help_text=_("Comma-separated; empty: all."))
+    tags = forms.CharField(label=_("client tags"), required=False, help_text=_("Comma-separated; empty: all."))
+
+    def scope(self) -> dict[str, list[Any]]:
+        d = self.cleaned_data
+
+        def names(value: str) -> list[str]:
+            return [v.strip() for v in value.split(",") if v.strip()]
+
+        scope: dict[str, list[Any]] = {"clients": [c.pk for c in d["clients"]], "plans": names(d["plans"]),
+                                       "tags": names(d["tags"])}
+        return {k: v for k, v in scope.items() if v}
+
+
+SUMMARY_LABELS = {
+    "clients": _("clients"), "subscriptions": _("subscriptions"), "charges": _("charges"), "credits": _("credits"),
+    "totals_by_currency": _("totals by currency"), "totals_by_vat_rate": _("charges by VAT rate"),
+    "errors": _("errors"), "recomputed": _("recomputed subscriptions"),
+}
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_show(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(f"#{v}" for v in value)
+    return str(value)
+
+
+def _progress(run: BillingRun) -> tuple[int, int]:
+    if run.status == RunStatus.APPLYING or run.apply_total:
+        return run.applied, run.apply_total
+    return run.processed, run.total
+
+
+@admin.register(BillingRun)
+class BillingRunAdmin(ReadOnlyAdmin):
+    list_display = ["id", "billing_date", "mode", "status", "progress_bar", "scheduled", "created_by", "created_at"]
+    list_filter = ["mode", "status", "scheduled"]
+    change_list_template = "admin/billing/billingrun/change_list.html"
+
+    @admin.display(description=_("progress"))
+    def progress_bar(self, obj: BillingRun) -> str:
+        done, total = _progress(obj)
+        return format_html('<progress value="{}" max="{}"></progress> {}/{}', done, max(total, 1), done, total)
+
+    def get_urls(self) -> list[Any]:
+        view = self.admin_site.admin_view
+        return [
+            path("new/", view(self.new_view), name="billing_billingrun_new"),
+            path("<int:pk>/run/", view(self.run_view), name="billing_billingrun_run"),
+            path("<int:pk>/export.csv", view(self.export_view), name="billing_billingrun_export"),
+            *[path(f"<int:pk>/{name}/", view(self.decide_view), {"name": name}, name=f"billing_billingrun_{name}")
+              for name in DECISIONS],
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> Any:
+        return HttpResponseRedirect(reverse("admin:billing_billingrun_run", args=[int(object_id)]))
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        live = BillingRun.objects.filter(status__in=LIVE).exists()
+        extra = {**(extra_context or {}), "refresh": live, "can_write": request.user.has_perm(WRITE_PERM)}
+        return super().changelist_view(request, extra)
+
+    def _context(self, request: HttpRequest, title: Any, **extra: Any) -> dict[str, Any]:
+        return {**self.admin_site.each_context(request), "opts": self.model._meta, "title": title, **extra}
+
+    def new_view(self, request: HttpRequest) -> HttpResponse:
+        """Create and execute a run in-process, then show it."""
+        _require_write(request)
+        form = RunForm(request.POST or None, initial={"billing_date": provider_today()})
+        if request.method == "POST" and form.is_valid():
+            actor = admin_actor(request)
+            try:
+                run = services.billing_run_create(actor=actor, billing_date=form.cleaned_data["billing_date"],
+                                                  mode=form.cleaned_data["mode"], scope=form.scope())
+            except KopeckError as exc:
+                report_error(request, exc)
+            else:
+                try:
+                    services.billing_run_execute(actor=actor, run=run)
+                except KopeckError as exc:
+                    report_error(request, exc)
+                else:
+                    messages.success(request, _("Billing run #%(id)s is executed.") % {"id": run.pk})
+                return HttpResponseRedirect(reverse("admin:billing_billingrun_run", args=[run.pk]))
+        return render(request, "admin/billing/billingrun/new.html", self._context(request, _("New billing run"),
+                                                                                   form=form))
+
+    def run_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        run = get_object_or_404(BillingRun, pk=pk)
+        done, total = _progress(run)
+        awaiting = run.status == RunStatus.AWAITING_CONFIRMATION
+        return render(request, "admin/billing/billingrun/run.html", self._context(
+            request, _("Billing run #%(id)s") % {"id": run.pk}, run=run, done=done, total=total,
+            live=run.status in LIVE, awaiting=awaiting, can_write=request.user.has_perm(WRITE_PERM),
+            fingerprint=services.run_fingerprint(run) if awaiting else "",
+            status_label=RunStatus(run.status).label, mode_label=RunMode(run.mode).label,
+            clients=list(self._clients(run)),
+            summary_rows=[(SUMMARY_LABELS.get(k, k), _show(v)) for k, v in run.summary.items() if k != "events"],
+            events=run.summary.get("events", [])))
+
+    @staticmethod
+    def _clients(run: BillingRun) -> Iterator[dict[str, Any]]:
+        current: dict[str, Any] | None = None
+        for item in RunItem.objects.filter(run=run).select_related("client", "subscription__plan") \
+                .order_by("client__name", "client_id", "subscription_id"):
+            if current is None or current["client"].pk != item.client_id:
+                if current is not None:
+                    yield current
+                current = {"client": item.client, "items": [], "all_excluded": True}
+            lines = [{"kind": line.get("kind", ""), "component": line.get("component", ""),
+                      "period": line.get("period") or {}, "amount": line.get("amount", ""),
+                      "currency": line.get("currency") or item.currency,
+                      "explanation": _text(line.get("explanation") or {})} for line in item.items]
+            current["items"].append({"item": item, "lines": lines, "error": item.status == ItemStatus.ERROR})
+            current["all_excluded"] = current["all_excluded"] and item.excluded
+        if current is not None:
+            yield current
+
+    def decide_view(self, request: HttpRequest, pk: int, name: str) -> HttpResponse:
+        """POST only: confirm, reject, exclude, include."""
+        _require_write(request)
+        run = get_object_or_404(BillingRun, pk=pk)
+        back = HttpResponseRedirect(reverse("admin:billing_billingrun_run", args=[run.pk]))
+        if request.method != "POST":
+            return back
+        actor = admin_actor(request)
+        data = request.POST
+        try:
+            if name == "confirm":
+                services.billing_run_confirm(actor=actor, run=run, fingerprint=str(data.get("fingerprint", "")))
+                messages.success(request, _("The run is confirmed and applied."))
+            elif name == "reject":
+                services.billing_run_reject(actor=actor, run=run)
+                messages.success(request, _("The run is rejected: nothing was posted."))
+            else:
+                client = int(data["client"]) if str(data.get("client", "")).isdigit() else None
+                item = int(data["item"]) if str(data.get("item", "")).isdigit() else None
+                func = services.billing_run_exclude if name == "exclude" else services.billing_run_include
+                func(actor=actor, run=run, client=client, item=item)
+        except services.RunChanged as exc:
+            messages.warning(request, _("The run changed since you reviewed it; nothing was applied. Review the "
+                                        "items again (changed ones are marked) and confirm again."))
+            report_error(request, exc)
+        except KopeckError as exc:
+            report_error(request, exc)
+        return back
+
+    def export_view(self, request: HttpRequest, pk: int) -> StreamingHttpResponse:
+        run = get_object_or_404(BillingRun, pk=pk)
+        response = StreamingHttpResponse(services.run_export_csv(run), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="billing-run-{run.pk}.csv"'
+        return response

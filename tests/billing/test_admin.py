@@ -1,0 +1,103 @@
+"""The billing-run admin: list with progress, run page, new run, exclude, confirm, reject, export."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import pytest
+from django.test import Client as WebClient
+
+from kopeck.billing import services
+from kopeck.billing.models import BillingRun, RunItem, RunMode, RunStatus
+from kopeck.common.actor import Actor
+from kopeck.ledger.models import JournalTransaction
+from kopeck.operators.models import Operator
+from kopeck.operators.roles import Role
+from tests.billing.conftest import TODAY, Book
+
+pytestmark = pytest.mark.django_db
+BASE = "/admin/billing/billingrun/"
+
+
+@pytest.fixture
+def admin_client(db: Any, client: WebClient) -> WebClient:
+    client.force_login(Operator.objects.create_superuser("root", "root@example.ru", "a-long-password-1"))
+    return client
+
+
+def text_of(response: Any) -> str:
+    return html.unescape(response.content.decode())
+
+
+def confirm_run(actor: Actor) -> BillingRun:
+    run = services.billing_run_create(actor=actor, billing_date=TODAY, mode=RunMode.CONFIRM)
+    return services.billing_run_execute(actor=actor, run=run)
+
+
+def test_list_and_run_pages_render_with_progress(book: Book, actor: Actor, admin_client: WebClient) -> None:
+    run = confirm_run(actor)
+    page = text_of(admin_client.get(BASE))
+    assert "<progress" in page and "4/4" in page and "new/" in page
+    assert 'http-equiv="refresh"' not in page
+    BillingRun.objects.filter(pk=run.pk).update(status=RunStatus.COMPUTING)
+    assert 'http-equiv="refresh"' in text_of(admin_client.get(BASE))
+    assert 'http-equiv="refresh"' in text_of(admin_client.get(f"{BASE}{run.pk}/run/"))
+    BillingRun.objects.filter(pk=run.pk).update(status=RunStatus.AWAITING_CONFIRMATION)
+    assert admin_client.get(f"{BASE}{run.pk}/change/")["Location"].endswith(f"{BASE}{run.pk}/run/")
+    page = text_of(admin_client.get(f"/en{BASE}{run.pk}/run/", HTTP_ACCEPT_LANGUAGE="en"))
+    assert 'id="run-progress"' in page and "Confirm" in page and "Reject" in page and "export.csv" in page
+    assert all(c.name in page for c in book.clients)
+    line = RunItem.objects.filter(run=run).exclude(items=[]).first()
+    assert line is not None and line.items[0]["explanation"]["en"] in page  # the English admin
+    ru = text_of(admin_client.get(f"{BASE}{run.pk}/run/"))
+    assert line.items[0]["explanation"]["ru"] in ru
+    for label in ("Подтвердить", "Отклонить", "Исключить клиента", "Выгрузить CSV"):
+        assert label in ru, label
+    export = admin_client.get(f"{BASE}{run.pk}/export.csv")
+    assert b"".join(export.streaming_content).startswith(b"client_id,client")  # type: ignore[attr-defined]
+
+
+def test_new_run_form_executes_in_process(book: Book, admin_client: WebClient) -> None:
+    assert admin_client.get(f"{BASE}new/").status_code == 200
+    reply = admin_client.post(f"{BASE}new/", {"billing_date": TODAY.isoformat(), "mode": "sandbox",
+                                              "plans": "pro", "tags": ""})
+    run = BillingRun.objects.get()
+    assert reply.status_code == 302 and run.status == RunStatus.COMPLETED and run.scope == {"plans": ["pro"]}
+    bad = admin_client.post(f"{BASE}new/", {"billing_date": "2026-11-26", "mode": "sandbox"}, follow=True)
+    assert "Cannot bill ahead of today" in text_of(bad) and BillingRun.objects.count() == 1
+
+
+def test_exclude_then_confirm_through_the_admin(book: Book, actor: Actor, admin_client: WebClient) -> None:
+    run = confirm_run(actor)
+    url = f"{BASE}{run.pk}/"
+    admin_client.post(url + "exclude/", {"client": book.clients[0].pk})
+    assert RunItem.objects.filter(run=run, excluded=True).count() == 2
+    stale = services.run_fingerprint(run)
+    admin_client.post(url + "exclude/", {"client": book.clients[2].pk})
+    page = text_of(admin_client.post(url + "confirm/", {"fingerprint": stale}, follow=True))
+    assert "Запуск изменился после вашей проверки" in page and JournalTransaction.objects.count() == 0
+    admin_client.post(url + "include/", {"client": book.clients[2].pk})
+    admin_client.post(url + "confirm/", {"fingerprint": services.run_fingerprint(run)})
+    run.refresh_from_db()
+    assert run.status == RunStatus.COMPLETED
+    applied = RunItem.objects.filter(run=run, applied_at__isnull=False)
+    assert sorted(applied.values_list("client_id", flat=True)) == sorted([book.clients[1].pk, book.clients[2].pk])
+    assert sorted(JournalTransaction.objects.values_list("pk", flat=True)) == sorted(
+        t for ids in applied.values_list("transaction_ids", flat=True) for t in ids)
+
+
+def test_reject_through_the_admin_and_read_only_cannot_act(book: Book, actor: Actor, admin_client: WebClient,
+                                                           client: WebClient) -> None:
+    run = confirm_run(actor)
+    reader = Operator.objects.create(username="reader", role=Role.READ_ONLY, is_staff=True)
+    other = WebClient()
+    other.force_login(reader)
+    assert other.get(f"{BASE}{run.pk}/run/").status_code == 200
+    assert other.get(f"{BASE}{run.pk}/change/").status_code == 302
+    assert other.get(BASE).status_code == 200
+    assert other.post(f"{BASE}{run.pk}/reject/").status_code == 403
+    assert other.get(f"{BASE}new/").status_code == 403
+    admin_client.post(f"{BASE}{run.pk}/reject/")
+    run.refresh_from_db()
+    assert run.status == RunStatus.REJECTED and JournalTransaction.objects.count() == 0

@@ -1,0 +1,163 @@
+"""Auto and confirm runs: what is posted is exactly what was computed (or reviewed), once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kopeck.billing import services
+from kopeck.billing.models import BillingRun, RunItem, RunMode, RunStatus
+from kopeck.common.actor import Actor
+from kopeck.common.errors import Conflict
+from kopeck.ledger.models import JournalTransaction
+from kopeck.subscriptions.models import BilledPeriod
+from kopeck.subscriptions.services import subscription_change_quantity
+from tests.billing.conftest import TODAY, Book
+
+pytestmark = pytest.mark.django_db
+
+
+def run(actor: Actor, mode: str, scope: dict[str, Any] | None = None, **kwargs: Any) -> BillingRun:
+    created = services.billing_run_create(actor=actor, billing_date=TODAY, mode=mode, scope=scope)
+    return services.billing_run_execute(actor=actor, run=created, **kwargs)
+
+
+def charges() -> list[tuple[str, int]]:
+    return sorted(JournalTransaction.objects.values_list("source_ref", "amount_minor"))
+
+
+def computed(r: BillingRun) -> int:
+    return sum(i.amount_minor for i in RunItem.objects.filter(run=r))
+
+
+def test_auto_posts_what_it_computed_and_a_second_run_adds_nothing(book: Book, actor: Actor) -> None:
+    sandbox = run(actor, RunMode.SANDBOX)
+    first = run(actor, RunMode.AUTO)
+    assert first.status == RunStatus.COMPLETED and (first.applied, first.apply_total) == (4, 4)
+    items = {i.subscription_id: i for i in RunItem.objects.filter(run=first)}
+    assert {k: i.items for k, i in items.items()} == {
+        i.subscription_id: i.items for i in RunItem.objects.filter(run=sandbox)}
+    assert all(i.applied_at is not None and not i.changed for i in items.values())
+    posted = JournalTransaction.objects.filter(operation="charge")
+    assert sum(t.amount_minor for t in posted) == computed(first) > 0
+    assert sorted(t for i in items.values() for t in i.transaction_ids) == sorted(posted.values_list("pk", flat=True))
+    event = first.summary["events"][0]
+    assert event["type"] == "billing_run.completed" and event["run"] == first.pk
+    assert event["transactions"] == posted.count()
+    before = charges()
+    second = run(actor, RunMode.AUTO)
+    assert second.status == RunStatus.COMPLETED and charges() == before
+    assert computed(second) == 0
+    # executing a completed run again changes nothing
+    assert services.billing_run_execute(actor=actor, run=first).status == RunStatus.COMPLETED
+    assert charges() == before
+
+
+def test_auto_resumes_after_a_crash_between_posting_and_marking(book: Book, actor: Actor,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    real = services._mark_applied
+    calls = {"n": 0}
+
+    def crash(*args: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("crash after posting")
+        real(*args)
+
+    monkeypatch.setattr(services, "_mark_applied", crash)
+    created = services.billing_run_create(actor=actor, billing_date=TODAY, mode=RunMode.AUTO)
+    with pytest.raises(RuntimeError):
+        services.billing_run_execute(actor=actor, run=created)
+    created.refresh_from_db()
+    assert created.status == RunStatus.FAILED
+    assert RunItem.objects.filter(run=created, applied_at__isnull=False).count() == 1
+    posted = charges()
+    assert len({ref.split(":")[1] for ref, _ in posted}) == 2  # the second subscription was posted, not marked
+    monkeypatch.setattr(services, "_mark_applied", real)
+    done = services.billing_run_execute(actor=actor, run=created)
+    assert done.status == RunStatus.COMPLETED and done.applied == 4
+    after = charges()
+    assert set(posted) <= set(after) and len(after) == len(set(after))
+    assert sum(a for _, a in after) == computed(done)  # nothing posted twice
+    second = RunItem.objects.filter(run=done).order_by("subscription_id")[1]
+    assert second.transaction_ids and not second.changed
+    assert len(after) == JournalTransaction.objects.count()
+
+
+def test_auto_records_a_subscription_changed_while_applying(book: Book, actor: Actor,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    created = services.billing_run_create(actor=actor, billing_date=TODAY, mode=RunMode.AUTO,
+                                          scope={"clients": [book.clients[1].pk]})
+    real_apply = services._apply
+
+    def change_then_apply(actor: Actor, r: BillingRun, progress: Any) -> BillingRun:
+        subscription_change_quantity(actor=actor, subscription=book.subs[1], quantity=5)
+        return real_apply(actor, r, progress)
+
+    monkeypatch.setattr(services, "_apply", change_then_apply)
+    done = services.billing_run_execute(actor=actor, run=created)
+    item = RunItem.objects.get(run=done)
+    assert done.status == RunStatus.COMPLETED and item.applied_at is not None
+    assert item.changed and item.previous_items and item.items != item.previous_items
+    assert done.summary["events"][0]["type"] == "billing_run.completed"
+
+
+def test_confirm_applies_exactly_the_reviewed_set(book: Book, actor: Actor) -> None:
+    r = run(actor, RunMode.CONFIRM)
+    assert r.status == RunStatus.AWAITING_CONFIRMATION and JournalTransaction.objects.count() == 0
+    c1 = book.clients[0]
+    services.billing_run_exclude(actor=actor, run=r, client=c1)
+    third = RunItem.objects.get(run=r, subscription=book.subs[2])
+    services.billing_run_exclude(actor=actor, run=r, item=third)
+    services.billing_run_include(actor=actor, run=r, item=third)
+    services.billing_run_exclude(actor=actor, run=r, item=third.pk)
+    reviewed = services.run_fingerprint(r)
+    with pytest.raises(Conflict):
+        services.billing_run_confirm(actor=actor, run=r, fingerprint="stale")
+    assert JournalTransaction.objects.count() == 0
+    done = services.billing_run_confirm(actor=actor, run=r, fingerprint=reviewed)
+    assert done.status == RunStatus.COMPLETED and done.decided_by == str(actor)
+    included = RunItem.objects.get(run=r, subscription=book.subs[1])
+    refs = {ref.split(":")[1] for ref, _ in charges()}
+    assert refs == {str(book.subs[1].pk)}
+    assert sum(a for _, a in charges()) == included.amount_minor > 0
+    assert sorted(included.transaction_ids) == sorted(JournalTransaction.objects.values_list("pk", flat=True))
+    assert RunItem.objects.filter(run=r, applied_at__isnull=False).count() == 1
+    assert not BilledPeriod.objects.exclude(subscription=book.subs[1]).exists()
+    with pytest.raises(Conflict):
+        services.billing_run_reject(actor=actor, run=r)
+
+
+def test_confirm_detects_a_change_since_computing_and_applies_nothing(book: Book, actor: Actor) -> None:
+    r = run(actor, RunMode.CONFIRM)
+    reviewed = services.run_fingerprint(r)
+    old = RunItem.objects.get(run=r, subscription=book.subs[3]).items
+    subscription_change_quantity(actor=actor, subscription=book.subs[3], quantity=7)
+    before = charges()
+    with pytest.raises(services.RunChanged) as info:
+        services.billing_run_confirm(actor=actor, run=r, fingerprint=reviewed)
+    assert f"#{book.subs[3].pk}" in str(info.value.errors)
+    assert charges() == before  # nothing applied
+    r.refresh_from_db()
+    assert r.status == RunStatus.AWAITING_CONFIRMATION and r.summary["recomputed"] == [book.subs[3].pk]
+    item = RunItem.objects.get(run=r, subscription=book.subs[3])
+    assert item.changed and item.previous_items == old and item.items != old
+    assert services.run_fingerprint(r) != reviewed
+    done = services.billing_run_confirm(actor=actor, run=r, fingerprint=services.run_fingerprint(r))
+    assert done.status == RunStatus.COMPLETED
+    assert sum(a for _, a in charges()) - sum(a for _, a in before) == computed(done)
+
+
+def test_reject_posts_nothing(book: Book, actor: Actor) -> None:
+    r = run(actor, RunMode.CONFIRM)
+    counts = (JournalTransaction.objects.count(), BilledPeriod.objects.count())
+    rejected = services.billing_run_reject(actor=actor, run=r)
+    assert rejected.status == RunStatus.REJECTED and rejected.decided_at is not None
+    assert (JournalTransaction.objects.count(), BilledPeriod.objects.count()) == counts == (0, 0)
+    with pytest.raises(Conflict):
+        services.billing_run_confirm(actor=actor, run=r, fingerprint=services.run_fingerprint(r))
+    with pytest.raises(Conflict):
+        services.billing_run_execute(actor=actor, run=r)
+    with pytest.raises(Conflict):
+        services.billing_run_exclude(actor=actor, run=r, client=book.clients[0])
