@@ -43,8 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from scratch_db import recreate_database, server_info  # benchmarks/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -76,18 +75,6 @@ def _env(database_url: str) -> dict[str, str]:
                 "KOPECK_DB_CONN_MAX_AGE": "600", "KOPECK_LOG_LEVEL": "ERROR",
                 "PYTHONPATH": str(ROOT / "src")})
     return env
-
-
-def recreate_database(database_url: str) -> str:
-    params = conninfo_to_dict(database_url)
-    dbname = str(params.get("dbname") or "")
-    if "bench" not in dbname:
-        sys.exit(f"refusing to drop database {dbname!r}: a scratch database name must contain 'bench'")
-    admin = make_conninfo(database_url, dbname="postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
-    return dbname
 
 
 def prepare(database_url: str, subscriptions: int) -> tuple[str, list[str]]:
@@ -311,15 +298,6 @@ def stored_count(database_url: str) -> int:
     with psycopg.connect(database_url) as conn:
         row = conn.execute("SELECT count(*) FROM usage_usageevent").fetchone()
     return int(row[0]) if row else 0
-
-
-def server_info(database_url: str) -> dict[str, str]:
-    with psycopg.connect(database_url) as conn:
-        info = {}
-        for name in ("server_version", "synchronous_commit", "fsync", "shared_buffers"):
-            row = conn.execute(sql.SQL("SHOW {}").format(sql.Identifier(name))).fetchone()
-            info[name] = str(row[0]) if row else "?"
-        return info
 
 
 def percentile(values: list[float], q: float) -> float:

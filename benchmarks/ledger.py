@@ -41,8 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from scratch_db import recreate_database, server_info  # benchmarks/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -219,27 +218,6 @@ def _summary(results: list[dict[str, Any]], units: int) -> dict[str, float]:
 
 
 # -- the parent ---------------------------------------------------------------------------------
-
-
-def recreate_database(database_url: str) -> str:
-    params = conninfo_to_dict(database_url)
-    dbname = str(params.get("dbname") or "")
-    if "bench" not in dbname:
-        sys.exit(f"refusing to drop database {dbname!r}: a scratch database name must contain 'bench'")
-    admin = make_conninfo(database_url, dbname="postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
-    return dbname
-
-
-def server_info(database_url: str) -> dict[str, str]:
-    with psycopg.connect(database_url) as conn:
-        info = {}
-        for name in ("server_version", "synchronous_commit", "fsync", "shared_buffers"):
-            row = conn.execute(sql.SQL("SHOW {}").format(sql.Identifier(name))).fetchone()
-            info[name] = str(row[0]) if row else "?"
-        return info
 
 
 def make_clients(count: int, start: int) -> list[Any]:
