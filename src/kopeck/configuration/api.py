@@ -6,9 +6,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from kopeck.api.base import KopeckAPIView
-from kopeck.configuration.models import BillingSettings, VatRegime
-from kopeck.configuration.selectors import billing_settings
-from kopeck.configuration.services import billing_settings_update
+from kopeck.configuration.models import BillingSettings, MailSecurity, MailSettings, VatRegime
+from kopeck.configuration.selectors import billing_settings, mail_settings
+from kopeck.configuration.services import billing_settings_update, mail_settings_update
 from kopeck.operators.roles import Area
 
 
@@ -39,3 +39,37 @@ class BillingSettingsView(KopeckAPIView):
         data.is_valid(raise_exception=True)
         obj = billing_settings_update(actor=self.actor, **data.validated_data)
         return Response(BillingSettingsSerializer(obj).data)
+
+
+class MailSettingsSerializer(serializers.ModelSerializer[MailSettings]):
+    security = serializers.ChoiceField(choices=MailSecurity.choices)
+    password = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=255,
+                                     trim_whitespace=False, style={"input_type": "password"},
+                                     help_text="Write-only: never returned. An empty string removes it.")
+    password_set = serializers.SerializerMethodField()
+
+    class Meta:
+        model = MailSettings
+        fields = ["enabled", "host", "port", "security", "username", "password", "password_set", "from_email",
+                  "from_name", "timeout", "updated_at"]
+        read_only_fields = ["updated_at"]
+
+    def get_password_set(self, obj: MailSettings) -> bool:
+        return bool(obj.password)
+
+
+class MailSettingsView(KopeckAPIView):
+    """Исходящая почта (SMTP). The password is write-only."""
+
+    area = Area.SETTINGS
+
+    @extend_schema(responses={200: MailSettingsSerializer})
+    def get(self, request: Request) -> Response:
+        return Response(MailSettingsSerializer(mail_settings()).data)
+
+    @extend_schema(request=MailSettingsSerializer, responses={200: MailSettingsSerializer})
+    def patch(self, request: Request) -> Response:
+        data = MailSettingsSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        obj = mail_settings_update(actor=self.actor, **data.validated_data)
+        return Response(MailSettingsSerializer(obj).data)

@@ -46,3 +46,34 @@ class BillingSettings(models.Model):
     @property
     def default_vat_rate(self) -> str:
         return DEFAULT_RATE_OF_REGIME[VatRegime(self.vat_regime)]
+
+
+class MailSecurity(models.TextChoices):
+    NONE = "none", _("none (plain SMTP)")
+    STARTTLS = "starttls", _("STARTTLS")
+    SSL = "ssl", _("SSL/TLS")
+
+
+class MailSettings(models.Model):
+    """Outgoing mail (SMTP): one row (pk=1). Used by kopeck.notifications.email. The password is
+    kept as given (SMTP needs it in the clear) and never returned by the API."""
+
+    enabled = models.BooleanField(_("sending enabled"), default=False)
+    host = models.CharField(_("SMTP host"), max_length=255, blank=True, default="")
+    port = models.PositiveIntegerField(_("SMTP port"), default=587)
+    security = models.CharField(_("connection security"), max_length=10, choices=MailSecurity.choices,
+                                default=MailSecurity.STARTTLS)
+    username = models.CharField(_("SMTP user name"), max_length=255, blank=True, default="")
+    password = models.CharField(_("SMTP password"), max_length=255, blank=True, default="")
+    from_email = models.EmailField(_("sender address"), max_length=254, blank=True, default="")
+    from_name = models.CharField(_("sender name"), max_length=200, blank=True, default="")
+    timeout = models.PositiveIntegerField(_("timeout, seconds"), default=30)
+    updated_at = models.DateTimeField(_("updated at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("mail settings")
+        verbose_name_plural = _("mail settings")
+        constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="mail_settings_singleton")]
+
+    def __str__(self) -> str:
+        return str(_("Mail settings"))

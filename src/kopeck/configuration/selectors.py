@@ -5,7 +5,7 @@ import datetime as dt
 from django.conf import settings
 
 from kopeck.common import clock
-from kopeck.configuration.models import BillingSettings
+from kopeck.configuration.models import BillingSettings, MailSettings
 
 
 def billing_settings() -> BillingSettings:
@@ -24,3 +24,12 @@ def provider_zone() -> str:
 def provider_today() -> dt.date:
     """Today's billing date: the provider-local date of the clock's instant."""
     return clock.today(provider_zone())
+
+
+def mail_settings() -> MailSettings:
+    """The mail (SMTP) settings row, or (before the first change) an unsaved row of the defaults
+    (sending disabled): reading never writes."""
+    obj = MailSettings.objects.filter(pk=1).first()
+    if obj is None:
+        obj = MailSettings(pk=1)
+    return obj

@@ -3,6 +3,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.forms.models import model_to_dict
 
@@ -10,8 +12,8 @@ from kopeck.audit.services import audit_record
 from kopeck.common import clock
 from kopeck.common.actor import Actor
 from kopeck.common.errors import ValidationFailed
-from kopeck.configuration.models import BillingSettings, VatRegime
-from kopeck.configuration.selectors import billing_settings
+from kopeck.configuration.models import BillingSettings, MailSecurity, MailSettings, VatRegime
+from kopeck.configuration.selectors import billing_settings, mail_settings
 from kopeck.core.calendar import CalendarError, zone
 from kopeck.core.money import Currency, MoneyError
 
@@ -64,4 +66,95 @@ def billing_settings_update(*, actor: Actor, **changes: Any) -> BillingSettings:
             obj.save()
             audit_record(actor=actor, action="settings.update", object_type="billing_settings", object_id=1,
                          before=before, after=_state(obj))
+    return obj
+
+
+# -- mail settings -------------------------------------------------------------------------------
+
+MAIL_EDITABLE = ("enabled", "host", "port", "security", "username", "password", "from_email", "from_name",
+                 "timeout")
+_MAIL_TEXT_LIMITS = {"host": 255, "username": 255, "password": 255, "from_email": 254, "from_name": 200}
+
+
+def mail_state(obj: MailSettings) -> dict[str, Any]:
+    """The settings as audited: the password only as whether one is set."""
+    state = {name: getattr(obj, name) for name in MAIL_EDITABLE if name != "password"}
+    state["password_set"] = bool(obj.password)
+    return state
+
+
+def _mail_errors(changes: dict[str, Any]) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    for name in changes:
+        if name not in MAIL_EDITABLE:
+            errors[name] = ["Unknown setting."]
+    for name, limit in _MAIL_TEXT_LIMITS.items():
+        if name not in changes:
+            continue
+        value = changes[name]
+        if not isinstance(value, str):
+            errors[name] = ["Must be a string."]
+            continue
+        if name != "password":
+            value = changes[name] = value.strip()
+        if len(value) > limit:
+            errors[name] = [f"At most {limit} characters."]
+        elif any(c in value for c in "\r\n\0"):
+            errors[name] = ["Must be one line."]
+    if "host" in changes and "host" not in errors and any(c.isspace() for c in changes["host"]):
+        errors["host"] = ["A host name or IP address, without spaces."]
+    if "from_email" in changes and "from_email" not in errors and changes["from_email"]:
+        try:
+            validate_email(changes["from_email"])
+        except DjangoValidationError:
+            errors["from_email"] = ["Enter a valid e-mail address."]
+    if "enabled" in changes and not isinstance(changes["enabled"], bool):
+        errors["enabled"] = ["Must be true or false."]
+    for name, low, high in (("port", 1, 65535), ("timeout", 1, 600)):
+        if name in changes:
+            value = changes[name]
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                errors[name] = [f"A whole number from {low} to {high}."]
+    if "security" in changes and changes["security"] not in MailSecurity.values:
+        errors["security"] = [f"Choose one of {', '.join(MailSecurity.values)}."]
+    return errors
+
+
+def mail_settings_validate(changes: dict[str, Any]) -> dict[str, list[str]]:
+    """The field errors of a change to the mail settings (empty: valid). Normalises ``changes`` in
+    place (text is stripped, the password excepted). Enabled sending needs a host and a sender."""
+    errors = _mail_errors(changes)
+    if errors:
+        return errors
+    current = mail_settings()
+    result = {name: changes.get(name, getattr(current, name)) for name in MAIL_EDITABLE}
+    if result["enabled"]:
+        for name in ("host", "from_email"):
+            if not result[name]:
+                errors[name] = ["Required when sending is enabled."]
+    return errors
+
+
+def mail_settings_update(*, actor: Actor, **changes: Any) -> MailSettings:
+    """Change the outgoing mail settings (see :func:`mail_settings_validate`). The audit entry
+    records whether a password is set, never the password."""
+    errors = mail_settings_validate(changes)
+    if errors:
+        raise ValidationFailed("Invalid mail settings.", errors=errors)
+    with transaction.atomic():
+        if not MailSettings.objects.filter(pk=1).exists():
+            mail_settings().save()
+        obj = MailSettings.objects.select_for_update().get(pk=1)
+        before = mail_state(obj)
+        old_password = obj.password
+        for name, value in changes.items():
+            setattr(obj, name, value)
+        if mail_state(obj) != before or obj.password != old_password:
+            obj.updated_at = clock.now()
+            obj.save()
+            after = mail_state(obj)
+            if obj.password != old_password:
+                after["password_changed"] = True
+            audit_record(actor=actor, action="settings.update", object_type="mail_settings", object_id=1,
+                         before=before, after=after)
     return obj

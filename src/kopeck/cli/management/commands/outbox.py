@@ -1,0 +1,52 @@
+"""``kopeck outbox``: the transactional outbox on the command line (see docs/outbox.md).
+
+* ``kopeck outbox deliver [--limit N]`` — deliver due messages, batch after batch, until nothing is
+  due; prints the counts (JSON). Usable from cron.
+* ``kopeck outbox status`` — messages per status and how many are due (JSON).
+* ``kopeck outbox requeue ID [ID ...]`` — send dead (or failed) messages again (audited).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from kopeck.common.actor import Actor
+from kopeck.common.errors import KopeckError
+from kopeck.outbox.models import OutboxMessage
+from kopeck.outbox.selectors import outbox_counts
+from kopeck.outbox.services import outbox_deliver_all, outbox_requeue
+
+
+class Command(BaseCommand):
+    help = "The outbox: deliver due messages until none is due, show counts, requeue dead messages."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True, metavar="{deliver,status,requeue}")
+        deliver = sub.add_parser("deliver", help="Deliver due messages until nothing is due.")
+        deliver.add_argument("--limit", type=int, default=100, help="Messages per batch (default 100).")
+        sub.add_parser("status", help="Messages per status, and how many are due.")
+        requeue = sub.add_parser("requeue", help="Send dead (or failed) messages again.")
+        requeue.add_argument("ids", type=int, nargs="+", metavar="ID")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "deliver":
+            if options["limit"] < 1:
+                raise CommandError("--limit: must be a positive integer.")
+            result: Any = outbox_deliver_all(limit=options["limit"])
+        elif options["action"] == "status":
+            result = outbox_counts()
+        else:
+            result = {}
+            actor = Actor.system("cli")
+            for pk in options["ids"]:
+                message = OutboxMessage.objects.filter(pk=pk).first()
+                if message is None:
+                    raise CommandError(f"Outbox message {pk} does not exist.")
+                try:
+                    result[str(pk)] = outbox_requeue(actor=actor, message=message).status
+                except KopeckError as exc:
+                    raise CommandError(exc.detail) from exc
+        self.stdout.write(json.dumps(result, ensure_ascii=False, indent=2))

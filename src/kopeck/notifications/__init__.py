@@ -1,0 +1,1 @@
+"""Notifications to people: e-mail over SMTP (with the mail settings), sent through the outbox."""

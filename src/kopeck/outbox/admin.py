@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from kopeck.common.admin import ReadOnlyAdmin, admin_actor, report_error
+from kopeck.common.errors import KopeckError
+from kopeck.outbox.models import OutboxMessage
+from kopeck.outbox.services import outbox_requeue
+
+FIELDS = ("topic", "key", "status", "attempts", "available_at", "locked_until", "created_at", "delivered_at",
+          "last_error", "payload")
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdmin):
+    list_display = ["id", "topic", "status", "attempts", "available_at", "created_at", "delivered_at", "error"]
+    list_filter = ["status", "topic"]
+    search_fields = ["topic", "key"]
+    fields = FIELDS
+    readonly_fields = FIELDS
+    actions = ["requeue"]
+
+    @admin.display(description=_("last error"))
+    def error(self, obj: OutboxMessage) -> str:
+        text = obj.last_error.splitlines()[0] if obj.last_error else ""
+        return text if len(text) <= 80 else text[:79] + "…"
+
+    def has_requeue_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("outbox.change_outboxmessage"))
+
+    @admin.action(description=_("Send the selected messages again"), permissions=["requeue"])
+    def requeue(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
+        actor = admin_actor(request)
+        done = 0
+        for message in queryset.order_by("id"):
+            try:
+                outbox_requeue(actor=actor, message=message)
+            except KopeckError as exc:
+                report_error(request, exc)
+            else:
+                done += 1
+        if done:
+            messages.success(request, ngettext("%(count)d message is queued again.",
+                                               "%(count)d messages are queued again.", done) % {"count": done})

@@ -1,0 +1,261 @@
+"""Writes of the outbox: enqueue (inside the caller's transaction), deliver, requeue. See docs/outbox.md.
+
+Delivery schedule: a failed attempt is retried after 1 min, 5 min, 30 min, 2 h, then every 12 h; the
+``KOPECK_OUTBOX_MAX_ATTEMPTS``-th failed attempt (default 10, about 2.6 days after the first) makes
+the message ``dead``. A message whose topic has no handler is not an attempt: it stays ``pending``
+with an explanatory ``last_error`` and is looked at again every 5 minutes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from kopeck.audit.services import audit_record
+from kopeck.common import clock
+from kopeck.common.actor import Actor
+from kopeck.common.errors import Conflict, NotFound, ValidationFailed
+from kopeck.outbox.models import MessageStatus, OutboxMessage
+from kopeck.outbox.registry import autodiscover, get_handler
+
+log = logging.getLogger("kopeck.outbox")
+
+# Wait after the n-th failed attempt (n = 1, 2, …; the last value repeats).
+BACKOFF: tuple[dt.timedelta, ...] = (
+    dt.timedelta(minutes=1),
+    dt.timedelta(minutes=5),
+    dt.timedelta(minutes=30),
+    dt.timedelta(hours=2),
+    dt.timedelta(hours=12),
+)
+NO_HANDLER_RETRY = dt.timedelta(minutes=5)
+MAX_ERROR_LENGTH = 4000
+
+
+class OutboxError(RuntimeError):
+    """The outbox was used wrongly (a programming error, not a delivery failure)."""
+
+
+def backoff(failed_attempts: int) -> dt.timedelta:
+    """How long to wait after the ``failed_attempts``-th failed attempt."""
+    return BACKOFF[min(max(failed_attempts, 1), len(BACKOFF)) - 1]
+
+
+def max_attempts() -> int:
+    return max(int(getattr(settings, "KOPECK_OUTBOX_MAX_ATTEMPTS", 10)), 1)
+
+
+def lease_duration() -> dt.timedelta:
+    return dt.timedelta(seconds=max(int(getattr(settings, "KOPECK_OUTBOX_LEASE_SECONDS", 300)), 1))
+
+
+# -- kick: ask a worker to deliver soon (only when a Celery broker is configured) --------------------
+
+
+def broker_configured() -> bool:
+    from kopeck.celery import app
+
+    return not app.conf.task_always_eager
+
+
+def _kick() -> None:
+    from kopeck.outbox.tasks import deliver
+
+    deliver.delay()
+
+
+def _kick_on_commit() -> None:
+    """With a broker, run the delivery task once the current transaction commits (once per
+    transaction). In the embedded default nothing happens here: the periodic job (every 30 s) or an
+    explicit ``outbox_deliver`` call delivers — never inline inside the caller's transaction."""
+    if not broker_configured():
+        return
+    connection = transaction.get_connection()
+    if any(entry[1] is _kick for entry in connection.run_on_commit):
+        return
+    transaction.on_commit(_kick, robust=True)  # a broker outage must not fail the caller's change
+
+
+# -- enqueue -----------------------------------------------------------------------------------------
+
+
+def outbox_enqueue(
+    *, topic: str, payload: dict[str, Any], key: str | None = None, available_at: dt.datetime | None = None
+) -> OutboxMessage:
+    """Write a message in the caller's transaction (``transaction.atomic()`` is required), so it
+    commits or rolls back with the change. With a ``key`` that already exists, the existing message is
+    returned and nothing is written (its topic and payload are not compared). ``available_at``
+    (aware) delays the first delivery attempt."""
+    if not transaction.get_connection().in_atomic_block:
+        raise OutboxError(
+            "outbox_enqueue() must be called inside transaction.atomic(), together with the change it "
+            "belongs to, so that the message commits or rolls back with it.")
+    errors: dict[str, list[str]] = {}
+    if not isinstance(topic, str) or not topic.strip() or len(topic) > 100:
+        errors["topic"] = ["Give a non-empty topic of at most 100 characters."]
+    if not isinstance(payload, dict):
+        errors["payload"] = ["Must be a JSON object (a dict)."]
+    else:
+        try:
+            json.dumps(payload, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            errors["payload"] = [f"Must be JSON-serialisable: {exc}"]
+    if key is not None and (not isinstance(key, str) or not key.strip() or len(key) > 255):
+        errors["key"] = ["Give a non-empty key of at most 255 characters, or none."]
+    if available_at is not None and (not isinstance(available_at, dt.datetime) or available_at.utcoffset() is None):
+        errors["available_at"] = ["Must be a timezone-aware datetime."]
+    if errors:
+        raise ValidationFailed("Invalid outbox message.", errors=errors)
+
+    if key is not None:
+        existing = OutboxMessage.objects.filter(key=key).first()
+        if existing is not None:
+            return existing
+    now = clock.now()
+    try:
+        with transaction.atomic():  # a savepoint: a concurrent insert of the same key loses cleanly
+            message = OutboxMessage.objects.create(
+                topic=topic, key=key, payload=payload, status=MessageStatus.PENDING, attempts=0,
+                available_at=(available_at.astimezone(dt.UTC) if available_at is not None else now),
+                created_at=now)
+    except IntegrityError:
+        if key is None:
+            raise
+        return OutboxMessage.objects.get(key=key)
+    if message.available_at <= now:
+        _kick_on_commit()
+    return message
+
+
+# -- deliver -----------------------------------------------------------------------------------------
+
+
+def _claim(limit: int) -> list[OutboxMessage]:
+    """Lease up to ``limit`` due messages in one short transaction. On PostgreSQL ``FOR UPDATE SKIP
+    LOCKED`` lets concurrent deliverers take disjoint sets; on SQLite the writer lock serialises them.
+    A message whose lease expired (its deliverer crashed) is due again."""
+    now = clock.now()
+    lease = uuid.uuid4().hex
+    with transaction.atomic():
+        due = (
+            OutboxMessage.objects.select_for_update(skip_locked=True)
+            .filter(status=MessageStatus.PENDING, available_at__lte=now)
+            .filter(Q(locked_until__isnull=True) | Q(locked_until__lte=now))
+            .order_by("available_at", "id")
+        )
+        ids = list(due.values_list("pk", flat=True)[:limit])
+        if not ids:
+            return []
+        OutboxMessage.objects.filter(pk__in=ids).update(locked_until=now + lease_duration(), lease=lease)
+    return list(OutboxMessage.objects.filter(pk__in=ids, lease=lease).order_by("available_at", "id"))
+
+
+def _failed(message: OutboxMessage, error: str, *, counts: bool) -> str:
+    now = clock.now()
+    attempts = message.attempts + (1 if counts else 0)
+    dead = counts and attempts >= max_attempts()
+    changes: dict[str, Any] = {"attempts": attempts, "locked_until": None, "lease": "",
+                               "last_error": error[:MAX_ERROR_LENGTH]}
+    if dead:
+        changes["status"] = MessageStatus.DEAD
+    else:
+        changes["available_at"] = now + (backoff(attempts) if counts else NO_HANDLER_RETRY)
+    updated = OutboxMessage.objects.filter(
+        pk=message.pk, lease=message.lease, status=MessageStatus.PENDING).update(**changes)
+    if not updated:
+        log.warning("outbox message %s: lease lost before its failure was recorded: %s", message.pk, error)
+    elif dead:
+        log.error("outbox message %s (%s) is dead after %s attempts: %s", message.pk, message.topic, attempts,
+                  error)
+    return "dead" if dead else "failed"
+
+
+def _delivered(message: OutboxMessage) -> None:
+    OutboxMessage.objects.filter(pk=message.pk, status=MessageStatus.PENDING).update(
+        status=MessageStatus.DELIVERED, delivered_at=clock.now(), attempts=message.attempts + 1,
+        locked_until=None, lease="")
+
+
+def _attempt(message: OutboxMessage) -> str:
+    fn = get_handler(message.topic)
+    if fn is None:
+        return _failed(message, f"No handler is registered for topic {message.topic!r}; the message stays "
+                                f"pending and is looked at again every 5 minutes.", counts=False)
+    try:
+        fn(message)
+    except Exception as exc:
+        log.warning("outbox message %s (%s) failed", message.pk, message.topic, exc_info=True)
+        return _failed(message, f"{type(exc).__name__}: {exc}", counts=True)
+    _delivered(message)
+    return "delivered"
+
+
+def outbox_deliver(*, limit: int = 100) -> dict[str, int]:
+    """Deliver up to ``limit`` due messages now: claim them with a lease, run each handler outside any
+    transaction of ours, then mark it delivered — or record the error and schedule the next attempt
+    (``dead`` after the last one). Returns the counts ``{"delivered", "failed", "dead"}``."""
+    if not isinstance(limit, int) or limit < 1:
+        raise ValidationFailed.field("limit", "Must be a positive integer.")
+    autodiscover()
+    counts = {"delivered": 0, "failed": 0, "dead": 0}
+    for message in _claim(limit):
+        counts[_attempt(message)] += 1
+    return counts
+
+
+def outbox_deliver_all(*, limit: int = 100, max_batches: int | None = None) -> dict[str, int]:
+    """Call :func:`outbox_deliver` until a batch finds nothing due (or ``max_batches`` ran); the sums.
+    Failed messages are rescheduled into the future, so this ends."""
+    total = {"delivered": 0, "failed": 0, "dead": 0}
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        counts = outbox_deliver(limit=limit)
+        batches += 1
+        for name, value in counts.items():
+            total[name] += value
+        if sum(counts.values()) == 0:
+            break
+    return total
+
+
+# -- requeue -----------------------------------------------------------------------------------------
+
+
+def _state(message: OutboxMessage) -> dict[str, Any]:
+    return {"topic": message.topic, "key": message.key, "status": message.status, "attempts": message.attempts,
+            "available_at": message.available_at, "last_error": message.last_error}
+
+
+def outbox_requeue(*, actor: Actor, message: OutboxMessage) -> OutboxMessage:
+    """Send a dead (or a failed, still pending) message again now, with a fresh count of attempts
+    (its ``last_error`` stays until the next attempt). Audited. Refused for a delivered message, a
+    message that never failed, and one a deliverer holds right now."""
+    with transaction.atomic():
+        obj = OutboxMessage.objects.select_for_update().filter(pk=message.pk).first()
+        if obj is None:
+            raise NotFound(f"Outbox message {message.pk} does not exist.")
+        now = clock.now()
+        if obj.status == MessageStatus.DELIVERED:
+            raise Conflict(f"Outbox message {obj.pk} was already delivered.")
+        if obj.status == MessageStatus.PENDING and obj.attempts == 0 and not obj.last_error:
+            raise Conflict(f"Outbox message {obj.pk} has not failed; it is delivered when due.")
+        if obj.locked_until is not None and obj.locked_until > now:
+            raise Conflict(f"Outbox message {obj.pk} is being delivered right now; try again later.")
+        before = _state(obj)
+        obj.status = MessageStatus.PENDING
+        obj.attempts = 0
+        obj.available_at = now
+        obj.locked_until = None
+        obj.lease = ""
+        obj.save(update_fields=["status", "attempts", "available_at", "locked_until", "lease"])
+        audit_record(actor=actor, action="outbox.requeue", object_type="outbox_message", object_id=obj.pk,
+                     before=before, after=_state(obj))
+        _kick_on_commit()
+    return obj
