@@ -1,0 +1,70 @@
+"""Readers of billing runs. :func:`run_progress` is the one place the progress of a run (phase,
+done / total, percent, rate, seconds left) is computed: the admin's live progress bar and the API
+show the same figures."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from kopeck.billing.models import BillingRun, RunStatus
+from kopeck.common import clock
+
+LIVE = (RunStatus.PENDING, RunStatus.COMPUTING, RunStatus.APPLYING)
+COMPUTING, APPLYING = "computing", "applying"
+
+
+def run_phase(run: BillingRun) -> str:
+    """``applying`` while the run posts (and once it has posted: its last phase), else ``computing``."""
+    if run.status == RunStatus.APPLYING:
+        return APPLYING
+    if run.status not in (RunStatus.PENDING, RunStatus.COMPUTING) and run.apply_total:
+        return APPLYING
+    return COMPUTING
+
+
+def run_progress(run: BillingRun) -> dict[str, Any]:
+    """The progress of ``run`` at the clock's instant (:func:`kopeck.common.clock.now`):
+
+    * ``status``; ``phase`` — ``computing`` or ``applying``;
+    * ``done`` / ``total`` — ``processed`` / ``total`` while computing, ``applied`` / ``apply_total``
+      while applying; ``percent`` (0–100, one decimal; an empty phase of a finished run is 100);
+    * ``rate`` — subscriptions per second since the phase started: computing since ``started_at``;
+      applying a confirmed run since its confirmation (``decided_at``); applying an auto run since
+      ``started_at``, counting the computed and the applied subscriptions (both phases ran since);
+      up to ``finished_at`` for a finished run; ``None`` before anything was done, and for a run
+      that stopped without a finish time (awaiting confirmation);
+    * ``seconds_left`` — what is left of the phase at that rate (``None`` when the rate is unknown,
+      for a pending run, and for a failed, rejected or cancelled run with work left); 0 when nothing
+      is left.
+    """
+    phase = run_phase(run)
+    if phase == APPLYING:
+        done, total = run.applied, run.apply_total
+        if run.decided_at is not None:  # confirm mode: applying began at the confirmation
+            since: dt.datetime | None = run.decided_at
+            work = run.applied
+        else:
+            since, work = run.started_at, run.processed + run.applied
+    else:
+        done, total = run.processed, run.total
+        since, work = run.started_at, run.processed
+    live = run.status in LIVE
+    end = clock.now() if live else run.finished_at
+    rate: float | None = None
+    if since is not None and end is not None and work > 0:
+        seconds = (end - since).total_seconds()
+        if seconds > 0:
+            rate = round(work / seconds, 2)
+    left = max(total - done, 0)
+    seconds_left: float | None
+    if left == 0:
+        seconds_left = None if run.status == RunStatus.PENDING else 0.0
+    elif live and rate:
+        seconds_left = round(left / rate, 1)
+    else:
+        seconds_left = None
+    empty = 0.0 if live else 100.0  # an empty phase: nothing done yet, or nothing to do
+    percent = round(100 * min(done, total) / total, 1) if total else empty
+    return {"status": run.status, "phase": phase, "done": done, "total": total, "percent": percent,
+            "rate": rate, "seconds_left": seconds_left}
