@@ -15,6 +15,8 @@ from kopeck.operators.models import Operator
 from kopeck.operators.roles import Role
 from kopeck.operators.services import api_key_create
 
+pytest_plugins = ["tests.smtp"]
+
 START = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
 
 

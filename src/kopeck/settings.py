@@ -67,6 +67,9 @@ INSTALLED_APPS = [
     "kopeck.subscriptions",
     "kopeck.usage",
     "kopeck.billing",
+    "kopeck.documents",
+    "kopeck.outbox",
+    "kopeck.notifications",
     "kopeck.api",
     "kopeck.cli",
 ]
@@ -191,6 +194,10 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 KOPECK_SCHEDULER = os.environ.get("KOPECK_SCHEDULER", "on")  # "off": no in-process scheduler in `kopeck serve`
+# The transactional outbox (docs/outbox.md): deliveries per message before it is dead; the lease a
+# deliverer holds on a claimed message (a crashed deliverer's messages are delivered again after it).
+KOPECK_OUTBOX_MAX_ATTEMPTS = int(os.environ.get("KOPECK_OUTBOX_MAX_ATTEMPTS", "10"))
+KOPECK_OUTBOX_LEASE_SECONDS = int(os.environ.get("KOPECK_OUTBOX_LEASE_SECONDS", "300"))
 
 
 def _beat_schedule() -> dict[str, dict[str, object]]:

@@ -42,7 +42,7 @@ def test_list_and_run_pages_render_with_progress(book: Book, actor: Actor, admin
     assert 'http-equiv="refresh"' not in page
     BillingRun.objects.filter(pk=run.pk).update(status=RunStatus.COMPUTING)
     assert 'http-equiv="refresh"' in text_of(admin_client.get(BASE))
-    assert 'http-equiv="refresh"' in text_of(admin_client.get(f"{BASE}{run.pk}/run/"))
+    assert f"{BASE}{run.pk}/progress/" in text_of(admin_client.get(f"{BASE}{run.pk}/run/"))  # the live bar
     BillingRun.objects.filter(pk=run.pk).update(status=RunStatus.AWAITING_CONFIRMATION)
     assert admin_client.get(f"{BASE}{run.pk}/change/")["Location"].endswith(f"{BASE}{run.pk}/run/")
     page = text_of(admin_client.get(f"/en{BASE}{run.pk}/run/", HTTP_ACCEPT_LANGUAGE="en"))

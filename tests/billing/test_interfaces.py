@@ -107,7 +107,7 @@ def test_cli_run_export_compare(book: Book, actor: Actor, tmp_path: Path) -> Non
     (["run", "--date", "2026-11-25", "--mode", "sandbox", "--client", "999999"], "scope.clients: Unknown clients"),
     (["run", "--date", "2026-11-25", "--mode", "sandbox", "--client", "x"], "invalid int value"),
     (["export", "999999"], "billing run 999999 does not exist"),
-    (["export", "1", "--format", "xlsx"], "invalid choice"),
+    (["export", "1", "--format", "pdf"], "invalid choice"),
     (["compare", "999998", "999999"], "billing run 999998 does not exist"),
 ])
 def test_cli_refuses_bad_input(book: Book, args: list[str], message: str) -> None:

@@ -5,11 +5,12 @@ from rest_framework.routers import DefaultRouter
 
 from kopeck.api.problems import api_not_found
 from kopeck.audit.api import AuditViewSet
-from kopeck.billing.api import BillingRunExportView, BillingRunViewSet
+from kopeck.billing.api import BillingRunExportView, BillingRunViewSet, BillingRunXlsxExportView
 from kopeck.catalog.api import PlanVersionViewSet, PlanViewSet, ProductViewSet
 from kopeck.catalog.preview_api import PricePreviewView
 from kopeck.clients.api import ClientViewSet, FieldDefinitionViewSet
-from kopeck.configuration.api import BillingSettingsView
+from kopeck.configuration.api import BillingSettingsView, MailSettingsView
+from kopeck.documents.api import DocumentViewSet
 from kopeck.ledger.api import ClientBalanceView, ClientOperationsView, ClientStatementView, TransactionViewSet
 from kopeck.operators.api import ApiKeyViewSet
 from kopeck.subscriptions.api import SubscriptionViewSet
@@ -27,17 +28,21 @@ router.register("api-keys", ApiKeyViewSet, basename="api-key")
 router.register("audit", AuditViewSet, basename="audit")
 router.register("subscriptions", SubscriptionViewSet, basename="subscription")
 router.register("billing-runs", BillingRunViewSet, basename="billing-run")
+router.register("documents", DocumentViewSet, basename="document")
 
 urlpatterns = [
     path("clients/<int:client_id>/operations/", ClientOperationsView.as_view(), name="client-operations"),
     path("clients/<int:client_id>/balance/", ClientBalanceView.as_view(), name="client-balance"),
     path("clients/<int:client_id>/statement/", ClientStatementView.as_view(), name="client-statement"),
     path("settings/billing/", BillingSettingsView.as_view(), name="billing-settings"),
+    path("settings/mail/", MailSettingsView.as_view(), name="mail-settings"),
     path("price-preview/", PricePreviewView.as_view(), name="price-preview"),
     path("usage/events/", UsageEventsView.as_view(), name="usage-events"),
     path("usage/readings/", MeterReadingsView.as_view(), name="usage-readings"),
     path("subscriptions/<int:subscription_id>/usage/", SubscriptionUsageView.as_view(), name="subscription-usage"),
     path("billing-runs/<int:pk>/export.csv", BillingRunExportView.as_view(), name="billing-run-export-csv"),
+    path("billing-runs/<int:pk>/export.xlsx", BillingRunXlsxExportView.as_view(),
+         name="billing-run-export-xlsx"),
     path("", include(router.urls)),
     re_path(r"^.*$", api_not_found),
 ]

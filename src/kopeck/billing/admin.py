@@ -1,6 +1,7 @@
-"""Admin of billing runs: the list with a progress bar, the run's page (summary, items per client
-with their lines and explanations, exclude / include, Confirm and Reject, CSV export) and "New
-run" (date, mode, scope; executed in-process).
+"""Admin of billing runs: the list with a progress bar, the run's page (a live progress bar polling
+the run's progress as JSON every second, summary, items per client with their lines and
+explanations, exclude / include, Confirm and Reject, CSV and XLSX export) and "New run" (date,
+mode, scope; executed in-process).
 
 Every write goes through :mod:`kopeck.billing.services`. "Confirm" sends back the fingerprint of
 the page the operator reviewed: if the run changed since (another exclusion, or subscriptions
@@ -9,13 +10,21 @@ read access to the billing area, every write needs write access."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -23,7 +32,9 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from kopeck.billing import services
+from kopeck.billing.exports import XLSX_CONTENT_TYPE, run_export_xlsx_file, xlsx_filename
 from kopeck.billing.models import BillingRun, ItemStatus, RunItem, RunMode, RunStatus
+from kopeck.billing.selectors import APPLYING, COMPUTING, LIVE, run_progress
 from kopeck.clients.models import Client
 from kopeck.common.admin import ReadOnlyAdmin, admin_actor, report_error
 from kopeck.common.errors import KopeckError
@@ -31,7 +42,7 @@ from kopeck.configuration.selectors import provider_today
 
 WRITE_PERM = "billing.change_billingrun"
 DECISIONS = ("confirm", "reject", "exclude", "include")
-LIVE = (RunStatus.PENDING, RunStatus.COMPUTING, RunStatus.APPLYING)
+PHASE_LABELS = {COMPUTING: _("computing"), APPLYING: _("applying")}
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
@@ -80,9 +91,16 @@ def _show(value: Any) -> str:
 
 
 def _progress(run: BillingRun) -> tuple[int, int]:
-    if run.status == RunStatus.APPLYING or run.apply_total:
-        return run.applied, run.apply_total
-    return run.processed, run.total
+    progress = run_progress(run)
+    return progress["done"], progress["total"]
+
+
+def _duration(seconds: float | None) -> str:
+    """``H:MM:SS`` (rounded up to a second), or a dash when unknown."""
+    if seconds is None:
+        return "—"
+    whole = math.ceil(seconds)
+    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
 @admin.register(BillingRun)
@@ -102,6 +120,8 @@ class BillingRunAdmin(ReadOnlyAdmin):
             path("new/", view(self.new_view), name="billing_billingrun_new"),
             path("<int:pk>/run/", view(self.run_view), name="billing_billingrun_run"),
             path("<int:pk>/export.csv", view(self.export_view), name="billing_billingrun_export"),
+            path("<int:pk>/export.xlsx", view(self.export_xlsx_view), name="billing_billingrun_export_xlsx"),
+            path("<int:pk>/progress/", view(self.progress_view), name="billing_billingrun_progress"),
             *[path(f"<int:pk>/{name}/", view(self.decide_view), {"name": name}, name=f"billing_billingrun_{name}")
               for name in DECISIONS],
             *super().get_urls(),
@@ -142,10 +162,9 @@ class BillingRunAdmin(ReadOnlyAdmin):
 
     def run_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         run = get_object_or_404(BillingRun, pk=pk)
-        done, total = _progress(run)
         awaiting = run.status == RunStatus.AWAITING_CONFIRMATION
         return render(request, "admin/billing/billingrun/run.html", self._context(
-            request, _("Billing run #%(id)s") % {"id": run.pk}, run=run, done=done, total=total,
+            request, _("Billing run #%(id)s") % {"id": run.pk}, run=run, progress=self._progress_json(run),
             live=run.status in LIVE, awaiting=awaiting, can_write=request.user.has_perm(WRITE_PERM),
             fingerprint=services.run_fingerprint(run) if awaiting else "",
             status_label=RunStatus(run.status).label, mode_label=RunMode(run.mode).label,
@@ -199,6 +218,29 @@ class BillingRunAdmin(ReadOnlyAdmin):
         except KopeckError as exc:
             report_error(request, exc)
         return back
+
+    def _require_view(self, request: HttpRequest) -> None:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+
+    @staticmethod
+    def _progress_json(run: BillingRun) -> dict[str, Any]:
+        progress = run_progress(run)
+        return {**progress, "live": run.status in LIVE, "status_label": str(RunStatus(run.status).label),
+                "phase_label": str(PHASE_LABELS[progress["phase"]]), "left_text": _duration(progress["seconds_left"])}
+
+    def progress_view(self, request: HttpRequest, pk: int) -> JsonResponse:
+        """The run's progress as JSON for the live progress bar (see :func:`run_progress`), plus
+        ``live`` and the status and phase in the operator's language. Staff with read access."""
+        self._require_view(request)
+        return JsonResponse(self._progress_json(get_object_or_404(BillingRun, pk=pk)))  # never cached (admin_view)
+
+    def export_xlsx_view(self, request: HttpRequest, pk: int) -> FileResponse:
+        """The run as a workbook (see :mod:`kopeck.billing.exports`), headers in the operator's language."""
+        self._require_view(request)
+        run = get_object_or_404(BillingRun, pk=pk)
+        return FileResponse(run_export_xlsx_file(run), as_attachment=True, filename=xlsx_filename(run),
+                            content_type=XLSX_CONTENT_TYPE)
 
     def export_view(self, request: HttpRequest, pk: int) -> StreamingHttpResponse:
         run = get_object_or_404(BillingRun, pk=pk)

@@ -1,36 +1,59 @@
 """REST API of billing runs: create (the run is executed in-process), list, detail with the
 progress and the summary, the items, confirm / reject / exclude / include (confirm mode), the CSV
-export and the comparison of two runs."""
+and XLSX exports and the comparison of two runs."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from django.http import StreamingHttpResponse
+from django.http import FileResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotAcceptable
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from kopeck.api.base import KopeckAPIView, KopeckViewSet
 from kopeck.billing import services
+from kopeck.billing.exports import XLSX_CONTENT_TYPE, run_export_xlsx_file, xlsx_filename
 from kopeck.billing.models import BillingRun, ItemStatus, RunItem, RunMode, RunStatus
+from kopeck.billing.selectors import run_progress
 from kopeck.common.errors import ValidationFailed
 from kopeck.operators.roles import Area
 
 
 class BillingRunSerializer(serializers.ModelSerializer[BillingRun]):
     progress = serializers.SerializerMethodField()
+    rate = serializers.SerializerMethodField()
+    seconds_left = serializers.SerializerMethodField()
     fingerprint = serializers.SerializerMethodField()
 
     class Meta:
         model = BillingRun
-        fields = ["id", "billing_date", "mode", "scope", "status", "total", "processed", "progress", "apply_total",
-                  "applied", "started_at", "finished_at", "summary", "created_by", "created_at", "scheduled",
-                  "decided_by", "decided_at", "fingerprint"]
+        fields = ["id", "billing_date", "mode", "scope", "status", "total", "processed", "progress", "rate",
+                  "seconds_left", "apply_total", "applied", "started_at", "finished_at", "summary", "created_by",
+                  "created_at", "scheduled", "decided_by", "decided_at", "fingerprint"]
+
+    def _progress(self, obj: BillingRun) -> dict[str, Any]:
+        """:func:`run_progress` once per run and response (the clock is read once)."""
+        cache: dict[int, dict[str, Any]] = self.context.setdefault("_run_progress", {})
+        if obj.pk not in cache:
+            cache[obj.pk] = run_progress(obj)
+        return cache[obj.pk]
+
+    def get_rate(self, obj: BillingRun) -> float | None:
+        """Subscriptions per second in the current phase (computing or applying); null before any."""
+        return self._progress(obj)["rate"]  # type: ignore[no-any-return]
+
+    def get_seconds_left(self, obj: BillingRun) -> float | None:
+        """Seconds left of the current phase at that rate; 0 when done; null when unknown."""
+        return self._progress(obj)["seconds_left"]  # type: ignore[no-any-return]
 
     def get_fingerprint(self, obj: BillingRun) -> str | None:
         """What a confirmation sends back (runs awaiting confirmation only)."""
@@ -39,20 +62,12 @@ class BillingRunSerializer(serializers.ModelSerializer[BillingRun]):
         return services.run_fingerprint(obj)
 
     def get_progress(self, obj: BillingRun) -> dict[str, Any]:
-        """processed / total, the rate (subscriptions per second) and the seconds left."""
-        rate: float | None = None
-        left: float | None = None
-        if obj.started_at is not None and obj.processed:
-            end = obj.finished_at
-            if end is None:
-                from kopeck.common import clock
-
-                end = clock.now()
-            seconds = (end - obj.started_at).total_seconds()
-            if seconds > 0:
-                rate = round(obj.processed / seconds, 2)
-                left = round(max(obj.total - obj.processed, 0) / rate, 1) if rate else None
-        return {"processed": obj.processed, "total": obj.total, "rate_per_second": rate, "seconds_left": left}
+        """processed / total (computing), the phase (computing or applying), its percent, the rate
+        (subscriptions per second, also ``rate``) and the seconds left (also ``seconds_left``)."""
+        progress = self._progress(obj)
+        return {"processed": obj.processed, "total": obj.total, "phase": progress["phase"],
+                "percent": progress["percent"], "rate_per_second": progress["rate"],
+                "seconds_left": progress["seconds_left"]}
 
 
 class RunScopeSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -187,11 +202,26 @@ class BillingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Kopeck
         return Response(services.billing_runs_compare(a, b))
 
 
+class FileNegotiation(DefaultContentNegotiation):
+    """A file download answers whatever the ``Accept`` header asks (``text/csv``, the XLSX type…);
+    its errors are problem+json."""
+
+    def select_renderer(self, request: Request, renderers: Iterable[BaseRenderer],
+                        format_suffix: str | None = None) -> tuple[BaseRenderer, str]:
+        renderers = list(renderers)
+        try:
+            renderer, media_type = super().select_renderer(request, renderers, format_suffix)
+        except NotAcceptable:
+            renderer, media_type = renderers[0], renderers[0].media_type
+        return renderer, str(media_type)
+
+
 class BillingRunExportView(KopeckAPIView):
     """``GET /billing-runs/{id}/export.csv``: the run's lines as CSV (client, subscription,
     component, period start and end (exclusive), kind, amount, currency, VAT rate, explanations)."""
 
     area = Area.BILLING
+    content_negotiation_class = FileNegotiation
 
     @extend_schema(responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="The run's lines.")})
     def get(self, request: Request, pk: int) -> StreamingHttpResponse:
@@ -199,3 +229,19 @@ class BillingRunExportView(KopeckAPIView):
         response = StreamingHttpResponse(services.run_export_csv(run), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="billing-run-{run.pk}.csv"'
         return response
+
+
+class BillingRunXlsxExportView(KopeckAPIView):
+    """``GET /billing-runs/{id}/export.xlsx``: the run as an Excel workbook — sheet "Lines" (the
+    CSV's columns; amounts are numbers, periods are dates) and sheet "Summary" (the run, its
+    counts, totals by currency and charges by VAT rate). Headers follow ``Accept-Language``."""
+
+    area = Area.BILLING
+    content_negotiation_class = FileNegotiation
+
+    @extend_schema(responses={(200, XLSX_CONTENT_TYPE): OpenApiResponse(
+        OpenApiTypes.BINARY, description="The run's workbook (sheets Lines and Summary).")})
+    def get(self, request: Request, pk: int) -> FileResponse:
+        run = get_object_or_404(BillingRun, pk=pk)
+        return FileResponse(run_export_xlsx_file(run), as_attachment=True, filename=xlsx_filename(run),
+                            content_type=XLSX_CONTENT_TYPE)

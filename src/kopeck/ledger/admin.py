@@ -71,7 +71,14 @@ class JournalTransactionAdmin(ReadOnlyAdmin):
     list_filter = ["operation", "currency", "actor_kind"]
     search_fields = ["reason", "source_ref", "client__name"]
     inlines = [PostingInline]
+    readonly_fields = ["documents_links"]
     change_list_template = "admin/ledger/journaltransaction/change_list.html"
+
+    @admin.display(description=_("documents"))
+    def documents_links(self, obj: JournalTransaction) -> str:
+        from kopeck.documents.admin import document_links
+
+        return document_links(obj.documents.all())
 
     @admin.display(description=_("amount"))
     def amount(self, obj: JournalTransaction) -> str:

@@ -43,12 +43,13 @@ class TransactionSerializer(serializers.ModelSerializer[JournalTransaction]):
     direction = serializers.SerializerMethodField()
     reversed_by = serializers.SerializerMethodField()
     postings = PostingSerializer(many=True, read_only=True)
+    documents = serializers.SerializerMethodField(help_text="Ids of the documents (счёт, акт, УПД…) of this operation.")
 
     class Meta:
         model = JournalTransaction
         fields = ["id", "client", "operation", "direction", "amount", "currency", "vat_rate", "vat_amount",
                   "reason", "source_ref", "recorded_at", "actor_kind", "actor_label", "reverses", "reversed_by",
-                  "explanation", "postings"]
+                  "explanation", "postings", "documents"]
 
     def get_amount(self, obj: JournalTransaction) -> str:
         return from_minor(obj.amount_minor, obj.currency).to_str()
@@ -60,6 +61,9 @@ class TransactionSerializer(serializers.ModelSerializer[JournalTransaction]):
         """credit (money added to the client's account) or debit (taken from it)."""
         client_total = sum(p.amount_minor for p in obj.postings.all() if p.account.role == "client")
         return "credit" if client_total < 0 else "debit"
+
+    def get_documents(self, obj: JournalTransaction) -> list[int]:
+        return sorted(d.pk for d in obj.documents.all())
 
     def get_reversed_by(self, obj: JournalTransaction) -> int | None:
         try:
@@ -86,7 +90,7 @@ class ReverseSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 
 def _txn_queryset() -> Any:
-    return JournalTransaction.objects.select_related("reversed_by").prefetch_related("postings__account")
+    return JournalTransaction.objects.select_related("reversed_by").prefetch_related("postings__account", "documents")
 
 
 class ClientOperationsView(KopeckAPIView):
@@ -99,7 +103,7 @@ class ClientOperationsView(KopeckAPIView):
         client = get_object_or_404(Client, pk=client_id)
         paginator = Pagination()
         page = paginator.paginate_queryset(
-            selectors.client_transactions(client).select_related("reversed_by").prefetch_related("postings__account"),
+            selectors.client_transactions(client).select_related("reversed_by").prefetch_related("postings__account", "documents"),
             request, view=self)
         return paginator.get_paginated_response(TransactionSerializer(page, many=True).data)
 

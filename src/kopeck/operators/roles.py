@@ -24,6 +24,7 @@ class Area(StrEnum):
     OPERATORS = "operators"
     AUDIT = "audit"
     BILLING = "billing"
+    DOCUMENTS = "documents"
 
 
 class Access(StrEnum):
@@ -42,11 +43,11 @@ R, W = Access.READ, Access.WRITE
 ROLE_MATRIX: dict[str, dict[Area, Access]] = {
     Role.ADMINISTRATOR: {a: W for a in Area},
     Role.ACCOUNTANT: {Area.CLIENTS: W, Area.CATALOG: R, Area.SUBSCRIPTIONS: W, Area.USAGE: R, Area.LEDGER: W,
-                      Area.SETTINGS: R, Area.AUDIT: R, Area.BILLING: W},
+                      Area.SETTINGS: R, Area.AUDIT: R, Area.BILLING: W, Area.DOCUMENTS: W},
     Role.MANAGER: {Area.CLIENTS: W, Area.CATALOG: W, Area.SUBSCRIPTIONS: W, Area.USAGE: W, Area.LEDGER: R,
-                   Area.SETTINGS: R, Area.AUDIT: R, Area.BILLING: R},
+                   Area.SETTINGS: R, Area.AUDIT: R, Area.BILLING: R, Area.DOCUMENTS: R},
     Role.READ_ONLY: {Area.CLIENTS: R, Area.CATALOG: R, Area.SUBSCRIPTIONS: R, Area.USAGE: R, Area.LEDGER: R,
-                     Area.SETTINGS: R, Area.AUDIT: R, Area.BILLING: R},
+                     Area.SETTINGS: R, Area.AUDIT: R, Area.BILLING: R, Area.DOCUMENTS: R},
 }
 
 # Django app label -> area, used for the admin's model permissions.
@@ -60,6 +61,8 @@ APP_AREAS: dict[str, Area] = {
     "operators": Area.OPERATORS,
     "audit": Area.AUDIT,
     "billing": Area.BILLING,
+    "documents": Area.DOCUMENTS,
+    "outbox": Area.SETTINGS,
 }
 
 ALL_SCOPES: list[str] = [f"{a}:{x}" for a in Area for x in Access] + ["*:read", "*:write"]

@@ -5,7 +5,8 @@
   summary (a confirm run stops awaiting confirmation and prints its fingerprint);
 * ``kopeck billing confirm RUN_ID [--fingerprint HEX]`` — apply a run awaiting confirmation
   (default fingerprint: the run as stored now); ``kopeck billing reject RUN_ID`` — reject it;
-* ``kopeck billing export RUN_ID --format csv [-o FILE]`` — the run's lines as CSV;
+* ``kopeck billing export RUN_ID [--format csv|xlsx] [-o FILE]`` — the run's lines as CSV (default;
+  standard output without ``-o``) or as an XLSX workbook (sheets Lines and Summary; needs ``-o``);
 * ``kopeck billing compare RUN_A RUN_B`` — added / removed / changed lines per client (JSON).
 
 Bad input exits non-zero with the offending field named.
@@ -21,6 +22,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from kopeck.billing import services
+from kopeck.billing.exports import write_xlsx
 from kopeck.billing.models import BillingRun, RunMode, RunStatus
 from kopeck.common.actor import Actor
 from kopeck.common.errors import KopeckError
@@ -42,6 +44,9 @@ class _Raw:
 
     def flush(self) -> None:
         self.out.flush()
+
+
+EXPORT_FORMATS = ["csv", "xlsx"]
 
 
 class Command(BaseCommand):
@@ -66,8 +71,9 @@ class Command(BaseCommand):
         reject.add_argument("run_id", type=int)
         export = sub.add_parser("export", help="Export a run's lines.")
         export.add_argument("run_id", type=int)
-        export.add_argument("--format", choices=["csv"], default="csv", dest="fmt")
-        export.add_argument("-o", "--output", help="A file (default: standard output).")
+        export.add_argument("--format", choices=EXPORT_FORMATS, default="csv", dest="fmt",
+                            help="csv (default) or xlsx (a workbook: sheets Lines and Summary; needs --output).")
+        export.add_argument("-o", "--output", help="A file (default: standard output; csv only).")
         compare = sub.add_parser("compare", help="Compare two runs per client and line.")
         compare.add_argument("run_a", type=int)
         compare.add_argument("run_b", type=int)
@@ -135,7 +141,18 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(body, ensure_ascii=False, indent=2))
 
     def _export(self, options: dict[str, Any]) -> None:
+        if options["fmt"] not in EXPORT_FORMATS:  # call_command() skips argparse's choices
+            raise CommandError(f"unknown format {options['fmt']!r} (one of {', '.join(EXPORT_FORMATS)})")
+        if options["fmt"] == "xlsx" and not options["output"]:
+            raise CommandError("--format xlsx needs --output FILE (a workbook is not written to standard output)")
         run = self._get(options["run_id"])
+        if options["fmt"] == "xlsx":
+            try:
+                with Path(options["output"]).open("wb") as fh:
+                    write_xlsx(run, fh)
+            except OSError as exc:
+                raise CommandError(f"cannot write {options['output']}: {exc.strerror or exc}") from None
+            return
         chunks = services.run_export_csv(run)
         if options["output"]:
             try:

@@ -1,0 +1,239 @@
+"""HTML of documents: Jinja2 in an immutable sandbox.
+
+* The environment is :class:`jinja2.sandbox.ImmutableSandboxedEnvironment` with autoescape on and
+  ``StrictUndefined``; its only loader is a ``DictLoader`` with Kopeck's own base templates
+  (``base.html``, ``macros.html``) — there is no filesystem loader, so ``include`` / ``import`` /
+  ``extends`` reach nothing else.
+* The context is plain data only (dicts, lists, strings, numbers as strings, booleans): the frozen
+  ``data`` of a document, never a model instance, never settings.
+* Saving an operator template validates it (:func:`template_problems`): the syntax; no names outside
+  the context; no attribute starting with ``_`` nor known internals (``mro``, ``__subclasses__``,
+  ``__globals__``…); only the base templates may be included or imported; and it must render against
+  sample data. At render time the sandbox refuses the same things again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Mapping
+from decimal import Decimal
+from importlib import resources
+from typing import Any, Final
+
+from jinja2 import DictLoader, StrictUndefined, TemplateError, TemplateSyntaxError, nodes, pass_context
+from jinja2.exceptions import SecurityError
+from jinja2.runtime import Context
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from kopeck.core.documents import format_amount
+from kopeck.documents.models import DocumentType, TemplateForm
+
+FORM_OF_TYPE: Final[dict[str, str]] = {
+    DocumentType.INVOICE: TemplateForm.INVOICE,
+    DocumentType.ACT: TemplateForm.ACT,
+    DocumentType.INVOICE_FACTURA: TemplateForm.INVOICE_FACTURA,
+    DocumentType.ADVANCE_INVOICE_FACTURA: TemplateForm.INVOICE_FACTURA,
+    DocumentType.CORRECTIVE_INVOICE_FACTURA: TemplateForm.CORRECTIVE_INVOICE_FACTURA,
+    DocumentType.UPD: TemplateForm.UPD,
+    DocumentType.RECONCILIATION: TemplateForm.RECONCILIATION,
+    # a corrected document is printed on the form of the document it corrects (see form_of)
+}
+BASE_TEMPLATES: Final = ("base.html", "macros.html")
+CONTEXT_KEYS: Final = frozenset({"document", "provider", "client", "lines", "totals", "amount_in_words", "vars",
+                                 "reconciliation", "correction", "prices_include_vat"})
+ALLOWED_GLOBALS: Final = frozenset({"range", "dict", "namespace", "loop", "caller", "varargs", "kwargs"})
+FORBIDDEN_ATTRS: Final = frozenset({
+    "mro", "func_globals", "func_code", "f_globals", "f_locals", "f_back", "f_builtins", "gi_frame", "gi_code",
+    "cr_frame", "cr_code", "ag_frame", "ag_code", "tb_frame", "tb_next", "im_func", "im_self", "im_class",
+    "environment", "globals", "module", "blocks", "root_render_func", "new_context", "make_module",
+    "format", "format_map", "load", "loader",
+})
+
+
+class TemplateRefused(ValueError):
+    """An operator template that may not be used; ``problems`` say why (one line each)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def _read(name: str) -> str:
+    return resources.files("kopeck.documents").joinpath("default_templates", name).read_text(encoding="utf-8")
+
+
+@functools.cache
+def default_source(form: str, language: str) -> str:
+    """The shipped default template of ``form`` in ``language``."""
+    return _read(f"{form}.{language}.html")
+
+
+MONTHS_RU: Final = ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября",
+                    "октября", "ноября", "декабря")
+MONTHS_EN: Final = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+                    "October", "November", "December")
+
+
+def _date(value: object) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            return dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def filter_date(value: object) -> str:
+    """"2026-11-25" → "25.11.2026" (empty when not a date)."""
+    day = _date(value)
+    return day.strftime("%d.%m.%Y") if day else ""
+
+
+def filter_date_text(value: object, language: str = "ru") -> str:
+    """"2026-11-25" → "25 ноября 2026 г." / "25 November 2026"."""
+    day = _date(value)
+    if day is None:
+        return ""
+    if language.startswith("en"):
+        return f"{day.day} {MONTHS_EN[day.month - 1]} {day.year}"
+    return f"{day.day:02d} {MONTHS_RU[day.month - 1]} {day.year} г."
+
+
+def filter_money(value: object, language: str = "ru") -> str:
+    """"1234.5" → "1 234,50" (ru) / "1,234.50" (en)."""
+    if value in (None, ""):
+        return ""
+    try:
+        return format_amount(Decimal(str(value)), language)
+    except ArithmeticError:
+        return str(value)
+
+
+def _language(ctx: Context) -> str:
+    document = ctx.get("document")
+    language = document.get("language") if isinstance(document, dict) else None
+    return language if isinstance(language, str) else "ru"
+
+
+@pass_context
+def _money(ctx: Context, value: object) -> str:
+    return filter_money(value, _language(ctx))
+
+
+@pass_context
+def _date_text(ctx: Context, value: object) -> str:
+    return filter_date_text(value, _language(ctx))
+
+
+@functools.cache
+def environment() -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(
+        loader=DictLoader({name: _read(name) for name in BASE_TEMPLATES}),
+        autoescape=True, undefined=StrictUndefined, auto_reload=False, cache_size=200,
+    )
+    for name in ("lipsum", "cycler", "joiner"):
+        env.globals.pop(name, None)
+    env.filters["money"] = _money
+    env.filters["date"] = filter_date
+    env.filters["date_text"] = _date_text
+    return env
+
+
+def _plain(value: Any, path: str = "context") -> Any:
+    """A deep copy of ``value`` made of plain data only; anything else is a programming error."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v, f"{path}.{k}") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, f"{path}[{i}]") for i, v in enumerate(value)]
+    raise TypeError(f"{path}: only plain data may reach a template, not {type(value).__name__}")
+
+
+def template_name_problems(ast: nodes.Template) -> list[str]:
+    problems = []
+    for node in ast.find_all((nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)):
+        target = getattr(node, "template", None)
+        names = []
+        if isinstance(target, nodes.Const):
+            names = [target.value]
+        elif isinstance(target, (nodes.List, nodes.Tuple)) and all(isinstance(i, nodes.Const) for i in target.items):
+            names = [i.value for i in target.items]  # type: ignore[attr-defined]
+        else:
+            problems.append(f"line {node.lineno}: only the base templates ({', '.join(BASE_TEMPLATES)}) may be "
+                            f"included, imported or extended, by their literal name")
+            continue
+        for name in names:
+            if name not in BASE_TEMPLATES:
+                problems.append(f"line {node.lineno}: unknown template {name!r}; only {', '.join(BASE_TEMPLATES)} "
+                                f"may be included, imported or extended")
+    return problems
+
+
+def _attr_problem(name: object, lineno: int) -> str | None:
+    if not isinstance(name, str):
+        return None
+    if name.startswith("_"):
+        return f"line {lineno}: {name!r} — object internals (names starting with '_') are not accessible"
+    if name in FORBIDDEN_ATTRS:
+        return f"line {lineno}: {name!r} is not accessible in a document template"
+    return None
+
+
+def template_problems(source: str, sample: Mapping[str, Any]) -> list[str]:
+    """Why ``source`` cannot be an operator template (empty: it can). Renders it with ``sample``."""
+    env = environment()
+    try:
+        ast = env.parse(source)
+    except TemplateSyntaxError as exc:
+        return [f"line {exc.lineno}: syntax error: {exc.message}"]
+    problems = template_name_problems(ast)
+    from jinja2 import meta
+
+    bound = {n.name for n in ast.find_all(nodes.Name) if n.ctx in ("store", "param")}
+    bound |= {n.target for n in ast.find_all(nodes.Import)}
+    bound |= {name if isinstance(name, str) else name[1] for n in ast.find_all(nodes.FromImport) for name in n.names}
+    bound |= {n.name for n in ast.find_all(nodes.Macro)}
+    unknown = sorted(meta.find_undeclared_variables(ast) - CONTEXT_KEYS - ALLOWED_GLOBALS - bound)
+    for name in unknown:
+        problems.append(f"{name!r} is not available to templates; use: {', '.join(sorted(CONTEXT_KEYS))}")
+    for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
+        arg = getattr(node, "arg", None)
+        key = getattr(node, "attr", None) if isinstance(node, nodes.Getattr) else (
+            arg.value if isinstance(arg, nodes.Const) else None)
+        problem = _attr_problem(key, node.lineno)
+        if problem:
+            problems.append(problem)
+    if problems:
+        return problems
+    try:
+        env.from_string(source).render(_plain(sample))
+    except SecurityError as exc:
+        return [f"refused by the sandbox: {exc}"]
+    except TemplateError as exc:
+        return [f"does not render with sample data: {type(exc).__name__}: {exc}"]
+    except Exception as exc:  # a template may raise anything (e.g. a division by zero)
+        return [f"does not render with sample data: {type(exc).__name__}: {exc}"]
+    return []
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(source: str) -> Any:
+    return environment().from_string(source)
+
+
+def render_source(source: str, context: Mapping[str, Any]) -> str:
+    """Render a template source (already validated, or a default) with plain ``context``."""
+    try:
+        return str(_compiled(source).render(_plain(context)))
+    except SecurityError as exc:
+        raise TemplateRefused([f"refused by the sandbox: {exc}"]) from exc
+    except TemplateError as exc:
+        raise TemplateRefused([f"{type(exc).__name__}: {exc}"]) from exc

@@ -1,0 +1,111 @@
+"""The billing hook: documents of an applied run, once; sandbox and rejected runs issue nothing and
+consume no number."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kopeck.billing import services as billing
+from kopeck.billing.models import BillingRun, RunItem, RunMode
+from kopeck.common.actor import Actor
+from kopeck.documents import services
+from kopeck.documents.models import Document, DocumentStatus, DocumentType, LegalEntity, RunDocument
+from kopeck.ledger.models import JournalTransaction
+from kopeck.outbox.models import OutboxMessage
+from tests.billing.conftest import TODAY, Book
+from tests.documents.conftest import counters, counts
+
+pytestmark = pytest.mark.django_db
+
+
+def run(actor: Actor, mode: str) -> BillingRun:
+    created = billing.billing_run_create(actor=actor, billing_date=TODAY, mode=mode)
+    return billing.billing_run_execute(actor=actor, run=created)
+
+
+def test_an_auto_run_issues_one_invoice_per_client_linked_to_its_charges(book: Book, entity: LegalEntity,
+                                                                          actor: Actor) -> None:
+    r = run(actor, RunMode.AUTO)
+    docs = services.documents_issue_for_run(actor=actor, run=r)
+    assert len(docs) == 3 and {d.client_id for d in docs} == {c.pk for c in book.clients}
+    assert sorted(d.number for d in docs) == ["1", "2", "3"]
+    assert counters() == [("invoice", "2026", 3)]
+    for doc in Document.objects.filter(run=r):
+        charges = JournalTransaction.objects.filter(client=doc.client, operation="charge")
+        assert doc.type == DocumentType.INVOICE and doc.status == DocumentStatus.ISSUED
+        assert doc.issue_date == TODAY and doc.data["document"]["number"] == doc.number
+        assert sorted(doc.transactions.values_list("pk", flat=True)) == sorted(charges.values_list("pk", flat=True))
+        assert doc.amount_minor == sum(t.amount_minor for t in charges)
+        assert doc.vat_minor == sum(t.vat_minor for t in charges)  # same per-line VAT as the ledger
+        assert sum(int(ln["gross"].replace(".", "")) for ln in doc.data["lines"]) == doc.amount_minor
+    first = Document.objects.filter(run=r).order_by("id").first()
+    assert first is not None
+    assert first.data["lines"][0]["name"].startswith("Виртуальный сервер «pro»: Абонентская плата, ")
+    # no PDF rendered inline: the outbox has one rendering per document
+    assert OutboxMessage.objects.filter(topic="documents.render_pdf").count() == 3
+    assert not Document.objects.filter(pdf__isnull=False).exists()
+    before = counts()
+    assert services.documents_issue_for_run(actor=actor, run=r) == []  # idempotent
+    assert counts() == before
+
+
+def test_resumes_the_clients_left_and_follows_the_settings(book: Book, entity: LegalEntity, actor: Actor,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    services.document_settings_update(actor=actor, run_document=RunDocument.UPD, upd_status=2)
+    r = run(actor, RunMode.AUTO)
+    real = services._issue_batch
+    calls = {"n": 0}
+
+    def crash_on_second_chunk(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("crash")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(services, "CHUNK", 1)
+    monkeypatch.setattr(services, "_issue_batch", crash_on_second_chunk)
+    with pytest.raises(RuntimeError):
+        services.documents_issue_for_run(actor=actor, run=r)
+    assert Document.objects.filter(run=r).count() == 1 and counters() == [("upd", "2026", 1)]
+    monkeypatch.setattr(services, "_issue_batch", real)
+    rest = services.documents_issue_for_run(actor=actor, run=r)
+    assert len(rest) == 2 and all(d.type == DocumentType.UPD and d.upd_status == 2 for d in rest)
+    assert sorted(Document.objects.filter(run=r).values_list("number", flat=True)) == ["1", "2", "3"]
+    assert counters() == [("upd", "2026", 3)]
+
+
+def test_a_sandbox_run_issues_nothing(book: Book, entity: LegalEntity, actor: Actor) -> None:
+    r = run(actor, RunMode.SANDBOX)
+    before = counts()
+    assert services.documents_issue_for_run(actor=actor, run=r) == []
+    assert counts() == before and counters() == []
+
+
+def test_a_rejected_confirm_run_consumes_no_number(book: Book, entity: LegalEntity, actor: Actor) -> None:
+    r = run(actor, RunMode.CONFIRM)
+    assert services.documents_issue_for_run(actor=actor, run=r) == []  # awaiting confirmation
+    r = billing.billing_run_reject(actor=actor, run=r)
+    before = counts()
+    assert services.documents_issue_for_run(actor=actor, run=r) == []
+    assert counts() == before and counters() == []
+    assert Document.objects.count() == 0
+
+
+def test_a_confirmed_run_issues_at_confirmation(book: Book, entity: LegalEntity, actor: Actor) -> None:
+    r = run(actor, RunMode.CONFIRM)
+    r = billing.billing_run_confirm(actor=actor, run=r, fingerprint=billing.run_fingerprint(r))
+    docs = services.documents_issue_for_run(actor=actor, run=r)
+    assert len(docs) == 3 and counters() == [("invoice", "2026", 3)]
+
+
+def test_none_and_no_legal_entity_issue_nothing(book: Book, db: object, actor: Actor) -> None:
+    r = run(actor, RunMode.AUTO)
+    assert RunItem.objects.filter(run=r, applied_at__isnull=False).exists()
+    assert services.documents_issue_for_run(actor=actor, run=r) == []  # no legal entity yet
+    services.legal_entity_create(actor=actor, name="ООО «К»", full_name="ООО «К»", inn="7707083893",
+                                 kpp="770701001", legal_address="Москва")
+    services.document_settings_update(actor=actor, run_document=RunDocument.NONE)
+    assert services.documents_issue_for_run(actor=actor, run=r) == []
+    assert counters() == []
