@@ -32,3 +32,14 @@ def audit_record(
         before=_jsonable(before),
         after=_jsonable(after),
     )
+
+
+def audit_record_many(*, actor: Actor, entries: list[tuple[str, str, object, Any, Any]]) -> None:
+    """Record many entries at once (bulk writers such as billing runs): each is ``(action,
+    object_type, object_id, before, after)``; the same as calling :func:`audit_record` for each."""
+    at = clock.now()
+    AuditEntry.objects.bulk_create([
+        AuditEntry(at=at, actor_kind=str(actor.kind), actor_id=actor.id, actor_label=actor.label, action=action,
+                   object_type=object_type, object_id=str(object_id), before=_jsonable(before),
+                   after=_jsonable(after))
+        for action, object_type, object_id, before, after in entries], batch_size=1000)

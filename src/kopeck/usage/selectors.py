@@ -181,11 +181,14 @@ def subscription_usage(sub: Subscription, period: Period | None = None) -> Subsc
     return SubscriptionUsage(sub, period, currency, components, total)
 
 
-def stored_usage(sub: Subscription) -> Callable[[str, Period], Usage]:
+def stored_usage(sub: Subscription, *, spec: PlanSpec | None = None,
+                 zone_name: str | None = None) -> Callable[[str, Period], Usage]:
     """The metered usage of ``sub`` from the stored events and readings, as the billing engine asks
-    for it: ``(component code, service period) → Usage`` (provider-local days)."""
-    spec = version_plan_spec(sub.plan_version)
-    zone = provider_zone()
+    for it: ``(component code, service period) → Usage`` (provider-local days). ``spec`` and
+    ``zone_name`` (the plan version's spec, the provider's zone) may be given when already loaded."""
+    if spec is None:
+        spec = version_plan_spec(sub.plan_version)
+    zone = provider_zone() if zone_name is None else zone_name
 
     def source(component: str, period: Period) -> Usage:
         comp = spec.component(component)
