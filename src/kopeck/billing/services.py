@@ -36,6 +36,7 @@ from kopeck.catalog.models import Plan
 from kopeck.clients.models import Client, Tag
 from kopeck.common import clock
 from kopeck.common.actor import Actor
+from kopeck.common.bulk import bulk_insert
 from kopeck.common.errors import Conflict, ValidationFailed
 from kopeck.common.faults import fault_point
 from kopeck.configuration.selectors import billing_settings, provider_today, provider_zone
@@ -281,8 +282,7 @@ def process_chunk(*, actor: Actor, chunk_id: int) -> int:
             chunk = _claim(chunk_id)
             if chunk is None:
                 return 0
-            RunItem.objects.bulk_create([_item(run, out, vats[out.subscription_id]) for out in outcomes],
-                                        batch_size=1000, ignore_conflicts=True)
+            bulk_insert(RunItem, [_item(run, out, vats[out.subscription_id]) for out in outcomes])
             _chunk_done(run, chunk, processed=len(outcomes))
         fault_point("chunk.after_commit")
         return len(outcomes)
@@ -312,7 +312,7 @@ def _post_chunk(actor: Actor, run: BillingRun, chunk_id: int, default_vat: str, 
                 if not out.error:
                     item.applied_at, item.transaction_ids = now, out.transaction_ids
                 items.append(item)
-            RunItem.objects.bulk_create(items, batch_size=1000)
+            bulk_insert(RunItem, items)
             _chunk_done(run, chunk, processed=len(items), applied=sum(1 for i in items if i.applied_at))
         else:
             todo = list(_to_apply(run).filter(client_id__gte=chunk.first_client, client_id__lte=chunk.last_client,

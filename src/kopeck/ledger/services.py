@@ -18,6 +18,7 @@ from kopeck.audit.services import audit_record, audit_record_many
 from kopeck.clients.models import Client
 from kopeck.common import clock
 from kopeck.common.actor import Actor
+from kopeck.common.bulk import insert_rows
 from kopeck.common.errors import Conflict, NotFound, ValidationFailed
 from kopeck.core.ledger import (
     AccountRole,
@@ -228,25 +229,26 @@ def ledger_charges_post_bulk(*, actor: Actor, charges: Sequence[BulkCharge]) -> 
             client_accounts[(cid, currency)] = pk
     roles: set[AccountRole] = {leg.role for entry in entries for leg in entry.legs if leg.role != AccountRole.CLIENT}
     system = {currency: _system_account_ids(roles, currency) for currency in sorted(by_currency)}
-    txns = [JournalTransaction(
-        operation=Operation.CHARGE, client_id=ch.client_id, currency=ch.currency,
-        amount_minor=to_minor(Money(ch.amount, ch.currency)), vat_rate=rates[ch.vat_rate].value,
-        vat_minor=to_minor(entry.vat.vat) if entry.vat else 0, reason=ch.reason.strip(),
-        source_ref=ch.source_ref.strip(), recorded_at=now, actor_kind=str(actor.kind), actor_id=actor.id,
-        actor_label=actor.label, explanation=entry.explanation.as_dict())
-        for ch, entry in zip(charges, entries, strict=True)]
-    JournalTransaction.objects.bulk_create(txns, batch_size=1000)
-    Posting.objects.bulk_create([
-        Posting(transaction_id=txn.pk, currency=ch.currency, recorded_at=now, amount_minor=to_minor(leg.amount),
-                account_id=client_accounts[(ch.client_id, ch.currency)] if leg.role == AccountRole.CLIENT
-                else system[ch.currency][leg.role])
-        for ch, entry, txn in zip(charges, entries, txns, strict=True) for leg in entry.legs], batch_size=2000)
+    kind = str(actor.kind)
+    ids = insert_rows(JournalTransaction, _TXN_FIELDS, [
+        (Operation.CHARGE.value, ch.client_id, ch.currency, to_minor(Money(ch.amount, ch.currency)),
+         rates[ch.vat_rate].value, to_minor(entry.vat.vat) if entry.vat else 0, ch.reason.strip(),
+         ch.source_ref.strip(), now, kind, actor.id, actor.label, None, entry.explanation.as_dict())
+        for ch, entry in zip(charges, entries, strict=True)])
+    insert_rows(Posting, ("transaction_id", "account_id", "amount_minor", "currency", "recorded_at"), [
+        (txn_id, client_accounts[(ch.client_id, ch.currency)] if leg.role == AccountRole.CLIENT
+         else system[ch.currency][leg.role], to_minor(leg.amount), ch.currency, now)
+        for ch, entry, txn_id in zip(charges, entries, ids, strict=True) for leg in entry.legs])
     audit_record_many(actor=actor, entries=[
-        ("ledger.charge", "transaction", txn.pk, None,
-         {"client": ch.client_id, "operation": str(Operation.CHARGE), "amount": Money(ch.amount, ch.currency).to_str(),
+        ("ledger.charge", "transaction", txn_id, None,
+         {"client": ch.client_id, "operation": Operation.CHARGE.value, "amount": Money(ch.amount, ch.currency).to_str(),
           "currency": ch.currency, "reason": ch.reason.strip(), "source_ref": ch.source_ref.strip(), "reverses": None})
-        for ch, txn in zip(charges, txns, strict=True)])
-    return [int(txn.pk) for txn in txns]
+        for ch, entry, txn_id in zip(charges, entries, ids, strict=True)])
+    return ids
+
+
+_TXN_FIELDS = ("operation", "client_id", "currency", "amount_minor", "vat_rate", "vat_minor", "reason", "source_ref",
+               "recorded_at", "actor_kind", "actor_id", "actor_label", "reverses_id", "explanation")
 
 
 def forget_system_accounts() -> None:

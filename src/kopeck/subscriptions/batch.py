@@ -32,17 +32,18 @@ from kopeck.audit.services import audit_record_many
 from kopeck.catalog.selectors import version_plan_spec
 from kopeck.common import clock
 from kopeck.common.actor import Actor
+from kopeck.common.bulk import insert_rows
 from kopeck.configuration.selectors import provider_zone
 from kopeck.core.money import Money
 from kopeck.core.periods import Period
-from kopeck.core.pricing.plan import PlanSpec
+from kopeck.core.pricing.plan import ComponentKind, PlanSpec
 from kopeck.core.subscriptions import BilledSlot, DueCharge, quote_bill_due
 from kopeck.ledger.amounts import from_minor, to_minor
 from kopeck.ledger.services import BulkCharge, ledger_charges_post_bulk
 from kopeck.subscriptions.models import BilledPeriod, Subscription, SubscriptionStatus, TimelineEntry
 from kopeck.subscriptions.selectors import subscription_terms
 from kopeck.subscriptions.services import _reason, _status_on, subscription_bill_due
-from kopeck.usage.selectors import stored_usage
+from kopeck.usage.selectors import UsagePrefetch
 
 LineKey = tuple[str, str]
 """A line of a subscription's billing: (component, period start ISO date)."""
@@ -117,10 +118,11 @@ def _run(actor: Actor, ids: list[int], on: dt.date, preview: bool,
     zone_name = provider_zone()
     outcomes: list[BatchOutcome] = []
     simple: list[tuple[Subscription, BatchOutcome, list[DueCharge]]] = []
+    usage = UsagePrefetch(zone_name)
+    todo: list[tuple[Subscription, BatchOutcome, str, PlanSpec]] = []
     for sub in subs:
         out = BatchOutcome(sub.pk, sub.client_id, sub.currency)
         outcomes.append(out)
-        rows = billed.get(sub.pk, [])
         try:
             status = _status_on(sub, on)
             if status in (SubscriptionStatus.PENDING, SubscriptionStatus.ENDED) or sub.billing_paused:
@@ -128,8 +130,19 @@ def _run(actor: Actor, ids: list[int], on: dt.date, preview: bool,
                     _slow(actor, sub, on, out)  # the status moves: let the one-by-one path record it
                 continue
             spec = specs.of(sub)
-            quote = quote_bill_due(subscription_terms(sub, spec), on, _slots(rows),
-                                   usage=stored_usage(sub, spec=spec, zone_name=zone_name))
+            if any(c.kind == ComponentKind.METERED for c in spec.components):
+                # a throw-away pass notes which usage it needs; it is then read for all at once
+                quote_bill_due(subscription_terms(sub, spec), on, _slots(billed.get(sub.pk, [])),
+                               usage=usage.recorder(sub, spec))
+        except Exception as exc:  # one subscription's error never stops the batch
+            out.error = _error(exc)
+            continue
+        todo.append((sub, out, status, spec))
+    usage.load()
+    for sub, out, status, spec in todo:
+        rows = billed.get(sub.pk, [])
+        try:
+            quote = quote_bill_due(subscription_terms(sub, spec), on, _slots(rows), usage=usage.source(sub, spec))
         except Exception as exc:  # one subscription's error never stops the batch
             out.error = _error(exc)
             continue
@@ -191,31 +204,35 @@ def _post_simple(actor: Actor, on: dt.date, batch: list[tuple[Subscription, Batc
     txn_of: dict[tuple[int, int], int] = {}  # (batch index, id(charge)) -> transaction
     for (n, item), posted in zip(owners, txn_ids, strict=True):
         txn_of[(n, id(item))] = posted
-    periods: list[BilledPeriod] = []
-    timeline: list[TimelineEntry] = []
+    periods: list[tuple[Any, ...]] = []
+    timeline: list[tuple[Any, ...]] = []
     audits: list[tuple[str, str, object, Any, Any]] = []
     for n, (sub, out, charges) in enumerate(batch):
         ids: list[int] = []
+        lines: list[dict[str, Any]] = []
         total = Money.zero(sub.currency)
         for item in charges:
             txn_id = txn_of.get((n, id(item)))
             total = total + item.amount
-            periods.append(BilledPeriod(
-                subscription_id=sub.pk, component=item.component, period_start=item.period.start,
-                period_end=item.period.end, amount_minor=to_minor(item.amount), currency=sub.currency,
-                transaction_id=txn_id, created_at=now,
-                explanation={**item.explanation.as_dict(), "lines": [ln.as_dict() for ln in item.lines],
-                             "due": item.due.isoformat(), "billing_period": item.billing_period.to_dict()}))
+            periods.append((
+                sub.pk, item.component, item.period.start, item.period.end, to_minor(item.amount), sub.currency,
+                txn_id, {**item.explanation.as_dict(), "lines": [ln.as_dict() for ln in item.lines],
+                         "due": item.due.isoformat(), "billing_period": item.billing_period.to_dict()},
+                None, 0, now))
+            line = item.as_dict()
+            lines.append(line)
             if txn_id is not None:
                 ids.append(txn_id)
-                timeline.append(TimelineEntry(subscription_id=sub.pk, at=now, effective_date=on, kind="charge",
-                                              text_ru=item.explanation.ru[:500], text_en=item.explanation.en[:500],
-                                              data=item.as_dict(), transaction_id=txn_id))
-        out.items = [c.as_dict() for c in charges]
+                timeline.append((sub.pk, now, on, "charge", item.explanation.ru[:500], item.explanation.en[:500],
+                                 line, txn_id))
+        out.items = lines
         out.transaction_ids = ids
         if ids:
             audits.append(("subscription.bill", "subscription", sub.pk, None,
                            {"on": on, "transactions": ids, "total": total.to_str()}))
-    BilledPeriod.objects.bulk_create(periods, batch_size=1000)
-    TimelineEntry.objects.bulk_create(timeline, batch_size=1000)
+    insert_rows(BilledPeriod, ("subscription_id", "component", "period_start", "period_end", "amount_minor", "currency",
+                               "transaction_id", "explanation", "credited_from", "credited_minor", "created_at"),
+                periods)
+    insert_rows(TimelineEntry, ("subscription_id", "at", "effective_date", "kind", "text_ru", "text_en", "data",
+                                "transaction_id"), timeline)
     audit_record_many(actor=actor, entries=audits)
