@@ -36,7 +36,7 @@ from kopeck.catalog.models import Plan
 from kopeck.clients.models import Client, Tag
 from kopeck.common import clock
 from kopeck.common.actor import Actor
-from kopeck.common.bulk import bulk_insert
+from kopeck.common.bulk import insert_rows
 from kopeck.common.errors import Conflict, ValidationFailed
 from kopeck.common.faults import fault_point
 from kopeck.configuration.selectors import billing_settings, provider_today, provider_zone
@@ -250,6 +250,14 @@ def _item(run: BillingRun, out: BatchOutcome, vat: str) -> RunItem:
     return item
 
 
+_ITEM_FIELDS = ("run_id", "client_id", "subscription_id", "status", "error", "items", "amount_minor", "currency",
+                "vat_rate", "excluded", "changed", "previous_items", "applied_at", "transaction_ids", "excluded_lines")
+
+
+def _insert_items(items: list[RunItem]) -> None:
+    insert_rows(RunItem, _ITEM_FIELDS, [tuple(getattr(i, f) for f in _ITEM_FIELDS) for i in items])
+
+
 def _vat_rates(ids: list[int], default: str) -> dict[int, str]:
     return {pk: rate or default for pk, rate in
             Subscription.objects.filter(pk__in=ids).values_list("pk", "plan__product__vat_rate")}
@@ -282,7 +290,7 @@ def process_chunk(*, actor: Actor, chunk_id: int) -> int:
             chunk = _claim(chunk_id)
             if chunk is None:
                 return 0
-            bulk_insert(RunItem, [_item(run, out, vats[out.subscription_id]) for out in outcomes])
+            _insert_items([_item(run, out, vats[out.subscription_id]) for out in outcomes])
             _chunk_done(run, chunk, processed=len(outcomes))
         fault_point("chunk.after_commit")
         return len(outcomes)
@@ -312,7 +320,7 @@ def _post_chunk(actor: Actor, run: BillingRun, chunk_id: int, default_vat: str, 
                 if not out.error:
                     item.applied_at, item.transaction_ids = now, out.transaction_ids
                 items.append(item)
-            bulk_insert(RunItem, items)
+            _insert_items(items)
             _chunk_done(run, chunk, processed=len(items), applied=sum(1 for i in items if i.applied_at))
         else:
             todo = list(_to_apply(run).filter(client_id__gte=chunk.first_client, client_id__lte=chunk.last_client,

@@ -83,16 +83,23 @@ class _Specs:
         return spec
 
 
-def _billed(ids: Iterable[int]) -> dict[int, list[BilledPeriod]]:
-    rows: dict[int, list[BilledPeriod]] = {}
-    for b in BilledPeriod.objects.filter(subscription_id__in=list(ids)).order_by("period_start", "component"):
-        rows.setdefault(b.subscription_id, []).append(b)
+_Billed = tuple[str, dt.date, dt.date, int, str, "dt.date | None"]
+"""A billed period as the batch reads it: component, start, end, amount (minor units), currency,
+credited back from."""
+
+
+def _billed(ids: Iterable[int]) -> dict[int, list[_Billed]]:
+    rows: dict[int, list[_Billed]] = {}
+    for sub_id, *row in BilledPeriod.objects.filter(subscription_id__in=list(ids)).order_by(
+            "period_start", "component").values_list("subscription_id", "component", "period_start", "period_end",
+                                                     "amount_minor", "currency", "credited_from"):
+        rows.setdefault(sub_id, []).append(tuple(row))  # type: ignore[arg-type]
     return rows
 
 
-def _slots(rows: Sequence[BilledPeriod]) -> list[BilledSlot]:
-    return [BilledSlot(b.component, Period(b.period_start, b.period_end), from_minor(b.amount_minor, b.currency),
-                       b.credited_from) for b in rows]
+def _slots(rows: Sequence[_Billed]) -> list[BilledSlot]:
+    return [BilledSlot(component, Period(start, end), from_minor(amount, currency), credited)
+            for component, start, end, amount, currency, credited in rows]
 
 
 def subscriptions_bill_batch(*, actor: Actor, subscription_ids: Sequence[int], on: dt.date, preview: bool,
@@ -152,7 +159,7 @@ def _run(actor: Actor, ids: list[int], on: dt.date, preview: bool,
         if preview:
             out.items = [c.as_dict() for c in quote.items]
             continue
-        existing = {(b.component, b.period_start) for b in rows}
+        existing = {(b[0], b[1]) for b in rows}
         if status != sub.status or quote.credits or any(c.key in existing for c in charges):
             if skip:
                 out.error = ("ValidationFailed: lines of this subscription cannot be excluded one by one "
