@@ -45,7 +45,7 @@ from kopeck.core.money import Currency
 from kopeck.subscriptions.batch import BatchOutcome, LineKey, line_key, subscriptions_bill_batch
 from kopeck.subscriptions.models import Subscription, SubscriptionStatus
 
-CHUNK = 500
+CHUNK: int = settings.KOPECK_BILLING_CHUNK
 LEASE = dt.timedelta(minutes=10)
 SCOPE_KEYS = ("clients", "plans", "tags")
 
