@@ -89,7 +89,6 @@ def prepare(n: int) -> None:
     from kopeck.common import clock
     from kopeck.core.pricing.plan import PlanSpec
     from kopeck.subscriptions.models import Subscription
-    from kopeck.usage.models import UsageEvent
 
     now = clock.now()
     product = Product.objects.create(code="bench", name_ru="Бенчмарк", created_at=now, updated_at=now)
@@ -181,8 +180,8 @@ class Workers:
 
 
 def timed_run(day: dt.date, mode: str, workers: Workers | None) -> tuple[float, Any]:
-    from kopeck.billing.models import BillingRun, RunStatus
     from kopeck.billing import services as billing
+    from kopeck.billing.models import BillingRun, RunStatus
     from kopeck.common.actor import Actor
 
     actor = Actor.system("benchmark")
@@ -294,7 +293,7 @@ def main() -> None:
         print(results[-1], flush=True)
     info = server_info(args.database_url)
     how = "in-process" if args.in_process else f"{args.workers} Celery workers (solo pool) over Redis"
-    print(f"\n### Billing runs — {dt.date.today().isoformat()}\n")  # noqa: DTZ011
+    print(f"\n### Billing runs — {time.strftime('%Y-%m-%d')}\n")
     print(f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, PostgreSQL "
           f"{info['server_version']} (synchronous_commit={info['synchronous_commit']}); {how}.")
     print(f"Command: `.venv/bin/python benchmarks/billing_run.py --sizes {' '.join(map(str, args.sizes))}"

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 
 from kopeck.billing import services
-from kopeck.subscriptions import batch
 from kopeck.billing.models import BillingRun, ItemStatus, RunItem, RunStatus
 from kopeck.common.actor import Actor
 from kopeck.common.errors import ValidationFailed
 from kopeck.core.clock import FixedClock
 from kopeck.ledger.models import JournalTransaction
+from kopeck.subscriptions import batch
 from kopeck.subscriptions.models import BilledPeriod, Subscription, TimelineEntry
 from kopeck.subscriptions.services import subscription_bill_due, subscription_state
 from tests.billing.conftest import TODAY, Book
