@@ -113,6 +113,7 @@ class RunChunk(models.Model):
     done_at = models.DateTimeField(_("done at"), null=True, blank=True)
     lease_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    tally = models.JSONField(_("tally"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("billing run chunk")

@@ -20,7 +20,7 @@ import datetime as dt
 import hashlib
 import io
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
 from importlib import import_module
 from typing import Any
@@ -234,8 +234,11 @@ def _pending_chunk_ids(run: BillingRun) -> list[int]:
 
 
 def _chunk_subscription_ids(run: BillingRun, chunk: RunChunk) -> list[int]:
+    # a chunk's items are written with its done mark: a chunk not done has none (the client range
+    # keeps the check cheap however large the run)
     return list(run_subscriptions(run).filter(client_id__gte=chunk.first_client, client_id__lte=chunk.last_client)
-                .exclude(pk__in=RunItem.objects.filter(run=run).values("subscription_id"))
+                .exclude(pk__in=RunItem.objects.filter(run=run, client_id__gte=chunk.first_client,
+                                                       client_id__lte=chunk.last_client).values("subscription_id"))
                 .values_list("pk", flat=True))
 
 
@@ -290,8 +293,9 @@ def process_chunk(*, actor: Actor, chunk_id: int) -> int:
             chunk = _claim(chunk_id)
             if chunk is None:
                 return 0
-            _insert_items([_item(run, out, vats[out.subscription_id]) for out in outcomes])
-            _chunk_done(run, chunk, processed=len(outcomes))
+            items = [_item(run, out, vats[out.subscription_id]) for out in outcomes]
+            _insert_items(items)
+            _chunk_done(run, chunk, processed=len(items), tally=_tally(items))
         fault_point("chunk.after_commit")
         return len(outcomes)
     try:
@@ -321,7 +325,8 @@ def _post_chunk(actor: Actor, run: BillingRun, chunk_id: int, default_vat: str, 
                     item.applied_at, item.transaction_ids = now, out.transaction_ids
                 items.append(item)
             _insert_items(items)
-            _chunk_done(run, chunk, processed=len(items), applied=sum(1 for i in items if i.applied_at))
+            _chunk_done(run, chunk, processed=len(items), applied=sum(1 for i in items if i.applied_at),
+                        tally=_tally(items))
         else:
             todo = list(_to_apply(run).filter(client_id__gte=chunk.first_client, client_id__lte=chunk.last_client,
                                               applied_at__isnull=True).order_by("subscription_id"))
@@ -372,9 +377,10 @@ def _included(item: RunItem) -> list[dict[str, Any]]:
     return [ln for ln in item.items if line_key(ln) not in skip]
 
 
-def _chunk_done(run: BillingRun, chunk: RunChunk, *, processed: int, applied: int = 0) -> None:
-    chunk.done_at, chunk.lease_until = clock.now(), None
-    chunk.save(update_fields=["done_at", "lease_until"])
+def _chunk_done(run: BillingRun, chunk: RunChunk, *, processed: int, applied: int = 0,
+                tally: dict[str, Any] | None = None) -> None:
+    chunk.done_at, chunk.lease_until, chunk.tally = clock.now(), None, tally or {}
+    chunk.save(update_fields=["done_at", "lease_until", "tally"])
     BillingRun.objects.filter(pk=run.pk).update(processed=F("processed") + processed,
                                                 applied=F("applied") + applied)
 
@@ -388,7 +394,12 @@ def _finish(actor: Actor, run_id: int) -> BillingRun:
         if run.status not in (RunStatus.COMPUTING, RunStatus.APPLYING) or RunChunk.objects.filter(
                 run=run, phase=_phase(run), done_at__isnull=True).exists():
             return run
-        run.summary = run_summary(run)
+        phase = _phase(run)
+        if phase == ChunkPhase.APPLY:  # items may have changed while applying: count them again
+            tally = _tally(RunItem.objects.filter(run=run).order_by("id").iterator(chunk_size=CHUNK))
+        else:  # the chunks' tallies, added up — no pass over a large run's items
+            tally = _merged(RunChunk.objects.filter(run=run, phase=phase).values_list("tally", flat=True))
+        run.summary = _public(tally)
         if run.mode == RunMode.CONFIRM and run.decided_at is None:
             run.status = RunStatus.AWAITING_CONFIRMATION
         else:
@@ -399,7 +410,7 @@ def _finish(actor: Actor, run_id: int) -> BillingRun:
                 run.summary["changed"] = RunItem.objects.filter(run=run, changed=True).count()
                 fault_point("finish.before_documents")
                 run.summary["documents"] = _issue_documents(actor, run)
-                run.summary["events"] = [*run.summary.get("events", []), _completed_event(run)]
+                run.summary["events"] = [*run.summary.get("events", []), _completed_event(run, tally)]
         run.save(update_fields=["summary", "status", "finished_at", "processed", "applied"])
         audit_record(actor=actor, action="billing_run.finish", object_type="billing_run", object_id=run.pk,
                      before=None, after={"status": run.status, "processed": run.processed, "applied": run.applied,
@@ -499,13 +510,11 @@ def _to_apply(run: BillingRun) -> QuerySet[RunItem]:
     return RunItem.objects.filter(run=run, status=ItemStatus.OK, excluded=False)
 
 
-def _completed_event(run: BillingRun) -> dict[str, Any]:
+def _completed_event(run: BillingRun, tally: Mapping[str, Any]) -> dict[str, Any]:
     """The notification event of a completed run (consumed by the notifications issue)."""
-    items = RunItem.objects.filter(run=run, applied_at__isnull=False)
     return {"type": "billing_run.completed", "run": run.pk, "mode": run.mode,
             "billing_date": run.billing_date.isoformat(), "at": clock.now().isoformat(),
-            "clients": sorted(set(items.exclude(transaction_ids=[]).values_list("client_id", flat=True))),
-            "transactions": sum(len(i) for i in items.values_list("transaction_ids", flat=True))}
+            "clients": tally["_posted_clients"], "transactions": tally["_transactions"]}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -754,12 +763,20 @@ def billing_run_retry_errors(*, actor: Actor, run: BillingRun) -> BillingRun:
 def run_summary(run: BillingRun) -> dict[str, Any]:
     """Clients, subscriptions, charges and credits, totals by currency and by VAT rate (charges),
     errors — computed from the stored items."""
+    return _public(_tally(RunItem.objects.filter(run=run).order_by("id").iterator(chunk_size=CHUNK)))
+
+
+def _tally(items: Iterable[RunItem]) -> dict[str, Any]:
     clients: set[int] = set()
-    subs = charges = credits = errors = 0
+    posted: set[int] = set()
+    subs = charges = credits = errors = transactions = 0
     by_currency: dict[str, Decimal] = {}
     by_vat: dict[str, dict[str, Decimal]] = {}
-    for item in RunItem.objects.filter(run=run).order_by("id").iterator(chunk_size=CHUNK):
+    for item in items:
         subs += 1
+        if item.transaction_ids:
+            posted.add(item.client_id)
+            transactions += len(item.transaction_ids)
         clients.add(item.client_id)
         if item.status == ItemStatus.ERROR:
             errors += 1
@@ -779,7 +796,34 @@ def run_summary(run: BillingRun) -> dict[str, Any]:
             "totals_by_currency": {c: str(v) for c, v in sorted(by_currency.items())},
             "totals_by_vat_rate": {c: {r: str(v) for r, v in sorted(rates.items())}
                                    for c, rates in sorted(by_vat.items())},
-            "errors": errors}
+            "errors": errors, "_posted_clients": sorted(posted), "_transactions": transactions}
+
+
+def _merged(parts: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The tallies of chunks added up (chunks hold disjoint clients, so client counts add up)."""
+    total: dict[str, Any] = {"clients": 0, "subscriptions": 0, "charges": 0, "credits": 0, "errors": 0,
+                             "_transactions": 0}
+    posted: list[int] = []
+    by_currency: dict[str, Decimal] = {}
+    by_vat: dict[str, dict[str, Decimal]] = {}
+    for part in parts:
+        for key in ("clients", "subscriptions", "charges", "credits", "errors", "_transactions"):
+            total[key] += part.get(key, 0)
+        posted += part.get("_posted_clients", [])
+        for cur, amount in part.get("totals_by_currency", {}).items():
+            by_currency[cur] = by_currency.get(cur, Decimal(0)) + Decimal(amount)
+        for cur, rates in part.get("totals_by_vat_rate", {}).items():
+            into = by_vat.setdefault(cur, {})
+            for rate, amount in rates.items():
+                into[rate] = into.get(rate, Decimal(0)) + Decimal(amount)
+    total["totals_by_currency"] = {c: str(v) for c, v in sorted(by_currency.items())}
+    total["totals_by_vat_rate"] = {c: {r: str(v) for r, v in sorted(rates.items())} for c, rates in sorted(by_vat.items())}
+    total["_posted_clients"] = sorted(posted)
+    return total
+
+
+def _public(summary: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in summary.items() if not k.startswith("_")}
 
 
 CSV_COLUMNS = ["client_id", "client", "subscription_id", "status", "kind", "component", "period_start",
