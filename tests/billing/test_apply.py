@@ -54,52 +54,55 @@ def test_auto_posts_what_it_computed_and_a_second_run_adds_nothing(book: Book, a
     assert charges() == before
 
 
-def test_auto_resumes_after_a_crash_between_posting_and_marking(book: Book, actor: Actor,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    real = services._mark_applied
-    calls = {"n": 0}
+def test_an_interrupted_auto_run_keeps_whole_chunks_and_resumes_to_the_same_result(
+        book: Book, actor: Actor, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(services, "CHUNK", 2)  # chunks: client 1 (2 subscriptions); clients 2 and 3
+    real = services.fault_point
+    passes: list[str] = []
 
-    def crash(*args: Any) -> None:
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise RuntimeError("crash after posting")
-        real(*args)
+    def crash(name: str) -> None:
+        passes.append(name)
+        if name == "chunk.posted" and passes.count(name) >= 2:  # the careful retry of the chunk too
+            raise RuntimeError("worker lost after posting the second chunk")
+        real(name)
 
-    monkeypatch.setattr(services, "_mark_applied", crash)
+    monkeypatch.setattr(services, "fault_point", crash)
     created = services.billing_run_create(actor=actor, billing_date=TODAY, mode=RunMode.AUTO)
     with pytest.raises(RuntimeError):
         services.billing_run_execute(actor=actor, run=created)
     created.refresh_from_db()
     assert created.status == RunStatus.FAILED
-    assert RunItem.objects.filter(run=created, applied_at__isnull=False).count() == 1
-    posted = charges()
-    assert len({ref.split(":")[1] for ref, _ in posted}) == 2  # the second subscription was posted, not marked
-    monkeypatch.setattr(services, "_mark_applied", real)
+    # the second chunk's posting was rolled back with it: only client 1 is in the ledger
+    first = [s.pk for s in book.subs if s.client_id == book.clients[0].pk]
+    assert sorted(RunItem.objects.filter(run=created).values_list("subscription_id", flat=True)) == first
+    assert {int(ref.split(":")[1]) for ref, _ in charges()} == set(first)
+    assert (created.processed, created.applied) == (2, 2)
+    monkeypatch.setattr(services, "fault_point", real)
     done = services.billing_run_execute(actor=actor, run=created)
-    assert done.status == RunStatus.COMPLETED and done.applied == 4
+    assert done.status == RunStatus.COMPLETED and (done.processed, done.applied) == (4, 4)
     after = charges()
-    assert set(posted) <= set(after) and len(after) == len(set(after))
+    assert len(after) == len(set(after)) == JournalTransaction.objects.count()
     assert sum(a for _, a in after) == computed(done)  # nothing posted twice
-    second = RunItem.objects.filter(run=done).order_by("subscription_id")[1]
-    assert second.transaction_ids and not second.changed
-    assert len(after) == JournalTransaction.objects.count()
+    assert {int(ref.split(":")[1]) for ref, _ in after} == {s.pk for s in book.subs}
+    assert all(i.transaction_ids and not i.changed for i in RunItem.objects.filter(run=done))
 
 
-def test_auto_records_a_subscription_changed_while_applying(book: Book, actor: Actor,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    created = services.billing_run_create(actor=actor, billing_date=TODAY, mode=RunMode.AUTO,
-                                          scope={"clients": [book.clients[1].pk]})
-    real_apply = services._apply
+def test_confirm_records_a_subscription_changed_after_the_check(book: Book, actor: Actor,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    r = run(actor, RunMode.CONFIRM, scope={"clients": [book.clients[1].pk]})
+    real_confirm = services._confirm
 
-    def change_then_apply(actor: Actor, r: BillingRun, progress: Any) -> BillingRun:
+    def confirm_then_change(actor: Actor, r: BillingRun, fingerprint: str) -> BillingRun:
+        confirmed = real_confirm(actor, r, fingerprint)
         subscription_change_quantity(actor=actor, subscription=book.subs[1], quantity=5)
-        return real_apply(actor, r, progress)
+        return confirmed
 
-    monkeypatch.setattr(services, "_apply", change_then_apply)
-    done = services.billing_run_execute(actor=actor, run=created)
+    monkeypatch.setattr(services, "_confirm", confirm_then_change)
+    done = services.billing_run_confirm(actor=actor, run=r, fingerprint=services.run_fingerprint(r))
     item = RunItem.objects.get(run=done)
     assert done.status == RunStatus.COMPLETED and item.applied_at is not None
     assert item.changed and item.previous_items and item.items != item.previous_items
+    assert done.summary["changed"] == 1
     assert done.summary["events"][0]["type"] == "billing_run.completed"
 
 

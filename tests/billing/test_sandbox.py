@@ -15,6 +15,7 @@ from kopeck.common.actor import Actor
 from kopeck.common.errors import ValidationFailed
 from kopeck.core.clock import FixedClock
 from kopeck.ledger.models import JournalTransaction
+from kopeck.subscriptions import batch
 from kopeck.subscriptions.models import BilledPeriod, Subscription, TimelineEntry
 from kopeck.subscriptions.services import subscription_bill_due, subscription_state
 from tests.billing.conftest import TODAY, Book
@@ -63,22 +64,22 @@ def test_sandbox_computes_what_billing_posts_and_writes_nothing(book: Book, acto
 
 def test_an_error_is_recorded_and_the_others_proceed(book: Book, actor: Actor,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    real = services.subscription_bill_due
+    real = batch.subscription_terms
     broken = book.subs[1].pk
 
-    def failing(**kwargs: Any) -> Any:
-        if kwargs["subscription"].pk == broken:
+    def failing(sub: Any, spec: Any = None) -> Any:
+        if sub.pk == broken:
             raise ValueError("price missing")
-        return real(**kwargs)
+        return real(sub, spec)
 
-    monkeypatch.setattr(services, "subscription_bill_due", failing)
+    monkeypatch.setattr(batch, "subscription_terms", failing)
     run = sandbox(actor)
     assert run.status == RunStatus.COMPLETED
     errors = RunItem.objects.filter(run=run, status=ItemStatus.ERROR)
     assert [(e.subscription_id, e.error) for e in errors] == [(broken, "ValueError: price missing")]
     assert RunItem.objects.filter(run=run, status=ItemStatus.OK).count() == 3
     assert run.summary["errors"] == 1
-    monkeypatch.setattr(services, "subscription_bill_due", real)
+    monkeypatch.setattr(batch, "subscription_terms", real)
     run = services.billing_run_retry_errors(actor=actor, run=run)
     assert run.summary["errors"] == 0
     assert results(run) == results(sandbox(actor))

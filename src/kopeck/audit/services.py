@@ -10,6 +10,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from kopeck.audit.models import AuditEntry
 from kopeck.common import clock
 from kopeck.common.actor import Actor
+from kopeck.common.bulk import insert_rows
 
 
 def _jsonable(state: Any) -> Any:
@@ -32,3 +33,13 @@ def audit_record(
         before=_jsonable(before),
         after=_jsonable(after),
     )
+
+
+def audit_record_many(*, actor: Actor, entries: list[tuple[str, str, object, Any, Any]]) -> None:
+    """Record many entries at once (bulk writers such as billing runs): each is ``(action,
+    object_type, object_id, before, after)``; the same as calling :func:`audit_record` for each."""
+    at, kind = clock.now(), str(actor.kind)
+    insert_rows(AuditEntry, ("at", "actor_kind", "actor_id", "actor_label", "action", "object_type", "object_id",
+                             "before", "after"),
+                [(at, kind, actor.id, actor.label, action, object_type, str(object_id), _jsonable(before),
+                  _jsonable(after)) for action, object_type, object_id, before, after in entries])

@@ -46,6 +46,7 @@ class BillingRun(models.Model):
     applied = models.PositiveIntegerField(_("subscriptions applied"), default=0)
     decided_by = models.CharField(_("confirmed or rejected by"), max_length=200, blank=True, default="")
     decided_at = models.DateTimeField(_("confirmed or rejected at"), null=True, blank=True)
+    planned_at = models.DateTimeField(_("split into chunks at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("billing run")
@@ -79,9 +80,46 @@ class RunItem(models.Model):
     previous_items = models.JSONField(_("items before the change"), default=list, blank=True)
     applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
     transaction_ids = models.JSONField(_("ledger transactions"), default=list, blank=True)
+    excluded_lines = models.JSONField(_("excluded lines"), default=list, blank=True,
+                                      help_text=_("[component, period start] of each line left out."))
 
     class Meta:
         verbose_name = _("billing run item")
         verbose_name_plural = _("billing run items")
         ordering = ["run", "subscription"]
         constraints = [models.UniqueConstraint(fields=["run", "subscription"], name="run_item_once")]
+
+
+class ChunkPhase(models.TextChoices):
+    COMPUTE = "compute", _("Compute")
+    BILL = "bill", _("Compute and post")
+    APPLY = "apply", _("Post the reviewed items")
+
+
+class RunChunk(models.Model):
+    """A slice of a run: the in-scope subscriptions of the clients ``first_client`` …
+    ``last_client`` (ids, inclusive). Chunks split a run at client boundaries, so a client belongs to
+    one chunk and is processed by one worker at a time; a chunk's work and its ``done`` mark are
+    written in one transaction with the chunk row locked, so a chunk is done exactly once however
+    many workers are sent to it."""
+
+    run = models.ForeignKey(BillingRun, verbose_name=_("billing run"), on_delete=models.CASCADE,
+                            related_name="chunks")
+    seq = models.PositiveIntegerField(_("number"))
+    first_client = models.BigIntegerField(_("first client id"))
+    last_client = models.BigIntegerField(_("last client id"))
+    planned = models.PositiveIntegerField(_("subscriptions when planned"))
+    phase = models.CharField(_("phase"), max_length=10, choices=ChunkPhase.choices)
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    lease_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    tally = models.JSONField(_("tally"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("billing run chunk")
+        verbose_name_plural = _("billing run chunks")
+        ordering = ["run", "phase", "seq"]
+        constraints = [models.UniqueConstraint(fields=["run", "phase", "seq"], name="run_chunk_once")]
+
+    def __str__(self) -> str:
+        return f"#{self.run_id}/{self.seq}"

@@ -20,27 +20,33 @@ import datetime as dt
 import hashlib
 import io
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
+from importlib import import_module
 from typing import Any
 
+from django.apps import apps
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Count, F, QuerySet
 
 from kopeck.audit.services import audit_record
-from kopeck.billing.models import BillingRun, ItemStatus, RunItem, RunMode, RunStatus
+from kopeck.billing.models import BillingRun, ChunkPhase, ItemStatus, RunChunk, RunItem, RunMode, RunStatus
 from kopeck.catalog.models import Plan
 from kopeck.clients.models import Client, Tag
 from kopeck.common import clock
 from kopeck.common.actor import Actor
+from kopeck.common.bulk import insert_rows
 from kopeck.common.errors import Conflict, ValidationFailed
+from kopeck.common.faults import fault_point
 from kopeck.configuration.selectors import billing_settings, provider_today, provider_zone
 from kopeck.core.calendar import zone
 from kopeck.core.money import Currency
+from kopeck.subscriptions.batch import BatchOutcome, LineKey, line_key, subscriptions_bill_batch
 from kopeck.subscriptions.models import Subscription, SubscriptionStatus
-from kopeck.subscriptions.services import subscription_bill_due
 
-CHUNK = 500
+CHUNK: int = settings.KOPECK_BILLING_CHUNK
+LEASE = dt.timedelta(minutes=10)
 SCOPE_KEYS = ("clients", "plans", "tags")
 
 Progress = Callable[[int, int], None]
@@ -140,7 +146,7 @@ def billing_run_create(*, actor: Actor, billing_date: Any, mode: str = RunMode.S
 
 
 # ---------------------------------------------------------------------------------------------
-# execute
+# chunks: planning, processing, finishing
 
 
 def _minor(amount: str, currency: str) -> int:
@@ -155,186 +161,360 @@ def _total_minor(lines: list[dict[str, Any]], currency: str) -> int:
     return total
 
 
-def _vat_rate(sub: Subscription, default: str) -> str:
-    """The VAT rate charges of ``sub`` are posted with: the product's, or the settings' default."""
-    return sub.plan.product.vat_rate or default
+def _phase(run: BillingRun) -> str:
+    """What the run's chunks do now: ``bill`` (automatic: compute and post in one pass), ``apply``
+    (a confirmed run: post the reviewed items), otherwise ``compute``."""
+    if run.mode == RunMode.AUTO:
+        return ChunkPhase.BILL
+    if run.mode == RunMode.CONFIRM and run.decided_at is not None:
+        return ChunkPhase.APPLY
+    return ChunkPhase.COMPUTE
 
 
-def _compute(actor: Actor, run: BillingRun, sub: Subscription, default_vat: str) -> RunItem:
-    item = RunItem(run=run, client_id=sub.client_id, subscription=sub, currency=sub.currency,
-                   vat_rate=_vat_rate(sub, default_vat))
-    try:
-        with transaction.atomic():  # a database error of one subscription does not poison the run
-            result = subscription_bill_due(actor=actor, subscription=sub, on=run.billing_date, preview=True)
-        item.status, item.items = ItemStatus.OK, result.items
-        item.amount_minor = _total_minor(result.items, sub.currency)
-    except Exception as exc:  # one subscription's error never stops the run
-        item.status, item.items, item.amount_minor = ItemStatus.ERROR, [], 0
-        item.error = f"{type(exc).__name__}: {exc}"[:2000]
-    return item
-
-
-def _pending_chunks(run: BillingRun) -> Iterator[list[Subscription]]:
-    """The subscriptions in scope without an item yet, ``CHUNK`` at a time by id (keyset paging:
-    nothing is loaded beyond one chunk)."""
-    last = 0
-    base = run_subscriptions(run).exclude(pk__in=RunItem.objects.filter(run=run).values("subscription_id")) \
-        .select_related("plan__product")
-    while True:
-        chunk = list(base.filter(pk__gt=last)[:CHUNK])
-        if not chunk:
+def _plan(run: BillingRun, phase: str) -> None:
+    """Split the run into chunks of about :data:`CHUNK` subscriptions at client boundaries (once
+    per phase; the run row is locked so concurrent starters plan once)."""
+    with transaction.atomic():
+        BillingRun.objects.select_for_update().filter(pk=run.pk).first()
+        if RunChunk.objects.filter(run=run, phase=phase).exists():
             return
-        yield chunk
-        last = chunk[-1].pk
+        source = _to_apply(run).filter(applied_at__isnull=True) if phase == ChunkPhase.APPLY \
+            else run_subscriptions(run)
+        counts = source.order_by().values("client_id").annotate(n=Count("pk")).order_by("client_id")
+        chunks: list[RunChunk] = []
+        first: int | None = None
+        last, size = 0, 0
+        for row in counts.iterator(chunk_size=5000):
+            first = row["client_id"] if first is None else first
+            last, size = row["client_id"], size + row["n"]
+            if size >= CHUNK:
+                chunks.append(RunChunk(run=run, seq=len(chunks) + 1, first_client=first, last_client=last,
+                                       planned=size, phase=phase))
+                first, size = None, 0
+        if first is not None:
+            chunks.append(RunChunk(run=run, seq=len(chunks) + 1, first_client=first, last_client=last,
+                                   planned=size, phase=phase))
+        RunChunk.objects.bulk_create(chunks, batch_size=1000)
+        BillingRun.objects.filter(pk=run.pk).update(planned_at=clock.now())
 
 
-def billing_run_execute(*, actor: Actor, run: BillingRun, progress: Progress | None = None) -> BillingRun:
-    """Compute every subscription in the run's scope not computed yet and store the items; then,
-    by mode: ``sandbox`` completes; ``confirm`` waits for a confirmation; ``auto`` applies every
-    computed subscription (see :func:`_apply`) and completes. Resumable: executing again skips the
-    computed subscriptions and the applied items; executing a completed run changes nothing."""
+def _start(actor: Actor, run: BillingRun) -> BillingRun:
+    """Check the run can be executed, move it to computing / applying and plan its chunks."""
     run = BillingRun.objects.get(pk=run.pk)
     if run.status in (RunStatus.COMPLETED, RunStatus.AWAITING_CONFIRMATION):
         return run
     if run.status not in (RunStatus.PENDING, RunStatus.COMPUTING, RunStatus.APPLYING, RunStatus.FAILED):
         raise Conflict(f"A run in status {run.status!r} cannot be executed.",
                        errors={"status": [f"Not allowed in {run.status}."]})
-    if run.mode == RunMode.CONFIRM and run.decided_at is not None:
-        return _apply(actor, run, progress)  # confirmed, then interrupted while applying: resume
-    run.status = RunStatus.COMPUTING
+    phase = _phase(run)
+    _plan(run, phase)
+    fields = ["status", "started_at", "finished_at"]
+    run.status = RunStatus.APPLYING if phase == ChunkPhase.APPLY else RunStatus.COMPUTING
     run.started_at = run.started_at or clock.now()
     run.finished_at = None
-    run.total = RunItem.objects.filter(run=run).count() + _pending_count(run)
-    run.processed = RunItem.objects.filter(run=run).count()
-    run.save(update_fields=["status", "started_at", "finished_at", "total", "processed"])
-    if progress is not None:
-        progress(run.processed, run.total)
-    default_vat = billing_settings().default_vat_rate
-    try:
-        for chunk in _pending_chunks(run):
-            items = [_compute(actor, run, sub, default_vat) for sub in chunk]
-            with transaction.atomic():
-                RunItem.objects.bulk_create(items, ignore_conflicts=True)
-                run.processed = RunItem.objects.filter(run=run).count()
-                run.save(update_fields=["processed"])
-            if progress is not None:
-                progress(run.processed, run.total)
-        run.summary = run_summary(run)
-        if run.mode == RunMode.CONFIRM:
-            run.status = RunStatus.AWAITING_CONFIRMATION
-        elif run.mode == RunMode.SANDBOX:
-            run.status, run.finished_at = RunStatus.COMPLETED, clock.now()
-        run.save(update_fields=["summary", "status", "finished_at"])
-    except Exception:
-        BillingRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, finished_at=clock.now())
-        raise
-    audit_record(actor=actor, action="billing_run.execute", object_type="billing_run", object_id=run.pk,
-                 before=None, after={"status": run.status, "processed": run.processed,
-                                     "errors": run.summary.get("errors", 0)})
-    if run.mode == RunMode.AUTO:
-        return _apply(actor, run, progress)
+    if phase == ChunkPhase.APPLY:
+        run.apply_total = _to_apply(run).count()
+        run.applied = _to_apply(run).filter(applied_at__isnull=False).count()
+        fields += ["apply_total", "applied"]
+    else:
+        done = RunItem.objects.filter(run=run).count()
+        run.total = done + _pending_count(run)
+        run.processed = done
+        fields += ["total", "processed"]
+        if phase == ChunkPhase.BILL:
+            run.apply_total, run.applied = run.total, done
+            fields += ["apply_total", "applied"]
+    run.save(update_fields=fields)
     return run
 
 
+def _pending_chunk_ids(run: BillingRun) -> list[int]:
+    return list(RunChunk.objects.filter(run=run, phase=_phase(run), done_at__isnull=True)
+                .order_by("seq").values_list("pk", flat=True))
+
+
+def _chunk_subscription_ids(run: BillingRun, chunk: RunChunk) -> list[int]:
+    # a chunk's items are written with its done mark: a chunk not done has none (the client range
+    # keeps the check cheap however large the run)
+    return list(run_subscriptions(run).filter(client_id__gte=chunk.first_client, client_id__lte=chunk.last_client)
+                .exclude(pk__in=RunItem.objects.filter(run=run, client_id__gte=chunk.first_client,
+                                                       client_id__lte=chunk.last_client).values("subscription_id"))
+                .values_list("pk", flat=True))
+
+
+def _item(run: BillingRun, out: BatchOutcome, vat: str) -> RunItem:
+    item = RunItem(run=run, client_id=out.client_id, subscription_id=out.subscription_id, currency=out.currency,
+                   vat_rate=vat)
+    if out.error:
+        item.status, item.error = ItemStatus.ERROR, out.error
+    else:
+        item.status, item.items = ItemStatus.OK, out.items
+        item.amount_minor = _total_minor(out.items, out.currency)
+    return item
+
+
+_ITEM_FIELDS = ("run_id", "client_id", "subscription_id", "status", "error", "items", "amount_minor", "currency",
+                "vat_rate", "excluded", "changed", "previous_items", "applied_at", "transaction_ids", "excluded_lines")
+
+
+def _insert_items(items: list[RunItem]) -> None:
+    insert_rows(RunItem, _ITEM_FIELDS, [tuple(getattr(i, f) for f in _ITEM_FIELDS) for i in items])
+
+
+def _vat_rates(ids: list[int], default: str) -> dict[int, str]:
+    return {pk: rate or default for pk, rate in
+            Subscription.objects.filter(pk__in=ids).values_list("pk", "plan__product__vat_rate")}
+
+
+def _claim(chunk_id: int) -> RunChunk | None:
+    """The chunk locked for this transaction, unless another worker finished it."""
+    chunk = RunChunk.objects.select_for_update().filter(pk=chunk_id).first()
+    if chunk is None or chunk.done_at is not None:
+        return None
+    return chunk
+
+
+def process_chunk(*, actor: Actor, chunk_id: int) -> int:
+    """Do one chunk's work and mark it done in one transaction (see :class:`RunChunk`); the number
+    of subscriptions it processed (0 when it was already done). Safe to call any number of times,
+    from any number of workers."""
+    head = RunChunk.objects.select_related("run").filter(pk=chunk_id).first()
+    if head is None or head.done_at is not None:
+        return 0
+    run = head.run
+    RunChunk.objects.filter(pk=chunk_id).update(attempts=F("attempts") + 1, lease_until=clock.now() + LEASE)
+    default_vat = billing_settings().default_vat_rate
+    if head.phase == ChunkPhase.COMPUTE:
+        # Computing reads only: do it before taking the chunk's lock; only one result is kept.
+        ids = _chunk_subscription_ids(run, head)
+        vats = _vat_rates(ids, default_vat)
+        outcomes = subscriptions_bill_batch(actor=actor, subscription_ids=ids, on=run.billing_date, preview=True)
+        with transaction.atomic():
+            chunk = _claim(chunk_id)
+            if chunk is None:
+                return 0
+            items = [_item(run, out, vats[out.subscription_id]) for out in outcomes]
+            _insert_items(items)
+            _chunk_done(run, chunk, processed=len(items), tally=_tally(items))
+        fault_point("chunk.after_commit")
+        return len(outcomes)
+    try:
+        return _post_chunk(actor, run, chunk_id, default_vat, careful=False)
+    except Exception:
+        # Something failed for the batch as a whole (a database error of one subscription aborts
+        # the batch's transaction): do the chunk again one subscription at a time, so only the
+        # culprit is recorded as an error.
+        return _post_chunk(actor, run, chunk_id, default_vat, careful=True)
+
+
+def _post_chunk(actor: Actor, run: BillingRun, chunk_id: int, default_vat: str, *, careful: bool) -> int:
+    with transaction.atomic():
+        chunk = _claim(chunk_id)
+        if chunk is None:
+            return 0
+        if chunk.phase == ChunkPhase.BILL:
+            ids = _chunk_subscription_ids(run, chunk)
+            vats = _vat_rates(ids, default_vat)
+            outcomes = _bill(actor, ids, run.billing_date, {}, careful)
+            fault_point("chunk.posted")
+            now = clock.now()
+            items = []
+            for out in outcomes:
+                item = _item(run, out, vats[out.subscription_id])
+                if not out.error:
+                    item.applied_at, item.transaction_ids = now, out.transaction_ids
+                items.append(item)
+            _insert_items(items)
+            _chunk_done(run, chunk, processed=len(items), applied=sum(1 for i in items if i.applied_at),
+                        tally=_tally(items))
+        else:
+            todo = list(_to_apply(run).filter(client_id__gte=chunk.first_client, client_id__lte=chunk.last_client,
+                                              applied_at__isnull=True).order_by("subscription_id"))
+            exclude = {i.subscription_id: {(str(c), str(d)) for c, d in i.excluded_lines} for i in todo
+                       if i.excluded_lines}
+            outcomes = _bill(actor, [i.subscription_id for i in todo], run.billing_date, exclude, careful)
+            fault_point("chunk.posted")
+            by_sub = {out.subscription_id: out for out in outcomes}
+            now = clock.now()
+            for item in todo:
+                out = by_sub[item.subscription_id]
+                if out.error:
+                    item.status, item.error = ItemStatus.ERROR, out.error
+                    continue
+                if out.items != _included(item):
+                    item.previous_items, item.changed = item.items, True
+                    item.items = out.items + [ln for ln in item.items if line_key(ln) in exclude.get(
+                        item.subscription_id, set())]
+                    item.amount_minor = _total_minor(item.items, item.currency)
+                item.applied_at, item.transaction_ids = now, out.transaction_ids
+            RunItem.objects.bulk_update(todo, ["status", "error", "previous_items", "changed", "items", "amount_minor",
+                                               "applied_at", "transaction_ids"], batch_size=1000)
+            _chunk_done(run, chunk, processed=0, applied=sum(1 for i in todo if i.applied_at))
+        fault_point("chunk.before_commit")
+    fault_point("chunk.after_commit")
+    return chunk.planned
+
+
+def _bill(actor: Actor, ids: list[int], on: dt.date, exclude: dict[int, set[LineKey]],
+          careful: bool) -> list[BatchOutcome]:
+    if not careful:
+        return subscriptions_bill_batch(actor=actor, subscription_ids=ids, on=on, preview=False, exclude=exclude)
+    outcomes = []
+    for pk in ids:
+        try:
+            with transaction.atomic():
+                outcomes += subscriptions_bill_batch(actor=actor, subscription_ids=[pk], on=on, preview=False,
+                                                     exclude=exclude)
+        except Exception as exc:  # nothing of this subscription was written
+            row = Subscription.objects.filter(pk=pk).values_list("client_id", "currency").first() or (0, "")
+            outcomes.append(BatchOutcome(pk, row[0], row[1],
+                                         error=f"{type(exc).__name__}: {exc}"[:2000]))
+    return outcomes
+
+
+def _included(item: RunItem) -> list[dict[str, Any]]:
+    skip = {(str(c), str(d)) for c, d in item.excluded_lines}
+    return [ln for ln in item.items if line_key(ln) not in skip]
+
+
+def _chunk_done(run: BillingRun, chunk: RunChunk, *, processed: int, applied: int = 0,
+                tally: dict[str, Any] | None = None) -> None:
+    chunk.done_at, chunk.lease_until, chunk.tally = clock.now(), None, tally or {}
+    chunk.save(update_fields=["done_at", "lease_until", "tally"])
+    BillingRun.objects.filter(pk=run.pk).update(processed=F("processed") + processed,
+                                                applied=F("applied") + applied)
+
+
+def _finish(actor: Actor, run_id: int) -> BillingRun:
+    """Once every chunk of the phase is done: the summary, the next status and, after posting, the
+    run's documents and its completion event. Runs once (the run row is locked; a finished phase
+    is not finished again)."""
+    with transaction.atomic():
+        run = BillingRun.objects.select_for_update().get(pk=run_id)
+        if run.status not in (RunStatus.COMPUTING, RunStatus.APPLYING) or RunChunk.objects.filter(
+                run=run, phase=_phase(run), done_at__isnull=True).exists():
+            return run
+        phase = _phase(run)
+        if phase == ChunkPhase.APPLY:  # items may have changed while applying: count them again
+            tally = _tally(RunItem.objects.filter(run=run).order_by("id").iterator(chunk_size=CHUNK))
+        else:  # the chunks' tallies, added up — no pass over a large run's items
+            tally = _merged(RunChunk.objects.filter(run=run, phase=phase).values_list("tally", flat=True))
+        run.summary = _public(tally)
+        if run.mode == RunMode.CONFIRM and run.decided_at is None:
+            run.status = RunStatus.AWAITING_CONFIRMATION
+        else:
+            run.status, run.finished_at = RunStatus.COMPLETED, clock.now()
+            if run.mode != RunMode.SANDBOX:
+                run.processed = RunItem.objects.filter(run=run).count()
+                run.applied = _to_apply(run).filter(applied_at__isnull=False).count()
+                run.summary["changed"] = RunItem.objects.filter(run=run, changed=True).count()
+                fault_point("finish.before_documents")
+                run.summary["documents"] = _issue_documents(actor, run)
+                run.summary["events"] = [*run.summary.get("events", []), _completed_event(run, tally)]
+        run.save(update_fields=["summary", "status", "finished_at", "processed", "applied"])
+        audit_record(actor=actor, action="billing_run.finish", object_type="billing_run", object_id=run.pk,
+                     before=None, after={"status": run.status, "processed": run.processed, "applied": run.applied,
+                                         "errors": run.summary.get("errors", 0)})
+    return run
+
+
+def _issue_documents(actor: Actor, run: BillingRun) -> int:
+    """Issue the run's documents (kopeck.documents, when installed); how many."""
+    if not apps.is_installed("kopeck.documents"):
+        return 0
+    issue = import_module("kopeck.documents.services").documents_issue_for_run
+    return len(issue(actor=actor, run=run))
+
+
+def _fail(run: BillingRun) -> None:
+    BillingRun.objects.filter(pk=run.pk, status__in=(RunStatus.COMPUTING, RunStatus.APPLYING)).update(
+        status=RunStatus.FAILED, finished_at=clock.now())
+
+
+def _progress(run: BillingRun, progress: Progress | None) -> None:
+    if progress is None:
+        return
+    run.refresh_from_db(fields=["processed", "total", "applied", "apply_total", "status"])
+    if run.status == RunStatus.APPLYING:
+        progress(run.applied, run.apply_total)
+    else:
+        progress(run.processed, run.total)
+
+
 # ---------------------------------------------------------------------------------------------
-# apply (auto, and confirm once confirmed)
+# execute in this process, or dispatch to Celery workers
+
+
+def billing_run_execute(*, actor: Actor, run: BillingRun, progress: Progress | None = None) -> BillingRun:
+    """Execute (or resume) the run in this process, chunk after chunk: ``sandbox`` computes and
+    completes; ``confirm`` computes and waits for a confirmation (once confirmed: posts the reviewed
+    items); ``auto`` computes and posts in one pass and completes. Resumable: the chunks done are
+    skipped, so an interrupted run finishes with the result of an uninterrupted one; executing a
+    completed run changes nothing."""
+    run = _start(actor, run)
+    if run.status not in (RunStatus.COMPUTING, RunStatus.APPLYING):
+        return run
+    _progress(run, progress)
+    try:
+        for chunk_id in _pending_chunk_ids(run):
+            process_chunk(actor=actor, chunk_id=chunk_id)
+            _progress(run, progress)
+        run = _finish(actor, run.pk)
+    except Exception:
+        _fail(run)
+        raise
+    return run
+
+
+def billing_run_dispatch(*, actor: Actor, run: BillingRun, queue: str | None = None) -> BillingRun:
+    """Start (or resume) the run on Celery workers: one ``kopeck.billing.process_chunk`` task per
+    chunk not done yet, on ``queue`` (default: the ``KOPECK_BILLING_QUEUE`` setting, else Celery's
+    default). The task that finishes the last chunk finishes the run. In the embedded default (no
+    broker) the tasks run here, one after the other."""
+    from kopeck.billing.tasks import process_chunk_task
+
+    run = _start(actor, run)
+    if run.status not in (RunStatus.COMPUTING, RunStatus.APPLYING):
+        return run
+    queue_name: str = queue or getattr(settings, "KOPECK_BILLING_QUEUE", "") or ""
+    for chunk_id in _pending_chunk_ids(run):
+        args = (run.pk, chunk_id, str(actor.kind), actor.id, actor.label)
+        if queue_name:
+            process_chunk_task.apply_async(args=args, queue=queue_name)
+        else:
+            process_chunk_task.apply_async(args=args)
+    if not _pending_chunk_ids(run):
+        return _finish(actor, run.pk)
+    return BillingRun.objects.get(pk=run.pk)
+
+
+def billing_run_chunk_task(*, actor: Actor, run_id: int, chunk_id: int) -> BillingRun | None:
+    """What a worker does with one chunk: process it, then finish the run if it was the last one.
+    An error marks the run failed (resume it with :func:`billing_run_execute` or dispatch)."""
+    run = BillingRun.objects.filter(pk=run_id).first()
+    if run is None:
+        return None
+    try:
+        process_chunk(actor=actor, chunk_id=chunk_id)
+        return _finish(actor, run_id)
+    except Exception:
+        _fail(run)
+        raise
+
+
+# ---------------------------------------------------------------------------------------------
+# apply (confirm once confirmed)
 
 
 def _to_apply(run: BillingRun) -> QuerySet[RunItem]:
     return RunItem.objects.filter(run=run, status=ItemStatus.OK, excluded=False)
 
 
-def _already_billed(item: RunItem) -> list[int] | None:
-    """When every computed charge of ``item`` is already a billed period with the same amount (an
-    earlier attempt posted it and stopped before marking the item, or another billing did), the
-    transactions of those periods; otherwise ``None``."""
-    from kopeck.subscriptions.models import BilledPeriod
-
-    ids: list[int] = []
-    for line in item.items:
-        if line.get("kind") == "credit":
-            return None
-        period = line.get("period") or {}
-        row = BilledPeriod.objects.filter(subscription_id=item.subscription_id, component=line.get("component"),
-                                          period_start=str(period.get("start")),
-                                          period_end=str(period.get("end"))).first()
-        if row is None or row.amount_minor != _minor(line["amount"], line.get("currency") or item.currency):
-            return None
-        if row.transaction_id is not None:
-            ids.append(row.transaction_id)
-    return ids
-
-
-def _mark_applied(item: RunItem, posted: list[dict[str, Any]], ids: list[int]) -> None:
-    """Record that ``item`` is applied with the ledger transactions ``ids``; when what was posted is
-    not what was computed, the posted items replace them and the computed ones are kept."""
-    fields = ["applied_at", "transaction_ids"]
-    if posted != item.items:
-        item.previous_items, item.items, item.changed = item.items, posted, True
-        item.amount_minor = _total_minor(posted, item.currency)
-        fields += ["previous_items", "items", "changed", "amount_minor"]
-    item.applied_at, item.transaction_ids = clock.now(), ids
-    item.save(update_fields=fields)
-
-
-def _apply(actor: Actor, run: BillingRun, progress: Progress | None) -> BillingRun:
-    """Post every computed, not excluded, not yet applied subscription of the run with
-    ``subscription_bill_due(preview=False)`` on the billing date, one at a time; mark each applied
-    with its transactions; then complete and record the ``billing_run.completed`` event."""
-    run.status = RunStatus.APPLYING
-    run.finished_at = None
-    run.apply_total = _to_apply(run).count()
-    run.applied = _to_apply(run).filter(applied_at__isnull=False).count()
-    run.save(update_fields=["status", "finished_at", "apply_total", "applied"])
-    if progress is not None:
-        progress(run.applied, run.apply_total)
-    try:
-        while True:
-            chunk = list(_to_apply(run).filter(applied_at__isnull=True).select_related("subscription")
-                         .order_by("subscription_id")[:CHUNK])
-            if not chunk:
-                break
-            for item in chunk:
-                _apply_item(actor, run, item)
-            run.applied = _to_apply(run).filter(applied_at__isnull=False).count()
-            run.save(update_fields=["applied"])
-            if progress is not None:
-                progress(run.applied, run.apply_total)
-        run.summary = {**run_summary(run), "events": [*run.summary.get("events", []), _completed_event(run)]}
-        run.status, run.finished_at = RunStatus.COMPLETED, clock.now()
-        run.save(update_fields=["summary", "status", "finished_at"])
-    except Exception:
-        BillingRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, finished_at=clock.now())
-        raise
-    audit_record(actor=actor, action="billing_run.apply", object_type="billing_run", object_id=run.pk,
-                 before=None, after={"status": run.status, "applied": run.applied,
-                                     "changed": run.summary.get("changed", 0)})
-    return run
-
-
-def _apply_item(actor: Actor, run: BillingRun, item: RunItem) -> None:
-    try:
-        with transaction.atomic():
-            result = subscription_bill_due(actor=actor, subscription=item.subscription, on=run.billing_date)
-    except Exception as exc:  # one subscription's error never stops the run; nothing of it was posted
-        item.status, item.error = ItemStatus.ERROR, f"{type(exc).__name__}: {exc}"[:2000]
-        item.save(update_fields=["status", "error"])
-        return
-    posted, ids = result.items, list(result.transaction_ids)
-    if posted != item.items and not posted and item.items:
-        earlier = _already_billed(item)
-        if earlier is not None:
-            posted, ids = item.items, earlier
-    _mark_applied(item, posted, ids)
-
-
-def _completed_event(run: BillingRun) -> dict[str, Any]:
+def _completed_event(run: BillingRun, tally: Mapping[str, Any]) -> dict[str, Any]:
     """The notification event of a completed run (consumed by the notifications issue)."""
-    items = RunItem.objects.filter(run=run, applied_at__isnull=False)
     return {"type": "billing_run.completed", "run": run.pk, "mode": run.mode,
             "billing_date": run.billing_date.isoformat(), "at": clock.now().isoformat(),
-            "clients": sorted(set(items.exclude(transaction_ids=[]).values_list("client_id", flat=True))),
-            "transactions": sum(len(i) for i in items.values_list("transaction_ids", flat=True))}
+            "clients": tally["_posted_clients"], "transactions": tally["_transactions"]}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -349,44 +529,74 @@ def _awaiting(run: BillingRun) -> BillingRun:
     return run
 
 
-def _set_excluded(actor: Actor, run: BillingRun, client: Any, item: Any, excluded: bool) -> BillingRun:
+def _set_excluded(actor: Actor, run: BillingRun, client: Any, item: Any, line: Any, excluded: bool) -> BillingRun:
     run = _awaiting(run)
-    if (client is None) == (item is None):
+    if sum(x is not None for x in (client, item)) != 1:
         raise ValidationFailed("Give a client or an item.", errors={"client": ["Give a client or an item."]})
     qs = RunItem.objects.filter(run=run)
     if client is not None:
-        client_id = getattr(client, "pk", client)
-        qs = qs.filter(client_id=client_id)
+        qs = qs.filter(client_id=getattr(client, "pk", client))
         field = "client"
     else:
         qs = qs.filter(pk=getattr(item, "pk", item))
         field = "item"
     if not qs.exists():
         raise ValidationFailed(f"No such {field} in the run.", errors={field: ["Not in this run."]})
-    ids = list(qs.values_list("pk", flat=True))
-    qs.update(excluded=excluded)
-    audit_record(actor=actor, action="billing_run.exclude" if excluded else "billing_run.include",
-                 object_type="billing_run", object_id=run.pk, before=None, after={"items": ids})
+    with transaction.atomic():
+        if line is not None:
+            if client is not None:
+                raise ValidationFailed("A line is chosen within an item.", errors={"line": ["Give an item."]})
+            target = qs.select_for_update().get()
+            key = _clean_line(target, line)
+            keys = [k for k in ((str(c), str(d)) for c, d in target.excluded_lines) if k != key]
+            target.excluded_lines = sorted([*keys, key] if excluded else keys)
+            target.save(update_fields=["excluded_lines"])
+            after: dict[str, Any] = {"item": target.pk, "line": list(key)}
+        else:
+            ids = list(qs.values_list("pk", flat=True))
+            qs.update(excluded=excluded)
+            after = {"items": ids}
+        audit_record(actor=actor, action="billing_run.exclude" if excluded else "billing_run.include",
+                     object_type="billing_run", object_id=run.pk, before=None, after=after)
     return run
 
 
-def billing_run_exclude(*, actor: Actor, run: BillingRun, client: Any = None, item: Any = None) -> BillingRun:
-    """Exclude a client's subscriptions, or one subscription's item (all its lines), from a run
-    awaiting confirmation: they are not posted when the run is confirmed."""
-    return _set_excluded(actor, run, client, item, True)
+def _clean_line(item: RunItem, line: Any) -> LineKey:
+    """``line``: a {component, period_start} object or a [component, period start] pair of one of
+    the item's lines."""
+    if isinstance(line, Mapping):
+        key = (str(line.get("component", "")), str(line.get("period_start", "")))
+    elif isinstance(line, (list, tuple)) and len(line) == 2:
+        key = (str(line[0]), str(line[1]))
+    else:
+        raise ValidationFailed("Give the line as {component, period_start}.",
+                               errors={"line": ["Give component and period_start."]})
+    if key not in {line_key(ln) for ln in item.items if ln.get("kind") != "credit"}:
+        raise ValidationFailed("The item has no such line.",
+                               errors={"line": [f"No line {key[0]} from {key[1]} in this item."]})
+    return key
 
 
-def billing_run_include(*, actor: Actor, run: BillingRun, client: Any = None, item: Any = None) -> BillingRun:
+def billing_run_exclude(*, actor: Actor, run: BillingRun, client: Any = None, item: Any = None,
+                        line: Any = None) -> BillingRun:
+    """Exclude from a run awaiting confirmation a client's subscriptions, one subscription's item,
+    or one ``line`` of an item (``{"component", "period_start"}``): they are not posted when the run
+    is confirmed. An excluded line stays due: a later billing posts it."""
+    return _set_excluded(actor, run, client, item, line, True)
+
+
+def billing_run_include(*, actor: Actor, run: BillingRun, client: Any = None, item: Any = None,
+                        line: Any = None) -> BillingRun:
     """Include back what :func:`billing_run_exclude` excluded."""
-    return _set_excluded(actor, run, client, item, False)
+    return _set_excluded(actor, run, client, item, line, False)
 
 
 def run_fingerprint(run: BillingRun) -> str:
-    """A digest of what confirming applies: every item's subscription, status, exclusion and
+    """A digest of what confirming applies: every item's subscription, status, exclusions and
     lines. The reviewer sends it back with the confirmation."""
     digest = hashlib.sha256()
     for row in RunItem.objects.filter(run=run).order_by("subscription_id").values_list(
-            "subscription_id", "status", "excluded", "items").iterator(chunk_size=CHUNK):
+            "subscription_id", "status", "excluded", "excluded_lines", "items").iterator(chunk_size=CHUNK):
         digest.update(json.dumps(row, sort_keys=True, default=str).encode())
         digest.update(b"\n")
     return digest.hexdigest()
@@ -396,26 +606,36 @@ class RunChanged(Conflict):
     """Confirmation refused: the run is not what was reviewed (nothing was applied)."""
 
 
-def billing_run_confirm(*, actor: Actor, run: BillingRun, fingerprint: str,
-                        progress: Progress | None = None) -> BillingRun:
-    """Apply exactly what was reviewed. ``fingerprint`` is :func:`run_fingerprint` as shown to the
-    reviewer. Every included subscription is computed again first: if any differs from its
-    reviewed item, nothing is applied — the items are updated (marked changed, the reviewed lines
-    kept), the run stays awaiting confirmation and :class:`RunChanged` names the subscriptions."""
+def _recheck(actor: Actor, run: BillingRun) -> list[int]:
+    """Compute every included subscription again; update the items that differ (marked changed, the
+    reviewed lines kept); the ids of the changed subscriptions."""
+    changed: list[int] = []
+    ids = list(_to_apply(run).order_by("subscription_id").values_list("subscription_id", flat=True))
+    for start in range(0, len(ids), CHUNK):
+        part = ids[start:start + CHUNK]
+        fresh = {o.subscription_id: o for o in subscriptions_bill_batch(
+            actor=actor, subscription_ids=part, on=run.billing_date, preview=True)}
+        for item in _to_apply(run).filter(subscription_id__in=part):
+            out = fresh[item.subscription_id]
+            status = ItemStatus.ERROR if out.error else ItemStatus.OK
+            if (status, out.items) != (item.status, item.items):
+                item.previous_items, item.items, item.changed = item.items, out.items, True
+                item.status, item.error = status, out.error
+                item.amount_minor = _total_minor(out.items, item.currency)
+                valid = {line_key(ln) for ln in out.items}
+                item.excluded_lines = [k for k in item.excluded_lines if (str(k[0]), str(k[1])) in valid]
+                item.save(update_fields=["previous_items", "items", "changed", "status", "error", "amount_minor",
+                                         "excluded_lines"])
+                changed.append(item.subscription_id)
+    return sorted(changed)
+
+
+def _confirm(actor: Actor, run: BillingRun, fingerprint: str) -> BillingRun:
     run = _awaiting(run)
     if fingerprint != run_fingerprint(run):
         raise RunChanged("The run changed since it was reviewed (another exclusion or a recomputation): "
                          "review it again.", errors={"fingerprint": ["Does not match the run."]})
-    default_vat = billing_settings().default_vat_rate
-    changed: list[int] = []
-    for item in _to_apply(run).select_related("subscription__plan__product").order_by("subscription_id") \
-            .iterator(chunk_size=CHUNK):
-        fresh = _compute(actor, run, item.subscription, default_vat)
-        if (fresh.status, fresh.items) != (item.status, item.items):
-            item.previous_items, item.items, item.changed = item.items, fresh.items, True
-            item.status, item.error, item.amount_minor = fresh.status, fresh.error, fresh.amount_minor
-            item.save(update_fields=["previous_items", "items", "changed", "status", "error", "amount_minor"])
-            changed.append(item.subscription_id)
+    changed = _recheck(actor, run)
     if changed:
         run.summary = {**run_summary(run), "recomputed": changed}
         run.save(update_fields=["summary"])
@@ -431,7 +651,25 @@ def billing_run_confirm(*, actor: Actor, run: BillingRun, fingerprint: str,
     run.refresh_from_db()
     audit_record(actor=actor, action="billing_run.confirm", object_type="billing_run", object_id=run.pk,
                  before=None, after={"fingerprint": fingerprint})
-    return _apply(actor, run, progress)
+    return run
+
+
+def billing_run_confirm(*, actor: Actor, run: BillingRun, fingerprint: str,
+                        progress: Progress | None = None) -> BillingRun:
+    """Apply exactly what was reviewed, in this process. ``fingerprint`` is
+    :func:`run_fingerprint` as shown to the reviewer. Every included subscription is computed again
+    first: if any differs from its reviewed item, nothing is applied — the items are updated (marked
+    changed, the reviewed lines kept), the run stays awaiting confirmation and :class:`RunChanged`
+    names the subscriptions."""
+    run = _confirm(actor, run, fingerprint)
+    return billing_run_execute(actor=actor, run=run, progress=progress)
+
+
+def billing_run_confirm_dispatch(*, actor: Actor, run: BillingRun, fingerprint: str,
+                                 queue: str | None = None) -> BillingRun:
+    """:func:`billing_run_confirm`, with the posting dispatched to Celery workers."""
+    run = _confirm(actor, run, fingerprint)
+    return billing_run_dispatch(actor=actor, run=run, queue=queue)
 
 
 def billing_run_reject(*, actor: Actor, run: BillingRun) -> BillingRun:
@@ -454,7 +692,8 @@ def billing_run_reject(*, actor: Actor, run: BillingRun) -> BillingRun:
 def billing_auto_run_due(*, actor: Actor) -> BillingRun | None:
     """Start today's automatic run once the provider-local time has passed the settings'
     ``auto_billing_time`` (off when empty) — at most one per billing date; ``None`` when none is
-    due or it already exists (an interrupted one is resumed)."""
+    due or it already exists (an interrupted one is resumed). With a broker the run is dispatched
+    to the workers; in the embedded default it runs here."""
     at = billing_settings().auto_billing_time
     if at is None:
         return None
@@ -462,17 +701,18 @@ def billing_auto_run_due(*, actor: Actor) -> BillingRun | None:
     today = now.date()
     if now.time().replace(tzinfo=None) < at:
         return None
+    start = billing_run_execute if settings.CELERY_TASK_ALWAYS_EAGER else billing_run_dispatch
     existing = BillingRun.objects.filter(scheduled=True, billing_date=today).first()
     if existing is not None:
         if existing.status in (RunStatus.PENDING, RunStatus.COMPUTING, RunStatus.APPLYING, RunStatus.FAILED):
-            return billing_run_execute(actor=actor, run=existing)
+            return start(actor=actor, run=existing)
         return None
     try:
         with transaction.atomic():
             run = billing_run_create(actor=actor, billing_date=today, mode=RunMode.AUTO, scheduled=True)
     except IntegrityError:  # started concurrently
         return None
-    return billing_run_execute(actor=actor, run=run)
+    return start(actor=actor, run=run)
 
 
 def _pending_count(run: BillingRun) -> int:
@@ -481,24 +721,38 @@ def _pending_count(run: BillingRun) -> int:
 
 
 def billing_run_retry_errors(*, actor: Actor, run: BillingRun) -> BillingRun:
-    """Compute again the subscriptions whose item is an error; the summary is recomputed."""
+    """Do again the subscriptions whose item is an error: compute them (sandbox, confirm), or
+    compute and post them (a run that posted); the summary is recomputed."""
     run = BillingRun.objects.get(pk=run.pk)
-    if run.status != RunStatus.COMPLETED:
-        raise Conflict("Only a completed run's errors can be retried.", errors={"status": [f"Is {run.status}."]})
+    if run.status not in (RunStatus.COMPLETED, RunStatus.AWAITING_CONFIRMATION):
+        raise Conflict("Only a completed run's errors (or a run awaiting confirmation) can be retried.",
+                       errors={"status": [f"Is {run.status}."]})
+    posting = run.status == RunStatus.COMPLETED and run.mode != RunMode.SANDBOX
     default_vat = billing_settings().default_vat_rate
-    retried = 0
-    errored = RunItem.objects.filter(run=run, status=ItemStatus.ERROR).select_related(
-        "subscription__plan__product").order_by("subscription_id")
-    for old in errored.iterator(chunk_size=CHUNK):
-        fresh = _compute(actor, run, old.subscription, default_vat)
-        old.status, old.error, old.items, old.amount_minor = fresh.status, fresh.error, fresh.items, fresh.amount_minor
-        old.vat_rate = fresh.vat_rate
-        old.save(update_fields=["status", "error", "items", "amount_minor", "vat_rate"])
-        retried += 1
-    run.summary = run_summary(run)
-    run.save(update_fields=["summary"])
+    errored = list(RunItem.objects.filter(run=run, status=ItemStatus.ERROR).order_by("subscription_id")
+                   .values_list("pk", "subscription_id"))
+    for start in range(0, len(errored), CHUNK):
+        part = dict(errored[start:start + CHUNK])
+        with transaction.atomic():
+            items = {i.subscription_id: i for i in RunItem.objects.select_for_update().filter(pk__in=part)}
+            vats = _vat_rates(list(items), default_vat)
+            outcomes = _bill(actor, sorted(items), run.billing_date, {}, careful=True) if posting else \
+                subscriptions_bill_batch(actor=actor, subscription_ids=sorted(items), on=run.billing_date,
+                                         preview=True)
+            for out in outcomes:
+                item, fresh = items[out.subscription_id], _item(run, out, vats[out.subscription_id])
+                item.status, item.error, item.items = fresh.status, fresh.error, fresh.items
+                item.amount_minor, item.vat_rate = fresh.amount_minor, fresh.vat_rate
+                if posting and not out.error:
+                    item.applied_at, item.transaction_ids = clock.now(), out.transaction_ids
+            RunItem.objects.bulk_update(list(items.values()), ["status", "error", "items", "amount_minor", "vat_rate",
+                                                               "applied_at", "transaction_ids"])
+    run.summary = {**run.summary, **run_summary(run)}
+    if posting:
+        run.applied = _to_apply(run).filter(applied_at__isnull=False).count()
+    run.save(update_fields=["summary", "applied"])
     audit_record(actor=actor, action="billing_run.retry_errors", object_type="billing_run", object_id=run.pk,
-                 before=None, after={"retried": retried, "errors": run.summary["errors"]})
+                 before=None, after={"retried": len(errored), "errors": run.summary["errors"]})
     return run
 
 
@@ -509,12 +763,20 @@ def billing_run_retry_errors(*, actor: Actor, run: BillingRun) -> BillingRun:
 def run_summary(run: BillingRun) -> dict[str, Any]:
     """Clients, subscriptions, charges and credits, totals by currency and by VAT rate (charges),
     errors — computed from the stored items."""
+    return _public(_tally(RunItem.objects.filter(run=run).order_by("id").iterator(chunk_size=CHUNK)))
+
+
+def _tally(items: Iterable[RunItem]) -> dict[str, Any]:
     clients: set[int] = set()
-    subs = charges = credits = errors = 0
+    posted: set[int] = set()
+    subs = charges = credits = errors = transactions = 0
     by_currency: dict[str, Decimal] = {}
     by_vat: dict[str, dict[str, Decimal]] = {}
-    for item in RunItem.objects.filter(run=run).order_by("id").iterator(chunk_size=CHUNK):
+    for item in items:
         subs += 1
+        if item.transaction_ids:
+            posted.add(item.client_id)
+            transactions += len(item.transaction_ids)
         clients.add(item.client_id)
         if item.status == ItemStatus.ERROR:
             errors += 1
@@ -534,7 +796,34 @@ def run_summary(run: BillingRun) -> dict[str, Any]:
             "totals_by_currency": {c: str(v) for c, v in sorted(by_currency.items())},
             "totals_by_vat_rate": {c: {r: str(v) for r, v in sorted(rates.items())}
                                    for c, rates in sorted(by_vat.items())},
-            "errors": errors}
+            "errors": errors, "_posted_clients": sorted(posted), "_transactions": transactions}
+
+
+def _merged(parts: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The tallies of chunks added up (chunks hold disjoint clients, so client counts add up)."""
+    total: dict[str, Any] = {"clients": 0, "subscriptions": 0, "charges": 0, "credits": 0, "errors": 0,
+                             "_transactions": 0}
+    posted: list[int] = []
+    by_currency: dict[str, Decimal] = {}
+    by_vat: dict[str, dict[str, Decimal]] = {}
+    for part in parts:
+        for key in ("clients", "subscriptions", "charges", "credits", "errors", "_transactions"):
+            total[key] += part.get(key, 0)
+        posted += part.get("_posted_clients", [])
+        for cur, amount in part.get("totals_by_currency", {}).items():
+            by_currency[cur] = by_currency.get(cur, Decimal(0)) + Decimal(amount)
+        for cur, rates in part.get("totals_by_vat_rate", {}).items():
+            into = by_vat.setdefault(cur, {})
+            for rate, amount in rates.items():
+                into[rate] = into.get(rate, Decimal(0)) + Decimal(amount)
+    total["totals_by_currency"] = {c: str(v) for c, v in sorted(by_currency.items())}
+    total["totals_by_vat_rate"] = {c: {r: str(v) for r, v in sorted(rates.items())} for c, rates in sorted(by_vat.items())}
+    total["_posted_clients"] = sorted(posted)
+    return total
+
+
+def _public(summary: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in summary.items() if not k.startswith("_")}
 
 
 CSV_COLUMNS = ["client_id", "client", "subscription_id", "status", "kind", "component", "period_start",

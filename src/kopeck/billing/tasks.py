@@ -1,15 +1,19 @@
-"""Celery tasks of billing runs. ``kopeck.billing.auto_run`` starts the daily automatic run once
-the provider-local time has passed ``auto_billing_time`` (billing settings); Celery beat (or, in
-the embedded default, the scheduler thread of ``kopeck serve``) runs it every 15 minutes — see
+"""Celery tasks of billing runs.
+
+``kopeck.billing.process_chunk`` processes one chunk of a run (see
+:func:`kopeck.billing.services.billing_run_dispatch`); any number of workers may run them, and a
+chunk sent twice is done once. ``kopeck.billing.auto_run`` starts the daily automatic run once the
+provider-local time has passed ``auto_billing_time`` (billing settings); Celery beat (or, in the
+embedded default, the scheduler of ``kopeck serve``) runs it every 15 minutes — see
 kopeck.cli.scheduler. At most one automatic run per billing date is started."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from kopeck.billing.services import billing_auto_run_due
+from kopeck.billing.services import billing_auto_run_due, billing_run_chunk_task
 from kopeck.celery import app
-from kopeck.common.actor import Actor
+from kopeck.common.actor import Actor, ActorKind
 
 
 @app.task(name="kopeck.billing.auto_run")
@@ -17,3 +21,11 @@ def auto_run() -> dict[str, Any] | None:
     """Start (or resume) today's automatic billing run if it is due; its id and status, or None."""
     run = billing_auto_run_due(actor=Actor.system("scheduler"))
     return None if run is None else {"run": run.pk, "status": run.status}
+
+
+@app.task(name="kopeck.billing.process_chunk", acks_late=True, reject_on_worker_lost=True)
+def process_chunk_task(run_id: int, chunk_id: int, actor_kind: str, actor_id: str, actor_label: str) -> str | None:
+    """Process one chunk of a run and finish the run if it was the last one; the run's status."""
+    run = billing_run_chunk_task(actor=Actor(ActorKind(actor_kind), actor_id, actor_label), run_id=run_id,
+                                 chunk_id=chunk_id)
+    return None if run is None else str(run.status)

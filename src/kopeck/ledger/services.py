@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import connection, transaction
 
-from kopeck.audit.services import audit_record
+from kopeck.audit.services import audit_record, audit_record_many
 from kopeck.clients.models import Client
 from kopeck.common import clock
 from kopeck.common.actor import Actor
+from kopeck.common.bulk import insert_rows
 from kopeck.common.errors import Conflict, NotFound, ValidationFailed
 from kopeck.core.ledger import (
     AccountRole,
@@ -160,6 +163,92 @@ def _write(
         audit_record(actor=actor, action=f"ledger.{operation}", object_type="transaction", object_id=txn.pk,
                      after=after)
     return txn
+
+
+@dataclass(frozen=True, slots=True)
+class BulkCharge:
+    """One charge of :func:`ledger_charges_post_bulk`: ``amount`` positive and gross, in the client's
+    currency; ``vat_rate`` ``None`` takes the billing settings' default."""
+
+    client_id: int
+    currency: str
+    amount: Decimal
+    reason: str
+    source_ref: str
+    vat_rate: str | None = None
+
+
+def ledger_charges_post_bulk(*, actor: Actor, charges: Sequence[BulkCharge]) -> list[int]:
+    """Post many charges in the caller's transaction (billing runs): the same transactions,
+    postings and audit entries as :func:`ledger_operation_post` with ``operation="charge"`` for each,
+    written with a few bulk statements. Every client account involved is locked first (in id order,
+    so concurrent bulk writers cannot deadlock). All or nothing: the first invalid charge raises
+    :class:`ValidationFailed` naming it, before anything is written. Returns the transaction ids in
+    the order of ``charges``."""
+    if not charges:
+        return []
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("ledger_charges_post_bulk must run inside the caller's transaction")
+    from kopeck.configuration.selectors import billing_settings
+
+    default_rate = VatRate.parse(billing_settings().default_vat_rate)
+    rates: dict[str | None, VatRate] = {None: default_rate, "": default_rate}
+    currencies = {c.pk: c for c in Client.objects.filter(
+        pk__in={ch.client_id for ch in charges}).only("pk", "currency")}
+    entries: list[Entry] = []
+    for n, ch in enumerate(charges):
+        client = currencies.get(ch.client_id)
+        try:
+            if client is None:
+                raise ValueError(f"client {ch.client_id} does not exist")
+            if ch.currency != client.currency:
+                raise ValueError(f"the client's account is in {client.currency}")
+            if not str(ch.reason).strip():
+                raise ValueError("a reason is required")
+            rate = rates.get(ch.vat_rate)
+            if rate is None:
+                rate = rates[ch.vat_rate] = VatRate.parse(str(ch.vat_rate))
+            money = Money(ch.amount, ch.currency)
+            if abs(money.amount) >= 10**15:
+                raise ValueError("the amount is too large")
+            entries.append(operation_entry(Operation.CHARGE, money, vat_rate=rate))
+        except (ValueError, LedgerError, MoneyError) as exc:
+            raise ValidationFailed(f"Charge {n} is invalid: {exc}", errors={f"charges.{n}": [str(exc)]}) from exc
+    now = clock.now()
+    client_accounts: dict[tuple[int, str], int] = {}
+    by_currency: dict[str, set[int]] = {}
+    for ch in charges:
+        by_currency.setdefault(ch.currency, set()).add(ch.client_id)
+    for currency, client_ids in sorted(by_currency.items()):
+        Account.objects.bulk_create([
+            Account(role=AccountRole.CLIENT, client_id=cid, currency=currency, code=f"client:{cid}:{currency}")
+            for cid in sorted(client_ids)], ignore_conflicts=True)
+        for pk, cid in Account.objects.select_for_update().filter(
+                role=AccountRole.CLIENT, client_id__in=client_ids, currency=currency).order_by("pk") \
+                .values_list("pk", "client_id"):
+            client_accounts[(cid, currency)] = pk
+    roles: set[AccountRole] = {leg.role for entry in entries for leg in entry.legs if leg.role != AccountRole.CLIENT}
+    system = {currency: _system_account_ids(roles, currency) for currency in sorted(by_currency)}
+    kind = str(actor.kind)
+    ids = insert_rows(JournalTransaction, _TXN_FIELDS, [
+        (Operation.CHARGE.value, ch.client_id, ch.currency, to_minor(Money(ch.amount, ch.currency)),
+         rates[ch.vat_rate].value, to_minor(entry.vat.vat) if entry.vat else 0, ch.reason.strip(),
+         ch.source_ref.strip(), now, kind, actor.id, actor.label, None, entry.explanation.as_dict())
+        for ch, entry in zip(charges, entries, strict=True)])
+    insert_rows(Posting, ("transaction_id", "account_id", "amount_minor", "currency", "recorded_at"), [
+        (txn_id, client_accounts[(ch.client_id, ch.currency)] if leg.role == AccountRole.CLIENT
+         else system[ch.currency][leg.role], to_minor(leg.amount), ch.currency, now)
+        for ch, entry, txn_id in zip(charges, entries, ids, strict=True) for leg in entry.legs])
+    audit_record_many(actor=actor, entries=[
+        ("ledger.charge", "transaction", txn_id, None,
+         {"client": ch.client_id, "operation": Operation.CHARGE.value, "amount": Money(ch.amount, ch.currency).to_str(),
+          "currency": ch.currency, "reason": ch.reason.strip(), "source_ref": ch.source_ref.strip(), "reverses": None})
+        for ch, entry, txn_id in zip(charges, entries, ids, strict=True)])
+    return ids
+
+
+_TXN_FIELDS = ("operation", "client_id", "currency", "amount_minor", "vat_rate", "vat_minor", "reason", "source_ref",
+               "recorded_at", "actor_kind", "actor_id", "actor_label", "reverses_id", "explanation")
 
 
 def forget_system_accounts() -> None:

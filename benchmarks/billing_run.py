@@ -1,0 +1,316 @@
+"""Billing-run throughput on PostgreSQL: sandbox and automatic mode over N monthly subscriptions.
+
+Usage::
+
+    .venv/bin/python benchmarks/billing_run.py [--sizes 10000 100000] [--workers 2]
+                                               [--database-url URL] [--in-process] [--documents]
+
+For each size N, all on this machine and in bounded loops:
+
+1. drops and recreates the scratch database (default ``kopeck_billing_bench``; its name must contain
+   "bench", so a mistyped URL cannot wipe a real database) and runs the migrations;
+2. creates N/5 clients and N monthly subscriptions on three plans — fixed (990 ₽), per-unit
+   (150 ₽ × 1..10 units) and metered (490 ₽ base + traffic in GB on graduated tiers) — started on
+   D0 = 2026-09-01 (untimed: the first periods are billed by an automatic run on D0, and the metered
+   subscriptions get 3 usage events each in September);
+3. times, on the billing date D1 = 2026-10-01, a **sandbox** run and then an **automatic** run
+   (in-advance October fees, September usage), each dispatched to ``--workers`` real Celery worker
+   processes over Redis (``--in-process``: the embedded default, one process);
+4. reports wall time, subscriptions/s, the peak resident memory of each worker process, and, in the
+   same database, the time to COPY as many rows as the automatic run wrote to the ledger
+   (transactions + postings) into a scratch table;
+5. checks the result: every subscription billed once, the ledger balanced, a second automatic run on
+   D1 adds nothing;
+6. prints the Markdown lines for ``benchmarks/RESULTS.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from scratch_db import recreate_database, server_info  # benchmarks/ is on sys.path when run as a script
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/kopeck_billing_bench"
+REDIS = "redis://127.0.0.1:6379/14"
+SECRET = "benchmark-only-not-a-secret"
+D0, D1 = dt.date(2026, 9, 1), dt.date(2026, 10, 1)
+TARGET_SECONDS = 60.0
+
+PLANS: dict[str, dict[str, Any]] = {
+    "bench-fixed": {"components": [
+        {"code": "base", "kind": "fixed", "prices": {"RUB": {"model": "standard", "unit_price": "990.00"}}}]},
+    "bench-unit": {"components": [
+        {"code": "seats", "kind": "per_unit", "prices": {"RUB": {"model": "standard", "unit_price": "150.00"}}}]},
+    "bench-metered": {"components": [
+        {"code": "base", "kind": "fixed", "prices": {"RUB": {"model": "standard", "unit_price": "490.00"}}},
+        {"code": "traffic", "kind": "metered",
+         "prices": {"RUB": {"model": "graduated", "aggregation": {"type": "sum", "property": "gb"},
+                            "tiers": [{"from": "0", "up_to": "100", "unit_price": "0"},
+                                      {"from": "100", "up_to": None, "unit_price": "1.50"}]}}}]},
+}
+
+
+def _env(database_url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({"DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "kopeck.settings",
+                "KOPECK_VAR_DIR": str(ROOT / "var"), "KOPECK_SECRET_KEY": SECRET,
+                "KOPECK_DB_CONN_MAX_AGE": "600", "KOPECK_LOG_LEVEL": "ERROR",
+                "PYTHONPATH": str(ROOT / "src")})
+    return env
+
+
+# -- data ---------------------------------------------------------------------------------------------
+
+def prepare(n: int) -> None:
+    """Clients, plans and subscriptions (bulk), billed for their first period on D0, with usage."""
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from kopeck.catalog.models import Plan, PlanVersion, Product, VersionStatus
+    from kopeck.clients.models import Client
+    from kopeck.common import clock
+    from kopeck.core.pricing.plan import PlanSpec
+    from kopeck.subscriptions.models import Subscription
+
+    now = clock.now()
+    product = Product.objects.create(code="bench", name_ru="Бенчмарк", created_at=now, updated_at=now)
+    versions = {}
+    for code, body in PLANS.items():
+        plan = Plan.objects.create(product=product, code=code, name_ru=code, created_at=now)
+        spec = {"code": code, "name": code, "billing_period": {"unit": "month", "count": 1},
+                "currencies": ["RUB"], **body}
+        versions[code] = PlanVersion.objects.create(
+            plan=plan, number=1, status=VersionStatus.PUBLISHED, spec=PlanSpec.from_dict(spec).to_dict(),
+            effective_from=D0, existing_subscribers="next_period", created_at=now, published_at=now)
+    clients = Client.objects.bulk_create(
+        [Client(type="individual", name=f"Клиент {k}", currency="RUB", status="active", fields={},
+                search_text=f"клиент {k}", created_at=now, updated_at=now) for k in range(n // 5)],
+        batch_size=2000)
+    codes = list(PLANS)
+    subs = []
+    for k in range(n):
+        code = codes[k % 3]
+        version = versions[code]
+        subs.append(Subscription(client=clients[k // 5], plan_id=version.plan_id, plan_version=version,
+                                 quantity=(k % 10) + 1 if code == "bench-unit" else 1, currency="RUB",
+                                 start_date=D0, status="active", created_at=now, updated_at=now))
+    Subscription.objects.bulk_create(subs, batch_size=2000)
+    from django.db import connections
+
+    connections.close_all()
+
+
+def add_usage() -> int:
+    from kopeck.common import clock
+    from kopeck.subscriptions.models import Subscription
+    from kopeck.usage.models import UsageEvent
+
+    now = clock.now()
+    events = []
+    for sub_id in Subscription.objects.filter(plan__code="bench-metered").values_list("id", flat=True).iterator():
+        for j in range(3):
+            events.append(UsageEvent(subscription_id=sub_id, event_id=f"e{sub_id}-{j}", metric="traffic",
+                                     timestamp=dt.datetime(2026, 9, 3 + 7 * j, 12, tzinfo=dt.UTC),
+                                     properties={"gb": str(40 + (sub_id % 50))}, received_at=now))
+    UsageEvent.objects.bulk_create(events, batch_size=5000)
+    return len(events)
+
+
+# -- runs ---------------------------------------------------------------------------------------------
+
+def _peak_rss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+class Workers:
+    """``count`` real Celery worker processes (solo pool) consuming a private queue over Redis."""
+
+    def __init__(self, database_url: str, count: int) -> None:
+        self.queue = f"bench-{uuid.uuid4().hex[:8]}"
+        env = {**_env(database_url), "CELERY_BROKER_URL": REDIS, "CELERY_RESULT_BACKEND": "",
+               "KOPECK_BILLING_QUEUE": self.queue}
+        self.procs = [subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "kopeck.celery", "worker", "--pool=solo", "-Q", self.queue,
+             "-n", f"w{k}-{self.queue}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat",
+             "-l", "WARNING"], env=env, cwd=str(ROOT), start_new_session=True) for k in range(count)]
+        time.sleep(3)
+
+    def peaks_mib(self) -> list[float]:
+        return [round(_peak_rss_kib(p.pid) / 1024, 1) for p in self.procs]
+
+    def stop(self) -> None:
+        for p in self.procs:
+            p.send_signal(signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def timed_run(day: dt.date, mode: str, workers: Workers | None) -> tuple[float, Any]:
+    from kopeck.billing import services as billing
+    from kopeck.billing.models import BillingRun, RunStatus
+    from kopeck.common.actor import Actor
+
+    actor = Actor.system("benchmark")
+    run = billing.billing_run_create(actor=actor, billing_date=day, mode=mode)
+    started = time.perf_counter()
+    if workers is None:
+        run = billing.billing_run_execute(actor=actor, run=run)
+    else:
+        billing.billing_run_dispatch(actor=actor, run=run, queue=workers.queue)
+        while True:
+            time.sleep(0.2)
+            run = BillingRun.objects.get(pk=run.pk)
+            if run.status in (RunStatus.COMPLETED, RunStatus.FAILED):
+                break
+    elapsed = time.perf_counter() - started
+    if run.status != RunStatus.COMPLETED:
+        sys.exit(f"run #{run.pk} ended {run.status}")
+    return elapsed, run
+
+
+def copy_seconds(database_url: str, rows: int) -> float:
+    """COPY ``rows`` rows shaped like ledger postings (and transactions) into a scratch table."""
+    buf = io.StringIO()
+    for k in range(rows):
+        buf.write(f"{k}\t{k % 20000}\t{99000 + k % 1000}\tRUB\t2026-10-01 00:00:00+00\t"
+                  f"Абонентская плата bench-fixed base 2026-10-01\n")
+    data = buf.getvalue()
+    with psycopg.connect(database_url) as conn:
+        conn.execute("CREATE TEMP TABLE copy_probe (transaction_id bigint, account_id bigint, amount_minor bigint,"
+                      " currency varchar(3), recorded_at timestamptz, reason varchar(500))")
+        started = time.perf_counter()
+        with conn.cursor() as cur, cur.copy("COPY copy_probe FROM STDIN") as copy:
+            copy.write(data)
+        conn.commit()
+        return time.perf_counter() - started
+
+
+def check(n: int, run: Any) -> dict[str, int]:
+    from django.db.models import Sum
+
+    from kopeck.ledger.models import JournalTransaction, Posting
+    from kopeck.subscriptions.models import BilledPeriod
+
+    october = BilledPeriod.objects.filter(period_start=D1).count()
+    usage = BilledPeriod.objects.filter(component="traffic", period_start=D0).count()
+    expected_october = n
+    if october != expected_october:
+        sys.exit(f"expected {expected_october} October fees, found {october}")
+    if Posting.objects.aggregate(s=Sum("amount_minor"))["s"] != 0:
+        sys.exit("the ledger does not balance")
+    return {"transactions": JournalTransaction.objects.count(), "postings": Posting.objects.count(),
+            "october_fees": october, "usage_lines": usage}
+
+
+def bench(database_url: str, n: int, workers_count: int, in_process: bool) -> dict[str, Any]:
+    recreate_database(database_url)
+    os.environ.update(_env(database_url))
+    t0 = time.perf_counter()
+    prepare(n)
+    from kopeck.common.actor import Actor  # noqa: F401  (django is set up by prepare)
+    from kopeck.ledger.models import JournalTransaction, Posting
+
+    workers = None if in_process else Workers(database_url, workers_count)
+    try:
+        first, _ = timed_run(D0, "auto", workers)
+        add_usage()
+        setup = time.perf_counter() - t0
+        ledger_before = JournalTransaction.objects.count() + Posting.objects.count()
+        sandbox, _ = timed_run(D1, "sandbox", workers)
+        auto, run = timed_run(D1, "auto", workers)
+        ledger_rows = JournalTransaction.objects.count() + Posting.objects.count() - ledger_before
+        again, run2 = timed_run(D1, "auto", workers)
+        if run2.summary.get("charges", 0) != 0:
+            sys.exit(f"a second run on {D1} would charge {run2.summary.get('charges')} lines")
+        peaks = workers.peaks_mib() if workers else [round(_peak_rss_kib(os.getpid()) / 1024, 1)]
+    finally:
+        if workers:
+            workers.stop()
+    counts = check(n, run)
+    copy = copy_seconds(database_url, ledger_rows)
+    return {"n": n, "clients": n // 5, "setup_s": round(setup, 1), "first_run_s": round(first, 1),
+            "sandbox_s": round(sandbox, 2), "auto_s": round(auto, 2), "again_s": round(again, 2),
+            "sandbox_rate": round(n / sandbox), "auto_rate": round(n / auto), "peak_mib": peaks,
+            "ledger_rows": ledger_rows, "copy_s": round(copy, 3), "auto_vs_copy": round(auto / copy, 1),
+            **counts}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--in-process", action="store_true", help="run in this process (no Celery)")
+    parser.add_argument("--database-url", default=DEFAULT_URL)
+    args = parser.parse_args()
+    results = []
+    for n in args.sizes:
+        # a fresh interpreter per size: Django is set up once per process
+        code = (f"import json, sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import billing_run as b; "
+                f"print('RESULT', json.dumps(b.bench({args.database_url!r}, {n}, {args.workers}, "
+                f"{args.in_process!r})))")
+        out = subprocess.run([sys.executable, "-c", code], env=_env(args.database_url), cwd=str(ROOT),
+                             capture_output=True, text=True, check=False)
+        if out.returncode != 0:
+            sys.exit(f"size {n} failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
+        line = next(ln for ln in out.stdout.splitlines() if ln.startswith("RESULT "))
+        import json
+
+        results.append(json.loads(line[len("RESULT "):]))
+        print(results[-1], flush=True)
+    info = server_info(args.database_url)
+    how = "in-process" if args.in_process else f"{args.workers} Celery workers (solo pool) over Redis"
+    print(f"\n### Billing runs — {time.strftime('%Y-%m-%d')}\n")
+    print(f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, PostgreSQL "
+          f"{info['server_version']} (synchronous_commit={info['synchronous_commit']}); {how}.")
+    print(f"Command: `.venv/bin/python benchmarks/billing_run.py --sizes {' '.join(map(str, args.sizes))}"
+          f"{' --in-process' if args.in_process else f' --workers {args.workers}'}`\n")
+    print("| subscriptions | clients | sandbox s (subs/s) | automatic s (subs/s) | ledger rows | COPY s | auto ÷ COPY |"
+          " peak RSS per worker, MiB |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in results:
+        print(f"| {r['n']:,} | {r['clients']:,} | {r['sandbox_s']} ({r['sandbox_rate']:,}) | {r['auto_s']} "
+              f"({r['auto_rate']:,}) | {r['ledger_rows']:,} | {r['copy_s']} | {r['auto_vs_copy']}× | "
+              f"{', '.join(map(str, r['peak_mib']))} |")
+    if len(results) >= 2:
+        a, b = results[0], results[-1]
+        per_a, per_b = a["auto_s"] / a["n"], b["auto_s"] / b["n"]
+        print(f"\nTime per subscription, automatic: {per_a * 1e3:.3f} ms at {a['n']:,} → {per_b * 1e3:.3f} ms at "
+              f"{b['n']:,} ({(per_b / per_a - 1) * 100:+.0f} %; linear within 20 % is the target).")
+
+
+if __name__ == "__main__":
+    main()
