@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from kopeck.billing import services as billing
-from kopeck.billing.models import BillingRun, RunItem, RunMode
+from kopeck.billing.models import BillingRun, RunItem, RunMode, RunStatus
 from kopeck.common.actor import Actor
 from kopeck.documents import services
 from kopeck.documents.models import Document, DocumentStatus, DocumentType, LegalEntity, RunDocument
@@ -27,8 +27,9 @@ def run(actor: Actor, mode: str) -> BillingRun:
 
 def test_an_auto_run_issues_one_invoice_per_client_linked_to_its_charges(book: Book, entity: LegalEntity,
                                                                           actor: Actor) -> None:
-    r = run(actor, RunMode.AUTO)
-    docs = services.documents_issue_for_run(actor=actor, run=r)
+    r = run(actor, RunMode.AUTO)  # the run issues its documents when it completes
+    docs = list(Document.objects.filter(run=r))
+    assert r.summary["documents"] == 3
     assert len(docs) == 3 and {d.client_id for d in docs} == {c.pk for c in book.clients}
     assert sorted(d.number for d in docs) == ["1", "2", "3"]
     assert counters() == [("invoice", "2026", 3)]
@@ -54,7 +55,6 @@ def test_an_auto_run_issues_one_invoice_per_client_linked_to_its_charges(book: B
 def test_resumes_the_clients_left_and_follows_the_settings(book: Book, entity: LegalEntity, actor: Actor,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     services.document_settings_update(actor=actor, run_document=RunDocument.UPD, upd_status=2)
-    r = run(actor, RunMode.AUTO)
     real = services._issue_batch
     calls = {"n": 0}
 
@@ -66,14 +66,22 @@ def test_resumes_the_clients_left_and_follows_the_settings(book: Book, entity: L
 
     monkeypatch.setattr(services, "CHUNK", 1)
     monkeypatch.setattr(services, "_issue_batch", crash_on_second_chunk)
+    created = billing.billing_run_create(actor=actor, billing_date=TODAY, mode=RunMode.AUTO)
     with pytest.raises(RuntimeError):
-        services.documents_issue_for_run(actor=actor, run=r)
-    assert Document.objects.filter(run=r).count() == 1 and counters() == [("upd", "2026", 1)]
+        billing.billing_run_execute(actor=actor, run=created)
+    created.refresh_from_db()
+    # the run's finishing (and the first client's document) rolled back together: no number used
+    assert created.status == RunStatus.FAILED
+    assert Document.objects.filter(run=created).count() == 0 and counters() == []
+    assert RunItem.objects.filter(run=created, applied_at__isnull=False).count() == 4  # the charges stay posted
     monkeypatch.setattr(services, "_issue_batch", real)
-    rest = services.documents_issue_for_run(actor=actor, run=r)
-    assert len(rest) == 2 and all(d.type == DocumentType.UPD and d.upd_status == 2 for d in rest)
+    r = billing.billing_run_execute(actor=actor, run=created)  # resume: finishes and issues
+    assert r.status == RunStatus.COMPLETED and r.summary["documents"] == 3
+    rest = list(Document.objects.filter(run=r))
+    assert len(rest) == 3 and all(d.type == DocumentType.UPD and d.upd_status == 2 for d in rest)
     assert sorted(Document.objects.filter(run=r).values_list("number", flat=True)) == ["1", "2", "3"]
     assert counters() == [("upd", "2026", 3)]
+    assert services.documents_issue_for_run(actor=actor, run=r) == []
 
 
 def test_a_sandbox_run_issues_nothing(book: Book, entity: LegalEntity, actor: Actor) -> None:
@@ -95,9 +103,12 @@ def test_a_rejected_confirm_run_consumes_no_number(book: Book, entity: LegalEnti
 
 def test_a_confirmed_run_issues_at_confirmation(book: Book, entity: LegalEntity, actor: Actor) -> None:
     r = run(actor, RunMode.CONFIRM)
+    assert Document.objects.count() == 0 and counters() == []
     r = billing.billing_run_confirm(actor=actor, run=r, fingerprint=billing.run_fingerprint(r))
-    docs = services.documents_issue_for_run(actor=actor, run=r)
-    assert len(docs) == 3 and counters() == [("invoice", "2026", 3)]
+    # the billing run issues its documents when it completes, and only then
+    assert Document.objects.filter(run=r).count() == 3 and counters() == [("invoice", "2026", 3)]
+    assert r.summary["documents"] == 3
+    assert services.documents_issue_for_run(actor=actor, run=r) == []  # idempotent
 
 
 def test_none_and_no_legal_entity_issue_nothing(book: Book, db: object, actor: Actor) -> None:

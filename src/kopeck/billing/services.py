@@ -408,6 +408,8 @@ def _finish(actor: Actor, run_id: int) -> BillingRun:
                 run.processed = RunItem.objects.filter(run=run).count()
                 run.applied = _to_apply(run).filter(applied_at__isnull=False).count()
                 run.summary["changed"] = RunItem.objects.filter(run=run, changed=True).count()
+                # completed within this transaction first: documents are issued for completed runs
+                run.save(update_fields=["summary", "status", "finished_at", "processed", "applied"])
                 fault_point("finish.before_documents")
                 run.summary["documents"] = _issue_documents(actor, run)
                 run.summary["events"] = [*run.summary.get("events", []), _completed_event(run, tally)]
