@@ -101,3 +101,19 @@ def test_reject_through_the_admin_and_read_only_cannot_act(book: Book, actor: Ac
     admin_client.post(f"{BASE}{run.pk}/reject/")
     run.refresh_from_db()
     assert run.status == RunStatus.REJECTED and JournalTransaction.objects.count() == 0
+
+
+def test_exclude_one_line_through_the_admin(book: Book, actor: Actor, admin_client: WebClient) -> None:
+    run = services.billing_run_execute(actor=actor, run=services.billing_run_create(
+        actor=actor, billing_date=TODAY, mode=RunMode.CONFIRM, scope={"clients": [book.clients[1].pk]}))
+    item = RunItem.objects.get(run=run)
+    line = item.items[0]
+    page = text_of(admin_client.get(f"{BASE}{run.pk}/run/"))
+    assert "Исключить строку" in page
+    admin_client.post(f"{BASE}{run.pk}/exclude/", {"item": item.pk, "component": line["component"],
+                                                  "period_start": line["period"]["start"]})
+    assert RunItem.objects.get(pk=item.pk).excluded_lines == [[line["component"], line["period"]["start"]]]
+    assert "Вернуть строку" in text_of(admin_client.get(f"{BASE}{run.pk}/run/"))
+    admin_client.post(f"{BASE}{run.pk}/include/", {"item": item.pk, "component": line["component"],
+                                                  "period_start": line["period"]["start"]})
+    assert RunItem.objects.get(pk=item.pk).excluded_lines == []

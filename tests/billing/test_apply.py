@@ -9,7 +9,7 @@ import pytest
 from kopeck.billing import services
 from kopeck.billing.models import BillingRun, RunItem, RunMode, RunStatus
 from kopeck.common.actor import Actor
-from kopeck.common.errors import Conflict
+from kopeck.common.errors import Conflict, ValidationFailed
 from kopeck.ledger.models import JournalTransaction
 from kopeck.subscriptions.models import BilledPeriod
 from kopeck.subscriptions.services import subscription_change_quantity
@@ -164,3 +164,44 @@ def test_reject_posts_nothing(book: Book, actor: Actor) -> None:
         services.billing_run_execute(actor=actor, run=r)
     with pytest.raises(Conflict):
         services.billing_run_exclude(actor=actor, run=r, client=book.clients[0])
+
+
+def test_confirm_applies_everything_but_an_excluded_line(book: Book, actor: Actor) -> None:
+    r = run(actor, RunMode.CONFIRM, scope={"clients": [book.clients[0].pk]})
+    item = RunItem.objects.get(run=r, subscription=book.subs[0])
+    lines = [(ln["component"], ln["period"]["start"], ln["amount"]) for ln in item.items]
+    assert len(lines) >= 2
+    component, start, _amount = lines[0]
+    with pytest.raises(ValidationFailed):  # not a line of the item: refused, nothing changed
+        services.billing_run_exclude(actor=actor, run=r, item=item, line={"component": "nope", "period_start": start})
+    with pytest.raises(ValidationFailed):
+        services.billing_run_exclude(actor=actor, run=r, client=book.clients[0], line=[component, start])
+    assert RunItem.objects.get(pk=item.pk).excluded_lines == []
+    services.billing_run_exclude(actor=actor, run=r, item=item, line={"component": component, "period_start": start})
+    assert RunItem.objects.get(pk=item.pk).excluded_lines == [[component, start]]
+    done = services.billing_run_confirm(actor=actor, run=r, fingerprint=services.run_fingerprint(r))
+    assert done.status == RunStatus.COMPLETED
+    posted = {ref for ref, _ in charges()}
+    assert f"subscription:{book.subs[0].pk}:{component}:{start}" not in posted
+    others = [f"subscription:{book.subs[0].pk}:{c}:{s}" for c, s, _ in lines[1:]]
+    assert set(others) <= posted
+    applied = RunItem.objects.get(pk=item.pk)
+    assert not applied.changed and applied.items == item.items  # the reviewed lines, the excluded one marked
+    assert not BilledPeriod.objects.filter(subscription=book.subs[0], component=component,
+                                           period_start=start).exists()  # it stays due
+
+
+def test_excluding_a_line_changes_the_fingerprint(book: Book, actor: Actor) -> None:
+    r = run(actor, RunMode.CONFIRM, scope={"clients": [book.clients[0].pk]})
+    before = services.run_fingerprint(r)
+    item = RunItem.objects.filter(run=r).first()
+    assert item is not None
+    line = item.items[0]
+    services.billing_run_exclude(actor=actor, run=r, item=item,
+                                 line={"component": line["component"], "period_start": line["period"]["start"]})
+    with pytest.raises(services.RunChanged):
+        services.billing_run_confirm(actor=actor, run=r, fingerprint=before)
+    assert JournalTransaction.objects.count() == 0
+    services.billing_run_include(actor=actor, run=r, item=item,
+                                 line={"component": line["component"], "period_start": line["period"]["start"]})
+    assert services.run_fingerprint(r) == before

@@ -189,3 +189,47 @@ def test_cli_auto_confirm_reject(book: Book) -> None:
     assert json.loads(out.getvalue())["status"] == RunStatus.COMPLETED and JournalTransaction.objects.count() > lite
     with pytest.raises(CommandError, match="status"):
         call_command("billing", "reject", str(pending), stdout=io.StringIO())
+
+
+def test_api_excludes_one_line_and_refuses_a_bad_one(book: Book, api: APIClient) -> None:
+    body = api.post(URL, {"billing_date": TODAY.isoformat(), "mode": "confirm",
+                          "scope": {"clients": [book.clients[0].pk]}}, format="json").json()
+    item = RunItem.objects.filter(run_id=body["id"]).order_by("subscription_id").first()
+    assert item is not None
+    line = {"component": item.items[0]["component"], "period_start": item.items[0]["period"]["start"]}
+    bad = api.post(f"{URL}{body['id']}/exclude/", {"item": item.pk, "line": {"component": "x",
+                                                                            "period_start": "2026-01-01"}},
+                   format="json")
+    assert bad.status_code == 400 and [e["field"] for e in bad.json()["errors"]] == ["line"]
+    assert RunItem.objects.get(pk=item.pk).excluded_lines == []
+    ok = api.post(f"{URL}{body['id']}/exclude/", {"item": item.pk, "line": line}, format="json")
+    assert ok.status_code == 200, ok.content
+    items = api.get(f"{URL}{body['id']}/items/").json()["results"]
+    assert [i["excluded_lines"] for i in items if i["id"] == item.pk] == [[[line["component"],
+                                                                           line["period_start"]]]]
+    fingerprint = ok.json()["fingerprint"]
+    done = api.post(f"{URL}{body['id']}/confirm/", {"fingerprint": fingerprint}, format="json")
+    assert done.status_code == 200 and done.json()["status"] == RunStatus.COMPLETED
+    refs = set(JournalTransaction.objects.values_list("source_ref", flat=True))
+    assert f"subscription:{item.subscription_id}:{line['component']}:{line['period_start']}" not in refs
+    assert refs  # the other lines were posted
+
+
+def test_resume_finishes_a_failed_run_from_the_api_and_the_cli(book: Book, api: APIClient, actor: Actor,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from kopeck.billing import services
+
+    for how in ("api", "cli"):
+        run = services.billing_run_create(actor=actor, billing_date=TODAY, mode="sandbox")
+        BillingRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED)  # as after a crash
+        if how == "api":
+            reply = api.post(f"{URL}{run.pk}/resume/", format="json")
+            assert reply.status_code == 200 and reply.json()["status"] == RunStatus.COMPLETED
+        else:
+            call_command("billing", "resume", str(run.pk), "--no-progress")
+            assert json.loads(capsys.readouterr().out)["status"] == RunStatus.COMPLETED
+        run.refresh_from_db()
+        assert run.status == RunStatus.COMPLETED and run.processed == run.total == 4
+    assert api.post(f"{URL}999999/resume/", format="json").status_code == 404
+    with pytest.raises(CommandError, match="does not exist"):
+        call_command("billing", "resume", "999999")

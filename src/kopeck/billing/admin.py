@@ -151,7 +151,7 @@ class BillingRunAdmin(ReadOnlyAdmin):
                 report_error(request, exc)
             else:
                 try:
-                    services.billing_run_execute(actor=actor, run=run)
+                    services.billing_run_start(actor=actor, run=run)
                 except KopeckError as exc:
                     report_error(request, exc)
                 else:
@@ -181,9 +181,12 @@ class BillingRunAdmin(ReadOnlyAdmin):
                 if current is not None:
                     yield current
                 current = {"client": item.client, "items": [], "all_excluded": True}
+            skipped = {(str(c), str(d)) for c, d in item.excluded_lines}
             lines = [{"kind": line.get("kind", ""), "component": line.get("component", ""),
                       "period": line.get("period") or {}, "amount": line.get("amount", ""),
                       "currency": line.get("currency") or item.currency,
+                      "excluded": (str(line.get("component", "")), str((line.get("period") or {}).get("start", "")))
+                      in skipped,
                       "explanation": _text(line.get("explanation") or {})} for line in item.items]
             current["items"].append({"item": item, "lines": lines, "error": item.status == ItemStatus.ERROR})
             current["all_excluded"] = current["all_excluded"] and item.excluded
@@ -201,7 +204,8 @@ class BillingRunAdmin(ReadOnlyAdmin):
         data = request.POST
         try:
             if name == "confirm":
-                services.billing_run_confirm(actor=actor, run=run, fingerprint=str(data.get("fingerprint", "")))
+                services.billing_run_confirm_start(actor=actor, run=run,
+                                                   fingerprint=str(data.get("fingerprint", "")))
                 messages.success(request, _("The run is confirmed and applied."))
             elif name == "reject":
                 services.billing_run_reject(actor=actor, run=run)
@@ -210,7 +214,9 @@ class BillingRunAdmin(ReadOnlyAdmin):
                 client = int(data["client"]) if str(data.get("client", "")).isdigit() else None
                 item = int(data["item"]) if str(data.get("item", "")).isdigit() else None
                 func = services.billing_run_exclude if name == "exclude" else services.billing_run_include
-                func(actor=actor, run=run, client=client, item=item)
+                line = {"component": data["component"], "period_start": data.get("period_start", "")} \
+                    if data.get("component") else None
+                func(actor=actor, run=run, client=client, item=item, line=line)
         except services.RunChanged as exc:
             messages.warning(request, _("The run changed since you reviewed it; nothing was applied. Review the "
                                         "items again (changed ones are marked) and confirm again."))

@@ -88,7 +88,7 @@ class RunItemSerializer(serializers.ModelSerializer[RunItem]):
     class Meta:
         model = RunItem
         fields = ["id", "client", "subscription", "status", "error", "items", "amount_minor", "currency", "vat_rate",
-                  "excluded", "changed", "previous_items", "applied_at", "transaction_ids"]
+                  "excluded", "excluded_lines", "changed", "previous_items", "applied_at", "transaction_ids"]
 
 
 class ConfirmSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -98,6 +98,8 @@ class ConfirmSerializer(serializers.Serializer):  # type: ignore[type-arg]
 class ExcludeSerializer(serializers.Serializer):  # type: ignore[type-arg]
     client = serializers.IntegerField(required=False, help_text="A client: all its subscriptions in the run.")
     item = serializers.IntegerField(required=False, help_text="A run item: one subscription, all its lines.")
+    line = serializers.DictField(required=False, child=serializers.CharField(),
+                                 help_text="With `item`: one line of it, {component, period_start}.")
 
 
 class CompareSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -126,8 +128,15 @@ class BillingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Kopeck
         values = dict(data.validated_data)
         run = services.billing_run_create(actor=self.actor, billing_date=values["billing_date"],
                                           mode=values.get("mode", RunMode.SANDBOX), scope=values.get("scope"))
-        run = services.billing_run_execute(actor=self.actor, run=run)
+        run = services.billing_run_start(actor=self.actor, run=run)
         return Response(BillingRunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: BillingRunSerializer})
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, pk: str) -> Response:
+        """Resume an interrupted or failed run (the chunks done are kept); a finished run is returned as is."""
+        run = services.billing_run_start(actor=self.actor, run=get_object_or_404(BillingRun, pk=pk))
+        return Response(BillingRunSerializer(run).data)
 
     @extend_schema(request=ConfirmSerializer, responses={200: BillingRunSerializer})
     @action(detail=True, methods=["post"])
@@ -136,7 +145,8 @@ class BillingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Kopeck
         run = get_object_or_404(BillingRun, pk=pk)
         data = ConfirmSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        run = services.billing_run_confirm(actor=self.actor, run=run, fingerprint=data.validated_data["fingerprint"])
+        run = services.billing_run_confirm_start(actor=self.actor, run=run,
+                                                 fingerprint=data.validated_data["fingerprint"])
         return Response(BillingRunSerializer(run).data)
 
     @extend_schema(request=None, responses={200: BillingRunSerializer})
@@ -152,19 +162,20 @@ class BillingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Kopeck
         data.is_valid(raise_exception=True)
         func = services.billing_run_exclude if excluded else services.billing_run_include
         run = func(actor=self.actor, run=run, client=data.validated_data.get("client"),
-                   item=data.validated_data.get("item"))
+                   item=data.validated_data.get("item"), line=data.validated_data.get("line"))
         return Response(BillingRunSerializer(run).data)
 
     @extend_schema(request=ExcludeSerializer, responses={200: BillingRunSerializer})
     @action(detail=True, methods=["post"])
     def exclude(self, request: Request, pk: str) -> Response:
-        """Exclude a client or an item (a subscription, all its lines) from a run awaiting confirmation."""
+        """Exclude a client, an item (a subscription, all its lines) or one line of an item from a run
+        awaiting confirmation."""
         return self._exclusion(request, pk, True)
 
     @extend_schema(request=ExcludeSerializer, responses={200: BillingRunSerializer})
     @action(detail=True, methods=["post"])
     def include(self, request: Request, pk: str) -> Response:
-        """Include back an excluded client or item."""
+        """Include back an excluded client, item or line."""
         return self._exclusion(request, pk, False)
 
     @extend_schema(parameters=[OpenApiParameter("status", enum=ItemStatus.values)],

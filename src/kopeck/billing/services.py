@@ -490,6 +490,23 @@ def billing_run_dispatch(*, actor: Actor, run: BillingRun, queue: str | None = N
     return BillingRun.objects.get(pk=run.pk)
 
 
+def billing_run_start(*, actor: Actor, run: BillingRun) -> BillingRun:
+    """Execute (or resume) a run the way this installation runs work: dispatched to the Celery
+    workers when a broker is configured (the run is returned while they work), otherwise in this
+    process to the end. What the API, the admin and the CLI call."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return billing_run_execute(actor=actor, run=run)
+    return billing_run_dispatch(actor=actor, run=run)
+
+
+def billing_run_confirm_start(*, actor: Actor, run: BillingRun, fingerprint: str) -> BillingRun:
+    """Confirm a run (see :func:`billing_run_confirm`) and post it the way :func:`billing_run_start`
+    executes."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return billing_run_confirm(actor=actor, run=run, fingerprint=fingerprint)
+    return billing_run_confirm_dispatch(actor=actor, run=run, fingerprint=fingerprint)
+
+
 def billing_run_chunk_task(*, actor: Actor, run_id: int, chunk_id: int) -> BillingRun | None:
     """What a worker does with one chunk: process it, then finish the run if it was the last one.
     An error marks the run failed (resume it with :func:`billing_run_execute` or dispatch)."""

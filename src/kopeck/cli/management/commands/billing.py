@@ -7,7 +7,12 @@
   (default fingerprint: the run as stored now); ``kopeck billing reject RUN_ID`` — reject it;
 * ``kopeck billing export RUN_ID [--format csv|xlsx] [-o FILE]`` — the run's lines as CSV (default;
   standard output without ``-o``) or as an XLSX workbook (sheets Lines and Summary; needs ``-o``);
-* ``kopeck billing compare RUN_A RUN_B`` — added / removed / changed lines per client (JSON).
+* ``kopeck billing compare RUN_A RUN_B`` — added / removed / changed lines per client (JSON);
+* ``kopeck billing resume RUN_ID`` — resume an interrupted or failed run (the chunks done are kept).
+
+With a Celery broker configured, ``run``, ``confirm`` and ``resume`` dispatch the run's chunks to the
+workers and follow its progress until it ends (``--no-wait``: return at once); in the embedded
+default the run executes in this process.
 
 Bad input exits non-zero with the offending field named.
 """
@@ -15,9 +20,11 @@ Bad input exits non-zero with the offending field named.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 from tqdm import tqdm
 
@@ -63,10 +70,16 @@ class Command(BaseCommand):
         run.add_argument("--plan", action="append", default=[], help="A plan code (repeatable).")
         run.add_argument("--tag", action="append", default=[], help="A client tag (repeatable).")
         run.add_argument("--no-progress", action="store_true", help="Do not show the progress bar.")
+        run.add_argument("--no-wait", action="store_true", help="With workers: return once dispatched.")
         confirm = sub.add_parser("confirm", help="Apply a run awaiting confirmation.")
         confirm.add_argument("run_id", type=int)
         confirm.add_argument("--fingerprint", default="", help="The reviewed fingerprint (default: the run as stored).")
         confirm.add_argument("--no-progress", action="store_true", help="Do not show the progress bar.")
+        confirm.add_argument("--no-wait", action="store_true", help="With workers: return once dispatched.")
+        resume = sub.add_parser("resume", help="Resume an interrupted or failed run.")
+        resume.add_argument("run_id", type=int)
+        resume.add_argument("--no-progress", action="store_true", help="Do not show the progress bar.")
+        resume.add_argument("--no-wait", action="store_true", help="With workers: return once dispatched.")
         reject = sub.add_parser("reject", help="Reject a run awaiting confirmation (nothing is posted).")
         reject.add_argument("run_id", type=int)
         export = sub.add_parser("export", help="Export a run's lines.")
@@ -86,13 +99,13 @@ class Command(BaseCommand):
             elif options["action"] == "confirm":
                 run = self._get(options["run_id"])
                 fingerprint = options["fingerprint"] or services.run_fingerprint(run)
-                bar = self._bar(run, options)
-                try:
-                    run = services.billing_run_confirm(actor=actor, run=run, fingerprint=fingerprint,
-                                                       progress=self._progress(bar))
-                finally:
-                    bar.close()
-                self._print(run)
+                self._print(self._go(run, options, lambda progress: services.billing_run_confirm(
+                    actor=actor, run=run, fingerprint=fingerprint, progress=progress),
+                    lambda: services.billing_run_confirm_dispatch(actor=actor, run=run, fingerprint=fingerprint)))
+            elif options["action"] == "resume":
+                run = self._get(options["run_id"])
+                self._print(self._go(run, options, lambda progress: services.billing_run_execute(
+                    actor=actor, run=run, progress=progress), lambda: services.billing_run_dispatch(actor=actor, run=run)))
             elif options["action"] == "reject":
                 self._print(services.billing_run_reject(actor=actor, run=self._get(options["run_id"])))
             elif options["action"] == "export":
@@ -113,12 +126,29 @@ class Command(BaseCommand):
         scope = {"clients": options["client"], "plans": options["plan"], "tags": options["tag"]}
         run = services.billing_run_create(actor=actor, billing_date=options["date"], mode=options["mode"],
                                           scope={k: v for k, v in scope.items() if v})
+        self._print(self._go(run, options, lambda progress: services.billing_run_execute(
+            actor=actor, run=run, progress=progress), lambda: services.billing_run_dispatch(actor=actor, run=run)))
+
+    def _go(self, run: BillingRun, options: dict[str, Any], here: Any, dispatch: Any) -> BillingRun:
+        """Execute in this process (embedded default) or dispatch to the workers and follow the run."""
         bar = self._bar(run, options)
         try:
-            run = services.billing_run_execute(actor=actor, run=run, progress=self._progress(bar))
+            if settings.CELERY_TASK_ALWAYS_EAGER:
+                result: BillingRun = here(self._progress(bar))
+                return result
+            run = dispatch()
+            progress = self._progress(bar)
+            while not options.get("no_wait") and run.status in (RunStatus.PENDING, RunStatus.COMPUTING,
+                                                                    RunStatus.APPLYING):
+                time.sleep(0.5)
+                run.refresh_from_db()
+                done = (run.applied, run.apply_total) if run.status == RunStatus.APPLYING else (run.processed, run.total)
+                progress(*done)
+            if run.status == RunStatus.FAILED:
+                raise CommandError(f"billing run {run.pk} failed; resume it with: kopeck billing resume {run.pk}")
+            return run
         finally:
             bar.close()
-        self._print(run)
 
     def _bar(self, run: BillingRun, options: dict[str, Any]) -> Any:
         return tqdm(total=run.total, unit="sub", file=_Raw(self.stderr), disable=options["no_progress"],
