@@ -35,11 +35,14 @@ def audit_record(
     )
 
 
-def audit_record_many(*, actor: Actor, entries: list[tuple[str, str, object, Any, Any]]) -> None:
+def audit_record_many(*, actor: Actor, entries: list[tuple[str, str, object, Any, Any]],
+                      json_safe: bool = False) -> None:
     """Record many entries at once (bulk writers such as billing runs): each is ``(action,
-    object_type, object_id, before, after)``; the same as calling :func:`audit_record` for each."""
+    object_type, object_id, before, after)``; the same as calling :func:`audit_record` for each.
+    ``json_safe``: the states are plain JSON values already (no dates, no Decimals) — skip converting."""
     at, kind = clock.now(), str(actor.kind)
     insert_rows(AuditEntry, ("at", "actor_kind", "actor_id", "actor_label", "action", "object_type", "object_id",
                              "before", "after"),
-                [(at, kind, actor.id, actor.label, action, object_type, str(object_id), _jsonable(before),
-                  _jsonable(after)) for action, object_type, object_id, before, after in entries])
+                [(at, kind, actor.id, actor.label, action, object_type, str(object_id),
+                  before if json_safe else _jsonable(before), after if json_safe else _jsonable(after))
+                 for action, object_type, object_id, before, after in entries])

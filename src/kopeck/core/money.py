@@ -42,19 +42,27 @@ class Currency:
     def of(cls, code: str | Currency) -> Currency:
         if isinstance(code, Currency):
             return code
+        known = _CURRENCIES.get(code) if isinstance(code, str) else None
+        if known is not None:
+            return known
         if not isinstance(code, str):
             raise MoneyError(f"currency must be an ISO 4217 code, got {type(code).__name__}")
         norm = code.strip().upper()
         if norm not in MINOR_UNITS:
             raise MoneyError(f"unknown currency {code!r}")
-        return cls(norm, MINOR_UNITS[norm])
+        return _CURRENCIES[norm]
 
     @property
     def quantum(self) -> Decimal:
-        return Decimal(1).scaleb(-self.minor_units)
+        return _QUANTA[self.minor_units]
 
     def __str__(self) -> str:
         return self.code
+
+
+# One Currency per code (immutable, so shared), and the quantum of each minor-unit count.
+_CURRENCIES: Final[dict[str, Currency]] = {code: Currency(code, units) for code, units in MINOR_UNITS.items()}
+_QUANTA: Final[dict[int, Decimal]] = {units: Decimal(1).scaleb(-units) for units in set(MINOR_UNITS.values())}
 
 
 def to_decimal(value: object) -> Decimal:
@@ -86,6 +94,14 @@ class Money:
         object.__setattr__(self, "amount", to_decimal(amount))
         object.__setattr__(self, "currency", Currency.of(currency))
 
+    @classmethod
+    def _of(cls, amount: Decimal, currency: Currency) -> Money:
+        """A Money from a Decimal already checked finite and a Currency (arithmetic results)."""
+        money = object.__new__(cls)
+        object.__setattr__(money, "amount", amount)
+        object.__setattr__(money, "currency", currency)
+        return money
+
     # construction -------------------------------------------------------------------------
     @classmethod
     def zero(cls, currency: str | Currency) -> Money:
@@ -100,11 +116,11 @@ class Money:
 
     def __add__(self, other: Money) -> Money:
         self._same(other)
-        return Money(self.amount + other.amount, self.currency)
+        return Money._of(self.amount + other.amount, self.currency)
 
     def __sub__(self, other: Money) -> Money:
         self._same(other)
-        return Money(self.amount - other.amount, self.currency)
+        return Money._of(self.amount - other.amount, self.currency)
 
     def __neg__(self) -> Money:
         return Money(-self.amount, self.currency)
@@ -170,7 +186,7 @@ class Money:
     def round_line(self) -> Money:
         """Round to the currency's minor unit, half-up (away from zero on .5). The one rounding
         rule of Kopeck: applied once per line."""
-        return Money(self.amount.quantize(self.currency.quantum, rounding=ROUND_HALF_UP), self.currency)
+        return Money._of(self.amount.quantize(self.currency.quantum, rounding=ROUND_HALF_UP), self.currency)
 
     def is_rounded(self) -> bool:
         return self.amount == self.amount.quantize(self.currency.quantum, rounding=ROUND_HALF_UP)

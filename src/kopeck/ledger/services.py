@@ -243,7 +243,7 @@ def ledger_charges_post_bulk(*, actor: Actor, charges: Sequence[BulkCharge]) -> 
         ("ledger.charge", "transaction", txn_id, None,
          {"client": ch.client_id, "operation": Operation.CHARGE.value, "amount": Money(ch.amount, ch.currency).to_str(),
           "currency": ch.currency, "reason": ch.reason.strip(), "source_ref": ch.source_ref.strip(), "reverses": None})
-        for ch, entry, txn_id in zip(charges, entries, ids, strict=True)])
+        for ch, entry, txn_id in zip(charges, entries, ids, strict=True)], json_safe=True)
     return ids
 
 

@@ -236,10 +236,10 @@ def _post_simple(actor: Actor, on: dt.date, batch: list[tuple[Subscription, Batc
         out.transaction_ids = ids
         if ids:
             audits.append(("subscription.bill", "subscription", sub.pk, None,
-                           {"on": on, "transactions": ids, "total": total.to_str()}))
+                           {"on": on.isoformat(), "transactions": ids, "total": total.to_str()}))
     insert_rows(BilledPeriod, ("subscription_id", "component", "period_start", "period_end", "amount_minor", "currency",
                                "transaction_id", "explanation", "credited_from", "credited_minor", "created_at"),
                 periods)
     insert_rows(TimelineEntry, ("subscription_id", "at", "effective_date", "kind", "text_ru", "text_en", "data",
                                 "transaction_id"), timeline)
-    audit_record_many(actor=actor, entries=audits)
+    audit_record_many(actor=actor, entries=audits, json_safe=True)
