@@ -76,8 +76,20 @@ def _env(database_url: str) -> dict[str, str]:
 
 # -- data ---------------------------------------------------------------------------------------------
 
-def prepare(n: int) -> None:
-    """Clients, plans and subscriptions (bulk), billed for their first period on D0, with usage."""
+ENTITY = {
+    "name": "ООО «Копейка»", "full_name": "Общество с ограниченной ответственностью «Копейка»",
+    "inn": "7707083893", "kpp": "770701001", "ogrn": "1027700132195",
+    "legal_address": "125009, г. Москва, ул. Тверская, д. 1", "bank_name": "ПАО Сбербанк",
+    "bik": "044525225", "settlement_account": "40702810938000000001",
+    "correspondent_account": "30101810400000000225", "director_name": "Иванов И. И.",
+    "accountant_name": "Петрова П. П.",
+}
+
+
+def prepare(n: int, documents: bool = False) -> None:
+    """Clients, plans and subscriptions (bulk), billed for their first period on D0, with usage;
+    with ``documents``, the provider's legal entity, so that automatic runs issue an invoice per
+    client."""
     import django
 
     django.setup()
@@ -113,6 +125,11 @@ def prepare(n: int) -> None:
                                  quantity=(k % 10) + 1 if code == "bench-unit" else 1, currency="RUB",
                                  start_date=D0, status="active", created_at=now, updated_at=now))
     Subscription.objects.bulk_create(subs, batch_size=2000)
+    if documents:
+        from kopeck.common.actor import Actor
+        from kopeck.documents.services import legal_entity_create
+
+        legal_entity_create(actor=Actor.system("benchmark"), **ENTITY)
     from django.db import connections
 
     connections.close_all()
@@ -236,11 +253,11 @@ def check(n: int, run: Any) -> dict[str, int]:
             "october_fees": october, "usage_lines": usage}
 
 
-def bench(database_url: str, n: int, workers_count: int, in_process: bool) -> dict[str, Any]:
+def bench(database_url: str, n: int, workers_count: int, in_process: bool, documents: bool = False) -> dict[str, Any]:
     recreate_database(database_url)
     os.environ.update(_env(database_url))
     t0 = time.perf_counter()
-    prepare(n)
+    prepare(n, documents)
     from kopeck.common.actor import Actor  # noqa: F401  (django is set up by prepare)
     from kopeck.ledger.models import JournalTransaction, Posting
 
@@ -261,6 +278,9 @@ def bench(database_url: str, n: int, workers_count: int, in_process: bool) -> di
         if workers:
             workers.stop()
     counts = check(n, run)
+    from kopeck.documents.models import Document
+
+    counts["documents"] = Document.objects.filter(run=run).count()
     copy = copy_seconds(database_url, ledger_rows)
     return {"n": n, "clients": n // 5, "setup_s": round(setup, 1), "first_run_s": round(first, 1),
             "sandbox_s": round(sandbox, 2), "auto_s": round(auto, 2), "again_s": round(again, 2),
@@ -275,13 +295,15 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--in-process", action="store_true", help="run in this process (no Celery)")
     parser.add_argument("--database-url", default=DEFAULT_URL)
+    parser.add_argument("--documents", action="store_true",
+                        help="also run each size with documents issued (an invoice per client) and compare")
     args = parser.parse_args()
     results = []
-    for n in args.sizes:
+    for n, docs in [(n, d) for n in args.sizes for d in ([False, True] if args.documents else [False])]:
         # a fresh interpreter per size: Django is set up once per process
         code = (f"import json, sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import billing_run as b; "
                 f"print('RESULT', json.dumps(b.bench({args.database_url!r}, {n}, {args.workers}, "
-                f"{args.in_process!r})))")
+                f"{args.in_process!r}, {docs!r})))")
         out = subprocess.run([sys.executable, "-c", code], env=_env(args.database_url), cwd=str(ROOT),
                              capture_output=True, text=True, check=False)
         if out.returncode != 0:
@@ -298,15 +320,22 @@ def main() -> None:
           f"{info['server_version']} (synchronous_commit={info['synchronous_commit']}); {how}.")
     print(f"Command: `.venv/bin/python benchmarks/billing_run.py --sizes {' '.join(map(str, args.sizes))}"
           f"{' --in-process' if args.in_process else f' --workers {args.workers}'}`\n")
-    print("| subscriptions | clients | sandbox s (subs/s) | automatic s (subs/s) | ledger rows | COPY s | auto ÷ COPY |"
-          " peak RSS per worker, MiB |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| subscriptions | clients | documents issued | sandbox s (subs/s) | automatic s (subs/s) | ledger rows |"
+          " COPY s | auto ÷ COPY | peak RSS per worker, MiB |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
-        print(f"| {r['n']:,} | {r['clients']:,} | {r['sandbox_s']} ({r['sandbox_rate']:,}) | {r['auto_s']} "
+        print(f"| {r['n']:,} | {r['clients']:,} | {r['documents']:,} | {r['sandbox_s']} ({r['sandbox_rate']:,}) | {r['auto_s']} "
               f"({r['auto_rate']:,}) | {r['ledger_rows']:,} | {r['copy_s']} | {r['auto_vs_copy']}× | "
               f"{', '.join(map(str, r['peak_mib']))} |")
-    if len(results) >= 2:
-        a, b = results[0], results[-1]
+    for r in results:
+        if r["documents"]:
+            base = next((x for x in results if x["n"] == r["n"] and not x["documents"]), None)
+            if base:
+                print(f"\nWith documents at {r['n']:,}: automatic {r['auto_s']} s vs {base['auto_s']} s without "
+                      f"({(r['auto_s'] / base['auto_s'] - 1) * 100:+.0f} %; at most +30 % is the target).")
+    plain = [r for r in results if not r["documents"]]
+    if len(plain) >= 2:
+        a, b = plain[0], plain[-1]
         per_a, per_b = a["auto_s"] / a["n"], b["auto_s"] / b["n"]
         print(f"\nTime per subscription, automatic: {per_a * 1e3:.3f} ms at {a['n']:,} → {per_b * 1e3:.3f} ms at "
               f"{b['n']:,} ({(per_b / per_a - 1) * 100:+.0f} %; linear within 20 % is the target).")

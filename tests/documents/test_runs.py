@@ -120,3 +120,20 @@ def test_none_and_no_legal_entity_issue_nothing(book: Book, db: object, actor: A
     services.document_settings_update(actor=actor, run_document=RunDocument.NONE)
     assert services.documents_issue_for_run(actor=actor, run=r) == []
     assert counters() == []
+
+
+def test_a_run_for_a_past_date_after_later_documents_dates_them_today(book: Book, entity: LegalEntity,
+                                                                      actor: Actor) -> None:
+    import datetime as dt
+
+    first = billing.billing_run_execute(actor=actor, run=billing.billing_run_create(
+        actor=actor, billing_date=TODAY, mode=RunMode.AUTO, scope={"clients": [book.clients[0].pk]}))
+    assert [d.issue_date for d in Document.objects.filter(run=first)] == [TODAY]
+    past = TODAY - dt.timedelta(days=5)
+    later = billing.billing_run_execute(actor=actor, run=billing.billing_run_create(
+        actor=actor, billing_date=past, mode=RunMode.AUTO,
+        scope={"clients": [book.clients[1].pk, book.clients[2].pk]}))
+    assert later.status == RunStatus.COMPLETED and later.summary["documents"] == 2
+    docs = Document.objects.filter(run=later).order_by("number_seq")
+    # numbers follow the issue dates: dated the day they are issued, not the billed date
+    assert [(d.number, d.issue_date) for d in docs] == [("2", TODAY), ("3", TODAY)]

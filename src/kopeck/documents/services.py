@@ -47,6 +47,7 @@ from kopeck.documents.models import (
     DocumentType,
     Language,
     LegalEntity,
+    NumberCounter,
     NumberingRule,
     RunDocument,
     TemplateForm,
@@ -56,6 +57,7 @@ from kopeck.documents.numbering import (
     NUMBERED_SEQUENCES,
     SEQUENCE_OF_TYPE,
     allocate_numbers,
+    period_key,
     rule_for,
     validate_rule,
 )
@@ -762,25 +764,24 @@ def documents_issue_for_run(*, actor: Actor, run: BillingRun) -> list[Document]:
         return []
     doc_type = str(settings.run_document)
     upd_status = settings.upd_status if doc_type == DocumentType.UPD else None
+    issue_date = _run_issue_date(run, doc_type, entity)
     done = set(Document.objects.filter(run=run, type=doc_type).values_list("client_id", flat=True))
-    items = (RunItem.objects.filter(run=run, applied_at__isnull=False).exclude(transaction_ids=[])
-             .exclude(client_id__in=done)
-             .select_related("client", "subscription__plan__product", "subscription__plan_version")
-             .order_by("client_id", "subscription_id"))
-    by_client: dict[int, list[RunItem]] = defaultdict(list)
-    for item in items.iterator(chunk_size=CHUNK):
-        by_client[item.client_id].append(item)
+    applied = RunItem.objects.filter(run=run, applied_at__isnull=False).exclude(transaction_ids=[])
+    client_ids = sorted(set(applied.values_list("client_id", flat=True)) - done)
     default_rate = billing_settings().default_vat_rate
     issued: list[Document] = []
-    client_ids = sorted(by_client)
-    txn_ops: dict[int, str] = {}
-    all_ids = [t for ids in (i.transaction_ids for its in by_client.values() for i in its) for t in ids]
-    for start in range(0, len(all_ids), 5000):
-        txn_ops.update(JournalTransaction.objects.filter(pk__in=all_ids[start:start + 5000])
-                       .values_list("pk", "operation"))
+    # CHUNK clients at a time: memory stays flat however large the run
     for start in range(0, len(client_ids), CHUNK):
+        part = client_ids[start:start + CHUNK]
+        by_client: dict[int, list[RunItem]] = defaultdict(list)
+        for item in (applied.filter(client_id__in=part)
+                     .select_related("client", "subscription__plan__product", "subscription__plan_version")
+                     .order_by("client_id", "subscription_id")):
+            by_client[item.client_id].append(item)
+        all_ids = [t for its in by_client.values() for i in its for t in i.transaction_ids]
+        txn_ops = dict(JournalTransaction.objects.filter(pk__in=all_ids).values_list("pk", "operation"))
         batch = []
-        for client_id in client_ids[start:start + CHUNK]:
+        for client_id in part:
             client_items = by_client[client_id]
             specs = [s for item in client_items for s in _charge_lines(item, default_rate)]
             if not specs:
@@ -794,9 +795,22 @@ def documents_issue_for_run(*, actor: Actor, run: BillingRun) -> list[Document]:
             batch.append({"client": client_items[0].client, "calc": calc, "transactions": txns,
                           "period_start": dt.date.fromisoformat(min(starts)) if starts else None,
                           "period_end": (dt.date.fromisoformat(max(ends)) - dt.timedelta(days=1)) if ends else None})
-        issued += _issue_batch(actor, doc_type=doc_type, entity=entity, issue_date=run.billing_date, items=batch,
+        issued += _issue_batch(actor, doc_type=doc_type, entity=entity, issue_date=issue_date, items=batch,
                                run=run, upd_status=upd_status)
     return issued
+
+
+def _run_issue_date(run: BillingRun, doc_type: str, entity: LegalEntity) -> dt.date:
+    """The run's billing date — unless the sequence already has a document dated later (numbers
+    follow the issue dates), as when a past date is billed: then the day of issue (provider-local)."""
+    sequence = SEQUENCE_OF_TYPE[doc_type]
+    assert sequence is not None
+    rule = rule_for(sequence, entity)
+    latest = NumberCounter.objects.filter(rule=rule, period_key=period_key(rule.reset, run.billing_date)) \
+        .values_list("last_issue_date", flat=True).first()
+    if latest is not None and latest > run.billing_date:
+        return provider_today()
+    return run.billing_date
 
 
 # ---------------------------------------------------------------------------------------------

@@ -196,7 +196,14 @@ def ledger_charges_post_bulk(*, actor: Actor, charges: Sequence[BulkCharge]) -> 
     currencies = {c.pk: c for c in Client.objects.filter(
         pk__in={ch.client_id for ch in charges}).only("pk", "currency")}
     entries: list[Entry] = []
+    # the same (amount, currency, rate) gives the same entry: computed once per batch (pure, immutable)
+    known: dict[tuple[Decimal, str, str | None], Entry] = {}
     for n, ch in enumerate(charges):
+        same = known.get((ch.amount, ch.currency, ch.vat_rate))
+        if same is not None and ch.client_id in currencies and ch.currency == currencies[ch.client_id].currency \
+                and str(ch.reason).strip():
+            entries.append(same)
+            continue
         client = currencies.get(ch.client_id)
         try:
             if client is None:
@@ -211,7 +218,9 @@ def ledger_charges_post_bulk(*, actor: Actor, charges: Sequence[BulkCharge]) -> 
             money = Money(ch.amount, ch.currency)
             if abs(money.amount) >= 10**15:
                 raise ValueError("the amount is too large")
-            entries.append(operation_entry(Operation.CHARGE, money, vat_rate=rate))
+            entry = known[(ch.amount, ch.currency, ch.vat_rate)] = operation_entry(Operation.CHARGE, money,
+                                                                                    vat_rate=rate)
+            entries.append(entry)
         except (ValueError, LedgerError, MoneyError) as exc:
             raise ValidationFailed(f"Charge {n} is invalid: {exc}", errors={f"charges.{n}": [str(exc)]}) from exc
     now = clock.now()

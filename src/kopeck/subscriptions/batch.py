@@ -221,12 +221,12 @@ def _post_simple(actor: Actor, on: dt.date, batch: list[tuple[Subscription, Batc
         for item in charges:
             txn_id = txn_of.get((n, id(item)))
             total = total + item.amount
+            line = item.as_dict()
             periods.append((
                 sub.pk, item.component, item.period.start, item.period.end, to_minor(item.amount), sub.currency,
-                txn_id, {**item.explanation.as_dict(), "lines": [ln.as_dict() for ln in item.lines],
-                         "due": item.due.isoformat(), "billing_period": item.billing_period.to_dict()},
+                txn_id, {**line["explanation"], "lines": line["lines"], "due": line["due"],
+                         "billing_period": line["billing_period"]},
                 None, 0, now))
-            line = item.as_dict()
             lines.append(line)
             if txn_id is not None:
                 ids.append(txn_id)
