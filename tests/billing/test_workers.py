@@ -29,9 +29,12 @@ from kopeck.billing.models import BillingRun, RunChunk, RunItem, RunMode, RunSta
 from kopeck.clients.models import Client
 from kopeck.common.actor import Actor
 from kopeck.core.clock import FixedClock
+from kopeck.documents.models import Document
+from kopeck.documents.services import legal_entity_create
 from kopeck.ledger.models import JournalTransaction, Posting
 from kopeck.subscriptions.models import BilledPeriod, Subscription
 from kopeck.subscriptions.services import subscription_create
+from tests.documents.conftest import ENTITY
 from tests.subscriptions.helpers import at, make_client, make_plan
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pytest.mark.celery_worker]
@@ -85,6 +88,8 @@ def outcome(clients: list[Client]) -> list[Any]:
                              for b in BilledPeriod.objects.filter(subscription__client=client)),
             "items": sorted((subs[i.subscription_id], i.status, str(i.items), len(i.transaction_ids),
                              i.applied_at is not None) for i in RunItem.objects.filter(client=client)),
+            "documents": sorted((d.type, d.status, d.amount_minor, d.vat_minor, d.transactions.count())
+                                for d in Document.objects.filter(client=client)),
         })
     return result
 
@@ -155,6 +160,7 @@ def test_runs_killed_at_any_point_resume_to_the_uninterrupted_result(
     at(clock, D(2026, 10, 10))
     make_plan(actor, clock, "pro")
     make_plan(actor, clock, "lite", base="490.00", seat="100.00")
+    legal_entity_create(actor=actor, **ENTITY)  # runs issue an invoice per client
     worlds = {name: world(actor, clock) for name in ["uninterrupted", *CRASHES]}
     queue = f"q-{uuid.uuid4().hex[:8]}"
     runs = {name: services.billing_run_create(actor=actor, billing_date=BILLING_DATE, mode=RunMode.AUTO,
@@ -174,6 +180,7 @@ def test_runs_killed_at_any_point_resume_to_the_uninterrupted_result(
     # pro from 10 October: two periods × (base, seats); lite from 1 November: one period × (base, seats)
     assert [len(c["ledger"]) for c in expected] == [6] * CLIENTS
     assert all(c["items"] and all(applied for *_, applied in c["items"]) for c in expected)
+    assert all(len(c["documents"]) == 1 for c in expected)
 
     for fault in CRASHES:
         run = runs[fault]
@@ -192,3 +199,6 @@ def test_runs_killed_at_any_point_resume_to_the_uninterrupted_result(
         assert (run.processed, run.applied) == (done.processed, done.applied), fault
         assert outcome(worlds[fault]) == expected, fault
         assert run.summary["totals_by_currency"] == done.summary["totals_by_currency"], fault
+    # invoice numbers stayed gapless through every crash: 1 … N, one per client, in order of issue
+    numbers = list(Document.objects.order_by("number_seq").values_list("number_seq", flat=True))
+    assert numbers == list(range(1, len(worlds) * CLIENTS + 1))

@@ -325,8 +325,11 @@ def _post_chunk(actor: Actor, run: BillingRun, chunk_id: int, default_vat: str, 
                     item.applied_at, item.transaction_ids = now, out.transaction_ids
                 items.append(item)
             _insert_items(items)
+            tally = _tally(items)
+            # the chunk's documents, in its transaction: the workers issue them in parallel
+            tally["_documents"] = _issue_documents(actor, run, tally["_posted_clients"])
             _chunk_done(run, chunk, processed=len(items), applied=sum(1 for i in items if i.applied_at),
-                        tally=_tally(items))
+                        tally=tally)
         else:
             todo = list(_to_apply(run).filter(client_id__gte=chunk.first_client, client_id__lte=chunk.last_client,
                                               applied_at__isnull=True).order_by("subscription_id"))
@@ -349,7 +352,9 @@ def _post_chunk(actor: Actor, run: BillingRun, chunk_id: int, default_vat: str, 
                 item.applied_at, item.transaction_ids = now, out.transaction_ids
             RunItem.objects.bulk_update(todo, ["status", "error", "previous_items", "changed", "items", "amount_minor",
                                                "applied_at", "transaction_ids"], batch_size=1000)
-            _chunk_done(run, chunk, processed=0, applied=sum(1 for i in todo if i.applied_at))
+            posted = sorted({i.client_id for i in todo if i.transaction_ids})
+            _chunk_done(run, chunk, processed=0, applied=sum(1 for i in todo if i.applied_at),
+                        tally={"_documents": _issue_documents(actor, run, posted)})
         fault_point("chunk.before_commit")
     fault_point("chunk.after_commit")
     return chunk.planned
@@ -411,7 +416,10 @@ def _finish(actor: Actor, run_id: int) -> BillingRun:
                 # completed within this transaction first: documents are issued for completed runs
                 run.save(update_fields=["summary", "status", "finished_at", "processed", "applied"])
                 fault_point("finish.before_documents")
-                run.summary["documents"] = _issue_documents(actor, run)
+                # the chunks issued theirs; this issues what is left (nothing, unless retried)
+                issued = sum(t.get("_documents", 0) for t in RunChunk.objects.filter(
+                    run=run, phase=phase).values_list("tally", flat=True))
+                run.summary["documents"] = issued + _issue_documents(actor, run)
                 run.summary["events"] = [*run.summary.get("events", []), _completed_event(run, tally)]
         run.save(update_fields=["summary", "status", "finished_at", "processed", "applied"])
         audit_record(actor=actor, action="billing_run.finish", object_type="billing_run", object_id=run.pk,
@@ -420,12 +428,13 @@ def _finish(actor: Actor, run_id: int) -> BillingRun:
     return run
 
 
-def _issue_documents(actor: Actor, run: BillingRun) -> int:
-    """Issue the run's documents (kopeck.documents, when installed); how many."""
+def _issue_documents(actor: Actor, run: BillingRun, clients: list[int] | None = None) -> int:
+    """Issue the run's documents (kopeck.documents, when installed) — of ``clients`` only, or of
+    every client left; how many."""
     if not apps.is_installed("kopeck.documents"):
         return 0
     issue = import_module("kopeck.documents.services").documents_issue_for_run
-    return len(issue(actor=actor, run=run))
+    return len(issue(actor=actor, run=run, clients=clients))
 
 
 def _fail(run: BillingRun) -> None:

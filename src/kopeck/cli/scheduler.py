@@ -19,6 +19,7 @@ PERIODIC_TASKS: dict[str, int] = {
     "kopeck.subscriptions.run_due": int(os.environ.get("KOPECK_TICK_SECONDS", "3600")),
     "kopeck.idempotency_purge": 24 * 3600,
     "kopeck.billing.auto_run": 15 * 60,
+    "kopeck.documents.monthly_acts": 6 * 3600,
     "kopeck.outbox.deliver": 30,
 }
 

@@ -63,9 +63,13 @@ def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Sequence
     pk = meta.pk
     assert pk is not None
     by_attname = {f.attname: f for f in meta.concrete_fields}
+    # the fields not given take their model defaults, as a model instance would
+    rest = [f for f in meta.concrete_fields if f is not pk and f.attname not in fields]
+    defaults = [f.get_db_prep_save(f.get_default(), connection) for f in rest]
     json_at = [n for n, name in enumerate(fields) if isinstance(by_attname[name], models.JSONField)]
     table = meta.db_table
-    columns = ", ".join(connection.ops.quote_name(c) for c in [pk.column, *(by_attname[f].column for f in fields)])
+    columns = ", ".join(connection.ops.quote_name(c) for c in
+                        [pk.column, *(by_attname[f].column for f in fields), *(f.column for f in rest)])
     with connection.cursor() as cursor:
         cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
                        [table, pk.column, len(rows)])
@@ -73,7 +77,7 @@ def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Sequence
         raw: Any = cursor.cursor
         with raw.copy(f"COPY {connection.ops.quote_name(table)} ({columns}) FROM STDIN") as copy:
             for pk_value, row in zip(ids, rows, strict=True):
-                values = [pk_value, *row]
+                values = [pk_value, *row, *defaults]
                 for n in json_at:
                     if values[n + 1] is not None:
                         values[n + 1] = Jsonb(values[n + 1])

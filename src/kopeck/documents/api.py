@@ -94,6 +94,11 @@ class DraftSerializer(serializers.Serializer):  # type: ignore[type-arg]
     notes = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
 
 
+class MonthlyActsSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    month = serializers.RegexField(r"^\d{4}-\d{2}$", help_text="The month, YYYY-MM (provider-local).")
+    kind = serializers.ChoiceField(choices=["act", "upd"], default="act")
+
+
 class ReconciliationSerializer(serializers.Serializer):  # type: ignore[type-arg]
     client = serializers.IntegerField()
     start = serializers.DateField()
@@ -166,6 +171,16 @@ class DocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, KopeckVi
         values["lines"] = [dict(line) for line in values.get("lines", [])]
         doc = services.document_create_draft(actor=self.actor, client=client, **values)
         return self._detail(doc, status.HTTP_201_CREATED)
+
+    @extend_schema(request=MonthlyActsSerializer, responses={201: DocumentSerializer(many=True)})
+    @action(detail=False, methods=["post"], url_path="monthly-acts")
+    def monthly_acts(self, request: Request) -> Response:
+        """Issue an act (or УПД) per client for the month's charges not on one yet; the documents issued."""
+        data = MonthlyActsSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        docs = services.documents_issue_monthly_acts(actor=self.actor, month=data.validated_data["month"],
+                                                     kind=data.validated_data["kind"])
+        return Response(DocumentSerializer(docs, many=True).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ReconciliationSerializer, responses={201: DocumentDetailSerializer})
     @action(detail=False, methods=["post"])

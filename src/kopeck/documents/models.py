@@ -56,6 +56,12 @@ class RunDocument(models.TextChoices):
     NONE = "none", _("None")
 
 
+class MonthlyActs(models.TextChoices):
+    OFF = "off", _("Off")
+    ACT = "act", _("Act of services rendered (акт)")
+    UPD = "upd", _("Universal transfer document (УПД)")
+
+
 class DeliveryStatus(models.TextChoices):
     QUEUED = "queued", _("Queued")
     SENT = "sent", _("Sent")
@@ -284,6 +290,9 @@ class DocumentSettings(models.Model):
     upd_status = models.PositiveSmallIntegerField(_("УПД status"), choices=[(1, "1"), (2, "2")], default=1)
     send_by_email = models.BooleanField(_("send issued documents by e-mail"), default=True)
     invoice_due_days = models.PositiveSmallIntegerField(_("invoice payment term (days)"), default=5)
+    monthly_acts = models.CharField(
+        _("monthly acts"), max_length=10, choices=MonthlyActs.choices, default=MonthlyActs.OFF,
+        help_text=_("At the start of each month, issue an act (or УПД) per client for the last month's charges."))
     updated_at = models.DateTimeField(_("updated at"), null=True, blank=True)
 
     class Meta:

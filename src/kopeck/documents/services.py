@@ -26,6 +26,7 @@ from kopeck.billing.models import BillingRun, RunItem, RunMode, RunStatus
 from kopeck.clients.models import Client, ContactKind
 from kopeck.common import clock
 from kopeck.common.actor import Actor
+from kopeck.common.bulk import bulk_insert, insert_rows
 from kopeck.common.errors import Conflict, NotFound, ValidationFailed
 from kopeck.configuration.selectors import billing_settings, provider_today, provider_zone
 from kopeck.core import requisites as rq
@@ -47,6 +48,7 @@ from kopeck.documents.models import (
     DocumentType,
     Language,
     LegalEntity,
+    MonthlyActs,
     NumberCounter,
     NumberingRule,
     RunDocument,
@@ -309,13 +311,15 @@ def document_template_reset(*, actor: Actor, form: str, language: str) -> None:
         row.delete()
 
 
-SETTINGS_FIELDS = ("run_document", "upd_status", "send_by_email", "invoice_due_days")
+SETTINGS_FIELDS = ("run_document", "upd_status", "send_by_email", "invoice_due_days", "monthly_acts")
 
 
 def document_settings_update(*, actor: Actor, **changes: Any) -> DocumentSettings:
     errors: dict[str, list[str]] = {k: ["Unknown setting."] for k in changes if k not in SETTINGS_FIELDS}
     if "run_document" in changes and changes["run_document"] not in RunDocument.values:
         errors["run_document"] = [_choices(RunDocument.values)]
+    if "monthly_acts" in changes and changes["monthly_acts"] not in MonthlyActs.values:
+        errors["monthly_acts"] = [_choices(MonthlyActs.values)]
     if "upd_status" in changes and changes["upd_status"] not in (1, 2):
         errors["upd_status"] = ["Choose 1 or 2."]
     if "send_by_email" in changes and not isinstance(changes["send_by_email"], bool):
@@ -623,32 +627,28 @@ def _recipients(client_ids: Iterable[int]) -> dict[int, list[str]]:
 
 
 def _queue_emails(docs: Sequence[Document], recipients: Mapping[int, Sequence[str]]) -> list[DocumentDelivery]:
-    from kopeck.outbox.services import outbox_enqueue
+    from kopeck.outbox.services import outbox_enqueue_many
 
     now = clock.now()
     deliveries = [DocumentDelivery(document=d, recipient=r, status=DeliveryStatus.QUEUED, created_at=now)
                   for d in docs for r in recipients.get(d.pk, ())]
     if not deliveries:
         return []
-    DocumentDelivery.objects.bulk_create(deliveries)
-    if any(d.pk is None for d in deliveries):  # backends that do not return ids from bulk inserts
-        deliveries = list(DocumentDelivery.objects.filter(document__in=[d.pk for d in docs], created_at=now,
-                                                          outbox_message_id__isnull=True).order_by("id"))
+    bulk_insert(DocumentDelivery, deliveries)
+    ids = outbox_enqueue_many(messages=[(TOPIC_EMAIL, {"delivery": d.pk}, f"documents.email:{d.pk}")
+                                        for d in deliveries])
     for delivery in deliveries:
-        message = outbox_enqueue(topic=TOPIC_EMAIL, payload={"delivery": delivery.pk},
-                                 key=f"documents.email:{delivery.pk}")
-        delivery.outbox_message_id = message.pk
-    DocumentDelivery.objects.bulk_update(deliveries, ["outbox_message_id"])
+        delivery.outbox_message_id = ids[f"documents.email:{delivery.pk}"]
+    DocumentDelivery.objects.bulk_update(deliveries, ["outbox_message_id"], batch_size=1000)
     return deliveries
 
 
 def _after_issue(docs: Sequence[Document], actor: Actor) -> None:
     """In the issuing transaction: queue each document's PDF rendering and, when sending by
     e-mail is on, one e-mail per recipient of its client."""
-    from kopeck.outbox.services import outbox_enqueue
+    from kopeck.outbox.services import outbox_enqueue_many
 
-    for doc in docs:
-        outbox_enqueue(topic=TOPIC_PDF, payload={"document": doc.pk}, key=f"documents.render_pdf:{doc.pk}")
+    outbox_enqueue_many(messages=[(TOPIC_PDF, {"document": d.pk}, f"documents.render_pdf:{d.pk}") for d in docs])
     if document_settings().send_by_email:
         by_client = _recipients({d.client_id for d in docs})
         _queue_emails(docs, {d.pk: by_client.get(d.client_id, []) for d in docs})
@@ -686,16 +686,9 @@ def _issue_batch(actor: Actor, *, doc_type: str, entity: LegalEntity, issue_date
                 period_end=item.get("period_end"), currency=calc.currency.code, language=Language.RU, data=data,
                 amount_minor=_minor(calc.totals.gross), vat_minor=_minor(calc.totals.vat), run=run,
                 created_by=str(actor)[:200], created_at=now, issued_at=now))
-        Document.objects.bulk_create(docs)
-        if any(d.pk is None for d in docs):
-            by_seq = dict(Document.objects.filter(numbering_rule=rule, number_period=numbers[0][2],
-                                                  number_seq__in=[n[0] for n in numbers])
-                          .values_list("number_seq", "pk"))
-            for d in docs:
-                d.pk = by_seq[d.number_seq]
-        through = Document.transactions.through
-        through.objects.bulk_create([through(document_id=d.pk, journaltransaction_id=t)
-                                     for d, item in zip(docs, items, strict=True) for t in item["transactions"]])
+        bulk_insert(Document, docs)
+        insert_rows(Document.transactions.through, ("document_id", "journaltransaction_id"),
+                    [(d.pk, t) for d, item in zip(docs, items, strict=True) for t in item["transactions"]])
         _after_issue(docs, actor)
         audit_record(actor=actor, action="document.issue_batch", object_type="document",
                      object_id=f"{docs[0].pk}-{docs[-1].pk}",
@@ -743,17 +736,20 @@ def run_is_applied(run: BillingRun) -> bool:
         return False
     if run.mode == RunMode.CONFIRM and run.decided_at is None:
         return False
+    if run.mode == RunMode.AUTO and run.status == RunStatus.COMPUTING:
+        return True  # an automatic run posts while it computes, chunk by chunk
     return run.status in (RunStatus.APPLYING, RunStatus.COMPLETED, RunStatus.FAILED)
 
 
-def documents_issue_for_run(*, actor: Actor, run: BillingRun) -> list[Document]:
+def documents_issue_for_run(*, actor: Actor, run: BillingRun, clients: Sequence[int] | None = None) -> list[Document]:
     """Issue the run's document (DocumentSettings.run_document: invoice, act, УПД, or none) for every
     client with applied items (``applied_at`` set, ledger transactions posted), with one line per
     charge and links to the transactions. Idempotent and resumable: clients that already have the
     run's document are skipped (a unique constraint backs it), chunks of :data:`CHUNK` clients are
     issued in one transaction each (numbers under one counter lock per chunk). No PDF is rendered
     here (the outbox does it). Sandbox, unconfirmed and rejected runs issue nothing; without a
-    default legal entity nothing is issued (logged)."""
+    default legal entity nothing is issued (logged). ``clients``: only these (a run issues each
+    chunk's documents in the chunk's transaction)."""
     run = BillingRun.objects.get(pk=run.pk)
     settings = document_settings()
     if not run_is_applied(run) or settings.run_document == RunDocument.NONE:
@@ -767,6 +763,8 @@ def documents_issue_for_run(*, actor: Actor, run: BillingRun) -> list[Document]:
     issue_date = _run_issue_date(run, doc_type, entity)
     done = set(Document.objects.filter(run=run, type=doc_type).values_list("client_id", flat=True))
     applied = RunItem.objects.filter(run=run, applied_at__isnull=False).exclude(transaction_ids=[])
+    if clients is not None:
+        applied = applied.filter(client_id__in=list(clients))
     client_ids = sorted(set(applied.values_list("client_id", flat=True)) - done)
     default_rate = billing_settings().default_vat_rate
     issued: list[Document] = []
@@ -870,6 +868,17 @@ def documents_issue_monthly_acts(*, actor: Actor, month: Any, kind: str = "act",
         issued += _issue_batch(actor, doc_type=kind, entity=entity, issue_date=day, items=batch, run=None,
                                upd_status=upd_status)
     return issued
+
+
+def documents_monthly_acts_due(*, actor: Actor) -> list[Document]:
+    """The periodic job: when the document settings' ``monthly_acts`` is on, issue the acts (or
+    УПД) of the month before the provider-local today — every client's charges of that month not on
+    such a document yet. Running it again (the job runs several times a day) issues nothing new."""
+    kind = document_settings().monthly_acts
+    if kind == MonthlyActs.OFF or default_legal_entity() is None:
+        return []
+    previous = provider_today().replace(day=1) - dt.timedelta(days=1)
+    return documents_issue_monthly_acts(actor=actor, month=previous.strftime("%Y-%m"), kind=str(kind))
 
 
 def document_reconciliation_create(*, actor: Actor, client: Client, start: Any, end: Any,

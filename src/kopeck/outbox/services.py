@@ -21,6 +21,7 @@ from django.db.models import Q
 from kopeck.audit.services import audit_record
 from kopeck.common import clock
 from kopeck.common.actor import Actor
+from kopeck.common.bulk import insert_rows
 from kopeck.common.errors import Conflict, NotFound, ValidationFailed
 from kopeck.outbox.models import MessageStatus, OutboxMessage
 from kopeck.outbox.registry import autodiscover, get_handler
@@ -132,6 +133,37 @@ def outbox_enqueue(
     if message.available_at <= now:
         _kick_on_commit()
     return message
+
+
+def outbox_enqueue_many(*, messages: list[tuple[str, dict[str, Any], str]]) -> dict[str, int]:
+    """Write many keyed messages ``(topic, payload, key)`` in the caller's transaction at once (bulk
+    writers: billing runs issuing thousands of documents) — the same as :func:`outbox_enqueue` for
+    each: a key that exists already is skipped. Returns the message id of every key."""
+    if not transaction.get_connection().in_atomic_block:
+        raise OutboxError("outbox_enqueue_many() must be called inside transaction.atomic().")
+    if not messages:
+        return {}
+    for topic, payload, key in messages:
+        if not topic or len(topic) > 100 or not isinstance(payload, dict) or not key or len(key) > 255:
+            raise ValidationFailed("Invalid outbox message.", errors={"messages": [f"Invalid message {key!r}."]})
+    keys = [key for _, _, key in messages]
+    ids: dict[str, int] = {}
+    for start in range(0, len(keys), 5000):
+        for found, pk in OutboxMessage.objects.filter(key__in=keys[start:start + 5000]).values_list("key", "pk"):
+            if found is not None:
+                ids[found] = pk
+    now = clock.now()
+    fresh, seen = [], set(ids)
+    for topic, payload, key in messages:
+        if key not in seen:
+            seen.add(key)
+            fresh.append((topic, key, payload, MessageStatus.PENDING.value, 0, now, now))
+    new_ids = insert_rows(OutboxMessage, ("topic", "key", "payload", "status", "attempts", "available_at",
+                                          "created_at"), fresh)
+    ids.update({row[1]: pk for row, pk in zip(fresh, new_ids, strict=True)})
+    if fresh:
+        _kick_on_commit()
+    return ids
 
 
 # -- deliver -----------------------------------------------------------------------------------------

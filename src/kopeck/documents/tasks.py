@@ -1,0 +1,15 @@
+"""Celery tasks of documents. ``kopeck.documents.monthly_acts`` runs every few hours (Celery beat,
+or the scheduler of ``kopeck serve``); it issues last month's acts once the month has turned, when
+the document settings ask for them — see :func:`kopeck.documents.services.documents_monthly_acts_due`."""
+
+from __future__ import annotations
+
+from kopeck.celery import app
+from kopeck.common.actor import Actor
+from kopeck.documents.services import documents_monthly_acts_due
+
+
+@app.task(name="kopeck.documents.monthly_acts")
+def monthly_acts() -> int:
+    """Issue last month's acts if due; how many were issued."""
+    return len(documents_monthly_acts_due(actor=Actor.system("scheduler")))
