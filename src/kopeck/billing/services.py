@@ -327,7 +327,7 @@ def _post_chunk(actor: Actor, run: BillingRun, chunk_id: int, default_vat: str, 
             _insert_items(items)
             tally = _tally(items)
             # the chunk's documents, in its transaction: the workers issue them in parallel
-            tally["_documents"] = _issue_documents(actor, run, tally["_posted_clients"])
+            tally["_documents"] = _issue_documents(actor, run, tally["_posted_clients"], items)
             _chunk_done(run, chunk, processed=len(items), applied=sum(1 for i in items if i.applied_at),
                         tally=tally)
         else:
@@ -428,13 +428,14 @@ def _finish(actor: Actor, run_id: int) -> BillingRun:
     return run
 
 
-def _issue_documents(actor: Actor, run: BillingRun, clients: list[int] | None = None) -> int:
-    """Issue the run's documents (kopeck.documents, when installed) — of ``clients`` only, or of
-    every client left; how many."""
+def _issue_documents(actor: Actor, run: BillingRun, clients: list[int] | None = None,
+                     items: list[RunItem] | None = None) -> int:
+    """Issue the run's documents (kopeck.documents, when installed) — of ``clients`` only (from
+    their ``items`` in memory), or of every client left; how many."""
     if not apps.is_installed("kopeck.documents"):
         return 0
     issue = import_module("kopeck.documents.services").documents_issue_for_run
-    return len(issue(actor=actor, run=run, clients=clients))
+    return len(issue(actor=actor, run=run, clients=clients, items=items))
 
 
 def _fail(run: BillingRun) -> None:

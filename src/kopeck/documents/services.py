@@ -23,6 +23,7 @@ from django.db import transaction
 
 from kopeck.audit.services import audit_record
 from kopeck.billing.models import BillingRun, RunItem, RunMode, RunStatus
+from kopeck.catalog.models import PlanVersion
 from kopeck.clients.models import Client, ContactKind
 from kopeck.common import clock
 from kopeck.common.actor import Actor
@@ -71,6 +72,7 @@ from kopeck.documents.selectors import (
     variables_for,
 )
 from kopeck.ledger.models import JournalTransaction
+from kopeck.subscriptions.models import Subscription
 
 log = logging.getLogger("kopeck.documents")
 
@@ -701,15 +703,17 @@ def _issue_batch(actor: Actor, *, doc_type: str, entity: LegalEntity, issue_date
 # the billing hook
 
 
-def _component_names(sub: Any) -> dict[str, str]:
-    spec = getattr(sub.plan_version, "spec", None) or {}
+def _component_names(spec: Any) -> dict[str, str]:
+    spec = spec or {}
     return {str(c.get("code")): str(c.get("name") or c.get("code")) for c in spec.get("components", [])
             if isinstance(c, dict)}
 
 
-def _charge_lines(item: RunItem, default_rate: str) -> list[LineSpec]:
+def _charge_lines(item: RunItem, default_rate: str, names_of: Mapping[int, dict[str, str]] | None = None
+                  ) -> list[LineSpec]:
     sub = item.subscription
-    names = _component_names(sub)
+    names = names_of[sub.plan_version_id] if names_of is not None else _component_names(
+        getattr(sub.plan_version, "spec", None))
     plan = sub.plan
     product = plan.product.name_ru if plan.product_id else ""
     specs = []
@@ -741,15 +745,17 @@ def run_is_applied(run: BillingRun) -> bool:
     return run.status in (RunStatus.APPLYING, RunStatus.COMPLETED, RunStatus.FAILED)
 
 
-def documents_issue_for_run(*, actor: Actor, run: BillingRun, clients: Sequence[int] | None = None) -> list[Document]:
+def documents_issue_for_run(*, actor: Actor, run: BillingRun, clients: Sequence[int] | None = None,
+                            items: Sequence[RunItem] | None = None) -> list[Document]:
     """Issue the run's document (DocumentSettings.run_document: invoice, act, УПД, or none) for every
     client with applied items (``applied_at`` set, ledger transactions posted), with one line per
     charge and links to the transactions. Idempotent and resumable: clients that already have the
     run's document are skipped (a unique constraint backs it), chunks of :data:`CHUNK` clients are
     issued in one transaction each (numbers under one counter lock per chunk). No PDF is rendered
     here (the outbox does it). Sandbox, unconfirmed and rejected runs issue nothing; without a
-    default legal entity nothing is issued (logged). ``clients``: only these (a run issues each
-    chunk's documents in the chunk's transaction)."""
+    default legal entity nothing is issued (logged). ``clients``: only these; ``items``: the run's
+    items of those clients, already in memory (a run issues each chunk's documents in the chunk's
+    transaction, from the items it has just written)."""
     run = BillingRun.objects.get(pk=run.pk)
     settings = document_settings()
     if not run_is_applied(run) or settings.run_document == RunDocument.NONE:
@@ -761,27 +767,49 @@ def documents_issue_for_run(*, actor: Actor, run: BillingRun, clients: Sequence[
     doc_type = str(settings.run_document)
     upd_status = settings.upd_status if doc_type == DocumentType.UPD else None
     issue_date = _run_issue_date(run, doc_type, entity)
-    done = set(Document.objects.filter(run=run, type=doc_type).values_list("client_id", flat=True))
+    done_qs = Document.objects.filter(run=run, type=doc_type)
+    if clients is not None:
+        done_qs = done_qs.filter(client_id__in=list(clients))
+    done = set(done_qs.values_list("client_id", flat=True))
     applied = RunItem.objects.filter(run=run, applied_at__isnull=False).exclude(transaction_ids=[])
     if clients is not None:
         applied = applied.filter(client_id__in=list(clients))
-    client_ids = sorted(set(applied.values_list("client_id", flat=True)) - done)
+    if items is not None:
+        client_ids = sorted({i.client_id for i in items if i.applied_at is not None and i.transaction_ids} - done)
+    else:
+        client_ids = sorted(set(applied.values_list("client_id", flat=True)) - done)
     default_rate = billing_settings().default_vat_rate
     issued: list[Document] = []
+    given: dict[int, list[RunItem]] = defaultdict(list)
+    if items is not None:
+        for item in items:
+            if item.applied_at is not None and item.transaction_ids:
+                given[item.client_id].append(item)
     # CHUNK clients at a time: memory stays flat however large the run
     for start in range(0, len(client_ids), CHUNK):
         part = client_ids[start:start + CHUNK]
         by_client: dict[int, list[RunItem]] = defaultdict(list)
-        for item in (applied.filter(client_id__in=part)
-                     .select_related("client", "subscription__plan__product", "subscription__plan_version")
-                     .order_by("client_id", "subscription_id")):
-            by_client[item.client_id].append(item)
+        if items is not None:
+            mine = [i for c in part for i in sorted(given[c], key=lambda i: i.subscription_id)]
+            subs = Subscription.objects.select_related("plan__product").in_bulk({i.subscription_id for i in mine})
+            people = Client.objects.in_bulk(set(part))
+            for item in mine:
+                item.subscription, item.client = subs[item.subscription_id], people[item.client_id]
+                by_client[item.client_id].append(item)
+        else:
+            for item in (applied.filter(client_id__in=part)
+                         .select_related("client", "subscription__plan__product")
+                         .order_by("client_id", "subscription_id")):
+                by_client[item.client_id].append(item)
+        versions = {i.subscription.plan_version_id for its in by_client.values() for i in its}
+        names_of = {pk: _component_names(spec) for pk, spec in
+                    PlanVersion.objects.filter(pk__in=versions).values_list("pk", "spec")}
         all_ids = [t for its in by_client.values() for i in its for t in i.transaction_ids]
         txn_ops = dict(JournalTransaction.objects.filter(pk__in=all_ids).values_list("pk", "operation"))
         batch = []
         for client_id in part:
             client_items = by_client[client_id]
-            specs = [s for item in client_items for s in _charge_lines(item, default_rate)]
+            specs = [s for item in client_items for s in _charge_lines(item, default_rate, names_of)]
             if not specs:
                 continue
             currency = client_items[0].currency
