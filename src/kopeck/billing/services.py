@@ -245,6 +245,8 @@ def _chunk_subscription_ids(run: BillingRun, chunk: RunChunk) -> list[int]:
 def _item(run: BillingRun, out: BatchOutcome, vat: str) -> RunItem:
     item = RunItem(run=run, client_id=out.client_id, subscription_id=out.subscription_id, currency=out.currency,
                    vat_rate=vat)
+    if out.subscription is not None:
+        item.subscription = out.subscription  # already loaded (with its plan): the documents use it
     if out.error:
         item.status, item.error = ItemStatus.ERROR, out.error
     else:

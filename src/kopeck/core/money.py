@@ -209,7 +209,8 @@ class Money:
 
     def to_str(self) -> str:
         """The amount as a string with exactly the currency's minor units (after rounding)."""
-        return f"{self.round_line().amount:.{self.currency.minor_units}f}"
+        units = self.currency.minor_units
+        return f"{self.amount.quantize(_QUANTA[units], rounding=ROUND_HALF_UP):.{units}f}"
 
 
 def money_sum(items: Iterable[Money], currency: str | Currency) -> Money:

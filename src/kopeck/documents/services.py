@@ -791,10 +791,13 @@ def documents_issue_for_run(*, actor: Actor, run: BillingRun, clients: Sequence[
         by_client: dict[int, list[RunItem]] = defaultdict(list)
         if items is not None:
             mine = [i for c in part for i in sorted(given[c], key=lambda i: i.subscription_id)]
-            subs = Subscription.objects.select_related("plan__product").in_bulk({i.subscription_id for i in mine})
+            missing = {i.subscription_id for i in mine if not RunItem.subscription.is_cached(i)}
+            subs = Subscription.objects.select_related("plan__product").in_bulk(missing) if missing else {}
             people = Client.objects.in_bulk(set(part))
             for item in mine:
-                item.subscription, item.client = subs[item.subscription_id], people[item.client_id]
+                if item.subscription_id in subs:
+                    item.subscription = subs[item.subscription_id]
+                item.client = people[item.client_id]
                 by_client[item.client_id].append(item)
         else:
             for item in (applied.filter(client_id__in=part)

@@ -29,6 +29,7 @@ from typing import Any
 from django.db import transaction
 
 from kopeck.audit.services import audit_record_many
+from kopeck.catalog.models import Plan, PlanVersion
 from kopeck.catalog.selectors import version_plan_spec
 from kopeck.common import clock
 from kopeck.common.actor import Actor
@@ -61,6 +62,7 @@ class BatchOutcome:
     transaction_ids: list[int] = field(default_factory=list)
     error: str = ""
     excluded: list[dict[str, Any]] = field(default_factory=list)
+    subscription: Subscription | None = field(default=None, repr=False, compare=False)
 
 
 def line_key(line: Mapping[str, Any]) -> LineKey:
@@ -116,10 +118,15 @@ def subscriptions_bill_batch(*, actor: Actor, subscription_ids: Sequence[int], o
 
 def _run(actor: Actor, ids: list[int], on: dt.date, preview: bool,
          exclude: Mapping[int, set[LineKey]]) -> list[BatchOutcome]:
-    qs = Subscription.objects.filter(pk__in=ids).select_related("plan__product", "plan_version").order_by("pk")
+    qs = Subscription.objects.filter(pk__in=ids).order_by("pk")
     if not preview:
-        qs = qs.select_for_update(of=("self",))
+        qs = qs.select_for_update()
     subs = list(qs)
+    # plans and versions once per batch, not once per subscription (a version's spec is large)
+    plans = Plan.objects.select_related("product").in_bulk({s.plan_id for s in subs})
+    versions = PlanVersion.objects.in_bulk({s.plan_version_id for s in subs})
+    for sub in subs:
+        sub.plan, sub.plan_version = plans[sub.plan_id], versions[sub.plan_version_id]
     billed = _billed(ids)
     specs = _Specs()
     zone_name = provider_zone()
@@ -128,7 +135,7 @@ def _run(actor: Actor, ids: list[int], on: dt.date, preview: bool,
     usage = UsagePrefetch(zone_name)
     todo: list[tuple[Subscription, BatchOutcome, str, PlanSpec]] = []
     for sub in subs:
-        out = BatchOutcome(sub.pk, sub.client_id, sub.currency)
+        out = BatchOutcome(sub.pk, sub.client_id, sub.currency, subscription=sub)
         outcomes.append(out)
         try:
             status = _status_on(sub, on)
