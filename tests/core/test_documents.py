@@ -107,3 +107,14 @@ def test_totals_are_the_sums_of_the_lines(rows: list[tuple[Decimal, VatRate, Dec
         elif ln.rate.percent:
             base = ln.gross * ln.rate.percent / (100 + ln.rate.percent) if inclusive else ln.net * ln.rate.percent / 100
             assert ln.vat == base.round_line()
+
+
+@given(st.lists(st.lists(st.tuples(st.sampled_from(["VPS", "Диск", "IP"]), st.sampled_from(["100.00", "99.99", "0.01"]),
+                                   rates), min_size=1, max_size=5), min_size=1, max_size=6), st.booleans())
+def test_a_shared_memo_gives_the_same_documents(docs: list[list[tuple[str, str, VatRate]]], inclusive: bool) -> None:
+    memo: dict[tuple[LineSpec, bool], object] = {}
+    for rows in docs:
+        specs = [LineSpec(name, rub(price), rate) for name, price, rate in rows]
+        fresh = compute_document(specs, currency="RUB", inclusive=inclusive)
+        assert compute_document(specs, currency="RUB", inclusive=inclusive, memo=memo) == fresh  # type: ignore[arg-type]
+        assert [ln.number for ln in fresh.lines] == list(range(1, len(specs) + 1))

@@ -18,7 +18,7 @@ Pure: no Django, no I/O. The VAT arithmetic is :mod:`kopeck.core.vat`'s.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -183,17 +183,27 @@ def totals_of(lines: Sequence[DocumentLine], currency: Currency) -> Totals:
     ))
 
 
-def compute_document(specs: Sequence[LineSpec], *, currency: str | Currency, inclusive: bool) -> DocumentCalc:
-    """The lines (numbered from 1) and totals of a document. Every line must be in ``currency``."""
+def compute_document(specs: Sequence[LineSpec], *, currency: str | Currency, inclusive: bool,
+                     memo: dict[tuple[LineSpec, bool], DocumentLine] | None = None) -> DocumentCalc:
+    """The lines (numbered from 1) and totals of a document. Every line must be in ``currency``.
+    ``memo`` (a dict kept by the caller across documents) reuses the computation of a line equal to
+    one computed before — the same name, price, rate and period give the same line."""
     cur = Currency.of(currency)
     lines = []
     for number, spec in enumerate(specs, start=1):
         if spec.price.currency != cur:
             raise DocumentError(f"line {number}: {spec.price.currency} in a {cur} document")
+        known = memo.get((spec, inclusive)) if memo is not None else None
+        if known is not None:
+            lines.append(known if known.number == number else replace(known, number=number))
+            continue
         try:
-            lines.append(compute_line(number, spec, inclusive=inclusive))
+            line = compute_line(number, spec, inclusive=inclusive)
         except MoneyError as exc:
             raise DocumentError(f"line {number}: {exc}") from exc
+        if memo is not None:
+            memo[(spec, inclusive)] = line
+        lines.append(line)
     return DocumentCalc(cur, inclusive, tuple(lines), totals_of(lines, cur))
 
 

@@ -785,6 +785,7 @@ def documents_issue_for_run(*, actor: Actor, run: BillingRun, clients: Sequence[
         for item in items:
             if item.applied_at is not None and item.transaction_ids:
                 given[item.client_id].append(item)
+    memo: dict[Any, Any] = {}  # equal lines (same plan, period, price) are computed once
     # CHUNK clients at a time: memory stays flat however large the run
     for start in range(0, len(client_ids), CHUNK):
         part = client_ids[start:start + CHUNK]
@@ -816,7 +817,7 @@ def documents_issue_for_run(*, actor: Actor, run: BillingRun, clients: Sequence[
             if not specs:
                 continue
             currency = client_items[0].currency
-            calc = compute_document(specs, currency=currency, inclusive=True)
+            calc = compute_document(specs, currency=currency, inclusive=True, memo=memo)
             txns = sorted({t for item in client_items for t in item.transaction_ids
                            if txn_ops.get(t) in (Operation.CHARGE, Operation.ONE_OFF_CHARGE)})
             starts = [s.period_start for s in specs if s.period_start]
