@@ -433,3 +433,27 @@ def test_requeue_refusals_write_nothing(clock: FixedClock, recorder: Recorder, a
         assert info.value.detail == detail
         assert row(message) == before
     assert AuditEntry.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_enqueue_many_writes_each_key_once_and_rolls_back_with_the_caller() -> None:
+    from kopeck.outbox.services import OutboxError, outbox_enqueue_many
+
+    with pytest.raises(OutboxError):
+        outbox_enqueue_many(messages=[(TOPIC, {"n": 1}, "k1")])
+    assert OutboxMessage.objects.count() == 0
+    with transaction.atomic():
+        first = outbox_enqueue_many(messages=[(TOPIC, {"n": 1}, "k1"), (TOPIC, {"n": 2}, "k2")])
+    with transaction.atomic():
+        again = outbox_enqueue_many(messages=[(TOPIC, {"n": 9}, "k2"), (TOPIC, {"n": 3}, "k3")])
+    assert again["k2"] == first["k2"]
+    assert sorted(OutboxMessage.objects.values_list("key", "payload")) == [
+        ("k1", {"n": 1}), ("k2", {"n": 2}), ("k3", {"n": 3})]
+    assert set(OutboxMessage.objects.values_list("status", flat=True)) == {MessageStatus.PENDING}
+    with pytest.raises(RuntimeError), transaction.atomic():
+        outbox_enqueue_many(messages=[(TOPIC, {"n": 4}, "k4")])
+        raise RuntimeError("the caller's change fails")
+    assert not OutboxMessage.objects.filter(key="k4").exists()
+    with pytest.raises(ValidationFailed), transaction.atomic():
+        outbox_enqueue_many(messages=[("", {"n": 5}, "k5")])
+    assert OutboxMessage.objects.count() == 3

@@ -638,7 +638,7 @@ def _queue_emails(docs: Sequence[Document], recipients: Mapping[int, Sequence[st
         return []
     bulk_insert(DocumentDelivery, deliveries)
     ids = outbox_enqueue_many(messages=[(TOPIC_EMAIL, {"delivery": d.pk}, f"documents.email:{d.pk}")
-                                        for d in deliveries])
+                                        for d in deliveries], new=True)
     for delivery in deliveries:
         delivery.outbox_message_id = ids[f"documents.email:{delivery.pk}"]
     DocumentDelivery.objects.bulk_update(deliveries, ["outbox_message_id"], batch_size=1000)
@@ -650,7 +650,8 @@ def _after_issue(docs: Sequence[Document], actor: Actor) -> None:
     e-mail is on, one e-mail per recipient of its client."""
     from kopeck.outbox.services import outbox_enqueue_many
 
-    outbox_enqueue_many(messages=[(TOPIC_PDF, {"document": d.pk}, f"documents.render_pdf:{d.pk}") for d in docs])
+    outbox_enqueue_many(messages=[(TOPIC_PDF, {"document": d.pk}, f"documents.render_pdf:{d.pk}") for d in docs],
+                        new=True)
     if document_settings().send_by_email:
         by_client = _recipients({d.client_id for d in docs})
         _queue_emails(docs, {d.pk: by_client.get(d.client_id, []) for d in docs})

@@ -135,10 +135,12 @@ def outbox_enqueue(
     return message
 
 
-def outbox_enqueue_many(*, messages: list[tuple[str, dict[str, Any], str]]) -> dict[str, int]:
+def outbox_enqueue_many(*, messages: list[tuple[str, dict[str, Any], str]], new: bool = False) -> dict[str, int]:
     """Write many keyed messages ``(topic, payload, key)`` in the caller's transaction at once (bulk
     writers: billing runs issuing thousands of documents) — the same as :func:`outbox_enqueue` for
-    each: a key that exists already is skipped. Returns the message id of every key."""
+    each: a key that exists already is skipped. Returns the message id of every key. ``new``: the
+    keys name objects created in this transaction, so none can exist yet (no lookup; the unique
+    constraint still guards)."""
     if not transaction.get_connection().in_atomic_block:
         raise OutboxError("outbox_enqueue_many() must be called inside transaction.atomic().")
     if not messages:
@@ -148,7 +150,7 @@ def outbox_enqueue_many(*, messages: list[tuple[str, dict[str, Any], str]]) -> d
             raise ValidationFailed("Invalid outbox message.", errors={"messages": [f"Invalid message {key!r}."]})
     keys = [key for _, _, key in messages]
     ids: dict[str, int] = {}
-    for start in range(0, len(keys), 5000):
+    for start in range(0, 0 if new else len(keys), 5000):
         for found, pk in OutboxMessage.objects.filter(key__in=keys[start:start + 5000]).values_list("key", "pk"):
             if found is not None:
                 ids[found] = pk
