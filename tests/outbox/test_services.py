@@ -435,7 +435,7 @@ def test_requeue_refusals_write_nothing(clock: FixedClock, recorder: Recorder, a
     assert AuditEntry.objects.count() == 0
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_enqueue_many_writes_each_key_once_and_rolls_back_with_the_caller() -> None:
     from kopeck.outbox.services import OutboxError, outbox_enqueue_many
 
