@@ -319,7 +319,8 @@ def main() -> None:
     print(f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, PostgreSQL "
           f"{info['server_version']} (synchronous_commit={info['synchronous_commit']}); {how}.")
     print(f"Command: `.venv/bin/python benchmarks/billing_run.py --sizes {' '.join(map(str, args.sizes))}"
-          f"{' --in-process' if args.in_process else f' --workers {args.workers}'}`\n")
+          f"{' --in-process' if args.in_process else f' --workers {args.workers}'}"
+          f"{' --documents' if args.documents else ''}`\n")
     print("| subscriptions | clients | documents issued | sandbox s (subs/s) | automatic s (subs/s) | ledger rows |"
           " COPY s | auto ÷ COPY | peak RSS per worker, MiB |")
     print("|---|---|---|---|---|---|---|---|---|")

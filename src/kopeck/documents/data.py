@@ -85,10 +85,7 @@ def build_data(
         words = amount_in_words(calc.totals.gross, language)
     elif reconciliation is not None:
         words = amount_in_words(abs(Money(reconciliation["closing"], currency)), language)
-    purpose = ""
-    if type == DocumentType.INVOICE:
-        purpose = (f"Оплата по счёту № {number or '—'} от {issue_date.strftime('%d.%m.%Y') if issue_date else '—'}"
-                   if language == "ru" else f"Payment of invoice No. {number or '—'}")
+    purpose = _purpose(type, number, issue_date, language)
     data: dict[str, Any] = {
         "document": {
             "type": type, "title": ru if language == "ru" else en, "title_ru": ru, "title_en": en,
@@ -114,6 +111,22 @@ def build_data(
         "correction": dict(correction) if correction else None,
     }
     return data
+
+
+def _purpose(type: str, number: str | None, issue_date: dt.date | None, language: str) -> str:
+    if type != DocumentType.INVOICE:
+        return ""
+    return (f"Оплата по счёту № {number or '—'} от {issue_date.strftime('%d.%m.%Y') if issue_date else '—'}"
+            if language == "ru" else f"Payment of invoice No. {number or '—'}")
+
+
+def set_number(data: dict[str, Any], number: str) -> None:
+    """Put the number assigned at issue into data built without it (the same as building it with
+    the number): the document's number and the payment purpose that quotes it."""
+    doc = data["document"]
+    doc["number"] = number
+    issue_date = dt.date.fromisoformat(doc["date"]) if doc["date"] else None
+    doc["payment_purpose"] = _purpose(doc["type"], number, issue_date, doc["language"])
 
 
 SAMPLE_PROVIDER: Final = {

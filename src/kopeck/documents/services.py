@@ -37,7 +37,7 @@ from kopeck.core.ledger import LABELS, Operation
 from kopeck.core.money import Currency, Money, MoneyError, to_decimal
 from kopeck.core.vat import VatRate
 from kopeck.documents.corrections import correction_data
-from kopeck.documents.data import build_data, client_requisites, provider_requisites, sample_data
+from kopeck.documents.data import build_data, client_requisites, provider_requisites, sample_data, set_number
 from kopeck.documents.models import (
     DeliveryStatus,
     Document,
@@ -670,18 +670,19 @@ def _issue_batch(actor: Actor, *, doc_type: str, entity: LegalEntity, issue_date
     provider = provider_requisites(entity)
     now = clock.now()
     due = issue_date + dt.timedelta(days=settings.invoice_due_days) if doc_type == DocumentType.INVOICE else None
+    # the data first, without the numbers: the sequence's lock is then held only while numbering
+    prepared = [build_data(type=doc_type, language=Language.RU, currency=item["calc"].currency.code, calc=item["calc"],
+                           provider=provider, client=client_requisites(item["client"]), variables=variables,
+                           number=None, issue_date=issue_date, due_date=due, period_start=item.get("period_start"),
+                           period_end=item.get("period_end"), upd_status=upd_status) for item in items]
     with transaction.atomic():
         rule = rule_for(sequence, entity)
         numbers = allocate_numbers(rule, issue_date, len(items))
         docs = []
-        for item, (seq, number, key) in zip(items, numbers, strict=True):
+        for item, data, (seq, number, key) in zip(items, prepared, numbers, strict=True):
             client: Client = item["client"]
             calc: DocumentCalc = item["calc"]
-            data = build_data(type=doc_type, language=Language.RU, currency=calc.currency.code, calc=calc,
-                              provider=provider, client=client_requisites(client), variables=variables,
-                              number=number, issue_date=issue_date, due_date=due,
-                              period_start=item.get("period_start"), period_end=item.get("period_end"),
-                              upd_status=upd_status)
+            set_number(data, number)
             docs.append(Document(
                 type=doc_type, upd_status=upd_status, legal_entity=entity, client=client,
                 status=DocumentStatus.ISSUED, number=number, numbering_rule=rule, number_period=key,
