@@ -33,6 +33,13 @@ def test_demo_data_is_valid_and_idempotent() -> None:
     # 50000.00 − 12200.00 − 3660.00 − 990.00 − 300.00 − 500.00
     assert client_balance(romashka) == Money("32350.00", "RUB")
     assert set(Client.objects.values_list("type", flat=True)) == {"legal", "sole_proprietor", "individual"}
+    # the provider's (made-up) legal entity and this month's acts, once
+    from kopeck.documents.models import Document, LegalEntity
+
+    assert LegalEntity.objects.count() == 1 and "0 acts issued" in out.getvalue()
+    acts = Document.objects.filter(type="act", status="issued")
+    assert acts.count() == 3 and sorted(acts.values_list("number", flat=True)) == ["1", "2", "3"]
+    assert acts.get(client=romashka).amount_minor == 1765000  # 12200.00 + 3660.00 + 990.00 + 300.00 + 500.00
 
 
 def test_ensure_operator_creates_once(tmp_path: Path, settings: object, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,6 +16,9 @@ from kopeck.clients.models import Client
 from kopeck.clients.services import client_create
 from kopeck.common.actor import Actor
 from kopeck.configuration.selectors import provider_today
+from kopeck.core.requisites import inn_check_digits
+from kopeck.documents.models import LegalEntity
+from kopeck.documents.services import documents_issue_monthly_acts, legal_entity_create
 from kopeck.ledger.services import ledger_operation_post
 from kopeck.subscriptions.models import Subscription
 from kopeck.subscriptions.services import subscription_bill_due, subscription_create
@@ -101,6 +104,30 @@ def _load_subscription(actor: Actor) -> bool:
     return True
 
 
+def _ogrn(first12: str) -> str:
+    return first12 + str(int(first12) % 11 % 10)
+
+
+DEMO_INN_PREFIX = "770000003"  # a made-up ИНН (valid check digits), not a real company's
+DEMO_PROVIDER = {
+    "name": "ООО «Копейка-демо»", "full_name": "Общество с ограниченной ответственностью «Копейка-демо»",
+    "inn": DEMO_INN_PREFIX + inn_check_digits(DEMO_INN_PREFIX), "kpp": "770001001", "ogrn": _ogrn("102770000003"),
+    "legal_address": "125009, г. Москва, ул. Тверская, д. 1", "bank_name": "ПАО Сбербанк",
+    "bik": "044525225", "settlement_account": "40702810938000000001",
+    "correspondent_account": "30101810400000000225", "director_name": "Иванов И. И.",
+    "accountant_name": "Петрова П. П.",
+}
+
+
+def _load_documents(actor: Actor) -> int:
+    """The provider's legal entity (the demo's, with made-up requisites) and this month's acts for
+    the charges so far, so that the documents pages show something; how many acts were issued."""
+    if LegalEntity.objects.exists():
+        return 0
+    legal_entity_create(actor=actor, **DEMO_PROVIDER)
+    return len(documents_issue_monthly_acts(actor=actor, month=provider_today().strftime("%Y-%m"), kind="act"))
+
+
 class Command(BaseCommand):
     help = "Load demo data (idempotent)."
 
@@ -119,6 +146,8 @@ class Command(BaseCommand):
             created += 1
         catalog = _load_catalog(actor)
         _load_subscription(actor)
+        acts = _load_documents(actor)
         self.stdout.write(self.style.SUCCESS(f"Demo data: {created} clients created, "
                                              f"{len(CLIENTS) - created} already present; "
-                                             f"catalog {'created' if catalog else 'already present'}."))
+                                             f"catalog {'created' if catalog else 'already present'}; "
+                                             f"{acts} acts issued."))
