@@ -137,3 +137,27 @@ def test_a_run_for_a_past_date_after_later_documents_dates_them_today(book: Book
     docs = Document.objects.filter(run=later).order_by("number_seq")
     # numbers follow the issue dates: dated the day they are issued, not the billed date
     assert [(d.number, d.issue_date) for d in docs] == [("2", TODAY), ("3", TODAY)]
+
+
+def test_retrying_a_failed_client_issues_its_document(book: Book, entity: LegalEntity, actor: Actor,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from kopeck.subscriptions import batch
+
+    real = batch.subscription_terms
+    broken = book.subs[1].pk  # client 2's only subscription
+
+    def failing(sub: Any, spec: Any = None) -> Any:
+        if sub.pk == broken:
+            raise ValueError("price missing")
+        return real(sub, spec)
+
+    monkeypatch.setattr(batch, "subscription_terms", failing)
+    r = run(actor, RunMode.AUTO)
+    assert r.summary["errors"] == 1 and r.summary["documents"] == 2
+    assert not Document.objects.filter(run=r, client=book.clients[1]).exists()
+    monkeypatch.setattr(batch, "subscription_terms", real)
+    r = billing.billing_run_retry_errors(actor=actor, run=r)
+    assert r.summary["errors"] == 0 and r.summary["documents"] == 3
+    doc = Document.objects.get(run=r, client=book.clients[1])
+    assert doc.number == "3" and doc.transactions.count() == JournalTransaction.objects.filter(
+        client=book.clients[1], operation="charge").count() > 0

@@ -762,6 +762,7 @@ def billing_run_retry_errors(*, actor: Actor, run: BillingRun) -> BillingRun:
     default_vat = billing_settings().default_vat_rate
     errored = list(RunItem.objects.filter(run=run, status=ItemStatus.ERROR).order_by("subscription_id")
                    .values_list("pk", "subscription_id"))
+    documents = 0
     for start in range(0, len(errored), CHUNK):
         part = dict(errored[start:start + CHUNK])
         with transaction.atomic():
@@ -778,7 +779,12 @@ def billing_run_retry_errors(*, actor: Actor, run: BillingRun) -> BillingRun:
                     item.applied_at, item.transaction_ids = clock.now(), out.transaction_ids
             RunItem.objects.bulk_update(list(items.values()), ["status", "error", "items", "amount_minor", "vat_rate",
                                                                "applied_at", "transaction_ids"])
+            if posting:  # documents of the clients that had none in this run (all their items had failed)
+                documents += _issue_documents(actor, run, sorted({i.client_id for i in items.values()
+                                                                  if i.transaction_ids}))
     run.summary = {**run.summary, **run_summary(run)}
+    if documents:
+        run.summary["documents"] = run.summary.get("documents", 0) + documents
     if posting:
         run.applied = _to_apply(run).filter(applied_at__isnull=False).count()
     run.save(update_fields=["summary", "applied"])
