@@ -10,6 +10,7 @@ read access to the billing area, every write needs write access."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Iterator
 from typing import Any
@@ -43,6 +44,7 @@ from kopeck.configuration.selectors import provider_today
 WRITE_PERM = "billing.change_billingrun"
 DECISIONS = ("confirm", "reject", "exclude", "include")
 PHASE_LABELS = {COMPUTING: _("computing"), APPLYING: _("applying")}
+LINE_KIND_LABELS = {"charge": _("charge"), "credit": _("credit")}
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
@@ -54,6 +56,16 @@ def _require_write(request: HttpRequest) -> None:
 def _text(explanation: dict[str, Any]) -> str:
     ru, en = explanation.get("ru", ""), explanation.get("en", "")
     return str((en or ru) if (get_language() or "").startswith("en") else (ru or en))
+
+
+def _period_text(period: dict[str, Any]) -> str:
+    """``start – last day`` as the explanations write it (a line's ``end`` is exclusive)."""
+    start, end = str(period.get("start") or ""), str(period.get("end") or "")
+    try:
+        first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end) - dt.timedelta(days=1)
+    except ValueError:
+        return f"{start} – {end}" if start and end else start or end
+    return f"{first.isoformat()} – {max(first, last).isoformat()}"
 
 
 class RunForm(forms.Form):
@@ -183,7 +195,9 @@ class BillingRunAdmin(ReadOnlyAdmin):
                 current = {"client": item.client, "items": [], "all_excluded": True}
             skipped = {(str(c), str(d)) for c, d in item.excluded_lines}
             lines = [{"kind": line.get("kind", ""), "component": line.get("component", ""),
+                      "kind_label": LINE_KIND_LABELS.get(line.get("kind", ""), line.get("kind", "")),
                       "period": line.get("period") or {}, "amount": line.get("amount", ""),
+                      "period_text": _period_text(line.get("period") or {}),
                       "currency": line.get("currency") or item.currency,
                       "excluded": (str(line.get("component", "")), str((line.get("period") or {}).get("start", "")))
                       in skipped,

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from kopeck.common.admin import admin_actor
@@ -69,10 +70,10 @@ class BillingSettingsAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 class MailSettingsForm(forms.ModelForm):  # type: ignore[type-arg]
     password = forms.CharField(
-        label=_("SMTP password"), required=False, strip=False,
+        label=capfirst(_("SMTP password")), required=False, strip=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text=_("Leave empty to keep the current password."))
-    clear_password = forms.BooleanField(label=_("remove the password"), required=False)
+    clear_password = forms.BooleanField(label=capfirst(_("remove the password")), required=False)
 
     class Meta:
         model = MailSettings

@@ -8,6 +8,7 @@ services' errors."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,6 +21,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import content_disposition_header
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from kopeck.common.admin import ReadOnlyAdmin, admin_actor, report_error
@@ -32,6 +34,7 @@ from kopeck.documents.models import (
     DocumentSettings,
     DocumentStatus,
     DocumentTemplate,
+    DocumentType,
     Language,
     LegalEntity,
     NumberCounter,
@@ -70,7 +73,7 @@ class DeliveryInline(admin.TabularInline):  # type: ignore[type-arg]
 DOCUMENT_FIELDS: tuple[str, ...] = ("type", "upd_status", "status", "number", "correction_number", "issue_date", "due_date",
                                      "period_start", "period_end", "legal_entity", "client", "currency", "language", "amount",
                                      "paid", "run", "corrects", "transaction_links", "notes", "created_by", "created_at", "issued_at",
-                                     "cancelled_at", "cancel_reason", "pdf_link", "data")
+                                     "cancelled_at", "cancel_reason", "pdf_link", "data_json")
 
 
 @admin.register(Document)
@@ -98,6 +101,12 @@ class DocumentAdmin(ReadOnlyAdmin):
         rows = [(reverse("admin:ledger_journaltransaction_change", args=[t.pk]), f"#{t.pk}")
                 for t in obj.transactions.order_by("id")]
         return format_html_join(", ", '<a href="{}">{}</a>', rows) if rows else "—"
+
+    @admin.display(description=_("data"))
+    def data_json(self, obj: Document) -> str:
+        """The document's data, indented and scrollable (one long line of JSON is unreadable)."""
+        return format_html('<pre style="max-height: 30em; overflow: auto; white-space: pre-wrap; margin: 0">{}</pre>',
+                           json.dumps(obj.data, ensure_ascii=False, indent=2, sort_keys=False, default=str))
 
     @admin.display(description=_("PDF"))
     def pdf_link(self, obj: Document) -> str:
@@ -215,7 +224,8 @@ class VariableAdmin(ServiceSaveMixin, admin.ModelAdmin):  # type: ignore[type-ar
 
 
 class NumberingRuleForm(forms.ModelForm):  # type: ignore[type-arg]
-    sequence = forms.ChoiceField(label=_("document type"), choices=[(s, s) for s in NUMBERED_SEQUENCES])
+    sequence = forms.ChoiceField(label=capfirst(_("document type")),
+                                 choices=[(s, DocumentType(s).label) for s in NUMBERED_SEQUENCES])
 
     class Meta:
         model = NumberingRule
