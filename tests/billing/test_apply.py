@@ -205,3 +205,27 @@ def test_excluding_a_line_changes_the_fingerprint(book: Book, actor: Actor) -> N
     services.billing_run_include(actor=actor, run=r, item=item,
                                  line={"component": line["component"], "period_start": line["period"]["start"]})
     assert services.run_fingerprint(r) == before
+
+
+def test_to_post_follows_the_exclusions(book: Book, actor: Actor) -> None:
+    from decimal import Decimal
+
+    from kopeck.billing.selectors import run_to_post
+
+    r = run(actor, RunMode.CONFIRM)
+    items = list(RunItem.objects.filter(run=r).order_by("subscription_id"))
+    everything = run_to_post(r)
+    assert everything["lines"] == sum(len(i.items) for i in items)
+    assert Decimal(everything["totals_by_currency"]["RUB"]) == Decimal(r.summary["totals_by_currency"]["RUB"])
+    first = items[0]
+    line = first.items[0]
+    services.billing_run_exclude(actor=actor, run=r, item=first,
+                                 line={"component": line["component"], "period_start": line["period"]["start"]})
+    services.billing_run_exclude(actor=actor, run=r, item=items[1])
+    after = run_to_post(r)
+    assert after["lines"] == everything["lines"] - 1 - len(items[1].items)
+    assert Decimal(after["totals_by_currency"]["RUB"]) == (Decimal(everything["totals_by_currency"]["RUB"])
+                                                          - Decimal(line["amount"]) - items[1].amount_minor / Decimal(100))
+    done = services.billing_run_confirm(actor=actor, run=r, fingerprint=services.run_fingerprint(r))
+    assert sum(a for _, a in charges()) == int(Decimal(after["totals_by_currency"]["RUB"]) * 100)
+    assert done.status == RunStatus.COMPLETED

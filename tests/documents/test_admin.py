@@ -67,3 +67,11 @@ def test_legal_entity_form_checks_requisites(admin_http: HttpClient, entity: Leg
     assert r.status_code == 200 and list(r.context["adminform"].form.errors) == ["inn"]
     entity.refresh_from_db()
     assert entity.inn == "7707083893"
+
+
+def test_document_settings_open_the_single_row(admin_client: Any, actor: Any) -> None:
+    base = "/admin/documents/documentsettings/"
+    assert admin_client.get(base)["Location"] == f"{base}add/"
+    services.document_settings_update(actor=actor, monthly_acts="act")
+    assert admin_client.get(base)["Location"] == f"{base}1/change/"
+    assert "monthly_acts" in admin_client.get(f"{base}1/change/").content.decode()

@@ -35,7 +35,7 @@ from django.utils.translation import gettext_lazy as _
 from kopeck.billing import services
 from kopeck.billing.exports import XLSX_CONTENT_TYPE, run_export_xlsx_file, xlsx_filename
 from kopeck.billing.models import BillingRun, ItemStatus, RunItem, RunMode, RunStatus
-from kopeck.billing.selectors import APPLYING, COMPUTING, LIVE, run_progress
+from kopeck.billing.selectors import APPLYING, COMPUTING, LIVE, run_progress, run_to_post
 from kopeck.clients.models import Client
 from kopeck.common.admin import ReadOnlyAdmin, admin_actor, report_error
 from kopeck.common.errors import KopeckError
@@ -179,6 +179,7 @@ class BillingRunAdmin(ReadOnlyAdmin):
             request, _("Billing run #%(id)s") % {"id": run.pk}, run=run, progress=self._progress_json(run),
             live=run.status in LIVE, awaiting=awaiting, can_write=request.user.has_perm(WRITE_PERM),
             fingerprint=services.run_fingerprint(run) if awaiting else "",
+            to_post=run_to_post(run) if awaiting else None,
             status_label=RunStatus(run.status).label, mode_label=RunMode(run.mode).label,
             clients=list(self._clients(run)),
             summary_rows=[(SUMMARY_LABELS.get(k, k), _show(v)) for k, v in run.summary.items() if k != "events"],

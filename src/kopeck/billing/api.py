@@ -23,7 +23,7 @@ from kopeck.api.base import KopeckAPIView, KopeckViewSet
 from kopeck.billing import services
 from kopeck.billing.exports import XLSX_CONTENT_TYPE, run_export_xlsx_file, xlsx_filename
 from kopeck.billing.models import BillingRun, ItemStatus, RunItem, RunMode, RunStatus
-from kopeck.billing.selectors import run_progress
+from kopeck.billing.selectors import run_progress, run_to_post
 from kopeck.common.errors import ValidationFailed
 from kopeck.operators.roles import Area
 
@@ -33,12 +33,13 @@ class BillingRunSerializer(serializers.ModelSerializer[BillingRun]):
     rate = serializers.SerializerMethodField()
     seconds_left = serializers.SerializerMethodField()
     fingerprint = serializers.SerializerMethodField()
+    to_post = serializers.SerializerMethodField()
 
     class Meta:
         model = BillingRun
         fields = ["id", "billing_date", "mode", "scope", "status", "total", "processed", "progress", "rate",
                   "seconds_left", "apply_total", "applied", "started_at", "finished_at", "summary", "created_by",
-                  "created_at", "scheduled", "decided_by", "decided_at", "fingerprint"]
+                  "created_at", "scheduled", "decided_by", "decided_at", "fingerprint", "to_post"]
 
     def _progress(self, obj: BillingRun) -> dict[str, Any]:
         """:func:`run_progress` once per run and response (the clock is read once)."""
@@ -60,6 +61,13 @@ class BillingRunSerializer(serializers.ModelSerializer[BillingRun]):
         if obj.status != RunStatus.AWAITING_CONFIRMATION:
             return None
         return services.run_fingerprint(obj)
+
+    def get_to_post(self, obj: BillingRun) -> dict[str, Any] | None:
+        """What confirming would post now (runs awaiting confirmation only): the included lines'
+        count and totals by currency, after the exclusions."""
+        if obj.status != RunStatus.AWAITING_CONFIRMATION:
+            return None
+        return run_to_post(obj)
 
     def get_progress(self, obj: BillingRun) -> dict[str, Any]:
         """processed / total (computing), the phase (computing or applying), its percent, the rate

@@ -68,3 +68,26 @@ def run_progress(run: BillingRun) -> dict[str, Any]:
     percent = round(100 * min(done, total) / total, 1) if total else empty
     return {"status": run.status, "phase": phase, "done": done, "total": total, "percent": percent,
             "rate": rate, "seconds_left": seconds_left}
+
+
+def run_to_post(run: BillingRun) -> dict[str, Any]:
+    """What confirming a run would post as it stands now: the included lines (items neither errored
+    nor excluded, lines not excluded) — their count and their total by currency (credits
+    subtracted). The summary keeps the totals as computed; this follows the exclusions."""
+    from decimal import Decimal
+
+    from kopeck.billing.models import ItemStatus, RunItem
+
+    lines = 0
+    totals: dict[str, Decimal] = {}
+    for item in RunItem.objects.filter(run=run, status=ItemStatus.OK, excluded=False).only(
+            "items", "excluded_lines", "currency").iterator(chunk_size=500):
+        skipped = {(str(c), str(d)) for c, d in item.excluded_lines}
+        for line in item.items:
+            if (str(line.get("component", "")), str((line.get("period") or {}).get("start", ""))) in skipped:
+                continue
+            lines += 1
+            cur = line.get("currency") or item.currency
+            amount = Decimal(line["amount"])
+            totals[cur] = totals.get(cur, Decimal(0)) + (-amount if line.get("kind") == "credit" else amount)
+    return {"lines": lines, "totals_by_currency": {c: str(v) for c, v in sorted(totals.items())}}

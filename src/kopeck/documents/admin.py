@@ -280,6 +280,15 @@ class DocumentSettingsAdmin(ServiceSaveMixin, admin.ModelAdmin):  # type: ignore
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        """One row: straight to it (or to the form that creates it)."""
+        from django.http import HttpResponseRedirect
+        from django.urls import reverse
+
+        if DocumentSettings.objects.filter(pk=1).exists():
+            return HttpResponseRedirect(reverse("admin:documents_documentsettings_change", args=[1]))
+        return HttpResponseRedirect(reverse("admin:documents_documentsettings_add"))
+
     def save_model(self, request: HttpRequest, obj: DocumentSettings, form: Any, change: bool) -> None:
         changes = {k: getattr(obj, k) for k in services.SETTINGS_FIELDS}
         self._saved(request, obj, services.document_settings_update(actor=admin_actor(request), **changes))

@@ -141,8 +141,10 @@ def _discount_line(terms: Terms, amount: Money) -> Line | None:
         formula=f"discount = round({amount.amount} × {pct} / 100) = {off.amount}"))
 
 
-def _make(terms: Terms, code: str, name: str, slot: Slot, piece: Period, due: dt.date, amount: Money,
-          expl: Explanation, *, discountable: bool = True) -> DueCharge:
+def _make(terms: Terms, code: str, name: str | tuple[str, str], slot: Slot, piece: Period, due: dt.date,
+          amount: Money, expl: Explanation, *, discountable: bool = True) -> DueCharge:
+    """One due charge; ``name`` is the component's name, or a (Russian, English) pair."""
+    name_ru, name_en = (name, name) if isinstance(name, str) else name
     lines = [Line(code, amount, expl)]
     discount = _discount_line(terms, amount) if discountable else None
     if discount is not None:
@@ -152,8 +154,8 @@ def _make(terms: Terms, code: str, name: str, slot: Slot, piece: Period, due: dt
         total = total + extra.amount
     period = _period_text(piece)
     plan = _label(terms.plan)
-    ru = f"{plan}, {name}, {period}: {expl.ru}"
-    en = f"{plan}, {name}, {period}: {expl.en}"
+    ru = f"{plan}, {name_ru}, {period}: {expl.ru}"
+    en = f"{plan}, {name_en}, {period}: {expl.en}"
     formula = expl.formula
     if discount is not None:
         ru += f"; {discount.explanation.ru}; итого {show(total)}"
@@ -186,7 +188,7 @@ def due_charges(terms: Terms, up_to: dt.date, already_billed: Collection[tuple[s
         expl = Explanation(ru=f"Разовая плата за подключение: {show(money)}",
                            en=f"One-time setup fee: {show(money)}", formula=f"setup fee = {money.amount}")
         day = Period(terms.start, terms.start + dt.timedelta(days=1))
-        result.append(_make(terms, SETUP_FEE, "setup fee", Slot(day, day), day, terms.start, money, expl,
+        result.append(_make(terms, SETUP_FEE, ("плата за подключение", "setup fee"), Slot(day, day), day, terms.start, money, expl,
                             discountable=False))
     for slot in slots(terms):
         if slot.service.start > up_to or (terms.end is not None and slot.service.start >= terms.end):
@@ -212,7 +214,7 @@ def _piece_charges(terms: Terms, slot: Slot, denominator: Period, piece: Period,
         base = Explanation(ru=f"Фиксированная цена за период {show(price)}",
                            en=f"Fixed price per period {show(price)}", formula=f"fixed price = {price.amount}")
         amount, expl = _price_piece(price, base, denominator, piece)
-        out.append(_make(terms, FIXED_PRICE, "fixed price", slot, piece, piece.start, amount, expl))
+        out.append(_make(terms, FIXED_PRICE, ("фиксированная цена", "fixed price"), slot, piece, piece.start, amount, expl))
     for comp in terms.plan.components:
         metered = comp.kind == ComponentKind.METERED
         if terms.fixed_price is not None and not metered:
