@@ -40,7 +40,11 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from scratch_db import recreate_database, server_info  # benchmarks/ is on sys.path when run as a script
+from scratch_db import (  # benchmarks/ is on sys.path when run as a script
+    bench_env,
+    recreate_database,
+    server_info,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -66,12 +70,7 @@ PLANS: dict[str, dict[str, Any]] = {
 
 
 def _env(database_url: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update({"DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "kopeck.settings",
-                "KOPECK_VAR_DIR": str(ROOT / "var"), "KOPECK_SECRET_KEY": SECRET,
-                "KOPECK_DB_CONN_MAX_AGE": "600", "KOPECK_LOG_LEVEL": "ERROR",
-                "PYTHONPATH": str(ROOT / "src")})
-    return env
+    return bench_env(database_url, ROOT, SECRET)
 
 
 # -- data ---------------------------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 import psycopg
 from psycopg import sql
@@ -30,3 +32,13 @@ def server_info(database_url: str) -> dict[str, str]:
             row = conn.execute(sql.SQL("SHOW {}").format(sql.Identifier(name))).fetchone()
             info[name] = str(row[0]) if row else "?"
         return info
+
+
+def bench_env(database_url: str, root: Path, secret: str) -> dict[str, str]:
+    """The environment of a benchmark's Kopeck processes (server, workers, helpers)."""
+    env = dict(os.environ)
+    env.update({"DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "kopeck.settings",
+                "KOPECK_VAR_DIR": str(root / "var"), "KOPECK_SECRET_KEY": secret,
+                "KOPECK_DB_CONN_MAX_AGE": "600", "KOPECK_LOG_LEVEL": "ERROR",
+                "PYTHONPATH": str(root / "src")})
+    return env

@@ -94,20 +94,26 @@ def _triple_ru(n: int, gender: Gender) -> list[str]:
     return words
 
 
-def number_in_words_ru(n: int, gender: Gender = "m") -> str:
-    """A whole number (|n| < 10^15) in Russian words, lower case; ``gender`` of the counted noun."""
+def _groups(n: int) -> list[int]:
+    """The groups of three digits of ``|n|``, lowest first (none for 0), after checking ``n``."""
     if not isinstance(n, int) or isinstance(n, bool):
         raise TypeError("a whole number is expected")
     if abs(n) > _MAX:
         raise ValueError("the number is too large to spell out")
-    if n == 0:
-        return "ноль"
-    words = ["минус"] if n < 0 else []
-    n = abs(n)
     groups = []
+    n = abs(n)
     while n:
         n, group = divmod(n, 1000)
         groups.append(group)
+    return groups
+
+
+def number_in_words_ru(n: int, gender: Gender = "m") -> str:
+    """A whole number (|n| < 10^15) in Russian words, lower case; ``gender`` of the counted noun."""
+    groups = _groups(n)
+    if not groups:
+        return "ноль"
+    words = ["минус"] if n < 0 else []
     for index in range(len(groups) - 1, -1, -1):
         group = groups[index]
         if not group:
@@ -143,18 +149,10 @@ def _triple_en(n: int) -> list[str]:
 
 def number_in_words_en(n: int) -> str:
     """A whole number (|n| < 10^15) in English words, lower case."""
-    if not isinstance(n, int) or isinstance(n, bool):
-        raise TypeError("a whole number is expected")
-    if abs(n) > _MAX:
-        raise ValueError("the number is too large to spell out")
-    if n == 0:
+    groups = _groups(n)
+    if not groups:
         return "zero"
     words = ["minus"] if n < 0 else []
-    n = abs(n)
-    groups = []
-    while n:
-        n, group = divmod(n, 1000)
-        groups.append(group)
     for index in range(len(groups) - 1, -1, -1):
         if groups[index]:
             words += _triple_en(groups[index])
