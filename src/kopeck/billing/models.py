@@ -111,7 +111,6 @@ class RunChunk(models.Model):
     planned = models.PositiveIntegerField(_("subscriptions when planned"))
     phase = models.CharField(_("phase"), max_length=10, choices=ChunkPhase.choices)
     done_at = models.DateTimeField(_("done at"), null=True, blank=True)
-    lease_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     tally = models.JSONField(_("tally"), default=dict, blank=True)
 

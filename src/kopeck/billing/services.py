@@ -36,7 +36,7 @@ from kopeck.catalog.models import Plan
 from kopeck.clients.models import Client, Tag
 from kopeck.common import clock
 from kopeck.common.actor import Actor
-from kopeck.common.bulk import insert_rows
+from kopeck.common.bulk import bulk_insert
 from kopeck.common.errors import Conflict, ValidationFailed
 from kopeck.common.faults import fault_point
 from kopeck.configuration.selectors import billing_settings, provider_today, provider_zone
@@ -46,7 +46,6 @@ from kopeck.subscriptions.batch import BatchOutcome, LineKey, line_key, subscrip
 from kopeck.subscriptions.models import Subscription, SubscriptionStatus
 
 CHUNK: int = settings.KOPECK_BILLING_CHUNK
-LEASE = dt.timedelta(minutes=10)
 SCOPE_KEYS = ("clients", "plans", "tags")
 
 Progress = Callable[[int, int], None]
@@ -255,17 +254,15 @@ def _item(run: BillingRun, out: BatchOutcome, vat: str) -> RunItem:
     return item
 
 
-_ITEM_FIELDS = ("run_id", "client_id", "subscription_id", "status", "error", "items", "amount_minor", "currency",
-                "vat_rate", "excluded", "changed", "previous_items", "applied_at", "transaction_ids", "excluded_lines")
-
-
-def _insert_items(items: list[RunItem]) -> None:
-    insert_rows(RunItem, _ITEM_FIELDS, [tuple(getattr(i, f) for f in _ITEM_FIELDS) for i in items])
-
-
-def _vat_rates(ids: list[int], default: str) -> dict[int, str]:
-    return {pk: rate or default for pk, rate in
-            Subscription.objects.filter(pk__in=ids).values_list("pk", "plan__product__vat_rate")}
+def _vat_rates(outcomes: list[BatchOutcome], default: str) -> dict[int, str]:
+    """The VAT rate each subscription's charges carry: its product's (from the subscription the
+    batch loaded; read for the others), or ``default``."""
+    rates = {out.subscription_id: out.subscription.plan.product.vat_rate or default for out in outcomes
+             if out.subscription is not None}
+    missing = [out.subscription_id for out in outcomes if out.subscription is None]
+    rates.update({pk: rate or default for pk, rate in Subscription.objects.filter(pk__in=missing)
+                  .values_list("pk", "plan__product__vat_rate")} if missing else {})
+    return rates
 
 
 def _claim(chunk_id: int) -> RunChunk | None:
@@ -284,19 +281,19 @@ def process_chunk(*, actor: Actor, chunk_id: int) -> int:
     if head is None or head.done_at is not None:
         return 0
     run = head.run
-    RunChunk.objects.filter(pk=chunk_id).update(attempts=F("attempts") + 1, lease_until=clock.now() + LEASE)
+    RunChunk.objects.filter(pk=chunk_id).update(attempts=F("attempts") + 1)
     default_vat = billing_settings().default_vat_rate
     if head.phase == ChunkPhase.COMPUTE:
         # Computing reads only: do it before taking the chunk's lock; only one result is kept.
         ids = _chunk_subscription_ids(run, head)
-        vats = _vat_rates(ids, default_vat)
         outcomes = subscriptions_bill_batch(actor=actor, subscription_ids=ids, on=run.billing_date, preview=True)
+        vats = _vat_rates(outcomes, default_vat)
         with transaction.atomic():
             chunk = _claim(chunk_id)
             if chunk is None:
                 return 0
             items = [_item(run, out, vats[out.subscription_id]) for out in outcomes]
-            _insert_items(items)
+            bulk_insert(RunItem, items)
             _chunk_done(run, chunk, processed=len(items), tally=_tally(items))
         fault_point("chunk.after_commit")
         return len(outcomes)
@@ -316,8 +313,8 @@ def _post_chunk(actor: Actor, run: BillingRun, chunk_id: int, default_vat: str, 
             return 0
         if chunk.phase == ChunkPhase.BILL:
             ids = _chunk_subscription_ids(run, chunk)
-            vats = _vat_rates(ids, default_vat)
             outcomes = _bill(actor, ids, run.billing_date, {}, careful)
+            vats = _vat_rates(outcomes, default_vat)
             fault_point("chunk.posted")
             now = clock.now()
             items = []
@@ -326,7 +323,7 @@ def _post_chunk(actor: Actor, run: BillingRun, chunk_id: int, default_vat: str, 
                 if not out.error:
                     item.applied_at, item.transaction_ids = now, out.transaction_ids
                 items.append(item)
-            _insert_items(items)
+            bulk_insert(RunItem, items)
             tally = _tally(items)
             # the chunk's documents, in its transaction: the workers issue them in parallel
             tally["_documents"] = _issue_documents(actor, run, tally["_posted_clients"], items)
@@ -386,8 +383,8 @@ def _included(item: RunItem) -> list[dict[str, Any]]:
 
 def _chunk_done(run: BillingRun, chunk: RunChunk, *, processed: int, applied: int = 0,
                 tally: dict[str, Any] | None = None) -> None:
-    chunk.done_at, chunk.lease_until, chunk.tally = clock.now(), None, tally or {}
-    chunk.save(update_fields=["done_at", "lease_until", "tally"])
+    chunk.done_at, chunk.tally = clock.now(), tally or {}
+    chunk.save(update_fields=["done_at", "tally"])
     BillingRun.objects.filter(pk=run.pk).update(processed=F("processed") + processed,
                                                 applied=F("applied") + applied)
 
@@ -767,10 +764,10 @@ def billing_run_retry_errors(*, actor: Actor, run: BillingRun) -> BillingRun:
         part = dict(errored[start:start + CHUNK])
         with transaction.atomic():
             items = {i.subscription_id: i for i in RunItem.objects.select_for_update().filter(pk__in=part)}
-            vats = _vat_rates(list(items), default_vat)
             outcomes = _bill(actor, sorted(items), run.billing_date, {}, careful=True) if posting else \
                 subscriptions_bill_batch(actor=actor, subscription_ids=sorted(items), on=run.billing_date,
                                          preview=True)
+            vats = _vat_rates(outcomes, default_vat)
             for out in outcomes:
                 item, fresh = items[out.subscription_id], _item(run, out, vats[out.subscription_id])
                 item.status, item.error, item.items = fresh.status, fresh.error, fresh.items

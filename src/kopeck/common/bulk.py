@@ -19,32 +19,15 @@ from django.db import DEFAULT_DB_ALIAS, connections, models
 
 
 def bulk_insert(model: type[models.Model], objs: Sequence[models.Model]) -> None:
-    """Insert ``objs`` (new instances of ``model``) and set their primary keys."""
+    """Insert ``objs`` (new instances of ``model``) with :func:`insert_rows` and set their primary keys."""
     if not objs:
         return
-    connection = connections[DEFAULT_DB_ALIAS]  # the wrapper itself, not the per-thread proxy
-    if connection.vendor != "postgresql":
-        model._default_manager.bulk_create(objs, batch_size=1000)
-        return
     meta = model._meta
-    pk = meta.pk
-    assert pk is not None
-    table = meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                       [table, pk.column, len(objs)])
-        ids = [row[0] for row in cursor.fetchall()]
-        for obj, pk_value in zip(objs, ids, strict=True):
-            obj.pk = pk_value
-            obj._state.adding = False
-        fields = [f for f in meta.concrete_fields if not getattr(f, "generated", False)]
-        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-        prep = [f.get_db_prep_save for f in fields]
-        attnames = [f.attname for f in fields]
-        raw: Any = cursor.cursor  # the psycopg cursor under Django's wrapper
-        with raw.copy(f"COPY {connection.ops.quote_name(table)} ({columns}) FROM STDIN") as copy:
-            for obj in objs:
-                copy.write_row([p(getattr(obj, a), connection) for p, a in zip(prep, attnames, strict=True)])
+    fields = [f.attname for f in meta.concrete_fields if f is not meta.pk and not getattr(f, "generated", False)]
+    ids = insert_rows(model, fields, [[getattr(obj, name) for name in fields] for obj in objs])
+    for obj, pk_value in zip(objs, ids, strict=True):
+        obj.pk = pk_value
+        obj._state.adding = False
 
 
 def _dumps(value: Any) -> str:
