@@ -255,8 +255,16 @@ def check(n: int, run: Any) -> dict[str, int]:
 def bench(database_url: str, n: int, workers_count: int, in_process: bool, documents: bool = False) -> dict[str, Any]:
     recreate_database(database_url)
     os.environ.update(_env(database_url))
+    if not in_process:
+        # this process dispatches through the broker; without one Celery would run every task here
+        # ("always eager") and the workers would sit idle
+        os.environ.update({"CELERY_BROKER_URL": REDIS, "CELERY_RESULT_BACKEND": ""})
     t0 = time.perf_counter()
     prepare(n, documents)
+    from django.conf import settings
+
+    if settings.CELERY_TASK_ALWAYS_EAGER != in_process:
+        sys.exit("the run would not be executed where the benchmark says (check CELERY_BROKER_URL)")
     from kopeck.common.actor import Actor  # noqa: F401  (django is set up by prepare)
     from kopeck.ledger.models import JournalTransaction, Posting
 

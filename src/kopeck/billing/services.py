@@ -267,7 +267,7 @@ def _vat_rates(outcomes: list[BatchOutcome], default: str) -> dict[int, str]:
 
 def _claim(chunk_id: int) -> RunChunk | None:
     """The chunk locked for this transaction, unless another worker finished it."""
-    chunk = RunChunk.objects.select_for_update().filter(pk=chunk_id).first()
+    chunk = RunChunk.objects.select_for_update(of=("self",)).filter(pk=chunk_id).order_by("pk").first()
     if chunk is None or chunk.done_at is not None:
         return None
     return chunk
@@ -763,7 +763,7 @@ def billing_run_retry_errors(*, actor: Actor, run: BillingRun) -> BillingRun:
     for start in range(0, len(errored), CHUNK):
         part = dict(errored[start:start + CHUNK])
         with transaction.atomic():
-            items = {i.subscription_id: i for i in RunItem.objects.select_for_update().filter(pk__in=part)}
+            items = {i.subscription_id: i for i in RunItem.objects.select_for_update(of=("self",)).filter(pk__in=part)}
             outcomes = _bill(actor, sorted(items), run.billing_date, {}, careful=True) if posting else \
                 subscriptions_bill_batch(actor=actor, subscription_ids=sorted(items), on=run.billing_date,
                                          preview=True)

@@ -217,7 +217,7 @@ def plan_update(*, actor: Actor, plan: Plan, **changes: Any) -> Plan:
         raise ValidationFailed("The plan has invalid data.", errors=errors)
     changes = _stripped(changes)
     with transaction.atomic():
-        plan = Plan.objects.select_for_update().select_related("product").get(pk=plan.pk)
+        plan = Plan.objects.select_for_update(of=("self",)).select_related("product").get(pk=plan.pk)
         before = plan_state(plan)
         for key, value in changes.items():
             setattr(plan, key, value)
@@ -319,7 +319,7 @@ def plan_version_update(*, actor: Actor, version: PlanVersion, spec: Mapping[str
     if errors or canonical is None:
         raise _invalid_spec(errors)
     with transaction.atomic():
-        locked = PlanVersion.objects.select_for_update().select_related("plan").get(pk=version.pk)
+        locked = PlanVersion.objects.select_for_update(of=("self",)).select_related("plan").get(pk=version.pk)
         if locked.status == VersionStatus.PUBLISHED:
             raise _published_conflict(locked)
         if locked.spec != canonical:
@@ -353,7 +353,7 @@ def plan_version_publish(
         errors["existing_subscribers"] = [f"Choose one of: {', '.join(ExistingSubscribers.values)}."]
     with transaction.atomic():
         Plan.objects.select_for_update().filter(pk=version.plan_id).first()  # one publication per plan at a time
-        locked = PlanVersion.objects.select_for_update().select_related("plan").get(pk=version.pk)
+        locked = PlanVersion.objects.select_for_update(of=("self",)).select_related("plan").get(pk=version.pk)
         if locked.status == VersionStatus.PUBLISHED:
             raise Conflict(f"Version {locked.number} of plan {locked.plan.code!r} is already published "
                            f"(effective from {locked.effective_from}).",

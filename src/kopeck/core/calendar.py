@@ -52,6 +52,7 @@ def end_of_local_day(day: dt.date, tz: str) -> dt.datetime:
     return start_of_local_day(day + dt.timedelta(days=1), tz)
 
 
+@functools.lru_cache(maxsize=4096)
 def days_in_month(year: int, month: int) -> int:
     return _cal.monthrange(year, month)[1]
 
@@ -76,6 +77,7 @@ def clamp_day(year: int, month: int, day: int) -> dt.date:
     return dt.date(year, month, min(day, days_in_month(year, month)))
 
 
+@functools.lru_cache(maxsize=8192)  # pure; billing walks the same boundaries for every subscription of a run
 def add_months(day: dt.date, months: int, anchor_day: int | None = None) -> dt.date:
     """``day`` moved by ``months`` calendar months. The day of month is ``anchor_day`` (default:
     ``day.day``), clamped to the target month's length, so Jan 31 + 1 month = Feb 28/29 and, with

@@ -173,7 +173,7 @@ def _post_quote(actor: Actor, sub: Subscription, quote: Quote) -> list[int]:
     markers. Returns the ledger transaction ids, in posting order."""
     now = clock.now()
     on = quote.on
-    rows = {(b.component, b.period_start): b for b in BilledPeriod.objects.select_for_update()
+    rows = {(b.component, b.period_start): b for b in BilledPeriod.objects.select_for_update(of=("self",))
             .filter(subscription=sub)}
     for key in quote.truncated:
         row = rows[key]
@@ -248,7 +248,7 @@ def _fresh(sub: Subscription) -> Subscription:
 
 
 def _lock(sub: Subscription) -> Subscription:
-    return Subscription.objects.select_for_update().select_related("client", "plan__product", "plan_version") \
+    return Subscription.objects.select_for_update(of=("self",)).select_related("client", "plan__product", "plan_version") \
         .get(pk=sub.pk)
 
 
