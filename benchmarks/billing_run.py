@@ -263,7 +263,7 @@ def bench(database_url: str, n: int, workers_count: int, in_process: bool, docum
     prepare(n, documents)
     from django.conf import settings
 
-    if settings.CELERY_TASK_ALWAYS_EAGER != in_process:
+    if in_process != settings.CELERY_TASK_ALWAYS_EAGER:
         sys.exit("the run would not be executed where the benchmark says (check CELERY_BROKER_URL)")
     from kopeck.common.actor import Actor  # noqa: F401  (django is set up by prepare)
     from kopeck.ledger.models import JournalTransaction, Posting
