@@ -235,6 +235,55 @@ def copy_seconds(database_url: str, rows: int) -> float:
         return time.perf_counter() - started
 
 
+def id_marks(database_url: str) -> dict[str, int]:
+    """The highest id of every table with an ``id`` column (to find what a run then writes)."""
+    with psycopg.connect(database_url) as conn:
+        tables = [r[0] for r in conn.execute(
+            "SELECT table_name FROM information_schema.columns WHERE table_schema = 'public' AND column_name = 'id'"
+            " AND data_type IN ('bigint', 'integer')")]
+        return {t: int(conn.execute(f'SELECT coalesce(max(id), 0) FROM "{t}"').fetchone()[0])  # type: ignore[index]
+                for t in tables}
+
+
+def write_floor(database_url: str, before: dict[str, int]) -> dict[str, Any]:
+    """The database's own cost of writing what the run wrote, with no computing at all: the rows the
+    run added to each table are read back and COPYed, in one committed transaction, into tables made
+    ``LIKE`` the real ones (same columns, indexes and checks; no foreign keys, so this is a lower
+    bound). Timed twice: the ledger's rows only, and every row the run wrote."""
+    after = id_marks(database_url)
+    written = {t: before.get(t, 0) for t in after if after[t] > before.get(t, 0)}
+    with psycopg.connect(database_url) as conn:
+        data: dict[str, bytes] = {}
+        rows: dict[str, int] = {}
+        for table, mark in written.items():
+            buf = bytearray()
+            with conn.cursor().copy(f'COPY (SELECT * FROM "{table}" WHERE id > {mark}) TO STDOUT') as copy:
+                for block in copy:
+                    buf += block
+            data[table], rows[table] = bytes(buf), after[table] - mark
+
+        def timed(tables: list[str]) -> float:
+            for t in tables:
+                conn.execute(f'DROP TABLE IF EXISTS "floor_{t}"')
+                conn.execute(f'CREATE TABLE "floor_{t}" (LIKE "{t}" INCLUDING ALL)')
+            conn.commit()
+            started = time.perf_counter()
+            for t in tables:
+                with conn.cursor().copy(f'COPY "floor_{t}" FROM STDIN') as copy:
+                    copy.write(data[t])
+            conn.commit()
+            elapsed = time.perf_counter() - started
+            for t in tables:
+                conn.execute(f'DROP TABLE "floor_{t}"')
+            conn.commit()
+            return elapsed
+
+        ledger = [t for t in ("ledger_journaltransaction", "ledger_posting") if t in data]
+        return {"floor_ledger_s": round(timed(ledger), 3), "floor_all_s": round(timed(list(data)), 3),
+                "written_rows": sum(rows.values()), "written_mib": round(sum(map(len, data.values())) / 2**20, 1),
+                "written_tables": {t: rows[t] for t in sorted(rows)}}
+
+
 def check(n: int, run: Any) -> dict[str, int]:
     from django.db.models import Sum
 
@@ -275,7 +324,9 @@ def bench(database_url: str, n: int, workers_count: int, in_process: bool, docum
         setup = time.perf_counter() - t0
         ledger_before = JournalTransaction.objects.count() + Posting.objects.count()
         sandbox, _ = timed_run(D1, "sandbox", workers)
+        marks = id_marks(database_url)
         auto, run = timed_run(D1, "auto", workers)
+        floor = write_floor(database_url, marks)
         ledger_rows = JournalTransaction.objects.count() + Posting.objects.count() - ledger_before
         again, run2 = timed_run(D1, "auto", workers)
         if run2.summary.get("charges", 0) != 0:
@@ -293,7 +344,8 @@ def bench(database_url: str, n: int, workers_count: int, in_process: bool, docum
             "sandbox_s": round(sandbox, 2), "auto_s": round(auto, 2), "again_s": round(again, 2),
             "sandbox_rate": round(n / sandbox), "auto_rate": round(n / auto), "peak_mib": peaks,
             "ledger_rows": ledger_rows, "copy_s": round(copy, 3), "auto_vs_copy": round(auto / copy, 1),
-            **counts}
+            **floor, "floor_ledger_vs_copy": round(floor["floor_ledger_s"] / copy, 1),
+            "floor_all_vs_copy": round(floor["floor_all_s"] / copy, 1), **counts}
 
 
 def main() -> None:
@@ -335,6 +387,17 @@ def main() -> None:
         print(f"| {r['n']:,} | {r['clients']:,} | {r['documents']:,} | {r['sandbox_s']} ({r['sandbox_rate']:,}) | {r['auto_s']} "
               f"({r['auto_rate']:,}) | {r['ledger_rows']:,} | {r['copy_s']} | {r['auto_vs_copy']}× | "
               f"{', '.join(map(str, r['peak_mib']))} |")
+    print("\nThe database's own cost of the automatic run's writes, with no computing (rows read back and"
+          " COPYed into tables LIKE the real ones, committed; see write_floor):\n")
+    print("| subscriptions | documents issued | rows written | MiB | ledger rows into ledger tables s (÷ COPY) |"
+          " all rows into their tables s (÷ COPY) |")
+    print("|---|---|---|---|---|---|")
+    for r in results:
+        print(f"| {r['n']:,} | {r['documents']:,} | {r['written_rows']:,} | {r['written_mib']} | "
+              f"{r['floor_ledger_s']} ({r['floor_ledger_vs_copy']}×) | {r['floor_all_s']} ({r['floor_all_vs_copy']}×) |")
+    for r in results:
+        print(f"\nRows written at {r['n']:,}{' with documents' if r['documents'] else ''}: "
+              + ", ".join(f"{t} {k:,}" for t, k in r["written_tables"].items()))
     for r in results:
         if r["documents"]:
             base = next((x for x in results if x["n"] == r["n"] and not x["documents"]), None)

@@ -50,3 +50,10 @@ def test_bulk_insert_sets_the_primary_keys_and_fills_defaults() -> None:
     bulk_insert(AuditEntry, objs)
     assert all(o.pk is not None and not o._state.adding for o in objs)
     assert {o.pk: o.after for o in objs} == dict(AuditEntry.objects.values_list("pk", "after"))
+
+
+def test_without_ids_the_table_numbers_the_rows_in_order_and_nothing_is_returned() -> None:
+    before = insert_rows(AuditEntry, FIELDS, [_row(0, None)])
+    assert insert_rows(AuditEntry, FIELDS, [_row(n, {"n": n}) for n in (1, 2, 3)], ids=False) == []
+    rows = list(AuditEntry.objects.filter(pk__gt=before[0]).order_by("pk").values_list("object_id", "after"))
+    assert rows == [("1", {"n": 1}), ("2", {"n": 2}), ("3", {"n": 3})]

@@ -45,4 +45,4 @@ def audit_record_many(*, actor: Actor, entries: list[tuple[str, str, object, Any
                              "before", "after"),
                 [(at, kind, actor.id, actor.label, action, object_type, str(object_id),
                   before if json_safe else _jsonable(before), after if json_safe else _jsonable(after))
-                 for action, object_type, object_id, before, after in entries])
+                 for action, object_type, object_id, before, after in entries], ids=False)

@@ -692,7 +692,7 @@ def _issue_batch(actor: Actor, *, doc_type: str, entity: LegalEntity, issue_date
                 created_by=str(actor)[:200], created_at=now, issued_at=now))
         bulk_insert(Document, docs)
         insert_rows(Document.transactions.through, ("document_id", "journaltransaction_id"),
-                    [(d.pk, t) for d, item in zip(docs, items, strict=True) for t in item["transactions"]])
+                    [(d.pk, t) for d, item in zip(docs, items, strict=True) for t in item["transactions"]], ids=False)
         _after_issue(docs, actor)
         audit_record(actor=actor, action="document.issue_batch", object_type="document",
                      object_id=f"{docs[0].pk}-{docs[-1].pk}",

@@ -247,7 +247,7 @@ def ledger_charges_post_bulk(*, actor: Actor, charges: Sequence[BulkCharge]) -> 
     insert_rows(Posting, ("transaction_id", "account_id", "amount_minor", "currency", "recorded_at"), [
         (txn_id, client_accounts[(ch.client_id, ch.currency)] if leg.role == AccountRole.CLIENT
          else system[ch.currency][leg.role], to_minor(leg.amount), ch.currency, now)
-        for ch, entry, txn_id in zip(charges, entries, ids, strict=True) for leg in entry.legs])
+        for ch, entry, txn_id in zip(charges, entries, ids, strict=True) for leg in entry.legs], ids=False)
     audit_record_many(actor=actor, entries=[
         ("ledger.charge", "transaction", txn_id, None,
          {"client": ch.client_id, "operation": Operation.CHARGE.value, "amount": Money(ch.amount, ch.currency).to_str(),

@@ -144,10 +144,12 @@ def _run(actor: Actor, ids: list[int], on: dt.date, preview: bool,
                     _slow(actor, sub, on, out)  # the status moves: let the one-by-one path record it
                 continue
             spec = specs.of(sub)
-            if any(c.kind == ComponentKind.METERED for c in spec.components):
-                # a throw-away pass notes which usage it needs; it is then read for all at once
-                quote_bill_due(subscription_terms(sub, spec), on, _slots(billed.get(sub.pk, [])),
-                               usage=usage.recorder(sub, spec))
+            for comp in spec.components:
+                if comp.kind == ComponentKind.METERED:
+                    # usage is billed for the periods after the last one billed: read them for all at
+                    # once (any other period asked for is read by itself)
+                    ends = [row[2] for row in billed.get(sub.pk, ()) if row[0] == comp.code]
+                    usage.expect(sub, spec, comp.code, max(ends) if ends else (sub.billing_from or sub.start_date), on)
         except Exception as exc:  # one subscription's error never stops the batch
             out.error = _error(exc)
             continue
@@ -246,7 +248,7 @@ def _post_simple(actor: Actor, on: dt.date, batch: list[tuple[Subscription, Batc
                            {"on": on.isoformat(), "transactions": ids, "total": total.to_str()}))
     insert_rows(BilledPeriod, ("subscription_id", "component", "period_start", "period_end", "amount_minor", "currency",
                                "transaction_id", "explanation", "credited_from", "credited_minor", "created_at"),
-                periods)
+                periods, ids=False)
     insert_rows(TimelineEntry, ("subscription_id", "at", "effective_date", "kind", "text_ru", "text_en", "data",
-                                "transaction_id"), timeline)
+                                "transaction_id"), timeline, ids=False)
     audit_record_many(actor=actor, entries=audits, json_safe=True)

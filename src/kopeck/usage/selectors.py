@@ -206,12 +206,18 @@ _PREFETCHED = {AggregationType.COUNT, AggregationType.SUM, AggregationType.MAX, 
 
 class UsagePrefetch:
     """The stored usage of many subscriptions, read with one query instead of one per subscription
-    and component (billing runs). Use: ``recorder(sub, spec)`` as the usage source of a first,
-    throw-away computation (it notes which component and period each subscription asks for and
-    answers zero — the periods asked for never depend on the usage), then ``load()``, then
-    ``source(sub, spec)`` as the real usage source: for count, sum, max and latest it answers from
-    the loaded events exactly what :func:`stored_usage` answers; other aggregations (which need the
-    events before the period, or meter readings) are read by :func:`stored_usage` as before."""
+    and component (billing runs). Use: ``expect(sub, spec, since, until)`` for each subscription
+    (the usage it will probably be asked for lies in ``[since, until)``, provider-local days), then
+    ``load()``, then ``source(sub, spec)`` as the usage source of the billing. For count, sum, max
+    and latest, a period inside the loaded window is answered from the loaded events — exactly what
+    :func:`stored_usage` answers, since every event of the expected subscriptions in the window
+    was read; any other period, and the other aggregations (which need the events before the
+    period, or meter readings), are read by :func:`stored_usage` as before. The expected window
+    therefore decides only how fast the answer comes, never what it is."""
+
+    MAX_WINDOW_DAYS = 200
+    """A longer expected window (a subscription long unbilled) is not prefetched: its periods are
+    read one by one rather than loading months of every subscription's events."""
 
     def __init__(self, zone_name: str) -> None:
         self.zone = zone_name
@@ -232,16 +238,15 @@ class UsagePrefetch:
         agg = comp.prices[sub.currency].aggregation
         return agg is not None and agg.type in _PREFETCHED
 
-    def recorder(self, sub: Subscription, spec: PlanSpec) -> Callable[[str, Period], Usage]:
-        def record(component: str, period: Period) -> Usage:
-            if self._prefetched(spec, sub, component):
-                start, end = self._bounds(period)
-                self.asked.add((sub.pk, component))
-                self.start = start if self.start is None else min(self.start, start)
-                self.end = end if self.end is None else max(self.end, end)
-            return Usage.of_quantity(0)
-
-        return record
+    def expect(self, sub: Subscription, spec: PlanSpec, component: str, since: dt.date, until: dt.date) -> None:
+        """Note that ``component`` of ``sub`` will probably be asked for periods in ``[since, until)``."""
+        if self.loaded or until <= since or (until - since).days > self.MAX_WINDOW_DAYS \
+                or not self._prefetched(spec, sub, component):
+            return
+        start, end = self._bounds(Period(since, until))
+        self.asked.add((sub.pk, component))
+        self.start = start if self.start is None else min(self.start, start)
+        self.end = end if self.end is None else max(self.end, end)
 
     def load(self) -> None:
         self.loaded = True
@@ -260,9 +265,12 @@ class UsagePrefetch:
         fallback = stored_usage(sub, spec=spec, zone_name=self.zone)
 
         def source(component: str, period: Period) -> Usage:
-            if not self.loaded or not self._prefetched(spec, sub, component) or (sub.pk, component) not in self.asked:
+            if not self.loaded or (sub.pk, component) not in self.asked or not self._prefetched(spec, sub, component):
                 return fallback(component, period)
             start, end = self._bounds(period)
+            assert self.start is not None and self.end is not None
+            if start < self.start or end > self.end:
+                return fallback(component, period)
             rows = [r for r in self.events.get((sub.pk, component), ()) if start <= r[1] < end]
             return Usage.of_events(_events(rows), start, end)
 
