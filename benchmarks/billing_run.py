@@ -215,6 +215,11 @@ def timed_run(day: dt.date, mode: str, workers: Workers | None) -> tuple[float, 
     elapsed = time.perf_counter() - started
     if run.status != RunStatus.COMPLETED:
         sys.exit(f"run #{run.pk} ended {run.status}")
+    if run.summary.get("errors"):
+        from kopeck.billing.models import RunItem
+
+        sys.exit(f"run #{run.pk} ({mode} on {day}) has {run.summary['errors']} subscriptions in error, e.g. "
+                 f"{RunItem.objects.filter(run=run, status='error').values_list('error', flat=True).first()}")
     return elapsed, run
 
 

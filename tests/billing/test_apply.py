@@ -229,3 +229,16 @@ def test_to_post_follows_the_exclusions(book: Book, actor: Actor) -> None:
     done = services.billing_run_confirm(actor=actor, run=r, fingerprint=services.run_fingerprint(r))
     assert sum(a for _, a in charges()) == int(Decimal(after["totals_by_currency"]["RUB"]) * 100)
     assert done.status == RunStatus.COMPLETED
+
+
+@pytest.mark.parametrize(("mode", "ensured"), [(RunMode.AUTO, [["RUB"]]), (RunMode.SANDBOX, [])])
+def test_posting_runs_create_the_system_accounts_before_their_chunks(book: Book, actor: Actor, mode: str,
+                                                                     ensured: list[list[str]],
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # chunks post in parallel: creating a missing system account inside two of them made them wait
+    # for (and once deadlock with) each other; a sandbox run touches no account
+    calls: list[list[str]] = []
+    monkeypatch.setattr(services, "ledger_system_accounts_ensure",
+                        lambda *, currencies: calls.append(sorted(currencies)))
+    run(actor, mode)
+    assert calls == ensured

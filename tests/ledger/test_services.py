@@ -17,7 +17,12 @@ from kopeck.core.clock import FixedClock
 from kopeck.core.money import Money
 from kopeck.ledger.models import Account, JournalTransaction, Posting
 from kopeck.ledger.selectors import client_balance, client_statement
-from kopeck.ledger.services import ledger_operation_post, ledger_transaction_reverse
+from kopeck.ledger.services import (
+    SYSTEM_ROLES,
+    ledger_operation_post,
+    ledger_system_accounts_ensure,
+    ledger_transaction_reverse,
+)
 from tests.factories import ClientFactory
 
 pytestmark = pytest.mark.django_db
@@ -186,3 +191,12 @@ def test_a_rolled_back_first_use_leaves_no_remembered_account_behind(clock: Fixe
     post(client, "payment", "2.00")  # would break on a foreign key if the rolled-back id were remembered
     assert client_balance(client, currency="USD") == Money("2.00", "USD")
     assert Account.objects.filter(code="cash:USD").count() == 1
+
+
+@pytest.mark.django_db
+def test_system_accounts_ensure_creates_the_missing_ones_once() -> None:
+    ledger_system_accounts_ensure(currencies=["USD", "RUB", "USD"])
+    codes = sorted(Account.objects.exclude(role="client").values_list("code", flat=True))
+    assert codes == sorted(f"{role}:{cur}" for role in SYSTEM_ROLES for cur in ("RUB", "USD"))
+    ledger_system_accounts_ensure(currencies=["RUB"])
+    assert Account.objects.count() == len(codes)

@@ -42,6 +42,7 @@ from kopeck.common.faults import fault_point
 from kopeck.configuration.selectors import billing_settings, provider_today, provider_zone
 from kopeck.core.calendar import zone
 from kopeck.core.money import Currency
+from kopeck.ledger.services import ledger_system_accounts_ensure
 from kopeck.subscriptions.batch import BatchOutcome, LineKey, line_key, subscriptions_bill_batch
 from kopeck.subscriptions.models import Subscription, SubscriptionStatus
 
@@ -207,6 +208,9 @@ def _start(actor: Actor, run: BillingRun) -> BillingRun:
                        errors={"status": [f"Not allowed in {run.status}."]})
     phase = _phase(run)
     _plan(run, phase)
+    if phase != ChunkPhase.COMPUTE:  # chunks post in parallel: their common accounts exist first
+        ledger_system_accounts_ensure(currencies=run_subscriptions(run).order_by().values_list(
+            "currency", flat=True).distinct())
     fields = ["status", "started_at", "finished_at"]
     run.status = RunStatus.APPLYING if phase == ChunkPhase.APPLY else RunStatus.COMPUTING
     run.started_at = run.started_at or clock.now()

@@ -8,7 +8,7 @@ parallel. Balances are never stored: they are sums of postings, hence exact unde
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -67,7 +67,7 @@ def _system_account_ids(roles: set[AccountRole], currency: str) -> dict[AccountR
            if (alias, code := system_account_code(r, currency)) in _system_ids}
     if missing:
         found = dict(Account.objects.filter(code__in=missing).values_list("code", "id"))
-        for code, role in missing.items():
+        for code, role in sorted(missing.items()):  # one order for every writer: no deadlock between two
             if code not in found:
                 account, _created = Account.objects.get_or_create(
                     code=code, defaults={"role": role, "currency": currency})
@@ -77,6 +77,15 @@ def _system_account_ids(roles: set[AccountRole], currency: str) -> dict[AccountR
         # behind that no row has.
         transaction.on_commit(lambda: _system_ids.update({(alias, c): i for c, i in found.items()}))
     return {r: ids[system_account_code(r, currency)] for r in roles}
+
+
+def ledger_system_accounts_ensure(*, currencies: Iterable[str]) -> None:
+    """Create the system accounts of ``currencies`` that do not exist yet, in a transaction of their
+    own — before work that runs in parallel (billing-run chunks), so that parallel transactions do
+    not wait for each other to create them."""
+    for currency in sorted(set(currencies)):
+        with transaction.atomic():
+            _system_account_ids(set(SYSTEM_ROLES), currency)
 
 
 # The hot path on PostgreSQL: one statement locks the client's account row, inserts the transaction,
