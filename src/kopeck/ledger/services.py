@@ -81,7 +81,7 @@ def _system_account_ids(roles: set[AccountRole], currency: str) -> dict[AccountR
 
 def ledger_system_accounts_ensure(*, currencies: Iterable[str]) -> None:
     """Create the system accounts of ``currencies`` that do not exist yet, in a transaction of their
-    own — before work that runs in parallel (billing-run chunks), so that parallel transactions do
+    own (when called outside one) — before work that runs in parallel (billing-run chunks), so that parallel transactions do
     not wait for each other to create them."""
     for currency in sorted(set(currencies)):
         with transaction.atomic():

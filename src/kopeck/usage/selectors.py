@@ -206,8 +206,9 @@ _PREFETCHED = {AggregationType.COUNT, AggregationType.SUM, AggregationType.MAX, 
 
 class UsagePrefetch:
     """The stored usage of many subscriptions, read with one query instead of one per subscription
-    and component (billing runs). Use: ``expect(sub, spec, since, until)`` for each subscription
-    (the usage it will probably be asked for lies in ``[since, until)``, provider-local days), then
+    and component (billing runs). Use: ``expect(sub, spec, component, since, until)`` for each
+    metered component of each subscription (the usage it will probably be asked for lies in
+    ``[since, until)``, provider-local days), then
     ``load()``, then ``source(sub, spec)`` as the usage source of the billing. For count, sum, max
     and latest, a period inside the loaded window is answered from the loaded events — exactly what
     :func:`stored_usage` answers, since every event of the expected subscriptions in the window
