@@ -161,3 +161,48 @@ def test_retrying_a_failed_client_issues_its_document(book: Book, entity: LegalE
     doc = Document.objects.get(run=r, client=book.clients[1])
     assert doc.number == "3" and doc.transactions.count() == JournalTransaction.objects.filter(
         client=book.clients[1], operation="charge").count() > 0
+
+
+def test_retrying_one_of_a_clients_subscriptions_issues_a_supplementary_document(
+        book: Book, entity: LegalEntity, actor: Actor, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kopeck.subscriptions import batch
+
+    real = batch.subscription_terms
+    client, ok, broken = book.clients[0], book.subs[0], book.subs[3]  # client 1: "pro" and "lite"
+
+    def failing(sub: Any, spec: Any = None) -> Any:
+        if sub.pk == broken.pk:
+            raise ValueError("price missing")
+        return real(sub, spec)
+
+    monkeypatch.setattr(batch, "subscription_terms", failing)
+    r = run(actor, RunMode.AUTO)
+    assert r.summary["errors"] == 1 and r.summary["documents"] == 3
+    first = Document.objects.get(run=r, client=client)
+    ok_txns = sorted(JournalTransaction.objects.filter(client=client, operation="charge",
+                                                       source_ref__startswith=f"subscription:{ok.pk}:")
+                     .values_list("pk", flat=True))
+    assert first.run_part == 1 and sorted(first.transactions.values_list("pk", flat=True)) == ok_txns
+
+    monkeypatch.setattr(batch, "subscription_terms", real)
+    r = billing.billing_run_retry_errors(actor=actor, run=r)
+    assert r.summary["errors"] == 0 and r.summary["documents"] == 4
+    second = Document.objects.get(run=r, client=client, run_part=2)
+    retried = JournalTransaction.objects.filter(client=client, operation="charge",
+                                                source_ref__startswith=f"subscription:{broken.pk}:")
+    assert retried.exists()
+    # only the retried subscription's charges, each on exactly one document of the run
+    assert sorted(second.transactions.values_list("pk", flat=True)) == sorted(retried.values_list("pk", flat=True))
+    assert second.amount_minor == sum(t.amount_minor for t in retried)
+    assert sum(int(ln["gross"].replace(".", "")) for ln in second.data["lines"]) == second.amount_minor
+    assert sorted(first.transactions.values_list("pk", flat=True)) == ok_txns  # the first is unchanged
+    assert (second.number, second.type) == ("4", first.type)  # the next number: no gap
+    assert counters() == [("invoice", "2026", 4)]
+
+    before = counts()
+    assert billing.billing_run_retry_errors(actor=actor, run=r).summary["documents"] == 4  # nothing left
+    # issuing the same items again as supplementary finds their charges documented
+    items = list(RunItem.objects.filter(run=r, subscription=broken))
+    assert services.documents_issue_for_run(actor=actor, run=r, clients=[client.pk], items=items,
+                                            supplementary=True) == []
+    assert counts() == {**before, "AuditEntry": before["AuditEntry"] + 1}  # the retry is audited

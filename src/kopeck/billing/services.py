@@ -432,13 +432,14 @@ def _finish(actor: Actor, run_id: int) -> BillingRun:
 
 
 def _issue_documents(actor: Actor, run: BillingRun, clients: list[int] | None = None,
-                     items: list[RunItem] | None = None) -> int:
+                     items: list[RunItem] | None = None, *, supplementary: bool = False) -> int:
     """Issue the run's documents (kopeck.documents, when installed) — of ``clients`` only (from
-    their ``items`` in memory), or of every client left; how many."""
+    their ``items`` in memory), or of every client left; ``supplementary``: for the ``items`` just
+    billed on a retry, a further document where the client has one; how many."""
     if not apps.is_installed("kopeck.documents"):
         return 0
     issue = import_module("kopeck.documents.services").documents_issue_for_run
-    return len(issue(actor=actor, run=run, clients=clients, items=items))
+    return len(issue(actor=actor, run=run, clients=clients, items=items, supplementary=supplementary))
 
 
 def _fail(run: BillingRun) -> None:
@@ -780,9 +781,10 @@ def billing_run_retry_errors(*, actor: Actor, run: BillingRun) -> BillingRun:
                     item.applied_at, item.transaction_ids = clock.now(), out.transaction_ids
             RunItem.objects.bulk_update(list(items.values()), ["status", "error", "items", "amount_minor", "vat_rate",
                                                                "applied_at", "transaction_ids"])
-            if posting:  # documents of the clients that had none in this run (all their items had failed)
-                documents += _issue_documents(actor, run, sorted({i.client_id for i in items.values()
-                                                                  if i.transaction_ids}))
+            if posting:  # the retried charges' documents: the client's first, or a supplementary one
+                billed = [i for i in items.values() if i.applied_at is not None and i.transaction_ids]
+                documents += _issue_documents(actor, run, sorted({i.client_id for i in billed}), billed,
+                                              supplementary=True)
     run.summary = {**run.summary, **run_summary(run)}
     if documents:
         run.summary["documents"] = run.summary.get("documents", 0) + documents

@@ -72,7 +72,7 @@ class DeliveryInline(admin.TabularInline):  # type: ignore[type-arg]
 
 DOCUMENT_FIELDS: tuple[str, ...] = ("type", "upd_status", "status", "number", "correction_number", "issue_date", "due_date",
                                      "period_start", "period_end", "legal_entity", "client", "currency", "language", "amount",
-                                     "paid", "run", "corrects", "transaction_links", "notes", "created_by", "created_at", "issued_at",
+                                     "paid", "run", "run_part", "corrects", "transaction_links", "notes", "created_by", "created_at", "issued_at",
                                      "cancelled_at", "cancel_reason", "pdf_link", "data_json")
 
 

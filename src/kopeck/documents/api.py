@@ -40,7 +40,7 @@ class DocumentSerializer(serializers.ModelSerializer[Document]):
         model = Document
         fields = ["id", "type", "upd_status", "status", "number", "correction_number", "issue_date", "due_date",
                   "period_start", "period_end", "client", "legal_entity", "currency", "language", "amount",
-                  "vat_amount", "paid_amount", "run", "corrects", "transactions", "notes", "created_at",
+                  "vat_amount", "paid_amount", "run", "run_part", "corrects", "transactions", "notes", "created_at",
                   "issued_at", "cancelled_at", "cancel_reason"]
 
     def _money(self, obj: Document, units: int) -> str:

@@ -199,6 +199,10 @@ class Document(models.Model):
     paid_minor = models.BigIntegerField(_("paid (minor units)"), default=0)
     run = models.ForeignKey("billing.BillingRun", verbose_name=_("billing run"), null=True, blank=True,
                             on_delete=models.PROTECT, related_name="documents")
+    run_part = models.PositiveSmallIntegerField(
+        _("part of the run"), default=1,
+        help_text=_("1: the run's document of the client; 2, 3…: supplementary documents for the charges of "
+                    "subscriptions that failed in the run and were billed on a retry."))
     transactions = models.ManyToManyField("ledger.JournalTransaction", verbose_name=_("ledger transactions"),
                                           blank=True, related_name="documents")
     corrects = models.ForeignKey("self", verbose_name=_("corrects"), null=True, blank=True,
@@ -217,8 +221,8 @@ class Document(models.Model):
         indexes = [models.Index(fields=["client", "type", "issue_date"], name="document_client_type_date"),
                    models.Index(fields=["status", "issue_date"], name="document_status_date")]
         constraints = [
-            models.UniqueConstraint(fields=["run", "client", "type"], condition=models.Q(run__isnull=False),
-                                    name="document_once_per_run_client_type"),
+            models.UniqueConstraint(fields=["run", "client", "type", "run_part"], condition=models.Q(run__isnull=False),
+                                    name="document_once_per_run_client_type_part"),
             models.UniqueConstraint(fields=["numbering_rule", "number_period", "number_seq"],
                                     condition=models.Q(number_seq__isnull=False), name="document_number_once"),
         ]

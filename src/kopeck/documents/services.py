@@ -20,6 +20,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Max
 
 from kopeck.audit.services import audit_record
 from kopeck.billing.models import BillingRun, RunItem, RunMode, RunStatus
@@ -689,7 +690,7 @@ def _issue_batch(actor: Actor, *, doc_type: str, entity: LegalEntity, issue_date
                 number_seq=seq, issue_date=issue_date, due_date=due, period_start=item.get("period_start"),
                 period_end=item.get("period_end"), currency=calc.currency.code, language=Language.RU, data=data,
                 amount_minor=_minor(calc.totals.gross), vat_minor=_minor(calc.totals.vat), run=run,
-                created_by=str(actor)[:200], created_at=now, issued_at=now))
+                run_part=item.get("run_part", 1), created_by=str(actor)[:200], created_at=now, issued_at=now))
         bulk_insert(Document, docs)
         insert_rows(Document.transactions.through, ("document_id", "journaltransaction_id"),
                     [(d.pk, t) for d, item in zip(docs, items, strict=True) for t in item["transactions"]], ids=False)
@@ -748,7 +749,7 @@ def run_is_applied(run: BillingRun) -> bool:
 
 
 def documents_issue_for_run(*, actor: Actor, run: BillingRun, clients: Sequence[int] | None = None,
-                            items: Sequence[RunItem] | None = None) -> list[Document]:
+                            items: Sequence[RunItem] | None = None, supplementary: bool = False) -> list[Document]:
     """Issue the run's document (DocumentSettings.run_document: invoice, act, УПД, or none) for every
     client with applied items (``applied_at`` set, ledger transactions posted), with one line per
     charge and links to the transactions. Idempotent and resumable: clients that already have the
@@ -757,7 +758,10 @@ def documents_issue_for_run(*, actor: Actor, run: BillingRun, clients: Sequence[
     here (the outbox does it). Sandbox, unconfirmed and rejected runs issue nothing; without a
     default legal entity nothing is issued (logged). ``clients``: only these; ``items``: the run's
     items of those clients, already in memory (a run issues each chunk's documents in the chunk's
-    transaction, from the items it has just written)."""
+    transaction, from the items it has just written). ``supplementary`` (with ``items``: the items of
+    errored subscriptions just billed on a retry): a client that already has the run's document gets
+    a further one (``run_part`` 2, 3…) for these items only; items whose transactions are already
+    on a document of the run are left out."""
     run = BillingRun.objects.get(pk=run.pk)
     settings = document_settings()
     if not run_is_applied(run) or settings.run_document == RunDocument.NONE:
@@ -772,7 +776,20 @@ def documents_issue_for_run(*, actor: Actor, run: BillingRun, clients: Sequence[
     done_qs = Document.objects.filter(run=run, type=doc_type)
     if clients is not None:
         done_qs = done_qs.filter(client_id__in=list(clients))
-    done = set(done_qs.values_list("client_id", flat=True))
+    parts: dict[int, int] = {}  # the part each client's document takes
+    if supplementary:
+        if items is None:
+            raise ValueError("supplementary documents are issued from the items given")
+        parts = {c: n + 1 for c, n in done_qs.values("client_id").annotate(n=Max("run_part"))
+                 .values_list("client_id", "n")}
+        documented = set(Document.transactions.through.objects.filter(
+            document__run=run, document__type=doc_type,
+            journaltransaction_id__in=[t for i in items for t in i.transaction_ids])
+            .values_list("journaltransaction_id", flat=True))
+        items = [i for i in items if not set(i.transaction_ids) <= documented]
+        done: set[int] = set()
+    else:
+        done = set(done_qs.values_list("client_id", flat=True))
     applied = RunItem.objects.filter(run=run, applied_at__isnull=False).exclude(transaction_ids=[])
     if clients is not None:
         applied = applied.filter(client_id__in=list(clients))
@@ -825,6 +842,7 @@ def documents_issue_for_run(*, actor: Actor, run: BillingRun, clients: Sequence[
             starts = [s.period_start for s in specs if s.period_start]
             ends = [s.period_end for s in specs if s.period_end]
             batch.append({"client": client_items[0].client, "calc": calc, "transactions": txns,
+                          "run_part": parts.get(client_id, 1),
                           "period_start": dt.date.fromisoformat(min(starts)) if starts else None,
                           "period_end": (dt.date.fromisoformat(max(ends)) - dt.timedelta(days=1)) if ends else None})
         issued += _issue_batch(actor, doc_type=doc_type, entity=entity, issue_date=issue_date, items=batch,
