@@ -242,3 +242,15 @@ def test_posting_runs_create_the_system_accounts_before_their_chunks(book: Book,
                         lambda *, currencies: calls.append(sorted(currencies)))
     run(actor, mode)
     assert calls == ensured
+
+
+def test_a_run_refreshes_stale_statistics_once_before_planning_its_chunks(book: Book, actor: Actor,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[list[str]] = []
+    monkeypatch.setattr(services, "analyze_stale",
+                        lambda tables: seen.append(sorted(m._meta.db_table for m in tables)) or [])
+    r = run(actor, RunMode.AUTO)
+    assert seen == [["billing_runitem", "clients_client", "ledger_account", "subscriptions_billedperiod",
+                     "subscriptions_subscription", "usage_usageevent"]]
+    services.billing_run_execute(actor=actor, run=r)  # a completed run: nothing planned again
+    assert len(seen) == 1

@@ -37,14 +37,17 @@ from kopeck.clients.models import Client, Tag
 from kopeck.common import clock
 from kopeck.common.actor import Actor
 from kopeck.common.bulk import bulk_insert
+from kopeck.common.dbstats import analyze_stale
 from kopeck.common.errors import Conflict, ValidationFailed
 from kopeck.common.faults import fault_point
 from kopeck.configuration.selectors import billing_settings, provider_today, provider_zone
 from kopeck.core.calendar import zone
 from kopeck.core.money import Currency
+from kopeck.ledger.models import Account
 from kopeck.ledger.services import ledger_system_accounts_ensure
 from kopeck.subscriptions.batch import BatchOutcome, LineKey, line_key, subscriptions_bill_batch
-from kopeck.subscriptions.models import Subscription, SubscriptionStatus
+from kopeck.subscriptions.models import BilledPeriod, Subscription, SubscriptionStatus
+from kopeck.usage.models import UsageEvent
 
 CHUNK: int = settings.KOPECK_BILLING_CHUNK
 SCOPE_KEYS = ("clients", "plans", "tags")
@@ -207,6 +210,10 @@ def _start(actor: Actor, run: BillingRun) -> BillingRun:
         raise Conflict(f"A run in status {run.status!r} cannot be executed.",
                        errors={"status": [f"Not allowed in {run.status}."]})
     phase = _phase(run)
+    if not RunChunk.objects.filter(run=run, phase=phase).exists():
+        # the chunks' queries are planned from the statistics: refresh them where a bulk load left
+        # them stale (a never-analyzed table made every chunk read all the billed periods)
+        analyze_stale([Client, Subscription, BilledPeriod, UsageEvent, RunItem, Account])
     _plan(run, phase)
     if phase != ChunkPhase.COMPUTE:  # chunks post in parallel: their common accounts exist first
         ledger_system_accounts_ensure(currencies=run_subscriptions(run).order_by().values_list(
