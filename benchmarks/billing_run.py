@@ -19,7 +19,8 @@ For each size N, all on this machine and in bounded loops:
    processes over Redis (``--in-process``: the embedded default, one process);
 4. reports wall time, subscriptions/s, the peak resident memory of each worker process, and, in the
    same database, the time to COPY as many rows as the automatic run wrote to the ledger
-   (transactions + postings) into a scratch table, and the database's own cost of writing what the
+   (transactions + postings) into a scratch table (temporary, and also a regular logged one), and
+   the database's own cost of writing what the
    automatic run wrote (``write_floor``);
 5. checks the result: every subscription billed once, the ledger balanced, a second automatic run on
    D1 adds nothing;
@@ -225,21 +226,29 @@ def timed_run(day: dt.date, mode: str, workers: Workers | None) -> tuple[float, 
     return elapsed, run
 
 
-def copy_seconds(database_url: str, rows: int) -> float:
-    """COPY ``rows`` rows shaped like ledger postings (and transactions) into a scratch table."""
+def copy_seconds(database_url: str, rows: int, *, logged: bool = False) -> float:
+    """COPY ``rows`` rows shaped like ledger postings (and transactions) into a scratch table:
+    temporary (no WAL), or with ``logged`` a regular table (written to the WAL, as the ledger is);
+    no index either way."""
     buf = io.StringIO()
     for k in range(rows):
         buf.write(f"{k}\t{k % 20000}\t{99000 + k % 1000}\tRUB\t2026-10-01 00:00:00+00\t"
                   f"Абонентская плата bench-fixed base 2026-10-01\n")
     data = buf.getvalue()
     with psycopg.connect(database_url) as conn:
-        conn.execute("CREATE TEMP TABLE copy_probe (transaction_id bigint, account_id bigint, amount_minor bigint,"
-                      " currency varchar(3), recorded_at timestamptz, reason varchar(500))")
+        conn.execute("DROP TABLE IF EXISTS copy_probe")
+        conn.execute(f"CREATE {'' if logged else 'TEMP '}TABLE copy_probe"
+                     " (transaction_id bigint, account_id bigint, amount_minor bigint,"
+                     " currency varchar(3), recorded_at timestamptz, reason varchar(500))")
+        conn.commit()
         started = time.perf_counter()
         with conn.cursor() as cur, cur.copy("COPY copy_probe FROM STDIN") as copy:
             copy.write(data)
         conn.commit()
-        return time.perf_counter() - started
+        elapsed = time.perf_counter() - started
+        conn.execute("DROP TABLE copy_probe")
+        conn.commit()
+        return elapsed
 
 
 def id_marks(database_url: str) -> dict[str, int]:
@@ -350,10 +359,12 @@ def bench(database_url: str, n: int, workers_count: int, in_process: bool, docum
 
     counts["documents"] = Document.objects.filter(run=run).count()
     copy = copy_seconds(database_url, ledger_rows)
+    copy_logged = copy_seconds(database_url, ledger_rows, logged=True)
     return {"n": n, "clients": n // 5, "setup_s": round(setup, 1), "first_run_s": round(first, 1),
             "sandbox_s": round(sandbox, 2), "auto_s": round(auto, 2), "again_s": round(again, 2),
             "sandbox_rate": round(n / sandbox), "auto_rate": round(n / auto), "peak_mib": peaks,
             "ledger_rows": ledger_rows, "copy_s": round(copy, 3), "auto_vs_copy": round(auto / copy, 1),
+            "copy_logged_s": round(copy_logged, 3), "auto_vs_copy_logged": round(auto / copy_logged, 1),
             **floor, "floor_ledger_vs_copy": round(floor["floor_ledger_s"] / copy, 1),
             "floor_all_vs_copy": round(floor["floor_all_s"] / copy, 1), **counts}
 
@@ -391,12 +402,12 @@ def main() -> None:
           f"{' --in-process' if args.in_process else f' --workers {args.workers}'}"
           f"{' --documents' if args.documents else ''}`\n")
     print("| subscriptions | clients | documents issued | sandbox s (subs/s) | automatic s (subs/s) | ledger rows |"
-          " COPY s | auto ÷ COPY | peak RSS per worker, MiB |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          " COPY s | auto ÷ COPY | COPY into a logged table s (auto ÷) | peak RSS per worker, MiB |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         print(f"| {r['n']:,} | {r['clients']:,} | {r['documents']:,} | {r['sandbox_s']} ({r['sandbox_rate']:,}) | {r['auto_s']} "
               f"({r['auto_rate']:,}) | {r['ledger_rows']:,} | {r['copy_s']} | {r['auto_vs_copy']}× | "
-              f"{', '.join(map(str, r['peak_mib']))} |")
+              f"{r['copy_logged_s']} ({r['auto_vs_copy_logged']}×) | {', '.join(map(str, r['peak_mib']))} |")
     print("\nThe database's own cost of the automatic run's writes, with no computing (rows read back and"
           " COPYed into tables LIKE the real ones, committed; see write_floor):\n")
     print("| subscriptions | documents issued | rows written | MiB | ledger rows into ledger tables s (÷ COPY) |"
