@@ -48,3 +48,21 @@ def test_a_few_changes_never_make_a_table_stale() -> None:
             cursor.execute("SELECT pg_stat_force_next_flush()")
         time.sleep(1.2)
     assert analyze_stale([AuditEntry]) == []
+
+
+@pytest.mark.django_db
+def test_large_json_columns_keep_no_statistics() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL setting")
+    with connection.cursor() as cursor:
+        cursor.execute("""SELECT c.relname || '.' || a.attname, a.attstattarget FROM pg_attribute a
+                          JOIN pg_class c ON c.oid = a.attrelid
+                          WHERE (c.relname, a.attname) IN (('subscriptions_billedperiod', 'explanation'),
+                                ('billing_runitem', 'items'), ('audit_auditentry', 'after'),
+                                ('ledger_journaltransaction', 'explanation'), ('subscriptions_billedperiod',
+                                'subscription_id'))""")
+        targets = dict(cursor.fetchall())
+    assert targets["subscriptions_billedperiod.subscription_id"] in (-1, None)  # the default: kept
+    assert {k: v for k, v in targets.items() if not k.endswith("subscription_id")} == {
+        "subscriptions_billedperiod.explanation": 0, "billing_runitem.items": 0, "audit_auditentry.after": 0,
+        "ledger_journaltransaction.explanation": 0}

@@ -12,9 +12,10 @@ PostgreSQL, not an error."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db import DEFAULT_DB_ALIAS, connections, migrations, models
 
 log = logging.getLogger(__name__)
 
@@ -44,3 +45,22 @@ def analyze_stale(tables: Iterable[type[models.Model]]) -> list[str]:
     if stale:
         log.info("analyzed %s: their statistics were stale", ", ".join(stale))
     return stale
+
+
+def no_statistics(table: str, *columns: str) -> migrations.RunPython:
+    """A migration operation: PostgreSQL keeps no statistics on ``columns`` of ``table`` (``SET
+    STATISTICS 0``) — for large JSON columns never used to find rows (explanations, payloads, a
+    run's items). ``ANALYZE`` then skips them: collecting statistics on large JSON values made it
+    several times slower, and no query plan uses them. Nothing on other databases."""
+
+    def apply(target: int) -> Callable[[Any, Any], None]:
+        def run(apps: Any, schema_editor: Any) -> None:
+            if schema_editor.connection.vendor != "postgresql":
+                return
+            quote = schema_editor.quote_name
+            schema_editor.execute(f"ALTER TABLE {quote(table)} " + ", ".join(
+                f"ALTER COLUMN {quote(c)} SET STATISTICS {target}" for c in columns))
+
+        return run
+
+    return migrations.RunPython(apply(0), apply(-1))
