@@ -20,6 +20,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
 from importlib import import_module
@@ -32,6 +33,7 @@ from django.db.models import Count, F, QuerySet
 
 from kopeck.audit.services import audit_record
 from kopeck.billing.models import BillingRun, ChunkPhase, ItemStatus, RunChunk, RunItem, RunMode, RunStatus
+from kopeck.billing.notices import notify_run
 from kopeck.catalog.models import Plan
 from kopeck.clients.models import Client, Tag
 from kopeck.common import clock
@@ -48,6 +50,8 @@ from kopeck.ledger.services import ledger_system_accounts_ensure
 from kopeck.subscriptions.batch import BatchOutcome, LineKey, line_key, subscriptions_bill_batch
 from kopeck.subscriptions.models import BilledPeriod, Subscription, SubscriptionStatus
 from kopeck.usage.models import UsageEvent
+
+log = logging.getLogger(__name__)
 
 CHUNK: int = settings.KOPECK_BILLING_CHUNK
 SCOPE_KEYS = ("clients", "plans", "tags")
@@ -432,6 +436,7 @@ def _finish(actor: Actor, run_id: int) -> BillingRun:
                 run.summary["documents"] = issued + _issue_documents(actor, run)
                 run.summary["events"] = [*run.summary.get("events", []), _completed_event(run, tally)]
         run.save(update_fields=["summary", "status", "finished_at", "processed", "applied"])
+        notify_run(run, "awaiting_confirmation" if run.status == RunStatus.AWAITING_CONFIRMATION else "completed")
         audit_record(actor=actor, action="billing_run.finish", object_type="billing_run", object_id=run.pk,
                      before=None, after={"status": run.status, "processed": run.processed, "applied": run.applied,
                                          "errors": run.summary.get("errors", 0)})
@@ -450,8 +455,14 @@ def _issue_documents(actor: Actor, run: BillingRun, clients: list[int] | None = 
 
 
 def _fail(run: BillingRun) -> None:
-    BillingRun.objects.filter(pk=run.pk, status__in=(RunStatus.COMPUTING, RunStatus.APPLYING)).update(
-        status=RunStatus.FAILED, finished_at=clock.now())
+    """Mark the run failed (it stopped on an unexpected error; resuming finishes it) and notify."""
+    try:
+        with transaction.atomic():
+            if BillingRun.objects.filter(pk=run.pk, status__in=(RunStatus.COMPUTING, RunStatus.APPLYING)).update(
+                    status=RunStatus.FAILED, finished_at=clock.now()):
+                notify_run(BillingRun.objects.get(pk=run.pk), "failed")
+    except Exception:  # the error being handled is what matters: do not hide it behind this one
+        log.exception("billing run %s: could not record the failure", run.pk)
 
 
 def _progress(run: BillingRun, progress: Progress | None) -> None:

@@ -18,6 +18,7 @@ from kopeck.configuration.services import (
     EDITABLE,
     MAIL_EDITABLE,
     billing_settings_update,
+    clean_addresses,
     mail_settings_update,
     mail_settings_validate,
 )
@@ -38,6 +39,12 @@ class BillingSettingsForm(forms.ModelForm):  # type: ignore[type-arg]
         except CalendarError as exc:
             raise forms.ValidationError(str(exc)) from exc
         return value
+
+    def clean_run_report_to(self) -> str:
+        text, errors = clean_addresses(self.cleaned_data["run_report_to"])
+        if errors:
+            raise forms.ValidationError(errors)
+        return text
 
     def clean_default_currency(self) -> str:
         try:

@@ -19,7 +19,7 @@ class BillingSettingsSerializer(serializers.ModelSerializer[BillingSettings]):
     class Meta:
         model = BillingSettings
         fields = ["time_zone", "default_currency", "vat_regime", "prices_include_vat", "auto_billing_time",
-                  "default_vat_rate",
+                  "run_report_to", "default_vat_rate",
                   "updated_at"]
         read_only_fields = ["updated_at"]
 

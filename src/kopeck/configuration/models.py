@@ -33,6 +33,10 @@ class BillingSettings(models.Model):
     auto_billing_time = models.TimeField(
         _("daily automatic billing time"), null=True, blank=True,
         help_text=_("Provider-local time after which the daily automatic billing run starts; empty: off."))
+    run_report_to = models.CharField(
+        _("billing-run reports to"), max_length=1000, blank=True, default="",
+        help_text=_("E-mail addresses, separated by commas, that get a report when a billing run that posts "
+                    "completes, awaits confirmation or fails; empty: no reports."))
     updated_at = models.DateTimeField(_("updated at"), null=True, blank=True)
 
     class Meta:
@@ -46,6 +50,10 @@ class BillingSettings(models.Model):
     @property
     def default_vat_rate(self) -> str:
         return DEFAULT_RATE_OF_REGIME[VatRegime(self.vat_regime)]
+
+    @property
+    def run_report_addresses(self) -> list[str]:
+        return [a.strip() for a in self.run_report_to.split(",") if a.strip()]
 
 
 class MailSecurity(models.TextChoices):

@@ -17,7 +17,27 @@ from kopeck.configuration.selectors import billing_settings, mail_settings
 from kopeck.core.calendar import CalendarError, zone
 from kopeck.core.money import Currency, MoneyError
 
-EDITABLE = ("time_zone", "default_currency", "vat_regime", "prices_include_vat", "auto_billing_time")
+EDITABLE = ("time_zone", "default_currency", "vat_regime", "prices_include_vat", "auto_billing_time", "run_report_to")
+
+
+def clean_addresses(value: object) -> tuple[str, list[str]]:
+    """E-mail addresses separated by commas (or whitespace) → (the stored form "a@x, b@y", errors)."""
+    if value is None:
+        return "", []
+    if not isinstance(value, str):
+        return "", ["Give e-mail addresses separated by commas."]
+    addresses = [a for a in value.replace(";", ",").replace("\n", ",").split(",") if a.strip()]
+    cleaned, errors = [], []
+    for address in (a.strip() for a in addresses):
+        try:
+            validate_email(address)
+        except DjangoValidationError:
+            errors.append(f"Not an e-mail address: {address!r}.")
+        cleaned.append(address)
+    text = ", ".join(dict.fromkeys(cleaned))
+    if len(text) > 1000:
+        errors.append("At most 1000 characters.")
+    return text, errors
 
 
 def _state(obj: BillingSettings) -> dict[str, Any]:
@@ -52,6 +72,10 @@ def billing_settings_update(*, actor: Actor, **changes: Any) -> BillingSettings:
                 errors["auto_billing_time"] = ["Give a time HH:MM, or null (off)."]
         if value is not None and "auto_billing_time" not in errors and not isinstance(value, dt.time):
             errors["auto_billing_time"] = ["Give a time HH:MM, or null (off)."]
+    if "run_report_to" in changes:
+        changes["run_report_to"], problems = clean_addresses(changes["run_report_to"])
+        if problems:
+            errors["run_report_to"] = problems
     if errors:
         raise ValidationFailed("Invalid billing settings.", errors=errors)
     with transaction.atomic():

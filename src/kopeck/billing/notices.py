@@ -1,0 +1,84 @@
+"""E-mail notices of billing runs to the operators (billing settings ``run_report_to``).
+
+A run that posts (automatic, or with confirmation) sends one when it completes, when it awaits a
+confirmation, and when it fails; sandbox runs send none. The notice goes through the outbox in the
+transaction that changes the run's status, so it is sent once the change is committed, and never
+for a change that rolled back. The text is Russian, then English (operators read either)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.urls import reverse
+
+from kopeck.billing.models import BillingRun, RunMode
+from kopeck.configuration.selectors import billing_settings
+from kopeck.notifications.services import email_enqueue
+
+MODE = {RunMode.SANDBOX: ("песочница", "sandbox"), RunMode.AUTO: ("автоматический", "automatic"),
+        RunMode.CONFIRM: ("с подтверждением", "with confirmation")}
+WHAT = {"completed": ("завершён", "completed"), "awaiting_confirmation": ("ждёт подтверждения", "awaits confirmation"),
+        "failed": ("остановился с ошибкой", "failed")}
+
+
+def _ru(n: int) -> str:
+    return f"{n:,}".replace(",", "\u00a0")
+
+
+def _money_ru(amount: str) -> str:
+    whole, _, frac = amount.partition(".")
+    sign = "-" if whole.startswith("-") else ""
+    return sign + _ru(abs(int(whole))) + ("," + frac if frac else "")
+
+
+def _money_en(amount: str) -> str:
+    whole, _, frac = amount.partition(".")
+    sign = "-" if whole.startswith("-") else ""
+    return sign + f"{abs(int(whole)):,}" + ("." + frac if frac else "")
+
+
+def run_notice(run: BillingRun, event: str) -> tuple[str, str]:
+    """The subject and the body of the notice of ``event`` (completed, awaiting_confirmation,
+    failed) for ``run`` as it is now."""
+    mode_ru, mode_en = MODE[RunMode(run.mode)]
+    what_ru, what_en = WHAT[event]
+    day = run.billing_date.isoformat()
+    link = reverse("admin:billing_billingrun_change", args=[run.pk])
+    subject = f"Kopeck: запуск биллинга №{run.pk} {what_ru} / billing run #{run.pk} {what_en}"
+    s: Mapping[str, Any] = run.summary or {}
+    ru = [f"Запуск биллинга №{run.pk} ({mode_ru}) на {day} {what_ru}."]
+    en = [f"Billing run #{run.pk} ({mode_en}) for {day} {what_en}."]
+    if event == "failed":
+        ru.append(f"Обработано подписок: {_ru(run.processed)} из {_ru(run.total)}. Возобновите запуск: "
+                  f"kopeck billing resume {run.pk} (или кнопкой на странице запуска) — он закончит работу с тем "
+                  f"же результатом, что и без остановки.")
+        en.append(f"Subscriptions processed: {run.processed:,} of {run.total:,}. Resume it: kopeck billing resume "
+                  f"{run.pk} (or with the button on the run's page) — it finishes with the result of an "
+                  f"uninterrupted run.")
+    else:
+        counts = [int(s.get(k, 0) or 0) for k in ("subscriptions", "clients", "charges", "credits", "errors")]
+        ru.append("Подписок: {}, клиентов: {}, начислений: {}, возвратов: {}, ошибок: {}.".format(*map(_ru, counts)))
+        en.append("Subscriptions: {:,}, clients: {:,}, charges: {:,}, credits: {:,}, errors: {:,}.".format(*counts))
+        if "documents" in s:
+            ru.append(f"Документов выпущено: {_ru(int(s['documents']))}.")
+            en.append(f"Documents issued: {int(s['documents']):,}.")
+        for currency, amount in sorted((s.get("totals_by_currency") or {}).items()):
+            ru.append(f"Сумма: {_money_ru(str(amount))} {currency}")
+            en.append(f"Total: {_money_en(str(amount))} {currency}")
+        if event == "awaiting_confirmation":
+            ru.append("Проверьте результат и подтвердите или отклоните запуск на его странице.")
+            en.append("Review the result, then confirm or reject the run on its page.")
+    ru.append(f"Страница запуска: {link}")
+    en.append(f"The run's page: {link}")
+    return subject, "\n".join(ru) + "\n\n" + "\n".join(en) + "\n"
+
+
+def notify_run(run: BillingRun, event: str) -> None:
+    """Queue the notice of ``event`` for ``run`` (in the caller's transaction), unless the run is a
+    sandbox or no address is set."""
+    to = billing_settings().run_report_addresses
+    if run.mode == RunMode.SANDBOX or not to:
+        return
+    subject, body = run_notice(run, event)
+    email_enqueue(to=to, subject=subject, body=body)
