@@ -22,7 +22,7 @@ from tests.conftest import START
 
 PROBLEM = "application/problem+json"
 DEFAULT_STATE = {"time_zone": "Europe/Moscow", "default_currency": "RUB", "vat_regime": "osn",
-                 "prices_include_vat": True, "auto_billing_time": None}
+                 "prices_include_vat": True, "auto_billing_time": None, "run_report_to": ""}
 
 
 def state(obj: BillingSettings) -> dict[str, Any]:
@@ -86,7 +86,7 @@ def test_billing_settings_update_changes_and_audits(clock: FixedClock, actor: Ac
                                   vat_regime="usn_5", prices_include_vat=False)
     obj.refresh_from_db()
     after = {"time_zone": "Asia/Vladivostok", "default_currency": "USD", "vat_regime": "usn_5",
-             "prices_include_vat": False, "auto_billing_time": None}
+             "prices_include_vat": False, "auto_billing_time": None, "run_report_to": ""}
     assert state(obj) == after
     assert obj.updated_at == START
     (entry,) = settings_audit()
@@ -168,14 +168,14 @@ def test_patch_billing_settings(api: APIClient, clock: FixedClock) -> None:
                                                        "prices_include_vat": False}, format="json")
     assert response.status_code == 200, response.content
     expected = {"time_zone": "Europe/Moscow", "default_currency": "EUR", "vat_regime": "usn_exempt",
-                "prices_include_vat": False, "auto_billing_time": None, "default_vat_rate": "exempt",
+                "prices_include_vat": False, "auto_billing_time": None, "run_report_to": "", "default_vat_rate": "exempt",
                 "updated_at": "2026-11-25T12:00:00+03:00"}
     assert response.json() == expected
     assert api.get("/api/v1/settings/billing/").json() == expected
     (entry,) = settings_audit()
     assert entry.actor_kind == "api_key"
     assert entry.after == {"time_zone": "Europe/Moscow", "default_currency": "EUR", "vat_regime": "usn_exempt",
-                           "prices_include_vat": False, "auto_billing_time": None}
+                           "prices_include_vat": False, "auto_billing_time": None, "run_report_to": ""}
 
 
 @pytest.mark.django_db
@@ -260,3 +260,17 @@ def test_auto_billing_time(api: APIClient, clock: FixedClock, actor: Actor) -> N
                      format="json").json()["auto_billing_time"] is None
     with pytest.raises(ValidationFailed):
         billing_settings_update(actor=actor, auto_billing_time="late")
+
+
+@pytest.mark.django_db
+def test_run_report_addresses_over_the_api(api: APIClient, clock: FixedClock) -> None:
+    response = api.patch("/api/v1/settings/billing/", {"run_report_to": "ops@kopeck.test;boss@kopeck.test"},
+                         format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["run_report_to"] == "ops@kopeck.test, boss@kopeck.test"
+    audits = len(settings_audit())
+    refused = api.patch("/api/v1/settings/billing/", {"run_report_to": "ops@kopeck.test, nobody"}, format="json")
+    assert refused.status_code == 400 and refused["Content-Type"] == "application/problem+json"
+    assert refused.json()["errors"] == [{"field": "run_report_to", "detail": "Not an e-mail address: 'nobody'."}]
+    assert api.get("/api/v1/settings/billing/").json()["run_report_to"] == "ops@kopeck.test, boss@kopeck.test"
+    assert len(settings_audit()) == audits  # nothing written

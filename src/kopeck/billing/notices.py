@@ -77,8 +77,10 @@ def run_notice(run: BillingRun, event: str) -> tuple[str, str]:
 def notify_run(run: BillingRun, event: str) -> None:
     """Queue the notice of ``event`` for ``run`` (in the caller's transaction), unless the run is a
     sandbox or no address is set."""
+    if run.mode == RunMode.SANDBOX:
+        return
     to = billing_settings().run_report_addresses
-    if run.mode == RunMode.SANDBOX or not to:
+    if not to:
         return
     subject, body = run_notice(run, event)
     email_enqueue(to=to, subject=subject, body=body)
