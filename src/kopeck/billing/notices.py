@@ -14,6 +14,8 @@ from django.urls import reverse
 
 from kopeck.billing.models import BillingRun, RunMode
 from kopeck.configuration.selectors import billing_settings
+from kopeck.core.documents import format_amount
+from kopeck.core.money import Currency
 from kopeck.notifications.services import email_enqueue
 
 MODE = {RunMode.SANDBOX: ("песочница", "sandbox"), RunMode.AUTO: ("автоматический", "automatic"),
@@ -24,18 +26,6 @@ WHAT = {"completed": ("завершён", "completed"), "awaiting_confirmation":
 
 def _ru(n: int) -> str:
     return f"{n:,}".replace(",", "\u00a0")
-
-
-def _money_ru(amount: str) -> str:
-    whole, _, frac = amount.partition(".")
-    sign = "-" if whole.startswith("-") else ""
-    return sign + _ru(abs(int(whole))) + ("," + frac if frac else "")
-
-
-def _money_en(amount: str) -> str:
-    whole, _, frac = amount.partition(".")
-    sign = "-" if whole.startswith("-") else ""
-    return sign + f"{abs(int(whole)):,}" + ("." + frac if frac else "")
 
 
 def run_notice(run: BillingRun, event: str) -> tuple[str, str]:
@@ -64,8 +54,9 @@ def run_notice(run: BillingRun, event: str) -> tuple[str, str]:
             ru.append(f"Документов выпущено: {_ru(int(s['documents']))}.")
             en.append(f"Documents issued: {int(s['documents']):,}.")
         for currency, amount in sorted((s.get("totals_by_currency") or {}).items()):
-            ru.append(f"Сумма: {_money_ru(str(amount))} {currency}")
-            en.append(f"Total: {_money_en(str(amount))} {currency}")
+            units = Currency.of(currency).minor_units
+            ru.append(f"Сумма: {format_amount(str(amount), 'ru', units)} {currency}")
+            en.append(f"Total: {format_amount(str(amount), 'en', units)} {currency}")
         if event == "awaiting_confirmation":
             ru.append("Проверьте результат и подтвердите или отклоните запуск на его странице.")
             en.append("Review the result, then confirm or reject the run on its page.")
