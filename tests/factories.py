@@ -8,6 +8,7 @@ from typing import Any
 import factory
 
 from kopeck.clients.models import Client, ClientType
+from kopeck.clients.services import search_text
 from kopeck.common.actor import Actor
 from kopeck.core.requisites import inn_check_digits
 
@@ -28,6 +29,7 @@ class ClientFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"ООО «Клиент {n}»")
     currency = "RUB"
     fields = factory.Sequence(lambda n: {"full_name": f"ООО «Клиент {n}»", "inn": valid_inn(n + 1)})
+    search_text = factory.LazyAttribute(lambda c: search_text(c.name, c.fields))  # as client_create writes it
     created_at = T0
     updated_at = T0
 

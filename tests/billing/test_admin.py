@@ -117,3 +117,36 @@ def test_exclude_one_line_through_the_admin(book: Book, actor: Actor, admin_clie
     admin_client.post(f"{BASE}{run.pk}/include/", {"item": item.pk, "component": line["component"],
                                                   "period_start": line["period"]["start"]})
     assert RunItem.objects.get(pk=item.pk).excluded_lines == []
+
+
+def test_the_run_page_shows_a_page_of_clients_found_by_name_or_kind(book: Book, actor: Actor,
+                                                                    admin_client: WebClient,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from kopeck.billing import admin as billing_admin
+    from kopeck.billing.models import ItemStatus
+
+    monkeypatch.setattr(billing_admin, "CLIENTS_PER_PAGE", 2)
+    run = confirm_run(actor)
+    names = sorted(c.name for c in book.clients)
+    url = f"/en{BASE}{run.pk}/run/"
+
+    def shown(**params: str) -> list[str]:
+        page = text_of(admin_client.get(url, params, HTTP_ACCEPT_LANGUAGE="en"))
+        return [n for n in names if f"<h2>{n}" in page]
+
+    first = text_of(admin_client.get(url, HTTP_ACCEPT_LANGUAGE="en"))
+    assert shown() == names[:2] and "page 1 of 2 (3 clients)" in first and "?page=2" in first
+    assert shown(page="2") == names[2:]
+    assert shown(page="99") == names[2:]  # past the end: the last page
+    assert shown(q=names[2]) == [names[2]]
+    target = next(c for c in book.clients if c.name == names[1])
+    assert names[1] in shown(q=str(target.pk))  # by id (names with that digit match too)
+    assert shown(show="errors") == []
+    assert "No client matches." in text_of(admin_client.get(url, {"show": "errors"}, HTTP_ACCEPT_LANGUAGE="en"))
+    RunItem.objects.filter(run=run, client=target).update(status=ItemStatus.ERROR, error="boom")
+    assert shown(show="errors") == [names[1]]
+    assert shown(show="nonsense") == names[:2]  # an unknown filter shows every client
+    services.billing_run_exclude(actor=actor, run=run, client=book.clients[0].pk)
+    assert shown(show="excluded") == [book.clients[0].name]
+    ru = text_of(admin_client.get(f"{BASE}{run.pk}/run/"))
+    assert "страница 1 из 2 (3 клиента)" in ru and "Показать" in ru

@@ -14,10 +14,12 @@ import datetime as dt
 import math
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import (
     FileResponse,
     HttpRequest,
@@ -35,7 +37,15 @@ from django.utils.translation import gettext_lazy as _
 from kopeck.billing import services
 from kopeck.billing.exports import XLSX_CONTENT_TYPE, run_export_xlsx_file, xlsx_filename
 from kopeck.billing.models import BillingRun, ItemStatus, RunItem, RunMode, RunStatus
-from kopeck.billing.selectors import APPLYING, COMPUTING, LIVE, run_progress, run_to_post
+from kopeck.billing.selectors import (
+    APPLYING,
+    COMPUTING,
+    LIVE,
+    RUN_ITEM_FILTERS,
+    run_client_ids,
+    run_progress,
+    run_to_post,
+)
 from kopeck.clients.models import Client
 from kopeck.common.admin import ReadOnlyAdmin, admin_actor, report_error
 from kopeck.common.errors import KopeckError
@@ -45,6 +55,9 @@ WRITE_PERM = "billing.change_billingrun"
 DECISIONS = ("confirm", "reject", "exclude", "include")
 PHASE_LABELS = {COMPUTING: _("computing"), APPLYING: _("applying")}
 LINE_KIND_LABELS = {"charge": _("charge"), "credit": _("credit")}
+CLIENTS_PER_PAGE = 50
+SHOW_LABELS = {"": _("all clients"), "charged": _("with charges or credits"), "errors": _("with errors"),
+               "changed": _("changed since computed"), "excluded": _("with exclusions")}
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
@@ -175,20 +188,30 @@ class BillingRunAdmin(ReadOnlyAdmin):
     def run_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         run = get_object_or_404(BillingRun, pk=pk)
         awaiting = run.status == RunStatus.AWAITING_CONFIRMATION
+        # a run may hold many thousands of clients: a page of them, found by name or shown by kind
+        search = str(request.GET.get("q", ""))[:200]
+        show = str(request.GET.get("show", ""))
+        show = show if show in RUN_ITEM_FILTERS else ""
+        page = Paginator(run_client_ids(run, search=search, show=show), CLIENTS_PER_PAGE).get_page(
+            request.GET.get("page"))
+        query = {k: v for k, v in (("q", search), ("show", show)) if v}
         return render(request, "admin/billing/billingrun/run.html", self._context(
             request, _("Billing run #%(id)s") % {"id": run.pk}, run=run, progress=self._progress_json(run),
             live=run.status in LIVE, awaiting=awaiting, can_write=request.user.has_perm(WRITE_PERM),
             fingerprint=services.run_fingerprint(run) if awaiting else "",
             to_post=run_to_post(run) if awaiting else None,
             status_label=RunStatus(run.status).label, mode_label=RunMode(run.mode).label,
-            clients=list(self._clients(run)),
+            clients=list(self._clients(run, list(page.object_list))), page=page, search=search, show=show,
+            show_choices=[(value, SHOW_LABELS[value]) for value in RUN_ITEM_FILTERS],
+            page_query=urlencode(query),
             summary_rows=[(SUMMARY_LABELS.get(k, k), _show(v)) for k, v in run.summary.items() if k != "events"],
             events=run.summary.get("events", [])))
 
     @staticmethod
-    def _clients(run: BillingRun) -> Iterator[dict[str, Any]]:
+    def _clients(run: BillingRun, client_ids: list[int]) -> Iterator[dict[str, Any]]:
         current: dict[str, Any] | None = None
-        for item in RunItem.objects.filter(run=run).select_related("client", "subscription__plan") \
+        for item in RunItem.objects.filter(run=run, client_id__in=client_ids) \
+                .select_related("client", "subscription__plan") \
                 .order_by("client__name", "client_id", "subscription_id"):
             if current is None or current["client"].pk != item.client_id:
                 if current is not None:

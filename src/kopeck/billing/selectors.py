@@ -7,7 +7,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from kopeck.billing.models import BillingRun, RunStatus
+from django.db.models import Q, QuerySet
+
+from kopeck.billing.models import BillingRun, ItemStatus, RunItem, RunStatus
+from kopeck.clients.models import Client
+from kopeck.clients.selectors import client_list
 from kopeck.common import clock
 
 LIVE = (RunStatus.PENDING, RunStatus.COMPUTING, RunStatus.APPLYING)
@@ -91,3 +95,28 @@ def run_to_post(run: BillingRun) -> dict[str, Any]:
             amount = Decimal(line["amount"])
             totals[cur] = totals.get(cur, Decimal(0)) + (-amount if line.get("kind") == "credit" else amount)
     return {"lines": lines, "totals_by_currency": {c: str(v) for c, v in sorted(totals.items())}}
+
+
+RUN_ITEM_FILTERS = ("", "charged", "errors", "changed", "excluded")
+"""What the run page may show: every client, or those with an item that has lines, an error,
+changed since computing, or excluded (wholly or a line)."""
+
+
+def run_client_ids(run: BillingRun, *, search: str = "", show: str = "") -> QuerySet[Client, int]:
+    """The ids of the run's clients (ordered by name) that have items matching ``show`` (one of
+    :data:`RUN_ITEM_FILTERS`) and match ``search`` (as in the client list: name, external id, INN)."""
+    items = RunItem.objects.filter(run=run)
+    if show == "charged":
+        items = items.exclude(items=[])
+    elif show == "errors":
+        items = items.filter(status=ItemStatus.ERROR)
+    elif show == "changed":
+        items = items.filter(changed=True)
+    elif show == "excluded":
+        items = items.filter(Q(excluded=True) | ~Q(excluded_lines=[]))
+    term = search.strip()
+    clients = Client.objects.all()
+    if term:
+        found = Q(pk__in=client_list(search=term).values("pk"))
+        clients = clients.filter(found | Q(pk=int(term)) if term.isdigit() else found)
+    return clients.filter(pk__in=items.values("client_id")).order_by("name", "pk").values_list("pk", flat=True)
