@@ -10,6 +10,7 @@ from django.test import Client as WebClient
 
 from kopeck.billing import services
 from kopeck.billing.models import BillingRun, RunItem, RunMode, RunStatus
+from kopeck.billing.selectors import run_fingerprint
 from kopeck.common.actor import Actor
 from kopeck.ledger.models import JournalTransaction
 from kopeck.operators.models import Operator
@@ -73,12 +74,12 @@ def test_exclude_then_confirm_through_the_admin(book: Book, actor: Actor, admin_
     url = f"{BASE}{run.pk}/"
     admin_client.post(url + "exclude/", {"client": book.clients[0].pk})
     assert RunItem.objects.filter(run=run, excluded=True).count() == 2
-    stale = services.run_fingerprint(run)
+    stale = run_fingerprint(run)
     admin_client.post(url + "exclude/", {"client": book.clients[2].pk})
     page = text_of(admin_client.post(url + "confirm/", {"fingerprint": stale}, follow=True))
     assert "Запуск изменился после вашей проверки" in page and JournalTransaction.objects.count() == 0
     admin_client.post(url + "include/", {"client": book.clients[2].pk})
-    admin_client.post(url + "confirm/", {"fingerprint": services.run_fingerprint(run)})
+    admin_client.post(url + "confirm/", {"fingerprint": run_fingerprint(run)})
     run.refresh_from_db()
     assert run.status == RunStatus.COMPLETED
     applied = RunItem.objects.filter(run=run, applied_at__isnull=False)

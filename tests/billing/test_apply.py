@@ -8,6 +8,7 @@ import pytest
 
 from kopeck.billing import services
 from kopeck.billing.models import BillingRun, RunItem, RunMode, RunStatus
+from kopeck.billing.selectors import run_fingerprint
 from kopeck.common.actor import Actor
 from kopeck.common.errors import Conflict, ValidationFailed
 from kopeck.ledger.models import JournalTransaction
@@ -98,7 +99,7 @@ def test_confirm_records_a_subscription_changed_after_the_check(book: Book, acto
         return confirmed
 
     monkeypatch.setattr(services, "_confirm", confirm_then_change)
-    done = services.billing_run_confirm(actor=actor, run=r, fingerprint=services.run_fingerprint(r))
+    done = services.billing_run_confirm(actor=actor, run=r, fingerprint=run_fingerprint(r))
     item = RunItem.objects.get(run=done)
     assert done.status == RunStatus.COMPLETED and item.applied_at is not None
     assert item.changed and item.previous_items and item.items != item.previous_items
@@ -115,7 +116,7 @@ def test_confirm_applies_exactly_the_reviewed_set(book: Book, actor: Actor) -> N
     services.billing_run_exclude(actor=actor, run=r, item=third)
     services.billing_run_include(actor=actor, run=r, item=third)
     services.billing_run_exclude(actor=actor, run=r, item=third.pk)
-    reviewed = services.run_fingerprint(r)
+    reviewed = run_fingerprint(r)
     with pytest.raises(Conflict):
         services.billing_run_confirm(actor=actor, run=r, fingerprint="stale")
     assert JournalTransaction.objects.count() == 0
@@ -134,7 +135,7 @@ def test_confirm_applies_exactly_the_reviewed_set(book: Book, actor: Actor) -> N
 
 def test_confirm_detects_a_change_since_computing_and_applies_nothing(book: Book, actor: Actor) -> None:
     r = run(actor, RunMode.CONFIRM)
-    reviewed = services.run_fingerprint(r)
+    reviewed = run_fingerprint(r)
     old = RunItem.objects.get(run=r, subscription=book.subs[3]).items
     subscription_change_quantity(actor=actor, subscription=book.subs[3], quantity=7)
     before = charges()
@@ -146,8 +147,8 @@ def test_confirm_detects_a_change_since_computing_and_applies_nothing(book: Book
     assert r.status == RunStatus.AWAITING_CONFIRMATION and r.summary["recomputed"] == [book.subs[3].pk]
     item = RunItem.objects.get(run=r, subscription=book.subs[3])
     assert item.changed and item.previous_items == old and item.items != old
-    assert services.run_fingerprint(r) != reviewed
-    done = services.billing_run_confirm(actor=actor, run=r, fingerprint=services.run_fingerprint(r))
+    assert run_fingerprint(r) != reviewed
+    done = services.billing_run_confirm(actor=actor, run=r, fingerprint=run_fingerprint(r))
     assert done.status == RunStatus.COMPLETED
     assert sum(a for _, a in charges()) - sum(a for _, a in before) == computed(done)
 
@@ -159,7 +160,7 @@ def test_reject_posts_nothing(book: Book, actor: Actor) -> None:
     assert rejected.status == RunStatus.REJECTED and rejected.decided_at is not None
     assert (JournalTransaction.objects.count(), BilledPeriod.objects.count()) == counts == (0, 0)
     with pytest.raises(Conflict):
-        services.billing_run_confirm(actor=actor, run=r, fingerprint=services.run_fingerprint(r))
+        services.billing_run_confirm(actor=actor, run=r, fingerprint=run_fingerprint(r))
     with pytest.raises(Conflict):
         services.billing_run_execute(actor=actor, run=r)
     with pytest.raises(Conflict):
@@ -179,7 +180,7 @@ def test_confirm_applies_everything_but_an_excluded_line(book: Book, actor: Acto
     assert RunItem.objects.get(pk=item.pk).excluded_lines == []
     services.billing_run_exclude(actor=actor, run=r, item=item, line={"component": component, "period_start": start})
     assert RunItem.objects.get(pk=item.pk).excluded_lines == [[component, start]]
-    done = services.billing_run_confirm(actor=actor, run=r, fingerprint=services.run_fingerprint(r))
+    done = services.billing_run_confirm(actor=actor, run=r, fingerprint=run_fingerprint(r))
     assert done.status == RunStatus.COMPLETED
     posted = {ref for ref, _ in charges()}
     assert f"subscription:{book.subs[0].pk}:{component}:{start}" not in posted
@@ -193,7 +194,7 @@ def test_confirm_applies_everything_but_an_excluded_line(book: Book, actor: Acto
 
 def test_excluding_a_line_changes_the_fingerprint(book: Book, actor: Actor) -> None:
     r = run(actor, RunMode.CONFIRM, scope={"clients": [book.clients[0].pk]})
-    before = services.run_fingerprint(r)
+    before = run_fingerprint(r)
     item = RunItem.objects.filter(run=r).first()
     assert item is not None
     line = item.items[0]
@@ -204,7 +205,7 @@ def test_excluding_a_line_changes_the_fingerprint(book: Book, actor: Actor) -> N
     assert JournalTransaction.objects.count() == 0
     services.billing_run_include(actor=actor, run=r, item=item,
                                  line={"component": line["component"], "period_start": line["period"]["start"]})
-    assert services.run_fingerprint(r) == before
+    assert run_fingerprint(r) == before
 
 
 def test_to_post_follows_the_exclusions(book: Book, actor: Actor) -> None:
@@ -226,7 +227,7 @@ def test_to_post_follows_the_exclusions(book: Book, actor: Actor) -> None:
     assert after["lines"] == everything["lines"] - 1 - len(items[1].items)
     assert Decimal(after["totals_by_currency"]["RUB"]) == (Decimal(everything["totals_by_currency"]["RUB"])
                                                           - Decimal(line["amount"]) - items[1].amount_minor / Decimal(100))
-    done = services.billing_run_confirm(actor=actor, run=r, fingerprint=services.run_fingerprint(r))
+    done = services.billing_run_confirm(actor=actor, run=r, fingerprint=run_fingerprint(r))
     assert sum(a for _, a in charges()) == int(Decimal(after["totals_by_currency"]["RUB"]) * 100)
     assert done.status == RunStatus.COMPLETED
 

@@ -8,6 +8,7 @@ import pytest
 
 from kopeck.billing import services
 from kopeck.billing.models import BillingRun, RunMode, RunStatus
+from kopeck.billing.selectors import run_fingerprint
 from kopeck.common.actor import Actor
 from kopeck.common.errors import ValidationFailed
 from kopeck.configuration.selectors import billing_settings
@@ -74,7 +75,7 @@ def test_a_confirmation_run_is_reported_when_it_awaits_and_when_it_completes(boo
     [awaiting] = notices()
     assert awaiting["subject"].endswith(f"billing run #{r.pk} awaits confirmation")
     assert "Review the result, then confirm or reject the run on its page." in awaiting["body"]
-    services.billing_run_confirm(actor=actor, run=r, fingerprint=services.run_fingerprint(r))
+    services.billing_run_confirm(actor=actor, run=r, fingerprint=run_fingerprint(r))
     assert [n["subject"].rsplit(" ", 1)[-1] for n in notices()] == ["confirmation", "completed"]
 
 

@@ -44,7 +44,7 @@ from kopeck.billing.selectors import (
     RUN_ITEM_FILTERS,
     run_client_ids,
     run_progress,
-    run_to_post,
+    run_review,
 )
 from kopeck.clients.models import Client
 from kopeck.common.admin import ReadOnlyAdmin, admin_actor, report_error
@@ -195,11 +195,11 @@ class BillingRunAdmin(ReadOnlyAdmin):
         page = Paginator(run_client_ids(run, search=search, show=show), CLIENTS_PER_PAGE).get_page(
             request.GET.get("page"))
         query = {k: v for k, v in (("q", search), ("show", show)) if v}
+        review = run_review(run) if awaiting else None
         return render(request, "admin/billing/billingrun/run.html", self._context(
             request, _("Billing run #%(id)s") % {"id": run.pk}, run=run, progress=self._progress_json(run),
             live=run.status in LIVE, awaiting=awaiting, can_write=request.user.has_perm(WRITE_PERM),
-            fingerprint=services.run_fingerprint(run) if awaiting else "",
-            to_post=run_to_post(run) if awaiting else None,
+            fingerprint=review.fingerprint if review else "", to_post=review.to_post if review else None,
             status_label=RunStatus(run.status).label, mode_label=RunMode(run.mode).label,
             clients=list(self._clients(run, list(page.object_list))), page=page, search=search, show=show,
             show_choices=[(value, SHOW_LABELS[value]) for value in RUN_ITEM_FILTERS],

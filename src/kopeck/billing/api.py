@@ -23,7 +23,7 @@ from kopeck.api.base import KopeckAPIView, KopeckViewSet
 from kopeck.billing import services
 from kopeck.billing.exports import XLSX_CONTENT_TYPE, run_export_xlsx_file, xlsx_filename
 from kopeck.billing.models import BillingRun, ItemStatus, RunItem, RunMode, RunStatus
-from kopeck.billing.selectors import run_progress, run_to_post
+from kopeck.billing.selectors import RunReview, run_progress, run_review
 from kopeck.common.errors import ValidationFailed
 from kopeck.operators.roles import Area
 
@@ -56,18 +56,25 @@ class BillingRunSerializer(serializers.ModelSerializer[BillingRun]):
         """Seconds left of the current phase at that rate; 0 when done; null when unknown."""
         return self._progress(obj)["seconds_left"]  # type: ignore[no-any-return]
 
+    @staticmethod
+    def _review(obj: BillingRun) -> RunReview:
+        review = obj.__dict__.get("_review")  # the fingerprint and the totals come from one pass
+        if review is None:
+            review = obj.__dict__["_review"] = run_review(obj)
+        return review
+
     def get_fingerprint(self, obj: BillingRun) -> str | None:
         """What a confirmation sends back (runs awaiting confirmation only)."""
         if obj.status != RunStatus.AWAITING_CONFIRMATION:
             return None
-        return services.run_fingerprint(obj)
+        return self._review(obj).fingerprint
 
     def get_to_post(self, obj: BillingRun) -> dict[str, Any] | None:
         """What confirming would post now (runs awaiting confirmation only): the included lines'
         count and totals by currency, after the exclusions."""
         if obj.status != RunStatus.AWAITING_CONFIRMATION:
             return None
-        return run_to_post(obj)
+        return self._review(obj).to_post
 
     def get_progress(self, obj: BillingRun) -> dict[str, Any]:
         """processed / total (computing), the phase (computing or applying), its percent, the rate

@@ -5,8 +5,12 @@ show the same figures."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import hashlib
+import json
+from decimal import Decimal
+from typing import Any, NamedTuple
 
+import orjson
 from django.db.models import Q, QuerySet
 
 from kopeck.billing.models import BillingRun, ItemStatus, RunItem, RunStatus
@@ -74,27 +78,54 @@ def run_progress(run: BillingRun) -> dict[str, Any]:
             "rate": rate, "seconds_left": seconds_left}
 
 
-def run_to_post(run: BillingRun) -> dict[str, Any]:
-    """What confirming a run would post as it stands now: the included lines (items neither errored
+class RunReview(NamedTuple):
+    fingerprint: str
+    """A digest of what confirming applies: every item's subscription, status, exclusions and lines.
+    The reviewer sends it back with the confirmation."""
+    to_post: dict[str, Any]
+    """What confirming would post as the run stands now: the included lines (items neither errored
     nor excluded, lines not excluded) — their count and their total by currency (credits
     subtracted). The summary keeps the totals as computed; this follows the exclusions."""
-    from decimal import Decimal
 
-    from kopeck.billing.models import ItemStatus, RunItem
 
+def _row_bytes(row: tuple[Any, ...]) -> bytes:
+    try:
+        return orjson.dumps(row, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # what orjson refuses (integers beyond 64 bits)
+        return json.dumps(row, sort_keys=True, default=str, separators=(",", ":")).encode()
+
+
+def run_review(run: BillingRun) -> RunReview:
+    """The fingerprint and the to-be-posted totals of ``run``, in one pass over its items (a run
+    awaiting confirmation may hold a hundred thousand)."""
+    digest = hashlib.sha256()
     lines = 0
     totals: dict[str, Decimal] = {}
-    for item in RunItem.objects.filter(run=run, status=ItemStatus.OK, excluded=False).only(
-            "items", "excluded_lines", "currency").iterator(chunk_size=500):
-        skipped = {(str(c), str(d)) for c, d in item.excluded_lines}
-        for line in item.items:
+    for sub_id, status, excluded, excluded_lines, items, currency in RunItem.objects.filter(run=run).order_by(
+            "subscription_id").values_list("subscription_id", "status", "excluded", "excluded_lines", "items",
+                                           "currency").iterator(chunk_size=500):
+        digest.update(_row_bytes((sub_id, status, excluded, excluded_lines, items)))
+        digest.update(b"\n")
+        if status != ItemStatus.OK or excluded:
+            continue
+        skipped = {(str(c), str(d)) for c, d in excluded_lines}
+        for line in items:
             if (str(line.get("component", "")), str((line.get("period") or {}).get("start", ""))) in skipped:
                 continue
             lines += 1
-            cur = line.get("currency") or item.currency
+            cur = line.get("currency") or currency
             amount = Decimal(line["amount"])
             totals[cur] = totals.get(cur, Decimal(0)) + (-amount if line.get("kind") == "credit" else amount)
-    return {"lines": lines, "totals_by_currency": {c: str(v) for c, v in sorted(totals.items())}}
+    return RunReview(digest.hexdigest(),
+                     {"lines": lines, "totals_by_currency": {c: str(v) for c, v in sorted(totals.items())}})
+
+
+def run_fingerprint(run: BillingRun) -> str:
+    return run_review(run).fingerprint
+
+
+def run_to_post(run: BillingRun) -> dict[str, Any]:
+    return run_review(run).to_post
 
 
 RUN_ITEM_FILTERS = ("", "charged", "errors", "changed", "excluded")

@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import io
-import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
@@ -34,6 +32,7 @@ from django.db.models import Count, F, QuerySet
 from kopeck.audit.services import audit_record
 from kopeck.billing.models import BillingRun, ChunkPhase, ItemStatus, RunChunk, RunItem, RunMode, RunStatus
 from kopeck.billing.notices import notify_run
+from kopeck.billing.selectors import run_fingerprint
 from kopeck.catalog.models import Plan
 from kopeck.clients.models import Client, Tag
 from kopeck.common import clock
@@ -640,17 +639,6 @@ def billing_run_include(*, actor: Actor, run: BillingRun, client: Any = None, it
                         line: Any = None) -> BillingRun:
     """Include back what :func:`billing_run_exclude` excluded."""
     return _set_excluded(actor, run, client, item, line, False)
-
-
-def run_fingerprint(run: BillingRun) -> str:
-    """A digest of what confirming applies: every item's subscription, status, exclusions and
-    lines. The reviewer sends it back with the confirmation."""
-    digest = hashlib.sha256()
-    for row in RunItem.objects.filter(run=run).order_by("subscription_id").values_list(
-            "subscription_id", "status", "excluded", "excluded_lines", "items").iterator(chunk_size=CHUNK):
-        digest.update(json.dumps(row, sort_keys=True, default=str).encode())
-        digest.update(b"\n")
-    return digest.hexdigest()
 
 
 class RunChanged(Conflict):

@@ -31,6 +31,7 @@ from tqdm import tqdm
 from kopeck.billing import services
 from kopeck.billing.exports import write_xlsx
 from kopeck.billing.models import BillingRun, RunMode, RunStatus
+from kopeck.billing.selectors import run_fingerprint
 from kopeck.common.actor import Actor
 from kopeck.common.errors import KopeckError
 
@@ -98,7 +99,7 @@ class Command(BaseCommand):
                 self._run(actor, options)
             elif options["action"] == "confirm":
                 run = self._get(options["run_id"])
-                fingerprint = options["fingerprint"] or services.run_fingerprint(run)
+                fingerprint = options["fingerprint"] or run_fingerprint(run)
                 self._print(self._go(run, options, lambda progress: services.billing_run_confirm(
                     actor=actor, run=run, fingerprint=fingerprint, progress=progress),
                     lambda: services.billing_run_confirm_dispatch(actor=actor, run=run, fingerprint=fingerprint)))
@@ -167,7 +168,7 @@ class Command(BaseCommand):
         body: dict[str, Any] = {"run": run.pk, "status": run.status, "billing_date": str(run.billing_date),
                                 "mode": run.mode, "summary": run.summary}
         if run.status == RunStatus.AWAITING_CONFIRMATION:
-            body["fingerprint"] = services.run_fingerprint(run)
+            body["fingerprint"] = run_fingerprint(run)
         self.stdout.write(json.dumps(body, ensure_ascii=False, indent=2))
 
     def _export(self, options: dict[str, Any]) -> None:
