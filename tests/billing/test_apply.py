@@ -50,6 +50,11 @@ def test_auto_posts_what_it_computed_and_a_second_run_adds_nothing(book: Book, a
     second = run(actor, RunMode.AUTO)
     assert second.status == RunStatus.COMPLETED and charges() == before
     assert computed(second) == 0
+    # nothing was due: every subscription is counted, none is stored as an empty item (a daily run
+    # would otherwise add an item per subscription every day)
+    assert (second.total, second.processed, second.applied, second.apply_total) == (4, 4, 4, 4)
+    assert (second.summary["subscriptions"], second.summary["clients"], second.summary["charges"]) == (4, 3, 0)
+    assert not RunItem.objects.filter(run=second).exists()
     # executing a completed run again changes nothing
     assert services.billing_run_execute(actor=actor, run=first).status == RunStatus.COMPLETED
     assert charges() == before

@@ -187,6 +187,7 @@ def test_retrying_one_of_a_clients_subscriptions_issues_a_supplementary_document
     monkeypatch.setattr(batch, "subscription_terms", real)
     r = billing.billing_run_retry_errors(actor=actor, run=r)
     assert r.summary["errors"] == 0 and r.summary["documents"] == 4
+    assert (r.summary["subscriptions"], r.summary["clients"], r.processed, r.applied) == (4, 3, 4, 4)
     second = Document.objects.get(run=r, client=client, run_part=2)
     retried = JournalTransaction.objects.filter(client=client, operation="charge",
                                                 source_ref__startswith=f"subscription:{broken.pk}:")

@@ -229,14 +229,20 @@ def _start(actor: Actor, run: BillingRun) -> BillingRun:
         run.apply_total = _to_apply(run).count()
         run.applied = _to_apply(run).filter(applied_at__isnull=False).count()
         fields += ["apply_total", "applied"]
+    elif phase == ChunkPhase.BILL:
+        # an automatic run stores the items that posted or failed only: the chunks' tallies count
+        # every subscription they processed
+        done = _merged(RunChunk.objects.filter(run=run, phase=phase, done_at__isnull=False)
+                       .values_list("tally", flat=True))
+        run.total = run.apply_total = run_subscriptions(run).count()
+        run.processed = int(done.get("subscriptions", 0))
+        run.applied = run.processed - int(done.get("errors", 0))
+        fields += ["total", "processed", "apply_total", "applied"]
     else:
-        done = RunItem.objects.filter(run=run).count()
-        run.total = done + _pending_count(run)
-        run.processed = done
+        done_items = RunItem.objects.filter(run=run).count()
+        run.total = done_items + _pending_count(run)
+        run.processed = done_items
         fields += ["total", "processed"]
-        if phase == ChunkPhase.BILL:
-            run.apply_total, run.applied = run.total, done
-            fields += ["apply_total", "applied"]
     run.save(update_fields=fields)
     return run
 
@@ -337,7 +343,9 @@ def _post_chunk(actor: Actor, run: BillingRun, chunk_id: int, default_vat: str, 
                 if not out.error:
                     item.applied_at, item.transaction_ids = now, out.transaction_ids
                 items.append(item)
-            bulk_insert(RunItem, items)
+            # what posted or failed is kept; a subscription with nothing due only counts in the tally
+            # (a daily run would otherwise store an empty item per subscription every day)
+            bulk_insert(RunItem, [i for i in items if i.items or i.transaction_ids or i.status == ItemStatus.ERROR])
             tally = _tally(items)
             # the chunk's documents, in its transaction: the workers issue them in parallel
             tally["_documents"] = _issue_documents(actor, run, tally["_posted_clients"], items)
@@ -423,8 +431,9 @@ def _finish(actor: Actor, run_id: int) -> BillingRun:
         else:
             run.status, run.finished_at = RunStatus.COMPLETED, clock.now()
             if run.mode != RunMode.SANDBOX:
-                run.processed = RunItem.objects.filter(run=run).count()
-                run.applied = _to_apply(run).filter(applied_at__isnull=False).count()
+                run.processed = int(tally["subscriptions"])
+                run.applied = run.processed - int(tally["errors"]) if phase == ChunkPhase.BILL else \
+                    _to_apply(run).filter(applied_at__isnull=False).count()
                 run.summary["changed"] = RunItem.objects.filter(run=run, changed=True).count()
                 # completed within this transaction first: documents are issued for completed runs
                 run.save(update_fields=["summary", "status", "finished_at", "processed", "applied"])
@@ -791,11 +800,17 @@ def billing_run_retry_errors(*, actor: Actor, run: BillingRun) -> BillingRun:
                 billed = [i for i in items.values() if i.applied_at is not None and i.transaction_ids]
                 documents += _issue_documents(actor, run, sorted({i.client_id for i in billed}), billed,
                                               supplementary=True)
+    before = dict(run.summary)
     run.summary = {**run.summary, **run_summary(run)}
+    if run.mode == RunMode.AUTO:  # its items are those that posted or failed: the counts of all stay
+        for key in ("subscriptions", "clients"):
+            if key in before:
+                run.summary[key] = before[key]
     if documents:
         run.summary["documents"] = run.summary.get("documents", 0) + documents
     if posting:
-        run.applied = _to_apply(run).filter(applied_at__isnull=False).count()
+        run.applied = (run.processed - int(run.summary["errors"]) if run.mode == RunMode.AUTO
+                       else _to_apply(run).filter(applied_at__isnull=False).count())
     run.save(update_fields=["summary", "applied"])
     audit_record(actor=actor, action="billing_run.retry_errors", object_type="billing_run", object_id=run.pk,
                  before=None, after={"retried": len(errored), "errors": run.summary["errors"]})
