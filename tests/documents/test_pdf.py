@@ -119,3 +119,23 @@ def test_external_resources_are_refused() -> None:
             fetcher.fetch(url)
     pdf = html_to_pdf('<p>Текст</p><img src="file:///etc/hostname"><link rel="stylesheet" href="http://x/y.css">')
     assert "Текст" in text_of(pdf)
+
+
+WRITTEN = ("Съешь же ещё этих мягких французских булок, да выпей чаю. Ґанок, їжак, єнот, і; Ғалам, қазақ, "
+           "әже, өрік, ұя, үй, һ, ң; Ў; Ä ß É ñ Ł ő; Ωμέγα; № 1 — 990,00 ₽ «итого» − 5 × 2 ≤ 10 € $ % … “quoted”")
+
+
+def test_the_cut_down_fonts_keep_every_sign_documents_are_written_in() -> None:
+    from importlib import resources
+
+    from fontTools.ttLib import TTFont
+
+    from kopeck.documents.pdf import FONT_FILES, font_bytes
+
+    for name in FONT_FILES:
+        full = TTFont(io.BytesIO((resources.files("kopeck.documents") / "fonts" / name).read_bytes()))
+        small = TTFont(io.BytesIO(font_bytes(name)))
+        assert sorted({c for c in WRITTEN if ord(c) not in small.getBestCmap()}) == [], name
+        assert len(small.getGlyphOrder()) < len(full.getGlyphOrder()) / 2  # cut down: under half the glyphs
+    pdf = html_to_pdf(f"<p>{WRITTEN}</p><p><b>{WRITTEN}</b></p>")
+    assert " ".join(WRITTEN.split()) in text_of(pdf)
