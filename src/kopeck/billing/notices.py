@@ -25,7 +25,7 @@ WHAT = {"completed": ("завершён", "completed"), "awaiting_confirmation":
 
 
 def _ru(n: int) -> str:
-    return f"{n:,}".replace(",", "\u00a0")
+    return format_amount(str(n), "ru", 0)  # 1 234: grouped with no-break spaces
 
 
 def run_notice(run: BillingRun, event: str) -> tuple[str, str]:
