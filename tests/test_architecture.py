@@ -23,6 +23,15 @@ def test_import_contract_forbids_every_kopeck_package_to_the_core() -> None:
     assert {"django", "rest_framework", "celery"} <= forbidden
 
 
+def test_every_app_has_a_place_in_the_layers() -> None:
+    """A new package must be placed in the layers contract, so that no import of it goes unchecked."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    contract = next(c for c in config["tool"]["importlinter"]["contracts"] if c["type"] == "layers")
+    placed = {name.strip() for layer in contract["layers"] for name in layer.split("|")}
+    packages = {f"kopeck.{m.name}" for m in pkgutil.iter_modules(kopeck.__path__)} - {"kopeck.settings"}
+    assert packages - placed == set(), f"add {sorted(packages - placed)} to the layers contract"
+
+
 def _calls_now(path: Path) -> list[str]:
     hits = []
     for node in ast.walk(ast.parse(path.read_text(), str(path))):

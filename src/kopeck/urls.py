@@ -1,21 +1,67 @@
+"""The URL hub: every app's API views and the admin, wired here at the top so that no app imports
+another app's URLs."""
+
 from __future__ import annotations
 
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
 
-from kopeck.api.problems import api_not_found
+from kopeck.audit.api import AuditViewSet
+from kopeck.billing.api import BillingRunExportView, BillingRunViewSet, BillingRunXlsxExportView
+from kopeck.catalog.api import PlanVersionViewSet, PlanViewSet, ProductViewSet
+from kopeck.catalog.preview_api import PricePreviewView
+from kopeck.clients.api import ClientViewSet, FieldDefinitionViewSet
+from kopeck.common.http.problems import api_not_found
+from kopeck.configuration.api import BillingSettingsView, MailSettingsView
+from kopeck.documents.api import DocumentViewSet
+from kopeck.ledger.api import ClientBalanceView, ClientOperationsView, ClientStatementView, TransactionViewSet
+from kopeck.operators.api import ApiKeyViewSet
+from kopeck.subscriptions.api import SubscriptionViewSet
+from kopeck.usage.api import MeterReadingsView, SubscriptionUsageView, UsageEventsView
 
 admin.site.site_header = "Kopeck"
 admin.site.site_title = "Kopeck"
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("clients", ClientViewSet, basename="client")
+router.register("client-fields", FieldDefinitionViewSet, basename="client-field")
+router.register("products", ProductViewSet, basename="product")
+router.register("plans", PlanViewSet, basename="plan")
+router.register("plan-versions", PlanVersionViewSet, basename="plan-version")
+router.register("transactions", TransactionViewSet, basename="transaction")
+router.register("api-keys", ApiKeyViewSet, basename="api-key")
+router.register("audit", AuditViewSet, basename="audit")
+router.register("subscriptions", SubscriptionViewSet, basename="subscription")
+router.register("billing-runs", BillingRunViewSet, basename="billing-run")
+router.register("documents", DocumentViewSet, basename="document")
+
+api_v1: list[URLPattern | URLResolver] = [
+    path("clients/<int:client_id>/operations/", ClientOperationsView.as_view(), name="client-operations"),
+    path("clients/<int:client_id>/balance/", ClientBalanceView.as_view(), name="client-balance"),
+    path("clients/<int:client_id>/statement/", ClientStatementView.as_view(), name="client-statement"),
+    path("settings/billing/", BillingSettingsView.as_view(), name="billing-settings"),
+    path("settings/mail/", MailSettingsView.as_view(), name="mail-settings"),
+    path("price-preview/", PricePreviewView.as_view(), name="price-preview"),
+    path("usage/events/", UsageEventsView.as_view(), name="usage-events"),
+    path("usage/readings/", MeterReadingsView.as_view(), name="usage-readings"),
+    path("subscriptions/<int:subscription_id>/usage/", SubscriptionUsageView.as_view(), name="subscription-usage"),
+    path("billing-runs/<int:pk>/export.csv", BillingRunExportView.as_view(), name="billing-run-export-csv"),
+    path("billing-runs/<int:pk>/export.xlsx", BillingRunXlsxExportView.as_view(),
+         name="billing-run-export-xlsx"),
+    path("", include(router.urls)),
+    re_path(r"^.*$", api_not_found),
+]
 
 urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
-    path("api/v1/", include("kopeck.api.urls")),
+    path("api/v1/", include(api_v1)),
     re_path(r"^api/.*$", api_not_found),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),

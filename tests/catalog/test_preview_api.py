@@ -10,8 +10,8 @@ import pytest
 from django.apps import apps
 from rest_framework.test import APIClient
 
-from kopeck.api.models import IdempotencyRecord
 from kopeck.audit.models import AuditEntry
+from kopeck.common.models import IdempotencyRecord
 from kopeck.ledger.models import JournalTransaction
 from kopeck.operators.roles import Role
 

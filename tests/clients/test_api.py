@@ -1,6 +1,6 @@
 """Tests for the clients REST API (kopeck.clients.api): /api/v1/clients/ and /api/v1/client-fields/.
 
-Errors are RFC 9457 problem+json (kopeck.api.problems). Validation messages of DRF itself follow the
+Errors are RFC 9457 problem+json (kopeck.common.http.problems). Validation messages of DRF itself follow the
 active language, which is Russian (the project default) for the un-prefixed /api/ URLs.
 """
 

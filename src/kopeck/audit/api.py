@@ -5,10 +5,10 @@ from typing import Any
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers
 
-from kopeck.api.base import KopeckViewSet
 from kopeck.audit.models import AuditEntry
 from kopeck.audit.selectors import audit_entries
-from kopeck.operators.roles import Area
+from kopeck.common.access import Area
+from kopeck.common.http.base import KopeckViewSet
 
 
 class AuditEntrySerializer(serializers.ModelSerializer[AuditEntry]):

@@ -19,12 +19,12 @@ from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from kopeck.api.base import KopeckAPIView, KopeckViewSet
 from kopeck.billing import services
 from kopeck.billing.exports import XLSX_CONTENT_TYPE, run_export_xlsx_file, xlsx_filename
 from kopeck.billing.models import BillingRun, ItemStatus, RunItem, RunMode, RunStatus
 from kopeck.billing.selectors import RunReview, run_progress, run_review
 from kopeck.common.errors import ValidationFailed
+from kopeck.common.http.base import KopeckAPIView, KopeckViewSet
 from kopeck.operators.roles import Area
 
 

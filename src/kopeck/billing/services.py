@@ -21,10 +21,8 @@ import io
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
-from importlib import import_module
 from typing import Any
 
-from django.apps import apps
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, QuerySet
@@ -32,6 +30,7 @@ from django.db.models import Count, F, QuerySet
 from kopeck.audit.services import audit_record
 from kopeck.billing.models import BillingRun, ChunkPhase, ItemStatus, RunChunk, RunItem, RunMode, RunStatus
 from kopeck.billing.notices import notify_run
+from kopeck.billing.ports import issue_run_documents
 from kopeck.billing.selectors import run_fingerprint
 from kopeck.catalog.models import Plan
 from kopeck.clients.models import Client, Tag
@@ -453,13 +452,10 @@ def _finish(actor: Actor, run_id: int) -> BillingRun:
 
 def _issue_documents(actor: Actor, run: BillingRun, clients: list[int] | None = None,
                      items: list[RunItem] | None = None, *, supplementary: bool = False) -> int:
-    """Issue the run's documents (kopeck.documents, when installed) — of ``clients`` only (from
+    """Issue the run's documents (through :mod:`kopeck.billing.ports`) — of ``clients`` only (from
     their ``items`` in memory), or of every client left; ``supplementary``: for the ``items`` just
     billed on a retry, a further document where the client has one; how many."""
-    if not apps.is_installed("kopeck.documents"):
-        return 0
-    issue = import_module("kopeck.documents.services").documents_issue_for_run
-    return len(issue(actor=actor, run=run, clients=clients, items=items, supplementary=supplementary))
+    return issue_run_documents(actor=actor, run=run, clients=clients, items=items, supplementary=supplementary)
 
 
 def _fail(run: BillingRun) -> None:

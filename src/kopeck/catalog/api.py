@@ -20,7 +20,6 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from kopeck.api.base import KopeckViewSet
 from kopeck.catalog import selectors, services
 from kopeck.catalog.models import (
     ExistingSubscribers,
@@ -31,6 +30,7 @@ from kopeck.catalog.models import (
     VersionStatus,
 )
 from kopeck.common.errors import ValidationFailed
+from kopeck.common.http.base import KopeckViewSet
 from kopeck.configuration.selectors import provider_today
 from kopeck.operators.roles import Area
 

@@ -16,8 +16,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from kopeck.api.base import KopeckAPIView
 from kopeck.catalog.preview import price_preview
+from kopeck.common.http.base import KopeckAPIView
 from kopeck.core.vat import VatRate
 from kopeck.operators.roles import Access, Area
 

@@ -13,10 +13,9 @@ from django.utils.translation import gettext_lazy as _
 from kopeck.clients import selectors, services
 from kopeck.clients.fieldsets import validate_fields
 from kopeck.clients.models import Client, ClientFieldDefinition, ClientType, Contact, Tag
-from kopeck.common.admin import ReadOnlyAdmin, admin_actor, report_error
+from kopeck.common.admin import ReadOnlyAdmin, admin_actor, contributed_field, report_error
 from kopeck.common.errors import ValidationFailed
 from kopeck.core.money import Currency, MoneyError
-from kopeck.ledger.selectors import client_balance
 
 PREFIX = "f__"
 
@@ -131,7 +130,7 @@ class ClientAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.display(description=_("balance"))
     def balance(self, obj: Client) -> str:
-        return str(client_balance(obj))
+        return contributed_field(obj, "balance")  # the ledger fills it (kopeck.ledger.admin)
 
     @admin.display(description=_("operations"))
     def account_links(self, obj: Client) -> str:

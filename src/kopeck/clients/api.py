@@ -11,7 +11,6 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from kopeck.api.base import KopeckViewSet
 from kopeck.audit.api import AuditEntrySerializer
 from kopeck.audit.selectors import audit_entries
 from kopeck.clients import selectors, services
@@ -24,6 +23,7 @@ from kopeck.clients.models import (
     ContactKind,
     FieldKind,
 )
+from kopeck.common.http.base import KopeckViewSet
 from kopeck.operators.roles import Area
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
@@ -32,3 +33,23 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# -- fields that an app higher in the layers contributes to a lower app's admin page ---------------
+#
+# A lower app's admin cannot import the apps above it (the layers contract); it shows a named slot,
+# and the app that knows what goes there fills it when its admin module loads. Example: the client
+# page shows the balance, which the ledger computes.
+
+_contributions: dict[tuple[type[Any], str], Callable[[Any], str]] = {}
+
+
+def contribute_field(model: type[Any], name: str, render: Callable[[Any], str]) -> None:
+    """Fill the slot ``name`` of ``model``'s admin pages with ``render(obj)`` (safe HTML or text)."""
+    _contributions[(model, name)] = render
+
+
+def contributed_field(obj: Any, name: str) -> str:
+    """The contribution to the slot ``name`` for ``obj`` (empty when no app contributes one)."""
+    render = _contributions.get((type(obj), name))
+    return render(obj) if render is not None else ""

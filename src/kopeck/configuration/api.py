@@ -5,7 +5,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from kopeck.api.base import KopeckAPIView
+from kopeck.common.http.base import KopeckAPIView
 from kopeck.configuration.models import BillingSettings, MailSecurity, MailSettings, VatRegime
 from kopeck.configuration.selectors import billing_settings, mail_settings
 from kopeck.configuration.services import billing_settings_update, mail_settings_update

@@ -24,7 +24,7 @@ from django.utils.http import content_disposition_header
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from kopeck.common.admin import ReadOnlyAdmin, admin_actor, report_error
+from kopeck.common.admin import ReadOnlyAdmin, admin_actor, contribute_field, report_error
 from kopeck.common.errors import KopeckError
 from kopeck.documents import services
 from kopeck.documents.handlers import attachment_name
@@ -44,6 +44,7 @@ from kopeck.documents.models import (
 )
 from kopeck.documents.numbering import NUMBERED_SEQUENCES, template_errors
 from kopeck.documents.rendering import default_source
+from kopeck.ledger.models import JournalTransaction
 
 WRITE_PERM = "documents.change_document"
 
@@ -57,6 +58,9 @@ def document_links(documents: Iterable[Document]) -> str:
     """Links to the admin pages of ``documents`` (used by the ledger's transaction page)."""
     rows = [(reverse("admin:documents_document_change", args=[d.pk]), str(d)) for d in documents]
     return format_html_join(", ", '<a href="{}">{}</a>', rows) if rows else "—"
+
+
+contribute_field(JournalTransaction, "documents", lambda txn: document_links(txn.documents.all()))
 
 
 class DeliveryInline(admin.TabularInline):  # type: ignore[type-arg]

@@ -15,9 +15,9 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from kopeck.api.base import KopeckViewSet
 from kopeck.clients.models import Client
 from kopeck.common.errors import ValidationFailed
+from kopeck.common.http.base import KopeckViewSet
 from kopeck.documents import selectors, services
 from kopeck.documents.handlers import attachment_name
 from kopeck.documents.models import Document, DocumentDelivery, DocumentStatus, DocumentType, Language

@@ -13,7 +13,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from kopeck.clients.models import Client
-from kopeck.common.admin import ReadOnlyAdmin, admin_actor, report_error
+from kopeck.common.admin import ReadOnlyAdmin, admin_actor, contribute_field, contributed_field, report_error
 from kopeck.common.errors import KopeckError
 from kopeck.configuration.selectors import provider_today
 from kopeck.core.ledger import Operation
@@ -21,6 +21,7 @@ from kopeck.core.vat import VatRate
 from kopeck.ledger import selectors, services
 from kopeck.ledger.amounts import from_minor
 from kopeck.ledger.models import OPERATION_CHOICES, Account, JournalTransaction, Posting
+from kopeck.ledger.selectors import client_balance
 
 
 class PostingInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -76,9 +77,7 @@ class JournalTransactionAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("documents"))
     def documents_links(self, obj: JournalTransaction) -> str:
-        from kopeck.documents.admin import document_links
-
-        return document_links(obj.documents.all())
+        return contributed_field(obj, "documents")  # the documents fill it (kopeck.documents.admin)
 
     @admin.display(description=_("amount"))
     def amount(self, obj: JournalTransaction) -> str:
@@ -167,3 +166,6 @@ class JournalTransactionAdmin(ReadOnlyAdmin):
                 report_error(request, exc)
 
     actions = ["reverse_selected"]
+
+
+contribute_field(Client, "balance", lambda client: str(client_balance(client)))

@@ -12,10 +12,10 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from kopeck.api.base import KopeckAPIView, KopeckViewSet
-from kopeck.api.pagination import Pagination
 from kopeck.clients.models import Client
 from kopeck.common.errors import ValidationFailed
+from kopeck.common.http.base import KopeckAPIView, KopeckViewSet
+from kopeck.common.http.pagination import Pagination
 from kopeck.core.ledger import Operation
 from kopeck.ledger import selectors, services
 from kopeck.ledger.amounts import from_minor

@@ -9,7 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from kopeck.api.base import KopeckViewSet
+from kopeck.common.http.base import KopeckViewSet
 from kopeck.operators.models import ApiKey, Operator
 from kopeck.operators.roles import ALL_SCOPES, Area
 from kopeck.operators.services import api_key_create, api_key_revoke

@@ -8,4 +8,8 @@ class OperatorsConfig(AppConfig):
     verbose_name = _("Operators and API keys")
 
     def ready(self) -> None:
+        from kopeck.common.http import principals
         from kopeck.operators import schema  # noqa: F401 - registers the OpenAPI security scheme
+        from kopeck.operators.permissions import OperatorPrincipals
+
+        principals.register(OperatorPrincipals())

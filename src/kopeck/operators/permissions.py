@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user
 from rest_framework import permissions
 from rest_framework.request import Request
 
 from kopeck.common.actor import Actor
-from kopeck.operators.authentication import ApiKeyPrincipal
+from kopeck.operators.authentication import ApiKeyPrincipal, presented_token, request_api_key
 from kopeck.operators.models import ApiKey, Operator
 from kopeck.operators.roles import Access, Area, role_allows, scopes_allow
-from kopeck.operators.services import actor_for_key, actor_for_operator
+from kopeck.operators.services import KeyRefused, actor_for_key, actor_for_operator
 
 
 def needed_access(request: Request, view: Any) -> Access:
@@ -51,4 +52,22 @@ def request_actor(request: Request) -> Actor:
     raise PermissionError("unauthenticated request has no actor")
 
 
-__all__ = ["ApiKeyPrincipal", "AreaPermission", "request_actor"]
+__all__ = ["ApiKeyPrincipal", "AreaPermission", "OperatorPrincipals", "request_actor"]
+
+
+class OperatorPrincipals:
+    """The operators app's implementation of :mod:`kopeck.common.http.principals`."""
+
+    def principal(self, request: Any) -> str | None:
+        """Checked credentials only, so a forged key can never replay another caller's response."""
+        if presented_token(request):
+            try:
+                key = request_api_key(request)
+            except KeyRefused:
+                return None
+            return f"key:{key.pk}" if key is not None else None
+        user = get_user(request)
+        return f"op:{user.pk}" if user.is_authenticated else None
+
+    def actor(self, request: Any) -> Actor:
+        return request_actor(request)

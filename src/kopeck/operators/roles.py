@@ -8,28 +8,13 @@ implies ``read``. Operators get access from their role; API keys from their scop
 from __future__ import annotations
 
 from collections.abc import Iterable
-from enum import StrEnum
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from kopeck.common.access import Access, Area
 
-class Area(StrEnum):
-    CLIENTS = "clients"
-    CATALOG = "catalog"
-    SUBSCRIPTIONS = "subscriptions"
-    USAGE = "usage"
-    LEDGER = "ledger"
-    SETTINGS = "settings"
-    OPERATORS = "operators"
-    AUDIT = "audit"
-    BILLING = "billing"
-    DOCUMENTS = "documents"
-
-
-class Access(StrEnum):
-    READ = "read"
-    WRITE = "write"
+__all__ = ["Access", "Area", "Role", "allows", "role_allows", "scopes_allow", "validate_scopes"]
 
 
 class Role(models.TextChoices):

@@ -5,7 +5,7 @@ billing-day change, suspension and resume, billing of due periods), each with a 
 Serializers check the shape of a request; the services (:mod:`kopeck.subscriptions.services`) do
 the rest and refuse with field-named errors. ``POST …/<action>/preview/`` needs read access only
 (it changes nothing) and answers exactly the items that ``POST …/<action>/`` would post. The
-request's ``Idempotency-Key`` (whole responses are replayed by :mod:`kopeck.api.idempotency`) is
+request's ``Idempotency-Key`` (whole responses are replayed by :mod:`kopeck.common.http.idempotency`) is
 passed to the services as ``idempotency_key`` too."""
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from kopeck.api.base import KopeckViewSet
-from kopeck.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from kopeck.catalog.models import PlanVersion
 from kopeck.clients.models import Client
 from kopeck.common.actor import Actor
+from kopeck.common.http.base import KopeckViewSet
+from kopeck.common.http.idempotency import HEADER as IDEMPOTENCY_HEADER
 from kopeck.core.money import Money
 from kopeck.ledger.amounts import from_minor
 from kopeck.operators.roles import Access, Area

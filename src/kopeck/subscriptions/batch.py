@@ -42,9 +42,9 @@ from kopeck.core.subscriptions import BilledSlot, DueCharge, quote_bill_due
 from kopeck.ledger.amounts import from_minor, to_minor
 from kopeck.ledger.services import BulkCharge, ledger_charges_post_bulk
 from kopeck.subscriptions.models import BilledPeriod, Subscription, SubscriptionStatus, TimelineEntry
+from kopeck.subscriptions.ports import usage_batch
 from kopeck.subscriptions.selectors import subscription_terms
 from kopeck.subscriptions.services import _reason, _status_on, subscription_bill_due
-from kopeck.usage.selectors import UsagePrefetch
 
 LineKey = tuple[str, str]
 """A line of a subscription's billing: (component, period start ISO date)."""
@@ -132,7 +132,7 @@ def _run(actor: Actor, ids: list[int], on: dt.date, preview: bool,
     zone_name = provider_zone()
     outcomes: list[BatchOutcome] = []
     simple: list[tuple[Subscription, BatchOutcome, list[DueCharge]]] = []
-    usage = UsagePrefetch(zone_name)
+    usage = usage_batch(zone_name)
     todo: list[tuple[Subscription, BatchOutcome, str, PlanSpec]] = []
     for sub in subs:
         out = BatchOutcome(sub.pk, sub.client_id, sub.currency, subscription=sub)

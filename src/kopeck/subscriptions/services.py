@@ -67,12 +67,12 @@ from kopeck.subscriptions.models import (
     SubscriptionStatus,
     TimelineEntry,
 )
+from kopeck.subscriptions.ports import stored_usage
 from kopeck.subscriptions.selectors import (
     subscription_billed,
     subscription_pending_change,
     subscription_terms,
 )
-from kopeck.usage.selectors import stored_usage
 
 Errors = dict[str, list[str]]
 

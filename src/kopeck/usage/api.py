@@ -19,8 +19,8 @@ from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from kopeck.api.base import KopeckAPIView
 from kopeck.common.errors import ValidationFailed
+from kopeck.common.http.base import KopeckAPIView
 from kopeck.core.periods import Period
 from kopeck.operators.roles import Area
 from kopeck.subscriptions.models import Subscription

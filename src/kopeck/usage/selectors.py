@@ -276,3 +276,14 @@ class UsagePrefetch:
             return Usage.of_events(_events(rows), start, end)
 
         return source
+
+
+class StoredUsageReader:
+    """This app's implementation of :class:`kopeck.subscriptions.ports.UsageReader`."""
+
+    def stored(self, sub: Subscription, *, spec: PlanSpec | None = None,
+               zone_name: str | None = None) -> Callable[[str, Period], Usage]:
+        return stored_usage(sub, spec=spec, zone_name=zone_name)
+
+    def batch(self, zone_name: str) -> UsagePrefetch:
+        return UsagePrefetch(zone_name)

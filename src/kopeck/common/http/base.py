@@ -9,9 +9,9 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework import generics, viewsets
 from rest_framework.views import APIView
 
-from kopeck.api.idempotency import MUTATING, idempotent
 from kopeck.common.actor import Actor
-from kopeck.operators.permissions import request_actor
+from kopeck.common.http.idempotency import MUTATING, idempotent
+from kopeck.common.http.principals import request_actor
 
 
 class KopeckSchema(AutoSchema):

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from kopeck.api.models import IdempotencyRecord
-from kopeck.api.tasks import idempotency_purge, ping
 from kopeck.celery import app
+from kopeck.common.models import IdempotencyRecord
+from kopeck.common.tasks import idempotency_purge, ping
 from kopeck.core.clock import FixedClock
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,7 +63,7 @@ def test_a_real_worker_runs_tasks_from_redis(tmp_path: Path) -> None:
         code = (
             "import django\n"
             "django.setup()\n"
-            "from kopeck.api.tasks import ping\n"
+            "from kopeck.common.tasks import ping\n"
             f"r = ping.apply_async(args=['from-worker'], queue='q{db}')\n"
             "print(r.get(timeout=60))\n"
         )

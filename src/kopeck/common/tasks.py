@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from kopeck.api.models import IdempotencyRecord
 from kopeck.celery import app
 from kopeck.common import clock
+from kopeck.common.models import IdempotencyRecord
 
 RETENTION = dt.timedelta(days=30)
 

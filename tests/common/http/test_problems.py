@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from kopeck.api.models import IdempotencyRecord
 from kopeck.audit.models import AuditEntry
 from kopeck.clients.models import Client
+from kopeck.common.models import IdempotencyRecord
 from kopeck.configuration.selectors import billing_settings
 from kopeck.core.clock import FixedClock
 from kopeck.ledger.models import JournalTransaction, Posting

@@ -2,7 +2,7 @@ from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
 
-class ApiConfig(AppConfig):
-    name = "kopeck.api"
-    label = "api"
+class CommonConfig(AppConfig):
+    name = "kopeck.common"
+    label = "common"
     verbose_name = _("API")

@@ -21,4 +21,5 @@ class IdempotencyRecord(models.Model):
     class Meta:
         verbose_name = _("idempotency record")
         verbose_name_plural = _("idempotency records")
+        db_table = "api_idempotencyrecord"  # the table of the former ``kopeck.api`` app, kept
         constraints = [models.UniqueConstraint(fields=["principal", "key"], name="idempotency_unique_key")]

@@ -18,32 +18,17 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib.auth import get_user
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from kopeck.api.models import IdempotencyRecord
-from kopeck.api.problems import PROBLEM_CONTENT_TYPE, problem
 from kopeck.common import clock
-from kopeck.operators.authentication import presented_token, request_api_key
-from kopeck.operators.services import KeyRefused
+from kopeck.common.http.principals import request_principal
+from kopeck.common.http.problems import PROBLEM_CONTENT_TYPE, problem
+from kopeck.common.models import IdempotencyRecord
 
 HEADER = "HTTP_IDEMPOTENCY_KEY"
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MAX_KEY_LENGTH = 255
-
-
-def _principal(request: HttpRequest) -> str | None:
-    """Who the stored responses belong to — checked credentials only, so a forged key can never
-    replay another caller's response."""
-    if presented_token(request):
-        try:
-            key = request_api_key(request)
-        except KeyRefused:
-            return None
-        return f"key:{key.pk}" if key is not None else None
-    user = get_user(request)
-    return f"op:{user.pk}" if user.is_authenticated else None
 
 
 def _request_hash(request: HttpRequest, body: bytes) -> str:
@@ -76,7 +61,7 @@ def idempotent(request: HttpRequest, call: Callable[[], Any]) -> Any:
     if not key or len(key) > MAX_KEY_LENGTH:
         return _refuse(request, 400, "idempotency-key-invalid", "Invalid Idempotency-Key",
                        f"The Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.")
-    principal = _principal(request)
+    principal = request_principal(request)
     if principal is None:
         return call()  # unauthenticated: the view refuses it, nothing to remember
     body = request.body  # read before DRF consumes the stream

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection, connections
 from rest_framework.test import APIClient
 
-from kopeck.api.models import IdempotencyRecord
+from kopeck.common.models import IdempotencyRecord
 from kopeck.core.clock import FixedClock
 from kopeck.ledger.models import JournalTransaction
 from tests.factories import ClientFactory
