@@ -13,6 +13,7 @@ from django.db import connection, connections, transaction
 
 from kopeck.billing import services
 from kopeck.billing.models import BillingRun, ChunkPhase, RunChunk, RunMode
+from kopeck.billing.services import engine
 from kopeck.catalog.models import Plan, Product
 from kopeck.clients.models import Client
 from kopeck.common.actor import Actor
@@ -54,15 +55,15 @@ def test_a_claimed_chunk_locks_neither_the_run_nor_the_other_chunks(actor: Actor
     first, second = (RunChunk.objects.create(run=run, seq=n, first_client=n * 10, last_client=n * 10 + 9, planned=1,
                                              phase=ChunkPhase.BILL) for n in (1, 2))
     with transaction.atomic():
-        assert services._claim(first.pk) == first
+        assert engine._claim(first.pk) == first
 
         def other_worker() -> None:
-            assert services._claim(second.pk) == second
+            assert engine._claim(second.pk) == second
             BillingRun.objects.select_for_update().get(pk=run.pk)  # what finishing a run takes
 
         assert _meanwhile(other_worker) == []
         # the claimed chunk itself is held
-        errors = _meanwhile(lambda: services._claim(first.pk))
+        errors = _meanwhile(lambda: engine._claim(first.pk))
         assert len(errors) == 1 and "lock timeout" in str(errors[0])
 
 
