@@ -17,7 +17,7 @@ from kopeck.billing.services import engine
 from kopeck.catalog.models import Plan, Product
 from kopeck.clients.models import Client
 from kopeck.common.actor import Actor
-from kopeck.subscriptions import services as subscriptions
+from kopeck.subscriptions.services import common as subscriptions
 from tests.billing.conftest import TODAY, Book
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
@@ -70,14 +70,14 @@ def test_a_claimed_chunk_locks_neither_the_run_nor_the_other_chunks(actor: Actor
 def test_billing_a_subscription_locks_neither_its_plan_nor_its_client(book: Book, actor: Actor) -> None:
     sub, other_sub = book.subs[0], book.subs[3]  # the same client, plans "pro" and "lite"
     with transaction.atomic():
-        subscriptions._lock(sub)
+        subscriptions.lock(sub)
 
         def elsewhere() -> None:
             Plan.objects.select_for_update().get(pk=sub.plan_id)
             Product.objects.select_for_update().get(pk=sub.plan.product_id)
             Client.objects.select_for_update().get(pk=sub.client_id)
-            subscriptions._lock(other_sub)
+            subscriptions.lock(other_sub)
 
         assert _meanwhile(elsewhere) == []
-        errors = _meanwhile(lambda: subscriptions._lock(sub))
+        errors = _meanwhile(lambda: subscriptions.lock(sub))
         assert len(errors) == 1 and "lock timeout" in str(errors[0])
