@@ -10,6 +10,7 @@ import pytest
 from kopeck.common.actor import Actor
 from kopeck.configuration.services import billing_settings_update
 from kopeck.core.clock import FixedClock
+from kopeck.core.subscriptions import Status
 from kopeck.ledger.models import JournalTransaction
 from kopeck.subscriptions.models import BilledPeriod, SubscriptionStatus
 from kopeck.subscriptions.scheduler import run_due
@@ -155,3 +156,7 @@ def test_billing_future_date_is_refused(clock: FixedClock, actor: Actor) -> None
     with pytest.raises(ValidationFailed) as info:
         subscription_bill_due(actor=actor, subscription=sub, on=D(2027, 1, 2))
     assert "on" in info.value.errors
+
+
+def test_the_statuses_are_the_cores() -> None:
+    assert set(SubscriptionStatus.values) == {s.value for s in Status}

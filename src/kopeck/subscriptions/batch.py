@@ -41,11 +41,11 @@ from kopeck.core.pricing.plan import ComponentKind, PlanSpec
 from kopeck.core.subscriptions import BilledSlot, DueCharge, quote_bill_due
 from kopeck.ledger.amounts import from_minor, to_minor
 from kopeck.ledger.services import BulkCharge, ledger_charges_post_bulk
-from kopeck.subscriptions.models import BilledPeriod, Subscription, SubscriptionStatus, TimelineEntry
+from kopeck.subscriptions.models import BilledPeriod, Subscription, TimelineEntry
 from kopeck.subscriptions.ports import usage_batch
 from kopeck.subscriptions.selectors import subscription_terms
 from kopeck.subscriptions.services import subscription_bill_due
-from kopeck.subscriptions.services.common import status_on
+from kopeck.subscriptions.services.common import billable_on, status_on
 from kopeck.subscriptions.services.posting import charge_reason
 
 LineKey = tuple[str, str]
@@ -141,7 +141,7 @@ def _run(actor: Actor, ids: list[int], on: dt.date, preview: bool,
         outcomes.append(out)
         try:
             status = status_on(sub, on)
-            if status in (SubscriptionStatus.PENDING, SubscriptionStatus.ENDED) or sub.billing_paused:
+            if not billable_on(sub, on):
                 if not preview and status != sub.status:
                     _slow(actor, sub, on, out)  # the status moves: let the one-by-one path record it
                 continue

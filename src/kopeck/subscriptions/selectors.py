@@ -11,13 +11,14 @@ from django.db.models import QuerySet
 from kopeck.catalog.selectors import version_plan_spec
 from kopeck.core.periods import Period
 from kopeck.core.pricing.plan import PlanSpec
-from kopeck.core.subscriptions import Anchor, BilledSlot, FirstPeriod, Terms, period_end
+from kopeck.core.subscriptions import Anchor, BilledSlot, FirstPeriod, Terms, period_containing
 from kopeck.ledger.amounts import from_minor
 from kopeck.subscriptions.models import (
     BilledPeriod,
     ScheduledChange,
     ScheduledChangeStatus,
     Subscription,
+    SubscriptionStatus,
     TimelineEntry,
 )
 
@@ -32,6 +33,13 @@ def subscription_list(*, client_id: int | None = None, status: str | None = None
     if plan_code:
         qs = qs.filter(plan__code=plan_code)
     return qs.order_by("id")
+
+
+def subscriptions_to_bill(on: dt.date) -> QuerySet[Subscription]:
+    """The subscriptions billing on ``on`` looks at, by id: not ended, started on or before ``on``
+    (whether each is billable then is :func:`kopeck.core.subscriptions.billable_on`'s to say)."""
+    return (Subscription.objects.exclude(status=SubscriptionStatus.ENDED).filter(start_date__lte=on)
+            .order_by("id"))
 
 
 def subscription_plan_spec(subscription: Subscription) -> PlanSpec:
@@ -64,7 +72,7 @@ def subscription_billed_periods(subscription: Subscription) -> QuerySet[BilledPe
 
 def subscription_current_period_end(subscription: Subscription, on: dt.date) -> dt.date:
     """The end (exclusive) of the billing period containing ``on``: when "at period end" applies."""
-    return period_end(subscription_terms(subscription), on)
+    return period_containing(subscription_terms(subscription), on).end
 
 
 def subscription_pending_change(subscription: Subscription) -> ScheduledChange | None:

@@ -35,6 +35,7 @@ from kopeck.core.subscriptions.billing import (
     pieces,
     recurring_fee,
 )
+from kopeck.core.subscriptions.lifecycle import Status, billable_on, status_on
 from kopeck.core.subscriptions.terms import (
     Anchor,
     FirstPeriod,
@@ -42,6 +43,7 @@ from kopeck.core.subscriptions.terms import (
     Terms,
     TermsError,
     billing_cycle,
+    period_containing,
     slot_containing,
     slots,
     trial_end_for,
@@ -49,8 +51,8 @@ from kopeck.core.subscriptions.terms import (
 
 __all__ = [
     "DISCOUNT", "FIXED_PRICE", "SETUP_FEE", "Anchor", "BilledSlot", "ChangeKind", "Credit", "DueCharge",
-    "FirstPeriod", "Line", "Quote", "Slot", "Terms", "TermsError", "UsageSource", "annual_fee", "billed_keys",
-    "billing_cycle", "classify_change", "due_charges", "new_billing_day_terms", "period_end", "pieces",
+    "FirstPeriod", "Line", "Quote", "Slot", "Status", "Terms", "TermsError", "UsageSource", "annual_fee", "billable_on", "billed_keys",
+    "billing_cycle", "classify_change", "due_charges", "new_billing_day_terms", "period_containing", "period_end", "pieces",
     "quote_bill_due", "quote_close", "quote_open", "quote_phase_change", "recurring_fee", "slot_containing",
-    "slots", "trial_end_for",
+    "slots", "status_on", "trial_end_for",
 ]

@@ -46,7 +46,7 @@ from kopeck.core.subscriptions.billing import (
     due_charges,
     show,
 )
-from kopeck.core.subscriptions.terms import Anchor, Terms, billing_cycle, slot_containing
+from kopeck.core.subscriptions.terms import Anchor, Terms, billing_cycle, period_containing, slot_containing
 
 
 class ChangeKind(StrEnum):
@@ -241,7 +241,7 @@ def classify_change(old: Terms, new_plan_terms: Terms) -> ChangeKind:
 def period_end(terms: Terms, on: dt.date) -> dt.date:
     """The end (exclusive) of the billing period containing ``on`` — the date a change "at period
     end" takes effect."""
-    return slot_containing(terms, max(on, terms.origin)).service.end
+    return period_containing(terms, on).end
 
 
 def new_billing_day_terms(terms: Terms, on: dt.date, billing_day: int) -> Terms:

@@ -151,6 +151,13 @@ def slot_containing(terms: Terms, day: dt.date) -> Slot:
     raise AssertionError("unreachable")  # pragma: no cover - slots() is endless
 
 
+def period_containing(terms: Terms, day: dt.date) -> Period:
+    """The billing period of the subscription that contains ``day`` — the one place that answers
+    it: a cycle period, or the stub of a calendar cycle (the bridge after a billing-day change
+    included). Before the cycle's origin: the first period."""
+    return slot_containing(terms, max(day, terms.origin)).service
+
+
 def trial_end_for(plan: PlanSpec, start: dt.date, *, anchor: Anchor = Anchor.ANNIVERSARY,
                   billing_day: int | None = None) -> dt.date | None:
     """The first paid day for the plan's trial (``trial.days`` days, or ``trial.periods`` slots)."""

@@ -16,11 +16,12 @@ from kopeck.configuration.selectors import provider_today
 from kopeck.core.money import MoneyError
 from kopeck.core.pricing.errors import PricingError
 from kopeck.core.subscriptions import UsageSource, quote_bill_due
-from kopeck.subscriptions.models import Subscription, SubscriptionStatus
+from kopeck.subscriptions.models import Subscription
 from kopeck.subscriptions.ports import stored_usage
-from kopeck.subscriptions.selectors import subscription_billed, subscription_terms
+from kopeck.subscriptions.selectors import subscription_billed, subscription_terms, subscriptions_to_bill
 from kopeck.subscriptions.services.common import (
     audit,
+    billable_on,
     fresh,
     lock,
     status_on,
@@ -66,7 +67,7 @@ def subscription_bill_due(*, actor: Actor, subscription: Subscription, on: dt.da
     if preview:  # exactly what would be posted now, nothing written, no lock taken
         sub = fresh(subscription)
         status = status_on(sub, day)
-        if status in (SubscriptionStatus.PENDING, SubscriptionStatus.ENDED) or sub.billing_paused:
+        if not billable_on(sub, day):
             return BillResult(sub.pk, day, [], [], status)
         quote = quote_bill_due(subscription_terms(sub), day, subscription_billed(sub),
                                usage=stored_usage(sub) if usage is None else usage)
@@ -74,7 +75,7 @@ def subscription_bill_due(*, actor: Actor, subscription: Subscription, on: dt.da
     with transaction.atomic():
         sub = lock(subscription)
         _refresh_status(actor, sub, day)
-        if sub.status in (SubscriptionStatus.PENDING, SubscriptionStatus.ENDED) or sub.billing_paused:
+        if not billable_on(sub, day):
             return BillResult(sub.pk, day, [], [], sub.status)
         quote = quote_bill_due(subscription_terms(sub), day, subscription_billed(sub),
                                usage=stored_usage(sub) if usage is None else usage)
@@ -90,10 +91,7 @@ def subscriptions_bill_due_all(*, actor: Actor, on: dt.date | None = None,
     of one is reported and does not stop the others."""
     day = today_or(on)
     summary: dict[str, Any] = {"on": day.isoformat(), "subscriptions": 0, "transactions": 0, "errors": {}}
-    running = (Subscription.objects.exclude(status=SubscriptionStatus.ENDED).filter(start_date__lte=day,
-                                                                                   billing_paused=False)
-               .order_by("id"))
-    for sub in running.iterator():
+    for sub in subscriptions_to_bill(day).iterator():
         try:
             result = subscription_bill_due(actor=actor, subscription=sub, on=day, usage=usage)
         except (ValidationFailed, Conflict, MoneyError, PricingError, ValueError) as exc:
