@@ -87,23 +87,25 @@ class _Specs:
         return spec
 
 
-_Billed = tuple[str, dt.date, dt.date, int, str, "dt.date | None"]
+_Billed = tuple[str, dt.date, dt.date, int, str, "dt.date | None", int]
 """A billed period as the batch reads it: component, start, end, amount (minor units), currency,
-credited back from."""
+credited back from, credited back (minor units)."""
 
 
 def _billed(ids: Iterable[int]) -> dict[int, list[_Billed]]:
     rows: dict[int, list[_Billed]] = {}
     for sub_id, *row in BilledPeriod.objects.filter(subscription_id__in=list(ids)).order_by(
             "period_start", "component").values_list("subscription_id", "component", "period_start", "period_end",
-                                                     "amount_minor", "currency", "credited_from"):
+                                                     "amount_minor", "currency", "credited_from",
+                                                     "credited_minor"):
         rows.setdefault(sub_id, []).append(tuple(row))  # type: ignore[arg-type]
     return rows
 
 
 def _slots(rows: Sequence[_Billed]) -> list[BilledSlot]:
-    return [BilledSlot(component, Period(start, end), from_minor(amount, currency), credited)
-            for component, start, end, amount, currency, credited in rows]
+    return [BilledSlot(component, Period(start, end), from_minor(amount, currency), credited_from,
+                       from_minor(credited, currency))
+            for component, start, end, amount, currency, credited_from, credited in rows]
 
 
 def subscriptions_bill_batch(*, actor: Actor, subscription_ids: Sequence[int], on: dt.date, preview: bool,

@@ -62,7 +62,7 @@ def subscription_terms(subscription: Subscription, spec: PlanSpec | None = None)
 def subscription_billed(subscription: Subscription) -> list[BilledSlot]:
     """The pieces billed so far (with what was credited back) as pure-core :class:`BilledSlot` s."""
     return [BilledSlot(b.component, Period(b.period_start, b.period_end), from_minor(b.amount_minor, b.currency),
-                       b.credited_from)
+                       b.credited_from, from_minor(b.credited_minor, b.currency))
             for b in BilledPeriod.objects.filter(subscription=subscription).order_by("period_start", "component")]
 
 
