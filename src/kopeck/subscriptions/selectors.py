@@ -8,10 +8,13 @@ from decimal import Decimal
 
 from django.db.models import QuerySet
 
+from kopeck.catalog.models import Product
 from kopeck.catalog.selectors import version_plan_spec
+from kopeck.configuration.selectors import vat_policy
 from kopeck.core.periods import Period
 from kopeck.core.pricing.plan import PlanSpec
 from kopeck.core.subscriptions import Anchor, BilledSlot, FirstPeriod, Terms, period_containing
+from kopeck.core.vat import VatPolicy
 from kopeck.ledger.amounts import from_minor
 from kopeck.subscriptions.models import (
     BilledPeriod,
@@ -46,9 +49,15 @@ def subscription_plan_spec(subscription: Subscription) -> PlanSpec:
     return version_plan_spec(subscription.plan_version)
 
 
-def subscription_terms(subscription: Subscription, spec: PlanSpec | None = None) -> Terms:
-    """The subscription's current phase as pure-core :class:`Terms`."""
+def subscription_terms(subscription: Subscription, spec: PlanSpec | None = None, *, product: Product | None = None,
+                       policy: VatPolicy | None = None) -> Terms:
+    """The subscription's current phase as pure-core :class:`Terms` — or, with ``spec`` (and the
+    ``product`` of its plan, when it is another plan's), the phase it would move to. Its VAT: the
+    product's rate, else the regime's default, and whether prices include VAT (the ``policy``,
+    default: the billing settings')."""
     sub = subscription
+    vat = vat_policy() if policy is None else policy
+    rate = (product or sub.plan.product).vat_rate
     return Terms(
         plan=spec or subscription_plan_spec(sub), currency=sub.currency, start=sub.start_date,
         quantity=sub.quantity, anchor=Anchor(sub.anchor_kind), billing_day=sub.billing_day,
@@ -56,6 +65,7 @@ def subscription_terms(subscription: Subscription, spec: PlanSpec | None = None)
         discount_percent=None if sub.discount_percent is None else Decimal(sub.discount_percent),
         fixed_price=None if sub.fixed_price is None else Decimal(sub.fixed_price),
         billing_from=sub.billing_from, cycle_origin=sub.cycle_origin,
+        vat_rate=vat.rate_for(rate), prices_include_vat=vat.prices_include_vat,
     )
 
 

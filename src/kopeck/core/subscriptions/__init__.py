@@ -36,6 +36,7 @@ from kopeck.core.subscriptions.billing import (
     recurring_fee,
 )
 from kopeck.core.subscriptions.lifecycle import Status, billable_on, status_on
+from kopeck.core.subscriptions.lines import CHARGE, CREDIT, BilledLine
 from kopeck.core.subscriptions.posting import ChargeEntry, Marker, Posting, billed_after, posting_of
 from kopeck.core.subscriptions.terms import (
     Anchor,
@@ -51,10 +52,13 @@ from kopeck.core.subscriptions.terms import (
 )
 
 __all__ = [
+    "CHARGE",
+    "CREDIT",
     "DISCOUNT",
     "FIXED_PRICE",
     "SETUP_FEE",
     "Anchor",
+    "BilledLine",
     "BilledSlot",
     "ChangeKind",
     "ChargeEntry",

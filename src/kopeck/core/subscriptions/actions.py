@@ -111,10 +111,10 @@ class Credit:
         return (self.component, self.slot_start)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "component": self.component, "period": self.unused.to_dict(),
-                "billing_period": self.slot.to_dict(), "due": self.unused.start.isoformat(),
-                "amount": self.amount.to_str(), "currency": self.amount.currency.code,
-                "explanation": self.explanation.as_dict(), "lines": []}
+        """The JSON form of the credit as a billed line (:class:`~kopeck.core.subscriptions.lines.BilledLine`)."""
+        from kopeck.core.subscriptions.lines import BilledLine
+
+        return BilledLine.of(self).as_dict()
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,15 +195,16 @@ def _credit(old: Terms, b: BilledSlot, on: dt.date) -> Credit | None:
 
 def _pricing(terms: Terms, code: str) -> object:
     """What decides the price of a recurring component in a phase (None: not billed in advance)."""
+    vat = (terms.vat_rate, terms.prices_include_vat)
     if code == FIXED_PRICE:
-        return None if terms.fixed_price is None else ("fixed", terms.fixed_price, terms.discount_percent)
+        return None if terms.fixed_price is None else ("fixed", terms.fixed_price, terms.discount_percent, vat)
     if terms.fixed_price is not None:
         return None
     comp = terms.plan.component(code)
     if comp is None or comp.kind == ComponentKind.METERED or comp.timing != Timing.IN_ADVANCE:
         return None
     qty = terms.quantity if comp.kind == ComponentKind.PER_UNIT else 1
-    return (comp.kind, comp.prices[terms.currency].to_dict(), qty, terms.discount_percent)
+    return (comp.kind, comp.prices[terms.currency].to_dict(), qty, terms.discount_percent, vat)
 
 
 def _same_cycle(old: Terms, new: Terms, on: dt.date) -> bool:

@@ -86,6 +86,16 @@ def _frozen_data(doc: Document, *, number: str, issue_date: dt.date, due: dt.dat
     return data
 
 
+def closes_on(doc: Document) -> dt.date | None:
+    """The last day of the service a document covers: its period's, or its lines' (``None``: no
+    period). An act or УПД is dated no earlier."""
+    ends = [dt.date.fromisoformat(ln["period_end"]) - dt.timedelta(days=1)
+            for ln in (doc.data or {}).get("lines", []) if ln.get("period_end")]
+    if doc.period_end is not None:
+        ends.append(doc.period_end)
+    return max(ends) if ends else None
+
+
 def document_issue(*, actor: Actor, document: Document, issue_date: Any = None) -> Document:
     """Issue a draft: take the next number of its sequence (a corrected document keeps the
     original's number and takes the next correction number), freeze its data, and queue the PDF
@@ -104,6 +114,10 @@ def document_issue(*, actor: Actor, document: Document, issue_date: Any = None) 
         if problems:
             raise ValidationFailed("The document cannot be issued: " + " ".join(problems),
                                    errors={"legal_entity": problems})
+        closes = closes_on(doc)
+        if doc.type in (DocumentType.ACT, DocumentType.UPD) and closes is not None and day < closes:
+            raise ValidationFailed.field("issue_date", f"An act or УПД closes services rendered: date it on or after "
+                                                       f"the last day of its period ({closes.isoformat()}).")
         correction_number = None
         if doc.type == DocumentType.CORRECTED:
             assert doc.corrects_id is not None
