@@ -198,9 +198,9 @@ def ledger_charges_post_bulk(*, actor: Actor, charges: Sequence[BulkCharge]) -> 
         return []
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("ledger_charges_post_bulk must run inside the caller's transaction")
-    from kopeck.configuration.selectors import billing_settings
+    from kopeck.configuration.selectors import vat_policy
 
-    default_rate = VatRate.parse(billing_settings().default_vat_rate)
+    default_rate = vat_policy().default_rate
     rates: dict[str | None, VatRate] = {None: default_rate, "": default_rate}
     currencies = {c.pk: c for c in Client.objects.filter(
         pk__in={ch.client_id for ch in charges}).only("pk", "currency")}
@@ -319,9 +319,9 @@ def ledger_operation_post(
         raise ValidationFailed("The operation is invalid.", errors=errors)
     assert op is not None and money is not None
     if op in (Operation.CHARGE, Operation.ONE_OFF_CHARGE) and rate is None:
-        from kopeck.configuration.selectors import billing_settings
+        from kopeck.configuration.selectors import vat_policy
 
-        rate = VatRate.parse(billing_settings().default_vat_rate)
+        rate = vat_policy().rate_for(None)
     try:
         entry: Entry = operation_entry(op, money, vat_rate=rate, via_gateway=via_gateway)
     except (LedgerError, MoneyError) as exc:

@@ -23,6 +23,7 @@ from kopeck.core.subscriptions import (
     posting_of,
     quote_phase_change,
 )
+from kopeck.core.vat import VatRate, vat_on_top
 from tests.core.subscriptions.test_core import spec
 
 D = dt.date
@@ -51,8 +52,9 @@ def test_an_upgrade_and_back_nets_the_pieces_priced_alone() -> None:
     assert (Money("100.00", "RUB") + q1.total + q2.total).to_str() == "132.26"
 
 
-def _alone(price: Decimal, piece: Period) -> Money:
-    return round_half_up(Fraction(price) * Fraction(piece.days, JANUARY.days), "RUB")
+def _alone(price: Decimal, piece: Period, on_top: bool = False) -> Money:
+    net = round_half_up(Fraction(price) * Fraction(piece.days, JANUARY.days), "RUB")
+    return vat_on_top(net, VatRate.VAT_22).gross if on_top else net
 
 
 # a few round prices recur, so that changes also leave a component's price as it was (carried over)
@@ -61,15 +63,17 @@ prices = st.one_of(st.sampled_from([Decimal("100.00"), Decimal("300.00")]),
 
 
 @settings(max_examples=200, deadline=None)
-@given(base0=prices, seat0=prices, qty0=st.integers(1, 9),
+@given(on_top=st.booleans(), base0=prices, seat0=prices, qty0=st.integers(1, 9),
        changes=st.lists(st.tuples(st.integers(0, 30), st.sampled_from(["plan", "quantity"]), prices, prices,
                                   st.integers(1, 3)), min_size=1, max_size=6))
 def test_the_client_pays_the_sum_of_the_pieces_priced_alone(
-        base0: Decimal, seat0: Decimal, qty0: int, changes: list[tuple[int, str, Decimal, Decimal, int]]) -> None:
+        on_top: bool, base0: Decimal, seat0: Decimal, qty0: int, changes: list[tuple[int, str, Decimal, Decimal, int]]) -> None:
     """Random plan and quantity changes within January (several on one day allowed): what the
     client paid in the end — charges minus credits — is, per component, the sum of its pieces
-    priced alone, where a piece runs while the component's price stays the same."""
-    terms = Terms(spec("p0", base=str(base0), seat=str(seat0)), "RUB", D(2027, 1, 1), quantity=qty0)
+    priced alone, where a piece runs while the component's price stays the same — with VAT on top
+    too (each piece's VAT rounded once)."""
+    terms = Terms(spec("p0", base=str(base0), seat=str(seat0)), "RUB", D(2027, 1, 1), quantity=qty0,
+                  vat_rate=VatRate.VAT_22, prices_include_vat=not on_top)
     billed = _start(terms)
     paid = sum((c.amount for c in due_charges(terms, terms.start)), Money.zero("RUB"))
     # per component: (what prices the running piece, its start): a piece runs while its unit price
@@ -80,7 +84,7 @@ def test_the_client_pays_the_sum_of_the_pieces_priced_alone(
         on = D(2027, 1, day + 1)
         if kind == "plan":
             new = Terms(spec(f"p{n}", base=str(base), seat=str(seat)), "RUB", D(2027, 1, 1), quantity=terms.quantity,
-                        billing_from=on)
+                        billing_from=on, vat_rate=VatRate.VAT_22, prices_include_vat=not on_top)
         else:
             new = terms.with_(quantity=qty, billing_from=on)
         quote = quote_phase_change(terms, new, on, billed)
@@ -92,9 +96,9 @@ def test_the_client_pays_the_sum_of_the_pieces_priced_alone(
         for code, price in now.items():
             was, since = running[code]
             if price != was:  # the piece closes: priced alone
-                expected = expected + _alone(was[0] * was[1], Period(since, on)) if on > since else expected
+                expected = expected + _alone(was[0] * was[1], Period(since, on), on_top) if on > since else expected
                 running[code] = (price, on)
         terms = new
     for was, since in running.values():
-        expected = expected + _alone(was[0] * was[1], Period(since, JANUARY.end))
+        expected = expected + _alone(was[0] * was[1], Period(since, JANUARY.end), on_top)
     assert paid == expected

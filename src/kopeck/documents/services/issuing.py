@@ -20,6 +20,7 @@ from kopeck.common.bulk import bulk_insert, insert_rows
 from kopeck.common.errors import Conflict, NotFound, ValidationFailed
 from kopeck.configuration.selectors import provider_today
 from kopeck.core.documents import DocumentCalc
+from kopeck.core.money import to_minor
 from kopeck.documents.data import build_data, client_requisites, provider_requisites, set_number
 from kopeck.documents.models import (
     DeliveryStatus,
@@ -44,7 +45,6 @@ from kopeck.documents.services.common import (
     TOPIC_EMAIL,
     TOPIC_PDF,
     _date_or_none,
-    _minor,
     document_state,
 )
 
@@ -222,7 +222,7 @@ def _issue_batch(actor: Actor, *, doc_type: str, entity: LegalEntity, issue_date
                 status=DocumentStatus.ISSUED, number=number, numbering_rule=rule, number_period=key,
                 number_seq=seq, issue_date=issue_date, due_date=due, period_start=item.get("period_start"),
                 period_end=item.get("period_end"), currency=calc.currency.code, language=Language.RU, data=data,
-                amount_minor=_minor(calc.totals.gross), vat_minor=_minor(calc.totals.vat), run=run,
+                amount_minor=to_minor(calc.totals.gross), vat_minor=to_minor(calc.totals.vat), run=run,
                 run_part=item.get("run_part", 1), created_by=str(actor)[:200], created_at=now, issued_at=now))
         bulk_insert(Document, docs)
         insert_rows(Document.transactions.through, ("document_id", "journaltransaction_id"),
