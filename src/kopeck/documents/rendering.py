@@ -25,6 +25,7 @@ from jinja2 import DictLoader, StrictUndefined, TemplateError, TemplateSyntaxErr
 from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup, escape
 
 from kopeck.core.documents import format_amount
 from kopeck.documents.models import DocumentType, TemplateForm
@@ -118,6 +119,18 @@ def _language(ctx: Context) -> str:
     return language if isinstance(language, str) else "ru"
 
 
+LONG_NAME: Final = 30
+"""A signed name longer than this is printed smaller, so that it fits on its line unbroken."""
+
+
+def filter_signature(name: object, slashes: bool = True) -> Markup:
+    """A signed name as a signature line prints it: ``/ Иванов И. И. /`` (or without the slashes),
+    never broken across lines; a long one in a smaller size."""
+    text = "" if name is None else str(name)
+    body = Markup("/ {} /").format(text) if slashes else escape(text)
+    return Markup('<span class="{}">{}</span>').format("sig long" if len(text) > LONG_NAME else "sig", body)
+
+
 @pass_context
 def _money(ctx: Context, value: object) -> str:
     return filter_money(value, _language(ctx))
@@ -139,6 +152,7 @@ def environment() -> ImmutableSandboxedEnvironment:
     env.filters["money"] = _money
     env.filters["date"] = filter_date
     env.filters["date_text"] = _date_text
+    env.filters["signature"] = filter_signature
     return env
 
 

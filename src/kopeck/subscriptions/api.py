@@ -170,15 +170,25 @@ class PriceLineSerializer(serializers.Serializer):  # type: ignore[type-arg]
     explanation = ExplanationSerializer()
 
 
+class NameSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    ru = serializers.CharField()
+    en = serializers.CharField()
+
+
 class ActionItemSerializer(serializers.Serializer):  # type: ignore[type-arg]
     kind = serializers.ChoiceField(choices=[("charge", "Charge"), ("credit", "Credit")])
     plan = serializers.CharField(required=False, help_text="Charges: the plan code priced.")
     component = serializers.CharField()
+    name = NameSerializer(help_text="The component's name, Russian and English (a credit: its code).")
     period = PeriodSerializer(help_text="Charge: the service period charged; credit: the unused days.")
     billing_period = PeriodSerializer()
     due = serializers.DateField()
-    amount = serializers.CharField(help_text="Positive decimal string.")
+    amount = serializers.CharField(help_text="Positive decimal string: what is posted (with VAT on top, the gross).")
     currency = serializers.CharField()
+    vat_rate = serializers.CharField(allow_null=True, help_text=(
+        "Charges: the VAT rate they carry (the product's, else the VAT regime's default): 22, 10, 0, 5, 7, exempt."))
+    prices_include_vat = serializers.BooleanField(help_text=(
+        "false: the price excludes VAT and the VAT is the last line (code vat), added on top."))
     explanation = ExplanationSerializer()
     lines = PriceLineSerializer(many=True)
 
@@ -204,17 +214,21 @@ def _example(name: str, value: dict[str, Any], description: str = "") -> OpenApi
     return OpenApiExample(name, value=value, request_only=True, description=description)
 
 
-def _credit(component: str, start: str, end: str, billed: str, days: str, amount: str) -> dict[str, Any]:
+def _credit(component: str, start: str, end: str, paid: str, kept: str, amount: str) -> dict[str, Any]:
+    """A credit as the core explains it: what was paid for the piece minus what the days kept cost
+    priced alone (the examples' pieces start on 2027-01-01)."""
     last = (dt.date.fromisoformat(end) - dt.timedelta(days=1)).isoformat()
+    used = f"2027-01-01 – {(dt.date.fromisoformat(start) - dt.timedelta(days=1)).isoformat()}"
     return {
-        "kind": "credit", "component": component, "period": {"start": start, "end": end},
-        "billing_period": {"start": "2027-01-01", "end": "2027-02-01"}, "due": start, "amount": amount,
-        "currency": "RUB", "lines": [], "explanation": {
-            "ru": f"{component}: возврат за неиспользованные дни {start} – {last}: {billed} RUB × {days} дн. = "
-                  f"{amount} RUB",
-            "en": f"{component}: credit for the unused days {start} – {last}: {billed} RUB × {days} days = "
-                  f"{amount} RUB",
-            "formula": f"credit = round(billed {billed} × {days.replace('/', ' / ')}) = {amount}"}}
+        "kind": "credit", "plan": "", "component": component, "name": {"ru": component, "en": component},
+        "period": {"start": start, "end": end}, "billing_period": {"start": "2027-01-01", "end": "2027-02-01"},
+        "due": start, "amount": amount, "currency": "RUB", "vat_rate": None, "prices_include_vat": True,
+        "lines": [], "explanation": {
+            "ru": f"{component}: возврат за неиспользованные дни {start} – {last}: оплачено {paid} RUB, дни {used} "
+                  f"по отдельности стоят {kept} RUB: {paid} RUB − {kept} RUB = {amount} RUB",
+            "en": f"{component}: credit for the unused days {start} – {last}: paid {paid} RUB, the days {used} "
+                  f"priced alone cost {kept} RUB: {paid} RUB − {kept} RUB = {amount} RUB",
+            "formula": f"credit = paid {paid} − kept days priced alone {kept} = {amount}"}}
 
 
 def _charge(plan: str, component: str, name: str, start: str, end: str, slot: tuple[str, str], price: str,
@@ -233,8 +247,9 @@ def _charge(plan: str, component: str, name: str, start: str, end: str, slot: tu
         formula = (f"amount = round(full price × days used / days in period) = round({full} × "
                    f"{days.replace('/', ' / ')}) = {amount}")
     return {
-        "kind": "charge", "plan": plan, "component": component, "period": {"start": start, "end": end},
-        "billing_period": {"start": slot[0], "end": slot[1]}, "due": start, "amount": amount, "currency": "RUB",
+        "kind": "charge", "plan": plan, "component": component, "name": {"ru": name, "en": name},
+        "period": {"start": start, "end": end}, "billing_period": {"start": slot[0], "end": slot[1]}, "due": start,
+        "amount": amount, "currency": "RUB", "vat_rate": "22", "prices_include_vat": True,
         "explanation": {"ru": f"{plan.upper()}, {name}, {start} – {last}: {line_ru}",
                         "en": f"{plan.upper()}, {name}, {start} – {last}: {line_en}", "formula": formula},
         "lines": [{"code": component, "amount": amount,
@@ -261,13 +276,13 @@ EXAMPLES: dict[str, list[OpenApiExample]] = {
                 "basic (base 1000.00) → pro (base 3100.00) on Jan 31; the seats keep their price and quantity, so "
                 "they are carried over (neither credited nor charged).",
                 "upgrade", "2027-01-31", "active",
-                [_credit("base", "2027-01-31", "2027-02-01", "1000.00", "1/31", "32.26"),
+                [_credit("base", "2027-01-31", "2027-02-01", "1000.00", "967.74", "32.26"),
                  _charge("pro", "base", BASE, "2027-01-31", "2027-02-01", JAN, "3100.00", "100.00", days="1/31")],
                 "67.74")],
     "change_quantity": [
         _example("Three seats", {"quantity": 3}),
         _answer("1 → 3 seats on Jan 11", "21 of January's 31 days left.", "change_quantity", "2027-01-11", "active",
-                [_credit("seats", "2027-01-11", "2027-02-01", "300.00", "21/31", "203.23"),
+                [_credit("seats", "2027-01-11", "2027-02-01", "300.00", "96.77", "203.23"),
                  _charge("basic", "seats", SEATS, "2027-01-11", "2027-02-01", JAN, "300.00", "609.68", days="21/31",
                          quantity=3)],
                 "406.45")],
@@ -285,8 +300,8 @@ EXAMPLES: dict[str, list[OpenApiExample]] = {
         _example("Pause billing", {"billing_continues": False}),
         _answer("Suspended on Jan 22 with billing paused", "10 of January's 31 prepaid days are credited back.",
                 "suspend", "2027-01-22", "suspended",
-                [_credit("base", "2027-01-22", "2027-02-01", "1000.00", "10/31", "322.58"),
-                 _credit("seats", "2027-01-22", "2027-02-01", "300.00", "10/31", "96.77")],
+                [_credit("base", "2027-01-22", "2027-02-01", "1000.00", "677.42", "322.58"),
+                 _credit("seats", "2027-01-22", "2027-02-01", "300.00", "203.23", "96.77")],
                 "-419.35")],
     "resume": [
         _answer("Resume after billing was paused (preview)", "Resumed on Feb 15: [Feb 15, Mar 1) is 14 of 28 days.",

@@ -317,10 +317,11 @@ def documents_issue_monthly_acts(*, actor: Actor, month: Any, kind: str = "act",
             if not closed:
                 continue
             lines = [_act_line(t, p, policy) for t, p in closed]
-            begin, _end = _period(lines)
+            begin, end = _period(lines)
+            if any(ln.start is None for ln in lines):  # charges by hand: the month's too
+                begin, end = min(begin or first, first), max(end or day, min(last, day))
             batch.append({"client": txns[0].client, "calc": _calc(lines, txns[0].currency),
-                          "transactions": [t.pk for t, _p in closed],
-                          "period_start": min(begin, first) if begin else first, "period_end": min(last, day)})
+                          "transactions": [t.pk for t, _p in closed], "period_start": begin, "period_end": end})
         issued += _issue_batch(actor, doc_type=kind, entity=entity, issue_date=day, items=batch, run=None,
                                upd_status=upd_status)
     return issued
