@@ -149,8 +149,7 @@ def test_a_correction_is_issued_only_while_its_original_is_issued_and_not_before
 def test_issuing_needs_an_active_entity_and_an_invoice_its_bank_details(entity: LegalEntity, buyer: Client,
                                                                         actor: Actor) -> None:
     invoice, act = draft(actor, buyer), draft(actor, buyer, DocumentType.ACT)
-    entity = services.legal_entity_update(actor=actor, entity=entity, bik="", settlement_account="",
-                                          correspondent_account="")
+    services.legal_entity_update(actor=actor, entity=entity, bik="", settlement_account="", correspondent_account="")
     assert refused(lambda: services.document_issue(actor=actor, document=invoice)) == {"legal_entity": [
         "An invoice needs the legal entity's bank details (БИК and settlement account)."]}
     assert services.document_issue(actor=actor, document=act).number == "1"  # an act needs no bank details
@@ -239,3 +238,16 @@ def test_what_can_be_cancelled(entity: LegalEntity, buyer: Client, actor: Actor)
         services.document_cancel(actor=actor, document=Document(pk=999999), reason="x")
     doc.refresh_from_db()
     assert (doc.status, doc.cancel_reason) == (DocumentStatus.PAID, "")
+
+
+def test_an_older_copy_of_the_legal_entity_does_not_undo_a_change(entity: LegalEntity, actor: Actor) -> None:
+    older = LegalEntity.objects.get(pk=entity.pk)
+    services.legal_entity_update(actor=actor, entity=entity, director_name="Сидоров С. С.")
+    services.legal_entity_update(actor=actor, entity=older, accountant_name="Смирнова А. А.")
+    stored = LegalEntity.objects.get(pk=entity.pk)
+    assert (stored.director_name, stored.accountant_name) == ("Сидоров С. С.", "Смирнова А. А.")
+    before = counts()
+    with pytest.raises(ValidationFailed) as exc:
+        services.legal_entity_update(actor=actor, entity=older, bik="123")
+    assert "bik" in exc.value.errors and counts() == before
+    assert LegalEntity.objects.get(pk=entity.pk).bik == ENTITY["bik"]
