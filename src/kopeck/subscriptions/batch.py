@@ -80,11 +80,13 @@ class BatchOutcome:
     error: str = ""
     excluded: list[BilledLine] = field(default_factory=list)
     subscription: Subscription | None = field(default=None, repr=False, compare=False)
+    items: list[dict[str, Any]] = field(default_factory=list)
+    """The lines in their JSON form (as run items store them), in step with ``lines``."""
 
-    @property
-    def items(self) -> list[dict[str, Any]]:
-        """The lines in their JSON form (as run items store them)."""
-        return [line.as_dict() for line in self.lines]
+    def billed(self, lines: list[BilledLine], items: list[dict[str, Any]] | None = None) -> None:
+        """Set the lines (and their JSON forms, when already made)."""
+        self.lines = lines
+        self.items = [line.as_dict() for line in lines] if items is None else items
 
 
 def line_key(line: Mapping[str, Any]) -> LineKey:
@@ -206,7 +208,7 @@ def _run(actor: Actor, ids: list[int], on: dt.date, preview: bool,
                      or (i.component, i.period.start.isoformat()) not in skip)
         out.excluded = [BilledLine.of(c) for c in quote.charges if (c.component, c.period.start.isoformat()) in skip]
         if preview:
-            out.lines = [BilledLine.of(i) for i in quote.items]
+            out.billed([BilledLine.of(i) for i in quote.items])
             continue
         plan = plan_posting(sub, Quote(quote.on, quote.currency, kept, quote.truncated, quote.carried), slots,
                             bill=True)
@@ -225,7 +227,8 @@ def _run(actor: Actor, ids: list[int], on: dt.date, preview: bool,
             # An error in the bulk write (a database error, an amount the ledger refuses): bill them
             # one by one so that only the culprit fails, with its own cause.
             for sub, out, _plan in simple:
-                out.lines, out.transaction_ids = [], []
+                out.billed([])
+                out.transaction_ids = []
                 if exclude.get(sub.pk):
                     out.error = "DatabaseError: could not post the batch; retry the subscription"
                     continue
@@ -237,14 +240,15 @@ def _slow(actor: Actor, sub: Subscription, on: dt.date, out: BatchOutcome) -> No
     try:
         with transaction.atomic():
             result = subscription_bill_due(actor=actor, subscription=sub, on=on)
-        out.lines, out.transaction_ids = result.lines, list(result.transaction_ids)
+        out.billed(result.lines)
+        out.transaction_ids = list(result.transaction_ids)
     except Exception as exc:  # nothing of this subscription was written (its savepoint rolled back)
         out.error = _error(exc)
 
 
 def _dry(actor: Actor, sub: Subscription, on: dt.date, out: BatchOutcome) -> None:
     try:
-        out.lines = subscription_bill_due(actor=actor, subscription=sub, on=on, preview=True).lines
+        out.billed(subscription_bill_due(actor=actor, subscription=sub, on=on, preview=True).lines)
     except Exception as exc:  # one subscription's error never stops the batch
         out.error = _error(exc)
 
@@ -273,7 +277,8 @@ def _post_bulk(actor: Actor, batch: list[tuple[Subscription, BatchOutcome, Posti
                 ids.append(txn_id)
                 kind, ru, en, data = planned.timeline
                 timeline.append((sub.pk, now, plan.on, kind, ru[:500], en[:500], data, txn_id))
-        out.lines, out.transaction_ids = plan.lines, ids
+        out.billed(plan.lines, plan.items)
+        out.transaction_ids = ids
         if plan.audit_bill and ids:
             audits.append(("subscription.bill", "subscription", sub.pk, None, plan.bill_audit(ids)))
     insert_rows(BilledPeriod, ("subscription_id", "component", "period_start", "period_end", "amount_minor", "currency",

@@ -61,12 +61,14 @@ class PlannedEntry:
     entry: Credit | ChargeEntry
     line: BilledLine
     ledger: LedgerLine | None
+    data: dict[str, Any]
+    """The line's JSON form (computed once: the timeline, run items and the API answer it)."""
     piece_explanation: dict[str, Any] | None = None
 
     @property
     def timeline(self) -> tuple[str, str, str, dict[str, Any]]:
         """The timeline entry of a posted charge or credit: (kind, Russian, English, data)."""
-        return (self.line.kind, self.line.explanation.ru, self.line.explanation.en, self.line.as_dict())
+        return (self.line.kind, self.line.explanation.ru, self.line.explanation.en, self.data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,11 @@ class PostingPlan:
     def lines(self) -> list[BilledLine]:
         """The billed lines, in posting order."""
         return [e.line for e in self.entries]
+
+    @property
+    def items(self) -> list[dict[str, Any]]:
+        """The billed lines' JSON forms, in posting order."""
+        return [e.data for e in self.entries]
 
     @property
     def total(self) -> Money:
@@ -124,17 +131,17 @@ def plan_posting(sub: Subscription, quote: Quote, billed: Sequence[BilledSlot], 
             line = BilledLine.of(entry)
             entries.append(PlannedEntry(entry, line, LedgerLine(
                 CREDIT_OPERATION, entry.amount, None, charge_reason(sub, entry),
-                f"subscription:{sub.pk}:credit:{entry.component}:{entry.slot_start.isoformat()}")))
+                f"subscription:{sub.pk}:credit:{entry.component}:{entry.slot_start.isoformat()}"), line.as_dict()))
             continue
         item = entry.charge
         line = BilledLine.of(item)
+        data = line.as_dict()
         ledger = LedgerLine(CHARGE_OPERATION, item.amount, _vat_rate(line), charge_reason(sub, item),
                             f"subscription:{sub.pk}:{item.component}:{item.period.start.isoformat()}") \
             if item.amount.is_positive() else None
-        explanation = {**item.explanation.as_dict(), "lines": [ln.as_dict() for ln in item.lines],
-                       "due": item.due.isoformat(), "billing_period": item.billing_period.to_dict(),
-                       "name": {"ru": line.name_ru, "en": line.name_en}}
-        entries.append(PlannedEntry(entry, line, ledger, explanation))
+        explanation = {**data["explanation"], "lines": data["lines"], "due": data["due"],
+                       "billing_period": data["billing_period"], "name": data["name"]}
+        entries.append(PlannedEntry(entry, line, ledger, data, explanation))
     return PostingPlan(sub.pk, sub.client_id, sub.currency, quote.on, posting, tuple(entries), bill)
 
 
