@@ -3,10 +3,22 @@
 Pure Python (stdlib + ``kopeck.core``). Main entries:
 
 * :class:`Terms` — plan spec, currency, quantity, start, anchor (anniversary | calendar billing
-  day), first-period policy, trial end, end date, discount %, fixed price override, phase start;
-* :func:`due_charges` — what should have been billed up to a date minus what was;
+  day), first-period policy, trial end, end date, discount %, fixed price override, phase start,
+  VAT rate and whether prices include VAT;
+* :func:`due_charges` / :func:`quote_bill_due` — what should have been billed up to a date minus
+  what was (:class:`DueCharge`: lines, explanation, gross amount);
 * :func:`quote_phase_change` / :func:`quote_close` / :func:`quote_open` — the charges and credits
-  an action posts; :func:`classify_change` — upgrade / downgrade / crossgrade.
+  an action posts (a credit: what was paid for a piece minus what the days kept cost priced alone);
+  :func:`classify_change` — upgrade / downgrade / crossgrade;
+* :func:`posting_of` / :func:`billed_after` — what posting a quote does to the billed pieces
+  (:class:`BilledSlot`), the rules every writer executes;
+* :func:`status_on` / :func:`billable_on` — a subscription's status on a day and whether it is
+  billable then; :func:`period_containing` — the billing period of a day;
+* :class:`BilledLine` — a billed line (a charge or a credit) as the typed value that crosses from
+  subscriptions to billing runs and documents, with its JSON form.
+
+Amounts are :class:`~kopeck.core.money.Money`, rounded once per line, half-up; dates are
+provider-local; nothing here reads the clock.
 """
 
 from kopeck.core.subscriptions.actions import (
