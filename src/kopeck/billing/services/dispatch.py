@@ -124,7 +124,7 @@ def billing_run_confirm_dispatch(*, actor: Actor, run: BillingRun, fingerprint: 
 
 
 # ---------------------------------------------------------------------------------------------
-# the daily automatic run
+# the daily scheduled run (the one scheduled biller)
 
 
 UNFINISHED = (RunStatus.PENDING, RunStatus.COMPUTING, RunStatus.APPLYING, RunStatus.FAILED)
