@@ -76,9 +76,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "kopeck.common.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "kopeck.common.middleware.KopeckLocaleMiddleware",
+    "kopeck.common.http.guard.ApiGuardMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -139,8 +141,35 @@ TIME_ZONE = KOPECK_TIME_ZONE  # display zone of the admin; storage is UTC (USE_T
 USE_I18N = True
 USE_TZ = True
 
-# Usage batches (1,000 events) stay well below this; larger bodies are refused.
-DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# -- Limits (docs/settings.md "Limits", docs/security.md): each stated once, here. -------------------
+# A request body (usage batches of 1,000 events take ~150 kB): larger ones get 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("KOPECK_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
+# The request's headers in total (larger: 431); the server's own limits (gunicorn) sit above it.
+KOPECK_MAX_HEADER_BYTES = 16 * 1024
+# Nesting of a JSON body (deeper: 400 malformed-request).
+KOPECK_JSON_MAX_DEPTH = 32
+# Items in one usage batch (events or meter readings).
+KOPECK_USAGE_BATCH_MAX = 1000
+# Tags of one client, contacts of one client.
+KOPECK_CLIENT_TAGS_MAX = 50
+KOPECK_CLIENT_CONTACTS_MAX = 50
+# Page size of lists (?page_size=, default 50).
+KOPECK_PAGE_SIZE_MAX = 500
+# The calendar the API accepts: dates (and instants) outside it are refused with 400.
+KOPECK_DATE_MIN = "1900-01-01"
+KOPECK_DATE_MAX = "2999-12-31"
+# Document templates (previews and real documents alike): wall time, output size, loop iterations
+# and the size of integers a template computes.
+KOPECK_TEMPLATE_MAX_SECONDS = float(os.environ.get("KOPECK_TEMPLATE_MAX_SECONDS", "5"))
+KOPECK_TEMPLATE_MAX_OUTPUT = 5 * 1024 * 1024
+KOPECK_TEMPLATE_MAX_ITERATIONS = 1_000_000
+KOPECK_TEMPLATE_MAX_INT_DIGITS = 100
+KOPECK_TEMPLATE_MAX_SOURCE = 200 * 1024
+# Failed logins and failed API keys: after this many failures in the window, per account and per
+# address, further attempts get 429 with Retry-After until the window has passed.
+KOPECK_AUTH_FAILURES_PER_ACCOUNT = int(os.environ.get("KOPECK_AUTH_FAILURES_PER_ACCOUNT", "10"))
+KOPECK_AUTH_FAILURES_PER_ADDRESS = int(os.environ.get("KOPECK_AUTH_FAILURES_PER_ADDRESS", "50"))
+KOPECK_AUTH_FAILURE_WINDOW = int(os.environ.get("KOPECK_AUTH_FAILURE_WINDOW", "900"))
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
@@ -158,6 +187,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["kopeck.operators.permissions.AreaPermission"],
     "DEFAULT_PAGINATION_CLASS": "kopeck.common.http.pagination.Pagination",
+    "DEFAULT_PARSER_CLASSES": ["kopeck.common.http.parsers.JSONParser"],
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "kopeck.common.http.problems.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "kopeck.common.http.base.KopeckSchema",
@@ -219,6 +249,25 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("KOPECK_LOG_LEVEL", "WARNING")},
 }
 
-if not DEBUG:
-    SESSION_COOKIE_HTTPONLY = True
-    X_FRAME_OPTIONS = "DENY"
+# -- Deployment (docs/security.md "Behind TLS") -----------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+CSRF_FAILURE_VIEW = "kopeck.common.http.guard.csrf_failure"
+# Content-Security-Policy of every page (a nonce per response for Kopeck's own inline scripts).
+KOPECK_CSP = os.environ.get("KOPECK_CSP", (
+    "default-src 'self'; script-src 'self' {nonce}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; frame-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'; "
+    "object-src 'none'"))
+# Served over HTTPS (directly or behind a TLS-terminating proxy): secure cookies, HSTS, redirect to
+# https. The demo and the embedded default stay on plain HTTP (KOPECK_HTTPS off).
+KOPECK_HTTPS = _env_bool("KOPECK_HTTPS", False)
+if KOPECK_HTTPS:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = _env_bool("KOPECK_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = int(os.environ.get("KOPECK_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("KOPECK_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = _env_bool("KOPECK_HSTS_PRELOAD", True)
+    if _env_bool("KOPECK_BEHIND_PROXY", False):
+        # Only behind a proxy that sets X-Forwarded-Proto itself (and strips the client's).
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

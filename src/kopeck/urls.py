@@ -7,7 +7,7 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from kopeck.audit.api import AuditViewSet
@@ -22,6 +22,8 @@ from kopeck.ledger.api import ClientBalanceView, ClientOperationsView, ClientSta
 from kopeck.operators.api import ApiKeyViewSet
 from kopeck.subscriptions.api import SubscriptionViewSet
 from kopeck.usage.api import MeterReadingsView, SubscriptionUsageView, UsageEventsView
+
+handler500 = "kopeck.common.http.guard.handler500"
 
 admin.site.site_header = "Kopeck"
 admin.site.site_title = "Kopeck"
@@ -59,7 +61,7 @@ api_v1: list[URLPattern | URLResolver] = [
 
 urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api/v1/", include(api_v1)),
     re_path(r"^api/.*$", api_not_found),

@@ -132,7 +132,7 @@ def with_fields(**fields: Any) -> dict[str, Any]:
         (with_fields(inn=PERSON_INN),
          [{"field": "fields.inn", "detail": "ИНН юридического лица должен содержать 10 цифр, получено 12"}]),
         (with_fields(colour="green"), [{"field": "fields.colour", "detail": "Unknown field for this client type."}]),
-        ({**LEGAL_BODY, "fields": {"inn": SBER_INN}}, [{"field": "fields.full_name", "detail": "This field is required."}]),
+        ({**LEGAL_BODY, "fields": {"inn": SBER_INN}}, [{"field": "fields.full_name", "detail": "Обязательное поле."}]),
         (with_fields(settlement_account="40702810938000012346"),
          [{"field": "fields.settlement_account",
            "detail": "Расчётный счёт 40702810938000012346 не соответствует БИК 044525225: неверный контрольный ключ"}]),
@@ -170,7 +170,7 @@ def test_create_client_reports_service_errors_together(api: APIClient, clock: Fi
     response = api.post("/api/v1/clients/", body, format="json")
     problem = assert_problem(response, 400, "validation-error", [
         {"field": "currency", "detail": "unknown currency 'XYZ'"},
-        {"field": "fields.full_name", "detail": "This field is required."},
+        {"field": "fields.full_name", "detail": "Обязательное поле."},
         {"field": "fields.inn", "detail": "ИНН юридического лица не может состоять из одних нулей"},
         {"field": "fields.kpp", "detail": "КПП должен содержать 9 символов, получено 1"},
     ])
@@ -195,7 +195,7 @@ def test_malformed_json_body(api: APIClient, clock: FixedClock) -> None:
     response = api.post("/api/v1/clients/", '{"type": "legal", "name": ', content_type="application/json")
     problem = assert_problem(response, 400, "malformed-request", None)
     assert problem["title"] == "Malformed request"
-    assert problem["detail"].startswith("JSON parse error - ")
+    assert problem["detail"].startswith("The body is not valid JSON: ")
     assert counts() == before
 
 
@@ -353,7 +353,7 @@ def test_get_one_client(api: APIClient, some_clients: dict[str, Client]) -> None
 @pytest.mark.django_db
 def test_get_missing_client(api: APIClient) -> None:
     problem = assert_problem(api.get("/api/v1/clients/999999/"), 404, "not-found", None)
-    assert problem["detail"] == "No Client matches the given query."
+    assert problem["detail"] == "No such object."
 
 
 @pytest.mark.django_db

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from rest_framework.pagination import PageNumberPagination
 
 
@@ -8,4 +9,4 @@ class Pagination(PageNumberPagination):
 
     page_size = 50
     page_size_query_param = "page_size"
-    max_page_size = 500
+    max_page_size = settings.KOPECK_PAGE_SIZE_MAX
