@@ -208,6 +208,19 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One tag per domain (the area of access of the operation), in the operator's order of work.
+    "TAGS": [
+        {"name": "clients", "description": "Clients, their requisites, contacts, tags and history."},
+        {"name": "subscriptions", "description": "Subscriptions, their actions with previews, timeline."},
+        {"name": "usage", "description": "Usage events, meter readings and current usage."},
+        {"name": "billing", "description": "Billing runs: sandbox, automatic, with confirmation."},
+        {"name": "documents", "description": "Invoices, acts, invoice-facturas, УПД, reconciliation acts."},
+        {"name": "ledger", "description": "Client accounts: operations, reversals, balance, statement."},
+        {"name": "catalog", "description": "Products, plans, plan versions and the price calculator."},
+        {"name": "settings", "description": "Billing and mail settings, client field sets."},
+        {"name": "operators", "description": "API keys."},
+        {"name": "audit", "description": "The audit log of every write."},
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ClientTypeEnum": "kopeck.clients.models.ClientType.choices",
         "ClientStatusEnum": "kopeck.clients.models.ClientStatus.choices",

@@ -251,6 +251,7 @@ class BillingRunExportView(KopeckAPIView):
 
     @extend_schema(responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="The run's lines.")})
     def get(self, request: Request, pk: int) -> StreamingHttpResponse:
+        """The run's lines as CSV."""
         run = get_object_or_404(BillingRun, pk=pk)
         response = StreamingHttpResponse(services.run_export_csv(run), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="billing-run-{run.pk}.csv"'
@@ -268,6 +269,7 @@ class BillingRunXlsxExportView(KopeckAPIView):
     @extend_schema(responses={(200, XLSX_CONTENT_TYPE): OpenApiResponse(
         OpenApiTypes.BINARY, description="The run's workbook (sheets Lines and Summary).")})
     def get(self, request: Request, pk: int) -> FileResponse:
+        """The run as an Excel workbook."""
         run = get_object_or_404(BillingRun, pk=pk)
         return FileResponse(run_export_xlsx_file(run), as_attachment=True, filename=xlsx_filename(run),
                             content_type=XLSX_CONTENT_TYPE)

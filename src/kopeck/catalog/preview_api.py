@@ -8,16 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from kopeck.catalog.preview import price_preview
 from kopeck.common.http.base import KopeckAPIView
+from kopeck.common.http.parsers import JSONParser
 from kopeck.core.vat import VatRate
 from kopeck.operators.roles import Access, Area
 
@@ -176,7 +175,6 @@ EXAMPLES = [
     responses={200: PricePreviewResponseSerializer},
     examples=EXAMPLES,
     summary="Price calculator",
-    tags=["catalog"],
 )
 class PricePreviewView(KopeckAPIView):
     """Калькулятор стоимости: price a component or a plan for a quantity, events, meter readings or
@@ -187,7 +185,7 @@ class PricePreviewView(KopeckAPIView):
     required_access = Access.READ
     http_method_names = ["post", "options"]
     parser_classes = [JSONParser]
-    schema = AutoSchema()  # a read: no Idempotency-Key to document
+    idempotent = False  # a read: no Idempotency-Key to document
 
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         # A preview writes nothing, so it skips the idempotency layer (which would store a record).

@@ -110,7 +110,7 @@ class IssueSerializer(serializers.Serializer):  # type: ignore[type-arg]
     issue_date = serializers.DateField(required=False, help_text="Default: today (provider-local).")
 
 
-class CancelSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class DocumentCancelSerializer(serializers.Serializer):  # type: ignore[type-arg]
     reason = serializers.CharField(max_length=500)
 
 
@@ -173,7 +173,7 @@ class DocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, KopeckVi
         return self._detail(doc, status.HTTP_201_CREATED)
 
     @extend_schema(request=MonthlyActsSerializer, responses={201: DocumentSerializer(many=True)})
-    @action(detail=False, methods=["post"], url_path="monthly-acts")
+    @action(detail=False, methods=["post"], url_path="monthly-acts", pagination_class=None)
     def monthly_acts(self, request: Request) -> Response:
         """Issue an act (or УПД) per client for the month's charges not on one yet; the documents issued."""
         data = MonthlyActsSerializer(data=request.data)
@@ -203,11 +203,11 @@ class DocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, KopeckVi
                                       issue_date=data.validated_data.get("issue_date"))
         return self._detail(doc)
 
-    @extend_schema(request=CancelSerializer, responses={200: DocumentDetailSerializer})
+    @extend_schema(request=DocumentCancelSerializer, responses={200: DocumentDetailSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str) -> Response:
         """Cancel a draft or an unpaid issued document (it keeps its number)."""
-        data = CancelSerializer(data=request.data)
+        data = DocumentCancelSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         doc = services.document_cancel(actor=self.actor, document=get_object_or_404(Document, pk=pk),
                                        reason=data.validated_data["reason"])

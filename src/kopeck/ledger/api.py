@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from kopeck.clients.models import Client
 from kopeck.common.errors import ValidationFailed
-from kopeck.common.http.base import KopeckAPIView, KopeckViewSet
+from kopeck.common.http.base import KopeckAPIView, KopeckGenericAPIView, KopeckViewSet
 from kopeck.common.http.pagination import Pagination
 from kopeck.core.ledger import Operation
 from kopeck.ledger import selectors, services
@@ -93,13 +93,16 @@ def _txn_queryset() -> Any:
     return JournalTransaction.objects.select_related("reversed_by").prefetch_related("postings__account", "documents")
 
 
-class ClientOperationsView(KopeckAPIView):
+class ClientOperationsView(KopeckGenericAPIView):
     """Operations on a client's account (зачисления и списания)."""
 
     area = Area.LEDGER
+    pagination_class = Pagination
+    serializer_class = TransactionSerializer
 
     @extend_schema(responses={200: TransactionSerializer(many=True)})
     def get(self, request: Request, client_id: int) -> Response:
+        """The client's operations, newest first (paginated)."""
         client = get_object_or_404(Client, pk=client_id)
         paginator = Pagination()
         page = paginator.paginate_queryset(
@@ -114,6 +117,7 @@ class ClientOperationsView(KopeckAPIView):
                                         "reason": "Настройка сервера"}, request_only=True),
     ])
     def post(self, request: Request, client_id: int) -> Response:
+        """Post a credit or a debit on the client's account."""
         client = get_object_or_404(Client, pk=client_id)
         data = OperationSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -165,6 +169,7 @@ class ClientBalanceView(KopeckAPIView):
         OpenApiParameter("as_of", dt.date, description="End of this provider-local day; default now."),
         OpenApiParameter("currency", str)])
     def get(self, request: Request, client_id: int) -> Response:
+        """The client's balance now, or at the end of a provider-local day."""
         client = get_object_or_404(Client, pk=client_id)
         as_of = _date_param(request, "as_of", required=False)
         balance = selectors.client_balance(client, currency=request.query_params.get("currency"), as_of=as_of)
@@ -201,6 +206,7 @@ class ClientStatementView(KopeckAPIView):
         OpenApiParameter("date_from", dt.date, required=True), OpenApiParameter("date_to", dt.date, required=True),
         OpenApiParameter("currency", str)])
     def get(self, request: Request, client_id: int) -> Response:
+        """The client's statement of a period: opening balance, operations, totals, closing balance."""
         client = get_object_or_404(Client, pk=client_id)
         date_from = _date_param(request, "date_from", required=True)
         date_to = _date_param(request, "date_to", required=True)

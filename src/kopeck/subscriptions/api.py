@@ -129,7 +129,7 @@ class ChangeQuantitySerializer(serializers.Serializer):  # type: ignore[type-arg
     quantity = serializers.IntegerField(min_value=1)
 
 
-class CancelSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class SubscriptionCancelSerializer(serializers.Serializer):  # type: ignore[type-arg]
     at_period_end = serializers.BooleanField(required=False, default=True, help_text=(
         "true (default): at the end of the current period, nothing posted now, can be undone; "
         "false: now — settle and credit the unused prepaid days."))
@@ -338,12 +338,23 @@ Act = Callable[..., services.ActionResult]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+ACTION_SUMMARIES = {
+    "change_plan": "Change the plan", "change_quantity": "Change the quantity", "cancel": "Cancel the subscription",
+    "uncancel": "Undo a cancellation at period end", "change_billing_day": "Change the billing day",
+    "suspend": "Suspend the subscription", "resume": "Resume the subscription", "bill": "Bill the due periods",
+}
+
+
 def _action_schema(name: str, request: type[serializers.Serializer] | None, preview: bool,  # type: ignore[type-arg]
                    description: str) -> Callable[[F], F]:
     what = ("Preview: the items the action would post, nothing written (read access is enough). "
             if preview else "")
+    summary = ACTION_SUMMARIES[name]
+    if preview:
+        summary = f"Preview: {summary[0].lower()}{summary[1:]} (nothing is written)"
     decorate: Callable[[F], F] = extend_schema(request=request, responses={200: ActionResultSerializer},
-                                               examples=EXAMPLES[name], description=what + description)
+                                               examples=EXAMPLES[name], description=what + description,
+                                               summary=summary)
     return decorate
 
 
@@ -411,8 +422,9 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Kope
         return self.get_paginated_response(BilledPeriodSerializer(page, many=True).data)
 
     @extend_schema(responses={200: ScheduledChangeSerializer(many=True)})
-    @action(detail=True, methods=["get"], url_path="scheduled-changes")
+    @action(detail=True, methods=["get"], url_path="scheduled-changes", pagination_class=None)
     def scheduled_changes(self, request: Request, pk: str) -> Response:
+        """The subscription's scheduled changes, newest first (a list, not paginated)."""
         sub = self.get_object()
         return Response(ScheduledChangeSerializer(sub.scheduled_changes.order_by("-id"), many=True).data)
 
@@ -452,7 +464,7 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Kope
         "Change the quantity now: per-unit components are credited for the unused days at the old quantity and "
         "charged for the remaining days at the new one.")
     cancel, cancel_preview = _action_pair(
-        "cancel", "cancel", services.subscription_cancel, CancelSerializer,
+        "cancel", "cancel", services.subscription_cancel, SubscriptionCancelSerializer,
         "Cancel at the end of the current period (nothing posted now; undo with uncancel) or now (settle what is "
         "due, credit the unused prepaid days, end the subscription).")
     uncancel, uncancel_preview = _action_pair(
