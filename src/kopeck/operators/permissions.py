@@ -13,6 +13,7 @@ from kopeck.operators.authentication import ApiKeyPrincipal, presented_token, re
 from kopeck.operators.models import ApiKey, Operator
 from kopeck.operators.roles import Access, Area
 from kopeck.operators.services import KeyRefused, actor_for_key, actor_for_operator, holder_allows
+from kopeck.operators.throttle import Throttled
 
 
 def needed_access(request: Request, view: Any) -> Access:
@@ -61,7 +62,7 @@ class OperatorPrincipals:
         if presented_token(request):
             try:
                 key = request_api_key(request)
-            except KeyRefused:
+            except (KeyRefused, Throttled):
                 return None
             return f"key:{key.pk}" if key is not None else None
         user = get_user(request)

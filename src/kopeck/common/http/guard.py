@@ -15,8 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import BadRequest, PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 
 from kopeck.common.http.problems import PROBLEM_CONTENT_TYPE, problem
@@ -86,6 +86,13 @@ class ApiGuardMiddleware:
             return None
         if isinstance(exception, RequestDataTooBig):
             return too_large(request)
+        if isinstance(exception, Http404):
+            return problem_json(request, 404, "not-found", _("Not found"), _("No such object."))
+        if isinstance(exception, PermissionDenied):
+            return problem_json(request, 403, "forbidden", _("Forbidden"),
+                                _("Your role or API key scopes do not allow this."))
+        if isinstance(exception, SuspiciousOperation | BadRequest):
+            return problem_json(request, 400, "bad-request", _("Bad request"), _("The request is malformed."))
         log.error("Unhandled error in %s %s", request.method, request.path, exc_info=exception)
         return server_error(request)
 
