@@ -228,6 +228,10 @@ SPECTACULAR_SETTINGS = {
         "ClientStatusEnum": "kopeck.clients.models.ClientStatus.choices",
         "PlanVersionStatusEnum": "kopeck.catalog.models.VersionStatus.choices",
         "SubscriptionStatusEnum": "kopeck.subscriptions.models.SubscriptionStatus.choices",
+        "DocumentLanguageEnum": "kopeck.documents.models.Language.choices",
+        "DocumentStatusEnum": "kopeck.documents.models.DocumentStatus.choices",
+        "DocumentTypeEnum": "kopeck.documents.models.DocumentType.choices",
+        "UpdStatusEnum": [(1, "1"), (2, "2")],
     },
 }
 

@@ -83,7 +83,7 @@ class DraftSerializer(serializers.Serializer):  # type: ignore[type-arg]
     lines = LineSerializer(many=True, required=False)
     legal_entity = serializers.IntegerField(required=False, help_text="Default: the default legal entity.")
     currency = serializers.CharField(required=False, max_length=3)
-    language = serializers.ChoiceField(choices=Language.values, default=Language.RU)
+    language = serializers.ChoiceField(choices=Language.choices, default=Language.RU)
     due_date = serializers.DateField(required=False)
     period_start = serializers.DateField(required=False)
     period_end = serializers.DateField(required=False)
@@ -103,7 +103,7 @@ class ReconciliationSerializer(serializers.Serializer):  # type: ignore[type-arg
     client = serializers.IntegerField()
     start = serializers.DateField()
     end = serializers.DateField()
-    language = serializers.ChoiceField(choices=Language.values, default=Language.RU)
+    language = serializers.ChoiceField(choices=Language.choices, default=Language.RU)
 
 
 class IssueSerializer(serializers.Serializer):  # type: ignore[type-arg]
