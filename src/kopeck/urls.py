@@ -56,7 +56,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("billing-runs/<int:pk>/export.xlsx", BillingRunXlsxExportView.as_view(),
          name="billing-run-export-xlsx"),
     path("", include(router.urls)),
-    re_path(r"^.*$", api_not_found),
+    re_path(r"^[\s\S]*$", api_not_found),
 ]
 
 urlpatterns = [
@@ -64,7 +64,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api/v1/", include(api_v1)),
-    re_path(r"^api/.*$", api_not_found),
+    re_path(r"^api/[\s\S]*$", api_not_found),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     *i18n_patterns(path("admin/", admin.site.urls), prefix_default_language=False),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -40,6 +40,12 @@ class _UsageSerializer(serializers.Serializer):  # type: ignore[type-arg]
                                          help_text="Transaction amounts (percentage models).")
 
 
+@extend_schema_field({"oneOf": [{"type": "string", "enum": [r.value for r in VatRate]},
+                                {"type": "integer", "enum": [int(r.value) for r in VatRate if r.value.isdigit()]}]})
+class _VatRateField(serializers.Field):  # type: ignore[type-arg]
+    """Schema only: price_preview checks the value."""
+
+
 class PricePreviewRequestSerializer(_UsageSerializer):
     component = serializers.DictField(required=False, help_text="A component spec, as the catalog API takes it.")
     plan = serializers.DictField(required=False, help_text="A plan spec, as the catalog API takes it.")
@@ -50,8 +56,9 @@ class PricePreviewRequestSerializer(_UsageSerializer):
     period = _PeriodSerializer(required=False, help_text="Bounds events (outside → error) and prorating.")
     used = _PeriodSerializer(required=False, help_text="Plan only: the part of period used (proration).")
     setup_fee = serializers.BooleanField(required=False, help_text="Plan only: add the one-time setup fee.")
-    vat_rate = serializers.CharField(required=False, help_text=(
-        f"One of {', '.join(r.value for r in VatRate)}. Default: the billing settings' rate of the VAT regime."))
+    vat_rate = _VatRateField(required=False, help_text=(
+        f"One of {', '.join(r.value for r in VatRate)} (the numbers also as JSON integers). Default: the billing "
+        "settings' rate of the VAT regime."))
     prices_include_vat = serializers.BooleanField(required=False, help_text="Default: the billing settings.")
 
 

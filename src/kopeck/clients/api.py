@@ -24,6 +24,7 @@ from kopeck.clients.models import (
     FieldKind,
 )
 from kopeck.common.http.base import KopeckViewSet
+from kopeck.common.http.params import choice_param, currency_param
 from kopeck.operators.roles import Area
 
 
@@ -95,8 +96,9 @@ class ClientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, KopeckView
 
     def get_queryset(self) -> Any:
         p = self.request.query_params
-        return selectors.client_list(type=p.get("type"), status=p.get("status"), currency=p.get("currency"),
-                                     tag=p.get("tag"), search=p.get("search"))
+        return selectors.client_list(type=choice_param(p, "type", ClientType.values),
+                                     status=choice_param(p, "status", ClientStatus.values),
+                                     currency=currency_param(p), tag=p.get("tag"), search=p.get("search"))
 
     def create(self, request: Request) -> Response:
         data = ClientWriteSerializer(data=request.data)
@@ -141,7 +143,7 @@ class FieldDefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, K
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> Any:
-        return selectors.field_definitions(self.request.query_params.get("client_type"))
+        return selectors.field_definitions(choice_param(self.request.query_params, "client_type", ClientType.values))
 
     def create(self, request: Request) -> Response:
         data = FieldDefinitionSerializer(data=request.data)

@@ -16,8 +16,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from kopeck.clients.models import Client
-from kopeck.common.errors import ValidationFailed
 from kopeck.common.http.base import KopeckViewSet
+from kopeck.common.http.params import choice_param, date_param, int_param
 from kopeck.documents import selectors, services
 from kopeck.documents.handlers import attachment_name
 from kopeck.documents.models import Document, DocumentDelivery, DocumentStatus, DocumentType, Language
@@ -144,10 +144,17 @@ class DocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, KopeckVi
 
     def get_queryset(self) -> Any:
         if self.action == "list":
-            try:
-                return selectors.documents_filter(self.request.query_params).prefetch_related("transactions")
-            except ValueError as exc:
-                raise ValidationFailed.field("date_from", "Enter dates as YYYY-MM-DD.") from exc
+            p = self.request.query_params
+            checked: dict[str, Any] = {
+                "client": int_param(p, "client"), "run": int_param(p, "run"),
+                "legal_entity": int_param(p, "legal_entity"),
+                "type": choice_param(p, "type", DocumentType.values),
+                "status": choice_param(p, "status", DocumentStatus.values),
+                "number": p.get("number") or None,
+                "date_from": date_param(p, "date_from"), "date_to": date_param(p, "date_to"),
+            }
+            return selectors.documents_filter({k: v for k, v in checked.items() if v is not None}).prefetch_related(
+                "transactions")
         return Document.objects.prefetch_related("transactions", "deliveries")
 
     def get_serializer_class(self) -> Any:

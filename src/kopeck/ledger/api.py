@@ -16,6 +16,7 @@ from kopeck.clients.models import Client
 from kopeck.common.errors import ValidationFailed
 from kopeck.common.http.base import KopeckAPIView, KopeckGenericAPIView, KopeckViewSet
 from kopeck.common.http.pagination import Pagination
+from kopeck.common.http.params import currency_param, date_param
 from kopeck.core.ledger import Operation
 from kopeck.ledger import selectors, services
 from kopeck.ledger.amounts import from_minor
@@ -144,15 +145,7 @@ class TransactionViewSet(mixins.RetrieveModelMixin, KopeckViewSet):
 
 
 def _date_param(request: Request, name: str, *, required: bool) -> dt.date | None:
-    raw = request.query_params.get(name)
-    if not raw:
-        if required:
-            raise ValidationFailed.field(name, "This parameter is required (YYYY-MM-DD).")
-        return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError as exc:
-        raise ValidationFailed.field(name, "Enter a date as YYYY-MM-DD.") from exc
+    return date_param(request.query_params, name, required=required)
 
 
 class BalanceSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -172,7 +165,7 @@ class ClientBalanceView(KopeckAPIView):
         """The client's balance now, or at the end of a provider-local day."""
         client = get_object_or_404(Client, pk=client_id)
         as_of = _date_param(request, "as_of", required=False)
-        balance = selectors.client_balance(client, currency=request.query_params.get("currency"), as_of=as_of)
+        balance = selectors.client_balance(client, currency=currency_param(request.query_params), as_of=as_of)
         return Response({"client": client.pk, "currency": balance.currency.code, "balance": balance.to_str(),
                          "as_of": as_of})
 
@@ -214,7 +207,7 @@ class ClientStatementView(KopeckAPIView):
         if date_to < date_from:
             raise ValidationFailed.field("date_to", "Must not be before date_from.")
         st = selectors.client_statement(client, date_from=date_from, date_to=date_to,
-                                        currency=request.query_params.get("currency"))
+                                        currency=currency_param(request.query_params))
         return Response({
             "client": client.pk, "currency": st.currency, "date_from": date_from, "date_to": date_to,
             "opening_balance": st.opening.to_str(), "total_credit": st.total_credit.to_str(),

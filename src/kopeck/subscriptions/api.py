@@ -26,6 +26,7 @@ from kopeck.clients.models import Client
 from kopeck.common.actor import Actor
 from kopeck.common.http.base import KopeckViewSet
 from kopeck.common.http.idempotency import HEADER as IDEMPOTENCY_HEADER
+from kopeck.common.http.params import choice_param, int_param
 from kopeck.core.money import Money
 from kopeck.ledger.amounts import from_minor
 from kopeck.operators.roles import Access, Area
@@ -395,10 +396,12 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Kope
     def get_queryset(self) -> Any:
         qs = Subscription.objects.select_related("plan", "plan_version").order_by("id")
         p = self.request.query_params
-        if p.get("client", "").isdigit():
-            qs = qs.filter(client_id=int(p["client"]))
-        if p.get("status"):
-            qs = qs.filter(status=p["status"])
+        client = int_param(p, "client")
+        if client is not None:
+            qs = qs.filter(client_id=client)
+        status_ = choice_param(p, "status", SubscriptionStatus.values)
+        if status_:
+            qs = qs.filter(status=status_)
         if p.get("plan"):
             qs = qs.filter(plan__code=p["plan"])
         if p.get("external_id"):

@@ -104,7 +104,11 @@ class KopeckSchema(AutoSchema):
 
 class KopeckView:
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
-        return idempotent(request, lambda: super(KopeckView, self).dispatch(request, *args, **kwargs))  # type: ignore[misc]
+        dispatch = super().dispatch  # type: ignore[misc]
+        method = (request.method or "").lower()
+        if method not in self.http_method_names or getattr(self, method, None) is None:  # type: ignore[attr-defined]
+            return dispatch(request, *args, **kwargs)  # 405 from DRF, before any Idempotency-Key check
+        return idempotent(request, lambda: dispatch(request, *args, **kwargs))
 
     @property
     def actor(self) -> Actor:

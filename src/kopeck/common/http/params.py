@@ -16,7 +16,7 @@ from kopeck.core.money import MINOR_UNITS
 def date_param(params: Mapping[str, str], name: str, *, required: bool = False) -> dt.date | None:
     """``YYYY-MM-DD`` within the supported calendar, or None when absent (and not required)."""
     raw = params.get(name)
-    if not raw:
+    if raw is None:
         if required:
             raise ValidationFailed.field(name, _("This parameter is required (YYYY-MM-DD)."))
         return None
@@ -35,7 +35,7 @@ def date_param(params: Mapping[str, str], name: str, *, required: bool = False) 
 def currency_param(params: Mapping[str, str], name: str = "currency") -> str | None:
     """An ISO 4217 code Kopeck knows, or None when absent."""
     raw = params.get(name)
-    if not raw:
+    if raw is None:
         return None
     code = raw.strip().upper()
     if code not in MINOR_UNITS:
@@ -55,7 +55,7 @@ def int_param(params: Mapping[str, str], name: str) -> int | None:
 
 def choice_param(params: Mapping[str, str], name: str, choices: list[str]) -> str | None:
     raw = params.get(name)
-    if not raw:
+    if raw is None:
         return None
     if raw not in choices:
         raise ValidationFailed.field(name, _("One of: %(choices)s.") % {"choices": ", ".join(choices)})

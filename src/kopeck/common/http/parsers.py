@@ -37,8 +37,9 @@ def _nul_path(value: Any, path: str, depth: int, limit: int) -> str | None:
     return None
 
 
-def loads(body: bytes | str) -> Any:
-    """Decode a JSON body under the API's rules (ParseError / ValidationError otherwise)."""
+def loads(body: bytes | str, *, nul_allowed: bool = False) -> Any:
+    """Decode a JSON body under the API's rules (ParseError / ValidationError otherwise).
+    ``nul_allowed``: the caller refuses NUL characters itself, item by item (usage batches)."""
     limit = int(settings.KOPECK_JSON_MAX_DEPTH)
     try:
         data = json.loads(body, parse_constant=_reject_constant)
@@ -47,7 +48,7 @@ def loads(body: bytes | str) -> Any:
     except (ValueError, UnicodeDecodeError) as exc:
         raise exceptions.ParseError(_("The body is not valid JSON: %(error)s") % {"error": exc}) from None
     path = _nul_path(data, "", 0, limit)
-    if path is not None:
+    if path is not None and not nul_allowed:
         raise exceptions.ValidationError({path or "body": [_("NUL characters are not allowed.")]})
     return data
 
