@@ -150,8 +150,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("KOPECK_MAX_BODY_BYTES", str(2 
 KOPECK_MAX_HEADER_BYTES = 16 * 1024
 # Nesting of a JSON body (deeper: 400 malformed-request).
 KOPECK_JSON_MAX_DEPTH = 32
-# Items in one usage batch (events or meter readings).
+# Items in one usage batch (events or meter readings); a usage event's value: digits before and after
+# the point (a period's sum of up to a million such events stays within what prices are computed in).
 KOPECK_USAGE_BATCH_MAX = 1000
+KOPECK_USAGE_VALUE_DIGITS = 12
+KOPECK_USAGE_VALUE_PLACES = 6
 # Tags of one client, contacts of one client.
 KOPECK_CLIENT_TAGS_MAX = 50
 KOPECK_CLIENT_CONTACTS_MAX = 50

@@ -64,6 +64,7 @@ class BatchOutcome:
     transaction_ids: list[int] = field(default_factory=list)
     error: str = ""
     excluded: list[dict[str, Any]] = field(default_factory=list)
+    held: list[dict[str, Any]] = field(default_factory=list)  # metered lines that cannot be rated (still due)
     subscription: Subscription | None = field(default=None, repr=False, compare=False)
 
 
@@ -164,6 +165,7 @@ def _run(actor: Actor, ids: list[int], on: dt.date, preview: bool,
         except Exception as exc:  # one subscription's error never stops the batch
             out.error = _error(exc)
             continue
+        out.held = [h.as_dict() for h in quote.held]
         skip = exclude.get(sub.pk, set())
         charges = [c for c in quote.charges if (c.component, c.period.start.isoformat()) not in skip]
         out.excluded = [c.as_dict() for c in quote.charges if (c.component, c.period.start.isoformat()) in skip]
@@ -200,6 +202,7 @@ def _slow(actor: Actor, sub: Subscription, on: dt.date, out: BatchOutcome) -> No
         with transaction.atomic():
             result = subscription_bill_due(actor=actor, subscription=sub, on=on)
         out.items, out.transaction_ids = result.items, list(result.transaction_ids)
+        out.held = list(result.held)
     except Exception as exc:  # nothing of this subscription was written (its savepoint rolled back)
         out.error = _error(exc)
 

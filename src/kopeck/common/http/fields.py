@@ -7,26 +7,16 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from kopeck.common.limits import date_out_of_bounds
 from kopeck.core.money import DECIMAL_TEXT_MAX, decimal_text_problem
 
+__all__ = ["AmountField", "DateField", "DateTimeField", "date_out_of_bounds"]
+
 DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
-
-
-def date_bounds() -> tuple[dt.date, dt.date]:
-    return (dt.date.fromisoformat(settings.KOPECK_DATE_MIN), dt.date.fromisoformat(settings.KOPECK_DATE_MAX))
-
-
-def date_out_of_bounds(day: dt.date) -> str | None:
-    """Why ``day`` is outside the calendar Kopeck works in (None: it is inside)."""
-    low, high = date_bounds()
-    if not low <= day <= high:
-        return _("Dates from %(low)s to %(high)s are supported.") % {"low": low.isoformat(), "high": high.isoformat()}
-    return None
 
 
 @extend_schema_field({"type": "string", "pattern": DECIMAL_PATTERN, "maxLength": DECIMAL_TEXT_MAX,

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from django.utils.translation import gettext as _
 
 from kopeck.common.errors import ValidationFailed
-from kopeck.common.http.fields import date_out_of_bounds
+from kopeck.common.limits import date_out_of_bounds
 from kopeck.core.money import MINOR_UNITS
 
 

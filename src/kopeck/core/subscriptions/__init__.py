@@ -28,6 +28,7 @@ from kopeck.core.subscriptions.billing import (
     FIXED_PRICE,
     SETUP_FEE,
     DueCharge,
+    HeldUsage,
     Line,
     UsageSource,
     annual_fee,
@@ -49,7 +50,7 @@ from kopeck.core.subscriptions.terms import (
 
 __all__ = [
     "DISCOUNT", "FIXED_PRICE", "SETUP_FEE", "Anchor", "BilledSlot", "ChangeKind", "Credit", "DueCharge",
-    "FirstPeriod", "Line", "Quote", "Slot", "Terms", "TermsError", "UsageSource", "annual_fee", "billed_keys",
+    "FirstPeriod", "HeldUsage", "Line", "Quote", "Slot", "Terms", "TermsError", "UsageSource", "annual_fee", "billed_keys",
     "billing_cycle", "classify_change", "due_charges", "new_billing_day_terms", "period_end", "pieces",
     "quote_bill_due", "quote_close", "quote_open", "quote_phase_change", "recurring_fee", "slot_containing",
     "slots", "trial_end_for",

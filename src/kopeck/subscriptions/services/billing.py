@@ -38,6 +38,7 @@ class BillResult:
     items: list[dict[str, Any]]
     transaction_ids: list[int]
     status: str
+    held: tuple[dict[str, Any], ...] = ()  # metered lines that cannot be rated from the stored usage (still due)
 
 
 def _refresh_status(actor: Actor, sub: Subscription, on: dt.date) -> None:
@@ -70,7 +71,7 @@ def subscription_bill_due(*, actor: Actor, subscription: Subscription, on: dt.da
             return BillResult(sub.pk, day, [], [], status)
         quote = quote_bill_due(subscription_terms(sub), day, subscription_billed(sub),
                                usage=stored_usage(sub) if usage is None else usage)
-        return BillResult(sub.pk, day, quote.as_list(), [], status)
+        return BillResult(sub.pk, day, quote.as_list(), [], status, tuple(h.as_dict() for h in quote.held))
     with transaction.atomic():
         sub = lock(subscription)
         _refresh_status(actor, sub, day)
@@ -81,7 +82,7 @@ def subscription_bill_due(*, actor: Actor, subscription: Subscription, on: dt.da
         ids = post_quote(actor, sub, quote) if quote.items else []
         if ids:
             audit(actor, "bill", sub, None, {"on": day, "transactions": ids, "total": quote.total.to_str()})
-    return BillResult(sub.pk, day, quote.as_list(), ids, sub.status)
+    return BillResult(sub.pk, day, quote.as_list(), ids, sub.status, tuple(h.as_dict() for h in quote.held))
 
 
 def subscriptions_bill_due_all(*, actor: Actor, on: dt.date | None = None,
