@@ -25,6 +25,7 @@ from kopeck.billing.models import BillingRun, ItemStatus, RunItem, RunMode, RunS
 from kopeck.billing.selectors import RunReview, run_progress, run_review
 from kopeck.common.errors import ValidationFailed
 from kopeck.common.http.base import KopeckAPIView, KopeckViewSet
+from kopeck.common.http.fields import DateField
 from kopeck.operators.roles import Area
 
 
@@ -92,7 +93,7 @@ class RunScopeSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 
 class BillingRunCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    billing_date = serializers.DateField()
+    billing_date = DateField()
     mode = serializers.ChoiceField(choices=RunMode.choices, default=RunMode.SANDBOX,
                                    help_text="sandbox: compute only; auto: compute and post; confirm: compute, "
                                              "then wait for a confirmation.")

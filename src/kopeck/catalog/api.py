@@ -7,7 +7,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -31,6 +30,7 @@ from kopeck.catalog.models import (
 )
 from kopeck.common.errors import ValidationFailed
 from kopeck.common.http.base import KopeckViewSet
+from kopeck.common.http.fields import DateField
 from kopeck.configuration.selectors import provider_today
 from kopeck.operators.roles import Area
 
@@ -159,7 +159,7 @@ class HistoryVersionSerializer(VersionSummarySerializer):
     class Meta(VersionSummarySerializer.Meta):
         fields = [*VersionSummarySerializer.Meta.fields, "effective_until"]
 
-    @extend_schema_field(OpenApiTypes.DATE)
+    @extend_schema_field(serializers.DateField(allow_null=True))
     def get_effective_until(self, obj: PlanVersion) -> dt.date | None:
         until: dict[int, dt.date | None] = self.context.get("until", {})
         return until.get(obj.pk)
@@ -229,7 +229,7 @@ class PlanVersionUpdateSerializer(serializers.Serializer):  # type: ignore[type-
 
 
 class PublishSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    effective_from = serializers.DateField(help_text="Provider-local date the prices apply from: today or later.")
+    effective_from = DateField(help_text="Provider-local date the prices apply from: today or later.")
     existing_subscribers = serializers.ChoiceField(choices=ExistingSubscribers.choices, required=False, help_text=(
         "Required when the plan already has published prices; the first version defaults to next_period."))
 

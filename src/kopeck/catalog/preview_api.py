@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from kopeck.catalog.preview import price_preview
 from kopeck.common.http.base import KopeckAPIView
+from kopeck.common.http.fields import DateField
 from kopeck.common.http.parsers import JSONParser
 from kopeck.core.vat import VatRate
 from kopeck.operators.roles import Access, Area
@@ -24,12 +25,17 @@ from kopeck.operators.roles import Access, Area
 
 
 class _PeriodSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    start = serializers.DateField(help_text="First day (provider-local date).")
-    end = serializers.DateField(help_text="The day after the last one: the end is exclusive.")
+    start = DateField(help_text="First day (provider-local date).")
+    end = DateField(help_text="The day after the last one: the end is exclusive.")
+
+
+@extend_schema_field({"oneOf": [{"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"}, {"type": "integer"}]})
+class _NumberField(serializers.Field):  # type: ignore[type-arg]
+    """Schema only: a decimal string or an integer (price_preview checks the value)."""
 
 
 class _UsageSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    quantity = serializers.CharField(required=False, help_text="An aggregated quantity, a decimal string.")
+    quantity = _NumberField(required=False, help_text="An aggregated quantity: a decimal string or an integer.")
     events = serializers.ListField(child=serializers.DictField(), required=False,
                                    help_text="Usage events {id, timestamp (ISO 8601 with offset), properties}.")
     readings = serializers.ListField(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
@@ -57,8 +58,9 @@ class ClientWriteSerializer(serializers.Serializer):  # type: ignore[type-arg]
     currency = serializers.CharField(max_length=3, required=False)
     fields = serializers.DictField(  # type: ignore[assignment]  # DRF pops declared fields off the class
         required=False, help_text="Values of the client type's field set, by code.")
-    tags = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
-    contacts = ContactSerializer(many=True, required=False)
+    tags = serializers.ListField(child=serializers.CharField(max_length=100), required=False,
+                                 max_length=settings.KOPECK_CLIENT_TAGS_MAX)
+    contacts = ContactSerializer(many=True, required=False, max_length=settings.KOPECK_CLIENT_CONTACTS_MAX)  # type: ignore[call-arg]
 
 
 class ClientUpdateSerializer(ClientWriteSerializer):

@@ -3,6 +3,7 @@ draft, issue, cancel, mark paid (invoices), resend by e-mail."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.http import HttpResponse
@@ -17,6 +18,7 @@ from rest_framework.response import Response
 
 from kopeck.clients.models import Client
 from kopeck.common.http.base import KopeckViewSet
+from kopeck.common.http.fields import AmountField, DateField
 from kopeck.common.http.params import choice_param, date_param, int_param
 from kopeck.documents import selectors, services
 from kopeck.documents.handlers import attachment_name
@@ -69,9 +71,8 @@ class DocumentDetailSerializer(DocumentSerializer):
 
 class LineSerializer(serializers.Serializer):  # type: ignore[type-arg]
     name = serializers.CharField(max_length=1000)
-    price = serializers.CharField(help_text="Per unit, a decimal string; VAT included unless prices_include_vat "
-                                            "is false.")
-    quantity = serializers.CharField(required=False, default="1")
+    price = AmountField(help_text="Per unit, a decimal string; VAT included unless prices_include_vat is false.")
+    quantity = AmountField(required=False, default=Decimal(1), help_text="A decimal string; default 1.")
     vat_rate = serializers.CharField(required=False, allow_blank=True, default="",
                                      help_text="22, 10, 0, 5, 7 or exempt; default by the VAT regime.")
     unit = serializers.CharField(required=False, max_length=50, default="усл. ед.")
@@ -85,9 +86,9 @@ class DraftSerializer(serializers.Serializer):  # type: ignore[type-arg]
     legal_entity = serializers.IntegerField(required=False, help_text="Default: the default legal entity.")
     currency = serializers.CharField(required=False, max_length=3)
     language = serializers.ChoiceField(choices=Language.choices, default=Language.RU)
-    due_date = serializers.DateField(required=False)
-    period_start = serializers.DateField(required=False)
-    period_end = serializers.DateField(required=False)
+    due_date = DateField(required=False)
+    period_start = DateField(required=False)
+    period_end = DateField(required=False)
     prices_include_vat = serializers.BooleanField(required=False, allow_null=True, default=None)
     transactions = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
     corrects = serializers.IntegerField(required=False, help_text="Corrected / corrective: the original's id.")
@@ -102,13 +103,13 @@ class MonthlyActsSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 class ReconciliationSerializer(serializers.Serializer):  # type: ignore[type-arg]
     client = serializers.IntegerField()
-    start = serializers.DateField()
-    end = serializers.DateField()
+    start = DateField()
+    end = DateField()
     language = serializers.ChoiceField(choices=Language.choices, default=Language.RU)
 
 
 class IssueSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    issue_date = serializers.DateField(required=False, help_text="Default: today (provider-local).")
+    issue_date = DateField(required=False, help_text="Default: today (provider-local).")
 
 
 class DocumentCancelSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -116,7 +117,7 @@ class DocumentCancelSerializer(serializers.Serializer):  # type: ignore[type-arg
 
 
 class PaidSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    amount = serializers.CharField(required=False, help_text="Default: the whole unpaid rest.")
+    amount = AmountField(required=False, help_text="A decimal string; default: the whole unpaid rest.")
 
 
 class ResendSerializer(serializers.Serializer):  # type: ignore[type-arg]

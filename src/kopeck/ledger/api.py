@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from kopeck.clients.models import Client
 from kopeck.common.errors import ValidationFailed
 from kopeck.common.http.base import KopeckAPIView, KopeckGenericAPIView, KopeckViewSet
+from kopeck.common.http.fields import AmountField
 from kopeck.common.http.pagination import Pagination
 from kopeck.common.http.params import currency_param, date_param
 from kopeck.core.ledger import Operation
@@ -77,7 +78,7 @@ class OperationSerializer(serializers.Serializer):  # type: ignore[type-arg]
     operation = serializers.ChoiceField(choices=POSTABLE, help_text=(
         "Credits: payment, bonus, refund_reversal, correction_credit. "
         "Debits: charge, one_off_charge, correction_debit, refund."))
-    amount = serializers.CharField(help_text="Positive decimal in the currency, e.g. \"1500.00\".")
+    amount = AmountField(help_text="Positive decimal string in the currency, e.g. \"1500.00\".")
     currency = serializers.CharField(max_length=3, required=False, help_text="Defaults to the client's currency.")
     reason = serializers.CharField(max_length=500)
     source_ref = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")

@@ -25,6 +25,7 @@ from kopeck.catalog.models import PlanVersion
 from kopeck.clients.models import Client
 from kopeck.common.actor import Actor
 from kopeck.common.http.base import KopeckViewSet
+from kopeck.common.http.fields import AmountField, DateField
 from kopeck.common.http.idempotency import HEADER as IDEMPOTENCY_HEADER
 from kopeck.common.http.params import choice_param, int_param
 from kopeck.core.money import Money
@@ -95,20 +96,21 @@ class SubscriptionCreateSerializer(serializers.Serializer):  # type: ignore[type
     quantity = serializers.IntegerField(required=False, min_value=1, help_text="Default 1.")
     currency = serializers.CharField(max_length=3, required=False, help_text=(
         "One of the plan's currencies; default and only allowed value: the client's account currency."))
-    start_date = serializers.DateField(required=False, help_text=(
+    start_date = DateField(required=False, help_text=(
         "Default today (provider-local). A past date is a backdated migration; a future one makes the "
         "subscription pending."))
     anchor_kind = serializers.ChoiceField(choices=AnchorKind.choices, required=False)
     billing_day = serializers.IntegerField(required=False, allow_null=True, help_text=(
         "Calendar billing only: 1–31 (29–31 mean the last day of shorter months)."))
     first_period_policy = serializers.ChoiceField(choices=FirstPeriodPolicy.choices, required=False)
-    trial_end = serializers.DateField(required=False, allow_null=True, help_text=(
+    trial_end = DateField(required=False, allow_null=True, help_text=(
         "The first paid day; default: the plan's trial."))
     no_trial = serializers.BooleanField(required=False, help_text="Start paid, ignoring the plan's trial.")
-    end_date = serializers.DateField(required=False, allow_null=True)
-    discount_percent = serializers.DecimalField(max_digits=5, decimal_places=2, required=False, allow_null=True)
-    fixed_price = serializers.DecimalField(max_digits=18, decimal_places=4, required=False, allow_null=True,
-                                           help_text="Replaces the recurring fixed and per-unit fees.")
+    end_date = DateField(required=False, allow_null=True)
+    discount_percent = AmountField(required=False, allow_null=True, min_value=Decimal(0), max_places=2,
+                                   help_text="A decimal string, 0 to 100, e.g. \"12.5\".")
+    fixed_price = AmountField(required=False, allow_null=True, min_value=Decimal(0), max_places=4,
+                              help_text="A decimal string; replaces the recurring fixed and per-unit fees.")
     external_id = serializers.CharField(max_length=100, required=False, allow_null=True)
 
 
@@ -147,7 +149,7 @@ class SuspendSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 
 class BillSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    on = serializers.DateField(required=False, help_text="Bill what is due up to this day; default today, "
+    on = DateField(required=False, help_text="Bill what is due up to this day; default today, "
                                                          "never after today (provider-local).")
 
 

@@ -132,6 +132,8 @@ def batch_schema(noun: str, item: str) -> dict[str, Any]:
 
 def batch_of(request: Request, noun: str) -> list[Any]:
     """The body as a JSON list of at most MAX_BATCH items, or a 4xx problem (nothing is written)."""
+    if not request.body:
+        raise ValidationFailed.field("body", f"required: a JSON list of {noun}")
     content_type = (request.META.get("CONTENT_TYPE") or "").split(";", 1)[0].strip().lower()
     if content_type != "application/json":
         raise exceptions.UnsupportedMediaType(content_type or "(none)")
