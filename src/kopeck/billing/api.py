@@ -25,6 +25,7 @@ from kopeck.billing.models import BillingRun, ItemStatus, RunItem, RunMode, RunS
 from kopeck.billing.selectors import RunReview, run_progress, run_review
 from kopeck.common.errors import ValidationFailed
 from kopeck.common.http.base import KopeckAPIView, KopeckViewSet
+from kopeck.ledger.amounts import from_minor
 from kopeck.common.http.fields import DateField
 from kopeck.operators.roles import Area
 
@@ -101,10 +102,16 @@ class BillingRunCreateSerializer(serializers.Serializer):  # type: ignore[type-a
 
 
 class RunItemSerializer(serializers.ModelSerializer[RunItem]):
+    amount = serializers.SerializerMethodField(help_text="The item's total (charges minus credits), a decimal "
+                                                         "string in the currency's minor units.")
+
     class Meta:
         model = RunItem
-        fields = ["id", "client", "subscription", "status", "error", "items", "amount_minor", "currency", "vat_rate",
+        fields = ["id", "client", "subscription", "status", "error", "items", "amount", "currency", "vat_rate",
                   "excluded", "excluded_lines", "changed", "previous_items", "applied_at", "transaction_ids"]
+
+    def get_amount(self, obj: RunItem) -> str:
+        return from_minor(obj.amount_minor, obj.currency).to_str() if obj.currency else "0"
 
 
 class ConfirmSerializer(serializers.Serializer):  # type: ignore[type-arg]

@@ -39,10 +39,12 @@ class BillingSettingsView(KopeckAPIView):
 
     @extend_schema(responses={200: BillingSettingsSerializer})
     def get(self, request: Request) -> Response:
+        """The general billing settings."""
         return Response(BillingSettingsSerializer(billing_settings()).data)
 
     @extend_schema(request=BillingSettingsSerializer, responses={200: BillingSettingsSerializer})
     def patch(self, request: Request) -> Response:
+        """Change the general billing settings (audited)."""
         data = BillingSettingsSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         obj = billing_settings_update(actor=self.actor, **data.validated_data)
@@ -73,10 +75,12 @@ class MailSettingsView(KopeckAPIView):
 
     @extend_schema(responses={200: MailSettingsSerializer})
     def get(self, request: Request) -> Response:
+        """The mail (SMTP) settings; the password is never returned."""
         return Response(MailSettingsSerializer(mail_settings()).data)
 
     @extend_schema(request=MailSettingsSerializer, responses={200: MailSettingsSerializer})
     def patch(self, request: Request) -> Response:
+        """Change the mail (SMTP) settings (audited; the password is write-only)."""
         data = MailSettingsSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         obj = mail_settings_update(actor=self.actor, **data.validated_data)
