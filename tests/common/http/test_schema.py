@@ -82,3 +82,12 @@ def test_the_schema_tells_the_truth_about_lists_and_nulls() -> None:
     assert cancel["schema"]["$ref"].endswith("/SubscriptionCancelRequest")
     assert "at_period_end" in components["SubscriptionCancelRequest"]["properties"]
     assert "reason" in components["DocumentCancelRequest"]["properties"]
+
+
+def test_docs_api_lists_every_operation() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "api.md").read_text()
+    missing = [f"{method} {path}" for method, path, _op in operations()
+               if f"`{method} {path.removeprefix('/api/v1')}`" not in doc]
+    assert missing == []
