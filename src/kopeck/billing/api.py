@@ -25,8 +25,8 @@ from kopeck.billing.models import BillingRun, ItemStatus, RunItem, RunMode, RunS
 from kopeck.billing.selectors import RunReview, run_progress, run_review
 from kopeck.common.errors import ValidationFailed
 from kopeck.common.http.base import KopeckAPIView, KopeckViewSet
-from kopeck.ledger.amounts import from_minor
 from kopeck.common.http.fields import DateField
+from kopeck.ledger.amounts import from_minor
 from kopeck.operators.roles import Area
 
 

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from typing import Any
 
-from gunicorn import util
+from gunicorn import util  # type: ignore[import-untyped]
 
 
 def write_problem(sock: Any, status_int: int, reason: str, mesg: str) -> None:
