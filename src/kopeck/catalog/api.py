@@ -31,6 +31,7 @@ from kopeck.catalog.models import (
 from kopeck.common.errors import ValidationFailed
 from kopeck.common.http.base import KopeckViewSet
 from kopeck.common.http.fields import DateField
+from kopeck.common.http.params import int_param as common_int_param
 from kopeck.configuration.selectors import provider_today
 from kopeck.operators.roles import Area
 
@@ -50,12 +51,7 @@ def bool_param(params: Mapping[str, str], name: str) -> bool | None:
 
 
 def int_param(params: Mapping[str, str], name: str) -> int | None:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return None
-    if not raw.strip().isdigit():
-        raise ValidationFailed.field(name, "Must be an id (a whole number).")
-    return int(raw)
+    return common_int_param(params, name)
 
 
 def refuse_immutable(data: Any, names: Iterable[str]) -> None:

@@ -207,3 +207,21 @@ def test_page_size_and_page_are_checked(api: APIClient, clock: FixedClock) -> No
         body = problem(api.get(f"/api/v1/clients/?{query}"), 400, "validation-error")
         assert [e["field"] for e in body["errors"]] == [field]
     assert api.get("/api/v1/clients/?page_size=500").status_code == 200
+
+
+@pytest.mark.parametrize("url", ["/api/v1/plans/?product=36893488147419103232", "/api/v1/clients/36893488147419103232/",
+                                 "/api/v1/clients/36893488147419103232/balance/",
+                                 "/api/v1/billing-runs/compare/?a=36893488147419103232&b=1",
+                                 "/api/v1/documents/?client=36893488147419103232"])
+def test_ids_beyond_64_bits_are_4xx(api: APIClient, clock: FixedClock, url: str) -> None:
+    r = api.get(url)
+    assert r.status_code in (400, 404) and r["Content-Type"] == "application/problem+json"
+
+
+def test_a_huge_id_in_a_body_is_a_4xx(api: APIClient, clock: FixedClock) -> None:
+    before = snapshot()
+    for path, body in (("/api/v1/documents/", {"type": "invoice", "client": 36893488147419103232}),
+                       ("/api/v1/subscriptions/", {"client": 36893488147419103232, "plan": "x"})):
+        r = api.post(path, body, format="json")
+        assert r.status_code in (400, 404) and r["Content-Type"] == "application/problem+json", r.content
+    assert snapshot() == before

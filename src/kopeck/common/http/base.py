@@ -124,4 +124,4 @@ class KopeckGenericAPIView(KopeckView, generics.GenericAPIView):  # type: ignore
 
 
 class KopeckViewSet(KopeckView, viewsets.GenericViewSet):  # type: ignore[type-arg]
-    lookup_value_regex = "[0-9]+"  # ids are integers; anything else is an unknown URL (404 problem)
+    lookup_value_regex = "[0-9]{1,18}"  # ids are integers (64-bit); anything else is an unknown URL (404 problem)

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import BadRequest, PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 
@@ -93,6 +94,12 @@ class ApiGuardMiddleware:
                                 _("Your role or API key scopes do not allow this."))
         if isinstance(exception, SuspiciousOperation | BadRequest):
             return problem_json(request, 400, "bad-request", _("Bad request"), _("The request is malformed."))
+        if isinstance(exception, OverflowError | DataError):
+            # the last line of defence: a number or a text the database cannot hold (the fields check
+            # their own ranges first); the transaction was rolled back
+            log.warning("Out-of-range value in %s %s: %s", request.method, request.path, exception)
+            return problem_json(request, 400, "validation-error", _("Invalid input"),
+                                _("A value is out of the range that can be stored."))
         log.error("Unhandled error in %s %s", request.method, request.path, exc_info=exception)
         return server_error(request)
 
