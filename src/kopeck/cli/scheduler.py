@@ -21,6 +21,7 @@ PERIODIC_TASKS: dict[str, int] = {
     "kopeck.billing.auto_run": 15 * 60,
     "kopeck.documents.monthly_acts": 6 * 3600,
     "kopeck.outbox.deliver": 30,
+    "kopeck.events.dispatch": 10,
 }
 
 
