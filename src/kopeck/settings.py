@@ -225,6 +225,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "catalog", "description": "Products, plans, plan versions and the price calculator."},
         {"name": "settings", "description": "Billing and mail settings, client field sets."},
         {"name": "operators", "description": "API keys."},
+        {"name": "events", "description": "The event log (what happened, for webhooks and rules)."},
         {"name": "audit", "description": "The audit log of every write."},
     ],
     "ENUM_NAME_OVERRIDES": {

@@ -36,7 +36,7 @@ def test_unknown_api_paths_are_problems() -> None:
 
 
 DOMAINS = {"clients", "subscriptions", "usage", "billing", "documents", "ledger", "catalog", "settings", "operators",
-           "audit"}
+           "events", "audit"}
 
 
 def schema() -> dict:  # type: ignore[type-arg]
