@@ -16,6 +16,7 @@ import math
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count
 
 from kopeck.common import clock
 from kopeck.operators.models import AuthFailure
@@ -44,13 +45,16 @@ def check(account: str, address: str | None) -> None:
     """Raise :class:`Throttled` when the account or the address has used up its failures."""
     now = clock.now()
     since = now - _window()
+    keys = dict(_keys(account, address))
+    # one query in the common case (no or few failures): the counts per key
+    counts = dict(AuthFailure.objects.filter(key__in=keys, at__gt=since).values("key").annotate(n=Count("id"))
+                  .values_list("key", "n"))
     wait = 0
-    for key, limit in _keys(account, address):
-        times = list(AuthFailure.objects.filter(key=key, at__gt=since).order_by("-at")
-                     .values_list("at", flat=True)[:limit])
-        if len(times) >= limit:
-            oldest_counted = times[-1]
-            wait = max(wait, math.ceil((oldest_counted + _window() - now).total_seconds()))
+    for key, limit in keys.items():
+        if counts.get(key, 0) >= limit:
+            times = list(AuthFailure.objects.filter(key=key, at__gt=since).order_by("-at")
+                         .values_list("at", flat=True)[:limit])
+            wait = max(wait, math.ceil((times[-1] + _window() - now).total_seconds()))
     if wait > 0:
         raise Throttled(wait)
 
