@@ -283,11 +283,14 @@ LOGGING = {
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 CSRF_FAILURE_VIEW = "kopeck.common.http.guard.csrf_failure"
-# Content-Security-Policy of every page (a nonce per response for Kopeck's own inline scripts).
+# Content-Security-Policy of every page (a nonce per response for Kopeck's own inline scripts). An
+# admin theme built on Alpine.js (django-unfold) evaluates its attributes with the Function
+# constructor, which needs 'unsafe-eval' (docs/security.md "Headers").
+_CSP_EVAL = " 'unsafe-eval'" if any(app.split(".")[0] == "unfold" for app in INSTALLED_APPS) else ""
 KOPECK_CSP = os.environ.get("KOPECK_CSP", (
-    "default-src 'self'; script-src 'self' {nonce}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-    "font-src 'self' data:; frame-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'; "
-    "object-src 'none'"))
+    f"default-src 'self'; script-src 'self' {{nonce}}{_CSP_EVAL}; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; frame-src 'self'; frame-ancestors 'none'; form-action 'self'; "
+    "base-uri 'self'; object-src 'none'"))
 # Served over HTTPS (directly or behind a TLS-terminating proxy): secure cookies, HSTS, redirect to
 # https. The demo and the embedded default stay on plain HTTP (KOPECK_HTTPS off).
 KOPECK_HTTPS = _env_bool("KOPECK_HTTPS", False)
