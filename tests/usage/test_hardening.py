@@ -57,7 +57,7 @@ def test_one_bad_timestamp_refuses_its_item_only(usage_api: APIClient, sub: Subs
               "timestamp": "2026-11-20T12:00:00+03:00"} for i in range(1000)]
     items[17]["timestamp"] = bad_ts
     items[500]["timestamp"] = bad_ts
-    r = post(usage_api, URL, items)
+    r = post(usage_api, URL, items, HTTP_ACCEPT_LANGUAGE="en")
     assert r.status_code == 200, r.content
     body = r.json()
     assert (body["accepted"], body["refused"]) == (998, 2)
