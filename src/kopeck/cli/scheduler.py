@@ -22,6 +22,7 @@ PERIODIC_TASKS: dict[str, int] = {
     "kopeck.documents.monthly_acts": 6 * 3600,
     "kopeck.outbox.deliver": 30,
     "kopeck.events.dispatch": 10,
+    "kopeck.webhooks.deliver": 10,
 }
 
 
