@@ -9,8 +9,8 @@ claimed like outbox messages (``FOR UPDATE SKIP LOCKED`` with a lease), so any n
 deliver at once, each message at least once.
 
 Retry schedule after the n-th failed attempt: 5 s, 1 min, 5 min, 30 min, 2 h, 5 h, 10 h, then every
-12 h — until ``KOPECK_WEBHOOK_RETRY_HOURS`` (72) have passed since the first attempt; then the delivery
-is ``failed``. If the endpoint has not answered 2xx to anything for that whole window, it is
+12 h — until ``KOPECK_WEBHOOK_RETRY_HOURS`` (72) have passed since the first attempt (the last attempt is
+made when that window closes); then the delivery is ``failed``. If the endpoint has not answered 2xx to anything for that whole window, it is
 disabled, and the operator is told by e-mail (the billing settings' notice addresses) and in the log.
 """
 
@@ -315,7 +315,8 @@ def _record(results: list[tuple[Delivery, transport.Outcome]], now: dt.datetime)
             given_up_endpoints.add(delivery.endpoint_id)
             counts["given_up"] += 1
         else:
-            delivery.next_attempt_at = now + backoff(delivery.attempts)
+            # the last attempt is made when the window closes
+            delivery.next_attempt_at = min(now + backoff(delivery.attempts), delivery.retry_from + window)
             counts["failed"] += 1
         retried.append(delivery)
     with transaction.atomic():

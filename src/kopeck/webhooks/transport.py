@@ -61,10 +61,10 @@ def address_problem(address: Address) -> str | None:
         return "a loopback address"
     if address.is_link_local:
         return "a link-local address"
-    if address.is_private or (isinstance(address, ipaddress.IPv4Address) and address in CARRIER_GRADE_NAT):
-        return "a private address"
     if address.is_multicast or address.is_reserved or address.is_unspecified:
         return "a reserved address"
+    if address.is_private or (isinstance(address, ipaddress.IPv4Address) and address in CARRIER_GRADE_NAT):
+        return "a private address"
     return None
 
 
