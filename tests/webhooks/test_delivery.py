@@ -60,7 +60,7 @@ def pump(clock: FixedClock, *, hours: float, step: dt.timedelta = dt.timedelta(m
 
 
 def test_a_delivery_is_signed_as_the_standard_says(clock: FixedClock, receiver: Receiver) -> None:
-    endpoint, secret = endpoint_create(actor=ACTOR, url=receiver.url, event_types=["client.*"])
+    _endpoint, secret = endpoint_create(actor=ACTOR, url=receiver.url, event_types=["client.*"])
     client = make_client()
     events_dispatch_all()
     assert webhooks_deliver_all() == {"delivered": 1, "failed": 0, "given_up": 0}

@@ -182,7 +182,7 @@ def rule_test(*, actor: Actor, rule: Mapping[str, Any] | Rule, event_id: int | N
     batch = load_batch([subject])
     ctx = batch.context(subject)
     result: dict[str, Any] = {"triggered": compiled.triggered_by(subject.type), "condition": None, "error": "",
-                              "actions": [], "context": plain(ctx)}
+                              "actions": [], "seen": plain(ctx)}
     outcome, error = evaluate(compiled, context(ctx))
     result["condition"], result["error"] = outcome, error
     if outcome:
