@@ -204,6 +204,8 @@ KOPECK_BILLING_CHUNK = max(1, int(os.environ.get("KOPECK_BILLING_CHUNK", "500"))
 CELERY_TASK_EAGER_PROPAGATES = True
 # Check recorded events against the catalog's payload schemas (docs/events.md).
 KOPECK_EVENTS_VALIDATE = _env_bool("KOPECK_EVENTS_VALIDATE", True)
+# subscription.trial_ending fires this many days before a trial ends (docs/events.md).
+KOPECK_TRIAL_ENDING_DAYS = int(os.environ.get("KOPECK_TRIAL_ENDING_DAYS", "3"))
 # Rules: events caused by this many rule actions in a row run no rules (loop protection; docs/rules.md).
 KOPECK_RULES_MAX_DEPTH = int(os.environ.get("KOPECK_RULES_MAX_DEPTH", "5"))
 # Webhooks (docs/webhooks.md): how long a delivery is retried; the request timeout; internal networks

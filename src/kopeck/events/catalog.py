@@ -40,7 +40,12 @@ DATETIME: Final[Schema] = {"type": "string", "format": "date-time"}
 
 
 def nullable(schema: Schema) -> Schema:
-    return {**schema, "type": [schema["type"], "null"]} if "type" in schema else {"anyOf": [schema, {"type": "null"}]}
+    if "type" not in schema:
+        return {"anyOf": [schema, {"type": "null"}]}
+    out = {**schema, "type": [schema["type"], "null"]}
+    if "enum" in schema:
+        out["enum"] = [*schema["enum"], None]
+    return out
 
 
 def enum(*values: str) -> Schema:
@@ -191,8 +196,8 @@ EVENT_TYPES: Final[tuple[EventType, ...]] = (
                   "credit control: when the last block holding the subscription is lifted.", dict(BLOCK),
                   BLOCK_OPTIONAL, emitted_by="credit"),
     _subscription("subscription.trial_ending", _("Subscription's trial ending"),
-                  "subscriptions: the daily job kopeck.subscriptions.trials_ending, once per subscription and trial "
-                  "end, when the trial ends within KOPECK_TRIAL_ENDING_DAYS days (3 by default).",
+                  "subscriptions: the periodic job (kopeck.subscriptions.run_due, kopeck tick), once per subscription "
+                  "and trial end, when the trial ends within KOPECK_TRIAL_ENDING_DAYS days (3 by default).",
                   {"trial_end": DATE, "days_left": COUNT}, emitted_by="subscriptions"),
     # usage
     EventType("usage.threshold_exceeded", 1, _("Usage above a threshold"), "subscription",

@@ -11,6 +11,7 @@ from typing import Any
 
 from kopeck.common.actor import Actor
 from kopeck.configuration.selectors import provider_today
+from kopeck.subscriptions.events import subscriptions_trials_ending
 from kopeck.subscriptions.services import (
     scheduled_changes_run,
     subscriptions_adopt_price_versions,
@@ -26,4 +27,6 @@ def run_due(on: dt.date | None = None, *, actor: Actor | None = None) -> dict[st
     changes = scheduled_changes_run(actor=who, on=day)
     versions = subscriptions_adopt_price_versions(actor=who, on=day)
     billing = subscriptions_bill_due_all(actor=who, on=day)
-    return {"on": day.isoformat(), "scheduled_changes": changes, "price_versions": versions, "billing": billing}
+    trials = subscriptions_trials_ending(actor=who, on=day)
+    return {"on": day.isoformat(), "scheduled_changes": changes, "price_versions": versions, "billing": billing,
+            "trials_ending": trials}

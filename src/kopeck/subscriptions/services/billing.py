@@ -16,6 +16,7 @@ from kopeck.configuration.selectors import provider_today
 from kopeck.core.money import MoneyError
 from kopeck.core.pricing.errors import PricingError
 from kopeck.core.subscriptions import UsageSource, quote_bill_due
+from kopeck.subscriptions.events import record_subscription_events
 from kopeck.subscriptions.models import Subscription, SubscriptionStatus
 from kopeck.subscriptions.ports import stored_usage
 from kopeck.subscriptions.selectors import subscription_billed, subscription_terms
@@ -49,6 +50,7 @@ def _refresh_status(actor: Actor, sub: Subscription, on: dt.date) -> None:
         timeline_add(sub, "status", on, f"Статус: {old} → {status}", f"Status: {old} → {status}",
                   {"from": old, "to": status})
         audit(actor, "status", sub, before, subscription_state(sub))
+        record_subscription_events(actor, "status", sub, before, on)
 
 
 def subscription_bill_due(*, actor: Actor, subscription: Subscription, on: dt.date | None = None,
