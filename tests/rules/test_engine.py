@@ -6,14 +6,13 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from django.db import transaction
 
 from kopeck.clients.models import Client
 from kopeck.clients.services import client_update
 from kopeck.core.clock import FixedClock
 from kopeck.documents.services import variable_set
 from kopeck.events.models import DispatchStatus, Event
-from kopeck.events.services import event_record, events_dispatch_all
+from kopeck.events.services import events_dispatch_all
 from kopeck.outbox.models import OutboxMessage
 from kopeck.rules.models import ExecutionStatus, RuleExecution
 from kopeck.rules.services import rule_update
@@ -167,13 +166,7 @@ def test_subscription_status_suspends_the_events_subscription(clock: FixedClock)
     make_rule("suspend", triggers=["subscription.created"], condition='subscription.plan == "vps-s"',
               actions=[{"type": "subscription_status", "status": "suspended", "billing_continues": True}])
     client = Client.objects.get(pk=make_client().pk)
-    sub = subscription_create(actor=ACTOR, client=client, plan=plan)
-    with transaction.atomic():  # until the subscriptions record their own events
-
-        event_record("subscription.created", actor=ACTOR, client_id=client.pk, subject_id=sub.pk, data={
-            "subscription": {"id": sub.pk, "client_id": client.pk, "plan": "vps-s", "plan_version": 1,
-                             "status": sub.status, "quantity": 1, "currency": "RUB",
-                             "start_date": sub.start_date.isoformat()}})
+    sub = subscription_create(actor=ACTOR, client=client, plan=plan)  # records subscription.created
     events_dispatch_all()
     sub.refresh_from_db()
     assert sub.status == "suspended"

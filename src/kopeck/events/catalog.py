@@ -218,9 +218,10 @@ EVENT_TYPES: Final[tuple[EventType, ...]] = (
               "documents: when a document gets its number (issued by hand, by a billing run or by the monthly "
               "acts)."),
     _document("document.paid", _("Document paid"),
-              "documents / payments: when an invoice's status becomes paid (fully)."),
+              "documents / payments: when an invoice's status becomes paid in full (documents.services."
+              "document_mark_paid, or the payments' allocations), once per invoice."),
     _document("document.overdue", _("Document overdue"),
-              "documents: the daily job kopeck.documents.overdue, once per invoice (dedupe key "
+              "documents: the periodic job kopeck.documents.overdue (hourly), once per invoice (dedupe key "
               "document.overdue:<id>), on the first day after its due date on which it is still not fully paid.", {"due_date": DATE, "days_overdue": COUNT}),
     _document("document.cancelled", _("Document cancelled"), "documents: when a document is cancelled."),
     # payments (emitted by the payments app)
