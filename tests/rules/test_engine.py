@@ -251,3 +251,16 @@ def test_an_event_is_processed_once_even_if_dispatched_again(clock: FixedClock) 
     assert list(RuleExecution.objects.order_by("event_id").values_list("event_id", flat=True)) == list(
         Event.objects.filter(type="client.changed").order_by("id").values_list("id", flat=True))
     assert RuleExecution.objects.count() == 2
+
+
+def test_one_failing_condition_does_not_hide_the_others() -> None:
+    """The conditions of an event's rules are evaluated together; when one fails on the data, each is
+    evaluated alone, so the failure is reported for its rule and the others still run."""
+    broken = make_rule("broken", priority=1, condition='client.fields.missing == "x"')
+    fine = make_rule("fine", priority=2, condition='client.name == "Пётр"')
+    client = make_client()
+    event = change(client, name="Пётр")
+    events_dispatch_all()
+    results = execution(event).results
+    assert [(r["rule"], r["condition"]) for r in results] == [(broken.pk, None), (fine.pk, True)]
+    assert tags(client) == ["fine"]

@@ -149,8 +149,10 @@ def _recipients(action: Mapping[str, Any], target: Target) -> list[str]:
     addresses: list[str] = []
     for entry in action["to"]:
         if entry == "client":
-            client = target.context.get("client") or {}
-            emails = list(client.get("emails") or [])
+            from kopeck.clients.models import Contact, ContactKind
+
+            emails = list(Contact.objects.filter(client_id=target.client_id, kind=ContactKind.EMAIL).order_by("id")
+                          .values_list("value", flat=True)) if target.client_id is not None else []
             if not emails:
                 raise ActionFailed("The client has no e-mail contact.")
             addresses += emails

@@ -20,8 +20,7 @@ from kopeck.subscriptions.models import Subscription
 def client_view(client: Client) -> dict[str, Any]:
     return {"id": client.pk, "type": client.type, "name": client.name, "status": client.status,
             "currency": client.currency, "external_id": client.external_id, "fields": dict(client.fields),
-            "tags": sorted(t.name for t in client.tags.all()), "created_at": client.created_at,
-            "emails": [c.value for c in client.contacts.all() if c.kind == "email"]}
+            "tags": sorted(t.name for t in client.tags.all()), "created_at": client.created_at}
 
 
 def subscription_view(sub: Subscription) -> dict[str, Any]:
@@ -74,7 +73,7 @@ def load_batch(events: Iterable[Event]) -> BatchData:
     data = BatchData()
     for start in range(0, len(client_ids), 1000):
         chunk = sorted(client_ids)[start:start + 1000]
-        for client in Client.objects.filter(pk__in=chunk).prefetch_related("tags", "contacts"):
+        for client in Client.objects.filter(pk__in=chunk).prefetch_related("tags"):
             data.clients[client.pk] = client_view(client)
     for start in range(0, len(sub_ids), 1000):
         chunk = sorted(sub_ids)[start:start + 1000]

@@ -85,6 +85,40 @@ def enabled_rules() -> list[CompiledRule]:
     return [build_rule(rule) for rule in Rule.objects.filter(is_enabled=True).order_by("priority", "id")]
 
 
+_lists: dict[tuple[str, ...], Any] = {}
+
+
+def combined_program(rules: Sequence[CompiledRule]) -> Any | None:
+    """One CEL program giving the list of all ``rules``' conditions at once (``[c1, c2, …]``; an empty
+    condition is ``true``), compiled once per list of conditions — one call per event instead of one
+    per rule. None when a condition does not compile (each is then evaluated alone)."""
+    if len(rules) < 2 or any(r.condition is None for r in rules):
+        return None
+    sources = tuple(r.condition.source if r.condition is not None else "" for r in rules)
+    program = _lists.get(sources)
+    if program is None:
+        import cel
+
+        program = cel.compile("[" + ", ".join(f"({s})" if s else "true" for s in sources) + "]")
+        if len(_lists) >= 1000:
+            _lists.clear()
+        _lists[sources] = program
+    return program
+
+
+def evaluate_all(rules: Sequence[CompiledRule], program: Any | None, cel_context: Any) -> list[tuple[bool | None, str]]:
+    """Every rule's condition on one event: through the combined program when it gives booleans only;
+    otherwise (a condition fails on this data) one by one, so each failure is reported for its rule."""
+    if program is not None:
+        try:
+            values = program.execute(cel_context)
+        except Exception:
+            values = None
+        if isinstance(values, list) and len(values) == len(rules) and all(isinstance(v, bool) for v in values):
+            return [(v, "") for v in values]
+    return [evaluate(rule, cel_context) for rule in rules]
+
+
 def max_depth() -> int:
     return max(int(getattr(settings, "KOPECK_RULES_MAX_DEPTH", 5)), 1)
 
@@ -117,7 +151,8 @@ def _run_actions(rule: CompiledRule, event: Event, ctx: Mapping[str, Any]) -> tu
     return results, failed
 
 
-def run_rules(event: Event, rules: Sequence[CompiledRule], batch: BatchData) -> dict[str, Any] | None:
+def run_rules(event: Event, rules: Sequence[CompiledRule], batch: BatchData,
+              program: Any | None = None) -> dict[str, Any] | None:
     """Run ``rules`` (already those triggered by the event, in order) for ``event``; the execution's
     fields, or None when no rule is triggered."""
     if not rules:
@@ -134,8 +169,8 @@ def run_rules(event: Event, rules: Sequence[CompiledRule], batch: BatchData) -> 
     matched: list[int] = []
     stopped_by = None
     errors = False
-    for rule in rules:
-        outcome, error = evaluate(rule, cel_context)
+    outcomes = evaluate_all(rules, program if program is not None else combined_program(rules), cel_context)
+    for rule, (outcome, error) in zip(rules, outcomes, strict=True):
         if outcome is None:
             errors = True
             results.append({"rule": rule.id, "revision": rule.revision, "condition": None, "error": error})
@@ -170,10 +205,11 @@ def process_events(events: Sequence[Event]) -> None:
     if not triggered:
         return
     batch = load_batch(triggered)
+    programs = {name: combined_program(found) for name, found in by_type.items() if found}
     now = clock.now()
     rows = []
     for event in triggered:
-        execution = run_rules(event, by_type[event.type], batch)
+        execution = run_rules(event, by_type[event.type], batch, programs[event.type])
         if execution is not None:
             rows.append((event.pk, event.type, event.client_id, now, execution["status"].value
                          if hasattr(execution["status"], "value") else execution["status"], execution["matched"],

@@ -56,12 +56,19 @@ def template_problems(source: object) -> list[str]:
     return problems
 
 
-def render(source: str, context: Mapping[str, Any]) -> str:
-    """Render ``source`` against the plain ``context``; raises TemplateProblem with the reason."""
+@functools.lru_cache(maxsize=2048)
+def _compiled(source: str) -> Any:
+    """The checked and compiled template of ``source`` (compiled once per process)."""
     problems = template_problems(source)
     if problems:
         raise TemplateProblem("; ".join(problems))
+    return _environment().from_string(source)
+
+
+def render(source: str, context: Mapping[str, Any]) -> str:
+    """Render ``source`` against the plain ``context``; raises TemplateProblem with the reason."""
+    template = _compiled(source)
     try:
-        return _environment().from_string(source).render(dict(context))
+        return str(template.render(dict(context)))
     except Exception as exc:  # StrictUndefined, the sandbox's SecurityError, a filter's error
         raise TemplateProblem(f"The template cannot be filled: {exc}") from None

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 
 from kopeck.audit.services import audit_record
@@ -34,7 +34,7 @@ from kopeck.common import clock
 from kopeck.common.actor import Actor
 from kopeck.common.bulk import insert_rows
 from kopeck.common.errors import Conflict, NotFound, ValidationFailed
-from kopeck.common.secrets import decrypt, encrypt
+from kopeck.common.secrets import SecretUnreadable, decrypt, encrypt
 from kopeck.configuration.selectors import billing_settings
 from kopeck.events.catalog import CATALOG
 from kopeck.events.models import Event
@@ -291,6 +291,23 @@ def _notify_disabled(endpoint: Endpoint) -> None:
                                                          f"{endpoint.disabled_at.isoformat() if endpoint.disabled_at else ''}")
 
 
+def _save(deliveries: list[Delivery]) -> None:
+    """Write the outcome of each attempted delivery: one statement, sent for all of them at once
+    (``executemany``; psycopg pipelines it) — Django's ``bulk_update`` spent more CPU building its
+    CASE expressions than the database spent on the rows."""
+    if not deliveries:
+        return
+    table = connection.ops.quote_name(Delivery._meta.db_table)
+    sql = (f"UPDATE {table} SET status = %s, attempts = %s, next_attempt_at = %s, delivered_at = %s, "  # noqa: S608
+           f"last_status_code = %s, last_error = %s, locked_until = NULL, lease = '' WHERE id = %s")
+    fields = {f.attname: f for f in Delivery._meta.concrete_fields}
+    rows = [(d.status, d.attempts, fields["next_attempt_at"].get_db_prep_save(d.next_attempt_at, connection),
+             fields["delivered_at"].get_db_prep_save(d.delivered_at, connection), d.last_status_code, d.last_error,
+             d.pk) for d in deliveries]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
 def _record(results: list[tuple[Delivery, transport.Outcome]], now: dt.datetime) -> dict[str, int]:
     counts = {"delivered": 0, "failed": 0, "given_up": 0}
     attempts, delivered, retried = [], [], []
@@ -322,12 +339,7 @@ def _record(results: list[tuple[Delivery, transport.Outcome]], now: dt.datetime)
     with transaction.atomic():
         insert_rows(Attempt, ("delivery_id", "at", "ok", "status_code", "latency_ms", "response", "error"),
                     attempts, ids=False)
-        if delivered:
-            Delivery.objects.bulk_update(delivered, ["status", "delivered_at", "attempts", "last_status_code",
-                                                     "last_error", "locked_until", "lease"], batch_size=500)
-        if retried:
-            Delivery.objects.bulk_update(retried, ["status", "next_attempt_at", "attempts", "last_status_code",
-                                                   "last_error", "locked_until", "lease"], batch_size=500)
+        _save(delivered + retried)
         if ok_endpoints:
             Endpoint.objects.filter(pk__in=ok_endpoints, failing_since__isnull=False).update(failing_since=None)
         still_failing = failed_endpoints - ok_endpoints
@@ -363,7 +375,12 @@ def webhooks_deliver(*, limit: int = 100) -> dict[str, int]:
     for delivery in batch:
         endpoint = delivery.endpoint
         if endpoint.pk not in secrets:
-            secrets[endpoint.pk] = endpoint_secrets(endpoint.pk, now)
+            try:
+                secrets[endpoint.pk] = endpoint_secrets(endpoint.pk, now)
+            except SecretUnreadable:
+                log.error("webhook endpoint %s: its secret cannot be decrypted (KOPECK_ENCRYPTION_KEY changed?)",
+                          endpoint.pk)
+                secrets[endpoint.pk] = []
         if endpoint.url not in targets:
             try:
                 targets[endpoint.url] = transport.resolve(endpoint.url)
@@ -374,7 +391,8 @@ def webhooks_deliver(*, limit: int = 100) -> dict[str, int]:
             results.append((delivery, transport.Outcome(False, None, 0, "", target)))
             continue
         if not secrets[endpoint.pk]:
-            results.append((delivery, transport.Outcome(False, None, 0, "", "The endpoint has no valid secret.")))
+            results.append((delivery, transport.Outcome(False, None, 0, "", "The endpoint has no readable secret "
+                                                                     "(rotate it).")))
             continue
         body = body_of(delivery.event)
         results.append((delivery, transport.send(target, f"evt_{delivery.event.uid.hex}", body,
