@@ -194,8 +194,8 @@ def bench_rules(args: argparse.Namespace) -> dict[str, Any]:
     executions = RuleExecution.objects.count() - warm
     assert totals["failed"] == 0, totals
     assert Event.objects.filter(dispatch_status="pending").count() == 0
-    evaluated = sum(len(r) for r in RuleExecution.objects.values_list("results", flat=True)[:1000]) / min(
-        1000, max(executions, 1))
+    sample = list(RuleExecution.objects.values_list("results", flat=True)[:1000])
+    evaluated = sum(r[-1].get("evaluated", 0) for r in sample) / max(len(sample), 1)
     return {"events": processed, "wall": wall, "cpu": cpu, "per_s": processed / wall,
             "cpu_per_event_ms": cpu / processed * 1000, "executions": executions,
             "conditions_per_event": evaluated, "mails": OutboxMessage.objects.filter(topic="email.send").count()}
@@ -276,7 +276,9 @@ def main() -> None:
           f"{rules['per_s']:.0f} events/s (target ≥ 5,000); CPU {rules['cpu_per_event_ms']:.3f} ms/event in this "
           f"process; {rules['conditions_per_event']:.0f} conditions per event; {rules['mails']} e-mails queued")
     print(f"webhooks: {hooks['deliveries']} deliveries with {args.workers} workers in {hooks['wall']:.2f} s: "
-          f"{hooks['per_s']:.0f} deliveries/s (target ≥ 500); the receiver got {hooks['received']}")
+          f"{hooks['per_s']:.0f} deliveries/s (target ≥ 500); the receiver got {hooks['received']}; workers: "
+          f"{hooks['workers']}")
+    print(f"load average during the run: {os.getloadavg()}")
     print()
     print(f"Machine: {os.cpu_count()} CPU, {platform.system()} {platform.release()}, Python {platform.python_version()}; "
           f"PostgreSQL {info['server_version']} (synchronous_commit={info['synchronous_commit']}).")

@@ -34,6 +34,11 @@ def execution(event: Event) -> RuleExecution:
     return RuleExecution.objects.get(event=event)
 
 
+def ran(run: RuleExecution) -> list[dict[str, Any]]:
+    """The rules of an execution that ran or whose condition failed (false ones are only counted)."""
+    return [r for r in run.results if "rule" in r]
+
+
 def tags(client: Client) -> list[str]:
     return sorted(Client.objects.get(pk=client.pk).tags.values_list("name", flat=True))
 
@@ -47,7 +52,8 @@ def test_rules_run_in_priority_order_then_by_id() -> None:
     event = change(client, name="Иван Иванович Петров")
     events_dispatch_all()
     run = execution(event)
-    assert [r["rule"] for r in run.results] == [first.pk, tie_a.pk, tie_b.pk, late.pk]
+    assert [r["rule"] for r in ran(run)] == [first.pk, tie_a.pk, tie_b.pk, late.pk]
+    assert run.results[-1] == {"evaluated": 4}
     assert run.status == ExecutionStatus.MATCHED
     assert run.matched == f",{first.pk},{tie_a.pk},{tie_b.pk},{late.pk},"
     assert tags(client) == ["first", "late", "tie-a", "tie-b"]
@@ -62,10 +68,12 @@ def test_a_matching_rule_with_the_stop_flag_ends_the_run() -> None:
     events_dispatch_all()
     second = change(client, name="Иван Иванович Петров")  # b matches and stops: c does not run
     events_dispatch_all()
-    assert [(r["rule"], r["condition"]) for r in execution(first).results][1:] == [(stopper.pk, False),
-                                                                                 (stopper.pk + 1, True)]
+    assert [(r["rule"], r["condition"]) for r in ran(execution(first))] == [(stopper.pk - 1, True),
+                                                                          (stopper.pk + 1, True)]
+    assert execution(first).results[-1] == {"evaluated": 3}  # b's condition was false: counted, not listed
     run = execution(second)
-    assert [r["rule"] for r in run.results] == [stopper.pk - 1, stopper.pk]
+    assert [r["rule"] for r in ran(run)] == [stopper.pk - 1, stopper.pk]
+    assert run.results[-1] == {"evaluated": 2}
     assert run.stopped_by == stopper.pk
 
 
@@ -75,8 +83,8 @@ def test_the_same_event_runs_the_same_rules_in_the_same_order() -> None:
     client = make_client()
     first, second = change(client, name="Пётр"), change(client, name="Павел")
     events_dispatch_all()
-    order = [r["rule"] for r in execution(first).results]
-    assert order == [r["rule"] for r in execution(second).results]
+    order = [r["rule"] for r in ran(execution(first))]
+    assert order == [r["rule"] for r in ran(execution(second))]
     assert len(order) == 6
 
 
@@ -87,7 +95,7 @@ def test_disabled_rules_and_other_triggers_do_not_run() -> None:
     client = make_client()
     event = change(client, name="Пётр")
     events_dispatch_all()
-    assert [r["condition"] for r in execution(event).results] == [True]
+    assert [r["condition"] for r in ran(execution(event))] == [True]
     assert tags(client) == ["group"]
 
 
@@ -201,7 +209,8 @@ def test_a_condition_error_is_logged_and_the_rule_does_not_run() -> None:
     run = execution(event)
     assert run.status == ExecutionStatus.ERRORS
     assert run.results == [{"rule": rule.pk, "revision": 1, "condition": None,
-                            "error": "No field 'missing' in the data (test for it with has(…) first)."}]
+                            "error": "No field 'missing' in the data (test for it with has(…) first)."},
+                           {"evaluated": 1}]
     assert tags(client) == []
 
 
@@ -236,7 +245,8 @@ def test_a_changed_rule_is_compiled_again() -> None:
     events_dispatch_all()
     assert execution(event).results == [{"rule": rule.pk, "revision": 2, "condition": True,
                                          "actions": [{"type": "add_tag", "status": "done",
-                                                      "detail": f"Add tag «vip» to client {client.pk}"}]}]
+                                                      "detail": f"Add tag «vip» to client {client.pk}"}]},
+                                         {"evaluated": 1}]
 
 
 def test_an_event_is_processed_once_even_if_dispatched_again(clock: FixedClock) -> None:
@@ -261,6 +271,6 @@ def test_one_failing_condition_does_not_hide_the_others() -> None:
     client = make_client()
     event = change(client, name="Пётр")
     events_dispatch_all()
-    results = execution(event).results
+    results = ran(execution(event))
     assert [(r["rule"], r["condition"]) for r in results] == [(broken.pk, None), (fine.pk, True)]
     assert tags(client) == ["fine"]

@@ -205,14 +205,15 @@ class RuleExecutionAdmin(ReadOnlyAdmin):
         names = dict(Rule.objects.values_list("id", "name"))
         rows = []
         for entry in obj.results:
+            if "evaluated" in entry:
+                rows.append((str(_("Conditions evaluated")), str(entry["evaluated"])))
+                continue
             if "loop" in entry:
                 rows.append((str(_("Loop protection")), entry["loop"]))
                 continue
             rule = f"#{entry['rule']} {names.get(entry['rule'], '')}".strip()
             if entry.get("condition") is None:
                 rows.append((rule, str(_("condition failed: %(error)s") % {"error": entry.get("error", "")})))
-            elif not entry["condition"]:
-                rows.append((rule, str(_("condition is false"))))
             else:
                 done = "; ".join(f"{a['type']}: {a['status']} — {a['detail']}" for a in entry.get("actions", []))
                 rows.append((rule, str(_("ran: %(actions)s") % {"actions": done})))

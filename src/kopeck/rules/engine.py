@@ -176,8 +176,7 @@ def run_rules(event: Event, rules: Sequence[CompiledRule], batch: BatchData,
             results.append({"rule": rule.id, "revision": rule.revision, "condition": None, "error": error})
             continue
         if not outcome:
-            results.append({"rule": rule.id, "condition": False})
-            continue
+            continue  # not logged one by one (``evaluated`` counts them): the log keeps what ran or failed
         matched.append(rule.id)
         done, failed = _run_actions(rule, event, ctx)
         errors = errors or failed
@@ -186,6 +185,8 @@ def run_rules(event: Event, rules: Sequence[CompiledRule], batch: BatchData,
             stopped_by = rule.id
             break
     status = ExecutionStatus.ERRORS if errors else ExecutionStatus.MATCHED if matched else ExecutionStatus.NO_MATCH
+    evaluated = next((n for n, r in enumerate(rules, 1) if r.id == stopped_by), len(rules))
+    results.append({"evaluated": evaluated})
     return {"status": status, "matched": "".join(f",{i}" for i in matched) + ("," if matched else ""),
             "stopped_by": stopped_by, "results": results}
 
