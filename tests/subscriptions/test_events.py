@@ -14,7 +14,7 @@ from kopeck.core.clock import FixedClock
 from kopeck.events.models import Event
 from kopeck.subscriptions import services as s
 from kopeck.subscriptions.events import subscriptions_trials_ending
-from kopeck.subscriptions.scheduler import run_due
+from kopeck.subscriptions.tasks import trials_ending
 from tests.subscriptions.helpers import at, make_client, make_plan
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +44,7 @@ def test_the_life_of_a_subscription(clock: FixedClock, actor: Actor, plans: None
     s.subscription_resume(actor=actor, subscription=sub)
     s.subscription_cancel(actor=actor, subscription=sub, at_period_end=True)
     at(clock, D(2027, 2, 10))
-    run_due()
+    s.subscription_bill_due(actor=actor, subscription=sub)  # applies the cancellation due today
     assert events(sub) == [
         ("subscription.created", {}),
         ("subscription.activated", {"previous_status": "pending"}),
@@ -88,12 +88,12 @@ def test_trial_ending_fires_once_three_days_before(clock: FixedClock, actor: Act
     assert sub.trial_end == D(2027, 1, 15)
     assert subscriptions_trials_ending(actor=actor, on=D(2027, 1, 11)) == 0
     at(clock, D(2027, 1, 12))
-    assert run_due()["trials_ending"] == 1
-    assert run_due()["trials_ending"] == 0
+    assert trials_ending() == 1  # the hourly task
+    assert trials_ending() == 0
     assert subscriptions_trials_ending(actor=actor, on=D(2027, 1, 13)) == 0
     [event] = [e for e in Event.objects.filter(type="subscription.trial_ending")]
     assert (event.data["trial_end"], event.data["days_left"]) == ("2027-01-15", 3)
     assert event.dedupe_key == f"subscription.trial_ending:{sub.pk}:2027-01-15"
     at(clock, D(2027, 1, 15))
-    run_due()
+    s.subscription_bill_due(actor=actor, subscription=sub)
     assert [t for t, _ in events(sub)][-1] == "subscription.activated"

@@ -196,7 +196,7 @@ EVENT_TYPES: Final[tuple[EventType, ...]] = (
                   "credit control: when the last block holding the subscription is lifted.", dict(BLOCK),
                   BLOCK_OPTIONAL, emitted_by="credit"),
     _subscription("subscription.trial_ending", _("Subscription's trial ending"),
-                  "subscriptions: the periodic job (kopeck.subscriptions.run_due, kopeck tick), once per subscription "
+                  "subscriptions: the hourly job kopeck.subscriptions.trials_ending, once per subscription "
                   "and trial end, when the trial ends within KOPECK_TRIAL_ENDING_DAYS days (3 by default).",
                   {"trial_end": DATE, "days_left": COUNT}, emitted_by="subscriptions"),
     # usage

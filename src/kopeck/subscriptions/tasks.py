@@ -1,18 +1,15 @@
-"""Celery tasks of subscriptions. ``kopeck.subscriptions.run_due`` runs the scheduled changes and
-then billing for the provider-local today; Celery beat (or, in the embedded default, the scheduler
-thread of ``kopeck serve``) runs it every KOPECK_TICK_SECONDS — see kopeck.cli.scheduler. A re-run
-posts nothing."""
+"""Celery tasks of subscriptions. ``kopeck.subscriptions.trials_ending`` runs every hour (Celery beat,
+or the scheduler of ``kopeck serve``) and records ``subscription.trial_ending`` once per trial."""
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
-
 from kopeck.celery import app
-from kopeck.subscriptions.scheduler import run_due as _run_due
+from kopeck.common.actor import Actor
+from kopeck.configuration.selectors import provider_today
+from kopeck.subscriptions.events import subscriptions_trials_ending
 
 
-@app.task(name="kopeck.subscriptions.run_due")
-def run_due(on: str | None = None) -> dict[str, Any]:
-    """Apply due scheduled changes, then bill due periods (``on``: ISO date, default today)."""
-    return _run_due(None if on is None else dt.date.fromisoformat(on))
+@app.task(name="kopeck.subscriptions.trials_ending")
+def trials_ending() -> int:
+    """Record subscription.trial_ending for the trials that end soon (once each); how many now."""
+    return subscriptions_trials_ending(actor=Actor.system("scheduler"), on=provider_today())

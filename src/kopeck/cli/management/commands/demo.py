@@ -1,4 +1,6 @@
-"""``kopeck demo``: load demo clients with valid requisites and a few account operations.
+"""``kopeck demo``: load demo clients with valid requisites and a few account operations, a hosting
+product with a plan, a subscription to it (billed by the daily billing run) and the provider's
+legal entity.
 
 Idempotent: clients are keyed by their external id (``demo-…``); operations are posted only for
 clients created in this run."""
@@ -21,7 +23,7 @@ from kopeck.documents.models import LegalEntity
 from kopeck.documents.services import documents_issue_monthly_acts, legal_entity_create
 from kopeck.ledger.services import ledger_operation_post
 from kopeck.subscriptions.models import Subscription
-from kopeck.subscriptions.services import subscription_bill_due, subscription_create
+from kopeck.subscriptions.services import subscription_create
 
 CLIENTS: list[dict[str, Any]] = [
     {
@@ -94,13 +96,13 @@ def _load_catalog(actor: Actor) -> bool:
 
 
 def _load_subscription(actor: Actor) -> bool:
-    """ООО «Ромашка» on VPS S with two extra IPv4 addresses, billed for what is due; False when present."""
+    """ООО «Ромашка» on VPS S with two extra IPv4 addresses from today; False when present. Nothing is
+    billed here: the daily billing run (started by the scheduler of ``kopeck serve``) bills it and
+    issues the invoice, as it bills every subscription."""
     if Subscription.objects.filter(external_id="demo-vps-1").exists():
         return False
-    with transaction.atomic():
-        sub = subscription_create(actor=actor, client=Client.objects.get(external_id="demo-romashka"), plan="vps-s",
-                                  quantity=2, no_trial=True, external_id="demo-vps-1")
-        subscription_bill_due(actor=actor, subscription=sub)
+    subscription_create(actor=actor, client=Client.objects.get(external_id="demo-romashka"), plan="vps-s",
+                        quantity=2, no_trial=True, external_id="demo-vps-1")
     return True
 
 
