@@ -202,8 +202,9 @@ EVENT_TYPES: Final[tuple[EventType, ...]] = (
     # usage
     EventType("usage.threshold_exceeded", 1, _("Usage above a threshold"), "subscription",
               "usage: when a batch of usage events or meter readings takes a subscription's usage of a metric "
-              "in the current billing period above a threshold set on the plan's component (once per "
-              "subscription, component, period and threshold).", "usage",
+              "in the current billing period above a threshold (once per subscription, component, period and "
+              "threshold). NOT RECORDED YET: Kopeck has no usage thresholds to compare with; the type is "
+              "published so that receivers and rules can be prepared.", "usage",
               obj({"subscription": SUBSCRIPTION, "component": TEXT, "threshold": DECIMAL, "quantity": DECIMAL,
                    "period_start": DATE, "period_end": DATE})),
     # billing runs

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kopeck.common.admin import ReadOnlyAdmin, admin_actor
 from kopeck.common.errors import KopeckError
+from kopeck.events.admin import event_title
 from kopeck.events.catalog import EVENT_TYPES
 from kopeck.rules import services
 from kopeck.rules.models import ExecutionStatus, Rule, RuleExecution
@@ -168,6 +169,14 @@ class RuleTestForm(forms.Form):
         return {"event": self.cleaned_data["parsed"]}
 
 
+ACTION_LABELS = {
+    "notify": _("notification"), "webhook": _("webhook"), "block_client": _("block the client"),
+    "unblock_client": _("unblock the client"), "add_tag": _("add a tag"), "remove_tag": _("remove a tag"),
+    "subscription_status": _("subscription's status"), "set_client_field": _("client's field"),
+}
+STATUS_LABELS = {"done": _("done"), "failed": _("failed")}
+
+
 class RuleFilter(admin.SimpleListFilter):
     title = _("rule")
     parameter_name = "rule"
@@ -194,7 +203,7 @@ class RuleExecutionAdmin(ReadOnlyAdmin):
     @admin.display(description=_("event"))
     def event_link(self, obj: RuleExecution) -> str:
         return format_html('<a href="{}">{} #{}</a>', reverse("admin:events_event_change", args=[obj.event_id]),
-                           obj.event_type, obj.event_id)
+                           event_title(obj.event_type), obj.event_id)
 
     @admin.display(description=_("rules that ran"))
     def rules_ran(self, obj: RuleExecution) -> str:
@@ -215,7 +224,8 @@ class RuleExecutionAdmin(ReadOnlyAdmin):
             if entry.get("condition") is None:
                 rows.append((rule, str(_("condition failed: %(error)s") % {"error": entry.get("error", "")})))
             else:
-                done = "; ".join(f"{a['type']}: {a['status']} — {a['detail']}" for a in entry.get("actions", []))
+                done = "; ".join(f"{ACTION_LABELS.get(a['type'], a['type'])}: {STATUS_LABELS.get(a['status'], a['status'])}"
+                                 f" — {a['detail']}" for a in entry.get("actions", []))
                 rows.append((rule, str(_("ran: %(actions)s") % {"actions": done})))
         return format_html("<table>{}</table>", format_html_join(
             "", "<tr><td style=\"white-space: nowrap\">{}</td><td>{}</td></tr>", rows))

@@ -66,4 +66,7 @@ class RuleExecution(models.Model):
                    models.Index(fields=["client_id", "at"], name="rule_execution_client")]
 
     def __str__(self) -> str:
-        return f"{self.event_type} #{self.event_id}"
+        from kopeck.events.catalog import CATALOG
+
+        kind = CATALOG.get(self.event_type)
+        return f"{kind.title if kind else self.event_type} #{self.event_id}"

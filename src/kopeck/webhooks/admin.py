@@ -17,6 +17,7 @@ from django.utils.translation import ngettext
 
 from kopeck.common.admin import ReadOnlyAdmin, admin_actor, report_error
 from kopeck.common.errors import KopeckError
+from kopeck.events.admin import event_title
 from kopeck.events.catalog import EVENT_TYPES
 from kopeck.webhooks import services
 from kopeck.webhooks.models import Attempt, Delivery, Endpoint
@@ -137,7 +138,7 @@ class DeliveryAdmin(ReadOnlyAdmin):
     @admin.display(description=_("event"))
     def event_link(self, obj: Delivery) -> str:
         return format_html('<a href="{}">{} #{}</a>', reverse("admin:events_event_change", args=[obj.event_id]),
-                           obj.event_type, obj.event_id)
+                           event_title(obj.event_type), obj.event_id)
 
     def has_redeliver_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.has_perm("webhooks.change_delivery"))

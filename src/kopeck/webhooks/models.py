@@ -81,7 +81,10 @@ class Delivery(models.Model):
                                 name="delivery_due")]
 
     def __str__(self) -> str:
-        return f"{self.event_type} → {self.endpoint_id}"
+        from kopeck.events.catalog import CATALOG
+
+        kind = CATALOG.get(self.event_type)
+        return f"{kind.title if kind else self.event_type} #{self.event_id} → {self.endpoint}"
 
 
 class Attempt(models.Model):
@@ -98,3 +101,6 @@ class Attempt(models.Model):
         verbose_name = _("delivery attempt")
         verbose_name_plural = _("delivery attempts")
         ordering = ["delivery", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.status_code or self.error[:40]}"
