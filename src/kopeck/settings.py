@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     "kopeck.outbox",
     "kopeck.notifications",
     "kopeck.events",
+    "kopeck.webhooks",
+    "kopeck.rules",
     "kopeck.cli",
 ]
 
@@ -255,6 +257,17 @@ KOPECK_BILLING_CHUNK = max(1, int(os.environ.get("KOPECK_BILLING_CHUNK", "500"))
 CELERY_TASK_EAGER_PROPAGATES = True
 # Check recorded events against the catalog's payload schemas (docs/events.md).
 KOPECK_EVENTS_VALIDATE = _env_bool("KOPECK_EVENTS_VALIDATE", True)
+# subscription.trial_ending fires this many days before a trial ends (docs/events.md).
+KOPECK_TRIAL_ENDING_DAYS = int(os.environ.get("KOPECK_TRIAL_ENDING_DAYS", "3"))
+# Rules: events caused by this many rule actions in a row run no rules (loop protection; docs/rules.md).
+KOPECK_RULES_MAX_DEPTH = int(os.environ.get("KOPECK_RULES_MAX_DEPTH", "5"))
+# Webhooks (docs/webhooks.md): how long a delivery is retried; the request timeout; internal networks
+# the operator allows as endpoints (comma-separated CIDRs; none by default: the SSRF guard).
+KOPECK_WEBHOOK_RETRY_HOURS = float(os.environ.get("KOPECK_WEBHOOK_RETRY_HOURS", "72"))
+KOPECK_WEBHOOK_TIMEOUT = float(os.environ.get("KOPECK_WEBHOOK_TIMEOUT", "10"))
+KOPECK_WEBHOOK_ALLOWED_NETWORKS = _env_list("KOPECK_WEBHOOK_ALLOWED_NETWORKS", "")
+# Encrypts stored secrets (webhook signing secrets); default: derived from the secret key.
+KOPECK_ENCRYPTION_KEY = os.environ.get("KOPECK_ENCRYPTION_KEY", "")
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 KOPECK_SCHEDULER = os.environ.get("KOPECK_SCHEDULER", "on")  # "off": no in-process scheduler in `kopeck serve`

@@ -18,11 +18,14 @@ from kopeck.clients.api import ClientViewSet, FieldDefinitionViewSet
 from kopeck.common.http.problems import api_not_found
 from kopeck.configuration.api import BillingSettingsView, MailSettingsView
 from kopeck.documents.api import DocumentViewSet
+from kopeck.documents.variables_api import VariableViewSet
 from kopeck.events.api import EventTypeViewSet, EventViewSet
 from kopeck.ledger.api import ClientBalanceView, ClientOperationsView, ClientStatementView, TransactionViewSet
 from kopeck.operators.api import ApiKeyViewSet
+from kopeck.rules.api import RuleExecutionViewSet, RuleViewSet
 from kopeck.subscriptions.api import SubscriptionViewSet
 from kopeck.usage.api import MeterReadingsView, SubscriptionUsageView, UsageEventsView
+from kopeck.webhooks.api import DeliveryViewSet, EndpointViewSet
 
 handler500 = "kopeck.common.http.guard.handler500"
 
@@ -59,6 +62,11 @@ router.register("billing-runs", BillingRunViewSet, basename="billing-run")
 router.register("documents", DocumentViewSet, basename="document")
 router.register("events", EventViewSet, basename="event")
 router.register("event-types", EventTypeViewSet, basename="event-type")
+router.register("rules", RuleViewSet, basename="rule")
+router.register("rule-executions", RuleExecutionViewSet, basename="rule-execution")
+router.register("webhook-endpoints", EndpointViewSet, basename="webhook-endpoint")
+router.register("webhook-deliveries", DeliveryViewSet, basename="webhook-delivery")
+router.register("variables", VariableViewSet, basename="variable")
 
 api_v1: list[URLPattern | URLResolver] = [
     path("clients/<id:client_id>/operations/", ClientOperationsView.as_view(), name="client-operations"),

@@ -23,6 +23,7 @@ from kopeck.configuration.selectors import provider_today
 from kopeck.core.money import MoneyError
 from kopeck.core.pricing.errors import PricingError
 from kopeck.core.subscriptions import BilledLine, UsageSource, quote_bill_due
+from kopeck.subscriptions.events import record_subscription_events
 from kopeck.subscriptions.models import Subscription
 from kopeck.subscriptions.ports import stored_usage
 from kopeck.subscriptions.selectors import subscription_billed, subscription_terms, subscriptions_to_bill
@@ -67,6 +68,7 @@ def _refresh_status(actor: Actor, sub: Subscription, on: dt.date) -> None:
         timeline_add(sub, "status", on, f"Статус: {old} → {status}", f"Status: {old} → {status}",
                      {"from": old, "to": status})
         audit(actor, "status", sub, before, subscription_state(sub))
+        record_subscription_events(actor, "status", sub, before, on)
 
 
 class _Rollback(Exception):
