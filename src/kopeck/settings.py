@@ -72,14 +72,19 @@ INSTALLED_APPS = [
     "kopeck.outbox",
     "kopeck.notifications",
     "kopeck.events",
+    "kopeck.webhooks",
+    "kopeck.rules",
     "kopeck.cli",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "kopeck.common.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "kopeck.common.middleware.KopeckLocaleMiddleware",
+    "kopeck.common.http.guard.ApiGuardMiddleware",
+    "kopeck.operators.middleware.ThrottledMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -124,6 +129,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "operators.Operator"
+AUTHENTICATION_BACKENDS = ["kopeck.operators.backends.ThrottledModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -140,8 +146,38 @@ TIME_ZONE = KOPECK_TIME_ZONE  # display zone of the admin; storage is UTC (USE_T
 USE_I18N = True
 USE_TZ = True
 
-# Usage batches (1,000 events) stay well below this; larger bodies are refused.
-DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# -- Limits (docs/settings.md "Limits", docs/security.md): each stated once, here. -------------------
+# A request body (usage batches of 1,000 events take ~150 kB): larger ones get 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("KOPECK_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
+# The request's headers in total (larger: 431); the server's own limits (gunicorn) sit above it.
+KOPECK_MAX_HEADER_BYTES = 16 * 1024
+# Nesting of a JSON body (deeper: 400 malformed-request).
+KOPECK_JSON_MAX_DEPTH = 32
+# Items in one usage batch (events or meter readings); a usage event's value: digits before and after
+# the point (a period's sum of up to a million such events stays within what prices are computed in).
+KOPECK_USAGE_BATCH_MAX = 1000
+KOPECK_USAGE_VALUE_DIGITS = 12
+KOPECK_USAGE_VALUE_PLACES = 6
+# Tags of one client, contacts of one client.
+KOPECK_CLIENT_TAGS_MAX = 50
+KOPECK_CLIENT_CONTACTS_MAX = 50
+# Page size of lists (?page_size=, default 50).
+KOPECK_PAGE_SIZE_MAX = 500
+# The calendar the API accepts: dates (and instants) outside it are refused with 400.
+KOPECK_DATE_MIN = "1900-01-01"
+KOPECK_DATE_MAX = "2999-12-31"
+# Document templates (previews and real documents alike): wall time, output size, loop iterations
+# and the size of integers a template computes.
+KOPECK_TEMPLATE_MAX_SECONDS = float(os.environ.get("KOPECK_TEMPLATE_MAX_SECONDS", "5"))
+KOPECK_TEMPLATE_MAX_OUTPUT = 5 * 1024 * 1024
+KOPECK_TEMPLATE_MAX_ITERATIONS = 1_000_000
+KOPECK_TEMPLATE_MAX_INT_DIGITS = 100
+KOPECK_TEMPLATE_MAX_SOURCE = 200 * 1024
+# Failed logins and failed API keys: after this many failures in the window, per account and per
+# address, further attempts get 429 with Retry-After until the window has passed.
+KOPECK_AUTH_FAILURES_PER_ACCOUNT = int(os.environ.get("KOPECK_AUTH_FAILURES_PER_ACCOUNT", "10"))
+KOPECK_AUTH_FAILURES_PER_ADDRESS = int(os.environ.get("KOPECK_AUTH_FAILURES_PER_ADDRESS", "50"))
+KOPECK_AUTH_FAILURE_WINDOW = int(os.environ.get("KOPECK_AUTH_FAILURE_WINDOW", "900"))
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
@@ -159,6 +195,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["kopeck.operators.permissions.AreaPermission"],
     "DEFAULT_PAGINATION_CLASS": "kopeck.common.http.pagination.Pagination",
+    "DEFAULT_PARSER_CLASSES": ["kopeck.common.http.parsers.JSONParser"],
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "kopeck.common.http.problems.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "kopeck.common.http.base.KopeckSchema",
@@ -179,11 +216,29 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One tag per domain (the area of access of the operation), in the operator's order of work.
+    "TAGS": [
+        {"name": "clients", "description": "Clients, their requisites, contacts, tags and history."},
+        {"name": "subscriptions", "description": "Subscriptions, their actions with previews, timeline."},
+        {"name": "usage", "description": "Usage events, meter readings and current usage."},
+        {"name": "billing", "description": "Billing runs: sandbox, automatic, with confirmation."},
+        {"name": "documents", "description": "Invoices, acts, invoice-facturas, УПД, reconciliation acts."},
+        {"name": "ledger", "description": "Client accounts: operations, reversals, balance, statement."},
+        {"name": "catalog", "description": "Products, plans, plan versions and the price calculator."},
+        {"name": "settings", "description": "Billing and mail settings, client field sets."},
+        {"name": "operators", "description": "API keys."},
+        {"name": "events", "description": "The event log (what happened, for webhooks and rules)."},
+        {"name": "audit", "description": "The audit log of every write."},
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ClientTypeEnum": "kopeck.clients.models.ClientType.choices",
         "ClientStatusEnum": "kopeck.clients.models.ClientStatus.choices",
         "PlanVersionStatusEnum": "kopeck.catalog.models.VersionStatus.choices",
         "SubscriptionStatusEnum": "kopeck.subscriptions.models.SubscriptionStatus.choices",
+        "DocumentLanguageEnum": "kopeck.documents.models.Language.choices",
+        "DocumentStatusEnum": "kopeck.documents.models.DocumentStatus.choices",
+        "DocumentTypeEnum": "kopeck.documents.models.DocumentType.choices",
+        "UpdStatusEnum": [(1, "1"), (2, "2")],
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -202,6 +257,17 @@ KOPECK_BILLING_CHUNK = max(1, int(os.environ.get("KOPECK_BILLING_CHUNK", "500"))
 CELERY_TASK_EAGER_PROPAGATES = True
 # Check recorded events against the catalog's payload schemas (docs/events.md).
 KOPECK_EVENTS_VALIDATE = _env_bool("KOPECK_EVENTS_VALIDATE", True)
+# subscription.trial_ending fires this many days before a trial ends (docs/events.md).
+KOPECK_TRIAL_ENDING_DAYS = int(os.environ.get("KOPECK_TRIAL_ENDING_DAYS", "3"))
+# Rules: events caused by this many rule actions in a row run no rules (loop protection; docs/rules.md).
+KOPECK_RULES_MAX_DEPTH = int(os.environ.get("KOPECK_RULES_MAX_DEPTH", "5"))
+# Webhooks (docs/webhooks.md): how long a delivery is retried; the request timeout; internal networks
+# the operator allows as endpoints (comma-separated CIDRs; none by default: the SSRF guard).
+KOPECK_WEBHOOK_RETRY_HOURS = float(os.environ.get("KOPECK_WEBHOOK_RETRY_HOURS", "72"))
+KOPECK_WEBHOOK_TIMEOUT = float(os.environ.get("KOPECK_WEBHOOK_TIMEOUT", "10"))
+KOPECK_WEBHOOK_ALLOWED_NETWORKS = _env_list("KOPECK_WEBHOOK_ALLOWED_NETWORKS", "")
+# Encrypts stored secrets (webhook signing secrets); default: derived from the secret key.
+KOPECK_ENCRYPTION_KEY = os.environ.get("KOPECK_ENCRYPTION_KEY", "")
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 KOPECK_SCHEDULER = os.environ.get("KOPECK_SCHEDULER", "on")  # "off": no in-process scheduler in `kopeck serve`
@@ -226,6 +292,28 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("KOPECK_LOG_LEVEL", "WARNING")},
 }
 
-if not DEBUG:
-    SESSION_COOKIE_HTTPONLY = True
-    X_FRAME_OPTIONS = "DENY"
+# -- Deployment (docs/security.md "Behind TLS") -----------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+CSRF_FAILURE_VIEW = "kopeck.common.http.guard.csrf_failure"
+# Content-Security-Policy of every page (a nonce per response for Kopeck's own inline scripts). An
+# admin theme built on Alpine.js (django-unfold) evaluates its attributes with the Function
+# constructor, which needs 'unsafe-eval' (docs/security.md "Headers").
+_CSP_EVAL = " 'unsafe-eval'" if any(app.split(".")[0] == "unfold" for app in INSTALLED_APPS) else ""
+KOPECK_CSP = os.environ.get("KOPECK_CSP", (
+    f"default-src 'self'; script-src 'self' {{nonce}}{_CSP_EVAL}; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; frame-src 'self'; frame-ancestors 'none'; form-action 'self'; "
+    "base-uri 'self'; object-src 'none'"))
+# Served over HTTPS (directly or behind a TLS-terminating proxy): secure cookies, HSTS, redirect to
+# https. The demo and the embedded default stay on plain HTTP (KOPECK_HTTPS off).
+KOPECK_HTTPS = _env_bool("KOPECK_HTTPS", False)
+if KOPECK_HTTPS:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = _env_bool("KOPECK_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = int(os.environ.get("KOPECK_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("KOPECK_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = _env_bool("KOPECK_HSTS_PRELOAD", True)
+    if _env_bool("KOPECK_BEHIND_PROXY", False):
+        # Only behind a proxy that sets X-Forwarded-Proto itself (and strips the client's).
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

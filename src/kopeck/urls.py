@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
-from django.urls import URLPattern, URLResolver, include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path, register_converter
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from kopeck.audit.api import AuditViewSet
@@ -18,11 +18,31 @@ from kopeck.clients.api import ClientViewSet, FieldDefinitionViewSet
 from kopeck.common.http.problems import api_not_found
 from kopeck.configuration.api import BillingSettingsView, MailSettingsView
 from kopeck.documents.api import DocumentViewSet
+from kopeck.documents.variables_api import VariableViewSet
 from kopeck.events.api import EventTypeViewSet, EventViewSet
 from kopeck.ledger.api import ClientBalanceView, ClientOperationsView, ClientStatementView, TransactionViewSet
 from kopeck.operators.api import ApiKeyViewSet
+from kopeck.rules.api import RuleExecutionViewSet, RuleViewSet
 from kopeck.subscriptions.api import SubscriptionViewSet
 from kopeck.usage.api import MeterReadingsView, SubscriptionUsageView, UsageEventsView
+from kopeck.webhooks.api import DeliveryViewSet, EndpointViewSet
+
+handler500 = "kopeck.common.http.guard.handler500"
+
+
+class IdConverter:
+    """A database id: at most 18 digits (a 64-bit integer); a longer number is an unknown URL (404)."""
+
+    regex = "[0-9]{1,18}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+register_converter(IdConverter, "id")
 
 admin.site.site_header = "Kopeck"
 admin.site.site_title = "Kopeck"
@@ -42,30 +62,35 @@ router.register("billing-runs", BillingRunViewSet, basename="billing-run")
 router.register("documents", DocumentViewSet, basename="document")
 router.register("events", EventViewSet, basename="event")
 router.register("event-types", EventTypeViewSet, basename="event-type")
+router.register("rules", RuleViewSet, basename="rule")
+router.register("rule-executions", RuleExecutionViewSet, basename="rule-execution")
+router.register("webhook-endpoints", EndpointViewSet, basename="webhook-endpoint")
+router.register("webhook-deliveries", DeliveryViewSet, basename="webhook-delivery")
+router.register("variables", VariableViewSet, basename="variable")
 
 api_v1: list[URLPattern | URLResolver] = [
-    path("clients/<int:client_id>/operations/", ClientOperationsView.as_view(), name="client-operations"),
-    path("clients/<int:client_id>/balance/", ClientBalanceView.as_view(), name="client-balance"),
-    path("clients/<int:client_id>/statement/", ClientStatementView.as_view(), name="client-statement"),
+    path("clients/<id:client_id>/operations/", ClientOperationsView.as_view(), name="client-operations"),
+    path("clients/<id:client_id>/balance/", ClientBalanceView.as_view(), name="client-balance"),
+    path("clients/<id:client_id>/statement/", ClientStatementView.as_view(), name="client-statement"),
     path("settings/billing/", BillingSettingsView.as_view(), name="billing-settings"),
     path("settings/mail/", MailSettingsView.as_view(), name="mail-settings"),
     path("price-preview/", PricePreviewView.as_view(), name="price-preview"),
     path("usage/events/", UsageEventsView.as_view(), name="usage-events"),
     path("usage/readings/", MeterReadingsView.as_view(), name="usage-readings"),
-    path("subscriptions/<int:subscription_id>/usage/", SubscriptionUsageView.as_view(), name="subscription-usage"),
-    path("billing-runs/<int:pk>/export.csv", BillingRunExportView.as_view(), name="billing-run-export-csv"),
-    path("billing-runs/<int:pk>/export.xlsx", BillingRunXlsxExportView.as_view(),
+    path("subscriptions/<id:subscription_id>/usage/", SubscriptionUsageView.as_view(), name="subscription-usage"),
+    path("billing-runs/<id:pk>/export.csv", BillingRunExportView.as_view(), name="billing-run-export-csv"),
+    path("billing-runs/<id:pk>/export.xlsx", BillingRunXlsxExportView.as_view(),
          name="billing-run-export-xlsx"),
     path("", include(router.urls)),
-    re_path(r"^.*$", api_not_found),
+    re_path(r"^[\s\S]*$", api_not_found),
 ]
 
 urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api/v1/", include(api_v1)),
-    re_path(r"^api/.*$", api_not_found),
+    re_path(r"^api/[\s\S]*$", api_not_found),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     *i18n_patterns(path("admin/", admin.site.urls), prefix_default_language=False),

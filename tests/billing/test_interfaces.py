@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,9 @@ def test_api_create_executes_a_sandbox_run(book: Book, api: APIClient) -> None:
     items = api.get(f"{URL}{run_id}/items/", {"status": "ok", "page_size": 1}).json()
     assert items["count"] == 2 and len(items["results"]) == 1
     assert items["results"][0]["items"][0]["explanation"]["en"]
+    first = items["results"][0]  # amounts are decimal strings, as everywhere in the API (issue 13)
+    assert "amount_minor" not in first
+    assert first["amount"] == f"{sum(Decimal(ln['amount']) for ln in first['items']):.2f}" != "0.00"
     assert api.get(f"{URL}{run_id}/items/", {"status": "error"}).json()["count"] == 0
     assert api.get(f"{URL}{run_id}/items/", {"status": "bad"}).status_code == 400
     export = api.get(f"{URL}{run_id}/export.csv")

@@ -132,7 +132,7 @@ def with_fields(**fields: Any) -> dict[str, Any]:
         (with_fields(inn=PERSON_INN),
          [{"field": "fields.inn", "detail": "ИНН юридического лица должен содержать 10 цифр, получено 12"}]),
         (with_fields(colour="green"), [{"field": "fields.colour", "detail": "Unknown field for this client type."}]),
-        ({**LEGAL_BODY, "fields": {"inn": SBER_INN}}, [{"field": "fields.full_name", "detail": "This field is required."}]),
+        ({**LEGAL_BODY, "fields": {"inn": SBER_INN}}, [{"field": "fields.full_name", "detail": "Обязательное поле."}]),
         (with_fields(settlement_account="40702810938000012346"),
          [{"field": "fields.settlement_account",
            "detail": "Расчётный счёт 40702810938000012346 не соответствует БИК 044525225: неверный контрольный ключ"}]),
@@ -159,7 +159,7 @@ def test_create_client_refusals(api: APIClient, clock: FixedClock, body: dict[st
     before = counts()
     response = api.post("/api/v1/clients/", body, format="json")
     problem = assert_problem(response, 400, "validation-error", errors)
-    assert problem["title"] == "Invalid input"
+    assert problem["title"] == "Неверные данные"  # no Accept-Language: KOPECK_LANGUAGE (ru)
     assert counts() == before
 
 
@@ -170,11 +170,11 @@ def test_create_client_reports_service_errors_together(api: APIClient, clock: Fi
     response = api.post("/api/v1/clients/", body, format="json")
     problem = assert_problem(response, 400, "validation-error", [
         {"field": "currency", "detail": "unknown currency 'XYZ'"},
-        {"field": "fields.full_name", "detail": "This field is required."},
+        {"field": "fields.full_name", "detail": "Обязательное поле."},
         {"field": "fields.inn", "detail": "ИНН юридического лица не может состоять из одних нулей"},
         {"field": "fields.kpp", "detail": "КПП должен содержать 9 символов, получено 1"},
     ])
-    assert problem["detail"] == "The client has invalid data."
+    assert problem["detail"] == "Данные клиента заполнены неверно."
     assert counts() == before
 
 
@@ -185,7 +185,7 @@ def test_create_client_with_a_taken_external_id_is_a_conflict(api: APIClient, cl
     response = api.post("/api/v1/clients/", {**LEGAL_BODY, "name": "Другой", "tags": ["new"]}, format="json")
     problem = assert_problem(response, 409, "conflict",
                              [{"field": "external_id", "detail": "Already used by another client."}])
-    assert (problem["title"], problem["detail"]) == ("Conflict", "A client with external id 'crm-1' already exists.")
+    assert (problem["title"], problem["detail"]) == ("Конфликт", "A client with external id 'crm-1' already exists.")
     assert counts() == before
 
 
@@ -194,8 +194,8 @@ def test_malformed_json_body(api: APIClient, clock: FixedClock) -> None:
     before = counts()
     response = api.post("/api/v1/clients/", '{"type": "legal", "name": ', content_type="application/json")
     problem = assert_problem(response, 400, "malformed-request", None)
-    assert problem["title"] == "Malformed request"
-    assert problem["detail"].startswith("JSON parse error - ")
+    assert problem["title"] == "Неверный формат запроса"
+    assert problem["detail"].startswith("Тело запроса — не JSON: ")
     assert counts() == before
 
 
@@ -212,15 +212,15 @@ def test_wrong_content_type(api: APIClient, clock: FixedClock) -> None:
 def test_wrong_content_type_title_has_no_template_placeholder(api: APIClient) -> None:
     response = api.post("/api/v1/clients/", "x", content_type="text/plain")
     assert response.status_code == 415
-    assert response.json()["title"] == "Unsupported media type"
+    assert response.json()["title"] == "Неподдерживаемый тип данных"
 
 
 @pytest.mark.django_db
 def test_unknown_api_url_is_a_problem(api: APIClient) -> None:
     response = api.get("/api/v1/nope/")
     problem = assert_problem(response, 404, "not-found", None)
-    assert problem == {"type": "urn:kopeck:problem:not-found", "title": "Not found", "status": 404,
-                       "detail": "No such API endpoint.", "instance": "/api/v1/nope/"}
+    assert problem == {"type": "urn:kopeck:problem:not-found", "title": "Не найдено", "status": 404,
+                       "detail": "Такого адреса в API нет.", "instance": "/api/v1/nope/"}
 
 
 @pytest.mark.django_db
@@ -353,7 +353,7 @@ def test_get_one_client(api: APIClient, some_clients: dict[str, Client]) -> None
 @pytest.mark.django_db
 def test_get_missing_client(api: APIClient) -> None:
     problem = assert_problem(api.get("/api/v1/clients/999999/"), 404, "not-found", None)
-    assert problem["detail"] == "No Client matches the given query."
+    assert problem["detail"] == "Такого объекта нет."
 
 
 @pytest.mark.django_db

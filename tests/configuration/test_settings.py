@@ -213,7 +213,7 @@ def test_patch_billing_settings_refusals(api: APIClient, clock: FixedClock, body
     assert response["Content-Type"] == PROBLEM
     problem = json.loads(response.content)
     assert (problem["type"], problem["title"], problem["status"]) == (
-        "urn:kopeck:problem:validation-error", "Invalid input", 400)
+        "urn:kopeck:problem:validation-error", "Неверные данные", 400)  # no Accept-Language: ru
     assert problem["errors"] == errors
     assert problem["instance"] == "/api/v1/settings/billing/"
     assert api.get("/api/v1/settings/billing/").json() == before

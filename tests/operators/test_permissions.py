@@ -98,7 +98,7 @@ def test_revoked_expired_malformed_and_missing_keys_are_refused(clock: FixedCloc
     for token, detail in [(revoked.token, "revoked"), (expiring.token, "expired"), ("kpk_nope", "Malformed"),
                           (tampered, "Invalid")]:
         c = APIClient()
-        c.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        c.credentials(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_ACCEPT_LANGUAGE="en")
         r = c.get("/api/v1/clients/")
         assert r.status_code == 401 and detail in r.json()["detail"], token
         assert r["WWW-Authenticate"].startswith("Bearer")

@@ -113,7 +113,7 @@ def test_a_refused_item_does_not_reserve_its_id(usage_api: APIClient, sub: Subsc
     (ev("t3", timestamp="yesterday"), "timestamp", "not an ISO 8601 date and time: 'yesterday'"),
     (ev("t4", subscription=1), "subscription", "give either subscription or external_id, not both"),
     (ev("t5", properties=[1]), "properties", "must be a JSON object"),
-    (ev("t6", metric="traffic", properties={"gb": "lots"}), "properties.gb", "not a number: 'lots'"),
+    (ev("t6", metric="traffic", properties={"gb": "lots"}), "properties.gb", "not a plain decimal such as \"1500.00\": 'lots'"),
     (ev("t7", properties={"x": "\u0000"}), "properties", "contains a NUL character or invalid Unicode"),
     (ev("i" * 201), "id", "must be a non-empty string of at most 200 characters"),
 ])

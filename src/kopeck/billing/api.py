@@ -25,6 +25,8 @@ from kopeck.billing.models import BillingRun, ItemStatus, RunItem, RunMode, RunS
 from kopeck.billing.selectors import RunReview, run_progress, run_review
 from kopeck.common.errors import ValidationFailed
 from kopeck.common.http.base import KopeckAPIView, KopeckViewSet
+from kopeck.common.http.fields import DateField
+from kopeck.ledger.amounts import from_minor
 from kopeck.operators.roles import Area
 
 
@@ -92,7 +94,7 @@ class RunScopeSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 
 class BillingRunCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    billing_date = serializers.DateField()
+    billing_date = DateField()
     mode = serializers.ChoiceField(choices=RunMode.choices, default=RunMode.SANDBOX,
                                    help_text="sandbox: compute only; auto: compute and post; confirm: compute, "
                                              "then wait for a confirmation.")
@@ -100,10 +102,16 @@ class BillingRunCreateSerializer(serializers.Serializer):  # type: ignore[type-a
 
 
 class RunItemSerializer(serializers.ModelSerializer[RunItem]):
+    amount = serializers.SerializerMethodField(help_text="The item's total (charges minus credits), a decimal "
+                                                         "string in the currency's minor units.")
+
     class Meta:
         model = RunItem
-        fields = ["id", "client", "subscription", "status", "error", "items", "amount_minor", "currency", "vat_rate",
+        fields = ["id", "client", "subscription", "status", "error", "items", "amount", "currency", "vat_rate",
                   "excluded", "excluded_lines", "changed", "previous_items", "applied_at", "transaction_ids"]
+
+    def get_amount(self, obj: RunItem) -> str:
+        return from_minor(obj.amount_minor, obj.currency).to_str() if obj.currency else "0"
 
 
 class ConfirmSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -217,7 +225,7 @@ class BillingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Kopeck
         errors: dict[str, list[str]] = {}
         for name in ("a", "b"):
             raw = request.query_params.get(name, "")
-            if not raw.isdigit():
+            if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
                 errors[name] = ["Give a billing run id."]
             else:
                 ids[name] = int(raw)
@@ -251,6 +259,7 @@ class BillingRunExportView(KopeckAPIView):
 
     @extend_schema(responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="The run's lines.")})
     def get(self, request: Request, pk: int) -> StreamingHttpResponse:
+        """The run's lines as CSV."""
         run = get_object_or_404(BillingRun, pk=pk)
         response = StreamingHttpResponse(services.run_export_csv(run), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="billing-run-{run.pk}.csv"'
@@ -268,6 +277,7 @@ class BillingRunXlsxExportView(KopeckAPIView):
     @extend_schema(responses={(200, XLSX_CONTENT_TYPE): OpenApiResponse(
         OpenApiTypes.BINARY, description="The run's workbook (sheets Lines and Summary).")})
     def get(self, request: Request, pk: int) -> FileResponse:
+        """The run as an Excel workbook."""
         run = get_object_or_404(BillingRun, pk=pk)
         return FileResponse(run_export_xlsx_file(run), as_attachment=True, filename=xlsx_filename(run),
                             content_type=XLSX_CONTENT_TYPE)

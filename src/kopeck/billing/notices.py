@@ -13,9 +13,11 @@ from typing import Any
 from django.urls import reverse
 
 from kopeck.billing.models import BillingRun, RunMode
+from kopeck.common.actor import Actor
 from kopeck.configuration.selectors import billing_settings
 from kopeck.core.documents import format_amount
 from kopeck.core.money import Currency
+from kopeck.events.services import event_record
 from kopeck.notifications.services import email_enqueue
 
 MODE = {RunMode.SANDBOX: ("песочница", "sandbox"), RunMode.AUTO: ("автоматический", "automatic"),
@@ -65,11 +67,25 @@ def run_notice(run: BillingRun, event: str) -> tuple[str, str]:
     return subject, "\n".join(ru) + "\n\n" + "\n".join(en) + "\n"
 
 
+SUMMARY_COUNTS = ("subscriptions", "clients", "charges", "errors", "changed", "documents")
+
+
+def run_event_data(run: BillingRun) -> dict[str, Any]:
+    """The ``run`` object of the billing-run events (docs/events.md)."""
+    summary = {k: run.summary[k] for k in SUMMARY_COUNTS if isinstance(run.summary.get(k), int)}
+    return {"id": run.pk, "mode": run.mode, "date": run.billing_date.isoformat(), "status": run.status,
+            "summary": summary}
+
+
 def notify_run(run: BillingRun, event: str) -> None:
-    """Queue the notice of ``event`` for ``run`` (in the caller's transaction), unless the run is a
-    sandbox or no address is set."""
+    """Record the event ``billing_run.<event>`` and queue its notice (in the caller's transaction),
+    unless the run is a sandbox; the notice needs an address in the billing settings."""
     if run.mode == RunMode.SANDBOX:
         return
+    extra = {"error": str(run.summary.get("error") or "The run stopped on an unexpected error; resume it.")} \
+        if event == "failed" else {}
+    event_record(f"billing_run.{event}", actor=Actor.system(f"billing run {run.pk}"), subject_id=run.pk,
+                 data={"run": run_event_data(run), **extra})
     to = billing_settings().run_report_addresses
     if not to:
         return

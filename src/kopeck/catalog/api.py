@@ -7,7 +7,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -31,6 +30,8 @@ from kopeck.catalog.models import (
 )
 from kopeck.common.errors import ValidationFailed
 from kopeck.common.http.base import KopeckViewSet
+from kopeck.common.http.fields import DateField
+from kopeck.common.http.params import int_param as common_int_param
 from kopeck.configuration.selectors import provider_today
 from kopeck.operators.roles import Area
 
@@ -50,12 +51,7 @@ def bool_param(params: Mapping[str, str], name: str) -> bool | None:
 
 
 def int_param(params: Mapping[str, str], name: str) -> int | None:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return None
-    if not raw.strip().isdigit():
-        raise ValidationFailed.field(name, "Must be an id (a whole number).")
-    return int(raw)
+    return common_int_param(params, name)
 
 
 def refuse_immutable(data: Any, names: Iterable[str]) -> None:
@@ -159,7 +155,7 @@ class HistoryVersionSerializer(VersionSummarySerializer):
     class Meta(VersionSummarySerializer.Meta):
         fields = [*VersionSummarySerializer.Meta.fields, "effective_until"]
 
-    @extend_schema_field(OpenApiTypes.DATE)
+    @extend_schema_field(serializers.DateField(allow_null=True))
     def get_effective_until(self, obj: PlanVersion) -> dt.date | None:
         until: dict[int, dt.date | None] = self.context.get("until", {})
         return until.get(obj.pk)
@@ -229,7 +225,7 @@ class PlanVersionUpdateSerializer(serializers.Serializer):  # type: ignore[type-
 
 
 class PublishSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    effective_from = serializers.DateField(help_text="Provider-local date the prices apply from: today or later.")
+    effective_from = DateField(help_text="Provider-local date the prices apply from: today or later.")
     existing_subscribers = serializers.ChoiceField(choices=ExistingSubscribers.choices, required=False, help_text=(
         "Required when the plan already has published prices; the first version defaults to next_period."))
 

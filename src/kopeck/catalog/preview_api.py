@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import serializers
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from kopeck.catalog.preview import price_preview
 from kopeck.common.http.base import KopeckAPIView
+from kopeck.common.http.fields import DateField
+from kopeck.common.http.parsers import JSONParser
 from kopeck.core.vat import VatRate
 from kopeck.operators.roles import Access, Area
 
@@ -25,12 +25,17 @@ from kopeck.operators.roles import Access, Area
 
 
 class _PeriodSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    start = serializers.DateField(help_text="First day (provider-local date).")
-    end = serializers.DateField(help_text="The day after the last one: the end is exclusive.")
+    start = DateField(help_text="First day (provider-local date).")
+    end = DateField(help_text="The day after the last one: the end is exclusive.")
+
+
+@extend_schema_field({"oneOf": [{"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"}, {"type": "integer"}]})
+class _NumberField(serializers.Field):  # type: ignore[type-arg]
+    """Schema only: a decimal string or an integer (price_preview checks the value)."""
 
 
 class _UsageSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    quantity = serializers.CharField(required=False, help_text="An aggregated quantity, a decimal string.")
+    quantity = _NumberField(required=False, help_text="An aggregated quantity: a decimal string or an integer.")
     events = serializers.ListField(child=serializers.DictField(), required=False,
                                    help_text="Usage events {id, timestamp (ISO 8601 with offset), properties}.")
     readings = serializers.ListField(
@@ -39,6 +44,12 @@ class _UsageSerializer(serializers.Serializer):  # type: ignore[type-arg]
                   "the first is the opening reading.")
     transactions = serializers.ListField(child=serializers.CharField(), required=False,
                                          help_text="Transaction amounts (percentage models).")
+
+
+@extend_schema_field({"oneOf": [{"type": "string", "enum": [r.value for r in VatRate]},
+                                {"type": "integer", "enum": [int(r.value) for r in VatRate if r.value.isdigit()]}]})
+class _VatRateField(serializers.Field):  # type: ignore[type-arg]
+    """Schema only: price_preview checks the value."""
 
 
 class PricePreviewRequestSerializer(_UsageSerializer):
@@ -51,8 +62,9 @@ class PricePreviewRequestSerializer(_UsageSerializer):
     period = _PeriodSerializer(required=False, help_text="Bounds events (outside → error) and prorating.")
     used = _PeriodSerializer(required=False, help_text="Plan only: the part of period used (proration).")
     setup_fee = serializers.BooleanField(required=False, help_text="Plan only: add the one-time setup fee.")
-    vat_rate = serializers.CharField(required=False, help_text=(
-        f"One of {', '.join(r.value for r in VatRate)}. Default: the billing settings' rate of the VAT regime."))
+    vat_rate = _VatRateField(required=False, help_text=(
+        f"One of {', '.join(r.value for r in VatRate)} (the numbers also as JSON integers). Default: the billing "
+        "settings' rate of the VAT regime."))
     prices_include_vat = serializers.BooleanField(required=False, help_text="Default: the billing settings.")
 
 
@@ -176,7 +188,6 @@ EXAMPLES = [
     responses={200: PricePreviewResponseSerializer},
     examples=EXAMPLES,
     summary="Price calculator",
-    tags=["catalog"],
 )
 class PricePreviewView(KopeckAPIView):
     """Калькулятор стоимости: price a component or a plan for a quantity, events, meter readings or
@@ -187,7 +198,7 @@ class PricePreviewView(KopeckAPIView):
     required_access = Access.READ
     http_method_names = ["post", "options"]
     parser_classes = [JSONParser]
-    schema = AutoSchema()  # a read: no Idempotency-Key to document
+    idempotent = False  # a read: no Idempotency-Key to document
 
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         # A preview writes nothing, so it skips the idempotency layer (which would store a record).

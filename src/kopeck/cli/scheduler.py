@@ -21,8 +21,11 @@ PERIODIC_TASKS: dict[str, int] = {
     "kopeck.billing.daily_run": int(os.environ.get("KOPECK_TICK_SECONDS", "900")),
     "kopeck.idempotency_purge": 24 * 3600,
     "kopeck.documents.monthly_acts": 6 * 3600,
+    "kopeck.documents.overdue": 3600,
+    "kopeck.subscriptions.trials_ending": 3600,
     "kopeck.outbox.deliver": 30,
     "kopeck.events.dispatch": 10,
+    "kopeck.webhooks.deliver": 10,
 }
 
 

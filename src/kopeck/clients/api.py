@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
@@ -24,6 +25,7 @@ from kopeck.clients.models import (
     FieldKind,
 )
 from kopeck.common.http.base import KopeckViewSet
+from kopeck.common.http.params import choice_param, currency_param
 from kopeck.operators.roles import Area
 
 
@@ -56,8 +58,9 @@ class ClientWriteSerializer(serializers.Serializer):  # type: ignore[type-arg]
     currency = serializers.CharField(max_length=3, required=False)
     fields = serializers.DictField(  # type: ignore[assignment]  # DRF pops declared fields off the class
         required=False, help_text="Values of the client type's field set, by code.")
-    tags = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
-    contacts = ContactSerializer(many=True, required=False)
+    tags = serializers.ListField(child=serializers.CharField(max_length=100), required=False,
+                                 max_length=settings.KOPECK_CLIENT_TAGS_MAX)
+    contacts = ContactSerializer(many=True, required=False, max_length=settings.KOPECK_CLIENT_CONTACTS_MAX)  # type: ignore[call-arg]
 
 
 class ClientUpdateSerializer(ClientWriteSerializer):
@@ -95,8 +98,9 @@ class ClientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, KopeckView
 
     def get_queryset(self) -> Any:
         p = self.request.query_params
-        return selectors.client_list(type=p.get("type"), status=p.get("status"), currency=p.get("currency"),
-                                     tag=p.get("tag"), search=p.get("search"))
+        return selectors.client_list(type=choice_param(p, "type", ClientType.values),
+                                     status=choice_param(p, "status", ClientStatus.values),
+                                     currency=currency_param(p), tag=p.get("tag"), search=p.get("search"))
 
     def create(self, request: Request) -> Response:
         data = ClientWriteSerializer(data=request.data)
@@ -141,7 +145,7 @@ class FieldDefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, K
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> Any:
-        return selectors.field_definitions(self.request.query_params.get("client_type"))
+        return selectors.field_definitions(choice_param(self.request.query_params, "client_type", ClientType.values))
 
     def create(self, request: Request) -> Response:
         data = FieldDefinitionSerializer(data=request.data)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -98,6 +99,10 @@ def contact_value_clean(kind: object, value: str) -> str:
 
 def _clean_contacts(contacts: Sequence[Mapping[str, Any]], errors: dict[str, list[str]]) -> list[dict[str, Any]]:
     cleaned = []
+    limit = int(settings.KOPECK_CLIENT_CONTACTS_MAX)
+    if len(contacts) > limit:
+        errors["contacts"] = [f"At most {limit} contacts per client, got {len(contacts)}."]
+        return []
     for i, raw in enumerate(contacts):
         kind = raw.get("kind")
         value = str(raw.get("value") or "").strip()
@@ -120,6 +125,10 @@ def _clean_contacts(contacts: Sequence[Mapping[str, Any]], errors: dict[str, lis
 
 def _clean_tags(tags: Sequence[str], errors: dict[str, list[str]]) -> list[str]:
     names = []
+    limit = int(settings.KOPECK_CLIENT_TAGS_MAX)
+    if len(tags) > limit:
+        errors["tags"] = [f"At most {limit} tags per client, got {len(tags)}."]
+        return []
     for i, tag in enumerate(tags):
         name = str(tag).strip()
         if not name or len(name) > 100:

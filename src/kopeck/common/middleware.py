@@ -17,3 +17,25 @@ class KopeckLocaleMiddleware(LocaleMiddleware):
             request.LANGUAGE_CODE = translation.get_language()
             return None
         return super().process_request(request)
+
+
+class ContentSecurityPolicyMiddleware:
+    """``Content-Security-Policy`` on every response (``settings.KOPECK_CSP``); ``{nonce}`` in it
+    becomes ``'nonce-…'``, fresh per request, which Kopeck's own inline scripts carry
+    (``<script nonce="{{ request.csp_nonce }}">``)."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> Any:
+        import secrets
+
+        from django.conf import settings
+
+        nonce = secrets.token_urlsafe(16)
+        request.csp_nonce = nonce  # type: ignore[attr-defined]
+        response = self.get_response(request)
+        policy = settings.KOPECK_CSP
+        if policy and "Content-Security-Policy" not in response:
+            response["Content-Security-Policy"] = policy.replace("{nonce}", f"'nonce-{nonce}'")
+        return response

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,8 +12,16 @@ from kopeck.configuration.services import billing_settings_update, mail_settings
 from kopeck.operators.roles import Area
 
 
+@extend_schema_field({"type": "string", "pattern": r"^[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?$",
+                      "nullable": True, "example": "06:00"})
+class _LocalTimeField(serializers.TimeField):
+    """A provider-local time of day, ``HH:MM`` (no UTC offset: the zone is the billing settings')."""
+
+
 class BillingSettingsSerializer(serializers.ModelSerializer[BillingSettings]):
     vat_regime = serializers.ChoiceField(choices=VatRegime.choices)
+    auto_billing_time = _LocalTimeField(required=False, allow_null=True, help_text=(
+        "Provider-local time (HH:MM) after which the daily automatic billing run starts; null: off."))
     default_vat_rate = serializers.CharField(read_only=True)
 
     class Meta:
@@ -31,10 +39,12 @@ class BillingSettingsView(KopeckAPIView):
 
     @extend_schema(responses={200: BillingSettingsSerializer})
     def get(self, request: Request) -> Response:
+        """The general billing settings."""
         return Response(BillingSettingsSerializer(billing_settings()).data)
 
     @extend_schema(request=BillingSettingsSerializer, responses={200: BillingSettingsSerializer})
     def patch(self, request: Request) -> Response:
+        """Change the general billing settings (audited)."""
         data = BillingSettingsSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         obj = billing_settings_update(actor=self.actor, **data.validated_data)
@@ -65,10 +75,12 @@ class MailSettingsView(KopeckAPIView):
 
     @extend_schema(responses={200: MailSettingsSerializer})
     def get(self, request: Request) -> Response:
+        """The mail (SMTP) settings; the password is never returned."""
         return Response(MailSettingsSerializer(mail_settings()).data)
 
     @extend_schema(request=MailSettingsSerializer, responses={200: MailSettingsSerializer})
     def patch(self, request: Request) -> Response:
+        """Change the mail (SMTP) settings (audited; the password is write-only)."""
         data = MailSettingsSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         obj = mail_settings_update(actor=self.actor, **data.validated_data)

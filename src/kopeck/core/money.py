@@ -10,9 +10,10 @@ Rules:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Final
 
 # ISO 4217 minor units for the currencies Kopeck knows. Unknown codes are refused.
@@ -65,8 +66,33 @@ _CURRENCIES: Final[dict[str, Currency]] = {code: Currency(code, units) for code,
 _QUANTA: Final[dict[int, Decimal]] = {units: Decimal(1).scaleb(-units) for units in set(MINOR_UNITS.values())}
 
 
+# The one grammar of a decimal written as text (amounts, prices, quantities in the API and in specs):
+# an optional minus, ASCII digits, optionally a point and more ASCII digits. No exponent, no "+", no
+# ".5" or "5.", no "_" separators, no other scripts' digits, no spaces; at most DECIMAL_TEXT_MAX chars.
+DECIMAL_TEXT: Final = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+DECIMAL_TEXT_MAX: Final = 40
+
+
+def decimal_text_problem(text: str) -> str | None:
+    """Why ``text`` is not a plain decimal (None: it is one)."""
+    if len(text) > DECIMAL_TEXT_MAX:
+        return f"at most {DECIMAL_TEXT_MAX} characters"
+    if DECIMAL_TEXT.fullmatch(text) is None:
+        return f'not a plain decimal such as "1500.00": {text!r}'
+    return None
+
+
+def parse_decimal_text(text: str) -> Decimal:
+    """A Decimal from text in the plain decimal grammar (:data:`DECIMAL_TEXT`); MoneyError otherwise."""
+    problem = decimal_text_problem(text)
+    if problem is not None:
+        raise MoneyError(problem)
+    return Decimal(text)
+
+
 def to_decimal(value: object) -> Decimal:
-    """Convert an exact value to Decimal; refuse floats, booleans and non-finite numbers."""
+    """Convert an exact value to Decimal; refuse floats, booleans and non-finite numbers. Text must
+    follow the plain decimal grammar (:func:`parse_decimal_text`)."""
     if isinstance(value, (bool, float)):
         raise MoneyError("floats are not accepted for money; pass a Decimal, int or string")
     if isinstance(value, Decimal):
@@ -74,10 +100,7 @@ def to_decimal(value: object) -> Decimal:
     elif isinstance(value, int):
         result = Decimal(value)
     elif isinstance(value, str):
-        try:
-            result = Decimal(value.strip())
-        except InvalidOperation as exc:
-            raise MoneyError(f"not a number: {value!r}") from exc
+        result = parse_decimal_text(value)
     else:
         raise MoneyError(f"cannot use {type(value).__name__} as an amount")
     if not result.is_finite():

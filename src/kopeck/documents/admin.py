@@ -340,8 +340,8 @@ class DocumentTemplateAdmin(ServiceSaveMixin, admin.ModelAdmin):  # type: ignore
 
     def preview_view(self, request: HttpRequest) -> HttpResponse:
         """POST form, language, html: the template rendered with sample data, or its problems (JSON)."""
-        if request.method != "POST" or not self.has_view_permission(request):
-            raise PermissionDenied
+        if request.method != "POST" or not self.has_change_permission(request):
+            raise PermissionDenied  # a preview runs operator code: the template-edit permission, not view
         html, problems = services.template_preview(str(request.POST.get("form", "")),
                                                    str(request.POST.get("language", "")),
                                                    str(request.POST.get("html", "")))

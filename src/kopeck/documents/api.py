@@ -3,6 +3,7 @@ draft, issue, cancel, mark paid (invoices), resend by e-mail."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.http import HttpResponse
@@ -16,8 +17,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from kopeck.clients.models import Client
-from kopeck.common.errors import ValidationFailed
 from kopeck.common.http.base import KopeckViewSet
+from kopeck.common.http.fields import AmountField, DateField
+from kopeck.common.http.params import choice_param, date_param, int_param
 from kopeck.documents import selectors, services
 from kopeck.documents.handlers import attachment_name
 from kopeck.documents.models import Document, DocumentDelivery, DocumentStatus, DocumentType, Language
@@ -69,9 +71,8 @@ class DocumentDetailSerializer(DocumentSerializer):
 
 class LineSerializer(serializers.Serializer):  # type: ignore[type-arg]
     name = serializers.CharField(max_length=1000)
-    price = serializers.CharField(help_text="Per unit, a decimal string; VAT included unless prices_include_vat "
-                                            "is false.")
-    quantity = serializers.CharField(required=False, default="1")
+    price = AmountField(help_text="Per unit, a decimal string; VAT included unless prices_include_vat is false.")
+    quantity = AmountField(required=False, default=Decimal(1), help_text="A decimal string; default 1.")
     vat_rate = serializers.CharField(required=False, allow_blank=True, default="",
                                      help_text="22, 10, 0, 5, 7 or exempt; default by the VAT regime.")
     unit = serializers.CharField(required=False, max_length=50, default="усл. ед.")
@@ -84,10 +85,10 @@ class DraftSerializer(serializers.Serializer):  # type: ignore[type-arg]
     lines = LineSerializer(many=True, required=False)
     legal_entity = serializers.IntegerField(required=False, help_text="Default: the default legal entity.")
     currency = serializers.CharField(required=False, max_length=3)
-    language = serializers.ChoiceField(choices=Language.values, default=Language.RU)
-    due_date = serializers.DateField(required=False)
-    period_start = serializers.DateField(required=False)
-    period_end = serializers.DateField(required=False)
+    language = serializers.ChoiceField(choices=Language.choices, default=Language.RU)
+    due_date = DateField(required=False)
+    period_start = DateField(required=False)
+    period_end = DateField(required=False)
     prices_include_vat = serializers.BooleanField(required=False, allow_null=True, default=None)
     transactions = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
     corrects = serializers.IntegerField(required=False, help_text="Corrected / corrective: the original's id.")
@@ -102,21 +103,21 @@ class MonthlyActsSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 class ReconciliationSerializer(serializers.Serializer):  # type: ignore[type-arg]
     client = serializers.IntegerField()
-    start = serializers.DateField()
-    end = serializers.DateField()
-    language = serializers.ChoiceField(choices=Language.values, default=Language.RU)
+    start = DateField()
+    end = DateField()
+    language = serializers.ChoiceField(choices=Language.choices, default=Language.RU)
 
 
 class IssueSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    issue_date = serializers.DateField(required=False, help_text="Default: today (provider-local).")
+    issue_date = DateField(required=False, help_text="Default: today (provider-local).")
 
 
-class CancelSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class DocumentCancelSerializer(serializers.Serializer):  # type: ignore[type-arg]
     reason = serializers.CharField(max_length=500)
 
 
 class PaidSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    amount = serializers.CharField(required=False, help_text="Default: the whole unpaid rest.")
+    amount = AmountField(required=False, help_text="A decimal string; default: the whole unpaid rest.")
 
 
 class ResendSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -145,10 +146,17 @@ class DocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, KopeckVi
 
     def get_queryset(self) -> Any:
         if self.action == "list":
-            try:
-                return selectors.documents_filter(self.request.query_params).prefetch_related("transactions")
-            except ValueError as exc:
-                raise ValidationFailed.field("date_from", "Enter dates as YYYY-MM-DD.") from exc
+            p = self.request.query_params
+            checked: dict[str, Any] = {
+                "client": int_param(p, "client"), "run": int_param(p, "run"),
+                "legal_entity": int_param(p, "legal_entity"),
+                "type": choice_param(p, "type", DocumentType.values),
+                "status": choice_param(p, "status", DocumentStatus.values),
+                "number": p.get("number") or None,
+                "date_from": date_param(p, "date_from"), "date_to": date_param(p, "date_to"),
+            }
+            return selectors.documents_filter({k: v for k, v in checked.items() if v is not None}).prefetch_related(
+                "transactions")
         return Document.objects.prefetch_related("transactions", "deliveries")
 
     def get_serializer_class(self) -> Any:
@@ -174,7 +182,7 @@ class DocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, KopeckVi
         return self._detail(doc, status.HTTP_201_CREATED)
 
     @extend_schema(request=MonthlyActsSerializer, responses={201: DocumentSerializer(many=True)})
-    @action(detail=False, methods=["post"], url_path="monthly-acts")
+    @action(detail=False, methods=["post"], url_path="monthly-acts", pagination_class=None)
     def monthly_acts(self, request: Request) -> Response:
         """Issue an act (or УПД) per client for the month's charges not on one yet; the documents issued."""
         data = MonthlyActsSerializer(data=request.data)
@@ -204,11 +212,11 @@ class DocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, KopeckVi
                                       issue_date=data.validated_data.get("issue_date"))
         return self._detail(doc)
 
-    @extend_schema(request=CancelSerializer, responses={200: DocumentDetailSerializer})
+    @extend_schema(request=DocumentCancelSerializer, responses={200: DocumentDetailSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str) -> Response:
         """Cancel a draft or an unpaid issued document (it keeps its number)."""
-        data = CancelSerializer(data=request.data)
+        data = DocumentCancelSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         doc = services.document_cancel(actor=self.actor, document=get_object_or_404(Document, pk=pk),
                                        reason=data.validated_data["reason"])

@@ -14,16 +14,20 @@
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import functools
+import re
+import time
 from collections.abc import Mapping
 from decimal import Decimal
 from importlib import resources
 from typing import Any, Final
 
+from django.conf import settings
 from jinja2 import DictLoader, StrictUndefined, TemplateError, TemplateSyntaxError, nodes, pass_context
 from jinja2.exceptions import SecurityError
-from jinja2.runtime import Context
+from jinja2.runtime import Context, markup_join
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
@@ -43,7 +47,8 @@ FORM_OF_TYPE: Final[dict[str, str]] = {
 BASE_TEMPLATES: Final = ("base.html", "macros.html")
 CONTEXT_KEYS: Final = frozenset({"document", "provider", "client", "lines", "totals", "amount_in_words", "vars",
                                  "reconciliation", "correction", "prices_include_vat"})
-ALLOWED_GLOBALS: Final = frozenset({"range", "dict", "namespace", "loop", "caller", "varargs", "kwargs"})
+ALLOWED_GLOBALS: Final = frozenset({"range", "dict", "namespace", "loop", "caller", "varargs", "kwargs",
+                                    "__kopeck_loop__", "__kopeck_concat__"})
 FORBIDDEN_ATTRS: Final = frozenset({
     "mro", "func_globals", "func_code", "f_globals", "f_locals", "f_back", "f_builtins", "gi_frame", "gi_code",
     "cr_frame", "cr_code", "ag_frame", "ag_code", "tb_frame", "tb_next", "im_func", "im_self", "im_class",
@@ -141,14 +146,171 @@ def _date_text(ctx: Context, value: object) -> str:
     return filter_date_text(value, _language(ctx))
 
 
+# -- bounds: every render (previews and real documents) gets a budget ---------------------------------
+
+
+class RenderBudget:
+    """What one render may spend: wall time, loop iterations, output and intermediate size, integer
+    size (``settings.KOPECK_TEMPLATE_*``). Checked by the guarded loops, operators and output."""
+
+    def __init__(self) -> None:
+        self.deadline = time.monotonic() + float(settings.KOPECK_TEMPLATE_MAX_SECONDS)
+        self.iterations = int(settings.KOPECK_TEMPLATE_MAX_ITERATIONS)
+        self.max_size = int(settings.KOPECK_TEMPLATE_MAX_OUTPUT)
+        self.max_int_bits = int(int(settings.KOPECK_TEMPLATE_MAX_INT_DIGITS) * 3.33) + 1
+
+    def tick(self, n: int = 1) -> None:
+        self.iterations -= n
+        if self.iterations < 0:
+            raise SecurityError(f"the template loops more than {settings.KOPECK_TEMPLATE_MAX_ITERATIONS} times")
+        if self.iterations % 256 == 0:
+            self.time()
+
+    def time(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise SecurityError(f"the template takes longer than {settings.KOPECK_TEMPLATE_MAX_SECONDS} seconds")
+
+    def size(self, length: int) -> None:
+        if length > self.max_size:
+            raise SecurityError(f"the template makes a text longer than {self.max_size} characters")
+
+    def integer(self, value: int) -> None:
+        if value.bit_length() > self.max_int_bits:
+            raise SecurityError(f"the template makes a number of more than "
+                                f"{settings.KOPECK_TEMPLATE_MAX_INT_DIGITS} digits")
+
+
+_budget: contextvars.ContextVar[RenderBudget | None] = contextvars.ContextVar("kopeck_render_budget", default=None)
+
+
+def _current() -> RenderBudget:
+    budget = _budget.get()
+    if budget is None:  # rendering outside _render (e.g. a test's own call): a fresh budget
+        budget = RenderBudget()
+        _budget.set(budget)
+    return budget
+
+
+def _guarded_loop(iterable: Any) -> Any:
+    budget = _current()
+    for item in iterable:
+        budget.tick()
+        yield item
+
+
+def _guarded_concat(*parts: Any) -> Any:
+    budget = _current()
+    budget.size(sum(len(str(p)) for p in parts))
+    budget.time()
+    return markup_join(parts)
+
+
+_WIDTH = re.compile(r"%[-+ #0]*(\d+|\*)?(?:\.(\d+|\*))?")
+
+
+def _check_format(fmt: str, budget: RenderBudget) -> None:
+    for width, precision in _WIDTH.findall(fmt):
+        if "*" in (width, precision) or len(width) > 4 or len(precision) > 4:
+            raise SecurityError("a format width or precision over 9999 is not allowed in a template")
+
+
+class BoundedEnvironment(ImmutableSandboxedEnvironment):
+    """The document sandbox with bounds: ``*``, ``**``, ``+`` and ``%`` are checked before they
+    run (sizes of texts and lists, sizes of integers, format widths); every ``for`` loop counts its
+    iterations and ``~`` its result against the render's budget (the template's syntax tree is
+    rewritten for that before compiling)."""
+
+    intercepted_binops = frozenset({"*", "**", "+", "%", "//", "/"})
+
+    def call_binop(self, context: Context, operator_: str, left: Any, right: Any) -> Any:
+        budget = _current()
+        budget.time()
+        if operator_ == "**":
+            if isinstance(left, int) and isinstance(right, int) and abs(left) > 1 and (
+                    right > budget.max_int_bits or abs(left).bit_length() * max(right, 0) > budget.max_int_bits):
+                raise SecurityError(f"the template makes a number of more than "
+                                    f"{settings.KOPECK_TEMPLATE_MAX_INT_DIGITS} digits")
+        elif operator_ == "*":
+            for seq, n in ((left, right), (right, left)):
+                if isinstance(seq, str | list | tuple) and isinstance(n, int):
+                    budget.size(len(seq) * max(n, 0))
+            if isinstance(left, int) and isinstance(right, int) and (
+                    abs(left).bit_length() + abs(right).bit_length() > budget.max_int_bits):
+                raise SecurityError(f"the template makes a number of more than "
+                                    f"{settings.KOPECK_TEMPLATE_MAX_INT_DIGITS} digits")
+        elif operator_ == "+" and isinstance(left, str | list | tuple) and hasattr(right, "__len__"):
+            budget.size(len(left) + len(right))
+        elif operator_ == "%" and isinstance(left, str):
+            _check_format(left, budget)
+        result = super().call_binop(context, operator_, left, right)
+        if isinstance(result, int) and not isinstance(result, bool):
+            budget.integer(result)
+        return result
+
+    def call(self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        _current().time()
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        return _bound_tree(super()._parse(source, name, filename))
+
+
+def _bound_tree(tree: nodes.Template) -> nodes.Template:
+    """Wrap every loop's iterable in the counting guard and every ``~`` in the size guard."""
+    for loop in tree.find_all(nodes.For):
+        loop.iter = nodes.Call(nodes.Name("__kopeck_loop__", "load"), [loop.iter], [], None, None,
+                               lineno=loop.lineno)
+    for parent in list(tree.find_all(nodes.Node)):
+        for field_name, value in parent.iter_fields():
+            if isinstance(value, nodes.Concat):
+                setattr(parent, field_name, _concat_call(value))
+            elif isinstance(value, list):
+                for i, child in enumerate(value):
+                    if isinstance(child, nodes.Concat):
+                        value[i] = _concat_call(child)
+    return tree
+
+
+def _concat_call(node: nodes.Concat) -> nodes.Call:
+    return nodes.Call(nodes.Name("__kopeck_concat__", "load"), list(node.nodes), [], None, None, lineno=node.lineno)
+
+
+def _bounded_filter(name: str, func: Any) -> Any:
+    """A filter whose arguments can grow its output (``center``, ``indent``, ``format``, ``replace``,
+    ``wordwrap``, ``truncate``): the output size is checked before it is made."""
+
+    def check(value: Any, *args: Any, **kwargs: Any) -> Any:
+        budget = _current()
+        budget.time()
+        text = str(value)
+        if name == "format":
+            _check_format(text, budget)
+        elif name == "replace" and len(args) >= 2:
+            old, new = str(args[0]), str(args[1])
+            growth = max(len(new) - len(old), 0) * (text.count(old) if old else len(text) + 1)
+            budget.size(len(text) + growth)
+        else:
+            sizes = [a for a in (*args, *kwargs.values()) if isinstance(a, int) and not isinstance(a, bool)]
+            budget.size(len(text) * (1 + text.count("\n")) + sum(max(s, 0) for s in sizes))
+        return func(value, *args, **kwargs)
+
+    functools.update_wrapper(check, func)
+    return check
+
+
 @functools.cache
 def environment() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(
+    env = BoundedEnvironment(
         loader=DictLoader({name: _read(name) for name in BASE_TEMPLATES}),
         autoescape=True, undefined=StrictUndefined, auto_reload=False, cache_size=200,
     )
     for name in ("lipsum", "cycler", "joiner"):
         env.globals.pop(name, None)
+    env.globals["__kopeck_loop__"] = _guarded_loop
+    env.globals["__kopeck_concat__"] = _guarded_concat
+    for name in ("center", "indent", "format", "replace", "wordwrap", "truncate"):
+        if name in env.filters:
+            env.filters[name] = _bounded_filter(name, env.filters[name])
     env.filters["money"] = _money
     env.filters["date"] = filter_date
     env.filters["date_text"] = _date_text
@@ -204,6 +366,10 @@ def _attr_problem(name: object, lineno: int) -> str | None:
 def template_problems(source: str, sample: Mapping[str, Any]) -> list[str]:
     """Why ``source`` cannot be an operator template (empty: it can). Renders it with ``sample``."""
     env = environment()
+    if len(source) > int(settings.KOPECK_TEMPLATE_MAX_SOURCE):
+        return [f"the template is longer than {settings.KOPECK_TEMPLATE_MAX_SOURCE} characters"]
+    if "__kopeck" in source:
+        return ["names starting with __kopeck are reserved"]
     try:
         ast = env.parse(source)
     except TemplateSyntaxError as exc:
@@ -228,7 +394,7 @@ def template_problems(source: str, sample: Mapping[str, Any]) -> list[str]:
     if problems:
         return problems
     try:
-        env.from_string(source).render(_plain(sample))
+        _render(env.from_string(source), _plain(sample))
     except SecurityError as exc:
         return [f"refused by the sandbox: {exc}"]
     except TemplateError as exc:
@@ -245,9 +411,30 @@ def _compiled(source: str) -> Any:
 
 def render_source(source: str, context: Mapping[str, Any]) -> str:
     """Render a template source (already validated, or a default) with plain ``context``."""
+    plain = _plain(context)  # anything else is a programming error: it raises TypeError as is
     try:
-        return str(_compiled(source).render(_plain(context)))
+        return _render(_compiled(source), plain)
     except SecurityError as exc:
         raise TemplateRefused([f"refused by the sandbox: {exc}"]) from exc
     except TemplateError as exc:
         raise TemplateRefused([f"{type(exc).__name__}: {exc}"]) from exc
+    except Exception as exc:  # a template may raise anything (a recursion, a division by zero)
+        raise TemplateRefused([f"{type(exc).__name__}: {exc}"]) from exc
+
+
+def _render(template: Any, context: Mapping[str, Any]) -> str:
+    """Render under a fresh :class:`RenderBudget`: the output is collected piece by piece, its size
+    and the time checked at each piece."""
+    budget = RenderBudget()
+    token = _budget.set(budget)
+    try:
+        parts: list[str] = []
+        size = 0
+        for piece in template.generate(context):
+            size += len(piece)
+            budget.size(size)
+            budget.time()
+            parts.append(piece)
+        return "".join(parts)
+    finally:
+        _budget.reset(token)

@@ -13,3 +13,12 @@ from kopeck.documents.services import documents_monthly_acts_due
 def monthly_acts() -> int:
     """Issue last month's acts if due; how many were issued."""
     return len(documents_monthly_acts_due(actor=Actor.system("scheduler")))
+
+
+@app.task(name="kopeck.documents.overdue")
+def overdue() -> int:
+    """Record document.overdue for the invoices past their due date (once each); how many now."""
+    from kopeck.configuration.selectors import provider_today
+    from kopeck.documents.events import documents_overdue
+
+    return documents_overdue(actor=Actor.system("scheduler"), on=provider_today())

@@ -40,7 +40,12 @@ DATETIME: Final[Schema] = {"type": "string", "format": "date-time"}
 
 
 def nullable(schema: Schema) -> Schema:
-    return {**schema, "type": [schema["type"], "null"]} if "type" in schema else {"anyOf": [schema, {"type": "null"}]}
+    if "type" not in schema:
+        return {"anyOf": [schema, {"type": "null"}]}
+    out = {**schema, "type": [schema["type"], "null"]}
+    if "enum" in schema:
+        out["enum"] = [*schema["enum"], None]
+    return out
 
 
 def enum(*values: str) -> Schema:
@@ -191,14 +196,15 @@ EVENT_TYPES: Final[tuple[EventType, ...]] = (
                   "credit control: when the last block holding the subscription is lifted.", dict(BLOCK),
                   BLOCK_OPTIONAL, emitted_by="credit"),
     _subscription("subscription.trial_ending", _("Subscription's trial ending"),
-                  "subscriptions: the daily job kopeck.subscriptions.trials_ending, once per subscription and trial "
-                  "end, when the trial ends within KOPECK_TRIAL_ENDING_DAYS days (3 by default).",
+                  "subscriptions: the hourly job kopeck.subscriptions.trials_ending, once per subscription "
+                  "and trial end, when the trial ends within KOPECK_TRIAL_ENDING_DAYS days (3 by default).",
                   {"trial_end": DATE, "days_left": COUNT}, emitted_by="subscriptions"),
     # usage
     EventType("usage.threshold_exceeded", 1, _("Usage above a threshold"), "subscription",
               "usage: when a batch of usage events or meter readings takes a subscription's usage of a metric "
-              "in the current billing period above a threshold set on the plan's component (once per "
-              "subscription, component, period and threshold).", "usage",
+              "in the current billing period above a threshold (once per subscription, component, period and "
+              "threshold). NOT RECORDED YET: Kopeck has no usage thresholds to compare with; the type is "
+              "published so that receivers and rules can be prepared.", "usage",
               obj({"subscription": SUBSCRIPTION, "component": TEXT, "threshold": DECIMAL, "quantity": DECIMAL,
                    "period_start": DATE, "period_end": DATE})),
     # billing runs
@@ -213,9 +219,10 @@ EVENT_TYPES: Final[tuple[EventType, ...]] = (
               "documents: when a document gets its number (issued by hand, by a billing run or by the monthly "
               "acts)."),
     _document("document.paid", _("Document paid"),
-              "documents / payments: when an invoice's status becomes paid (fully)."),
+              "documents / payments: when an invoice's status becomes paid in full (documents.services."
+              "document_mark_paid, or the payments' allocations), once per invoice."),
     _document("document.overdue", _("Document overdue"),
-              "documents: the daily job kopeck.documents.overdue, once per invoice (dedupe key "
+              "documents: the periodic job kopeck.documents.overdue (hourly), once per invoice (dedupe key "
               "document.overdue:<id>), on the first day after its due date on which it is still not fully paid.", {"due_date": DATE, "days_overdue": COUNT}),
     _document("document.cancelled", _("Document cancelled"), "documents: when a document is cancelled."),
     # payments (emitted by the payments app)

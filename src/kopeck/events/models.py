@@ -60,7 +60,10 @@ class Event(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.type} #{self.pk}"
+        from kopeck.events.catalog import CATALOG
+
+        kind = CATALOG.get(self.type)
+        return f"{kind.title if kind else self.type} #{self.pk}"
 
 
 class ClientSequence(models.Model):

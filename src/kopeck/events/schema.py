@@ -40,6 +40,8 @@ def _openapi30(schema: Schema) -> Schema:
                 node["type"] = rest[0]
                 if "null" in kind:
                     node["nullable"] = True
+                    if "enum" in node:
+                        node["enum"] = [v for v in node["enum"] if v is not None]
             if "anyOf" in node and {"type": "null"} in node["anyOf"]:
                 node["anyOf"] = [s for s in node["anyOf"] if s != {"type": "null"}]
                 node["nullable"] = True

@@ -14,8 +14,10 @@ from rest_framework.response import Response
 
 from kopeck.clients.models import Client
 from kopeck.common.errors import ValidationFailed
-from kopeck.common.http.base import KopeckAPIView, KopeckViewSet
+from kopeck.common.http.base import KopeckAPIView, KopeckGenericAPIView, KopeckViewSet
+from kopeck.common.http.fields import AmountField
 from kopeck.common.http.pagination import Pagination
+from kopeck.common.http.params import currency_param, date_param
 from kopeck.core.ledger import Operation
 from kopeck.ledger import selectors, services
 from kopeck.ledger.amounts import from_minor
@@ -76,7 +78,7 @@ class OperationSerializer(serializers.Serializer):  # type: ignore[type-arg]
     operation = serializers.ChoiceField(choices=POSTABLE, help_text=(
         "Credits: payment, bonus, refund_reversal, correction_credit. "
         "Debits: charge, one_off_charge, correction_debit, refund."))
-    amount = serializers.CharField(help_text="Positive decimal in the currency, e.g. \"1500.00\".")
+    amount = AmountField(help_text="Positive decimal string in the currency, e.g. \"1500.00\".")
     currency = serializers.CharField(max_length=3, required=False, help_text="Defaults to the client's currency.")
     reason = serializers.CharField(max_length=500)
     source_ref = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
@@ -93,13 +95,16 @@ def _txn_queryset() -> Any:
     return JournalTransaction.objects.select_related("reversed_by").prefetch_related("postings__account", "documents")
 
 
-class ClientOperationsView(KopeckAPIView):
+class ClientOperationsView(KopeckGenericAPIView):
     """Operations on a client's account (зачисления и списания)."""
 
     area = Area.LEDGER
+    pagination_class = Pagination
+    serializer_class = TransactionSerializer
 
     @extend_schema(responses={200: TransactionSerializer(many=True)})
     def get(self, request: Request, client_id: int) -> Response:
+        """The client's operations, newest first (paginated)."""
         client = get_object_or_404(Client, pk=client_id)
         paginator = Pagination()
         page = paginator.paginate_queryset(
@@ -114,6 +119,7 @@ class ClientOperationsView(KopeckAPIView):
                                         "reason": "Настройка сервера"}, request_only=True),
     ])
     def post(self, request: Request, client_id: int) -> Response:
+        """Post a credit or a debit on the client's account."""
         client = get_object_or_404(Client, pk=client_id)
         data = OperationSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -140,15 +146,7 @@ class TransactionViewSet(mixins.RetrieveModelMixin, KopeckViewSet):
 
 
 def _date_param(request: Request, name: str, *, required: bool) -> dt.date | None:
-    raw = request.query_params.get(name)
-    if not raw:
-        if required:
-            raise ValidationFailed.field(name, "This parameter is required (YYYY-MM-DD).")
-        return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError as exc:
-        raise ValidationFailed.field(name, "Enter a date as YYYY-MM-DD.") from exc
+    return date_param(request.query_params, name, required=required)
 
 
 class BalanceSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -165,9 +163,10 @@ class ClientBalanceView(KopeckAPIView):
         OpenApiParameter("as_of", dt.date, description="End of this provider-local day; default now."),
         OpenApiParameter("currency", str)])
     def get(self, request: Request, client_id: int) -> Response:
+        """The client's balance now, or at the end of a provider-local day."""
         client = get_object_or_404(Client, pk=client_id)
         as_of = _date_param(request, "as_of", required=False)
-        balance = selectors.client_balance(client, currency=request.query_params.get("currency"), as_of=as_of)
+        balance = selectors.client_balance(client, currency=currency_param(request.query_params), as_of=as_of)
         return Response({"client": client.pk, "currency": balance.currency.code, "balance": balance.to_str(),
                          "as_of": as_of})
 
@@ -201,6 +200,7 @@ class ClientStatementView(KopeckAPIView):
         OpenApiParameter("date_from", dt.date, required=True), OpenApiParameter("date_to", dt.date, required=True),
         OpenApiParameter("currency", str)])
     def get(self, request: Request, client_id: int) -> Response:
+        """The client's statement of a period: opening balance, operations, totals, closing balance."""
         client = get_object_or_404(Client, pk=client_id)
         date_from = _date_param(request, "date_from", required=True)
         date_to = _date_param(request, "date_to", required=True)
@@ -208,7 +208,7 @@ class ClientStatementView(KopeckAPIView):
         if date_to < date_from:
             raise ValidationFailed.field("date_to", "Must not be before date_from.")
         st = selectors.client_statement(client, date_from=date_from, date_to=date_to,
-                                        currency=request.query_params.get("currency"))
+                                        currency=currency_param(request.query_params))
         return Response({
             "client": client.pk, "currency": st.currency, "date_from": date_from, "date_to": date_to,
             "opening_balance": st.opening.to_str(), "total_credit": st.total_credit.to_str(),

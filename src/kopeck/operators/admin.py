@@ -16,7 +16,13 @@ from kopeck.common.admin import admin_actor, report_error
 from kopeck.common.errors import KopeckError
 from kopeck.operators.models import ApiKey, Operator
 from kopeck.operators.roles import ALL_SCOPES
-from kopeck.operators.services import api_key_create, api_key_revoke, operator_record_change, operator_state
+from kopeck.operators.services import (
+    api_key_create,
+    api_key_revoke,
+    operator_grant_problems,
+    operator_record_change,
+    operator_state,
+)
 
 
 @admin.register(Operator)
@@ -30,6 +36,26 @@ class OperatorAdmin(UserAdmin):  # type: ignore[type-arg]
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("username", "role", "password1", "password2")}),)
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        """Nobody grants more than they hold: the form refuses a role beyond the editor's own, the
+        superuser flag (unless the editor is a superuser) and any change of a superuser by a
+        non-superuser (operators.services.operator_grant_problems)."""
+        base = super().get_form(request, obj, change=change, **kwargs)
+        editor, target = request.user, obj
+
+        class GrantCheckedForm(base):  # type: ignore[misc, valid-type]
+            def clean(self) -> dict[str, Any]:
+                data: dict[str, Any] = super().clean() or {}
+                if isinstance(editor, Operator):
+                    role = data.get("role", target.role if target is not None else "")
+                    superuser = bool(data.get("is_superuser", target.is_superuser if target is not None else False))
+                    for field, messages_ in operator_grant_problems(editor=editor, role=role, superuser=superuser,
+                                                                    target=target).items():
+                        self.add_error(field if field in self.fields else None, messages_)
+                return data
+
+        return GrantCheckedForm
 
     def save_model(self, request: HttpRequest, obj: Operator, form: Any, change: bool) -> None:
         """Operators are saved by Django's user admin (it hashes passwords); the change is audited in
@@ -72,10 +98,11 @@ class ApiKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return False
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
+        operator = request.user if isinstance(request.user, Operator) else None
         issued = api_key_create(
             name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"],
             expires_at=form.cleaned_data.get("expires_at"), actor=admin_actor(request),
-            created_by=request.user if isinstance(request.user, Operator) else None,
+            created_by=operator, grantor=operator,
         )
         obj.pk = issued.key.pk
         messages.warning(request, _("The key's secret, shown only now: %(token)s") % {"token": issued.token})

@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from kopeck.common.http.base import KopeckViewSet
+from kopeck.common.http.fields import DateTimeField
 from kopeck.operators.models import ApiKey, Operator
 from kopeck.operators.roles import ALL_SCOPES, Area
 from kopeck.operators.services import api_key_create, api_key_revoke
@@ -25,7 +26,7 @@ class ApiKeySerializer(serializers.ModelSerializer[ApiKey]):
 class ApiKeyCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
     name = serializers.CharField(max_length=200)
     scopes = serializers.ListField(child=serializers.ChoiceField(choices=ALL_SCOPES), allow_empty=False)
-    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+    expires_at = DateTimeField(required=False, allow_null=True)
 
 
 class ApiKeyIssuedSerializer(ApiKeySerializer):
@@ -45,10 +46,12 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, KopeckView
 
     @extend_schema(request=ApiKeyCreateSerializer, responses={201: ApiKeyIssuedSerializer})
     def create(self, request: Request) -> Response:
+        """Create an API key (with scopes the caller holds itself); the secret is shown once."""
         data = ApiKeyCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         creator = request.user if isinstance(request.user, Operator) else None
-        issued = api_key_create(actor=self.actor, created_by=creator, **data.validated_data)
+        grantor = request.auth if isinstance(request.auth, ApiKey) else creator
+        issued = api_key_create(actor=self.actor, created_by=creator, grantor=grantor, **data.validated_data)
         body: dict[str, Any] = dict(ApiKeySerializer(issued.key).data)
         body["token"] = issued.token
         return Response(body, status=status.HTTP_201_CREATED)
@@ -56,5 +59,6 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, KopeckView
     @extend_schema(request=None, responses={200: ApiKeySerializer})
     @action(detail=True, methods=["post"])
     def revoke(self, request: Request, pk: str) -> Response:
+        """Revoke an API key: it is refused from now on (a key cannot revoke itself)."""
         key = api_key_revoke(key=get_object_or_404(ApiKey, pk=pk), actor=self.actor)
         return Response(ApiKeySerializer(key).data)

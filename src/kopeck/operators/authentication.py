@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from kopeck.operators import throttle
 from kopeck.operators.models import ApiKey
 from kopeck.operators.services import KeyRefused, api_key_authenticate
 
@@ -41,18 +43,38 @@ def presented_token(request: Any) -> str | None:
 _CACHE_ATTR = "_kopeck_api_key"
 
 
+def key_account(token: str) -> str:
+    """What a presented token's failures count against: its prefix (whether or not it exists)."""
+    parts = token.split("_", 2)
+    return f"key:{parts[1] if len(parts) == 3 else '(malformed)'}"
+
+
 def request_api_key(request: Any) -> ApiKey | None:
     """The API key the request presents, checked (once per request); None when it presents none.
-    Raises KeyRefused for a malformed, unknown, revoked or expired key."""
+    Raises KeyRefused for a malformed, unknown, revoked or expired key, and Throttled once the key or
+    the address has failed too often (operators.throttle); the failure is recorded once."""
     http_request = getattr(request, "_request", request)  # DRF's Request wraps Django's
     cached = getattr(http_request, _CACHE_ATTR, None)
+    if isinstance(cached, Exception):
+        raise cached
     if cached is not None:
         return cached if isinstance(cached, ApiKey) else None
     token = presented_token(http_request)
     if token is None:
         setattr(http_request, _CACHE_ATTR, False)
         return None
-    key = api_key_authenticate(token, ip=http_request.META.get("REMOTE_ADDR"))
+    address = http_request.META.get("REMOTE_ADDR")
+    account = key_account(token)
+    try:
+        throttle.check(account, address)
+        key = api_key_authenticate(token, ip=address)
+    except KeyRefused as exc:
+        throttle.record_failure(account, address)
+        setattr(http_request, _CACHE_ATTR, exc)
+        raise
+    except throttle.Throttled as exc:
+        setattr(http_request, _CACHE_ATTR, exc)
+        raise
     setattr(http_request, _CACHE_ATTR, key)
     return key
 
@@ -62,7 +84,10 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         try:
             key = request_api_key(request)
         except KeyRefused as exc:
-            raise exceptions.AuthenticationFailed(str(exc)) from exc
+            raise exceptions.AuthenticationFailed(_(str(exc))) from exc
+        except throttle.Throttled as exc:
+            raise exceptions.Throttled(wait=exc.retry_after, detail=_(
+                "Too many failed attempts. Try again in %(seconds)d seconds.") % {"seconds": exc.retry_after}) from exc
         if key is None:
             return None
         return ApiKeyPrincipal(key), key

@@ -57,3 +57,15 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix})"
+
+
+class AuthFailure(models.Model):
+    """One failed authentication (a wrong password at the login, a refused API key), per what it
+    counts against: the account (``login:<username>``, ``key:<prefix>``) and the address
+    (``addr:<ip>``). Rows older than the window are deleted as new ones come (operators.throttle)."""
+
+    key = models.CharField(max_length=250)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["key", "at"], name="auth_failure_key_at")]

@@ -11,8 +11,9 @@ from rest_framework.request import Request
 from kopeck.common.actor import Actor
 from kopeck.operators.authentication import ApiKeyPrincipal, presented_token, request_api_key
 from kopeck.operators.models import ApiKey, Operator
-from kopeck.operators.roles import Access, Area, role_allows, scopes_allow
-from kopeck.operators.services import KeyRefused, actor_for_key, actor_for_operator
+from kopeck.operators.roles import Access, Area
+from kopeck.operators.services import KeyRefused, actor_for_key, actor_for_operator, holder_allows
+from kopeck.operators.throttle import Throttled
 
 
 def needed_access(request: Request, view: Any) -> Access:
@@ -23,11 +24,9 @@ def needed_access(request: Request, view: Any) -> Access:
 
 def principal_allows(request: Request, area: Area, access: Access) -> bool:
     if isinstance(request.auth, ApiKey):
-        return scopes_allow(request.auth.scopes, area, access)
+        return holder_allows(request.auth, area, access)
     user = request.user
-    if isinstance(user, Operator) and user.is_active:
-        return user.is_superuser or role_allows(user.role, area, access)
-    return False
+    return isinstance(user, Operator) and holder_allows(user, area, access)
 
 
 class AreaPermission(permissions.BasePermission):
@@ -63,7 +62,7 @@ class OperatorPrincipals:
         if presented_token(request):
             try:
                 key = request_api_key(request)
-            except KeyRefused:
+            except (KeyRefused, Throttled):
                 return None
             return f"key:{key.pk}" if key is not None else None
         user = get_user(request)

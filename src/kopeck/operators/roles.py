@@ -49,6 +49,8 @@ APP_AREAS: dict[str, Area] = {
     "documents": Area.DOCUMENTS,
     "outbox": Area.SETTINGS,
     "events": Area.EVENTS,
+    "rules": Area.EVENTS,
+    "webhooks": Area.EVENTS,
 }
 
 ALL_SCOPES: list[str] = [f"{a}:{x}" for a in Area for x in Access] + ["*:read", "*:write"]

@@ -15,7 +15,7 @@ from kopeck.common import clock
 from kopeck.common.actor import Actor, ActorKind
 from kopeck.common.errors import Conflict, ValidationFailed
 from kopeck.operators.models import ApiKey, Operator
-from kopeck.operators.roles import Role, validate_scopes
+from kopeck.operators.roles import ROLE_MATRIX, Access, Area, Role, role_allows, scopes_allow, validate_scopes
 
 KEY_PREFIX = "kpk"
 
@@ -34,6 +34,50 @@ def api_key_state(key: ApiKey) -> dict[str, object]:
     }
 
 
+Holder = ApiKey | Operator
+
+
+def holder_allows(holder: Holder, area: Area, access: Access) -> bool:
+    """Whether an API key (by its scopes) or an operator (by its role) has ``access`` to ``area``."""
+    if isinstance(holder, ApiKey):
+        return scopes_allow(holder.scopes, area, access)
+    return holder.is_active and (holder.is_superuser or role_allows(holder.role, area, access))
+
+
+def scopes_beyond(holder: Holder, scopes: list[str]) -> list[str]:
+    """The scopes of ``scopes`` that ``holder`` does not hold itself (and so may not grant)."""
+    beyond = []
+    for scope in scopes:
+        area, _sep, access = scope.partition(":")
+        areas = list(Area) if area == "*" else [Area(area)]
+        if not all(holder_allows(holder, a, Access(access)) for a in areas):
+            beyond.append(scope)
+    return beyond
+
+
+def role_beyond(holder: Holder, role: str) -> list[Area]:
+    """The areas where ``role`` has more access than ``holder`` (a role it may not grant)."""
+    granted = ROLE_MATRIX.get(role, {})
+    return [area for area, access in granted.items() if not holder_allows(holder, area, access)]
+
+
+def operator_grant_problems(*, editor: Operator, role: str, superuser: bool,
+                            target: Operator | None = None) -> dict[str, list[str]]:
+    """Why ``editor`` may not give ``target`` (None: a new operator) this role and superuser flag:
+    nobody grants more than they hold, and only a superuser touches a superuser."""
+    if editor.is_superuser:
+        return {}
+    errors: dict[str, list[str]] = {}
+    if superuser:
+        errors["is_superuser"] = ["Only a superuser may make a superuser."]
+    if target is not None and target.is_superuser:
+        errors["username"] = ["Only a superuser may change a superuser."]
+    beyond = role_beyond(editor, role)
+    if beyond:
+        errors["role"] = [f"This role has access you do not have yourself: {', '.join(sorted(beyond))}."]
+    return errors
+
+
 @dataclass(frozen=True)
 class IssuedKey:
     key: ApiKey
@@ -42,8 +86,12 @@ class IssuedKey:
 
 def api_key_create(
     *, name: str, scopes: list[str], actor: Actor, created_by: Operator | None = None,
-    expires_at: dt.datetime | None = None,
+    expires_at: dt.datetime | None = None, grantor: Holder | None = None,
 ) -> IssuedKey:
+    """Create a key. ``grantor`` — the key or operator creating it — may grant only scopes it holds
+    itself; only the system actor (the command line, which owns the installation) needs none."""
+    if grantor is None and actor.kind != ActorKind.SYSTEM:
+        raise ValueError("api_key_create: an operator or a key creating a key must be given as grantor")
     errors: dict[str, list[str]] = {}
     if not name.strip():
         errors["name"] = ["Name is required."]
@@ -51,6 +99,8 @@ def api_key_create(
         errors["scopes"] = ["At least one scope is required."]
     elif unknown := validate_scopes(scopes):
         errors["scopes"] = [f"Unknown scope: {s}" for s in unknown]
+    elif grantor is not None and (beyond := scopes_beyond(grantor, scopes)):
+        errors["scopes"] = [f"You cannot grant a scope you do not hold: {s}" for s in beyond]
     if expires_at is not None and expires_at <= clock.now():
         errors["expires_at"] = ["Expiry must be in the future."]
     if errors:
@@ -68,6 +118,8 @@ def api_key_create(
 
 
 def api_key_revoke(*, key: ApiKey, actor: Actor) -> ApiKey:
+    if actor.kind == ActorKind.API_KEY and actor.id == str(key.pk):
+        raise Conflict("A key cannot revoke itself; revoke it with another key or in the back office.")
     with transaction.atomic():
         key = ApiKey.objects.select_for_update().get(pk=key.pk)
         if key.revoked_at is not None:
@@ -107,10 +159,16 @@ def api_key_authenticate(token: str, *, ip: str | None = None) -> ApiKey:
 
 
 def operator_create(
-    *, username: str, password: str, role: str, actor: Actor, email: str = "", superuser: bool = False
+    *, username: str, password: str, role: str, actor: Actor, email: str = "", superuser: bool = False,
+    editor: Operator | None = None,
 ) -> Operator:
+    """Create an operator; ``editor`` (None: the system) may grant only what it holds."""
     if role not in Role.values:
         raise ValidationFailed.field("role", f"Unknown role {role!r}.")
+    if editor is None and actor.kind != ActorKind.SYSTEM:
+        raise ValueError("operator_create: the operator creating one must be given as editor")
+    if editor is not None and (problems := operator_grant_problems(editor=editor, role=role, superuser=superuser)):
+        raise ValidationFailed("You cannot grant more access than you have.", errors=problems)
     with transaction.atomic():
         if Operator.objects.filter(username=username).exists():
             raise Conflict(f"Operator {username!r} already exists.")

@@ -25,7 +25,9 @@ from kopeck.catalog.models import PlanVersion
 from kopeck.clients.models import Client
 from kopeck.common.actor import Actor
 from kopeck.common.http.base import KopeckViewSet
+from kopeck.common.http.fields import AmountField, DateField
 from kopeck.common.http.idempotency import HEADER as IDEMPOTENCY_HEADER
+from kopeck.common.http.params import choice_param, int_param
 from kopeck.core.money import Money
 from kopeck.ledger.amounts import from_minor
 from kopeck.operators.roles import Access, Area
@@ -94,20 +96,21 @@ class SubscriptionCreateSerializer(serializers.Serializer):  # type: ignore[type
     quantity = serializers.IntegerField(required=False, min_value=1, help_text="Default 1.")
     currency = serializers.CharField(max_length=3, required=False, help_text=(
         "One of the plan's currencies; default and only allowed value: the client's account currency."))
-    start_date = serializers.DateField(required=False, help_text=(
+    start_date = DateField(required=False, help_text=(
         "Default today (provider-local). A past date is a backdated migration; a future one makes the "
         "subscription pending."))
     anchor_kind = serializers.ChoiceField(choices=AnchorKind.choices, required=False)
     billing_day = serializers.IntegerField(required=False, allow_null=True, help_text=(
         "Calendar billing only: 1–31 (29–31 mean the last day of shorter months)."))
     first_period_policy = serializers.ChoiceField(choices=FirstPeriodPolicy.choices, required=False)
-    trial_end = serializers.DateField(required=False, allow_null=True, help_text=(
+    trial_end = DateField(required=False, allow_null=True, help_text=(
         "The first paid day; default: the plan's trial."))
     no_trial = serializers.BooleanField(required=False, help_text="Start paid, ignoring the plan's trial.")
-    end_date = serializers.DateField(required=False, allow_null=True)
-    discount_percent = serializers.DecimalField(max_digits=5, decimal_places=2, required=False, allow_null=True)
-    fixed_price = serializers.DecimalField(max_digits=18, decimal_places=4, required=False, allow_null=True,
-                                           help_text="Replaces the recurring fixed and per-unit fees.")
+    end_date = DateField(required=False, allow_null=True)
+    discount_percent = AmountField(required=False, allow_null=True, min_value=Decimal(0), max_places=2,
+                                   help_text="A decimal string, 0 to 100, e.g. \"12.5\".")
+    fixed_price = AmountField(required=False, allow_null=True, min_value=Decimal(0), max_places=4,
+                              help_text="A decimal string; replaces the recurring fixed and per-unit fees.")
     external_id = serializers.CharField(max_length=100, required=False, allow_null=True)
 
 
@@ -129,7 +132,7 @@ class ChangeQuantitySerializer(serializers.Serializer):  # type: ignore[type-arg
     quantity = serializers.IntegerField(min_value=1)
 
 
-class CancelSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class SubscriptionCancelSerializer(serializers.Serializer):  # type: ignore[type-arg]
     at_period_end = serializers.BooleanField(required=False, default=True, help_text=(
         "true (default): at the end of the current period, nothing posted now, can be undone; "
         "false: now — settle and credit the unused prepaid days."))
@@ -146,7 +149,7 @@ class SuspendSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 
 class BillSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    on = serializers.DateField(required=False, help_text="Bill what is due up to this day; default today, "
+    on = DateField(required=False, help_text="Bill what is due up to this day; default today, "
                                                          "never after today (provider-local).")
 
 
@@ -353,12 +356,23 @@ Act = Callable[..., services.ActionResult]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+ACTION_SUMMARIES = {
+    "change_plan": "Change the plan", "change_quantity": "Change the quantity", "cancel": "Cancel the subscription",
+    "uncancel": "Undo a cancellation at period end", "change_billing_day": "Change the billing day",
+    "suspend": "Suspend the subscription", "resume": "Resume the subscription", "bill": "Bill the due periods",
+}
+
+
 def _action_schema(name: str, request: type[serializers.Serializer] | None, preview: bool,  # type: ignore[type-arg]
                    description: str) -> Callable[[F], F]:
     what = ("Preview: the items the action would post, nothing written (read access is enough). "
             if preview else "")
+    summary = ACTION_SUMMARIES[name]
+    if preview:
+        summary = f"Preview: {summary[0].lower()}{summary[1:]} (nothing is written)"
     decorate: Callable[[F], F] = extend_schema(request=request, responses={200: ActionResultSerializer},
-                                               examples=EXAMPLES[name], description=what + description)
+                                               examples=EXAMPLES[name], description=what + description,
+                                               summary=summary)
     return decorate
 
 
@@ -399,10 +413,12 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Kope
     def get_queryset(self) -> Any:
         qs = Subscription.objects.select_related("plan", "plan_version").order_by("id")
         p = self.request.query_params
-        if p.get("client", "").isdigit():
-            qs = qs.filter(client_id=int(p["client"]))
-        if p.get("status"):
-            qs = qs.filter(status=p["status"])
+        client = int_param(p, "client")
+        if client is not None:
+            qs = qs.filter(client_id=client)
+        status_ = choice_param(p, "status", SubscriptionStatus.values)
+        if status_:
+            qs = qs.filter(status=status_)
         if p.get("plan"):
             qs = qs.filter(plan__code=p["plan"])
         if p.get("external_id"):
@@ -426,8 +442,9 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Kope
         return self.get_paginated_response(BilledPeriodSerializer(page, many=True).data)
 
     @extend_schema(responses={200: ScheduledChangeSerializer(many=True)})
-    @action(detail=True, methods=["get"], url_path="scheduled-changes")
+    @action(detail=True, methods=["get"], url_path="scheduled-changes", pagination_class=None)
     def scheduled_changes(self, request: Request, pk: str) -> Response:
+        """The subscription's scheduled changes, newest first (a list, not paginated)."""
         sub = self.get_object()
         return Response(ScheduledChangeSerializer(sub.scheduled_changes.order_by("-id"), many=True).data)
 
@@ -467,7 +484,7 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Kope
         "Change the quantity now: per-unit components are credited for the unused days at the old quantity and "
         "charged for the remaining days at the new one.")
     cancel, cancel_preview = _action_pair(
-        "cancel", "cancel", services.subscription_cancel, CancelSerializer,
+        "cancel", "cancel", services.subscription_cancel, SubscriptionCancelSerializer,
         "Cancel at the end of the current period (nothing posted now; undo with uncancel) or now (settle what is "
         "due, credit the unused prepaid days, end the subscription).")
     uncancel, uncancel_preview = _action_pair(

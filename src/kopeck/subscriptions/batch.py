@@ -79,6 +79,7 @@ class BatchOutcome:
     transaction_ids: list[int] = field(default_factory=list)
     error: str = ""
     excluded: list[BilledLine] = field(default_factory=list)
+    held: list[dict[str, Any]] = field(default_factory=list)  # metered lines that cannot be rated (still due)
     subscription: Subscription | None = field(default=None, repr=False, compare=False)
     items: list[dict[str, Any]] = field(default_factory=list)
     """The lines in their JSON form (as run items store them), in step with ``lines``."""
@@ -203,6 +204,7 @@ def _run(actor: Actor, ids: list[int], on: dt.date, preview: bool,
         except Exception as exc:  # one subscription's error never stops the batch
             out.error = _error(exc)
             continue
+        out.held = [h.as_dict() for h in quote.held]
         skip = exclude.get(sub.pk, set())
         kept = tuple(i for i in quote.items if not isinstance(i, DueCharge)
                      or (i.component, i.period.start.isoformat()) not in skip)
@@ -242,13 +244,16 @@ def _slow(actor: Actor, sub: Subscription, on: dt.date, out: BatchOutcome) -> No
             result = subscription_bill_due(actor=actor, subscription=sub, on=on)
         out.billed(result.lines)
         out.transaction_ids = list(result.transaction_ids)
+        out.held = list(result.held)
     except Exception as exc:  # nothing of this subscription was written (its savepoint rolled back)
         out.error = _error(exc)
 
 
 def _dry(actor: Actor, sub: Subscription, on: dt.date, out: BatchOutcome) -> None:
     try:
-        out.billed(subscription_bill_due(actor=actor, subscription=sub, on=on, preview=True).lines)
+        result = subscription_bill_due(actor=actor, subscription=sub, on=on, preview=True)
+        out.billed(result.lines)
+        out.held = list(result.held)
     except Exception as exc:  # one subscription's error never stops the batch
         out.error = _error(exc)
 

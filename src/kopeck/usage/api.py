@@ -12,6 +12,7 @@ import datetime as dt
 import json
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
@@ -20,7 +21,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from kopeck.common.errors import ValidationFailed
+from kopeck.common.http import parsers
 from kopeck.common.http.base import KopeckAPIView
+from kopeck.common.http.params import date_param
 from kopeck.core.periods import Period
 from kopeck.operators.roles import Area
 from kopeck.subscriptions.models import Subscription
@@ -115,26 +118,31 @@ READINGS_EXAMPLE = OpenApiExample("A replacement", request_only=True, value=[
      "old_final": "4815", "timestamp": "2026-11-15T12:00:00+03:00"},
 ])
 
+def batch_schema(noun: str, item: str) -> dict[str, Any]:
+    """A batch is a JSON list; its items are checked one by one and answered in ``results`` (a bad
+    item is refused with its reason, the others are stored), so the item format is documentation
+    (the serializers above, docs/usage.md), not a constraint on the request."""
+    return {"type": "array", "maxItems": int(settings.KOPECK_USAGE_BATCH_MAX), "items": {},
+            "description": f"At most {settings.KOPECK_USAGE_BATCH_MAX} {noun}, each an object as "
+                           f"{item} (docs/usage.md); each item is answered in results, in order."}
+
+
 # --- views --------------------------------------------------------------------------------------------
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
 
 
 def batch_of(request: Request, noun: str) -> list[Any]:
     """The body as a JSON list of at most MAX_BATCH items, or a 4xx problem (nothing is written)."""
+    if not request.body:
+        raise ValidationFailed.field("body", f"required: a JSON list of {noun}")
     content_type = (request.META.get("CONTENT_TYPE") or "").split(";", 1)[0].strip().lower()
     if content_type != "application/json":
         raise exceptions.UnsupportedMediaType(content_type or "(none)")
-    try:
-        data = json.loads(request.body, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
-        raise exceptions.ParseError(f"The body is not valid JSON: {exc}") from exc
+    data = parsers.loads(request.body, nul_allowed=True)  # a NUL refuses its item only
     if not isinstance(data, list):
         raise ValidationFailed.field("body", f"must be a JSON list of {noun}")
-    if len(data) > services.MAX_BATCH:
-        raise ValidationFailed.field("body", f"at most {services.MAX_BATCH} {noun} per request, got {len(data)}")
+    limit = int(settings.KOPECK_USAGE_BATCH_MAX)
+    if len(data) > limit:
+        raise ValidationFailed.field("body", f"at most {limit} {noun} per request, got {len(data)}")
     return data
 
 
@@ -150,7 +158,7 @@ def batch_response(results: list[dict[str, Any]]) -> HttpResponse:
 class UsageEventsView(KopeckAPIView):
     area = Area.USAGE
 
-    @extend_schema(request=UsageEventInSerializer(many=True), responses={200: BatchResultSerializer},
+    @extend_schema(request={"application/json": batch_schema("events", "UsageEventIn")}, responses={200: BatchResultSerializer},
                    examples=[EVENTS_EXAMPLE], summary="Send a batch of usage events (at most 1000)")
     def post(self, request: Request) -> HttpResponse:
         items = batch_of(request, "events")
@@ -160,7 +168,7 @@ class UsageEventsView(KopeckAPIView):
 class MeterReadingsView(KopeckAPIView):
     area = Area.USAGE
 
-    @extend_schema(request=MeterReadingInSerializer(many=True), responses={200: BatchResultSerializer},
+    @extend_schema(request={"application/json": batch_schema("readings", "MeterReadingIn")}, responses={200: BatchResultSerializer},
                    examples=[READINGS_EXAMPLE], summary="Send a batch of meter readings (at most 1000)")
     def post(self, request: Request) -> HttpResponse:
         items = batch_of(request, "readings")
@@ -168,13 +176,7 @@ class MeterReadingsView(KopeckAPIView):
 
 
 def _date_param(request: Request, name: str) -> dt.date | None:
-    raw = request.query_params.get(name)
-    if not raw:
-        return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise ValidationFailed.field(name, "must be a date YYYY-MM-DD") from None
+    return date_param(request.query_params, name)
 
 
 class SubscriptionUsageView(KopeckAPIView):

@@ -139,6 +139,13 @@ def _chunk_subscription_ids(run: BillingRun, chunk: RunChunk) -> list[int]:
                 .values_list("pk", flat=True))
 
 
+def held_text(out: BatchOutcome) -> str:
+    """The metered lines held back (their usage cannot be rated), for the item's error column: the
+    item's other lines are charged; the held ones stay due until the usage is corrected."""
+    return "; ".join(f"Held, not charged: {h['component']} {h['period']['start']}–{h['period']['end']}: "
+                     f"{h['reason']}" for h in out.held)[:2000]
+
+
 def _item(run: BillingRun, out: BatchOutcome, vat: str) -> RunItem:
     item = RunItem(run=run, client_id=out.client_id, subscription_id=out.subscription_id, currency=out.currency,
                    vat_rate=vat)
@@ -147,7 +154,7 @@ def _item(run: BillingRun, out: BatchOutcome, vat: str) -> RunItem:
     if out.error:
         item.status, item.error = ItemStatus.ERROR, out.error
     else:
-        item.status, item.items = ItemStatus.OK, out.items
+        item.status, item.items, item.error = ItemStatus.OK, out.items, held_text(out)
         item.amount_minor = total_minor(out.lines)
     return item
 
@@ -243,6 +250,7 @@ def _post_chunk(actor: Actor, run: BillingRun, chunk_id: int, policy: VatPolicy,
                 if out.error:
                     item.status, item.error = ItemStatus.ERROR, out.error
                     continue
+                item.error = held_text(out)
                 if out.items != _included(item):
                     item.previous_items, item.changed = item.items, True
                     item.items = out.items + [ln for ln in item.items if line_key(ln) in exclude.get(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from kopeck.core.money import decimal_text_problem
 from kopeck.core.pricing.errors import PricingError, SpecError
 
 ZERO = Decimal(0)
@@ -25,10 +26,10 @@ def dec(value: object, field: str, error: type[PricingError] = SpecError) -> Dec
     elif isinstance(value, int):
         result = Decimal(value)
     elif isinstance(value, str):
-        try:
-            result = Decimal(value.strip())
-        except InvalidOperation:
-            raise error(f"not a number: {value!r}", field) from None
+        problem = decimal_text_problem(value)
+        if problem is not None:
+            raise error(problem, field)
+        result = Decimal(value)
     else:
         raise error(f"must be a decimal string, got {type(value).__name__}", field)
     if not result.is_finite():

@@ -41,6 +41,7 @@ from kopeck.core.subscriptions.billing import (
     FIXED_PRICE,
     SETUP_FEE,
     DueCharge,
+    HeldUsage,
     UsageSource,
     annual_fee,
     due_charges,
@@ -129,6 +130,7 @@ class Quote:
     items: tuple[DueCharge | Credit, ...] = ()
     truncated: tuple[tuple[str, dt.date], ...] = ()
     carried: tuple[tuple[str, dt.date], ...] = field(default=())
+    held: tuple[HeldUsage, ...] = field(default=())  # metered lines that cannot be rated (quote_bill_due)
 
     @property
     def charges(self) -> list[DueCharge]:
@@ -263,8 +265,11 @@ def quote_open(new: Terms, on: dt.date, billed: Sequence[BilledSlot], *,
 
 def quote_bill_due(terms: Terms, up_to: dt.date, billed: Sequence[BilledSlot], *,
                    usage: UsageSource | None = None) -> Quote:
-    """Everything due up to ``up_to`` and not billed yet."""
-    return Quote(up_to, terms.currency, tuple(due_charges(terms, up_to, billed_keys(billed), usage=usage)))
+    """Everything due up to ``up_to`` and not billed yet. A metered line whose stored usage cannot be
+    rated is held (``Quote.held``), not charged: it never stops the subscription's other charges."""
+    held: list[HeldUsage] = []
+    charges = due_charges(terms, up_to, billed_keys(billed), usage=usage, held=held)
+    return Quote(up_to, terms.currency, tuple(charges), held=tuple(held))
 
 
 def classify_change(old: Terms, new_plan_terms: Terms) -> ChangeKind:

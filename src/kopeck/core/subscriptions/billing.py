@@ -30,9 +30,10 @@ from fractions import Fraction
 from typing import Any
 
 from kopeck.core.explain import Explanation
-from kopeck.core.money import Money, money_sum
+from kopeck.core.money import Money, MoneyError, money_sum
 from kopeck.core.periods import Period
 from kopeck.core.pricing.component import evaluate
+from kopeck.core.pricing.errors import PricingError
 from kopeck.core.pricing.plan import ComponentKind, PlanComponent, PlanSpec, Timing
 from kopeck.core.pricing.usage import Usage
 from kopeck.core.proration import prorate, round_half_up
@@ -50,6 +51,22 @@ UsageSource = Callable[[str, Period], "Usage | Decimal | int"]
 
 def show(m: Money) -> str:
     return f"{m.to_str()} {m.currency.code}"
+
+
+@dataclass(frozen=True, slots=True)
+class HeldUsage:
+    """A metered line that cannot be rated from the usage stored (a value the component's price
+    refuses): it is not charged now and stays due; the subscription's other charges go on."""
+
+    component: str
+    period: Period
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"component": self.component, "period": self.period.to_dict(), "reason": self.reason}
+
+
+RATING_ERRORS = (PricingError, MoneyError, ArithmeticError, ValueError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,9 +231,10 @@ def _denominator(terms: Terms, slot: Slot) -> Period:
 
 
 def due_charges(terms: Terms, up_to: dt.date, already_billed: Collection[tuple[str, dt.date]] = frozenset(),
-                *, usage: UsageSource | None = None) -> list[DueCharge]:
+                *, usage: UsageSource | None = None, held: list[HeldUsage] | None = None) -> list[DueCharge]:
     """The charges of ``terms`` due on or before ``up_to`` that are not in ``already_billed``
-    (keys ``(component, piece start)``), in due-date order."""
+    (keys ``(component, piece start)``), in due-date order. With ``held``, a metered line whose
+    usage cannot be rated is appended there instead of raising (the other charges are kept)."""
     cur = terms.currency
     result: list[DueCharge] = []
     if terms.phase_start > up_to:
@@ -238,13 +256,14 @@ def due_charges(terms: Terms, up_to: dt.date, already_billed: Collection[tuple[s
         for piece in pieces(terms, slot):
             if _in_trial(terms, piece):
                 continue
-            result.extend(_piece_charges(terms, slot, denominator, piece, up_to, already_billed, usage))
+            result.extend(_piece_charges(terms, slot, denominator, piece, up_to, already_billed, usage, held))
     result.sort(key=lambda c: (c.due, c.period.start, c.component))
     return result
 
 
 def _piece_charges(terms: Terms, slot: Slot, denominator: Period, piece: Period, up_to: dt.date,
-                   billed: Collection[tuple[str, dt.date]], usage: UsageSource | None) -> list[DueCharge]:
+                   billed: Collection[tuple[str, dt.date]], usage: UsageSource | None,
+                   held: list[HeldUsage] | None = None) -> list[DueCharge]:
     cur = terms.currency
     out: list[DueCharge] = []
     if terms.fixed_price is not None and _recurring(terms) and piece.start <= up_to \
@@ -264,8 +283,14 @@ def _piece_charges(terms: Terms, slot: Slot, denominator: Period, piece: Period,
         spec = comp.prices[cur]
         name = comp.name or comp.code
         if metered:
-            raw = usage(comp.code, piece) if usage is not None else Usage.of_quantity(0)
-            charge = evaluate(spec, raw, cur)
+            try:
+                raw = usage(comp.code, piece) if usage is not None else Usage.of_quantity(0)
+                charge = evaluate(spec, raw, cur)
+            except RATING_ERRORS as exc:
+                if held is None:
+                    raise
+                held.append(HeldUsage(comp.code, piece, f"{type(exc).__name__}: {exc}"[:500]))
+                continue
             out.append(_make(terms, comp.code, name, slot, piece, due, charge.amount, charge.explanation))
             continue
         quantity = terms.quantity if comp.kind == ComponentKind.PER_UNIT else 1

@@ -22,6 +22,7 @@ from kopeck.configuration.selectors import provider_today
 from kopeck.core.documents import DocumentCalc
 from kopeck.core.money import to_minor
 from kopeck.documents.data import build_data, client_requisites, provider_requisites, set_number
+from kopeck.documents.events import record_documents_issued
 from kopeck.documents.models import (
     DeliveryStatus,
     Document,
@@ -186,6 +187,7 @@ def _after_issue(docs: Sequence[Document], actor: Actor) -> None:
 
     outbox_enqueue_many(messages=[(TOPIC_PDF, {"document": d.pk}, f"documents.render_pdf:{d.pk}") for d in docs],
                         new=True)
+    record_documents_issued(actor, docs)
     if document_settings().send_by_email:
         by_client = _recipients({d.client_id for d in docs})
         _queue_emails(docs, {d.pk: by_client.get(d.client_id, []) for d in docs})

@@ -17,6 +17,7 @@ from kopeck.common.actor import Actor
 from kopeck.common.errors import Conflict, NotFound, ValidationFailed
 from kopeck.core.money import Money, MoneyError, from_minor, to_minor
 from kopeck.documents.data import sample_data
+from kopeck.documents.events import record_document_event
 from kopeck.documents.models import (
     Document,
     DocumentDelivery,
@@ -52,6 +53,8 @@ def document_cancel(*, actor: Actor, document: Document, reason: str) -> Documen
         doc.save(update_fields=["status", "cancelled_at", "cancel_reason"])
         audit_record(actor=actor, action="document.cancel", object_type="document", object_id=doc.pk,
                      before=before, after={**document_state(doc), "reason": doc.cancel_reason})
+        if before["status"] != DocumentStatus.DRAFT:  # a draft was never issued: nobody outside knows it
+            record_document_event(actor, "document.cancelled", doc)
     return doc
 
 
@@ -85,6 +88,8 @@ def document_mark_paid(*, actor: Actor, document: Document, amount: Any = None) 
         doc.save(update_fields=["paid_minor", "status"])
         audit_record(actor=actor, action="document.mark_paid", object_type="document", object_id=doc.pk,
                      before=before, after=document_state(doc))
+        if doc.status == DocumentStatus.PAID:
+            record_document_event(actor, "document.paid", doc)
     return doc
 
 

@@ -41,6 +41,7 @@ from kopeck.core.subscriptions import (
     quote_open,
     quote_phase_change,
 )
+from kopeck.subscriptions.events import record_subscription_events
 from kopeck.subscriptions.models import (
     AnchorKind,
     ScheduledChange,
@@ -136,6 +137,7 @@ def record_action(actor: Actor, sub: Subscription, family: str, result: ActionRe
             "idempotency_key": key or None}
     timeline_add(sub, family, result.effective_date, ru, en, data)
     audit(actor, family, sub, before, {**subscription_state(sub), "result": result.as_dict()})
+    record_subscription_events(actor, family, sub, before, result.effective_date)
 
 
 def _act(*, actor: Actor, subscription: Subscription, family: str, allowed: tuple[str, ...], verb: str,

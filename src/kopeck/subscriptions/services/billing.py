@@ -23,6 +23,7 @@ from kopeck.configuration.selectors import provider_today
 from kopeck.core.money import MoneyError
 from kopeck.core.pricing.errors import PricingError
 from kopeck.core.subscriptions import BilledLine, UsageSource, quote_bill_due
+from kopeck.subscriptions.events import record_subscription_events
 from kopeck.subscriptions.models import Subscription
 from kopeck.subscriptions.ports import stored_usage
 from kopeck.subscriptions.selectors import subscription_billed, subscription_terms, subscriptions_to_bill
@@ -50,6 +51,7 @@ class BillResult:
     lines: list[BilledLine] = field(default_factory=list)
     transaction_ids: list[int] = field(default_factory=list)
     status: str = ""
+    held: tuple[dict[str, Any], ...] = ()  # metered lines that cannot be rated from the stored usage (still due)
 
     @property
     def items(self) -> list[dict[str, Any]]:
@@ -66,6 +68,7 @@ def _refresh_status(actor: Actor, sub: Subscription, on: dt.date) -> None:
         timeline_add(sub, "status", on, f"Статус: {old} → {status}", f"Status: {old} → {status}",
                      {"from": old, "to": status})
         audit(actor, "status", sub, before, subscription_state(sub))
+        record_subscription_events(actor, "status", sub, before, on)
 
 
 class _Rollback(Exception):
@@ -77,14 +80,16 @@ def bill_locked(actor: Actor, sub: Subscription, day: dt.date, usage: UsageSourc
     effect by then, then post what is due."""
     _refresh_status(actor, sub, day)
     lines, ids = apply_changes_due(actor, sub, day)
+    held: tuple[dict[str, Any], ...] = ()
     if billable_on(sub, day):
         billed = subscription_billed(sub)
         quote = quote_bill_due(subscription_terms(sub), day, billed, usage=stored_usage(sub) if usage is None else usage)
+        held = tuple(h.as_dict() for h in quote.held)
         if quote.items:
             plan = plan_posting(sub, quote, billed, bill=True)
             ids += post_plan(actor, sub, plan)
             lines += plan.lines
-    return BillResult(sub.pk, day, lines, ids, sub.status)
+    return BillResult(sub.pk, day, lines, ids, sub.status, held)
 
 
 def _dry_run(actor: Actor, subscription: Subscription, day: dt.date, usage: UsageSource | None) -> BillResult:
@@ -97,7 +102,7 @@ def _dry_run(actor: Actor, subscription: Subscription, day: dt.date, usage: Usag
     except _Rollback:
         pass
     assert result is not None
-    return BillResult(result.subscription_id, day, result.lines, [], result.status)
+    return BillResult(result.subscription_id, day, result.lines, [], result.status, result.held)
 
 
 def subscription_bill_due(*, actor: Actor, subscription: Subscription, on: dt.date | None = None,
@@ -121,7 +126,8 @@ def subscription_bill_due(*, actor: Actor, subscription: Subscription, on: dt.da
             return BillResult(sub.pk, day, [], [], status)
         quote = quote_bill_due(subscription_terms(sub), day, subscription_billed(sub),
                                usage=stored_usage(sub) if usage is None else usage)
-        return BillResult(sub.pk, day, [BilledLine.of(i) for i in quote.items], [], status)
+        return BillResult(sub.pk, day, [BilledLine.of(i) for i in quote.items], [], status,
+                          tuple(h.as_dict() for h in quote.held))
     with transaction.atomic():
         return bill_locked(actor, lock(subscription), day, usage)
 

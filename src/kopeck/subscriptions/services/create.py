@@ -21,6 +21,7 @@ from kopeck.core.pricing.errors import PricingError
 from kopeck.core.pricing.plan import PlanSpec
 from kopeck.core.subscriptions import Terms, TermsError, trial_end_for
 from kopeck.core.subscriptions.terms import Anchor, FirstPeriod
+from kopeck.subscriptions.events import record_subscription_events
 from kopeck.subscriptions.models import AnchorKind, FirstPeriodPolicy, Subscription, SubscriptionStatus
 from kopeck.subscriptions.services.common import Errors, audit, status_on, subscription_state, timeline_add
 
@@ -162,5 +163,6 @@ def _insert_subscription(actor: Actor, client: Client, plan_obj: Plan, version_o
                   f"Subscribed to plan {plan_obj.code} (version {version_obj.number}) from {start.isoformat()}, "
                   f"status {sub.status}", {"status": sub.status})
         audit(actor, "create", sub, None, subscription_state(sub))
+        record_subscription_events(actor, "create", sub, None, start)
     return sub
 

@@ -9,16 +9,18 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db.models import Q
 
 from kopeck.catalog.models import PlanVersion
+from kopeck.common.limits import date_out_of_bounds
 from kopeck.core.calendar import start_of_local_day
 from kopeck.core.pricing import AggregationSpec, AggregationType
 from kopeck.core.pricing.plan import ComponentKind
 from kopeck.subscriptions.models import BilledPeriod, Subscription
 from kopeck.usage.models import CODE_MAX, EVENT_ID_MAX
 
-MAX_BATCH = 1000
+MAX_BATCH = settings.KOPECK_USAGE_BATCH_MAX
 MAX_PROPERTIES_CHARS = 8000
 FUTURE_TOLERANCE = dt.timedelta(hours=1)
 LATE_REASON = "period already billed"
@@ -192,6 +194,10 @@ def _check_timestamp(item: Mapping[str, Any], errors: Errors) -> dt.datetime | N
         return None
     if value.tzinfo is None or value.utcoffset() is None:
         errors.append(("timestamp", "needs a UTC offset, e.g. 2026-03-01T12:00:00+03:00 or …Z"))
+        return None
+    problem = date_out_of_bounds(value.date())
+    if problem:
+        errors.append(("timestamp", problem))
         return None
     return value.astimezone(dt.UTC)
 

@@ -6,9 +6,11 @@ import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from kopeck.audit.services import audit_insert_sql, audit_record
@@ -46,6 +48,21 @@ from kopeck.usage.services.common import (
 # -- events ------------------------------------------------------------------------------------------
 
 
+def _value_errors(where: str, value: Decimal) -> Errors:
+    """Sign, magnitude and precision of a usage value: never negative (usage is not taken back by a
+    negative event; a correction is an operation on the account), at most
+    ``KOPECK_USAGE_VALUE_DIGITS`` digits before the point and ``KOPECK_USAGE_VALUE_PLACES`` after,
+    so that any sum of a period's events stays in the range prices are computed in."""
+    digits, places = int(settings.KOPECK_USAGE_VALUE_DIGITS), int(settings.KOPECK_USAGE_VALUE_PLACES)
+    if value < 0:
+        return [(where, "must not be negative")]
+    if value and value.adjusted() >= digits:
+        return [(where, f"too large: at most {digits} digits before the point")]
+    if -int(value.as_tuple().exponent) > places:
+        return [(where, f"at most {places} digits after the point")]
+    return []
+
+
 def _property_errors(agg: AggregationSpec, props: Mapping[str, Any]) -> Errors:
     """What would make the billing run fail on this event, caught at intake."""
     prop = agg.property
@@ -55,9 +72,10 @@ def _property_errors(agg: AggregationSpec, props: Mapping[str, Any]) -> Errors:
         return [(f"properties.{prop}", f"required by the component's {agg.type.value} aggregation")]
     if agg.type is not AggregationType.UNIQUE_COUNT:  # a number: sum, max, latest, weighted sum, amounts
         try:
-            dec(props[prop], prop)
+            value = dec(props[prop], prop)
         except PricingError as exc:
             return [(f"properties.{prop}", exc.message)]
+        return _value_errors(f"properties.{prop}", value)
     elif props.get("operation", "add") not in ("add", "remove"):
         return [("properties.operation", "must be 'add' or 'remove'")]
     return []

@@ -1,0 +1,276 @@
+"""The actions a rule can take. Each action is a JSON object with a ``type`` and its parameters:
+
+| type | parameters | what it does |
+|---|---|---|
+| ``notify`` | ``to`` (list: ``"client"`` — the client's e-mail contacts — and/or addresses), ``subject``, ``body`` (templates), ``channel`` (``email``) | queues an e-mail through the outbox |
+| ``webhook`` | ``endpoint`` (id) | sends the event to that webhook endpoint (once per endpoint and event) |
+| ``block_client`` / ``unblock_client`` | — | sets the client's status to blocked / active |
+| ``add_tag`` / ``remove_tag`` | ``tag`` | adds / removes a tag of the client |
+| ``subscription_status`` | ``status``: ``suspended`` (``billing_continues``), ``active`` (resume), ``cancelled`` (``at_period_end``) | changes the event's subscription |
+| ``set_client_field`` | ``field`` (code), ``value`` (template) | sets one value of the client's field set |
+
+:func:`action_problems` validates an action when a rule is saved; :func:`describe` says what it would
+do (the test button, no side effects); :func:`run` does it (inside a savepoint of the dispatcher's
+transaction, as the rule's system actor).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+
+from kopeck.clients.models import Client, ClientFieldDefinition, ClientStatus
+from kopeck.clients.services import client_update
+from kopeck.common.actor import Actor
+from kopeck.notifications.services import email_enqueue
+from kopeck.rules.context import plain, subscription_id_of
+from kopeck.rules.templates import render, template_problems
+from kopeck.subscriptions.models import Subscription
+from kopeck.subscriptions.services import subscription_cancel, subscription_resume, subscription_suspend
+
+ACTION_TYPES: Final = ("notify", "webhook", "block_client", "unblock_client", "add_tag", "remove_tag",
+                       "subscription_status", "set_client_field")
+SUBSCRIPTION_STATUSES: Final = ("suspended", "active", "cancelled")
+
+
+class ActionFailed(Exception):
+    """An action could not be done; the message is logged in the rule's execution."""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What an action acts on: the event and its plain context."""
+
+    event_id: int
+    client_id: int | None
+    subscription_id: int | None
+    context: Mapping[str, Any]
+    rule_id: int
+    index: int
+
+
+def _params(action: Mapping[str, Any], allowed: set[str]) -> list[str]:
+    extra = sorted(set(action) - allowed - {"type"})
+    return [f"Unknown parameter {extra[0]!r}."] if extra else []
+
+
+def action_problems(action: object) -> list[str]:
+    """What is wrong with one action (empty: usable)."""
+    if not isinstance(action, Mapping):
+        return ["An action is an object with a type."]
+    kind = action.get("type")
+    if kind not in ACTION_TYPES:
+        return [f"Choose a type of: {', '.join(ACTION_TYPES)}."]
+    if kind == "notify":
+        problems = _params(action, {"to", "subject", "body", "channel"})
+        if action.get("channel", "email") != "email":
+            problems.append("Only the e-mail channel is available.")
+        to = action.get("to")
+        if not isinstance(to, list) or not to or not all(isinstance(t, str) for t in to):
+            problems.append("Give recipients: a list of \"client\" and/or e-mail addresses.")
+        else:
+            for address in to:
+                if address != "client":
+                    try:
+                        validate_email(address)
+                    except DjangoValidationError:
+                        problems.append(f"Not an e-mail address: {address!r}.")
+        for part in ("subject", "body"):
+            value = action.get(part)
+            if not isinstance(value, str) or not value.strip():
+                problems.append(f"Give the {part}.")
+            else:
+                problems += [f"{part}: {p}" for p in template_problems(value)]
+        return problems
+    if kind == "webhook":
+        from kopeck.webhooks.models import Endpoint
+
+        problems = _params(action, {"endpoint"})
+        endpoint = action.get("endpoint")
+        if isinstance(endpoint, bool) or not isinstance(endpoint, int) or not Endpoint.objects.filter(
+                pk=endpoint).exists():
+            problems.append("Give the id of an existing webhook endpoint.")
+        return problems
+    if kind in ("block_client", "unblock_client"):
+        return _params(action, set())
+    if kind in ("add_tag", "remove_tag"):
+        problems = _params(action, {"tag"})
+        tag = action.get("tag")
+        if not isinstance(tag, str) or not tag.strip() or len(tag) > 100:
+            problems.append("A tag is 1 to 100 characters.")
+        return problems
+    if kind == "subscription_status":
+        problems = _params(action, {"status", "billing_continues", "at_period_end"})
+        if action.get("status") not in SUBSCRIPTION_STATUSES:
+            problems.append(f"Choose a status of: {', '.join(SUBSCRIPTION_STATUSES)}.")
+        for flag in ("billing_continues", "at_period_end"):
+            if flag in action and not isinstance(action[flag], bool):
+                problems.append(f"{flag} must be true or false.")
+        return problems
+    problems = _params(action, {"field", "value"})  # set_client_field
+    code = action.get("field")
+    if not isinstance(code, str) or not ClientFieldDefinition.objects.filter(code=code, is_active=True).exists():
+        problems.append("Give the code of an active client field.")
+    value = action.get("value")
+    if not isinstance(value, str):
+        problems.append("Give the value (text; a template).")
+    else:
+        problems += [f"value: {p}" for p in template_problems(value)]
+    return problems
+
+
+def _template_context(target: Target) -> dict[str, Any]:
+    return dict(plain(dict(target.context)))
+
+
+def _client(target: Target, *, lock: bool = False) -> Client:
+    if target.client_id is None:
+        raise ActionFailed("The event belongs to no client.")
+    client = Client.objects.filter(pk=target.client_id).first()
+    if client is None:
+        raise ActionFailed(f"Client {target.client_id} does not exist.")
+    return client
+
+
+def _subscription(target: Target) -> Subscription:
+    if target.subscription_id is None:
+        raise ActionFailed("The event is not about a subscription.")
+    sub = Subscription.objects.filter(pk=target.subscription_id).first()
+    if sub is None:
+        raise ActionFailed(f"Subscription {target.subscription_id} does not exist.")
+    return sub
+
+
+def _recipients(action: Mapping[str, Any], target: Target) -> list[str]:
+    addresses: list[str] = []
+    for entry in action["to"]:
+        if entry == "client":
+            from kopeck.clients.models import Contact, ContactKind
+
+            emails = list(Contact.objects.filter(client_id=target.client_id, kind=ContactKind.EMAIL).order_by("id")
+                          .values_list("value", flat=True)) if target.client_id is not None else []
+            if not emails:
+                raise ActionFailed("The client has no e-mail contact.")
+            addresses += emails
+        else:
+            addresses.append(entry)
+    return list(dict.fromkeys(addresses))
+
+
+def _notify(action: Mapping[str, Any], target: Target, actor: Actor, dry: bool) -> str:
+    to = _recipients(action, target)
+    ctx = _template_context(target)
+    try:
+        subject = render(action["subject"], ctx).strip().replace("\n", " ")
+        body = render(action["body"], ctx)
+    except ValueError as exc:
+        raise ActionFailed(str(exc)) from None
+    if not dry:
+        email_enqueue(to=to, subject=subject, body=body,
+                      key=f"rule-{target.rule_id}-event-{target.event_id}-action-{target.index}")
+    return f"E-mail to {', '.join(to)}: «{subject}»"
+
+
+def _webhook(action: Mapping[str, Any], target: Target, actor: Actor, dry: bool) -> str:
+    from kopeck.webhooks.models import Endpoint
+    from kopeck.webhooks.services import delivery_for_event
+
+    endpoint = Endpoint.objects.filter(pk=action["endpoint"]).first()
+    if endpoint is None:
+        raise ActionFailed(f"Webhook endpoint {action['endpoint']} does not exist.")
+    if not dry:
+        delivery_for_event(endpoint=endpoint, event_id=target.event_id)
+    return f"Webhook to {endpoint.url}"
+
+
+def _set_status(status: str) -> Callable[[Mapping[str, Any], Target, Actor, bool], str]:
+    def act(action: Mapping[str, Any], target: Target, actor: Actor, dry: bool) -> str:
+        client = _client(target)
+        verb = "Block" if status == ClientStatus.BLOCKED else "Unblock"
+        if client.status == status:
+            return f"{verb} client {client.pk}: it is {client.status} already, nothing to do"
+        if status == ClientStatus.ACTIVE and client.status != ClientStatus.BLOCKED:
+            return f"Unblock client {client.pk}: it is {client.status}, not blocked; nothing to do"
+        if not dry:
+            client_update(actor=actor, client=client, status=status)
+        return f"{verb} client {client.pk} ({client.status} → {status})"
+
+    return act
+
+
+def _tag(add: bool) -> Callable[[Mapping[str, Any], Target, Actor, bool], str]:
+    def act(action: Mapping[str, Any], target: Target, actor: Actor, dry: bool) -> str:
+        client = _client(target)
+        tag = action["tag"].strip()
+        tags = sorted(t.name for t in client.tags.all())
+        if (tag in tags) == add:
+            return f"Tag «{tag}» of client {client.pk}: {'present' if add else 'absent'} already, nothing to do"
+        new = sorted({*tags, tag}) if add else [t for t in tags if t != tag]
+        if not dry:
+            client_update(actor=actor, client=client, tags=new)
+        return f"{'Add' if add else 'Remove'} tag «{tag}» {'to' if add else 'of'} client {client.pk}"
+
+    return act
+
+
+def _subscription_status(action: Mapping[str, Any], target: Target, actor: Actor, dry: bool) -> str:
+    sub = _subscription(target)
+    status = action["status"]
+    key = f"rule-{target.rule_id}-event-{target.event_id}-action-{target.index}"
+    if status == "suspended":
+        continues = bool(action.get("billing_continues", False))
+        result = subscription_suspend(actor=actor, subscription=sub, billing_continues=continues, preview=dry,
+                                      idempotency_key=None if dry else key)
+    elif status == "active":
+        result = subscription_resume(actor=actor, subscription=sub, preview=dry, idempotency_key=None if dry else key)
+    else:
+        at_end = bool(action.get("at_period_end", True))
+        result = subscription_cancel(actor=actor, subscription=sub, at_period_end=at_end, preview=dry,
+                                     idempotency_key=None if dry else key)
+    return f"Subscription {sub.pk}: {sub.status} → {result.status} (on {result.effective_date.isoformat()})"
+
+
+def _set_field(action: Mapping[str, Any], target: Target, actor: Actor, dry: bool) -> str:
+    client = _client(target)
+    code = action["field"]
+    if not ClientFieldDefinition.objects.filter(client_type=client.type, code=code, is_active=True).exists():
+        raise ActionFailed(f"Clients of type {client.type} have no active field {code!r}.")
+    try:
+        value = render(action["value"], _template_context(target))
+    except ValueError as exc:
+        raise ActionFailed(str(exc)) from None
+    if client.fields.get(code) == value:
+        return f"Field {code} of client {client.pk} is {value!r} already, nothing to do"
+    if not dry:
+        client_update(actor=actor, client=client, fields={**client.fields, code: value})
+    return f"Set field {code} of client {client.pk} to {value!r}"
+
+
+RUNNERS: Final[dict[str, Callable[[Mapping[str, Any], Target, Actor, bool], str]]] = {
+    "notify": _notify,
+    "webhook": _webhook,
+    "block_client": _set_status(ClientStatus.BLOCKED),
+    "unblock_client": _set_status(ClientStatus.ACTIVE),
+    "add_tag": _tag(True),
+    "remove_tag": _tag(False),
+    "subscription_status": _subscription_status,
+    "set_client_field": _set_field,
+}
+
+
+def target_of(event: Any, context: Mapping[str, Any], rule_id: int, index: int) -> Target:
+    return Target(event.pk or 0, event.client_id, subscription_id_of(event), context, rule_id, index)
+
+
+def run(action: Mapping[str, Any], target: Target, actor: Actor) -> str:
+    """Do ``action``; what was done. Raises ActionFailed (or a service's KopeckError) when it cannot."""
+    return RUNNERS[action["type"]](action, target, actor, False)
+
+
+def describe(action: Mapping[str, Any], target: Target, actor: Actor) -> str:
+    """What ``action`` would do now — nothing is written."""
+    return RUNNERS[action["type"]](action, target, actor, True)

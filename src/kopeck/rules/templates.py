@@ -1,0 +1,74 @@
+"""Text templates of rule actions (notification subject and body, a field's new value): Jinja2 in an
+immutable sandbox with ``StrictUndefined`` and no loader (no ``include``/``import``/``extends``),
+over plain data only — ``event``, ``client``, ``subscription``, ``vars`` (the documents' variables) and
+``now``. Saving a rule checks the syntax, that no other name is used and that no attribute starting
+with ``_`` is reached; the sandbox refuses the same again when rendering."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any, Final
+
+from jinja2 import StrictUndefined, TemplateError, nodes
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+CONTEXT: Final = frozenset({"event", "client", "subscription", "vars", "now"})
+ALLOWED_GLOBALS: Final = frozenset({"range", "loop", "namespace"})
+MAX_LENGTH: Final = 20_000
+
+
+class TemplateProblem(ValueError):
+    pass
+
+
+@functools.cache
+def _environment() -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    return env
+
+
+def template_problems(source: object) -> list[str]:
+    """What is wrong with ``source`` (empty: usable)."""
+    if not isinstance(source, str):
+        return ["Enter text."]
+    if len(source) > MAX_LENGTH:
+        return [f"At most {MAX_LENGTH} characters."]
+    env = _environment()
+    try:
+        ast = env.parse(source)
+    except TemplateError as exc:
+        return [f"Template syntax error: {exc}"]
+    problems = []
+    for stmt in ast.find_all((nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)):
+        problems.append(f"Line {stmt.lineno}: include, import and extends are not available.")
+    for attr in ast.find_all(nodes.Getattr):
+        if attr.attr.startswith("_"):
+            problems.append(f"Line {attr.lineno}: attributes starting with '_' are not allowed.")
+    for item in ast.find_all(nodes.Getitem):
+        if isinstance(item.arg, nodes.Const) and isinstance(item.arg.value, str) and item.arg.value.startswith("_"):
+            problems.append(f"Line {item.lineno}: keys starting with '_' are not allowed.")
+    from jinja2 import meta
+
+    unknown = sorted(meta.find_undeclared_variables(ast) - CONTEXT - ALLOWED_GLOBALS)
+    if unknown:
+        problems.append(f"Unknown name {unknown[0]!r}: use event, client, subscription, vars or now.")
+    return problems
+
+
+@functools.lru_cache(maxsize=2048)
+def _compiled(source: str) -> Any:
+    """The checked and compiled template of ``source`` (compiled once per process)."""
+    problems = template_problems(source)
+    if problems:
+        raise TemplateProblem("; ".join(problems))
+    return _environment().from_string(source)
+
+
+def render(source: str, context: Mapping[str, Any]) -> str:
+    """Render ``source`` against the plain ``context``; raises TemplateProblem with the reason."""
+    template = _compiled(source)
+    try:
+        return str(template.render(dict(context)))
+    except Exception as exc:  # StrictUndefined, the sandbox's SecurityError, a filter's error
+        raise TemplateProblem(f"The template cannot be filled: {exc}") from None

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from kopeck.webhooks import transport
+from tests.webhooks.receiver import Receiver
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def loopback_allowed(settings: Any) -> None:
+    """The test's receiver is on loopback, which the SSRF guard refuses unless the operator allows it:
+    allow it explicitly."""
+    settings.KOPECK_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_http_client() -> Iterator[None]:
+    yield
+    client = getattr(transport._local, "client", None)
+    if client is not None:
+        client.close()
+        transport._local.client = None
