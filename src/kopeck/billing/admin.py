@@ -47,6 +47,7 @@ from kopeck.billing.selectors import (
     run_review,
 )
 from kopeck.clients.models import Client
+from kopeck.common import backoffice as bo
 from kopeck.common.admin import ReadOnlyAdmin, admin_actor, report_error
 from kopeck.common.errors import KopeckError
 from kopeck.configuration.selectors import provider_today
@@ -291,3 +292,32 @@ class BillingRunAdmin(ReadOnlyAdmin):
         response = StreamingHttpResponse(services.run_export_csv(run), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="billing-run-{run.pk}.csv"'
         return response
+
+
+def _awaiting_count() -> int:
+    return BillingRun.objects.filter(status=RunStatus.AWAITING_CONFIRMATION).count()
+
+
+def _awaiting_badge(request: HttpRequest) -> int | None:
+    return _awaiting_count() if request.user.has_perm("billing.view_billingrun") else None
+
+
+def _runs_cards(request: HttpRequest) -> list[bo.Card] | None:
+    """What needs the operator: runs awaiting confirmation, runs that failed."""
+    if not request.user.has_perm("billing.view_billingrun"):
+        return None
+    url = reverse("admin:billing_billingrun_changelist")
+    awaiting, failed = _awaiting_count(), BillingRun.objects.filter(status=RunStatus.FAILED).count()
+    cards = [bo.Card(_("Runs awaiting confirmation"), awaiting, f"{url}?status__exact={RunStatus.AWAITING_CONFIRMATION}",
+                     _("Review and confirm them: nothing is posted until then.") if awaiting else "",
+                     "attention" if awaiting else "ok")]
+    if failed:
+        cards.append(bo.Card(_("Failed billing runs"), failed, f"{url}?status__exact={RunStatus.FAILED}",
+                             tone="attention"))
+    return cards
+
+
+bo.dashboard_card("billing.runs", _runs_cards, order=10)
+bo.nav_item("billing", _("Billing runs"), model="billing.billingrun", order=10, icon="bolt",
+            badge=_awaiting_badge)
+

@@ -21,7 +21,8 @@ from django.utils.translation import gettext_lazy as _
 
 from kopeck.catalog import selectors, services
 from kopeck.catalog.models import ExistingSubscribers, Plan, PlanVersion, Product, VersionStatus
-from kopeck.common.admin import admin_actor
+from kopeck.common import backoffice as bo
+from kopeck.common.admin import ModelAdmin, TabularInline, admin_actor
 from kopeck.common.errors import KopeckError
 from kopeck.configuration.selectors import provider_today
 
@@ -61,7 +62,7 @@ class ProductForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ProductAdmin(ModelAdmin):
     form = ProductForm
     list_display = ["code", "name_ru", "name_en", "vat_rate", "unit", "is_active", "updated_at"]
     list_filter = ["is_active", "vat_rate"]
@@ -103,7 +104,7 @@ class PlanForm(forms.ModelForm):  # type: ignore[type-arg]
         return data
 
 
-class PlanVersionInline(admin.TabularInline):  # type: ignore[type-arg]
+class PlanVersionInline(TabularInline):
     """The plan's versions, newest first (read-only: versions are edited and published on their own page)."""
 
     model = PlanVersion
@@ -133,7 +134,7 @@ class PlanVersionInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(Plan)
-class PlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class PlanAdmin(ModelAdmin):
     form = PlanForm
     inlines = [PlanVersionInline]
     list_display = ["code", "name_ru", "product", "is_active", "version_in_force"]
@@ -256,7 +257,7 @@ class PublishForm(forms.Form):
 
 
 @admin.register(PlanVersion)
-class PlanVersionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class PlanVersionAdmin(ModelAdmin):
     form = PlanVersionForm
     list_display = ["__str__", "plan", "number", "status", "effective_from", "existing_subscribers",
                     "published_at", "created_by"]
@@ -296,7 +297,7 @@ class PlanVersionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if obj is not None and obj.status == VersionStatus.PUBLISHED:
             return False  # a published version is never changed
-        return super().has_change_permission(request, obj)
+        return bool(super().has_change_permission(request, obj))
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -365,3 +366,9 @@ class PlanVersionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                                                                     "plan": version.plan.code},
         }
         return render(request, "admin/catalog/planversion/publish.html", context)
+
+
+bo.nav_item("catalog", _("Products"), model="catalog.product", order=10, icon="inventory_2")
+bo.nav_item("catalog", _("Plans"), model="catalog.plan", order=20, icon="sell")
+bo.nav_item("catalog", _("Plan versions"), model="catalog.planversion", order=30, icon="history")
+

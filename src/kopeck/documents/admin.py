@@ -24,7 +24,17 @@ from django.utils.http import content_disposition_header
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from kopeck.common.admin import ReadOnlyAdmin, admin_actor, contribute_field, report_error
+from kopeck.common import backoffice as bo
+from kopeck.common import display
+from kopeck.common.admin import (
+    ModelAdmin,
+    ReadOnlyAdmin,
+    TabularInline,
+    admin_actor,
+    contribute_field,
+    money_cell,
+    report_error,
+)
 from kopeck.common.errors import KopeckError
 from kopeck.documents import services
 from kopeck.documents.handlers import attachment_name
@@ -63,7 +73,7 @@ def document_links(documents: Iterable[Document]) -> str:
 contribute_field(JournalTransaction, "documents", lambda txn: document_links(txn.documents.all()))
 
 
-class DeliveryInline(admin.TabularInline):  # type: ignore[type-arg]
+class DeliveryInline(TabularInline):
     model = DocumentDelivery
     extra = 0
     fields = ("recipient", "status", "attempts", "error", "message_id", "created_at", "sent_at")
@@ -191,7 +201,7 @@ class ServiceSaveMixin:
 
 
 @admin.register(LegalEntity)
-class LegalEntityAdmin(ServiceSaveMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class LegalEntityAdmin(ServiceSaveMixin, ModelAdmin):
     form = LegalEntityForm
     list_display = ["name", "inn", "kpp", "is_default", "is_active"]
     search_fields = ["name", "full_name", "inn"]
@@ -208,7 +218,7 @@ class LegalEntityAdmin(ServiceSaveMixin, admin.ModelAdmin):  # type: ignore[type
 
 
 @admin.register(Variable)
-class VariableAdmin(ServiceSaveMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class VariableAdmin(ServiceSaveMixin, ModelAdmin):
     list_display = ["code", "value", "legal_entity", "description"]
     list_filter = ["legal_entity"]
     search_fields = ["code", "value"]
@@ -243,7 +253,7 @@ class NumberingRuleForm(forms.ModelForm):  # type: ignore[type-arg]
         return template
 
 
-class CounterInline(admin.TabularInline):  # type: ignore[type-arg]
+class CounterInline(TabularInline):
     model = NumberCounter
     extra = 0
     fields = ("period_key", "last_number", "last_issue_date")
@@ -255,7 +265,7 @@ class CounterInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(NumberingRule)
-class NumberingRuleAdmin(ServiceSaveMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class NumberingRuleAdmin(ServiceSaveMixin, ModelAdmin):
     form = NumberingRuleForm
     list_display = ["legal_entity", "sequence", "template", "reset"]
     list_filter = ["legal_entity", "sequence"]
@@ -275,7 +285,7 @@ class NumberingRuleAdmin(ServiceSaveMixin, admin.ModelAdmin):  # type: ignore[ty
 
 
 @admin.register(DocumentSettings)
-class DocumentSettingsAdmin(ServiceSaveMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class DocumentSettingsAdmin(ServiceSaveMixin, ModelAdmin):
     fields = list(services.SETTINGS_FIELDS)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -319,7 +329,7 @@ class TemplateForm_(forms.ModelForm):  # type: ignore[type-arg]
 
 
 @admin.register(DocumentTemplate)
-class DocumentTemplateAdmin(ServiceSaveMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class DocumentTemplateAdmin(ServiceSaveMixin, ModelAdmin):
     form = TemplateForm_
     list_display = ["form", "language", "updated_at", "updated_by"]
     change_form_template = "admin/documents/documenttemplate/change_form.html"
@@ -360,3 +370,33 @@ class DocumentTemplateAdmin(ServiceSaveMixin, admin.ModelAdmin):  # type: ignore
 
     def delete_model(self, request: HttpRequest, obj: DocumentTemplate) -> None:
         services.document_template_reset(actor=admin_actor(request), form=obj.form, language=obj.language)
+
+
+bo.nav_item("documents", _("Documents"), model="documents.document", order=10, icon="description")
+bo.nav_item("documents", _("Document deliveries"), model="documents.documentdelivery", order=20, icon="outgoing_mail")
+bo.nav_item("settings", _("Our legal entities"), model="documents.legalentity", order=30, icon="apartment")
+bo.nav_item("settings", _("Document settings"), model="documents.documentsettings", order=31, icon="tune")
+bo.nav_item("settings", _("Document templates"), model="documents.documenttemplate", order=32, icon="article")
+bo.nav_item("settings", _("Numbering rules"), model="documents.numberingrule", order=33, icon="format_list_numbered")
+bo.nav_item("settings", _("Template variables"), model="documents.variable", order=34, icon="data_object")
+
+
+def _client_documents(request: HttpRequest, client: Any) -> str | None:
+    """The client page's "Documents" tab: the latest documents with their PDFs."""
+    if not request.user.has_perm("documents.view_document"):
+        return None
+    docs = list(Document.objects.filter(client=client).order_by("-issue_date", "-id")[:10])
+    rows = [(format_html('<a href="{}">{}</a>', reverse("admin:documents_document_change", args=[d.pk]),
+                         d.get_type_display()), d.number or "—", display.date_text(d.issue_date),
+             money_cell(d.amount_minor, d.currency), d.get_status_display(),
+             format_html('<a href="{}">PDF</a>', reverse("admin:documents_document_pdf", args=[d.pk]))) for d in docs]
+    total = Document.objects.filter(client=client).count()
+    return bo.panel_table(
+        [_("document"), _("number"), _("issue date"), _("amount"), _("status"), ""], rows,
+        empty=_("No documents for the client yet."),
+        more_url=f"{reverse('admin:documents_document_changelist')}?client__id__exact={client.pk}" if total else "",
+        more_text=_("All documents of the client (%(count)s)") % {"count": total})
+
+
+bo.page_tab("clients.client", "documents", _("Documents"), _client_documents, order=30,
+            count=lambda client: Document.objects.filter(client=client).count())

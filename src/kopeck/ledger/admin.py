@@ -10,10 +10,21 @@ from django.db.models import QuerySet, Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from kopeck.clients.models import Client
-from kopeck.common.admin import ReadOnlyAdmin, admin_actor, contribute_field, contributed_field, report_error
+from kopeck.common import backoffice as bo
+from kopeck.common import display
+from kopeck.common.admin import (
+    ReadOnlyAdmin,
+    TabularInline,
+    admin_actor,
+    contribute_field,
+    contributed_field,
+    money_cell,
+    report_error,
+)
 from kopeck.common.errors import KopeckError
 from kopeck.configuration.selectors import provider_today
 from kopeck.core.ledger import Operation
@@ -24,7 +35,7 @@ from kopeck.ledger.models import OPERATION_CHOICES, Account, JournalTransaction,
 from kopeck.ledger.selectors import client_balance
 
 
-class PostingInline(admin.TabularInline):  # type: ignore[type-arg]
+class PostingInline(TabularInline):
     model = Posting
     fields = ("account", "amount_minor", "currency", "recorded_at")
     readonly_fields = fields
@@ -168,4 +179,31 @@ class JournalTransactionAdmin(ReadOnlyAdmin):
     actions = ["reverse_selected"]
 
 
-contribute_field(Client, "balance", lambda client: str(client_balance(client)))
+contribute_field(Client, "balance", lambda client: display.money_text(client_balance(client)))
+
+
+bo.nav_item("billing", _("Account operations"), model="ledger.journaltransaction", order=20, icon="receipt_long")
+bo.nav_item("billing", _("Client accounts"), model="ledger.account", order=30, icon="account_balance_wallet")
+
+
+def _client_operations(request: HttpRequest, client: Client) -> str | None:
+    """The client page's "Operations" tab: the balance, the latest operations, post one, the statement."""
+    if not request.user.has_perm("ledger.view_journaltransaction"):
+        return None
+    txns = list(JournalTransaction.objects.filter(client=client).order_by("-recorded_at", "-id")[:10])
+    labels = dict(OPERATION_CHOICES)
+    rows = [(format_html('<a href="{}">#{}</a>', reverse("admin:ledger_journaltransaction_change", args=[t.pk]), t.pk),
+             display.datetime_text(t.recorded_at), labels.get(t.operation, t.operation),
+             money_cell(t.amount_minor, t.currency), t.reason) for t in txns]
+    actions = [(reverse("admin:ledger_journaltransaction_statement", args=[client.pk]), _("Statement"))]
+    if request.user.has_perm("ledger.add_journaltransaction"):
+        actions.insert(0, (f"{reverse('admin:ledger_journaltransaction_post')}?client={client.pk}", _("Post an operation")))
+    return bo.panel_table(
+        [_("operation"), _("when"), _("kind"), _("amount"), _("reason")], rows, actions=actions,
+        note=_("Balance: %(amount)s") % {"amount": display.money_text(client_balance(client))},
+        empty=_("No operations on the client's account yet."),
+        more_url=f"{reverse('admin:ledger_journaltransaction_changelist')}?client__id__exact={client.pk}" if txns else "",
+        more_text=_("All operations of the client"))
+
+
+bo.page_tab("clients.client", "operations", _("Operations"), _client_operations, order=20)

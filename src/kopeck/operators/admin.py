@@ -10,9 +10,11 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
+from kopeck.common import backoffice as bo
 from kopeck.common import clock
-from kopeck.common.admin import admin_actor, report_error
+from kopeck.common.admin import ModelAdmin, admin_actor, report_error
 from kopeck.common.errors import KopeckError
 from kopeck.operators.models import ApiKey, Operator
 from kopeck.operators.roles import ALL_SCOPES
@@ -20,7 +22,10 @@ from kopeck.operators.services import api_key_create, api_key_revoke, operator_r
 
 
 @admin.register(Operator)
-class OperatorAdmin(UserAdmin):  # type: ignore[type-arg]
+class OperatorAdmin(UserAdmin, ModelAdmin):  # type: ignore[type-arg]
+    form = UserChangeForm
+    add_form = UserCreationForm
+    change_password_form = AdminPasswordChangeForm
     list_display = ["username", "email", "role", "is_active", "last_login"]
     list_filter = ["role", "is_active"]
     fieldsets = (
@@ -54,7 +59,7 @@ class ApiKeyForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ApiKeyAdmin(ModelAdmin):
     form = ApiKeyForm
     list_display = ["name", "prefix", "scopes", "created_at", "expires_at", "revoked_at", "last_used_at"]
     readonly_fields = ["prefix", "created_by", "created_at", "revoked_at", "last_used_at", "last_used_ip"]
@@ -90,3 +95,8 @@ class ApiKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 admin.site.unregister(Group)  # access is by role (roles.py), not by Django groups
+
+
+bo.nav_item("settings", _("Operators"), model="operators.operator", order=70, icon="badge")
+bo.nav_item("settings", _("API keys"), model="operators.apikey", order=80, icon="key")
+

@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from kopeck.common import backoffice as bo
 from kopeck.common.admin import ReadOnlyAdmin, admin_actor, report_error
 from kopeck.common.errors import KopeckError
 from kopeck.outbox.models import OutboxMessage
@@ -46,3 +47,7 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
         if done:
             messages.success(request, ngettext("%(count)d message is queued again.",
                                                "%(count)d messages are queued again.", done) % {"count": done})
+
+
+bo.nav_item("settings", _("Outgoing messages"), model="outbox.outboxmessage", order=90, icon="outbox")
+

@@ -32,8 +32,10 @@ from django.utils.translation import gettext_lazy as _
 
 from kopeck.catalog.models import Plan
 from kopeck.clients.models import Client
+from kopeck.common import backoffice as bo
+from kopeck.common import display
 from kopeck.common.actor import Actor
-from kopeck.common.admin import ReadOnlyAdmin, admin_actor, report_error
+from kopeck.common.admin import ReadOnlyAdmin, TabularInline, admin_actor, report_error
 from kopeck.common.errors import KopeckError
 from kopeck.configuration.selectors import provider_today
 from kopeck.core.money import Money, money_sum
@@ -84,7 +86,7 @@ def _add_errors(form: forms.BaseForm, errors: Mapping[str, list[str]], aliases: 
 # -- inlines ------------------------------------------------------------------------------------
 
 
-class TimelineInline(admin.TabularInline):  # type: ignore[type-arg]
+class TimelineInline(TabularInline):
     """What happened, in order (oldest first), in the operator's language."""
 
     model = TimelineEntry
@@ -109,7 +111,7 @@ class TimelineInline(admin.TabularInline):  # type: ignore[type-arg]
         return _text(obj.text_ru, obj.text_en)
 
 
-class BilledPeriodInline(admin.TabularInline):  # type: ignore[type-arg]
+class BilledPeriodInline(TabularInline):
     """The service periods already charged (and what was credited back), by period."""
 
     model = BilledPeriod
@@ -538,3 +540,32 @@ class BilledPeriodAdmin(ReadOnlyAdmin):
 class ScheduledChangeAdmin(ReadOnlyAdmin):
     list_display = ["subscription", "kind", "effective_date", "status", "created_at", "decided_at"]
     list_filter = ["status", "kind"]
+
+
+bo.nav_item("subscriptions", _("Subscriptions"), model="subscriptions.subscription", order=10, icon="autorenew")
+bo.nav_item("subscriptions", _("Scheduled changes"), model="subscriptions.scheduledchange", order=20,
+            icon="event_upcoming")
+bo.nav_item("subscriptions", _("Billed periods"), model="subscriptions.billedperiod", order=30, icon="date_range")
+
+
+def _client_subscriptions(request: HttpRequest, client: Client) -> str | None:
+    """The client page's "Subscriptions" tab: the latest ones, "Add subscription", the full list."""
+    if not request.user.has_perm("subscriptions.view_subscription"):
+        return None
+    subs = list(Subscription.objects.filter(client=client).select_related("plan").order_by("-id")[:10])
+    rows = [(format_html('<a href="{}">#{}</a>', reverse("admin:subscriptions_subscription_change", args=[s.pk]), s.pk),
+             s.plan.name_ru if not _english() else (s.plan.name_en or s.plan.name_ru), s.quantity, s.get_status_display(),
+             display.date_text(s.start_date), display.date_text(s.end_date) if s.end_date else "—") for s in subs]
+    actions = []
+    if request.user.has_perm("subscriptions.add_subscription"):
+        actions.append((f"{reverse('admin:subscriptions_subscription_add')}?client={client.pk}", _("Add subscription")))
+    total = Subscription.objects.filter(client=client).count()
+    return bo.panel_table(
+        [_("subscription"), _("plan"), _("quantity"), _("status"), _("start date"), _("end date")], rows,
+        empty=_("The client has no subscriptions yet."), actions=actions,
+        more_url=f"{reverse('admin:subscriptions_subscription_changelist')}?client__id__exact={client.pk}" if total else "",
+        more_text=_("All subscriptions of the client (%(count)s)") % {"count": total})
+
+
+bo.page_tab("clients.client", "subscriptions", _("Subscriptions"), _client_subscriptions, order=10,
+            count=lambda client: Subscription.objects.filter(client=client).count())

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
+from kopeck.common import backoffice as bo
 from kopeck.common.admin import ReadOnlyAdmin
 from kopeck.usage.models import MeterReading, UsageEvent
 
@@ -26,3 +28,8 @@ class MeterReadingAdmin(ReadOnlyAdmin):
     list_select_related = ["subscription"]
     fields = ["subscription", "meter", "reading_id", "timestamp", "value", "kind", "old_final", "received_at"]
     show_full_result_count = False
+
+
+bo.nav_item("subscriptions", _("Usage events"), model="usage.usageevent", order=40, icon="data_usage")
+bo.nav_item("subscriptions", _("Meter readings"), model="usage.meterreading", order=50, icon="speed")
+
