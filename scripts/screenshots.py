@@ -213,6 +213,8 @@ def main() -> int:
                     for item in pages:
                         response = page.goto(f"{base}{prefix}{item['path']}")
                         page.wait_for_load_state("networkidle")
+                        # the sticky bar of buttons would cover the middle of a full-page picture
+                        page.add_style_tag(content="#submit-row, .sticky, [class*='sticky'] {position: static !important}")
                         name = f"{language}/{width}/{item['name']}"
                         status = response.status if response else 0
                         if status >= 400:

@@ -243,7 +243,7 @@ def test_admin_index_in_english(admin_client: WebClient) -> None:
     assert response.status_code == 200
     page = response.content.decode()
     assert '<html lang="en"' in page
-    assert "Site administration" in page
+    assert "Dashboard" in page
     assert "Clients" in page
     assert "Клиенты" not in page
 

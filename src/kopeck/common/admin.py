@@ -60,11 +60,11 @@ class ModelAdmin(unfold_admin.ModelAdmin):  # type: ignore[misc]
 
 
 class TabularInline(unfold_admin.TabularInline):  # type: ignore[misc]
-    pass
+    hide_title = True  # no "Model object (1)" line above each row
 
 
 class StackedInline(unfold_admin.StackedInline):  # type: ignore[misc]
-    pass
+    hide_title = True
 
 
 class ReadOnlyTabularInline(TabularInline):

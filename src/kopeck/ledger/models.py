@@ -81,7 +81,7 @@ class JournalTransaction(models.Model):
         indexes = [models.Index(fields=["client", "recorded_at", "id"], name="txn_client_time_idx")]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.operation}"
+        return f"#{self.pk} {self.get_operation_display()}"
 
 
 class Posting(models.Model):

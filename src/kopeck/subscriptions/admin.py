@@ -35,11 +35,10 @@ from kopeck.clients.models import Client
 from kopeck.common import backoffice as bo
 from kopeck.common import display
 from kopeck.common.actor import Actor
-from kopeck.common.admin import ReadOnlyAdmin, TabularInline, admin_actor, report_error
+from kopeck.common.admin import ReadOnlyAdmin, TabularInline, admin_actor, money_cell, report_error
 from kopeck.common.errors import KopeckError
 from kopeck.configuration.selectors import provider_today
 from kopeck.core.money import Money, money_sum
-from kopeck.ledger.amounts import from_minor
 from kopeck.ledger.selectors import client_balance
 from kopeck.subscriptions import services
 from kopeck.subscriptions.models import (
@@ -90,7 +89,7 @@ class TimelineInline(TabularInline):
     """What happened, in order (oldest first), in the operator's language."""
 
     model = TimelineEntry
-    fields = ("at", "effective_date", "kind", "text", "transaction")
+    fields = ("at", "effective_date", "kind_label", "text", "transaction")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -106,16 +105,35 @@ class TimelineInline(TabularInline):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    @admin.display(description=_("kind"))
+    def kind_label(self, obj: TimelineEntry) -> str:
+        return str(TIMELINE_KINDS.get(obj.kind, obj.kind))
+
     @admin.display(description=_("what happened"))
     def text(self, obj: TimelineEntry) -> str:
         return _text(obj.text_ru, obj.text_en)
+
+
+TIMELINE_KINDS: dict[str, Promise] = {"created": _("created"), "charge": _("charge"), "credit": _("credit"),
+                                      "status": _("status change")}
+
+
+def component_name(sub: Subscription, code: str) -> str:
+    """A component's name in the operator's language, from the plan version's prices ("base" → its name)."""
+    if code == "setup_fee":
+        return str(_("setup fee"))
+    for component in (sub.plan_version.spec or {}).get("components", []) if sub.plan_version_id else []:
+        if component.get("code") == code:
+            names = component.get("names") or {}
+            return str(names.get("en" if _english() else "ru") or component.get("name") or code)
+    return code
 
 
 class BilledPeriodInline(TabularInline):
     """The service periods already charged (and what was credited back), by period."""
 
     model = BilledPeriod
-    fields = ("component", "period_start", "last_day", "amount", "credited", "credited_from", "transaction",
+    fields = ("component_label", "period_start", "last_day", "amount", "credited", "credited_from", "transaction",
               "explanation_text")
     readonly_fields = fields
     extra = 0
@@ -132,19 +150,26 @@ class BilledPeriodInline(TabularInline):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).select_related("subscription__plan_version")
+
+    @admin.display(description=_("component"))
+    def component_label(self, obj: BilledPeriod) -> str:
+        return component_name(obj.subscription, obj.component)
+
     @admin.display(description=_("last day"))
-    def last_day(self, obj: BilledPeriod) -> dt.date:
-        return obj.period_end - dt.timedelta(days=1)
+    def last_day(self, obj: BilledPeriod) -> str:
+        return display.date_text(obj.period_end - dt.timedelta(days=1))
 
     @admin.display(description=_("amount"))
     def amount(self, obj: BilledPeriod) -> str:
-        return f"{from_minor(obj.amount_minor, obj.currency).to_str()} {obj.currency}"
+        return money_cell(obj.amount_minor, obj.currency)
 
     @admin.display(description=_("credited back"))
     def credited(self, obj: BilledPeriod) -> str:
         if not obj.credited_minor:
             return "—"
-        return f"{from_minor(obj.credited_minor, obj.currency).to_str()} {obj.currency}"
+        return money_cell(obj.credited_minor, obj.currency)
 
     @admin.display(description=_("explanation"))
     def explanation_text(self, obj: BilledPeriod) -> str:
@@ -409,14 +434,14 @@ class SubscriptionAdmin(ReadOnlyAdmin):
         if change is None:
             return "—"
         return str(_("%(kind)s on %(date)s (%(details)s)") % {
-            "kind": SCHEDULED_KINDS.get(change.kind, change.kind), "date": change.effective_date.isoformat(),
+            "kind": SCHEDULED_KINDS.get(change.kind, change.kind), "date": display.date_text(change.effective_date),
             "details": ", ".join(f"{k}: {v}" for k, v in sorted(change.payload.items()))})
 
     @admin.display(description=_("client's balance"))
     def balance(self, obj: Subscription) -> str:
         money = client_balance(obj.client, currency=obj.currency)
         url = reverse("admin:ledger_journaltransaction_statement", args=[obj.client_id])
-        return format_html('{} {} (<a href="{}">{}</a>)', money.to_str(), obj.currency, url, _("statement"))
+        return format_html('{} (<a href="{}">{}</a>)', display.money_text(money), url, _("statement"))
 
     def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
         url = reverse("admin:audit_auditentry_changelist")
