@@ -53,3 +53,10 @@ def test_nothing_reads_the_time_except_the_clock() -> None:
 def test_no_model_uses_auto_now() -> None:
     offenders = [str(p.relative_to(ROOT)) for p in SRC.rglob("models.py") if "auto_now" in p.read_text()]
     assert offenders == []
+
+
+def test_no_module_grows_past_600_lines() -> None:
+    """Modules are split along their seams before they grow (services into a ``services/`` package)."""
+    offenders = {str(p.relative_to(ROOT)): n for p in SRC.rglob("*.py") if "migrations" not in p.parts
+                 and (n := len(p.read_text().splitlines())) > 600}
+    assert offenders == {}

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pytest_django.fixtures import Settings
 
 from kopeck.billing import services
 from kopeck.billing.models import BillingRun, RunItem, RunMode, RunStatus
 from kopeck.billing.selectors import run_fingerprint
+from kopeck.billing.services import dispatch, engine
 from kopeck.common.actor import Actor
 from kopeck.common.errors import Conflict, ValidationFailed
 from kopeck.ledger.models import JournalTransaction
@@ -61,9 +63,9 @@ def test_auto_posts_what_it_computed_and_a_second_run_adds_nothing(book: Book, a
 
 
 def test_an_interrupted_auto_run_keeps_whole_chunks_and_resumes_to_the_same_result(
-        book: Book, actor: Actor, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(services, "CHUNK", 2)  # chunks: client 1 (2 subscriptions); clients 2 and 3
-    real = services.fault_point
+        book: Book, actor: Actor, monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
+    settings.KOPECK_BILLING_CHUNK = 2  # chunks: client 1 (2 subscriptions); clients 2 and 3
+    real = engine.fault_point
     passes: list[str] = []
 
     def crash(name: str) -> None:
@@ -72,7 +74,7 @@ def test_an_interrupted_auto_run_keeps_whole_chunks_and_resumes_to_the_same_resu
             raise RuntimeError("worker lost after posting the second chunk")
         real(name)
 
-    monkeypatch.setattr(services, "fault_point", crash)
+    monkeypatch.setattr(engine, "fault_point", crash)
     created = services.billing_run_create(actor=actor, billing_date=TODAY, mode=RunMode.AUTO)
     with pytest.raises(RuntimeError):
         services.billing_run_execute(actor=actor, run=created)
@@ -83,7 +85,7 @@ def test_an_interrupted_auto_run_keeps_whole_chunks_and_resumes_to_the_same_resu
     assert sorted(RunItem.objects.filter(run=created).values_list("subscription_id", flat=True)) == first
     assert {int(ref.split(":")[1]) for ref, _ in charges()} == set(first)
     assert (created.processed, created.applied) == (2, 2)
-    monkeypatch.setattr(services, "fault_point", real)
+    monkeypatch.setattr(engine, "fault_point", real)
     done = services.billing_run_execute(actor=actor, run=created)
     assert done.status == RunStatus.COMPLETED and (done.processed, done.applied) == (4, 4)
     after = charges()
@@ -96,14 +98,14 @@ def test_an_interrupted_auto_run_keeps_whole_chunks_and_resumes_to_the_same_resu
 def test_confirm_records_a_subscription_changed_after_the_check(book: Book, actor: Actor,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     r = run(actor, RunMode.CONFIRM, scope={"clients": [book.clients[1].pk]})
-    real_confirm = services._confirm
+    real_confirm = dispatch._confirm
 
     def confirm_then_change(actor: Actor, r: BillingRun, fingerprint: str) -> BillingRun:
         confirmed = real_confirm(actor, r, fingerprint)
         subscription_change_quantity(actor=actor, subscription=book.subs[1], quantity=5)
         return confirmed
 
-    monkeypatch.setattr(services, "_confirm", confirm_then_change)
+    monkeypatch.setattr(dispatch, "_confirm", confirm_then_change)
     done = services.billing_run_confirm(actor=actor, run=r, fingerprint=run_fingerprint(r))
     item = RunItem.objects.get(run=done)
     assert done.status == RunStatus.COMPLETED and item.applied_at is not None
@@ -244,7 +246,7 @@ def test_posting_runs_create_the_system_accounts_before_their_chunks(book: Book,
     # chunks post in parallel: creating a missing system account inside two of them made them wait
     # for (and once deadlock with) each other; a sandbox run touches no account
     calls: list[list[str]] = []
-    monkeypatch.setattr(services, "ledger_system_accounts_ensure",
+    monkeypatch.setattr(engine, "ledger_system_accounts_ensure",
                         lambda *, currencies: calls.append(sorted(currencies)))
     run(actor, mode)
     assert calls == ensured
@@ -253,7 +255,7 @@ def test_posting_runs_create_the_system_accounts_before_their_chunks(book: Book,
 def test_a_run_refreshes_stale_statistics_once_before_planning_its_chunks(book: Book, actor: Actor,
                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[list[str]] = []
-    monkeypatch.setattr(services, "analyze_stale",
+    monkeypatch.setattr(engine, "analyze_stale",
                         lambda tables: seen.append(sorted(m._meta.db_table for m in tables)) or [])
     r = run(actor, RunMode.AUTO)
     assert seen == [["billing_runitem", "clients_client", "ledger_account", "subscriptions_billedperiod",

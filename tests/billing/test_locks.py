@@ -13,10 +13,11 @@ from django.db import connection, connections, transaction
 
 from kopeck.billing import services
 from kopeck.billing.models import BillingRun, ChunkPhase, RunChunk, RunMode
+from kopeck.billing.services import engine
 from kopeck.catalog.models import Plan, Product
 from kopeck.clients.models import Client
 from kopeck.common.actor import Actor
-from kopeck.subscriptions import services as subscriptions
+from kopeck.subscriptions.services import common as subscriptions
 from tests.billing.conftest import TODAY, Book
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
@@ -54,29 +55,29 @@ def test_a_claimed_chunk_locks_neither_the_run_nor_the_other_chunks(actor: Actor
     first, second = (RunChunk.objects.create(run=run, seq=n, first_client=n * 10, last_client=n * 10 + 9, planned=1,
                                              phase=ChunkPhase.BILL) for n in (1, 2))
     with transaction.atomic():
-        assert services._claim(first.pk) == first
+        assert engine._claim(first.pk) == first
 
         def other_worker() -> None:
-            assert services._claim(second.pk) == second
+            assert engine._claim(second.pk) == second
             BillingRun.objects.select_for_update().get(pk=run.pk)  # what finishing a run takes
 
         assert _meanwhile(other_worker) == []
         # the claimed chunk itself is held
-        errors = _meanwhile(lambda: services._claim(first.pk))
+        errors = _meanwhile(lambda: engine._claim(first.pk))
         assert len(errors) == 1 and "lock timeout" in str(errors[0])
 
 
 def test_billing_a_subscription_locks_neither_its_plan_nor_its_client(book: Book, actor: Actor) -> None:
     sub, other_sub = book.subs[0], book.subs[3]  # the same client, plans "pro" and "lite"
     with transaction.atomic():
-        subscriptions._lock(sub)
+        subscriptions.lock(sub)
 
         def elsewhere() -> None:
             Plan.objects.select_for_update().get(pk=sub.plan_id)
             Product.objects.select_for_update().get(pk=sub.plan.product_id)
             Client.objects.select_for_update().get(pk=sub.client_id)
-            subscriptions._lock(other_sub)
+            subscriptions.lock(other_sub)
 
         assert _meanwhile(elsewhere) == []
-        errors = _meanwhile(lambda: subscriptions._lock(sub))
+        errors = _meanwhile(lambda: subscriptions.lock(sub))
         assert len(errors) == 1 and "lock timeout" in str(errors[0])

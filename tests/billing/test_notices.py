@@ -9,6 +9,7 @@ import pytest
 from kopeck.billing import services
 from kopeck.billing.models import BillingRun, RunMode, RunStatus
 from kopeck.billing.selectors import run_fingerprint
+from kopeck.billing.services import dispatch
 from kopeck.common.actor import Actor
 from kopeck.common.errors import ValidationFailed
 from kopeck.configuration.selectors import billing_settings
@@ -84,7 +85,7 @@ def test_a_failed_run_is_reported_with_how_to_resume_it(book: Book, actor: Actor
     def broken(**kwargs: Any) -> int:
         raise RuntimeError("worker lost")
 
-    monkeypatch.setattr(services, "process_chunk", broken)
+    monkeypatch.setattr(dispatch, "process_chunk", broken)
     created = services.billing_run_create(actor=actor, billing_date=TODAY, mode=RunMode.AUTO)
     with pytest.raises(RuntimeError, match="worker lost"):
         services.billing_run_execute(actor=actor, run=created)

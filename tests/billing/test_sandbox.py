@@ -8,6 +8,7 @@ import io
 from typing import Any
 
 import pytest
+from pytest_django.fixtures import Settings
 
 from kopeck.billing import services
 from kopeck.billing.models import BillingRun, ItemStatus, RunItem, RunStatus
@@ -86,9 +87,9 @@ def test_an_error_is_recorded_and_the_others_proceed(book: Book, actor: Actor,
 
 
 def test_an_interrupted_run_resumes_to_the_same_result(book: Book, actor: Actor,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+                                                       settings: Settings) -> None:
     whole = sandbox(actor)
-    monkeypatch.setattr(services, "CHUNK", 2)
+    settings.KOPECK_BILLING_CHUNK = 2
     run = services.billing_run_create(actor=actor, billing_date=TODAY, mode="sandbox")
     seen: list[tuple[int, int]] = []
 
@@ -111,8 +112,8 @@ def test_an_interrupted_run_resumes_to_the_same_result(book: Book, actor: Actor,
 
 
 def test_an_exception_marks_the_run_failed_and_it_can_resume(book: Book, actor: Actor,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(services, "CHUNK", 3)
+                                                             settings: Settings) -> None:
+    settings.KOPECK_BILLING_CHUNK = 3
     run = services.billing_run_create(actor=actor, billing_date=TODAY, mode="sandbox")
 
     def boom(processed: int, total: int) -> None:

@@ -9,9 +9,11 @@ import pytest
 
 from kopeck.billing import services as billing
 from kopeck.billing.models import BillingRun, RunItem, RunMode, RunStatus
+from kopeck.billing.selectors import run_fingerprint
 from kopeck.common.actor import Actor
 from kopeck.documents import services
 from kopeck.documents.models import Document, DocumentStatus, DocumentType, LegalEntity, RunDocument
+from kopeck.documents.services import periodic
 from kopeck.ledger.models import JournalTransaction
 from kopeck.outbox.models import OutboxMessage
 from tests.billing.conftest import TODAY, Book
@@ -55,7 +57,7 @@ def test_an_auto_run_issues_one_invoice_per_client_linked_to_its_charges(book: B
 def test_resumes_the_clients_left_and_follows_the_settings(book: Book, entity: LegalEntity, actor: Actor,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     services.document_settings_update(actor=actor, run_document=RunDocument.UPD, upd_status=2)
-    real = services._issue_batch
+    real = periodic._issue_batch
     calls = {"n": 0}
 
     def crash_on_second_chunk(*args: Any, **kwargs: Any) -> Any:
@@ -64,8 +66,8 @@ def test_resumes_the_clients_left_and_follows_the_settings(book: Book, entity: L
             raise RuntimeError("crash")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(services, "CHUNK", 1)
-    monkeypatch.setattr(services, "_issue_batch", crash_on_second_chunk)
+    monkeypatch.setattr(periodic, "CHUNK", 1)
+    monkeypatch.setattr(periodic, "_issue_batch", crash_on_second_chunk)
     created = billing.billing_run_create(actor=actor, billing_date=TODAY, mode=RunMode.AUTO)
     with pytest.raises(RuntimeError):
         billing.billing_run_execute(actor=actor, run=created)
@@ -74,7 +76,7 @@ def test_resumes_the_clients_left_and_follows_the_settings(book: Book, entity: L
     assert created.status == RunStatus.FAILED
     assert Document.objects.filter(run=created).count() == 0 and counters() == []
     assert RunItem.objects.filter(run=created).count() == 0 and JournalTransaction.objects.count() == 0
-    monkeypatch.setattr(services, "_issue_batch", real)
+    monkeypatch.setattr(periodic, "_issue_batch", real)
     r = billing.billing_run_execute(actor=actor, run=created)  # resume: finishes and issues
     assert r.status == RunStatus.COMPLETED and r.summary["documents"] == 3
     rest = list(Document.objects.filter(run=r))
@@ -104,7 +106,7 @@ def test_a_rejected_confirm_run_consumes_no_number(book: Book, entity: LegalEnti
 def test_a_confirmed_run_issues_at_confirmation(book: Book, entity: LegalEntity, actor: Actor) -> None:
     r = run(actor, RunMode.CONFIRM)
     assert Document.objects.count() == 0 and counters() == []
-    r = billing.billing_run_confirm(actor=actor, run=r, fingerprint=billing.run_fingerprint(r))
+    r = billing.billing_run_confirm(actor=actor, run=r, fingerprint=run_fingerprint(r))
     # the billing run issues its documents when it completes, and only then
     assert Document.objects.filter(run=r).count() == 3 and counters() == [("invoice", "2026", 3)]
     assert r.summary["documents"] == 3

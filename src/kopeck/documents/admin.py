@@ -54,6 +54,7 @@ from kopeck.documents.models import (
 )
 from kopeck.documents.numbering import NUMBERED_SEQUENCES, template_errors
 from kopeck.documents.rendering import default_source
+from kopeck.ledger.amounts import from_minor
 from kopeck.ledger.models import JournalTransaction
 
 WRITE_PERM = "documents.change_document"
@@ -104,11 +105,11 @@ class DocumentAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("amount"))
     def amount(self, obj: Document) -> str:
-        return services._from_minor(obj.amount_minor, obj.currency).to_str()
+        return from_minor(obj.amount_minor, obj.currency).to_str()
 
     @admin.display(description=_("paid"))
     def paid(self, obj: Document) -> str:
-        return services._from_minor(obj.paid_minor, obj.currency).to_str()
+        return from_minor(obj.paid_minor, obj.currency).to_str()
 
     @admin.display(description=_("ledger transactions"))
     def transaction_links(self, obj: Document) -> str:

@@ -21,6 +21,7 @@ from kopeck.common.http.base import KopeckViewSet
 from kopeck.documents import selectors, services
 from kopeck.documents.handlers import attachment_name
 from kopeck.documents.models import Document, DocumentDelivery, DocumentStatus, DocumentType, Language
+from kopeck.ledger.amounts import from_minor
 from kopeck.operators.roles import Area
 
 
@@ -44,7 +45,7 @@ class DocumentSerializer(serializers.ModelSerializer[Document]):
                   "issued_at", "cancelled_at", "cancel_reason"]
 
     def _money(self, obj: Document, units: int) -> str:
-        return services._from_minor(units, obj.currency).to_str()
+        return from_minor(units, obj.currency).to_str()
 
     def get_amount(self, obj: Document) -> str:
         return self._money(obj, obj.amount_minor)

@@ -44,7 +44,9 @@ from kopeck.ledger.services import BulkCharge, ledger_charges_post_bulk
 from kopeck.subscriptions.models import BilledPeriod, Subscription, SubscriptionStatus, TimelineEntry
 from kopeck.subscriptions.ports import usage_batch
 from kopeck.subscriptions.selectors import subscription_terms
-from kopeck.subscriptions.services import _reason, _status_on, subscription_bill_due
+from kopeck.subscriptions.services import subscription_bill_due
+from kopeck.subscriptions.services.common import status_on
+from kopeck.subscriptions.services.posting import charge_reason
 
 LineKey = tuple[str, str]
 """A line of a subscription's billing: (component, period start ISO date)."""
@@ -138,7 +140,7 @@ def _run(actor: Actor, ids: list[int], on: dt.date, preview: bool,
         out = BatchOutcome(sub.pk, sub.client_id, sub.currency, subscription=sub)
         outcomes.append(out)
         try:
-            status = _status_on(sub, on)
+            status = status_on(sub, on)
             if status in (SubscriptionStatus.PENDING, SubscriptionStatus.ENDED) or sub.billing_paused:
                 if not preview and status != sub.status:
                     _slow(actor, sub, on, out)  # the status moves: let the one-by-one path record it
@@ -212,7 +214,7 @@ def _post_simple(actor: Actor, on: dt.date, batch: list[tuple[Subscription, Batc
         for item in charges:
             if item.amount.is_positive():
                 ledger.append(BulkCharge(client_id=sub.client_id, currency=sub.currency, amount=item.amount.amount,
-                                         reason=_reason(sub, item), vat_rate=vat,
+                                         reason=charge_reason(sub, item), vat_rate=vat,
                                          source_ref=f"subscription:{sub.pk}:{item.component}:"
                                                     f"{item.period.start.isoformat()}"))
                 owners.append((n, item))

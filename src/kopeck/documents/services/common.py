@@ -1,0 +1,60 @@
+"""What the writers of documents share: topics, states, amounts in minor units, dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from kopeck.core.money import Currency, Money
+from kopeck.documents.models import (
+    Document,
+    DocumentStatus,
+    DocumentType,
+)
+
+log = logging.getLogger("kopeck.documents")
+
+TOPIC_PDF = "documents.render_pdf"
+TOPIC_EMAIL = "documents.email"
+CORRECTABLE = (DocumentType.INVOICE_FACTURA, DocumentType.ADVANCE_INVOICE_FACTURA, DocumentType.UPD)
+ISSUED_STATES = (DocumentStatus.ISSUED, DocumentStatus.PARTLY_PAID, DocumentStatus.PAID)
+
+
+def _choices(values: Iterable[str]) -> str:
+    return f"Choose one of: {', '.join(values)}."
+
+
+def _minor(money: Money) -> int:
+    return int(money.round_line().amount.scaleb(money.currency.minor_units))
+
+
+def _from_minor(units: int, currency: str) -> Money:
+    cur = Currency.of(currency)
+    return Money(Decimal(units).scaleb(-cur.minor_units), cur)
+
+
+def _date_or_none(value: Any, field: str, errors: dict[str, list[str]]) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.datetime):
+        errors[field] = ["Give a date, not a date and time."]
+        return None
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        errors[field] = ["Enter a date as YYYY-MM-DD."]
+        return None
+
+
+def document_state(doc: Document) -> dict[str, Any]:
+    return {"type": doc.type, "status": doc.status, "number": doc.number, "issue_date": doc.issue_date,
+            "client": doc.client_id, "legal_entity": doc.legal_entity_id, "amount_minor": doc.amount_minor,
+            "vat_minor": doc.vat_minor, "paid_minor": doc.paid_minor, "currency": doc.currency,
+            "correction_number": doc.correction_number}
+
+

@@ -1,0 +1,145 @@
+"""After issuing: cancel, payments of invoices, e-mail (re)sending, the PDF and its cache; the
+template preview."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+
+from kopeck.audit.services import audit_record
+from kopeck.common import clock
+from kopeck.common.actor import Actor
+from kopeck.common.errors import Conflict, NotFound, ValidationFailed
+from kopeck.core.money import Money, MoneyError
+from kopeck.documents.data import sample_data
+from kopeck.documents.models import (
+    Document,
+    DocumentDelivery,
+    DocumentPdf,
+    DocumentStatus,
+    DocumentType,
+)
+from kopeck.documents.rendering import TemplateRefused
+from kopeck.documents.selectors import (
+    document_html,
+)
+from kopeck.documents.services.common import _from_minor, _minor, document_state
+from kopeck.documents.services.issuing import _queue_emails, _recipients
+from kopeck.documents.services.setup import template_check
+
+# ---------------------------------------------------------------------------------------------
+# lifecycle after issuing
+
+
+def document_cancel(*, actor: Actor, document: Document, reason: str) -> Document:
+    """Cancel a draft or an issued (unpaid) document. An issued document keeps its number: the
+    number is never given again."""
+    if not str(reason or "").strip():
+        raise ValidationFailed.field("reason", "A reason is required.")
+    with transaction.atomic():
+        doc = Document.objects.select_for_update().filter(pk=document.pk).first()
+        if doc is None:
+            raise NotFound(f"Document {document.pk} does not exist.")
+        if doc.status not in (DocumentStatus.DRAFT, DocumentStatus.ISSUED):
+            raise Conflict(f"A {doc.status} document cannot be cancelled.", errors={"status": [f"Is {doc.status}."]})
+        before = document_state(doc)
+        doc.status, doc.cancelled_at, doc.cancel_reason = DocumentStatus.CANCELLED, clock.now(), reason.strip()[:500]
+        doc.save(update_fields=["status", "cancelled_at", "cancel_reason"])
+        audit_record(actor=actor, action="document.cancel", object_type="document", object_id=doc.pk,
+                     before=before, after={**document_state(doc), "reason": doc.cancel_reason})
+    return doc
+
+
+def document_mark_paid(*, actor: Actor, document: Document, amount: Any = None) -> Document:
+    """Record a payment of an issued invoice: the whole rest (no ``amount``) or a part of it."""
+    with transaction.atomic():
+        doc = Document.objects.select_for_update().filter(pk=document.pk).first()
+        if doc is None:
+            raise NotFound(f"Document {document.pk} does not exist.")
+        if doc.type != DocumentType.INVOICE:
+            raise Conflict("Only an invoice (счёт на оплату) is paid.", errors={"type": ["Not an invoice."]})
+        if doc.status not in (DocumentStatus.ISSUED, DocumentStatus.PARTLY_PAID):
+            raise Conflict(f"A {doc.status} invoice cannot take a payment.", errors={"status": [f"Is {doc.status}."]})
+        rest = doc.amount_minor - doc.paid_minor
+        if amount in (None, ""):
+            paid = rest
+        else:
+            try:
+                money = Money(amount, doc.currency)
+            except MoneyError as exc:
+                raise ValidationFailed.field("amount", str(exc)) from exc
+            if not money.is_positive() or not money.is_rounded():
+                raise ValidationFailed.field("amount", "A positive amount in whole minor units.")
+            paid = _minor(money)
+            if paid > rest:
+                raise ValidationFailed.field("amount", f"At most the unpaid rest, "
+                                                       f"{_from_minor(rest, doc.currency).to_str()}.")
+        before = document_state(doc)
+        doc.paid_minor += paid
+        doc.status = DocumentStatus.PAID if doc.paid_minor >= doc.amount_minor else DocumentStatus.PARTLY_PAID
+        doc.save(update_fields=["paid_minor", "status"])
+        audit_record(actor=actor, action="document.mark_paid", object_type="document", object_id=doc.pk,
+                     before=before, after=document_state(doc))
+    return doc
+
+
+def document_resend(*, actor: Actor, document: Document, recipients: Sequence[str] | None = None) -> list[DocumentDelivery]:
+    """E-mail an issued document again: to ``recipients``, or to the client's document recipients."""
+    doc = Document.objects.filter(pk=document.pk).first()
+    if doc is None:
+        raise NotFound(f"Document {document.pk} does not exist.")
+    if doc.status in (DocumentStatus.DRAFT, DocumentStatus.CANCELLED):
+        raise Conflict(f"A {doc.status} document is not sent.", errors={"status": [f"Is {doc.status}."]})
+    if recipients is None:
+        to = _recipients([doc.client_id]).get(doc.client_id, [])
+    else:
+        to = []
+        for i, address in enumerate(recipients):
+            try:
+                validate_email(str(address))
+            except DjangoValidationError as exc:
+                raise ValidationFailed.field(f"recipients.{i}", "Enter a valid e-mail address.") from exc
+            to.append(str(address))
+    if not to:
+        raise ValidationFailed.field("recipients", "The client has no e-mail address that receives documents.")
+    with transaction.atomic():
+        deliveries = _queue_emails([doc], {doc.pk: to})
+        audit_record(actor=actor, action="document.resend", object_type="document", object_id=doc.pk,
+                     after={"recipients": to})
+    return deliveries
+
+
+def document_pdf(document: Document) -> bytes:
+    """The PDF of a document: the cached one, or rendered now (and cached when issued)."""
+    cached = DocumentPdf.objects.filter(document_id=document.pk).values_list("content", flat=True).first()
+    if cached is not None:
+        return bytes(cached)
+    from kopeck.documents.pdf import html_to_pdf  # WeasyPrint is loaded only where PDFs are made
+
+    pdf = html_to_pdf(document_html(document))
+    if document.status != DocumentStatus.DRAFT:
+        with transaction.atomic():
+            DocumentPdf.objects.get_or_create(document_id=document.pk, defaults={
+                "content": pdf, "sha256": hashlib.sha256(pdf).hexdigest(), "rendered_at": clock.now()})
+        cached = DocumentPdf.objects.filter(document_id=document.pk).values_list("content", flat=True).first()
+        return bytes(cached) if cached is not None else pdf
+    return pdf
+
+
+def template_preview(form: str, language: str, html: str) -> tuple[str, list[str]]:
+    """The HTML of ``html`` rendered with sample data, or the problems that refuse it."""
+    from kopeck.documents.rendering import render_source
+
+    problems = template_check(form, language, html)
+    if problems:
+        return "", problems
+    try:
+        return render_source(html, sample_data(form, language)), []
+    except TemplateRefused as exc:
+        return "", exc.problems
+

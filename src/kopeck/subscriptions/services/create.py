@@ -1,0 +1,166 @@
+"""Creating a subscription: the plan version, quantity, currency, billing anchor, first-period
+policy, trial, discount and fixed price validated together; nothing is written on a refusal."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from kopeck.catalog.models import Plan, PlanVersion, VersionStatus
+from kopeck.catalog.selectors import plan_version_in_force, version_plan_spec
+from kopeck.clients.models import Client
+from kopeck.common import clock
+from kopeck.common.actor import Actor
+from kopeck.common.errors import ValidationFailed
+from kopeck.configuration.selectors import provider_today
+from kopeck.core.money import Currency, Money, MoneyError
+from kopeck.core.pricing.errors import PricingError
+from kopeck.core.pricing.plan import PlanSpec
+from kopeck.core.subscriptions import Terms, TermsError, trial_end_for
+from kopeck.core.subscriptions.terms import Anchor, FirstPeriod
+from kopeck.subscriptions.models import AnchorKind, FirstPeriodPolicy, Subscription, SubscriptionStatus
+from kopeck.subscriptions.services.common import Errors, audit, status_on, subscription_state, timeline_add
+
+
+def resolve_version(plan: Plan | str | None, version: PlanVersion | None, on: dt.date,
+                     errors: Errors) -> tuple[Plan | None, PlanVersion | None]:
+    if version is not None:
+        if version.status != VersionStatus.PUBLISHED:
+            errors["plan_version"] = ["Only a published version can be subscribed to."]
+            return None, None
+        if plan is not None and (plan.code if isinstance(plan, Plan) else plan) != version.plan.code:
+            errors["plan_version"] = ["The version belongs to another plan."]
+            return None, None
+        return version.plan, version
+    if plan is None:
+        errors["plan"] = ["This field is required."]
+        return None, None
+    plan_obj = plan if isinstance(plan, Plan) else Plan.objects.filter(code=str(plan)).first()
+    if plan_obj is None:
+        errors["plan"] = [f"Unknown plan {plan!r}."]
+        return None, None
+    found = plan_version_in_force(plan_obj, on)
+    if found is None:
+        errors["plan"] = [f"Plan {plan_obj.code!r} has no published prices in force on {on.isoformat()}."]
+        return plan_obj, None
+    return plan_obj, found
+
+
+def _decimal(value: object, name: str, errors: Errors) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        result = Decimal(str(value)) if not isinstance(value, float) else None
+    except InvalidOperation:
+        result = None
+    if result is None or not result.is_finite():
+        errors[name] = ["Must be a decimal number."]
+        return None
+    return result
+
+
+def check_quantity(quantity: object, errors: Errors) -> int:
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+        errors["quantity"] = ["The quantity must be a whole number of at least 1."]
+        return 1
+    return quantity
+
+
+def _check_currency(spec: PlanSpec | None, currency: str, client: Client, errors: Errors) -> None:
+    if spec is not None and currency not in spec.currencies:
+        errors["currency"] = [f"The plan has no price in {currency}; it is priced in {', '.join(spec.currencies)}."]
+    elif currency != client.currency:
+        errors["currency"] = [f"The client's account is in {client.currency}; charges in {currency} cannot be posted."]
+
+
+def subscription_create(
+    *, actor: Actor, client: Client, plan: Plan | str | None = None, version: PlanVersion | None = None,
+    quantity: int = 1, currency: str | None = None, start_date: dt.date | None = None,
+    anchor_kind: str = AnchorKind.ANNIVERSARY, billing_day: int | None = None,
+    first_period_policy: str = FirstPeriodPolicy.PRORATE, trial_end: dt.date | None = None,
+    no_trial: bool = False, end_date: dt.date | None = None, discount_percent: object = None,
+    fixed_price: object = None, external_id: str | None = None,
+) -> Subscription:
+    """Subscribe ``client`` to ``plan`` (a code or a Plan: the version in force on the start date)
+    or to a published ``version``. ``start_date`` defaults to today (provider-local); a past date is
+    a backdated migration (``subscription_bill_due`` then bills every period up to today, each once),
+    a future date makes the subscription pending. The trial is the plan's unless ``trial_end`` (the
+    first paid day) is given or ``no_trial``. Status: pending / trial / active."""
+    errors: Errors = {}
+    today = provider_today()
+    start = start_date or today
+    if isinstance(start, dt.datetime) or not isinstance(start, dt.date):
+        errors["start_date"] = ["Must be a date."]
+        start = today
+    plan_obj, version_obj = resolve_version(plan, version, start, errors)
+    spec = version_plan_spec(version_obj) if version_obj is not None else None
+    qty = check_quantity(quantity, errors)
+    try:
+        cur = Currency.of(currency or client.currency).code
+    except MoneyError as exc:
+        errors["currency"] = [str(exc)]
+        cur = client.currency
+    else:
+        _check_currency(spec, cur, client, errors)
+    if anchor_kind not in AnchorKind.values:
+        errors["anchor_kind"] = [f"Choose one of: {', '.join(AnchorKind.values)}."]
+    elif anchor_kind == AnchorKind.ANNIVERSARY and billing_day is not None:
+        errors["billing_day"] = ["A billing day applies to calendar billing only."]
+    elif anchor_kind == AnchorKind.CALENDAR and (isinstance(billing_day, bool) or not isinstance(billing_day, int)
+                                                 or not 1 <= billing_day <= 31):
+        errors["billing_day"] = ["Give a billing day 1..31 (29–31 mean the last day of shorter months)."]
+    if first_period_policy not in FirstPeriodPolicy.values:
+        errors["first_period_policy"] = [f"Choose one of: {', '.join(FirstPeriodPolicy.values)}."]
+    discount = _decimal(discount_percent, "discount_percent", errors)
+    fixed = _decimal(fixed_price, "fixed_price", errors)
+    if fixed is not None and fixed >= 0 and not Money(fixed, cur).is_rounded():
+        errors["fixed_price"] = [f"{cur} allows {Currency.of(cur).minor_units} decimal places."]
+    if trial_end is not None and trial_end < start:
+        errors["trial_end"] = ["The trial cannot end before the start."]
+    if external_id is not None and Subscription.objects.filter(external_id=external_id).exists():
+        errors["external_id"] = ["A subscription with this external id exists."]
+    terms: Terms | None = None
+    if spec is not None and not errors:
+        anchor = Anchor(anchor_kind)
+        trial = None if no_trial else (trial_end or trial_end_for(spec, start, anchor=anchor,
+                                                                  billing_day=billing_day))
+        try:
+            terms = Terms(spec, cur, start, qty, anchor, billing_day, FirstPeriod(first_period_policy), trial,
+                          end_date, discount, fixed)
+        except (TermsError, PricingError) as exc:
+            errors[getattr(exc, "field", None) or "plan"] = [getattr(exc, "message", str(exc))]
+    if errors or terms is None or plan_obj is None or version_obj is None:
+        raise ValidationFailed("The subscription is invalid.", errors=errors or {"plan": ["Invalid plan."]})
+    now = clock.now()
+    try:
+        return _insert_subscription(actor, client, plan_obj, version_obj, qty, cur, external_id, start, end_date,
+                                    anchor_kind, billing_day, first_period_policy, terms.trial_end, discount, fixed,
+                                    now, today)
+    except IntegrityError as exc:  # a concurrent create took the external id first
+        raise ValidationFailed("The subscription is invalid.",
+                               errors={"external_id": ["A subscription with this external id exists."]}) from exc
+
+
+def _insert_subscription(actor: Actor, client: Client, plan_obj: Plan, version_obj: PlanVersion, qty: int, cur: str,
+                         external_id: str | None, start: dt.date, end_date: dt.date | None, anchor_kind: str,
+                         billing_day: int | None, first_period_policy: str, trial_end: dt.date | None,
+                         discount: Any, fixed: Any, now: dt.datetime, today: dt.date) -> Subscription:
+    with transaction.atomic():
+        sub = Subscription(
+            client=client, plan=plan_obj, plan_version=version_obj, quantity=qty, currency=cur,
+            external_id=external_id, start_date=start, end_date=end_date, anchor_kind=anchor_kind,
+            billing_day=billing_day, first_period_policy=first_period_policy, trial_end=trial_end,
+            discount_percent=discount, fixed_price=fixed, created_at=now, updated_at=now,
+            status=SubscriptionStatus.PENDING)
+        sub.status = status_on(sub, today)
+        sub.save(force_insert=True)
+        timeline_add(sub, "created", start, f"Подписка на тариф {plan_obj.code} (версия {version_obj.number}), "
+                  f"с {start.isoformat()}, статус {sub.status}",
+                  f"Subscribed to plan {plan_obj.code} (version {version_obj.number}) from {start.isoformat()}, "
+                  f"status {sub.status}", {"status": sub.status})
+        audit(actor, "create", sub, None, subscription_state(sub))
+    return sub
+

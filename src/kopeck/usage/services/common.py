@@ -1,0 +1,229 @@
+"""What the writers of usage share: the results, what a subscription's plan accepts, the
+subscriptions of a batch and their billed periods, the shape checks of an item."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db.models import Q
+
+from kopeck.catalog.models import PlanVersion
+from kopeck.core.calendar import start_of_local_day
+from kopeck.core.pricing import AggregationSpec, AggregationType
+from kopeck.core.pricing.plan import ComponentKind
+from kopeck.subscriptions.models import BilledPeriod, Subscription
+from kopeck.usage.models import CODE_MAX, EVENT_ID_MAX
+
+MAX_BATCH = 1000
+MAX_PROPERTIES_CHARS = 8000
+FUTURE_TOLERANCE = dt.timedelta(hours=1)
+LATE_REASON = "period already billed"
+
+ACCEPTED, DUPLICATE, REFUSED = "accepted", "duplicate", "refused"
+_EVENT_KEYS = frozenset({"id", "subscription", "external_id", "metric", "timestamp", "properties"})
+_READING_KEYS = frozenset({"id", "subscription", "external_id", "meter", "value", "timestamp", "kind", "old_final"})
+
+Result = dict[str, Any]
+Errors = list[tuple[str, str]]
+
+
+def refused(item_id: object, errors: Errors) -> Result:
+    return {"id": item_id if isinstance(item_id, str) else None, "status": REFUSED,
+            "reason": "; ".join(f"{f}: {d}" if f else d for f, d in errors),
+            "errors": [{"field": f, "detail": d} for f, d in errors]}
+
+
+# -- what a subscription's plan accepts -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PlanUsage:
+    """The metered components of a plan version in one currency: ``events`` (code → aggregation) are
+    fed by usage events, ``meters`` (code → aggregation) by meter readings."""
+
+    events: Mapping[str, AggregationSpec]
+    meters: Mapping[str, AggregationSpec]
+    untracked: frozenset[str]  # metered components without an aggregation (quantity given at billing)
+
+
+_plan_usage: dict[tuple[int, str], PlanUsage] = {}
+
+
+def forget_plan_usage() -> None:
+    """Drop the memoised plan versions (tests call it after emptying the database)."""
+    _plan_usage.clear()
+
+
+def plan_usage(version_id: int, currency: str) -> PlanUsage:
+    """What a plan version accepts (memoised per process: a published version's spec never changes)."""
+    key = (version_id, currency)
+    found = _plan_usage.get(key)
+    if found is not None:
+        return found
+    from kopeck.catalog.selectors import version_plan_spec
+
+    spec = version_plan_spec(PlanVersion.objects.get(pk=version_id))
+    events: dict[str, AggregationSpec] = {}
+    meters: dict[str, AggregationSpec] = {}
+    untracked: set[str] = set()
+    for comp in spec.components:
+        if comp.kind != ComponentKind.METERED or currency not in comp.prices:
+            continue
+        agg = comp.prices[currency].aggregation
+        if agg is None:
+            untracked.add(comp.code)
+        elif agg.type is AggregationType.METER_READING:
+            meters[comp.code] = agg
+        else:
+            events[comp.code] = agg
+    found = PlanUsage(events, meters, frozenset(untracked))
+    if len(_plan_usage) > 1000:
+        _plan_usage.clear()
+    _plan_usage[key] = found
+    return found
+
+
+@dataclass(slots=True)
+class _Sub:
+    id: int
+    currency: str
+    version_id: int
+    starts: dt.datetime  # first instant of the start date, provider-local, in UTC
+    billed: dict[str, list[tuple[dt.date, dt.date]]] = field(default_factory=dict)
+
+
+def _resolve(ids: set[int], external: set[str], zone: str) -> tuple[dict[int, _Sub], dict[str, _Sub]]:
+    """The batch's subscriptions, in one query."""
+    by_id: dict[int, _Sub] = {}
+    by_ext: dict[str, _Sub] = {}
+    if not ids and not external:
+        return by_id, by_ext
+    cond = Q(pk__in=ids) if ids else Q()
+    if external:
+        cond = (cond | Q(external_id__in=external)) if ids else Q(external_id__in=external)
+    starts: dict[dt.date, dt.datetime] = {}
+    for pk, ext, currency, version_id, start in Subscription.objects.filter(cond).values_list(
+            "id", "external_id", "currency", "plan_version_id", "start_date"):
+        if start not in starts:
+            starts[start] = start_of_local_day(start, zone)
+        sub = _Sub(pk, currency, version_id, starts[start])
+        by_id[pk] = sub
+        if ext is not None:
+            by_ext[ext] = sub
+    return by_id, by_ext
+
+
+def _load_billed(subs: Iterable[_Sub], codes: set[str], since: dt.date | None) -> None:
+    """Billed periods of these components that end after ``since`` (the earliest local date in the
+    batch): one query, usually returning nothing for current usage."""
+    by_id = {s.id: s for s in subs}
+    if not by_id or not codes or since is None:
+        return
+    for sub_id, code, start, end in BilledPeriod.objects.filter(
+            subscription_id__in=by_id, component__in=codes, period_end__gt=since).values_list(
+            "subscription_id", "component", "period_start", "period_end"):
+        by_id[sub_id].billed.setdefault(code, []).append((start, end))
+
+
+def _is_billed(sub: _Sub, code: str, ts: dt.datetime, tz: ZoneInfo) -> bool:
+    periods = sub.billed.get(code)
+    if not periods:
+        return False
+    day = ts.astimezone(tz).date()
+    return any(start <= day < end for start, end in periods)
+
+
+# -- shape checks shared by events and readings ----------------------------------------------------
+
+
+def _text_ok(value: str) -> bool:
+    """Storable in PostgreSQL text: no NUL, valid UTF-8 (no lone surrogates)."""
+    if "\x00" in value:
+        return False
+    if value.isascii():
+        return True
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_id(item: Mapping[str, Any], errors: Errors) -> str | None:
+    value = item.get("id")
+    if type(value) is not str or not value or len(value) > EVENT_ID_MAX or not _text_ok(value):
+        errors.append(("id", f"must be a non-empty string of at most {EVENT_ID_MAX} characters"))
+        return None
+    return value
+
+
+def _check_subscription(item: Mapping[str, Any], errors: Errors) -> int | str | None:
+    """The subscription reference: an int id, or an external id string."""
+    sub = item.get("subscription")
+    ext = item.get("external_id")
+    if sub is not None and ext is not None:
+        errors.append(("subscription", "give either subscription or external_id, not both"))
+    elif sub is not None:
+        if type(sub) is int and sub > 0:
+            return sub
+        errors.append(("subscription", "must be a subscription id (a positive integer)"))
+    elif ext is not None:
+        if type(ext) is str and ext and len(ext) <= 100 and _text_ok(ext):
+            return ext
+        errors.append(("external_id", "must be a non-empty string of at most 100 characters"))
+    else:
+        errors.append(("subscription", "give subscription (id) or external_id"))
+    return None
+
+
+def _check_timestamp(item: Mapping[str, Any], errors: Errors) -> dt.datetime | None:
+    raw = item.get("timestamp")
+    if type(raw) is not str:
+        errors.append(("timestamp", "required: an ISO 8601 date and time with a UTC offset"))
+        return None
+    try:
+        value = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        errors.append(("timestamp", f"not an ISO 8601 date and time: {raw[:50]!r}"))
+        return None
+    if value.tzinfo is None or value.utcoffset() is None:
+        errors.append(("timestamp", "needs a UTC offset, e.g. 2026-03-01T12:00:00+03:00 or …Z"))
+        return None
+    return value.astimezone(dt.UTC)
+
+
+def _check_code(item: Mapping[str, Any], key: str, errors: Errors) -> str | None:
+    value = item.get(key)
+    if type(value) is not str or not value or len(value) > CODE_MAX:
+        errors.append((key, f"required: a component code of at most {CODE_MAX} characters"))
+        return None
+    return value
+
+
+def _unknown_keys(item: Mapping[str, Any], allowed: frozenset[str], errors: Errors) -> None:
+    for key in item.keys() - allowed:
+        errors.append((str(key), f"unknown field; expected {', '.join(sorted(allowed))}"))
+
+
+def _sub_of(ref: int | str, by_id: Mapping[int, _Sub], by_ext: Mapping[str, _Sub], errors: Errors) -> _Sub | None:
+    sub = by_id.get(ref) if type(ref) is int else by_ext.get(ref)  # type: ignore[arg-type]
+    if sub is None:
+        if type(ref) is int:
+            errors.append(("subscription", f"no subscription {ref}"))
+        else:
+            errors.append(("external_id", f"no subscription with external id {ref!r}"))
+    return sub
+
+
+def _when_errors(sub: _Sub, ts: dt.datetime, limit: dt.datetime) -> Errors:
+    if ts < sub.starts:
+        return [("timestamp", f"before the subscription starts ({sub.starts.isoformat()})")]
+    if ts > limit:
+        return [("timestamp", "in the future")]
+    return []
+
+
