@@ -20,6 +20,7 @@ PERIODIC_TASKS: dict[str, int] = {
     "kopeck.idempotency_purge": 24 * 3600,
     "kopeck.billing.auto_run": 15 * 60,
     "kopeck.documents.monthly_acts": 6 * 3600,
+    "kopeck.documents.deliveries_resume": 5 * 60,
     "kopeck.outbox.deliver": 30,
 }
 

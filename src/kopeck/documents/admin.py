@@ -39,6 +39,7 @@ from kopeck.common.errors import KopeckError
 from kopeck.documents import services
 from kopeck.documents.handlers import attachment_name
 from kopeck.documents.models import (
+    DeliveryStatus,
     Document,
     DocumentDelivery,
     DocumentSettings,
@@ -401,3 +402,23 @@ def _client_documents(request: HttpRequest, client: Any) -> str | None:
 
 bo.page_tab("clients.client", "documents", _("Documents"), _client_documents, order=30,
             count=lambda client: Document.objects.filter(client=client).count())
+
+
+def _delivery_cards(request: HttpRequest) -> list[bo.Card] | None:
+    """Deliveries that failed, and e-mails waiting for the mail settings."""
+    if not request.user.has_perm("documents.view_documentdelivery"):
+        return None
+    url = reverse("admin:documents_documentdelivery_changelist")
+    failed = DocumentDelivery.objects.filter(status=DeliveryStatus.FAILED).count()
+    waiting = DocumentDelivery.objects.filter(status=DeliveryStatus.NO_MAIL).count()
+    cards = [bo.Card(_("Failed deliveries"), failed, f"{url}?status__exact={DeliveryStatus.FAILED}",
+                     tone="attention" if failed else "ok")]
+    if waiting:
+        cards.append(bo.Card(_("E-mails waiting for the mail settings"), waiting,
+                             reverse("admin:configuration_mailsettings_changelist"),
+                             _("Documents are issued; their e-mails go once outgoing mail is configured."),
+                             "attention"))
+    return cards
+
+
+bo.dashboard_card("documents.deliveries", _delivery_cards, order=20)

@@ -6,10 +6,16 @@ from __future__ import annotations
 
 from kopeck.celery import app
 from kopeck.common.actor import Actor
-from kopeck.documents.services import documents_monthly_acts_due
+from kopeck.documents.services import documents_deliveries_resume, documents_monthly_acts_due
 
 
 @app.task(name="kopeck.documents.monthly_acts")
 def monthly_acts() -> int:
     """Issue last month's acts if due; how many were issued."""
     return len(documents_monthly_acts_due(actor=Actor.system("scheduler")))
+
+
+@app.task(name="kopeck.documents.deliveries_resume")
+def deliveries_resume() -> int:
+    """Send the e-mails that waited for the mail settings, once they are complete; how many."""
+    return documents_deliveries_resume()
