@@ -48,9 +48,11 @@ from kopeck.billing.selectors import (
 )
 from kopeck.clients.models import Client
 from kopeck.common import backoffice as bo
+from kopeck.common import display
 from kopeck.common.admin import ReadOnlyAdmin, admin_actor, report_error
 from kopeck.common.errors import KopeckError
 from kopeck.configuration.selectors import provider_today
+from kopeck.subscriptions.admin import component_name
 
 WRITE_PERM = "billing.change_billingrun"
 DECISIONS = ("confirm", "reject", "exclude", "include")
@@ -73,13 +75,13 @@ def _text(explanation: dict[str, Any]) -> str:
 
 
 def _period_text(period: dict[str, Any]) -> str:
-    """``start – last day`` as the explanations write it (a line's ``end`` is exclusive)."""
+    """``first – last day`` in the page's date format (a line's ``end`` is exclusive)."""
     start, end = str(period.get("start") or ""), str(period.get("end") or "")
     try:
         first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end) - dt.timedelta(days=1)
     except ValueError:
         return f"{start} – {end}" if start and end else start or end
-    return f"{first.isoformat()} – {max(first, last).isoformat()}"
+    return display.period_text(first, max(first, last))
 
 
 class RunForm(forms.Form):
@@ -104,16 +106,32 @@ class RunForm(forms.Form):
 SUMMARY_LABELS = {
     "clients": _("clients"), "subscriptions": _("subscriptions"), "charges": _("charges"), "credits": _("credits"),
     "totals_by_currency": _("totals by currency"), "totals_by_vat_rate": _("charges by VAT rate"),
-    "errors": _("errors"), "recomputed": _("recomputed subscriptions"),
+    "errors": _("errors"), "recomputed": _("recomputed subscriptions"), "changed": _("changed since computed"),
+    "documents": _("documents issued"), "excluded": _("excluded"),
 }
+VAT_LABELS = {"22": "22 %", "20": "20 %", "10": "10 %", "7": "7 %", "5": "5 %", "0": "0 %"}
+EVENT_LABELS = {"billing_run.completed": _("the run is completed"), "billing_run.awaiting_confirmation":
+                _("the run awaits confirmation"), "billing_run.failed": _("the run failed")}
 
 
-def _show(value: Any) -> str:
+def _show(key: str, value: Any) -> str:
+    """A summary figure as the operator reads it: amounts in the page's format, VAT rates by name."""
+    if key == "totals_by_currency" and isinstance(value, dict):
+        return "; ".join(display.money_text(v, c) for c, v in value.items()) or "—"
+    if key == "totals_by_vat_rate" and isinstance(value, dict):
+        return "; ".join(f"{_vat_label(rate)}: {display.money_text(amount, cur)}"
+                         for cur, rates in value.items() for rate, amount in rates.items()) or "—"
     if isinstance(value, dict):
-        return "; ".join(f"{k}: {_show(v)}" for k, v in value.items())
+        return "; ".join(f"{k}: {v}" for k, v in value.items())
     if isinstance(value, list):
         return ", ".join(f"#{v}" for v in value)
     return str(value)
+
+
+def _vat_label(rate: str) -> str:
+    if rate in ("exempt", "none", ""):
+        return str(_("without VAT"))
+    return str(_("VAT %(rate)s") % {"rate": VAT_LABELS.get(rate, f"{rate} %")})
 
 
 def _progress(run: BillingRun) -> tuple[int, int]:
@@ -205,14 +223,18 @@ class BillingRunAdmin(ReadOnlyAdmin):
             clients=list(self._clients(run, list(page.object_list))), page=page, search=search, show=show,
             show_choices=[(value, SHOW_LABELS[value]) for value in RUN_ITEM_FILTERS],
             page_query=urlencode(query),
-            summary_rows=[(SUMMARY_LABELS.get(k, k), _show(v)) for k, v in run.summary.items() if k != "events"],
-            events=run.summary.get("events", [])))
+            summary_rows=[(SUMMARY_LABELS.get(k, k), _show(k, v)) for k, v in run.summary.items()
+                          if k != "events" and k in SUMMARY_LABELS],
+            events=[EVENT_LABELS.get(str(e.get("type", "")), e.get("type", "")) for e in run.summary.get("events", [])],
+            billing_date=display.date_text(run.billing_date),
+            to_post_totals=[display.money_text(total, cur) for cur, total in review.to_post["totals_by_currency"].items()]
+            if review and review.to_post else []))
 
     @staticmethod
     def _clients(run: BillingRun, client_ids: list[int]) -> Iterator[dict[str, Any]]:
         current: dict[str, Any] | None = None
         for item in RunItem.objects.filter(run=run, client_id__in=client_ids) \
-                .select_related("client", "subscription__plan") \
+                .select_related("client", "subscription__plan", "subscription__plan_version") \
                 .order_by("client__name", "client_id", "subscription_id"):
             if current is None or current["client"].pk != item.client_id:
                 if current is not None:
@@ -220,6 +242,7 @@ class BillingRunAdmin(ReadOnlyAdmin):
                 current = {"client": item.client, "items": [], "all_excluded": True}
             skipped = {(str(c), str(d)) for c, d in item.excluded_lines}
             lines = [{"kind": line.get("kind", ""), "component": line.get("component", ""),
+                      "component_label": component_name(item.subscription, str(line.get("component", ""))),
                       "kind_label": LINE_KIND_LABELS.get(line.get("kind", ""), line.get("kind", "")),
                       "period": line.get("period") or {}, "amount": line.get("amount", ""),
                       "period_text": _period_text(line.get("period") or {}),
