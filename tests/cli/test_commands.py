@@ -14,6 +14,7 @@ from kopeck.core.money import Money
 from kopeck.ledger.models import JournalTransaction
 from kopeck.ledger.selectors import client_balance
 from kopeck.operators.models import Operator
+from kopeck.subscriptions.models import Subscription
 
 pytestmark = pytest.mark.django_db
 
@@ -33,13 +34,18 @@ def test_demo_data_is_valid_and_idempotent() -> None:
     # 50000.00 − 12200.00 − 3660.00 − 990.00 − 300.00 − 500.00
     assert client_balance(romashka) == Money("32350.00", "RUB")
     assert set(Client.objects.values_list("type", flat=True)) == {"legal", "sole_proprietor", "individual"}
-    # the provider's (made-up) legal entity and this month's acts, once
+    # the provider's (made-up) legal entity; the automatic run billed ООО «Ромашка» and issued its
+    # invoice; a run with confirmation waits with АО «Облако»'s first period; no act before the month ends
+    from kopeck.billing.models import BillingRun
     from kopeck.documents.models import Document, LegalEntity
 
-    assert LegalEntity.objects.count() == 1 and "0 acts issued" in out.getvalue()
-    acts = Document.objects.filter(type="act", status="issued")
-    assert acts.count() == 3 and sorted(acts.values_list("number", flat=True)) == ["1", "2", "3"]
-    assert acts.get(client=romashka).amount_minor == 1765000  # 12200.00 + 3660.00 + 990.00 + 300.00 + 500.00
+    assert LegalEntity.objects.count() == 1
+    invoices = Document.objects.filter(type="invoice", status="issued")
+    assert [(d.client_id, d.amount_minor) for d in invoices] == [(romashka.pk, 179000)]  # 990.00 + 300.00 + 500.00
+    assert not Document.objects.filter(type="act").exists()
+    assert list(BillingRun.objects.order_by("id").values_list("mode", "status")) == [
+        ("auto", "completed"), ("confirm", "awaiting_confirmation")]
+    assert Subscription.objects.filter(external_id="demo-vps-2", client__external_id="demo-oblako").exists()
 
 
 def test_ensure_operator_creates_once(tmp_path: Path, settings: object, monkeypatch: pytest.MonkeyPatch) -> None:

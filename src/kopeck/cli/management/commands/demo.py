@@ -1,7 +1,9 @@
-"""``kopeck demo``: load demo clients with valid requisites and a few account operations.
+"""``kopeck demo``: load demo clients with valid requisites and a few account operations, a catalog,
+subscriptions, a billing run that issued its invoices and one awaiting confirmation.
 
 Idempotent: clients are keyed by their external id (``demo-…``); operations are posted only for
-clients created in this run."""
+clients created in this run. The data is consistent the way an operator's would be: invoices come
+from a billing run (acts follow at the month's end, after their periods), names are Russian."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from kopeck.billing.models import BillingRun, RunMode
+from kopeck.billing.services import billing_run_create, billing_run_execute
 from kopeck.catalog.models import Product
 from kopeck.catalog.services import plan_create, plan_version_create, plan_version_publish, product_create
 from kopeck.clients.models import Client
@@ -18,14 +22,14 @@ from kopeck.common.actor import Actor
 from kopeck.configuration.selectors import provider_today
 from kopeck.core.requisites import inn_check_digits
 from kopeck.documents.models import LegalEntity
-from kopeck.documents.services import documents_issue_monthly_acts, legal_entity_create
+from kopeck.documents.services import legal_entity_create
 from kopeck.ledger.services import ledger_operation_post
 from kopeck.subscriptions.models import Subscription
-from kopeck.subscriptions.services import subscription_bill_due, subscription_create
+from kopeck.subscriptions.services import subscription_create
 
 CLIENTS: list[dict[str, Any]] = [
     {
-        "external_id": "demo-romashka", "type": "legal", "name": "ООО «Ромашка»", "tags": ["hosting", "vip"],
+        "external_id": "demo-romashka", "type": "legal", "name": "ООО «Ромашка»", "tags": ["хостинг", "ключевой клиент"],
         "fields": {"full_name": "Общество с ограниченной ответственностью «Ромашка»", "short_name": "ООО «Ромашка»",
                    "inn": "7707083893", "kpp": "773601001", "ogrn": "1027700132195",
                    "legal_address": "117997, г. Москва, ул. Вавилова, д. 19", "director": "Иванов И. И.",
@@ -39,14 +43,14 @@ CLIENTS: list[dict[str, Any]] = [
                        ("one_off_charge", "3660.00", "Настройка сервера", "")],
     },
     {
-        "external_id": "demo-oblako", "type": "legal", "name": "АО «Облако»", "tags": ["cloud"],
+        "external_id": "demo-oblako", "type": "legal", "name": "АО «Облако»", "tags": ["облако"],
         "fields": {"full_name": "Акционерное общество «Облако»", "inn": "7736207543", "kpp": "770401001",
                    "ogrn": "1027700229193", "bik": "044525225"},
         "contacts": [{"kind": "email", "value": "billing@oblako.example"}],
         "operations": [("payment", "120000.00", "Аванс", "п/п 7"), ("charge", "24400.00", "IaaS, ноябрь", "")],
     },
     {
-        "external_id": "demo-ip-petrov", "type": "sole_proprietor", "name": "ИП Петров П. П.", "tags": ["saas"],
+        "external_id": "demo-ip-petrov", "type": "sole_proprietor", "name": "ИП Петров П. П.", "tags": ["SaaS"],
         "fields": {"full_name": "Петров Пётр Петрович", "inn": "500100732259", "ogrnip": "304500000000010"},
         "contacts": [{"kind": "email", "value": "petrov@example.ru"}],
         "operations": [("payment", "3000.00", "Оплата картой", ""), ("bonus", "500.00", "Бонус за отзыв", "")],
@@ -67,7 +71,7 @@ VPS_PLAN: dict[str, Any] = {
     "trial": {"days": 7},
     "setup_fee": {"RUB": "500.00"},
     "components": [
-        {"code": "base", "name": "VPS S: 2 vCPU, 4 GB", "kind": "fixed", "billing": "in_advance",
+        {"code": "base", "name": "VPS S: 2 vCPU, 4 ГБ", "kind": "fixed", "billing": "in_advance",
          "prices": {"RUB": {"model": "standard", "unit_price": "990.00"}}},
         {"code": "ip", "name": "Дополнительный IPv4", "kind": "per_unit", "billing": "in_advance",
          "prices": {"RUB": {"model": "standard", "unit_price": "150.00"}}},
@@ -94,14 +98,26 @@ def _load_catalog(actor: Actor) -> bool:
 
 
 def _load_subscription(actor: Actor) -> bool:
-    """ООО «Ромашка» on VPS S with two extra IPv4 addresses, billed for what is due; False when present."""
+    """ООО «Ромашка» on VPS S with two extra IPv4 addresses; False when present."""
     if Subscription.objects.filter(external_id="demo-vps-1").exists():
         return False
     with transaction.atomic():
-        sub = subscription_create(actor=actor, client=Client.objects.get(external_id="demo-romashka"), plan="vps-s",
-                                  quantity=2, no_trial=True, external_id="demo-vps-1")
-        subscription_bill_due(actor=actor, subscription=sub)
+        subscription_create(actor=actor, client=Client.objects.get(external_id="demo-romashka"), plan="vps-s",
+                            quantity=2, no_trial=True, external_id="demo-vps-1")
     return True
+
+
+def _load_runs(actor: Actor) -> None:
+    """Today's automatic run (it bills ООО «Ромашка» and issues the invoice), then АО «Облако»
+    subscribes and a run with confirmation waits for the operator (the dashboard shows it)."""
+    if BillingRun.objects.exists():
+        return
+    today = provider_today()
+    billing_run_execute(actor=actor, run=billing_run_create(actor=actor, billing_date=today, mode=RunMode.AUTO))
+    with transaction.atomic():
+        subscription_create(actor=actor, client=Client.objects.get(external_id="demo-oblako"), plan="vps-s",
+                            quantity=1, no_trial=True, external_id="demo-vps-2")
+    billing_run_execute(actor=actor, run=billing_run_create(actor=actor, billing_date=today, mode=RunMode.CONFIRM))
 
 
 def _ogrn(first12: str) -> str:
@@ -119,13 +135,10 @@ DEMO_PROVIDER = {
 }
 
 
-def _load_documents(actor: Actor) -> int:
-    """The provider's legal entity (the demo's, with made-up requisites) and this month's acts for
-    the charges so far, so that the documents pages show something; how many acts were issued."""
-    if LegalEntity.objects.exists():
-        return 0
-    legal_entity_create(actor=actor, **DEMO_PROVIDER)
-    return len(documents_issue_monthly_acts(actor=actor, month=provider_today().strftime("%Y-%m"), kind="act"))
+def _load_legal_entity(actor: Actor) -> None:
+    """The provider's legal entity (the demo's, with made-up requisites): documents need a seller."""
+    if not LegalEntity.objects.exists():
+        legal_entity_create(actor=actor, **DEMO_PROVIDER)
 
 
 class Command(BaseCommand):
@@ -145,9 +158,9 @@ class Command(BaseCommand):
                                           reason=reason, source_ref=ref)
             created += 1
         catalog = _load_catalog(actor)
+        _load_legal_entity(actor)
         _load_subscription(actor)
-        acts = _load_documents(actor)
+        _load_runs(actor)
         self.stdout.write(self.style.SUCCESS(f"Demo data: {created} clients created, "
                                              f"{len(CLIENTS) - created} already present; "
-                                             f"catalog {'created' if catalog else 'already present'}; "
-                                             f"{acts} acts issued."))
+                                             f"catalog {'created' if catalog else 'already present'}."))
