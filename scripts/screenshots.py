@@ -18,7 +18,9 @@ KOPECK_CHROMIUM). Russian pages are checked for:
 * a component code of the catalogue's plans (``base``, ``setup_fee``…) or a status code.
 
 Code the operator edits on purpose (a plan version's price JSON, a document template, a document's
-data) is in elements marked ``kopeck-code`` and is not checked. Exit status 1 when a check fails."""
+data) is in elements marked ``kopeck-code``, English on purpose (a product's English name) in
+elements with ``lang="en"``, and identifiers the operator chose (plan and product codes, external
+ids) are data: none of these is checked. Exit status 1 when a check fails."""
 
 from __future__ import annotations
 
@@ -45,13 +47,16 @@ ALLOWED = {
     "kopeck", "pdf", "api", "csv", "xlsx", "json", "html", "jinja", "smtp", "tls", "ssl", "starttls", "ipv4",
     "vps", "vcpu", "iaas", "saas", "url", "e-mail", "email", "utc", "msk", "id", "ssd", "ram", "cpu", "www",
     "example", "ru", "com", "admin", "http", "https", "localhost", "ooo", "gb", "mb", "tb", "ip",
+    "rub", "usd", "eur",  # ISO currency codes, as accountants write them
+    "english",  # the language switcher names each language in itself
+    "esc",  # a key on the keyboard
 }
 LATIN = re.compile(r"(?<![\w@./-])[A-Za-z][A-Za-z-]{2,}(?![\w@])")
 EMAILISH = re.compile(r"\S+@\S+|https?://\S+|\b[\w-]+\.(?:example|ru|com|local)\b")
 
 PAGE_SCRIPT = """() => {
   const clone = document.body.cloneNode(true);
-  clone.querySelectorAll('.kopeck-code, script, style, textarea, template, .sr-only, .material-symbols-outlined, #nav-sidebar select')
+  clone.querySelectorAll('.kopeck-code, [lang=en], script, style, textarea, template, .sr-only, .material-symbols-outlined, #nav-sidebar select')
        .forEach(e => e.remove());
   const hidden = [];
   return {text: clone.innerText, title: document.title,
@@ -136,13 +141,19 @@ for version in PlanVersion.objects.all():
         codes.add(component.get("code", ""))
     if (version.spec or {}).get("setup_fee"):
         codes.add("setup_fee")
-print(json.dumps({"pages": pages, "nominatives": nominatives, "codes": sorted(c for c in codes if c)}))
+from kopeck.catalog.models import Plan, Product
+identifiers = {*Plan.objects.values_list("code", flat=True), *Product.objects.values_list("code", flat=True),
+               *Client.objects.exclude(external_id=None).values_list("external_id", flat=True),
+               *Subscription.objects.exclude(external_id=None).values_list("external_id", flat=True)}
+print(json.dumps({"pages": pages, "nominatives": nominatives, "codes": sorted(c for c in codes if c),
+                  "identifiers": sorted(i.lower() for i in identifiers if i)}))
 '''
     out = kopeck(env, "shell", "-c", code)
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 
-def check_russian(text: str, placeholders: list[str], nominatives: dict[str, str], codes: list[str]) -> list[str]:
+def check_russian(text: str, placeholders: list[str], nominatives: dict[str, str], codes: list[str],
+                  identifiers: list[str]) -> list[str]:
     problems = []
     full = "\n".join([text, *placeholders])
     for verb in ("Выберите", "Добавить", "Изменить", "Удалить"):
@@ -152,7 +163,9 @@ def check_russian(text: str, placeholders: list[str], nominatives: dict[str, str
                 if rest.startswith(nom) and not rest.startswith(acc):
                     problems.append(f"nominative after «{verb}»: «{verb} {match.group(1)[:40]}»")
     cleaned = EMAILISH.sub(" ", full)
-    english = sorted({w for w in LATIN.findall(cleaned) if w.lower() not in ALLOWED})
+    known = ALLOWED | set(identifiers)
+    english = sorted({w for w in LATIN.findall(cleaned) if w.lower() not in known
+                      and not any(w.lower() in i.split("-") or w.lower() == i for i in identifiers)})
     if english:
         problems.append("English words: " + ", ".join(english[:30]))
     found = sorted({c for c in codes if re.search(rf"(?<![\w-]){re.escape(c)}(?![\w-])", cleaned)})
@@ -199,7 +212,7 @@ def main() -> int:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=os.environ.get("KOPECK_CHROMIUM", "/usr/bin/chromium"),
                                          args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ru-RU")
             page = context.new_page()
             page.goto(f"{base}/admin/login/")
             page.fill("#id_username", "admin")
@@ -224,7 +237,7 @@ def main() -> int:
                             problems.setdefault(name, []).append("wider than the window (scrolls sideways)")
                         if language == "ru":
                             found = check_russian(seen["text"] + "\n" + seen["title"], seen["placeholders"],
-                                                  info["nominatives"], info["codes"])
+                                                  info["nominatives"], info["codes"], info["identifiers"])
                             if found:
                                 problems.setdefault(name, []).extend(found)
                         if not args.no_images:

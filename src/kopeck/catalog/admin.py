@@ -64,7 +64,11 @@ class ProductForm(forms.ModelForm):  # type: ignore[type-arg]
 @admin.register(Product)
 class ProductAdmin(ModelAdmin):
     form = ProductForm
-    list_display = ["code", "name_ru", "name_en", "vat_rate", "unit", "is_active", "updated_at"]
+    list_display = ["code", "name_ru", "english_name", "vat_rate", "unit", "is_active", "updated_at"]
+
+    @admin.display(description=_("name (English)"), ordering="name_en")
+    def english_name(self, obj: Product) -> str:
+        return format_html('<span lang="en">{}</span>', obj.name_en)
     list_filter = ["is_active", "vat_rate"]
     search_fields = ["code", "name_ru", "name_en"]
 

@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from unfold.widgets import UnfoldAdminTextInputWidget
@@ -200,7 +200,15 @@ class FieldDefinitionForm(forms.ModelForm):  # type: ignore[type-arg]
 @admin.register(ClientFieldDefinition)
 class ClientFieldDefinitionAdmin(ModelAdmin):
     form = FieldDefinitionForm
-    list_display = ["client_type", "position", "code", "label_ru", "label_en", "kind", "required", "is_active"]
+    list_display = ["client_type", "position", "code_text", "label_ru", "english_label", "kind", "required", "is_active"]
+
+    @admin.display(description=_("code"), ordering="code")
+    def code_text(self, obj: ClientFieldDefinition) -> str:
+        return format_html('<code class="kopeck-code">{}</code>', obj.code)
+
+    @admin.display(description=_("label (English)"), ordering="label_en")
+    def english_label(self, obj: ClientFieldDefinition) -> str:
+        return format_html('<span lang="en">{}</span>', obj.label_en)
     list_filter = ["client_type", "kind", "required", "is_active"]
     list_editable = ["position"]
     ordering = ["client_type", "position"]

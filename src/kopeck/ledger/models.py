@@ -49,7 +49,9 @@ class Account(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.code
+        """"Лицевой счёт клиента 12 (RUB)", "Выручка (RUB)": the role by name, not the code."""
+        role = self.get_role_display()
+        return f"{role} {self.client_id} ({self.currency})" if self.client_id else f"{role} ({self.currency})"
 
 
 class JournalTransaction(models.Model):
