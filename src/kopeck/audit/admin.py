@@ -15,7 +15,7 @@ from django.utils.translation import pgettext
 from kopeck.audit.models import AuditEntry
 from kopeck.common import backoffice as bo
 from kopeck.common import display
-from kopeck.common.admin import ReadOnlyAdmin
+from kopeck.common.admin import ReadOnlyAdmin, json_field
 
 
 def action_label(code: str) -> str:
@@ -31,7 +31,11 @@ def object_type_label(code: str) -> str:
 class AuditEntryAdmin(ReadOnlyAdmin):
     list_display = ["at", "actor_label", "action_text", "object_text", "object_id"]
     list_filter = ["actor_kind", "object_type", "action"]
-    fields = ["at", "actor_kind", "actor_id", "actor_label", "action", "object_type", "object_id", "before", "after"]
+    fields = ["at", "actor_kind", "actor_id", "actor_label", "action_text", "object_text", "object_id", "before_json",
+              "after_json"]
+    readonly_fields = fields
+    before_json = json_field("before", _("before"))
+    after_json = json_field("after", _("after"))
 
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
         return lookup in ("object_type", "object_id") or super().lookup_allowed(lookup, value, request)

@@ -225,7 +225,7 @@ class PlanAdmin(ModelAdmin):
 class PrettyJSONField(forms.JSONField):
     """The spec as indented JSON (Cyrillic kept as is) in a large monospace text area."""
 
-    widget = forms.Textarea(attrs={"rows": 30, "cols": 100, "style": "font-family: monospace"})
+    widget = forms.Textarea(attrs={"rows": 30, "style": "font-family: monospace; width: 100%", "class": "kopeck-code"})
 
     def prepare_value(self, value: Any) -> Any:
         if isinstance(value, InvalidJSONInput):
@@ -311,7 +311,7 @@ class PlanVersionAdmin(ModelAdmin):
 
     @admin.display(description=_("prices (spec)"))
     def spec_pretty(self, obj: PlanVersion) -> str:
-        return format_html('<pre style="white-space: pre-wrap">{}</pre>', _pretty(obj.spec))
+        return format_html('<pre class="kopeck-code" style="white-space: pre-wrap">{}</pre>', _pretty(obj.spec))
 
     def save_model(self, request: HttpRequest, obj: PlanVersion, form: Any, change: bool) -> None:
         actor = admin_actor(request)

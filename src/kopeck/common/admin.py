@@ -7,10 +7,11 @@ tabs other apps contribute to a page (:mod:`kopeck.common.backoffice`) and full-
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.utils.html import format_html
 from unfold import admin as unfold_admin
@@ -81,6 +82,22 @@ class ReadOnlyTabularInline(TabularInline):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+def json_block(value: Any) -> str:
+    """Stored JSON (a state, a payload) as code: indented, in grey monospace, scrollable."""
+    text = json.dumps(value, ensure_ascii=False, indent=2, default=str)
+    return format_html('<pre class="kopeck-code">{}</pre>', text)
+
+
+def json_field(name: str, description: Any) -> Callable[[Any, Any], str]:
+    """An admin display of the JSON field ``name`` as code (use as a class attribute)."""
+
+    @admin.display(description=description)
+    def show(self: Any, obj: Any) -> str:
+        return json_block(getattr(obj, name))
+
+    return show
 
 
 def money_cell(minor: int, currency: str) -> str:

@@ -121,7 +121,8 @@ class DocumentAdmin(ReadOnlyAdmin):
     @admin.display(description=_("data"))
     def data_json(self, obj: Document) -> str:
         """The document's data, indented and scrollable (one long line of JSON is unreadable)."""
-        return format_html('<pre style="max-height: 30em; overflow: auto; white-space: pre-wrap; margin: 0">{}</pre>',
+        return format_html('<pre class="kopeck-code" style="max-height: 30em; overflow: auto; white-space: pre-wrap; '
+                           'margin: 0">{}</pre>',
                            json.dumps(obj.data, ensure_ascii=False, indent=2, sort_keys=False, default=str))
 
     @admin.display(description=_("PDF"))

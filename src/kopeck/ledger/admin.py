@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from kopeck.clients.models import Client
@@ -30,15 +31,18 @@ from kopeck.configuration.selectors import provider_today
 from kopeck.core.ledger import Operation
 from kopeck.core.vat import VatRate
 from kopeck.ledger import selectors, services
-from kopeck.ledger.amounts import from_minor
 from kopeck.ledger.models import OPERATION_CHOICES, Account, JournalTransaction, Posting
 from kopeck.ledger.selectors import client_balance
 
 
 class PostingInline(TabularInline):
     model = Posting
-    fields = ("account", "amount_minor", "currency", "recorded_at")
+    fields = ("account", "amount", "recorded_at")
     readonly_fields = fields
+
+    @admin.display(description=_("amount (debit +)"))
+    def amount(self, obj: Posting) -> str:
+        return money_cell(obj.amount_minor, obj.currency)
     extra = 0
     can_delete = False
 
@@ -51,14 +55,14 @@ class PostingInline(TabularInline):
 
 @admin.register(Account)
 class AccountAdmin(ReadOnlyAdmin):
-    list_display = ["code", "role", "currency", "client", "sum_of_postings"]
+    list_display = ["__str__", "role", "currency", "client", "sum_of_postings"]
     list_filter = ["role", "currency"]
     search_fields = ["code"]
 
     @admin.display(description=_("sum of postings (debit +)"))
     def sum_of_postings(self, obj: Account) -> str:
         total = obj.postings.aggregate(t=Sum("amount_minor"))["t"] or 0
-        return from_minor(total, obj.currency).to_str()
+        return money_cell(total, obj.currency)
 
 
 class OperationForm(forms.Form):
@@ -78,21 +82,34 @@ class ReverseForm(forms.Form):
 
 @admin.register(JournalTransaction)
 class JournalTransactionAdmin(ReadOnlyAdmin):
-    list_display = ["id", "recorded_at", "client", "operation", "amount", "currency", "reason", "actor_label",
-                    "reverses"]
+    list_display = ["id", "recorded_at", "client", "operation", "amount", "reason", "actor_label", "reverses"]
     list_filter = ["operation", "currency", "actor_kind"]
     search_fields = ["reason", "source_ref", "client__name"]
     inlines = [PostingInline]
-    readonly_fields = ["documents_links"]
+    fields = ["recorded_at", "client", "operation", "amount", "vat_rate", "vat", "reason", "source_ref", "actor_label",
+              "reverses", "explanation_text", "documents_links"]
+    readonly_fields = fields
+
+    @admin.display(description=_("VAT"))
+    def vat(self, obj: JournalTransaction) -> str:
+        return money_cell(obj.vat_minor, obj.currency)
+
+    @admin.display(description=_("explanation"))
+    def explanation_text(self, obj: JournalTransaction) -> str:
+        data = obj.explanation or {}
+        english = (get_language() or "").startswith("en")
+        text = str((data.get("en") or data.get("ru")) if english else (data.get("ru") or data.get("en")) or "—")
+        formula = data.get("formula")
+        return format_html('{}<br><code class="kopeck-code">{}</code>', text, formula) if formula else text
     change_list_template = "admin/ledger/journaltransaction/change_list.html"
 
     @admin.display(description=_("documents"))
     def documents_links(self, obj: JournalTransaction) -> str:
         return contributed_field(obj, "documents")  # the documents fill it (kopeck.documents.admin)
 
-    @admin.display(description=_("amount"))
+    @admin.display(description=_("amount"), ordering="amount_minor")
     def amount(self, obj: JournalTransaction) -> str:
-        return from_minor(obj.amount_minor, obj.currency).to_str()
+        return money_cell(obj.amount_minor, obj.currency)
 
     def get_urls(self) -> list[Any]:
         return [

@@ -4,21 +4,27 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 
 from kopeck.common import backoffice as bo
-from kopeck.common.admin import ReadOnlyAdmin, admin_actor, report_error
+from kopeck.common.admin import ReadOnlyAdmin, admin_actor, json_field, report_error
 from kopeck.common.errors import KopeckError
 from kopeck.outbox.models import OutboxMessage
 from kopeck.outbox.services import outbox_requeue
 
-FIELDS = ("topic", "key", "status", "attempts", "available_at", "locked_until", "created_at", "delivered_at",
-          "last_error", "payload")
+FIELDS = ("topic_label", "key", "status", "attempts", "available_at", "locked_until", "created_at", "delivered_at",
+          "last_error", "payload_json")
 
 
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(ReadOnlyAdmin):
-    list_display = ["id", "topic", "status", "attempts", "available_at", "created_at", "delivered_at", "error"]
+    list_display = ["id", "topic_label", "status", "attempts", "available_at", "created_at", "delivered_at", "error"]
+    payload_json = json_field("payload", _("payload"))
+
+    @admin.display(description=_("topic"), ordering="topic")
+    def topic_label(self, obj: OutboxMessage) -> str:
+        """``documents.email`` → "Письмо с документом" (msgctxt "outbox topic"); unknown topics as they are."""
+        return pgettext("outbox topic", obj.topic)
     list_filter = ["status", "topic"]
     search_fields = ["topic", "key"]
     fields = FIELDS

@@ -35,7 +35,14 @@ from kopeck.clients.models import Client
 from kopeck.common import backoffice as bo
 from kopeck.common import display
 from kopeck.common.actor import Actor
-from kopeck.common.admin import ReadOnlyAdmin, TabularInline, admin_actor, money_cell, report_error
+from kopeck.common.admin import (
+    ReadOnlyAdmin,
+    TabularInline,
+    admin_actor,
+    json_field,
+    money_cell,
+    report_error,
+)
 from kopeck.common.errors import KopeckError
 from kopeck.configuration.selectors import provider_today
 from kopeck.core.money import Money, money_sum
@@ -556,14 +563,28 @@ SCHEDULED_KINDS: dict[str, Promise] = {"cancel": _("cancellation"), "change_plan
 
 @admin.register(BilledPeriod)
 class BilledPeriodAdmin(ReadOnlyAdmin):
-    list_display = ["subscription", "component", "period_start", "period_end", "amount_minor", "currency",
-                    "transaction"]
+    list_display = ["subscription", "component_label", "period_start", "last_day", "amount", "transaction"]
     list_filter = ["currency"]
+    list_select_related = ["subscription__plan", "subscription__plan_version", "transaction"]
+    fields = ["subscription", "component_label", "period_start", "last_day", "amount", "credited", "credited_from",
+              "transaction", "explanation_text", "created_at"]
+    readonly_fields = fields
+
+    component_label = BilledPeriodInline.component_label
+    last_day = BilledPeriodInline.last_day
+    amount = BilledPeriodInline.amount
+    credited = BilledPeriodInline.credited
+    explanation_text = BilledPeriodInline.explanation_text
 
 
 @admin.register(ScheduledChange)
 class ScheduledChangeAdmin(ReadOnlyAdmin):
-    list_display = ["subscription", "kind", "effective_date", "status", "created_at", "decided_at"]
+    list_display = ["subscription", "kind_label", "effective_date", "status", "created_at", "decided_at"]
+    payload_json = json_field("payload", _("what changes"))
+
+    @admin.display(description=_("kind"), ordering="kind")
+    def kind_label(self, obj: ScheduledChange) -> str:
+        return str(SCHEDULED_KINDS.get(obj.kind, obj.kind))
     list_filter = ["status", "kind"]
 
 

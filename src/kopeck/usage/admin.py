@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from kopeck.common import backoffice as bo
-from kopeck.common.admin import ReadOnlyAdmin
+from kopeck.common.admin import ReadOnlyAdmin, json_field
 from kopeck.usage.models import MeterReading, UsageEvent
 
 
@@ -16,7 +16,9 @@ class UsageEventAdmin(ReadOnlyAdmin):
     list_filter = ["metric", "received_at", "timestamp"]
     search_fields = ["=event_id", "=subscription__external_id", "=subscription__id"]
     list_select_related = ["subscription"]
-    fields = ["subscription", "event_id", "metric", "timestamp", "properties", "received_at"]
+    fields = ["subscription", "event_id", "metric", "timestamp", "properties_json", "received_at"]
+    readonly_fields = fields
+    properties_json = json_field("properties", _("properties"))
     show_full_result_count = False  # the table is large: no second COUNT(*) over it
 
 
