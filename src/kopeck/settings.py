@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "kopeck.documents",
     "kopeck.outbox",
     "kopeck.notifications",
+    "kopeck.events",
     "kopeck.cli",
 ]
 
@@ -208,6 +209,10 @@ SPECTACULAR_SETTINGS = {
         "PlanVersionStatusEnum": "kopeck.catalog.models.VersionStatus.choices",
         "SubscriptionStatusEnum": "kopeck.subscriptions.models.SubscriptionStatus.choices",
     },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "kopeck.events.schema.add_event_schemas",  # the event catalog: schemas and x-webhooks
+    ],
 }
 
 # Celery: with no broker configured, tasks run in-process (embedded default).
@@ -219,6 +224,8 @@ KOPECK_BILLING_QUEUE = os.environ.get("KOPECK_BILLING_QUEUE", "")
 # About how many subscriptions one chunk of a billing run holds (chunks end at client boundaries).
 KOPECK_BILLING_CHUNK = max(1, int(os.environ.get("KOPECK_BILLING_CHUNK", "500")))
 CELERY_TASK_EAGER_PROPAGATES = True
+# Check recorded events against the catalog's payload schemas (docs/events.md).
+KOPECK_EVENTS_VALIDATE = _env_bool("KOPECK_EVENTS_VALIDATE", True)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 KOPECK_SCHEDULER = os.environ.get("KOPECK_SCHEDULER", "on")  # "off": no in-process scheduler in `kopeck serve`

@@ -20,6 +20,7 @@ from kopeck.common.backoffice_views import search_view
 from kopeck.common.http.problems import api_not_found
 from kopeck.configuration.api import BillingSettingsView, MailSettingsView
 from kopeck.documents.api import DocumentViewSet
+from kopeck.events.api import EventTypeViewSet, EventViewSet
 from kopeck.ledger.api import ClientBalanceView, ClientOperationsView, ClientStatementView, TransactionViewSet
 from kopeck.operators.api import ApiKeyViewSet
 from kopeck.subscriptions.api import SubscriptionViewSet
@@ -42,6 +43,8 @@ router.register("audit", AuditViewSet, basename="audit")
 router.register("subscriptions", SubscriptionViewSet, basename="subscription")
 router.register("billing-runs", BillingRunViewSet, basename="billing-run")
 router.register("documents", DocumentViewSet, basename="document")
+router.register("events", EventViewSet, basename="event")
+router.register("event-types", EventTypeViewSet, basename="event-type")
 
 api_v1: list[URLPattern | URLResolver] = [
     path("clients/<int:client_id>/operations/", ClientOperationsView.as_view(), name="client-operations"),

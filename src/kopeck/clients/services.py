@@ -22,10 +22,11 @@ from kopeck.clients.models import (
     Tag,
 )
 from kopeck.common import clock
-from kopeck.common.actor import Actor
+from kopeck.common.actor import Actor, ActorKind
 from kopeck.common.errors import Conflict, ValidationFailed
 from kopeck.configuration.selectors import billing_settings
 from kopeck.core.money import Currency, MoneyError
+from kopeck.events.services import event_record
 
 
 def client_state(client: Client) -> dict[str, Any]:
@@ -42,6 +43,41 @@ def client_state(client: Client) -> dict[str, Any]:
             for c in client.contacts.all()
         ],
     }
+
+
+def client_event_data(client: Client) -> dict[str, Any]:
+    """The ``client`` object of the events' payloads (see the event catalog)."""
+    return {"id": client.pk, "type": client.type, "name": client.name, "status": client.status,
+            "currency": client.currency, "external_id": client.external_id,
+            "tags": sorted(t.name for t in client.tags.all())}
+
+
+BLOCK_SOURCE = {ActorKind.OPERATOR: "operator", ActorKind.API_KEY: "api", ActorKind.SYSTEM: "rule"}
+
+
+def _block_source(actor: Actor) -> str:
+    """Who blocks: an operator (admin), an API key, or — for the system — a rule or credit control."""
+    if actor.kind == ActorKind.SYSTEM:
+        return "credit_control" if actor.label.startswith("credit") else "rule"
+    return BLOCK_SOURCE[actor.kind]
+
+
+def _record_client_events(actor: Actor, client: Client, before: dict[str, Any] | None,
+                          after: dict[str, Any]) -> None:
+    """client.created, or client.changed (+ client.blocked / client.unblocked when the status moved
+    to or from blocked), in the caller's transaction."""
+    data = client_event_data(client)
+    if before is None:
+        event_record("client.created", actor=actor, client_id=client.pk, data={"client": data})
+        return
+    changed = sorted(k for k in after if after[k] != before.get(k))
+    event_record("client.changed", actor=actor, client_id=client.pk, data={
+        "client": data, "changed": changed, "before": {k: before.get(k) for k in changed},
+        "after": {k: after[k] for k in changed}})
+    was, now = before.get("status"), after.get("status")
+    if was != now and ClientStatus.BLOCKED in (was, now):
+        event_record("client.blocked" if now == ClientStatus.BLOCKED else "client.unblocked", actor=actor,
+                     client_id=client.pk, data={"client": data, "reason": "other", "source": _block_source(actor)})
 
 
 def contact_value_clean(kind: object, value: str) -> str:
@@ -164,8 +200,10 @@ def client_create(
             )
             _set_contacts(client, cleaned_contacts)
             _set_tags(client, tag_names)
+            state = client_state(client)
             audit_record(actor=actor, action="client.create", object_type="client", object_id=client.pk,
-                         after=client_state(client))
+                         after=state)
+            _record_client_events(actor, client, None, state)
     except IntegrityError as exc:
         raise Conflict(f"A client with external id {external_id!r} already exists.",
                        errors={"external_id": ["Already used by another client."]}) from exc
@@ -230,6 +268,7 @@ def client_update(*, actor: Actor, client: Client, **changes: Any) -> Client:
                 client.save()
                 audit_record(actor=actor, action="client.update", object_type="client", object_id=client.pk,
                              before=before, after=after)
+                _record_client_events(actor, client, before, after)
     except IntegrityError as exc:
         raise Conflict("The external id is already used by another client.",
                        errors={"external_id": ["Already used by another client."]}) from exc

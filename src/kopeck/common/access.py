@@ -17,6 +17,7 @@ class Area(StrEnum):
     AUDIT = "audit"
     BILLING = "billing"
     DOCUMENTS = "documents"
+    EVENTS = "events"  # the event log, rules and webhooks
 
 
 class Access(StrEnum):

@@ -28,11 +28,11 @@ R, W = Access.READ, Access.WRITE
 ROLE_MATRIX: dict[str, dict[Area, Access]] = {
     Role.ADMINISTRATOR: {a: W for a in Area},
     Role.ACCOUNTANT: {Area.CLIENTS: W, Area.CATALOG: R, Area.SUBSCRIPTIONS: W, Area.USAGE: R, Area.LEDGER: W,
-                      Area.SETTINGS: R, Area.AUDIT: R, Area.BILLING: W, Area.DOCUMENTS: W},
+                      Area.SETTINGS: R, Area.AUDIT: R, Area.BILLING: W, Area.DOCUMENTS: W, Area.EVENTS: R},
     Role.MANAGER: {Area.CLIENTS: W, Area.CATALOG: W, Area.SUBSCRIPTIONS: W, Area.USAGE: W, Area.LEDGER: R,
-                   Area.SETTINGS: R, Area.AUDIT: R, Area.BILLING: R, Area.DOCUMENTS: R},
+                   Area.SETTINGS: R, Area.AUDIT: R, Area.BILLING: R, Area.DOCUMENTS: R, Area.EVENTS: R},
     Role.READ_ONLY: {Area.CLIENTS: R, Area.CATALOG: R, Area.SUBSCRIPTIONS: R, Area.USAGE: R, Area.LEDGER: R,
-                     Area.SETTINGS: R, Area.AUDIT: R, Area.BILLING: R, Area.DOCUMENTS: R},
+                     Area.SETTINGS: R, Area.AUDIT: R, Area.BILLING: R, Area.DOCUMENTS: R, Area.EVENTS: R},
 }
 
 # Django app label -> area, used for the admin's model permissions.
@@ -48,6 +48,7 @@ APP_AREAS: dict[str, Area] = {
     "billing": Area.BILLING,
     "documents": Area.DOCUMENTS,
     "outbox": Area.SETTINGS,
+    "events": Area.EVENTS,
 }
 
 ALL_SCOPES: list[str] = [f"{a}:{x}" for a in Area for x in Access] + ["*:read", "*:write"]

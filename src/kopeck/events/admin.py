@@ -1,0 +1,89 @@
+"""The event log in the back office: read-only, with filters by type, processing and date; a failed
+event can be processed again."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from kopeck.common.admin import ReadOnlyAdmin, admin_actor, report_error
+from kopeck.common.errors import KopeckError
+from kopeck.events.catalog import CATALOG, EVENT_TYPES
+from kopeck.events.models import Event
+from kopeck.events.services import event_redispatch
+
+
+class TypeFilter(admin.SimpleListFilter):
+    title = _("event type")
+    parameter_name = "type"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        groups = sorted({t.group for t in EVENT_TYPES})
+        return [(f"{g}.*", f"{g}.*") for g in groups] + [(t.name, t.title) for t in EVENT_TYPES]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Event]) -> QuerySet[Event]:
+        value = self.value()
+        if not value:
+            return queryset
+        if value.endswith(".*"):
+            return queryset.filter(type__startswith=value[:-1])
+        return queryset.filter(type=value)
+
+
+def event_title(name: str) -> str:
+    kind = CATALOG.get(name)
+    return str(kind.title) if kind is not None else name
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    list_display = ["id", "occurred_at", "title", "client_id", "sequence", "subject", "actor_label", "depth",
+                    "dispatch_status"]
+    list_filter = [TypeFilter, "dispatch_status", "occurred_at"]
+    search_fields = ["=client_id", "=subject_id", "type", "uid"]
+    date_hierarchy = "occurred_at"
+    readonly_fields = ("uid", "type", "version", "client_id", "sequence", "subject_type", "subject_id",
+                       "occurred_at", "actor_label", "depth", "cause", "dedupe_key", "dispatch_status",
+                       "dispatch_attempts", "dispatch_after", "dispatched_at", "dispatch_error", "payload")
+    fields = tuple(readonly_fields)
+    actions = ["process_again"]
+    list_per_page = 50
+    show_full_result_count = False
+
+    @admin.display(description=_("event"), ordering="type")
+    def title(self, obj: Event) -> str:
+        return event_title(obj.type)
+
+    @admin.display(description=_("subject"))
+    def subject(self, obj: Event) -> str:
+        return f"{obj.subject_type} #{obj.subject_id}" if obj.subject_id is not None else obj.subject_type
+
+    @admin.display(description=_("data"))
+    def payload(self, obj: Event) -> str:
+        return format_html("<pre style=\"white-space: pre-wrap\">{}</pre>",
+                           json.dumps(obj.data, ensure_ascii=False, indent=2))
+
+    def has_process_again_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("events.change_event"))
+
+    @admin.action(description=_("Process the selected failed events again"), permissions=["process_again"])
+    def process_again(self, request: HttpRequest, queryset: QuerySet[Event]) -> None:
+        actor = admin_actor(request)
+        done = 0
+        for event in queryset.order_by("id"):
+            try:
+                event_redispatch(actor=actor, event=event)
+            except KopeckError as exc:
+                report_error(request, exc)
+            else:
+                done += 1
+        if done:
+            messages.success(request, ngettext("%(count)d event will be processed again.",
+                                               "%(count)d events will be processed again.", done) % {"count": done})
