@@ -13,6 +13,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from kopeck.common import backoffice as bo
 from kopeck.common.admin import ReadOnlyAdmin, admin_actor, report_error
 from kopeck.common.errors import KopeckError
 from kopeck.events.catalog import CATALOG, EVENT_TYPES
@@ -87,3 +88,6 @@ class EventAdmin(ReadOnlyAdmin):
         if done:
             messages.success(request, ngettext("%(count)d event will be processed again.",
                                                "%(count)d events will be processed again.", done) % {"count": done})
+
+
+bo.nav_item("reports", _("Events"), model="events.event", order=50, icon="bolt")
