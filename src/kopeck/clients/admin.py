@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from unfold.widgets import UnfoldAdminTextInputWidget
@@ -152,9 +152,9 @@ class ClientAdmin(ModelAdmin):
         return HttpResponseRedirect(f"{url}?object_type=client&object_id={int(object_id)}")
 
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> Any:
-        links = format_html_join(" · ", '<a href="?type={}">{}</a>', ((t.value, t.label) for t in ClientType))
-        extra_context = {**(extra_context or {}), "subtitle": links}
-        return super().add_view(request, form_url, extra_context)
+        current = self._client_type(request, None)
+        links = [(f"?type={t.value}", t.label, t.value == current) for t in ClientType]
+        return super().add_view(request, form_url, {**(extra_context or {}), "type_links": links})
 
     def save_model(self, request: HttpRequest, obj: Client, form: Any, change: bool) -> None:
         data = form.cleaned_data
