@@ -7,11 +7,11 @@ from django.test import Client as WebClient
 
 from kopeck.operators.admin import scopes_from_areas, scopes_text
 from kopeck.operators.models import ApiKey
+from kopeck.operators.roles import Area
 
 pytestmark = pytest.mark.django_db
 ADD = "/admin/operators/apikey/add/"
-AREAS = ["clients", "catalog", "subscriptions", "usage", "ledger", "settings", "operators", "audit", "billing",
-         "documents"]
+AREAS = [a.value for a in Area]
 
 
 def _form(**values: str) -> dict[str, str]:

@@ -55,7 +55,7 @@ AREA_LABELS: dict[Area, Any] = {
     Area.CLIENTS: _("Clients"), Area.CATALOG: _("Catalog"), Area.SUBSCRIPTIONS: _("Subscriptions"),
     Area.USAGE: _("Usage"), Area.LEDGER: _("Account operations"), Area.SETTINGS: _("Settings"),
     Area.OPERATORS: _("Operators and API keys"), Area.AUDIT: _("Audit log"), Area.BILLING: _("Billing"),
-    Area.DOCUMENTS: _("Documents"),
+    Area.DOCUMENTS: _("Documents"), Area.EVENTS: _("Events and webhooks"),
 }
 ACCESS_CHOICES = [("", _("no access")), (Access.READ.value, _("read")), (Access.WRITE.value, _("read and write"))]
 R, W = Access.READ.value, Access.WRITE.value
@@ -108,7 +108,7 @@ class ApiKeyForm(forms.ModelForm):  # type: ignore[type-arg]
         super().__init__(*args, **kwargs)
         for area in Area:
             self.fields[f"area_{area.value}"] = forms.ChoiceField(
-                label=AREA_LABELS[area], choices=ACCESS_CHOICES, required=False, widget=UnfoldAdminSelectWidget())
+                label=AREA_LABELS.get(area, area.value), choices=ACCESS_CHOICES, required=False, widget=UnfoldAdminSelectWidget())
         self.fields["preset"].widget.attrs["data-presets"] = json.dumps(
             {k: {str(a): x for a, x in v[1].items()} for k, v in PRESETS.items()})
 
