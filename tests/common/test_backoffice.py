@@ -168,3 +168,24 @@ def _now() -> dt.datetime:
     from kopeck.common import clock
 
     return clock.now()
+
+
+@pytest.mark.django_db
+def test_long_lists_are_autocompletes(admin_client: WebClient) -> None:
+    """The run scope's clients and a subscription's client are found by typing, not scrolled."""
+    from kopeck.clients.services import client_create
+    from kopeck.common.actor import Actor
+
+    client = client_create(actor=Actor.system("test"), type="legal", name="ООО «Ромашка»", currency="RUB",
+                           fields={"full_name": "ООО «Ромашка»", "inn": "7707083893", "kpp": "773601001"})
+    for url, field in (("/admin/billing/billingrun/new/", "clients"),
+                       ("/admin/subscriptions/subscription/add/", "client")):
+        page = admin_client.get(url).content.decode()
+        assert re.search(rf'<select[^>]*name="{field}"[^>]*data-ajax--url="/admin/autocomplete/"', page) or \
+            re.search(rf'<select[^>]*data-ajax--url="/admin/autocomplete/"[^>]*name="{field}"', page), url
+    found = admin_client.get("/admin/autocomplete/", {"term": "7707083893", "app_label": "billing",
+                                                      "model_name": "runitem", "field_name": "client"}).json()
+    assert [r["id"] for r in found["results"]] == [str(client.pk)]
+    found = admin_client.get("/admin/autocomplete/", {"term": "ромаш", "app_label": "subscriptions",
+                                                      "model_name": "subscription", "field_name": "client"}).json()
+    assert [r["text"] for r in found["results"]] == ["ООО «Ромашка»"]

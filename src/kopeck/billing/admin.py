@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AutocompleteSelectMultiple
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import (
@@ -87,8 +88,10 @@ def _period_text(period: dict[str, Any]) -> str:
 class RunForm(forms.Form):
     billing_date = forms.DateField(label=_("billing date"), widget=DATE_WIDGET)
     mode = forms.ChoiceField(label=_("mode"), choices=RunMode.choices, initial=RunMode.SANDBOX)
-    clients = forms.ModelMultipleChoiceField(label=_("clients"), queryset=Client.objects.order_by("name"),
-                                             required=False)
+    clients = forms.ModelMultipleChoiceField(
+        label=_("clients"), queryset=Client.objects.order_by("name"), required=False,
+        help_text=_("Type a name, INN or external id; empty: all clients."),
+        widget=AutocompleteSelectMultiple(RunItem._meta.get_field("client"), admin.site))
     plans = forms.CharField(label=_("plan codes"), required=False, help_text=_("Comma-separated; empty: all."))
     tags = forms.CharField(label=_("client tags"), required=False, help_text=_("Comma-separated; empty: all."))
 

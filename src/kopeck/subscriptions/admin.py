@@ -20,6 +20,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -188,7 +189,9 @@ class BilledPeriodInline(TabularInline):
 
 
 class SubscriptionCreateForm(forms.Form):
-    client = forms.ModelChoiceField(label=_("client"), queryset=Client.objects.order_by("name"))
+    # a client is found by typing (there may be many thousands): the admin's autocomplete
+    client = forms.ModelChoiceField(label=_("client"), queryset=Client.objects.order_by("name"),
+                                    widget=AutocompleteSelect(Subscription._meta.get_field("client"), admin.site))
     plan = forms.ModelChoiceField(label=_("plan"), queryset=Plan.objects.filter(is_active=True).order_by("code"))
     quantity = forms.IntegerField(label=_("quantity"), min_value=1, initial=1)
     currency = forms.CharField(label=_("currency"), max_length=3, required=False,
