@@ -189,3 +189,27 @@ def test_long_lists_are_autocompletes(admin_client: WebClient) -> None:
     found = admin_client.get("/admin/autocomplete/", {"term": "ромаш", "app_label": "subscriptions",
                                                       "model_name": "subscription", "field_name": "client"}).json()
     assert [r["text"] for r in found["results"]] == ["ООО «Ромашка»"]
+
+
+@pytest.mark.django_db
+def test_dashboard_chart_of_charges_and_payments(admin_client: WebClient) -> None:
+    from kopeck.common.actor import Actor
+    from kopeck.ledger.services import ledger_operation_post
+
+    client = ClientFactory()
+    ledger_operation_post(actor=Actor.system("test"), client=client, operation="payment", amount="1500.00",
+                          reason="Оплата")
+    ledger_operation_post(actor=Actor.system("test"), client=client, operation="charge", amount="990.00",
+                          reason="Хостинг")
+    page = admin_client.get("/admin/").content.decode()
+    assert "Начислено и поступило по месяцам, RUB" in page
+    data = re.search(r'data-type="bar" data-value="([^"]+)"', page)
+    assert data is not None
+    import html as html_lib
+    import json
+
+    chart = json.loads(html_lib.unescape(data.group(1)))
+    assert len(chart["labels"]) == 6
+    assert [d["label"] for d in chart["datasets"]] == ["начислено", "поступило"]
+    assert chart["datasets"][0]["data"][-1] == 990.0 and chart["datasets"][1]["data"][-1] == 1500.0
+    assert chart["datasets"][0]["data"][:-1] == [0.0] * 5

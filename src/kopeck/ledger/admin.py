@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet, Sum
+from django.db.models.functions import TruncMonth
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
@@ -27,8 +29,10 @@ from kopeck.common.admin import (
     report_error,
 )
 from kopeck.common.errors import KopeckError
-from kopeck.configuration.selectors import provider_today
+from kopeck.configuration.selectors import billing_settings, provider_today, provider_zone
+from kopeck.core.calendar import start_of_local_day
 from kopeck.core.ledger import Operation
+from kopeck.core.money import Currency
 from kopeck.core.vat import VatRate
 from kopeck.ledger import selectors, services
 from kopeck.ledger.models import OPERATION_CHOICES, Account, JournalTransaction, Posting
@@ -224,3 +228,39 @@ def _client_operations(request: HttpRequest, client: Client) -> str | None:
 
 
 bo.page_tab("clients.client", "operations", _("Operations"), _client_operations, order=20)
+
+
+def _months_chart(request: HttpRequest) -> bo.Chart | None:
+    """Charged and received per month, the last six months, in the default currency."""
+    if not request.user.has_perm("ledger.view_journaltransaction"):
+        return None
+    currency = billing_settings().default_currency
+    today = provider_today()
+    months: list[tuple[int, int]] = []
+    year, month = today.year, today.month
+    for _i in range(6):
+        months.insert(0, (year, month))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    start = dt.date(months[0][0], months[0][1], 1)
+    tz = zoneinfo.ZoneInfo(provider_zone())
+    rows = (JournalTransaction.objects.filter(currency=currency, recorded_at__gte=start_of_local_day(start, provider_zone()),
+                                              operation__in=[Operation.CHARGE, Operation.ONE_OFF_CHARGE, Operation.PAYMENT])
+            .annotate(month=TruncMonth("recorded_at", tzinfo=tz)).values("month", "operation")
+            .annotate(total=Sum("amount_minor")))
+    charged = dict.fromkeys(months, 0)
+    paid = dict.fromkeys(months, 0)
+    for row in rows:
+        key = (row["month"].year, row["month"].month)
+        if key in charged:
+            target = paid if row["operation"] == Operation.PAYMENT else charged
+            target[key] += int(row["total"] or 0)
+    scale = 10 ** Currency.of(currency).minor_units
+    labels = [display.date_text(dt.date(y, m, 1))[3:] for y, m in months]  # "12.2026" / "2026-12"
+    if (get_language() or "").startswith("en"):
+        labels = [f"{y}-{m:02d}" for y, m in months]
+    return bo.Chart(_("Charged and received per month, %(currency)s") % {"currency": currency}, labels,
+                    [(_("charged"), [charged[k] / scale for k in months]), (_("received"), [paid[k] / scale for k in months])],
+                    url=reverse("admin:ledger_journaltransaction_changelist"))
+
+
+bo.dashboard_chart("ledger.months", _months_chart, order=10)
