@@ -213,3 +213,14 @@ def test_dashboard_chart_of_charges_and_payments(admin_client: WebClient) -> Non
     assert [d["label"] for d in chart["datasets"]] == ["начислено", "поступило"]
     assert chart["datasets"][0]["data"][-1] == 990.0 and chart["datasets"][1]["data"][-1] == 1500.0
     assert chart["datasets"][0]["data"][:-1] == [0.0] * 5
+
+
+def test_stored_texts_are_written_as_the_page_writes() -> None:
+    """Explanations, timeline entries and reasons were stored with "990.00 RUB", ISO dates and codes."""
+    ru = display.polish("VPS S: модель standard, количество 1, итого 1990.00 RUB; 2026-12-06 – 2027-01-05; статус active",
+                        language="ru")
+    assert ru == ("VPS S: модель «цена за единицу», количество 1, итого 1\u00a0990,00\u00a0₽; 06.12.2026 – 05.01.2027; "
+                  "статус «активна»")
+    assert display.polish("total 1990.00 RUB from 2026-12-06", language="en") == "total RUB\u00a01,990.00 from 2026-12-06"
+    assert display.polish("", language="ru") == ""
+    assert display.polish("ИНН 7707083893, № 2026-1", language="ru") == "ИНН 7707083893, № 2026-1"  # not a date

@@ -103,10 +103,10 @@ def test_change_page_shows_timeline_billed_periods_balance_and_buttons(admin_cli
     assert response.status_code == 200
     page = text_of(response)
     created = page.index("Подписка на тариф basic")  # the timeline, in Russian, oldest first
-    charged = page.index("итого 1000.00 RUB")
+    charged = page.index("итого 1\u00a0000,00\u00a0₽")  # stored "1000.00 RUB", written as the page writes amounts
     assert created < charged
     assert "31.01.2027" in page  # the billed period's last day
-    assert "Абонентская плата: модель standard" in page  # its explanation
+    assert "Абонентская плата: модель «цена за единицу»" in page  # its explanation, the model by name
     assert "\u22121\u00a0300,00\u00a0₽" in page  # the client's balance: owes January
     for name in ("change_plan", "change_quantity", "cancel", "change_billing_day", "suspend", "bill_due"):
         assert action_url(sub, name) in page
@@ -121,7 +121,7 @@ def test_change_page_shows_the_pending_change(admin_client: WebClient, clock: Fi
     at(clock, D(2027, 1, 15))
     s.subscription_cancel(actor=actor, subscription=sub, at_period_end=True)
     page = text_of(admin_client.get(f"{BASE}{sub.pk}/change/"))
-    assert "2027-02-01" in page
+    assert "01.02.2027" in page
     assert action_url(sub, "uncancel") in page
 
 

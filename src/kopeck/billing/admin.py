@@ -72,7 +72,7 @@ def _require_write(request: HttpRequest) -> None:
 
 def _text(explanation: dict[str, Any]) -> str:
     ru, en = explanation.get("ru", ""), explanation.get("en", "")
-    return str((en or ru) if (get_language() or "").startswith("en") else (ru or en))
+    return display.polish(str((en or ru) if (get_language() or "").startswith("en") else (ru or en)))
 
 
 def _period_text(period: dict[str, Any]) -> str:

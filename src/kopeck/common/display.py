@@ -10,6 +10,7 @@ the ``kopeck_admin`` template tags), never ``str(Money)`` or ``date.isoformat()`
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 from django.utils import timezone, translation
@@ -74,3 +75,34 @@ def period_text(start: dt.date | str | None, last_day: dt.date | str | None, *, 
     if not last_day:
         return date_text(start, language=language)
     return f"{date_text(start, language=language)} – {date_text(last_day, language=language)}"
+
+
+# -- texts stored by the services (explanations, timeline entries, ledger reasons) ----------------------
+#
+# They were written with plain numbers ("990.00 RUB"), ISO dates and a few codes; stored records keep
+# them, so the page rewrites them for display in the page's language.
+
+_AMOUNT = re.compile(r"(?<![\w.,])(-?\d+(?:\.\d+)?) (RUB|USD|EUR|KZT|BYN|UAH|CNY|GBP)\b")
+_ISO_DATE = re.compile(r"(?<![\w-])(\d{4})-(\d{2})-(\d{2})(?![\w-])")
+_MODEL_RU = {
+    "standard": "цена за единицу", "graduated": "ступенчатая шкала", "volume": "объёмная шкала",
+    "package": "пакеты", "tiered_package": "пакеты по ступеням", "percentage": "процент от суммы",
+    "graduated_percentage": "ступенчатый процент", "stairstep": "диапазоны с фиксированной ценой",
+}
+_STATUS_RU = {"active": "активна", "trial": "пробный период", "pending": "ожидает начала", "cancelling":
+              "отменяется в конце периода", "cancelled": "отменена", "suspended": "приостановлена", "ended": "завершена"}
+_MODEL = re.compile(r"модель (" + "|".join(sorted(_MODEL_RU, key=len, reverse=True)) + r")\b")
+_STATUS = re.compile(r"статус (" + "|".join(sorted(_STATUS_RU, key=len, reverse=True)) + r")\b")
+
+
+def polish(text: str, *, language: str | None = None) -> str:
+    """A stored text as the page writes it: amounts ("1 990,00 ₽" / "RUB 1,990.00"), dates
+    ("06.12.2026" in Russian), and in Russian the charge models and statuses by their names."""
+    if not text:
+        return text
+    text = _AMOUNT.sub(lambda m: money_text(Decimal(m.group(1)), m.group(2), language=language), text)
+    if _russian(language):
+        text = _ISO_DATE.sub(lambda m: f"{m.group(3)}.{m.group(2)}.{m.group(1)}", text)
+        text = _MODEL.sub(lambda m: f"модель «{_MODEL_RU[m.group(1)]}»", text)
+        text = _STATUS.sub(lambda m: f"статус «{_STATUS_RU[m.group(1)]}»", text)
+    return text

@@ -86,7 +86,11 @@ class ReverseForm(forms.Form):
 
 @admin.register(JournalTransaction)
 class JournalTransactionAdmin(ReadOnlyAdmin):
-    list_display = ["id", "recorded_at", "client", "operation", "amount", "reason", "actor_label", "reverses"]
+    list_display = ["id", "recorded_at", "client", "operation", "amount", "reason_text", "actor_label", "reverses"]
+
+    @admin.display(description=_("reason"), ordering="reason")
+    def reason_text(self, obj: JournalTransaction) -> str:
+        return display.polish(obj.reason)
     list_filter = ["operation", "currency", "actor_kind"]
     search_fields = ["reason", "source_ref", "client__name"]
     inlines = [PostingInline]
@@ -102,7 +106,7 @@ class JournalTransactionAdmin(ReadOnlyAdmin):
     def explanation_text(self, obj: JournalTransaction) -> str:
         data = obj.explanation or {}
         english = (get_language() or "").startswith("en")
-        text = str((data.get("en") or data.get("ru")) if english else (data.get("ru") or data.get("en")) or "—")
+        text = display.polish(str((data.get("en") or data.get("ru")) if english else (data.get("ru") or data.get("en")) or "—"))
         formula = data.get("formula")
         return format_html('{}<br><code class="kopeck-code">{}</code>', text, formula) if formula else text
     change_list_template = "admin/ledger/journaltransaction/change_list.html"
@@ -215,7 +219,7 @@ def _client_operations(request: HttpRequest, client: Client) -> str | None:
     labels = dict(OPERATION_CHOICES)
     rows = [(format_html('<a href="{}">#{}</a>', reverse("admin:ledger_journaltransaction_change", args=[t.pk]), t.pk),
              display.datetime_text(t.recorded_at), labels.get(t.operation, t.operation),
-             money_cell(t.amount_minor, t.currency), t.reason) for t in txns]
+             money_cell(t.amount_minor, t.currency), display.polish(t.reason)) for t in txns]
     actions = [(reverse("admin:ledger_journaltransaction_statement", args=[client.pk]), _("Statement"))]
     if request.user.has_perm("ledger.add_journaltransaction"):
         actions.insert(0, (f"{reverse('admin:ledger_journaltransaction_post')}?client={client.pk}", _("Post an operation")))

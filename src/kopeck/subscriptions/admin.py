@@ -69,8 +69,9 @@ def _english() -> bool:
 
 
 def _text(ru: str, en: str) -> str:
-    """The operator's language: English under /en/, Russian otherwise."""
-    return (en or ru) if _english() else (ru or en)
+    """The operator's language: English under /en/, Russian otherwise (amounts and dates as the page
+    writes them)."""
+    return display.polish((en or ru) if _english() else (ru or en))
 
 
 def _require_write(request: HttpRequest) -> None:

@@ -29,6 +29,20 @@ def money_minor(minor: int, currency: str) -> str:
 
 
 @register.filter
+def money_text(value: Any) -> str:
+    """``{{ statement.opening|money_text }}``: a Money as "1 990,00 ₽" / "RUB 1,990.00"."""
+    if value is None or value == "":
+        return "—"
+    return display.money_text(value)
+
+
+@register.filter
+def polish(value: str) -> str:
+    """A stored text (explanation, reason) with amounts and dates as the page writes them."""
+    return display.polish(str(value or ""))
+
+
+@register.filter
 def date_text(value: dt.date | str | None) -> str:
     return display.date_text(value)
 
