@@ -30,7 +30,7 @@ PASSWORD = "browser-test-password-1"
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),  # keeps the migrations' field sets
+    pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"),
 ]
 
@@ -56,7 +56,13 @@ def browser_page(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 @pytest.fixture
 def provider() -> None:
-    """What the provider sets up once: an operator, its legal entity, a published plan."""
+    """What the provider sets up once: an operator, its legal entity, a published plan (and the
+    default field sets of client types, which a transactional test's flush removes)."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    import_module("kopeck.clients.migrations.0002_default_field_sets").forwards(apps, None)
     actor = Actor.system("browser-test")
     operator_create(username="operator", password=PASSWORD, role=Role.ADMINISTRATOR, superuser=True, actor=actor)
     documents.legal_entity_create(actor=actor, **ENTITY)
