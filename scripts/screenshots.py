@@ -65,6 +65,18 @@ PAGE_SCRIPT = """() => {
 }"""
 
 
+RUN_AWAITING = """
+from kopeck.billing.models import BillingRun, RunMode
+from kopeck.billing.services import billing_run_create, billing_run_execute
+from kopeck.common.actor import Actor
+from kopeck.configuration.selectors import provider_today
+if not BillingRun.objects.exists():
+    actor = Actor.system("screenshots")
+    billing_run_execute(actor=actor, run=billing_run_create(actor=actor, billing_date=provider_today(),
+                                                            mode=RunMode.CONFIRM))
+"""
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -194,6 +206,8 @@ def main() -> int:
     kopeck(env, "migrate", "--no-input", "-v", "0")
     kopeck(env, "demo")
     kopeck(env, "ensure_operator")
+    # a billing run awaiting confirmation, so that its page (and the dashboard's card) are rendered
+    kopeck(env, "shell", "-c", RUN_AWAITING)
     info = page_list(env)
     pages = [p for p in info["pages"] if args.only in p["name"]]
     port = free_port()

@@ -15,7 +15,7 @@ from kopeck.operators.models import Operator
 from kopeck.operators.roles import Role
 from kopeck.operators.services import api_key_create
 
-pytest_plugins = ["tests.smtp"]
+pytest_plugins = ["tests.smtp", "tests.required_services"]
 
 START = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import pkgutil
+import re
 import tomllib
 from pathlib import Path
 
@@ -60,3 +61,21 @@ def test_no_module_grows_past_600_lines() -> None:
     offenders = {str(p.relative_to(ROOT)): n for p in SRC.rglob("*.py") if "migrations" not in p.parts
                  and (n := len(p.read_text().splitlines())) > 600}
     assert offenders == {}
+
+
+def test_only_the_audit_app_writes_audit_rows() -> None:
+    """Audit entries are written by kopeck.audit's own code — raw SQL included: another app that
+    records them inside a statement of its own takes the SQL from the audit app."""
+    audit = SRC / "audit"
+    offenders = []
+    for path in SRC.rglob("*.py"):
+        if audit in path.parents or "migrations" in path.parts:
+            continue
+        text = path.read_text()
+        if re.search(r"INSERT\s+INTO\s+\"?audit_auditentry", text, re.IGNORECASE):
+            offenders.append(f"{path.relative_to(ROOT)}: INSERT INTO audit_auditentry")
+        for needle in ("AuditEntry.objects.create", "AuditEntry.objects.bulk_create", "AuditEntry(",
+                       "insert_rows(AuditEntry", "bulk_insert(AuditEntry"):
+            if needle in text:
+                offenders.append(f"{path.relative_to(ROOT)}: {needle}")
+    assert offenders == []

@@ -23,11 +23,6 @@ from tests.billing.conftest import TODAY, Book
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 
-@pytest.fixture(autouse=True)
-def _postgres_only() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks are tested on PostgreSQL (SQLite locks the whole database)")
-
 
 def _meanwhile(work: Callable[[], object]) -> list[BaseException]:
     """Run ``work`` in another connection, in a transaction that gives up on any lock after 2 s."""

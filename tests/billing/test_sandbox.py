@@ -68,10 +68,10 @@ def test_an_error_is_recorded_and_the_others_proceed(book: Book, actor: Actor,
     real = batch.subscription_terms
     broken = book.subs[1].pk
 
-    def failing(sub: Any, spec: Any = None) -> Any:
+    def failing(sub: Any, spec: Any = None, **kwargs: Any) -> Any:
         if sub.pk == broken:
             raise ValueError("price missing")
-        return real(sub, spec)
+        return real(sub, spec, **kwargs)
 
     monkeypatch.setattr(batch, "subscription_terms", failing)
     run = sandbox(actor)

@@ -1,4 +1,4 @@
-"""The daily automatic run: started once per billing date after the configured local time."""
+"""The daily scheduled run: started once per billing date after the configured local time."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from kopeck.billing.models import BillingRun, RunMode, RunStatus
-from kopeck.billing.tasks import auto_run
+from kopeck.billing.tasks import daily_run as auto_run
 from kopeck.cli.scheduler import PERIODIC_TASKS, run_task
 from kopeck.common.actor import Actor
 from kopeck.configuration.services import billing_settings_update
@@ -20,10 +20,11 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_job_is_registered_every_15_minutes() -> None:
-    assert PERIODIC_TASKS["kopeck.billing.auto_run"] == 900
+    assert PERIODIC_TASKS["kopeck.billing.daily_run"] == 900
 
 
-def test_off_without_a_time(book: Book) -> None:
+def test_off_means_no_scheduled_run(book: Book, actor: Actor) -> None:
+    billing_settings_update(actor=actor, scheduled_run="off")
     assert auto_run() is None
     assert BillingRun.objects.count() == 0
 
@@ -33,7 +34,7 @@ def test_one_auto_run_per_day_after_the_configured_time(book: Book, actor: Actor
     at(clock, TODAY, hour_utc=7)  # 10:00 in Moscow: not yet
     assert auto_run() is None and BillingRun.objects.count() == 0
     clock.set(dt.datetime(2026, 11, 25, 7, 30, tzinfo=dt.UTC))  # 10:30 in Moscow
-    result = run_task("kopeck.billing.auto_run")
+    result = run_task("kopeck.billing.daily_run")
     assert result is not None and result["status"] == RunStatus.COMPLETED
     posted = JournalTransaction.objects.count()
     assert posted > 0

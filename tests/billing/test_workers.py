@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -35,24 +34,16 @@ from kopeck.ledger.models import JournalTransaction, Posting
 from kopeck.subscriptions.models import BilledPeriod, Subscription
 from kopeck.subscriptions.services import subscription_create
 from tests.documents.conftest import ENTITY
+from tests.required_services import redis_url
 from tests.subscriptions.helpers import at, make_client, make_plan
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pytest.mark.celery_worker]
+# workers share the database with the test: PostgreSQL only
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pytest.mark.redis,
+              pytest.mark.celery_worker]
 ROOT = Path(__file__).resolve().parents[2]
 D = dt.date
 BILLING_DATE = D(2026, 11, 25)
 CLIENTS = 5
-
-
-@pytest.fixture(autouse=True)
-def _needs_postgres_and_redis() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("workers share the database with the test: PostgreSQL only")
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
-            pass
-    except OSError:
-        pytest.skip("Redis is not running on 127.0.0.1:6379")
 
 
 def world(actor: Actor, clock: FixedClock) -> list[Client]:
@@ -145,7 +136,7 @@ def wait_for(run: BillingRun, *statuses: str, timeout: float = 120) -> BillingRu
 def env(tmp_path: Path) -> dict[str, str]:
     db = connection.settings_dict
     redis_db = uuid.uuid4().int % 15 + 1
-    url = f"redis://127.0.0.1:6379/{redis_db}"
+    url = redis_url(redis_db)
     return {**os.environ, "CELERY_BROKER_URL": url, "CELERY_RESULT_BACKEND": "", "KOPECK_VAR_DIR": str(tmp_path),
             "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
             "KOPECK_LOG_LEVEL": "WARNING", "KOPECK_BILLING_CHUNK": "3"}

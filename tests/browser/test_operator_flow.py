@@ -3,11 +3,11 @@ the sidebar, create a client with requisites, subscribe it, run billing with con
 confirm, open the invoice's PDF.
 
 Playwright for Python drives the distribution's Chromium (/usr/bin/chromium, or KOPECK_CHROMIUM;
-`.ci/run` installs it); the test is skipped only where no Chromium is installed."""
+`.ci/run` installs it and requires it: KOPECK_TEST_SERVICES=…,chromium); elsewhere it is skipped where
+no Chromium is installed (tests/required_services.py)."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,14 +24,14 @@ from kopeck.operators.roles import Role
 from kopeck.operators.services import operator_create
 from tests.catalog.catalog_helpers import hosting_spec, make_plan
 from tests.documents.conftest import ENTITY
+from tests.required_services import chromium_path
 
-CHROMIUM = os.environ.get("KOPECK_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = chromium_path()
 PASSWORD = "browser-test-password-1"
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"),
 ]
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from kopeck.audit.models import AuditEntry
 from kopeck.catalog import services
@@ -21,11 +21,6 @@ from tests.catalog.catalog_helpers import hosting_spec, make_plan
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
-
-@pytest.fixture(autouse=True)
-def _postgres_only() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrency is tested on PostgreSQL (SQLite serialises every writer)")
 
 
 def run_together(calls: list[Callable[[], Any]]) -> tuple[list[Any], list[BaseException]]:

@@ -51,9 +51,8 @@ def test_a_few_changes_never_make_a_table_stale() -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.postgres  # a PostgreSQL setting
 def test_large_json_columns_keep_no_statistics() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("a PostgreSQL setting")
     with connection.cursor() as cursor:
         cursor.execute("""SELECT c.relname || '.' || a.attname, a.attstattarget FROM pg_attribute a
                           JOIN pg_class c ON c.oid = a.attrelid

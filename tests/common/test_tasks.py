@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import socket
 import subprocess
 import sys
 import uuid
@@ -16,6 +15,7 @@ from kopeck.celery import app
 from kopeck.common.models import IdempotencyRecord
 from kopeck.common.tasks import idempotency_purge, ping
 from kopeck.core.clock import FixedClock
+from tests.required_services import redis_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,20 +38,11 @@ def test_idempotency_purge_forgets_old_keys(clock: FixedClock) -> None:
     assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
 
 
-def _redis_up() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 @pytest.mark.celery_worker
+@pytest.mark.redis
 def test_a_real_worker_runs_tasks_from_redis(tmp_path: Path) -> None:
-    if not _redis_up():
-        pytest.skip("Redis is not running on 127.0.0.1:6379")
     db = uuid.uuid4().int % 15 + 1
-    url = f"redis://127.0.0.1:6379/{db}"
+    url = redis_url(db)
     env = {**os.environ, "CELERY_BROKER_URL": url, "CELERY_RESULT_BACKEND": url, "KOPECK_VAR_DIR": str(tmp_path),
            "DATABASE_URL": f"sqlite:///{tmp_path / 'w.sqlite3'}"}
     worker = subprocess.Popen(

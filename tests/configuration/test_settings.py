@@ -22,7 +22,8 @@ from tests.conftest import START
 
 PROBLEM = "application/problem+json"
 DEFAULT_STATE = {"time_zone": "Europe/Moscow", "default_currency": "RUB", "vat_regime": "osn",
-                 "prices_include_vat": True, "auto_billing_time": None, "run_report_to": ""}
+                 "prices_include_vat": True, "scheduled_run": "auto", "auto_billing_time": dt.time(0, 0),
+                 "run_report_to": ""}
 
 
 def state(obj: BillingSettings) -> dict[str, Any]:
@@ -86,15 +87,16 @@ def test_billing_settings_update_changes_and_audits(clock: FixedClock, actor: Ac
                                   vat_regime="usn_5", prices_include_vat=False)
     obj.refresh_from_db()
     after = {"time_zone": "Asia/Vladivostok", "default_currency": "USD", "vat_regime": "usn_5",
-             "prices_include_vat": False, "auto_billing_time": None, "run_report_to": ""}
+             "prices_include_vat": False, "scheduled_run": "auto", "auto_billing_time": dt.time(0, 0),
+             "run_report_to": ""}
     assert state(obj) == after
     assert obj.updated_at == START
     (entry,) = settings_audit()
     assert (entry.action, entry.object_type, entry.object_id, entry.at) == (
         "settings.update", "billing_settings", "1", START)
     assert (entry.actor_kind, entry.actor_label) == ("system", "tests")
-    assert entry.before == DEFAULT_STATE
-    assert entry.after == after
+    assert entry.before == {**DEFAULT_STATE, "auto_billing_time": "00:00:00"}  # as JSON
+    assert entry.after == {**after, "auto_billing_time": "00:00:00"}
 
 
 @pytest.mark.django_db
@@ -159,7 +161,8 @@ def test_billing_settings_update_refusals_write_nothing(
 def test_get_billing_settings(api: APIClient) -> None:
     response = api.get("/api/v1/settings/billing/")
     assert response.status_code == 200
-    assert response.json() == {**DEFAULT_STATE, "default_vat_rate": "22", "updated_at": None}
+    assert response.json() == {**DEFAULT_STATE, "auto_billing_time": "00:00:00", "default_vat_rate": "22",
+                               "updated_at": None}
 
 
 @pytest.mark.django_db
@@ -168,14 +171,16 @@ def test_patch_billing_settings(api: APIClient, clock: FixedClock) -> None:
                                                        "prices_include_vat": False}, format="json")
     assert response.status_code == 200, response.content
     expected = {"time_zone": "Europe/Moscow", "default_currency": "EUR", "vat_regime": "usn_exempt",
-                "prices_include_vat": False, "auto_billing_time": None, "run_report_to": "", "default_vat_rate": "exempt",
+                "prices_include_vat": False, "scheduled_run": "auto", "auto_billing_time": "00:00:00", "run_report_to": "",
+                "default_vat_rate": "exempt",
                 "updated_at": "2026-11-25T12:00:00+03:00"}
     assert response.json() == expected
     assert api.get("/api/v1/settings/billing/").json() == expected
     (entry,) = settings_audit()
     assert entry.actor_kind == "api_key"
     assert entry.after == {"time_zone": "Europe/Moscow", "default_currency": "EUR", "vat_regime": "usn_exempt",
-                           "prices_include_vat": False, "auto_billing_time": None, "run_report_to": ""}
+                           "prices_include_vat": False, "scheduled_run": "auto", "auto_billing_time": "00:00:00",
+                           "run_report_to": ""}
 
 
 @pytest.mark.django_db
@@ -183,8 +188,8 @@ def test_patch_billing_settings_ignores_the_read_only_keys(api: APIClient, clock
     response = api.patch("/api/v1/settings/billing/", {"default_vat_rate": "5", "updated_at": "2000-01-01T00:00:00Z",
                                                        "time_zone": "Asia/Omsk"}, format="json")
     assert response.status_code == 200
-    assert response.json() == {**DEFAULT_STATE, "time_zone": "Asia/Omsk", "default_vat_rate": "22",
-                               "updated_at": "2026-11-25T12:00:00+03:00"}
+    assert response.json() == {**DEFAULT_STATE, "time_zone": "Asia/Omsk", "auto_billing_time": "00:00:00",
+                               "default_vat_rate": "22", "updated_at": "2026-11-25T12:00:00+03:00"}
 
 
 @pytest.mark.django_db
@@ -256,10 +261,23 @@ def test_auto_billing_time(api: APIClient, clock: FixedClock, actor: Actor) -> N
     assert response.json()["auto_billing_time"] == "06:30:00"
     assert settings_audit()[-1].after["auto_billing_time"] == "06:30:00"
     assert api.patch("/api/v1/settings/billing/", {"auto_billing_time": "25:00"}, format="json").status_code == 400
-    assert api.patch("/api/v1/settings/billing/", {"auto_billing_time": None},
-                     format="json").json()["auto_billing_time"] is None
+    refused = api.patch("/api/v1/settings/billing/", {"auto_billing_time": None}, format="json")
+    assert refused.status_code == 400  # a time is always set: scheduled_run "off" turns the run off
+    assert api.get("/api/v1/settings/billing/").json()["auto_billing_time"] == "06:30:00"
     with pytest.raises(ValidationFailed):
         billing_settings_update(actor=actor, auto_billing_time="late")
+
+
+@pytest.mark.django_db
+def test_scheduled_run(api: APIClient, clock: FixedClock, actor: Actor) -> None:
+    for mode in ("confirm", "off", "auto"):
+        response = api.patch("/api/v1/settings/billing/", {"scheduled_run": mode}, format="json")
+        assert response.status_code == 200, response.content
+        assert response.json()["scheduled_run"] == mode
+    before = settings_audit()
+    refused = api.patch("/api/v1/settings/billing/", {"scheduled_run": "hourly"}, format="json")
+    assert refused.status_code == 400 and refused.json()["errors"][0]["field"] == "scheduled_run"
+    assert settings_audit() == before and billing_settings().scheduled_run == "auto"
 
 
 @pytest.mark.django_db

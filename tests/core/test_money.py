@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kopeck.core.money import CurrencyMismatch, Money, MoneyError, allocate, money_sum
+from kopeck.core.money import CurrencyMismatch, Money, MoneyError, allocate, from_minor, money_sum, to_minor
 
 
 def test_amounts_are_exact_decimals() -> None:
@@ -82,3 +82,15 @@ def test_allocated_parts_add_up_and_differ_by_at_most_one_minor_unit(amount: Dec
     assert money_sum(parts, "RUB") == total
     exact = [total.amount * w / sum(weights) for w in weights]
     assert all(abs(p.amount - e) < Decimal("0.01") for p, e in zip(parts, exact, strict=True))
+
+
+def test_one_conversion_to_minor_units_refuses_what_is_not_rounded() -> None:
+    # the ledger, billed periods, run items and documents store minor units through this one function:
+    # an amount with more decimals is refused (never rounded here, never cut)
+    assert [to_minor(Money(a, c)) for a, c in (("1220.00", "RUB"), ("-0.05", "RUB"), ("1500", "JPY"),
+                                                  ("1.234", "KWD"))] == [122000, -5, 1500, 1234]
+    for amount, currency in (("0.005", "RUB"), ("1.999", "RUB"), ("0.5", "JPY")):
+        with pytest.raises(MoneyError):
+            to_minor(Money(amount, currency))
+    assert [from_minor(u, c) for u, c in ((122000, "RUB"), (-5, "RUB"), (1234, "KWD"))] == [
+        Money("1220.00", "RUB"), Money("-0.05", "RUB"), Money("1.234", "KWD")]

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kopeck.core.money import Money
-from kopeck.core.vat import VatRate, vat_inclusive, vat_line, vat_on_top
+from kopeck.core.vat import VatPolicy, VatRate, vat_inclusive, vat_line, vat_on_top
 
 
 def rub(x: str) -> Money:
@@ -77,3 +77,25 @@ def test_on_top_gross_is_net_plus_vat(amount: Decimal, rate: VatRate) -> None:
     assert line.gross == line.net + line.vat
     pct = rate.percent or Decimal(0)
     assert abs(line.vat.amount - amount * pct / 100) <= Decimal("0.005")
+
+
+def test_the_vat_policy_chooses_the_rate_and_adds_vat_on_top_or_not() -> None:
+    on_top = VatPolicy.of_regime("osn", prices_include_vat=False)
+    assert (on_top.rate_for(""), on_top.rate_for(None), on_top.rate_for("exempt")) == (
+        VatRate.VAT_22, VatRate.VAT_22, VatRate.EXEMPT)
+    line = on_top.line(Money("1000.00", "RUB"), on_top.rate_for(""))
+    assert (line.net, line.vat, line.gross) == (Money("1000.00", "RUB"), Money("220.00", "RUB"),
+                                                Money("1220.00", "RUB"))
+    included = VatPolicy.of_regime("usn_5", prices_include_vat=True)
+    line = included.line(Money("1050.00", "RUB"), included.rate_for(None))
+    assert (line.net, line.vat, line.gross) == (Money("1000.00", "RUB"), Money("50.00", "RUB"),
+                                                Money("1050.00", "RUB"))
+
+
+@given(net=st.decimals(min_value=Decimal("0.01"), max_value=Decimal("10000000"), places=2),
+       rate=st.sampled_from([r for r in VatRate if r is not VatRate.EXEMPT]))
+def test_vat_on_top_splits_back_to_the_same_vat(net: Decimal, rate: VatRate) -> None:
+    """What the ledger books (the gross amount split "в т.ч.") is the VAT added on top, to the kopeck."""
+    top = vat_on_top(Money(net, "RUB"), rate)
+    back = vat_inclusive(top.gross, rate)
+    assert (back.net, back.vat) == (top.net, top.vat)

@@ -8,7 +8,7 @@ import multiprocessing
 from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from kopeck.common.actor import Actor
 from kopeck.common.errors import Conflict
@@ -23,11 +23,6 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 TOTAL, WORKERS, PER_DAY = 500, 4, 25
 BASE = dt.date(2026, 11, 1)
 
-
-@pytest.fixture(autouse=True)
-def _postgres_only() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrency is tested on PostgreSQL (SQLite serialises every writer)")
 
 
 def _worker(ids: list[int], issued: Any, conflicts: Any, errors: Any) -> None:

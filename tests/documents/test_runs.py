@@ -3,6 +3,7 @@ consume no number."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from tests.billing.conftest import TODAY, Book
 from tests.documents.conftest import counters, counts
 
 pytestmark = pytest.mark.django_db
+D = dt.date
 
 
 def run(actor: Actor, mode: str) -> BillingRun:
@@ -78,11 +80,15 @@ def test_resumes_the_clients_left_and_follows_the_settings(book: Book, entity: L
     assert RunItem.objects.filter(run=created).count() == 0 and JournalTransaction.objects.count() == 0
     monkeypatch.setattr(periodic, "_issue_batch", real)
     r = billing.billing_run_execute(actor=actor, run=created)  # resume: finishes and issues
-    assert r.status == RunStatus.COMPLETED and r.summary["documents"] == 3
+    # an УПД closes services rendered: the third client's only period (1–30 November) has not ended
+    # on the 25th, so it gets none (its charges wait for the monthly УПД)
+    assert r.status == RunStatus.COMPLETED and r.summary["documents"] == 2
     rest = list(Document.objects.filter(run=r))
-    assert len(rest) == 3 and all(d.type == DocumentType.UPD and d.upd_status == 2 for d in rest)
-    assert sorted(Document.objects.filter(run=r).values_list("number", flat=True)) == ["1", "2", "3"]
-    assert counters() == [("upd", "2026", 3)]
+    assert len(rest) == 2 and all(d.type == DocumentType.UPD and d.upd_status == 2 for d in rest)
+    assert {d.client_id for d in rest} == {book.clients[0].pk, book.clients[1].pk}
+    assert all(D.fromisoformat(ln["period_end"]) <= TODAY for d in rest for ln in d.data["lines"])
+    assert sorted(Document.objects.filter(run=r).values_list("number", flat=True)) == ["1", "2"]
+    assert counters() == [("upd", "2026", 2)]
     assert services.documents_issue_for_run(actor=actor, run=r) == []
 
 
@@ -148,10 +154,10 @@ def test_retrying_a_failed_client_issues_its_document(book: Book, entity: LegalE
     real = batch.subscription_terms
     broken = book.subs[1].pk  # client 2's only subscription
 
-    def failing(sub: Any, spec: Any = None) -> Any:
+    def failing(sub: Any, spec: Any = None, **kwargs: Any) -> Any:
         if sub.pk == broken:
             raise ValueError("price missing")
-        return real(sub, spec)
+        return real(sub, spec, **kwargs)
 
     monkeypatch.setattr(batch, "subscription_terms", failing)
     r = run(actor, RunMode.AUTO)
@@ -172,10 +178,10 @@ def test_retrying_one_of_a_clients_subscriptions_issues_a_supplementary_document
     real = batch.subscription_terms
     client, ok, broken = book.clients[0], book.subs[0], book.subs[3]  # client 1: "pro" and "lite"
 
-    def failing(sub: Any, spec: Any = None) -> Any:
+    def failing(sub: Any, spec: Any = None, **kwargs: Any) -> Any:
         if sub.pk == broken.pk:
             raise ValueError("price missing")
-        return real(sub, spec)
+        return real(sub, spec, **kwargs)
 
     monkeypatch.setattr(batch, "subscription_terms", failing)
     r = run(actor, RunMode.AUTO)

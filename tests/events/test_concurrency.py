@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 
 from kopeck.common.actor import Actor
 from kopeck.events.models import Event
@@ -15,12 +15,6 @@ from kopeck.events.services import event_record, events_dispatch
 from tests.events.conftest import Collector, client_data
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrency is tested on PostgreSQL (SQLite serialises every writer)")
 
 
 def test_concurrent_changes_of_one_client_get_contiguous_numbers_in_commit_order() -> None:

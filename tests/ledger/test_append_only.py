@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, transaction
 
 from kopeck.common.actor import Actor
 from kopeck.core.clock import FixedClock
@@ -12,9 +12,8 @@ from tests.factories import ClientFactory
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.postgres  # the append-only trigger exists on PostgreSQL
 def test_postgres_refuses_updates_and_deletes_of_the_ledger(clock: FixedClock) -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("the append-only trigger exists on PostgreSQL")
     txn = ledger_operation_post(actor=Actor.system("t"), client=ClientFactory(), operation="payment",
                                 amount="1.00", reason="x")
     for attempt in (lambda: Posting.objects.filter(transaction=txn).update(amount_minor=1),

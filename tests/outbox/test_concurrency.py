@@ -7,7 +7,7 @@ import time
 from collections import Counter
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 
 from kopeck.outbox import registry
 from kopeck.outbox.models import MessageStatus, OutboxMessage
@@ -15,11 +15,6 @@ from kopeck.outbox.services import outbox_deliver, outbox_enqueue
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
-
-@pytest.fixture(autouse=True)
-def _postgres_only() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrency is tested on PostgreSQL (SQLite serialises every writer)")
 
 
 def test_concurrent_deliverers_never_run_one_message_twice() -> None:

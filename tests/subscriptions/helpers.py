@@ -83,3 +83,10 @@ def billed(sub: Subscription) -> list[tuple[str, str, str, str]]:
 
 def item_amounts(items: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
     return [(i["kind"], i["component"], i["amount"]) for i in items]
+
+
+def bill_all(on: dt.date | None = None) -> dict[str, Any]:
+    """Bill every subscription up to ``on`` one by one (what takes effect first), as scripts do."""
+    from kopeck.subscriptions.services import subscriptions_bill_due_all
+
+    return subscriptions_bill_due_all(actor=Actor.system("tests"), on=on)

@@ -21,8 +21,16 @@ from kopeck.subscriptions.models import (
     Subscription,
     SubscriptionStatus,
 )
-from kopeck.subscriptions.scheduler import run_due
-from tests.subscriptions.helpers import at, billed, counts, item_amounts, make_client, make_plan, posted
+from tests.subscriptions.helpers import (
+    at,
+    bill_all,
+    billed,
+    counts,
+    item_amounts,
+    make_client,
+    make_plan,
+    posted,
+)
 
 pytestmark = pytest.mark.django_db
 D = dt.date
@@ -80,13 +88,13 @@ def test_downgrade_scheduled_replaced_then_applied_at_period_end(clock: FixedClo
     assert changes == [ScheduledChangeStatus.REPLACED, ScheduledChangeStatus.PENDING]
     assert posted() == [("charge", "3100.00"), ("charge", "300.00")]  # no money at scheduling
     at(clock, D(2027, 2, 1))
-    summary = run_due()
-    assert summary["scheduled_changes"]["applied"] == [second.scheduled_change_id]
+    bill_all()
+    assert ScheduledChange.objects.get(pk=second.scheduled_change_id).status == ScheduledChangeStatus.APPLIED
     # the old period ended on Feb 1: nothing to credit; February on mini: 500 + 300
     assert posted()[2:] == [("charge", "500.00"), ("charge", "300.00")]
     sub.refresh_from_db()
     assert sub.plan.code == "mini"
-    assert run_due()["billing"]["transactions"] == 0
+    assert bill_all()["transactions"] == 0
 
 
 def test_immediate_downgrade_with_credit(clock: FixedClock, actor: Actor, plans: None) -> None:
@@ -110,7 +118,7 @@ def test_cancel_at_period_end_then_undone(clock: FixedClock, actor: Actor, plans
     assert (sub.status, sub.end_date) == (SubscriptionStatus.ACTIVE, None)
     assert ScheduledChange.objects.get(subscription=sub).status == ScheduledChangeStatus.CANCELLED
     at(clock, D(2027, 2, 1))
-    run_due()
+    bill_all()
     assert posted()[2:] == [("charge", "1000.00"), ("charge", "300.00")]
 
 
@@ -119,7 +127,7 @@ def test_cancel_at_period_end_takes_effect(clock: FixedClock, actor: Actor, plan
     at(clock, D(2027, 1, 15))
     s.subscription_cancel(actor=actor, subscription=sub)
     at(clock, D(2027, 2, 3))  # the job missed a few days: the change still applies on Feb 1
-    run_due()
+    bill_all()
     sub.refresh_from_db()
     assert (sub.status, sub.end_date) == (SubscriptionStatus.ENDED, D(2027, 2, 1))
     assert posted() == [("charge", "1000.00"), ("charge", "300.00")]
@@ -133,7 +141,7 @@ def test_immediate_cancellation_credits_unused_days(clock: FixedClock, actor: Ac
     assert item_amounts(result.items) == [("credit", "base", "322.58"), ("credit", "seats", "96.77")]
     sub.refresh_from_db()
     assert (sub.status, sub.end_date) == (SubscriptionStatus.ENDED, D(2027, 1, 22))
-    assert run_due()["billing"]["transactions"] == 0
+    assert bill_all()["transactions"] == 0
 
 
 def test_quantity_change_prorated_and_idempotency_key(clock: FixedClock, actor: Actor, plans: None) -> None:
@@ -172,11 +180,11 @@ def test_billing_day_change_at_period_end(clock: FixedClock, actor: Actor, plans
     result = both(s.subscription_change_billing_day, actor=actor, subscription=sub, billing_day=1)
     assert (result.items, result.effective_date) == ([], D(2027, 2, 10))
     at(clock, D(2027, 2, 10))
-    run_due()
+    bill_all()
     # bridge [Feb 10, Mar 1) = 19 of February's 28 days: 1000 × 19/28 = 678.571… → 678.57; 300 × 19/28 = 203.57
     assert posted()[2:] == [("charge", "678.57"), ("charge", "203.57")]
     at(clock, D(2027, 3, 1))
-    run_due()
+    bill_all()
     assert posted()[4:] == [("charge", "1000.00"), ("charge", "300.00")]
 
 
@@ -186,7 +194,7 @@ def test_suspend_with_billing_paused_and_resume(clock: FixedClock, actor: Actor,
     paused = both(s.subscription_suspend, actor=actor, subscription=sub, billing_continues=False)
     assert item_amounts(paused.items) == [("credit", "base", "322.58"), ("credit", "seats", "96.77")]
     at(clock, D(2027, 2, 1))
-    assert run_due()["billing"]["transactions"] == 0  # paused
+    assert bill_all()["transactions"] == 0  # paused
     at(clock, D(2027, 2, 15))
     resumed = both(s.subscription_resume, actor=actor, subscription=sub)
     # [Feb 15, Mar 1) = 14 of 28 days: 500.00 and 150.00
@@ -200,7 +208,7 @@ def test_suspend_with_billing_continuing_posts_nothing(clock: FixedClock, actor:
     at(clock, D(2027, 1, 22))
     assert both(s.subscription_suspend, actor=actor, subscription=sub, billing_continues=True).items == []
     at(clock, D(2027, 2, 1))
-    assert run_due()["billing"]["transactions"] == 2
+    assert bill_all()["transactions"] == 2
 
 
 def refused(exc: type[KopeckError], call: Callable[[], Any]) -> KopeckError:
@@ -247,26 +255,27 @@ def test_plan_without_the_currency_is_refused(clock: FixedClock, actor: Actor, p
     assert "currency" in err.errors
 
 
-def test_tick_command(clock: FixedClock, actor: Actor, plans: None) -> None:
+def test_tick_command_runs_the_daily_billing_run(clock: FixedClock, actor: Actor, plans: None) -> None:
     sub = start(actor, "basic")
     at(clock, D(2027, 2, 1))
     out = StringIO()
     call_command("tick", stdout=out)
-    assert '"transactions": 2' in out.getvalue()
-    call_command("tick", "--date", "2027-02-01", stdout=StringIO())
+    assert '"kopeck.billing.daily_run": {' in out.getvalue()
+    call_command("tick", stdout=StringIO())  # once per billing date
     assert len(posted()) == 4
     assert billed(sub)[-1][1] == "2027-02-01"
 
 
-def test_celery_task_runs_the_job(clock: FixedClock, actor: Actor, plans: None) -> None:
+def test_celery_beat_runs_the_daily_billing_run(clock: FixedClock, actor: Actor, plans: None) -> None:
+    from kopeck.billing.tasks import daily_run
     from kopeck.celery import app
-    from kopeck.subscriptions.tasks import run_due as task
 
     start(actor, "basic")
     at(clock, D(2027, 2, 1))
-    assert "kopeck.subscriptions.run_due" in app.conf.beat_schedule
-    summary = task.apply(kwargs={"on": "2027-02-01"}).get()
-    assert summary["billing"]["transactions"] == 2
+    assert "kopeck.billing.daily_run" in app.conf.beat_schedule
+    assert "kopeck.subscriptions.run_due" not in app.conf.beat_schedule  # no other biller
+    assert daily_run.apply().get()["status"] == "completed"
+    assert len(posted()) == 4
 
 
 def test_cancel_twice_with_the_same_key_replays(clock: FixedClock, actor: Actor, plans: None) -> None:

@@ -10,15 +10,15 @@ import pytest
 from kopeck.common.actor import Actor
 from kopeck.configuration.services import billing_settings_update
 from kopeck.core.clock import FixedClock
+from kopeck.core.subscriptions import Status
 from kopeck.ledger.models import JournalTransaction
 from kopeck.subscriptions.models import BilledPeriod, SubscriptionStatus
-from kopeck.subscriptions.scheduler import run_due
 from kopeck.subscriptions.services import (
     subscription_bill_due,
     subscription_create,
     subscriptions_bill_due_all,
 )
-from tests.subscriptions.helpers import at, billed, make_client, make_plan, posted
+from tests.subscriptions.helpers import at, bill_all, billed, make_client, make_plan, posted
 
 pytestmark = pytest.mark.django_db
 D = dt.date
@@ -120,16 +120,16 @@ def test_provider_zone_with_daylight_saving(clock: FixedClock, actor: Actor) -> 
     assert bill(actor, sub) == ["1490.00", "300.00"]
     # DST starts on 2027-03-14 at 02:00 local. 04:30 UTC is still March 13, 23:30 EST: not due yet
     clock.set(dt.datetime(2027, 3, 14, 4, 30, tzinfo=dt.UTC))
-    assert run_due()["billing"]["transactions"] == 0
+    assert bill_all()["transactions"] == 0
     # 05:30 UTC = March 14, 00:30 EST: the local date is the 14th, the period starts
     clock.set(dt.datetime(2027, 3, 14, 5, 30, tzinfo=dt.UTC))
-    assert run_due()["billing"]["transactions"] == 2
+    assert bill_all()["transactions"] == 2
     # April 14 02:00 UTC is still April 13 (22:00 EDT, UTC−4): the UTC date does not count
     clock.set(dt.datetime(2027, 4, 14, 2, 0, tzinfo=dt.UTC))
-    assert run_due()["billing"]["transactions"] == 0
+    assert bill_all()["transactions"] == 0
     clock.set(dt.datetime(2027, 4, 14, 4, 0, tzinfo=dt.UTC))  # 00:00 EDT on April 14
-    assert run_due()["billing"]["transactions"] == 2
-    assert run_due()["billing"]["transactions"] == 0
+    assert bill_all()["transactions"] == 2
+    assert bill_all()["transactions"] == 0
     assert [b[1] for b in billed(sub) if b[0] == "base"] == ["2027-02-14", "2027-03-14", "2027-04-14"]
 
 
@@ -155,3 +155,7 @@ def test_billing_future_date_is_refused(clock: FixedClock, actor: Actor) -> None
     with pytest.raises(ValidationFailed) as info:
         subscription_bill_due(actor=actor, subscription=sub, on=D(2027, 1, 2))
     assert "on" in info.value.errors
+
+
+def test_the_statuses_are_the_cores() -> None:
+    assert set(SubscriptionStatus.values) == {s.value for s in Status}

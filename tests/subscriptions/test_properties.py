@@ -19,8 +19,7 @@ from kopeck.core.clock import FixedClock
 from kopeck.ledger.models import JournalTransaction, Posting
 from kopeck.subscriptions import services as s
 from kopeck.subscriptions.models import BilledPeriod, Subscription
-from kopeck.subscriptions.scheduler import run_due
-from tests.subscriptions.helpers import at, counts, make_client, make_plan
+from tests.subscriptions.helpers import at, bill_all, counts, make_client, make_plan
 
 ACTIONS = st.one_of(
     st.tuples(st.just("days"), st.integers(1, 20)),
@@ -50,7 +49,7 @@ class ActionSequences(TestCase):
             for action in actions:
                 if action[0] == "days":
                     day = at(clock, day + dt.timedelta(days=action[1]))
-                    run_due()
+                    bill_all()
                     continue
                 if action[0] == "bill":
                     s.subscription_bill_due(actor=actor, subscription=sub)

@@ -7,7 +7,7 @@ import threading
 from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 from rest_framework.test import APIClient
 
 from kopeck.usage.models import UsageEvent
@@ -15,11 +15,6 @@ from tests.usage.conftest import make_subscription
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
-
-@pytest.fixture(autouse=True)
-def _postgres_only() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrency is tested on PostgreSQL (SQLite serialises every writer)")
 
 
 def test_ten_concurrent_batches_with_overlapping_ids(make_key: Any, clock: Any) -> None:

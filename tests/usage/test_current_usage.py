@@ -81,3 +81,22 @@ def test_current_period_follows_the_anchor(sub: Subscription) -> None:
     assert current_period(sub, spec, dt.date(2026, 12, 5)) == Period(dt.date(2026, 12, 1), dt.date(2027, 1, 1))
     sub.anchor_kind = "anniversary"
     assert current_period(sub, spec, dt.date(2026, 12, 5)) == Period(dt.date(2026, 11, 10), dt.date(2026, 12, 10))
+
+
+def test_the_current_period_of_a_quarterly_plan_whose_billing_day_moved(api_as: Any, sub: Subscription,
+                                                                       clock: Any) -> None:
+    # quarterly from 2026-11-01; on 2027-01-10 the billing day moved to the 15th: the bridge
+    # 2027-01-10 – 01-14, then quarters from 2027-01-15 (the cycle's origin is the day of the move)
+    version = sub.plan_version
+    version.spec = {**version.spec, "billing_period": {"unit": "month", "count": 3}}
+    version.save()
+    sub.anchor_kind, sub.billing_day = "calendar", 15
+    sub.cycle_origin = sub.billing_from = dt.date(2027, 1, 10)
+    sub.save()
+    clock.set(dt.datetime(2027, 1, 20, 9, tzinfo=dt.UTC))
+    r = api_as("usage:read").get(f"/api/v1/subscriptions/{sub.pk}/usage/")
+    assert r.status_code == 200
+    assert r.json()["period"] == {"start": "2027-01-15", "end": "2027-04-15"}
+    clock.set(dt.datetime(2027, 1, 12, 9, tzinfo=dt.UTC))
+    assert api_as("usage:read").get(f"/api/v1/subscriptions/{sub.pk}/usage/").json()["period"] == {
+        "start": "2027-01-10", "end": "2027-01-15"}

@@ -6,6 +6,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from kopeck.core.subscriptions import BilledLine
+
 
 class RunMode(models.TextChoices):
     SANDBOX = "sandbox", _("Sandbox (compute only)")
@@ -88,6 +90,11 @@ class RunItem(models.Model):
         verbose_name_plural = _("billing run items")
         ordering = ["run", "subscription"]
         constraints = [models.UniqueConstraint(fields=["run", "subscription"], name="run_item_once")]
+
+    @property
+    def lines(self) -> list[BilledLine]:
+        """The stored items as typed billed lines."""
+        return [BilledLine.from_dict(line, self.currency) for line in self.items]
 
 
 class ChunkPhase(models.TextChoices):

@@ -2,24 +2,25 @@
 
 ``kopeck.billing.process_chunk`` processes one chunk of a run (see
 :func:`kopeck.billing.services.billing_run_dispatch`); any number of workers may run them, and a
-chunk sent twice is done once. ``kopeck.billing.auto_run`` starts the daily automatic run once the
-provider-local time has passed ``auto_billing_time`` (billing settings); Celery beat (or, in the
-embedded default, the scheduler of ``kopeck serve``) runs it every 15 minutes — see
-kopeck.cli.scheduler. At most one automatic run per billing date is started."""
+chunk sent twice is done once. ``kopeck.billing.daily_run`` — the one scheduled biller — starts the
+day's billing run (automatic, or with confirmation, as the billing settings say) once the
+provider-local time has passed ``auto_billing_time``; Celery beat (or, in the embedded default, the
+scheduler of ``kopeck serve``) runs it every ``KOPECK_TICK_SECONDS`` (15 minutes) — see
+kopeck.cli.scheduler. At most one scheduled run per billing date is started."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from kopeck.billing.services import billing_auto_run_due, billing_run_chunk_task
+from kopeck.billing.services import billing_daily_run_due, billing_run_chunk_task
 from kopeck.celery import app
 from kopeck.common.actor import Actor, ActorKind
 
 
-@app.task(name="kopeck.billing.auto_run")
-def auto_run() -> dict[str, Any] | None:
-    """Start (or resume) today's automatic billing run if it is due; its id and status, or None."""
-    run = billing_auto_run_due(actor=Actor.system("scheduler"))
+@app.task(name="kopeck.billing.daily_run")
+def daily_run() -> dict[str, Any] | None:
+    """Start (or resume) today's scheduled billing run if it is due; its id and status, or None."""
+    run = billing_daily_run_due(actor=Actor.system("scheduler"))
     return None if run is None else {"run": run.pk, "status": run.status}
 
 

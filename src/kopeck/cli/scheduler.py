@@ -14,11 +14,12 @@ from typing import Any
 
 log = logging.getLogger("kopeck.scheduler")
 
-# Task name -> interval in seconds.
+# Task name -> interval in seconds. Billing has one scheduled job: the daily billing run (it
+# applies the scheduled changes that are due, posts and issues the documents, or waits for a
+# confirmation — as the billing settings say); no other job posts charges.
 PERIODIC_TASKS: dict[str, int] = {
-    "kopeck.subscriptions.run_due": int(os.environ.get("KOPECK_TICK_SECONDS", "3600")),
+    "kopeck.billing.daily_run": int(os.environ.get("KOPECK_TICK_SECONDS", "900")),
     "kopeck.idempotency_purge": 24 * 3600,
-    "kopeck.billing.auto_run": 15 * 60,
     "kopeck.documents.monthly_acts": 6 * 3600,
     "kopeck.documents.deliveries_resume": 5 * 60,
     "kopeck.outbox.deliver": 30,

@@ -18,7 +18,7 @@ class BillingSettingsSerializer(serializers.ModelSerializer[BillingSettings]):
 
     class Meta:
         model = BillingSettings
-        fields = ["time_zone", "default_currency", "vat_regime", "prices_include_vat", "auto_billing_time",
+        fields = ["time_zone", "default_currency", "vat_regime", "prices_include_vat", "scheduled_run", "auto_billing_time",
                   "run_report_to", "default_vat_rate",
                   "updated_at"]
         read_only_fields = ["updated_at"]

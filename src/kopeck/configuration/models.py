@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from kopeck.core.vat import VatPolicy
 
 
 class VatRegime(models.TextChoices):
@@ -12,14 +16,14 @@ class VatRegime(models.TextChoices):
     USN_GENERAL = "usn_general", _("УСН on the general rates (22/10/0%)")
 
 
-# The VAT rate applied when a line names none, per regime (kopeck.core.vat.VatRate values).
-DEFAULT_RATE_OF_REGIME = {
-    VatRegime.OSN: "22",
-    VatRegime.USN_EXEMPT: "exempt",
-    VatRegime.USN_5: "5",
-    VatRegime.USN_7: "7",
-    VatRegime.USN_GENERAL: "22",
-}
+
+
+class ScheduledRun(models.TextChoices):
+    """What the daily scheduled billing run is — the one scheduled biller."""
+
+    AUTO = "auto", _("Automatic: posts the charges and issues the documents")
+    CONFIRM = "confirm", _("With confirmation: computes, then waits for an operator")
+    OFF = "off", _("None: billing runs are started by hand only")
 
 
 class BillingSettings(models.Model):
@@ -30,9 +34,12 @@ class BillingSettings(models.Model):
     default_currency = models.CharField(_("default currency"), max_length=3, default="RUB")
     vat_regime = models.CharField(_("VAT regime"), max_length=20, choices=VatRegime.choices, default=VatRegime.OSN)
     prices_include_vat = models.BooleanField(_("prices include VAT"), default=True)
+    scheduled_run = models.CharField(
+        _("daily billing run"), max_length=10, choices=ScheduledRun.choices, default=ScheduledRun.AUTO,
+        help_text=_("The one scheduled biller: what the billing run the scheduler starts every day is."))
     auto_billing_time = models.TimeField(
-        _("daily automatic billing time"), null=True, blank=True,
-        help_text=_("Provider-local time after which the daily automatic billing run starts; empty: off."))
+        _("daily billing run time"), default=dt.time(0, 0),
+        help_text=_("Provider-local time after which the daily billing run starts."))
     run_report_to = models.CharField(
         _("billing-run reports to"), max_length=1000, blank=True, default="",
         help_text=_("E-mail addresses, separated by commas, that get a report when a billing run that posts "
@@ -49,7 +56,13 @@ class BillingSettings(models.Model):
 
     @property
     def default_vat_rate(self) -> str:
-        return DEFAULT_RATE_OF_REGIME[VatRegime(self.vat_regime)]
+        """The rate of a line that names none (:data:`kopeck.core.vat.REGIME_DEFAULT_RATE`)."""
+        return self.vat_policy.default_rate.value
+
+    @property
+    def vat_policy(self) -> VatPolicy:
+        """The provider's VAT policy: the regime's default rate, prices with or without VAT."""
+        return VatPolicy.of_regime(str(self.vat_regime), prices_include_vat=bool(self.prices_include_vat))
 
     @property
     def run_report_addresses(self) -> list[str]:

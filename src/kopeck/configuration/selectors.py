@@ -6,6 +6,7 @@ from django.conf import settings
 
 from kopeck.common import clock
 from kopeck.configuration.models import BillingSettings, MailSettings
+from kopeck.core.vat import VatPolicy
 
 
 def billing_settings() -> BillingSettings:
@@ -15,6 +16,11 @@ def billing_settings() -> BillingSettings:
     if obj is None:
         obj = BillingSettings(pk=1, time_zone=settings.KOPECK_TIME_ZONE, default_currency="RUB")
     return obj
+
+
+def vat_policy() -> VatPolicy:
+    """The provider's VAT policy (:class:`kopeck.core.vat.VatPolicy`) from the billing settings."""
+    return billing_settings().vat_policy
 
 
 def provider_zone() -> str:

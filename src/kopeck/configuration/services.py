@@ -12,12 +12,13 @@ from kopeck.audit.services import audit_record
 from kopeck.common import clock
 from kopeck.common.actor import Actor
 from kopeck.common.errors import ValidationFailed
-from kopeck.configuration.models import BillingSettings, MailSecurity, MailSettings, VatRegime
+from kopeck.configuration.models import BillingSettings, MailSecurity, MailSettings, ScheduledRun, VatRegime
 from kopeck.configuration.selectors import billing_settings, mail_settings
 from kopeck.core.calendar import CalendarError, zone
 from kopeck.core.money import Currency, MoneyError
 
-EDITABLE = ("time_zone", "default_currency", "vat_regime", "prices_include_vat", "auto_billing_time", "run_report_to")
+EDITABLE = ("time_zone", "default_currency", "vat_regime", "prices_include_vat", "scheduled_run", "auto_billing_time",
+            "run_report_to")
 
 
 def clean_addresses(value: object) -> tuple[str, list[str]]:
@@ -63,15 +64,17 @@ def billing_settings_update(*, actor: Actor, **changes: Any) -> BillingSettings:
         errors["vat_regime"] = [f"Choose one of {', '.join(VatRegime.values)}."]
     if "prices_include_vat" in changes and not isinstance(changes["prices_include_vat"], bool):
         errors["prices_include_vat"] = ["Must be true or false."]
+    if "scheduled_run" in changes and changes["scheduled_run"] not in ScheduledRun.values:
+        errors["scheduled_run"] = [f"Choose one of {', '.join(ScheduledRun.values)}."]
     if "auto_billing_time" in changes:
         value = changes["auto_billing_time"]
         if isinstance(value, str):
             try:
-                value = changes["auto_billing_time"] = dt.time.fromisoformat(value) if value else None
+                value = changes["auto_billing_time"] = dt.time.fromisoformat(value)
             except ValueError:
-                errors["auto_billing_time"] = ["Give a time HH:MM, or null (off)."]
-        if value is not None and "auto_billing_time" not in errors and not isinstance(value, dt.time):
-            errors["auto_billing_time"] = ["Give a time HH:MM, or null (off)."]
+                value = None
+        if not isinstance(value, dt.time):
+            errors["auto_billing_time"] = ["Give a time HH:MM (to turn the daily run off, set scheduled_run to off)."]
     if "run_report_to" in changes:
         changes["run_report_to"], problems = clean_addresses(changes["run_report_to"])
         if problems:

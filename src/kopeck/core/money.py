@@ -213,6 +213,20 @@ class Money:
         return f"{self.amount.quantize(_QUANTA[units], rounding=ROUND_HALF_UP):.{units}f}"
 
 
+def to_minor(money: Money) -> int:
+    """The amount in whole minor units (kopecks, cents) — the one conversion Kopeck has: the ledger,
+    billed periods, run items and documents store these. An amount with more decimals than the
+    currency allows is refused (:class:`MoneyError`), never rounded or cut: round the line first."""
+    money.require_rounded()
+    return int(money.amount.scaleb(money.currency.minor_units))
+
+
+def from_minor(units: int, currency: str | Currency) -> Money:
+    """The amount of ``units`` minor units (:func:`to_minor` backwards)."""
+    cur = Currency.of(currency)
+    return Money(Decimal(units).scaleb(-cur.minor_units), cur)
+
+
 def money_sum(items: Iterable[Money], currency: str | Currency) -> Money:
     total = Money.zero(currency)
     for item in items:

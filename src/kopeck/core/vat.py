@@ -1,10 +1,18 @@
-"""VAT (НДС): rates, inclusive and on-top calculation, rounded per line.
+"""VAT (НДС): rates, inclusive and on-top calculation, rounded per line — and the provider's VAT
+policy, the one place that says which rate a line carries and whether prices include VAT.
 
 * inclusive ("в т.ч. НДС"): VAT = round(gross × R / (100 + R)); net = gross − VAT
 * on top ("НДС сверху"): VAT = round(net × R / 100); gross = net + VAT
 * exempt ("Без налога (НДС)"): VAT = 0, net = gross
 
 Rounding: once per line, to the currency's minor unit, half-up. Document totals are sums of lines.
+
+:class:`VatPolicy`: a line's rate is its product's, else the default rate of the provider's VAT
+regime (:data:`REGIME_DEFAULT_RATE`); catalog prices include VAT or get it on top (one setting).
+Whatever is posted to the ledger is gross: a price of 1000.00 with 22 % on top is posted as
+1220.00 (VAT 220.00), and splitting that gross amount back ("в т.ч.") gives the same 220.00 — for
+every rate, since VAT on top is rounded once, half-up (|error| ≤ half a kopeck, shrunk by 1 + R
+on the way back).
 """
 
 from __future__ import annotations
@@ -98,3 +106,35 @@ def vat_on_top(net: Money, rate: VatRate) -> VatLine:
 
 def vat_line(amount: Money, rate: VatRate, *, prices_include_vat: bool) -> VatLine:
     return vat_inclusive(amount, rate) if prices_include_vat else vat_on_top(amount, rate)
+
+
+REGIME_DEFAULT_RATE: dict[str, VatRate] = {
+    "osn": VatRate.VAT_22,          # ОСН
+    "usn_exempt": VatRate.EXEMPT,   # УСН without VAT
+    "usn_5": VatRate.VAT_5,
+    "usn_7": VatRate.VAT_7,
+    "usn_general": VatRate.VAT_22,  # УСН on the general rates
+}
+"""The rate of a line that names none, per VAT regime (the billing settings' ``vat_regime``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class VatPolicy:
+    """The provider's VAT policy (see the module docstring)."""
+
+    default_rate: VatRate
+    prices_include_vat: bool = True
+
+    @classmethod
+    def of_regime(cls, regime: str, *, prices_include_vat: bool) -> VatPolicy:
+        return cls(REGIME_DEFAULT_RATE[regime], prices_include_vat)
+
+    def rate_for(self, rate: str | VatRate | None) -> VatRate:
+        """The rate of a line whose product names ``rate`` (blank: the regime's default)."""
+        if isinstance(rate, VatRate):
+            return rate
+        return VatRate.parse(rate) if rate else self.default_rate
+
+    def line(self, price: Money, rate: VatRate) -> VatLine:
+        """A priced line (a catalog price, prorated and rounded) with its VAT: included, or on top."""
+        return vat_line(price, rate, prices_include_vat=self.prices_include_vat)

@@ -41,6 +41,10 @@ CURRENCIES: Final[dict[str, tuple[str, str, str]]] = {
     "BYN": ("Белорусский рубль", "Belarusian rouble", "933"),
     "CNY": ("Юань", "Yuan renminbi", "156"),
 }
+# How an amount's currency is written after it in Russian ("на сумму 1 990,00 руб."); English: the code.
+CURRENCY_SHORT_RU: Final[dict[str, str]] = {
+    "RUB": "руб.", "USD": "долл. США", "EUR": "евро", "KZT": "тенге", "BYN": "бел. руб.", "CNY": "юаней",
+}
 
 
 def provider_requisites(entity: LegalEntity) -> dict[str, str]:
@@ -94,6 +98,7 @@ def build_data(
             "period_start": period_start.isoformat() if period_start else "",
             "period_end": period_end.isoformat() if period_end else "",
             "currency": currency, "currency_name": name_ru if language == "ru" else name_en,
+            "currency_short": CURRENCY_SHORT_RU.get(currency, currency) if language == "ru" else currency,
             "currency_code": code, "upd_status": upd_status, "correction_number": correction_number,
             "corrects": dict(corrects) if corrects else None, "language": language, "notes": notes,
             "payment_purpose": purpose, "payment_documents": [dict(p) for p in payment_documents],

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from kopeck.documents.data import entity_variables
+from kopeck.documents.data import CURRENCY_SHORT_RU, entity_variables
 from kopeck.documents.models import Document, DocumentSettings, DocumentTemplate, LegalEntity, Variable
 from kopeck.documents.rendering import FORM_OF_TYPE, default_source, render_source
 
@@ -49,7 +49,18 @@ def template_source(form: str, language: str) -> str:
 
 
 def document_html(document: Document) -> str:
-    return render_source(template_source(form_of(document), document.language), document.data)
+    return render_source(template_source(form_of(document), document.language), _with_defaults(document.data))
+
+
+def _with_defaults(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A document's frozen data with the presentation keys added since it was issued, derived from
+    what it holds (how its currency is written after an amount)."""
+    header = dict(data.get("document") or {})
+    if "currency_short" not in header:
+        currency = str(header.get("currency", ""))
+        header["currency_short"] = CURRENCY_SHORT_RU.get(currency, currency) if header.get("language") == "ru" \
+            else currency
+    return {**data, "document": header}
 
 
 def document_pdf_bytes(document: Document) -> bytes | None:

@@ -129,8 +129,13 @@ class JournalTransactionAdmin(ReadOnlyAdmin):
             *super().get_urls(),
         ]
 
+    def has_write_permission(self, request: HttpRequest) -> bool:
+        """Posting and reversing need write access to the ledger (the transactions themselves are
+        never added, changed or deleted as model rows)."""
+        return request.user.has_perm("ledger.add_journaltransaction")
+
     def _require_write(self, request: HttpRequest) -> None:
-        if not request.user.has_perm("ledger.add_journaltransaction"):
+        if not self.has_write_permission(request):
             raise PermissionDenied
 
     def post_view(self, request: HttpRequest) -> HttpResponse:
@@ -192,7 +197,7 @@ class JournalTransactionAdmin(ReadOnlyAdmin):
                          "reverse_url": reverse("admin:ledger_journaltransaction_reverse", args=[object_id])}
         return super().change_view(request, object_id, form_url, extra_context)
 
-    @admin.action(description=_("Reverse selected transactions"))
+    @admin.action(description=_("Reverse selected transactions"), permissions=["write"])
     def reverse_selected(self, request: HttpRequest, queryset: QuerySet[JournalTransaction]) -> None:
         for txn in queryset:
             try:

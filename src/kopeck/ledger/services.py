@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 
-from kopeck.audit.services import audit_record, audit_record_many
+from kopeck.audit.services import audit_insert_sql, audit_record, audit_record_many
 from kopeck.clients.models import Client
 from kopeck.common import clock
 from kopeck.common.actor import Actor
@@ -89,9 +89,9 @@ def ledger_system_accounts_ensure(*, currencies: Iterable[str]) -> None:
 
 
 # The hot path on PostgreSQL: one statement locks the client's account row, inserts the transaction,
-# its postings and its audit entry. A single statement is atomic on its own, so outside a caller's
-# transaction it needs no BEGIN/COMMIT round trips. It inserts nothing when the client has no account
-# in the currency yet; the ORM path then creates it.
+# its postings and its audit entry (whose SQL is the audit app's). A single statement is atomic on its
+# own, so outside a caller's transaction it needs no BEGIN/COMMIT round trips. It inserts nothing when
+# the client has no account in the currency yet; the ORM path then creates it.
 _INSERT_PG = """
 WITH a AS (
     SELECT id FROM ledger_account WHERE role = 'client' AND client_id = %s AND currency = %s FOR UPDATE
@@ -105,24 +105,23 @@ WITH a AS (
     SELECT t.id, COALESCE(x.account_id, a.id), x.amount_minor, %s, %s
     FROM t CROSS JOIN a CROSS JOIN unnest(%s::bigint[], %s::bigint[]) AS x(account_id, amount_minor)
 )
-INSERT INTO audit_auditentry (at, actor_kind, actor_id, actor_label, action, object_type, object_id, before, after)
-SELECT %s, %s, %s, %s, %s, 'transaction', t.id::text, NULL, %s::jsonb FROM t
-RETURNING object_id
 """
 
 
-def _insert_pg(txn: JournalTransaction, legs: Sequence[Leg], system: Mapping[AccountRole, int],
+def _insert_pg(actor: Actor, txn: JournalTransaction, legs: Sequence[Leg], system: Mapping[AccountRole, int],
                amounts: list[int], after: Mapping[str, object]) -> int | None:
     account_ids = [None if leg.role == AccountRole.CLIENT else system[leg.role] for leg in legs]
+    audit_sql, audit_params = audit_insert_sql(actor=actor, at=txn.recorded_at, action=f"ledger.{txn.operation}",
+                                               object_type="transaction", object_id="t.id::text",
+                                               after="%s::jsonb", rows="t")
     with connection.cursor() as cursor:
-        cursor.execute(_INSERT_PG, [
+        cursor.execute(_INSERT_PG + audit_sql + " RETURNING object_id", [
             txn.client_id, txn.currency,
             txn.operation, txn.client_id, txn.currency, txn.amount_minor, txn.vat_rate, txn.vat_minor, txn.reason,
             txn.source_ref, txn.recorded_at, txn.actor_kind, txn.actor_id, txn.actor_label, txn.reverses_id,
             json.dumps(txn.explanation, ensure_ascii=False),
             txn.currency, txn.recorded_at, account_ids, amounts,
-            txn.recorded_at, txn.actor_kind, txn.actor_id, txn.actor_label, f"ledger.{txn.operation}",
-            json.dumps(after, ensure_ascii=False),
+            *audit_params, json.dumps(after, ensure_ascii=False),
         ])
         row = cursor.fetchone()
     return None if row is None else int(row[0])
@@ -155,7 +154,7 @@ def _write(
              "reason": reason, "source_ref": source_ref, "reverses": reverses.pk if reverses else None}
     roles: set[AccountRole] = {leg.role for leg in legs if leg.role != AccountRole.CLIENT}
     if connection.vendor == "postgresql" and (system := _remembered_system_ids(roles, currency)) is not None:
-        pk = _insert_pg(txn, legs, system, amounts, after)
+        pk = _insert_pg(actor, txn, legs, system, amounts, after)
         if pk is not None:
             txn.pk = pk
             txn._state.adding = False
@@ -198,9 +197,9 @@ def ledger_charges_post_bulk(*, actor: Actor, charges: Sequence[BulkCharge]) -> 
         return []
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("ledger_charges_post_bulk must run inside the caller's transaction")
-    from kopeck.configuration.selectors import billing_settings
+    from kopeck.configuration.selectors import vat_policy
 
-    default_rate = VatRate.parse(billing_settings().default_vat_rate)
+    default_rate = vat_policy().default_rate
     rates: dict[str | None, VatRate] = {None: default_rate, "": default_rate}
     currencies = {c.pk: c for c in Client.objects.filter(
         pk__in={ch.client_id for ch in charges}).only("pk", "currency")}
@@ -319,9 +318,9 @@ def ledger_operation_post(
         raise ValidationFailed("The operation is invalid.", errors=errors)
     assert op is not None and money is not None
     if op in (Operation.CHARGE, Operation.ONE_OFF_CHARGE) and rate is None:
-        from kopeck.configuration.selectors import billing_settings
+        from kopeck.configuration.selectors import vat_policy
 
-        rate = VatRate.parse(billing_settings().default_vat_rate)
+        rate = vat_policy().rate_for(None)
     try:
         entry: Entry = operation_entry(op, money, vat_rate=rate, via_gateway=via_gateway)
     except (LedgerError, MoneyError) as exc:

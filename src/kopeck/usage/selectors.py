@@ -17,7 +17,7 @@ from kopeck.configuration.selectors import provider_today, provider_zone
 from kopeck.core.calendar import start_of_local_day
 from kopeck.core.explain import Explanation
 from kopeck.core.money import Money
-from kopeck.core.periods import BillingCycle, Period, anniversary_cycle, calendar_cycle
+from kopeck.core.periods import Period
 from kopeck.core.pricing import (
     AggregationType,
     PricingError,
@@ -32,27 +32,16 @@ from kopeck.core.pricing import (
     UsageEvent as CoreEvent,
 )
 from kopeck.core.pricing.plan import ComponentKind, PlanSpec
-from kopeck.subscriptions.models import AnchorKind, Subscription
+from kopeck.core.subscriptions import period_containing
+from kopeck.subscriptions.models import Subscription
+from kopeck.subscriptions.selectors import subscription_terms
 from kopeck.usage.models import MeterReading, UsageEvent
 
 
-def _cycle(sub: Subscription, spec: PlanSpec) -> BillingCycle:
-    if sub.anchor_kind == AnchorKind.CALENDAR and sub.billing_day and spec.interval.is_month_based:
-        return calendar_cycle(sub.start_date, spec.interval, sub.billing_day)
-    return anniversary_cycle(sub.start_date, spec.interval)
-
-
 def current_period(sub: Subscription, spec: PlanSpec, on: dt.date | None = None) -> Period:
-    """The billing period containing the provider-local date ``on`` (default today): from the
-    subscription's anchor (anniversary or calendar billing day); before the first billing date of a
-    calendar cycle, the stub period from the start date; before the start, the first period."""
-    day = provider_today() if on is None else on
-    cycle = _cycle(sub, spec)
-    first = cycle.boundary(0)
-    if sub.start_date < first and day < first:  # a calendar cycle's stub period
-        return Period(sub.start_date, first)
-    day = max(day, first)
-    return cycle.period(cycle.index_of(day))
+    """The billing period of ``sub`` containing the provider-local date ``on`` (default today), as
+    billing cuts it (:func:`kopeck.core.subscriptions.period_containing`)."""
+    return period_containing(subscription_terms(sub, spec), provider_today() if on is None else on)
 
 
 def usage_events(sub: Subscription, metric: str | None = None) -> QuerySet[UsageEvent]:

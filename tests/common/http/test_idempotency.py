@@ -4,7 +4,7 @@ import threading
 from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 from rest_framework.test import APIClient
 
 from kopeck.common.models import IdempotencyRecord
@@ -74,9 +74,8 @@ def test_invalid_key_is_refused(api: APIClient, clock: FixedClock) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres  # concurrent requests are tested on PostgreSQL
 def test_concurrent_requests_with_one_key_create_one_transaction(make_key: Any) -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrent requests are tested on PostgreSQL")
     client = ClientFactory()
     token = make_key("ledger:write")
     url = f"/api/v1/clients/{client.pk}/operations/"

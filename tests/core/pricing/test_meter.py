@@ -120,3 +120,15 @@ def test_rollover_and_replacement_give_the_right_consumption(max_value: int, dat
         kind = ReadingKind.ROLLOVER if wrapped else ReadingKind.NORMAL
         readings.append(MeterReading(f"r{i}", at, Decimal(value), kind))
     assert meter_consumption(readings, Decimal(max_value)).consumption == expected
+
+
+def test_an_opening_reading_counts_by_its_value_however_it_was_reached() -> None:
+    # the rollover (or the replacement) happened in the previous period: this one starts from the
+    # counter as it then stood
+    t = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    for kind, old_final in ((ReadingKind.ROLLOVER, None), (ReadingKind.REPLACEMENT, Decimal(99995))):
+        opening = MeterReading("p1", t, Decimal(20), kind, old_final)
+        result = meter_consumption([opening, MeterReading("p2", t + dt.timedelta(days=9), Decimal(50))],
+                                   max_value=Decimal(100000))
+        assert result.consumption == Decimal(30)
+        assert result.explanation.formula == "consumption = Σ segments = 30 (50 − 20 = 30)"

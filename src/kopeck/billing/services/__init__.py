@@ -18,7 +18,7 @@ The package, by seam: :mod:`.runs` (scope, create), :mod:`.engine` (chunks), :mo
 """
 
 from kopeck.billing.services.dispatch import (
-    billing_auto_run_due,
+    billing_daily_run_due,
     billing_run_chunk_task,
     billing_run_confirm,
     billing_run_confirm_dispatch,
@@ -44,7 +44,7 @@ from kopeck.billing.services.review import (
 from kopeck.billing.services.runs import Progress, billing_run_create, chunk_size, run_subscriptions
 
 __all__ = [
-    "CSV_COLUMNS", "Progress", "RunChanged", "billing_auto_run_due", "billing_run_chunk_task", "billing_run_confirm",
+    "CSV_COLUMNS", "Progress", "RunChanged", "billing_daily_run_due", "billing_run_chunk_task", "billing_run_confirm",
     "billing_run_confirm_dispatch", "billing_run_confirm_start", "billing_run_create", "billing_run_dispatch",
     "billing_run_exclude", "billing_run_execute", "billing_run_include", "billing_run_reject",
     "billing_run_retry_errors", "billing_run_start", "billing_runs_compare", "chunk_size", "process_chunk",

@@ -12,6 +12,7 @@ from kopeck.billing.services.review import _confirm
 from kopeck.billing.services.runs import Progress, billing_run_create
 from kopeck.common import clock
 from kopeck.common.actor import Actor
+from kopeck.configuration.models import ScheduledRun
 from kopeck.configuration.selectors import billing_settings, provider_zone
 from kopeck.core.calendar import zone
 
@@ -126,27 +127,35 @@ def billing_run_confirm_dispatch(*, actor: Actor, run: BillingRun, fingerprint: 
 # the daily automatic run
 
 
-def billing_auto_run_due(*, actor: Actor) -> BillingRun | None:
-    """Start today's automatic run once the provider-local time has passed the settings'
-    ``auto_billing_time`` (off when empty) — at most one per billing date; ``None`` when none is
-    due or it already exists (an interrupted one is resumed). With a broker the run is dispatched
-    to the workers; in the embedded default it runs here."""
-    at = billing_settings().auto_billing_time
-    if at is None:
+UNFINISHED = (RunStatus.PENDING, RunStatus.COMPUTING, RunStatus.APPLYING, RunStatus.FAILED)
+
+
+def billing_daily_run_due(*, actor: Actor) -> BillingRun | None:
+    """The one scheduled biller: start today's billing run once the provider-local time has passed
+    the settings' ``auto_billing_time`` — as the settings' ``scheduled_run`` says: ``auto`` (posts
+    and issues the documents), ``confirm`` (computes and waits for an operator: nothing is posted
+    before the confirmation), ``off`` (none: runs by hand only). At most one per billing date; an
+    interrupted one is resumed; while an earlier scheduled run awaits confirmation no new one is
+    started (confirming it bills up to its date, the next tick starts today's). ``None`` when
+    nothing was started or resumed. With a broker the run is dispatched to the workers; in the
+    embedded default it runs here."""
+    config = billing_settings()
+    if config.scheduled_run == ScheduledRun.OFF:
         return None
     now = clock.now().astimezone(zone(provider_zone()))
     today = now.date()
-    if now.time().replace(tzinfo=None) < at:
+    if now.time().replace(tzinfo=None) < config.auto_billing_time:
         return None
     start = billing_run_execute if settings.CELERY_TASK_ALWAYS_EAGER else billing_run_dispatch
     existing = BillingRun.objects.filter(scheduled=True, billing_date=today).first()
     if existing is not None:
-        if existing.status in (RunStatus.PENDING, RunStatus.COMPUTING, RunStatus.APPLYING, RunStatus.FAILED):
-            return start(actor=actor, run=existing)
+        return start(actor=actor, run=existing) if existing.status in UNFINISHED else None
+    if BillingRun.objects.filter(scheduled=True, status=RunStatus.AWAITING_CONFIRMATION).exists():
         return None
+    mode = RunMode.CONFIRM if config.scheduled_run == ScheduledRun.CONFIRM else RunMode.AUTO
     try:
         with transaction.atomic():
-            run = billing_run_create(actor=actor, billing_date=today, mode=RunMode.AUTO, scheduled=True)
+            run = billing_run_create(actor=actor, billing_date=today, mode=mode, scheduled=True)
     except IntegrityError:  # started concurrently
         return None
     return start(actor=actor, run=run)

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
-from decimal import Decimal
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import transaction
@@ -25,8 +24,10 @@ from kopeck.common.bulk import bulk_insert
 from kopeck.common.dbstats import analyze_stale
 from kopeck.common.errors import Conflict
 from kopeck.common.faults import fault_point
-from kopeck.configuration.selectors import billing_settings
-from kopeck.core.money import Currency
+from kopeck.configuration.selectors import vat_policy
+from kopeck.core.money import to_minor
+from kopeck.core.subscriptions import BilledLine
+from kopeck.core.vat import VatPolicy
 from kopeck.ledger.models import Account
 from kopeck.ledger.services import ledger_system_accounts_ensure
 from kopeck.subscriptions.batch import BatchOutcome, LineKey, line_key, subscriptions_bill_batch
@@ -39,16 +40,9 @@ log = logging.getLogger(__name__)
 # chunks: planning, processing, finishing
 
 
-def _minor(amount: str, currency: str) -> int:
-    return int(Decimal(amount).scaleb(Currency.of(currency).minor_units))
-
-
-def _total_minor(lines: list[dict[str, Any]], currency: str) -> int:
-    total = 0
-    for line in lines:
-        amount = _minor(line["amount"], line.get("currency") or currency)
-        total += -amount if line.get("kind") == "credit" else amount
-    return total
+def total_minor(lines: Iterable[BilledLine]) -> int:
+    """Charges minus credits, in minor units."""
+    return sum(to_minor(line.signed) for line in lines)
 
 
 def _phase(run: BillingRun) -> str:
@@ -154,17 +148,17 @@ def _item(run: BillingRun, out: BatchOutcome, vat: str) -> RunItem:
         item.status, item.error = ItemStatus.ERROR, out.error
     else:
         item.status, item.items = ItemStatus.OK, out.items
-        item.amount_minor = _total_minor(out.items, out.currency)
+        item.amount_minor = total_minor(out.lines)
     return item
 
 
-def _vat_rates(outcomes: list[BatchOutcome], default: str) -> dict[int, str]:
-    """The VAT rate each subscription's charges carry: its product's (from the subscription the
-    batch loaded; read for the others), or ``default``."""
-    rates = {out.subscription_id: out.subscription.plan.product.vat_rate or default for out in outcomes
-             if out.subscription is not None}
+def _vat_rates(outcomes: list[BatchOutcome], policy: VatPolicy) -> dict[int, str]:
+    """The VAT rate each subscription's charges carry, as the VAT policy chooses it from its
+    product's (the subscription the batch loaded; read for the others)."""
+    rates = {out.subscription_id: policy.rate_for(out.subscription.plan.product.vat_rate).value
+             for out in outcomes if out.subscription is not None}
     missing = [out.subscription_id for out in outcomes if out.subscription is None]
-    rates.update({pk: rate or default for pk, rate in Subscription.objects.filter(pk__in=missing)
+    rates.update({pk: policy.rate_for(rate).value for pk, rate in Subscription.objects.filter(pk__in=missing)
                   .values_list("pk", "plan__product__vat_rate")} if missing else {})
     return rates
 
@@ -186,12 +180,12 @@ def process_chunk(*, actor: Actor, chunk_id: int) -> int:
         return 0
     run = head.run
     RunChunk.objects.filter(pk=chunk_id).update(attempts=F("attempts") + 1)
-    default_vat = billing_settings().default_vat_rate
+    policy = vat_policy()
     if head.phase == ChunkPhase.COMPUTE:
         # Computing reads only: do it before taking the chunk's lock; only one result is kept.
         ids = _chunk_subscription_ids(run, head)
         outcomes = subscriptions_bill_batch(actor=actor, subscription_ids=ids, on=run.billing_date, preview=True)
-        vats = _vat_rates(outcomes, default_vat)
+        vats = _vat_rates(outcomes, policy)
         with transaction.atomic():
             chunk = _claim(chunk_id)
             if chunk is None:
@@ -202,15 +196,15 @@ def process_chunk(*, actor: Actor, chunk_id: int) -> int:
         fault_point("chunk.after_commit")
         return len(outcomes)
     try:
-        return _post_chunk(actor, run, chunk_id, default_vat, careful=False)
+        return _post_chunk(actor, run, chunk_id, policy, careful=False)
     except Exception:
         # Something failed for the batch as a whole (a database error of one subscription aborts
         # the batch's transaction): do the chunk again one subscription at a time, so only the
         # culprit is recorded as an error.
-        return _post_chunk(actor, run, chunk_id, default_vat, careful=True)
+        return _post_chunk(actor, run, chunk_id, policy, careful=True)
 
 
-def _post_chunk(actor: Actor, run: BillingRun, chunk_id: int, default_vat: str, *, careful: bool) -> int:
+def _post_chunk(actor: Actor, run: BillingRun, chunk_id: int, policy: VatPolicy, *, careful: bool) -> int:
     with transaction.atomic():
         chunk = _claim(chunk_id)
         if chunk is None:
@@ -218,7 +212,7 @@ def _post_chunk(actor: Actor, run: BillingRun, chunk_id: int, default_vat: str, 
         if chunk.phase == ChunkPhase.BILL:
             ids = _chunk_subscription_ids(run, chunk)
             outcomes = _bill(actor, ids, run.billing_date, {}, careful)
-            vats = _vat_rates(outcomes, default_vat)
+            vats = _vat_rates(outcomes, policy)
             fault_point("chunk.posted")
             now = clock.now()
             items = []
@@ -253,7 +247,7 @@ def _post_chunk(actor: Actor, run: BillingRun, chunk_id: int, default_vat: str, 
                     item.previous_items, item.changed = item.items, True
                     item.items = out.items + [ln for ln in item.items if line_key(ln) in exclude.get(
                         item.subscription_id, set())]
-                    item.amount_minor = _total_minor(item.items, item.currency)
+                    item.amount_minor = total_minor(item.lines)
                 item.applied_at, item.transaction_ids = now, out.transaction_ids
             RunItem.objects.bulk_update(todo, ["status", "error", "previous_items", "changed", "items", "amount_minor",
                                                "applied_at", "transaction_ids"], batch_size=1000)
@@ -382,7 +376,7 @@ def billing_run_retry_errors(*, actor: Actor, run: BillingRun) -> BillingRun:
         raise Conflict("Only a completed run's errors (or a run awaiting confirmation) can be retried.",
                        errors={"status": [f"Is {run.status}."]})
     posting = run.status == RunStatus.COMPLETED and run.mode != RunMode.SANDBOX
-    default_vat = billing_settings().default_vat_rate
+    policy = vat_policy()
     errored = list(RunItem.objects.filter(run=run, status=ItemStatus.ERROR).order_by("subscription_id")
                    .values_list("pk", "subscription_id"))
     documents = 0
@@ -393,7 +387,7 @@ def billing_run_retry_errors(*, actor: Actor, run: BillingRun) -> BillingRun:
             outcomes = _bill(actor, sorted(items), run.billing_date, {}, careful=True) if posting else \
                 subscriptions_bill_batch(actor=actor, subscription_ids=sorted(items), on=run.billing_date,
                                          preview=True)
-            vats = _vat_rates(outcomes, default_vat)
+            vats = _vat_rates(outcomes, policy)
             for out in outcomes:
                 item, fresh = items[out.subscription_id], _item(run, out, vats[out.subscription_id])
                 item.status, item.error, item.items = fresh.status, fresh.error, fresh.items

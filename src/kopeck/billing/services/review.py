@@ -10,7 +10,7 @@ from django.db import transaction
 from kopeck.audit.services import audit_record
 from kopeck.billing.models import BillingRun, ItemStatus, RunItem, RunStatus
 from kopeck.billing.selectors import run_fingerprint
-from kopeck.billing.services.engine import _to_apply, _total_minor
+from kopeck.billing.services.engine import _to_apply, total_minor
 from kopeck.billing.services.reports import run_summary
 from kopeck.billing.services.runs import chunk_size
 from kopeck.common import clock
@@ -111,7 +111,7 @@ def _recheck(actor: Actor, run: BillingRun) -> list[int]:
             if (status, out.items) != (item.status, item.items):
                 item.previous_items, item.items, item.changed = item.items, out.items, True
                 item.status, item.error = status, out.error
-                item.amount_minor = _total_minor(out.items, item.currency)
+                item.amount_minor = total_minor(out.lines)
                 valid = {line_key(ln) for ln in out.items}
                 item.excluded_lines = [k for k in item.excluded_lines if (str(k[0]), str(k[1])) in valid]
                 item.save(update_fields=["previous_items", "items", "changed", "status", "error", "amount_minor",

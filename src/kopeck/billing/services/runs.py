@@ -18,7 +18,8 @@ from kopeck.common import clock
 from kopeck.common.actor import Actor
 from kopeck.common.errors import ValidationFailed
 from kopeck.configuration.selectors import provider_today
-from kopeck.subscriptions.models import Subscription, SubscriptionStatus
+from kopeck.subscriptions.models import Subscription
+from kopeck.subscriptions.selectors import subscriptions_to_bill
 
 
 def chunk_size() -> int:
@@ -76,7 +77,7 @@ def _clean_scope(scope: Any, errors: dict[str, list[str]]) -> dict[str, list[Any
 
 def run_subscriptions(run: BillingRun) -> QuerySet[Subscription]:
     """The subscriptions in the run's scope: not ended, started on or before the billing date."""
-    qs = Subscription.objects.exclude(status=SubscriptionStatus.ENDED).filter(start_date__lte=run.billing_date)
+    qs = subscriptions_to_bill(run.billing_date)
     scope = run.scope or {}
     if scope.get("clients"):
         qs = qs.filter(client_id__in=scope["clients"])

@@ -1,7 +1,8 @@
 """Meter readings: consumption of a cumulative counter, with rollover and meter replacement.
 
 The readings are ordered by timestamp; the first one is the opening reading of the period (the
-closing reading of the previous period). Between two consecutive readings ``prev`` → ``r``:
+closing reading of the previous period): only its value counts — how it was reached (a rollover, a
+replacement) is the previous period's consumption. Between two consecutive readings ``prev`` → ``r``:
 
 * normal: ``r − prev``; a reading below the previous one is an error (:class:`UsageError` naming
   the reading) unless it is marked rollover or replacement;
@@ -112,9 +113,7 @@ def meter_consumption(readings: Sequence[MeterReading], max_value: Decimal | Non
     kept.sort(key=lambda pair: pair[1].timestamp)
     for i, r in kept:
         _check_range(i, r, max_value)
-    first_i, opening = kept[0]
-    if opening.kind is ReadingKind.ROLLOVER:
-        raise UsageError("the opening reading cannot be a rollover", f"readings[{first_i}]")
+    _first, opening = kept[0]
     segments = []
     total = ZERO
     prev, base = opening, opening.value

@@ -46,7 +46,7 @@ from kopeck.core.subscriptions.billing import (
     due_charges,
     show,
 )
-from kopeck.core.subscriptions.terms import Anchor, Terms, billing_cycle, slot_containing
+from kopeck.core.subscriptions.terms import Anchor, Terms, billing_cycle, period_containing, slot_containing
 
 
 class ChangeKind(StrEnum):
@@ -58,12 +58,23 @@ class ChangeKind(StrEnum):
 @dataclass(frozen=True, slots=True)
 class BilledSlot:
     """A piece already billed: its key ``(component, period.start)``, the amount charged and, once
-    credited, the date from which its days were credited back (``credited_from``)."""
+    credited, the date from which its days were credited back (``credited_from``) and how much was
+    credited back (``credited``; none: nothing)."""
 
     component: str
     period: Period
     amount: Money
     credited_from: dt.date | None = None
+    credited: Money | None = None
+
+    @property
+    def credited_amount(self) -> Money:
+        return self.credited if self.credited is not None else Money.zero(self.amount.currency)
+
+    @property
+    def paid(self) -> Money:
+        """What the client pays for the piece now: charged minus credited back."""
+        return self.amount - self.credited_amount
 
     @property
     def key(self) -> tuple[str, dt.date]:
@@ -100,10 +111,10 @@ class Credit:
         return (self.component, self.slot_start)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "component": self.component, "period": self.unused.to_dict(),
-                "billing_period": self.slot.to_dict(), "due": self.unused.start.isoformat(),
-                "amount": self.amount.to_str(), "currency": self.amount.currency.code,
-                "explanation": self.explanation.as_dict(), "lines": []}
+        """The JSON form of the credit as a billed line (:class:`~kopeck.core.subscriptions.lines.BilledLine`)."""
+        from kopeck.core.subscriptions.lines import BilledLine
+
+        return BilledLine.of(self).as_dict()
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,31 +150,61 @@ class Quote:
         return [i.as_dict() for i in self.items]
 
 
-def _credit(b: BilledSlot, on: dt.date) -> Credit | None:
+def _alone(terms: Terms, b: BilledSlot, until: dt.date) -> Money | None:
+    """What the days ``[b.period.start, until)`` of the billed piece ``b`` cost priced alone under
+    ``terms`` (its phase), rounded once as any piece is; ``None`` when ``terms`` do not price its
+    component in advance."""
+    if until <= b.period.start:
+        return Money.zero(b.amount.currency)
+    kept = terms.with_(billing_from=b.period.start, end=until)
+    return next((c.amount for c in due_charges(kept, until) if c.key == b.key), None)
+
+
+def _credit(old: Terms, b: BilledSlot, on: dt.date) -> Credit | None:
+    """The credit of the days of ``b`` from ``on``: what was paid for the piece minus what the days
+    kept cost priced alone — so that the client pays for every piece exactly its price alone,
+    whatever changes follow (a share of the amount paid, rounded again, drifted by a kopeck)."""
     start = max(on, b.period.start)
     unused = Period(start, b.service_end)
-    amount = round_half_up(Fraction(b.amount.amount) * Fraction(unused.days, b.period.days), b.amount.currency)
+    paid = b.paid
+    if not paid.is_positive():
+        return None  # a marker of a carried-over component: the piece paying for it is credited
+    kept = _alone(old, b, start)
+    if kept is None:  # not priced in advance by this phase: a share of what was paid
+        amount = round_half_up(Fraction(paid.amount) * Fraction(unused.days, Period(b.period.start,
+                                                                                     b.service_end).days),
+                               paid.currency)
+        ru_how = f"{show(paid)} × {unused.days}/{Period(b.period.start, b.service_end).days} дн."
+        en_how = f"{show(paid)} × {unused.days}/{Period(b.period.start, b.service_end).days} days"
+        formula = f"credit = round(paid {paid.amount} × {unused.days} / {Period(b.period.start, b.service_end).days})"
+    else:
+        amount = paid - kept
+        used = f"{b.period.start} – {start - dt.timedelta(days=1)}" if start > b.period.start else ""
+        ru_how = (f"оплачено {show(paid)}" + (f", дни {used} по отдельности стоят {show(kept)}: "
+                                               f"{show(paid)} − {show(kept)}" if used else ""))
+        en_how = (f"paid {show(paid)}" + (f", the days {used} priced alone cost {show(kept)}: "
+                                          f"{show(paid)} − {show(kept)}" if used else ""))
+        formula = f"credit = paid {paid.amount} − kept days priced alone {kept.amount}"
     if not amount.is_positive():
         return None
     return Credit(b.component, b.period.start, b.period, unused, amount, Explanation(
-        ru=(f"{b.component}: возврат за неиспользованные дни {unused.start} – {unused.last_day}: "
-            f"{show(b.amount)} × {unused.days}/{b.period.days} дн. = {show(amount)}"),
-        en=(f"{b.component}: credit for the unused days {unused.start} – {unused.last_day}: "
-            f"{show(b.amount)} × {unused.days}/{b.period.days} days = {show(amount)}"),
-        formula=f"credit = round(billed {b.amount.amount} × {unused.days} / {b.period.days}) = {amount.amount}"))
+        ru=f"{b.component}: возврат за неиспользованные дни {unused.start} – {unused.last_day}: {ru_how} = {show(amount)}",
+        en=f"{b.component}: credit for the unused days {unused.start} – {unused.last_day}: {en_how} = {show(amount)}",
+        formula=f"{formula} = {amount.amount}"))
 
 
 def _pricing(terms: Terms, code: str) -> object:
     """What decides the price of a recurring component in a phase (None: not billed in advance)."""
+    vat = (terms.vat_rate, terms.prices_include_vat)
     if code == FIXED_PRICE:
-        return None if terms.fixed_price is None else ("fixed", terms.fixed_price, terms.discount_percent)
+        return None if terms.fixed_price is None else ("fixed", terms.fixed_price, terms.discount_percent, vat)
     if terms.fixed_price is not None:
         return None
     comp = terms.plan.component(code)
     if comp is None or comp.kind == ComponentKind.METERED or comp.timing != Timing.IN_ADVANCE:
         return None
     qty = terms.quantity if comp.kind == ComponentKind.PER_UNIT else 1
-    return (comp.kind, comp.prices[terms.currency].to_dict(), qty, terms.discount_percent)
+    return (comp.kind, comp.prices[terms.currency].to_dict(), qty, terms.discount_percent, vat)
 
 
 def _same_cycle(old: Terms, new: Terms, on: dt.date) -> bool:
@@ -197,7 +238,7 @@ def quote_phase_change(old: Terms, new: Terms | None, on: dt.date, billed: Seque
             carried.append(b.key)
             continue
         truncated.append(b.key)
-        credit = _credit(b, on)
+        credit = _credit(old, b, on)
         if credit is not None:
             credits.append(credit)
     items.extend(credits)
@@ -241,7 +282,7 @@ def classify_change(old: Terms, new_plan_terms: Terms) -> ChangeKind:
 def period_end(terms: Terms, on: dt.date) -> dt.date:
     """The end (exclusive) of the billing period containing ``on`` — the date a change "at period
     end" takes effect."""
-    return slot_containing(terms, max(on, terms.origin)).service.end
+    return period_containing(terms, on).end
 
 
 def new_billing_day_terms(terms: Terms, on: dt.date, billing_day: int) -> Terms:

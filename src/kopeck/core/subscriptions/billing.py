@@ -15,7 +15,9 @@ is not in ``already_billed``:
 * a fixed price override replaces the recurring fixed and per-unit fees with one line
   ``fixed_price`` (billed in advance); a discount % is its own negative line under each
   component's charge, rounded once, half-up, from the (rounded) component line;
-* a plan's one-time setup fee is due on the start date (key ``setup_fee``).
+* a plan's one-time setup fee is due on the start date (key ``setup_fee``);
+* with VAT on top (``terms.prices_include_vat`` false) each charge gets one more line, its VAT:
+  ``round((price + discount) × R / 100)``, half-up; the charge amounts to the gross sum.
 """
 
 from __future__ import annotations
@@ -28,17 +30,19 @@ from fractions import Fraction
 from typing import Any
 
 from kopeck.core.explain import Explanation
-from kopeck.core.money import Money
+from kopeck.core.money import Money, money_sum
 from kopeck.core.periods import Period
 from kopeck.core.pricing.component import evaluate
 from kopeck.core.pricing.plan import ComponentKind, PlanComponent, PlanSpec, Timing
 from kopeck.core.pricing.usage import Usage
 from kopeck.core.proration import prorate, round_half_up
 from kopeck.core.subscriptions.terms import FirstPeriod, Slot, Terms, slots
+from kopeck.core.vat import VatRate, vat_on_top
 
 SETUP_FEE = "setup_fee"
 FIXED_PRICE = "fixed_price"
 DISCOUNT = "discount"
+VAT = "vat"
 
 UsageSource = Callable[[str, Period], "Usage | Decimal | int"]
 """``usage(component code, piece) →`` the usage of a metered component in that piece."""
@@ -63,7 +67,9 @@ class Line:
 
 @dataclass(frozen=True, slots=True)
 class DueCharge:
-    """The charge of one component for one piece of a slot; ``amount`` is the sum of its lines."""
+    """The charge of one component for one piece of a slot; ``amount`` is the sum of its lines (with
+    VAT on top: the gross amount, its last line the VAT). ``name`` is the component's name (Russian,
+    English); ``vat_rate`` the rate it carries."""
 
     component: str
     period: Period
@@ -74,16 +80,30 @@ class DueCharge:
     explanation: Explanation
     plan: str = ""
     kind: str = "charge"
+    name: tuple[str, str] = ("", "")
+    vat_rate: VatRate | None = None
+    prices_include_vat: bool = True
 
     @property
     def key(self) -> tuple[str, dt.date]:
         return (self.component, self.period.start)
 
+    @property
+    def vat_on_top(self) -> Money:
+        """The VAT added on top (zero when prices include VAT)."""
+        return money_sum((ln.amount for ln in self.lines if ln.code == VAT), self.amount.currency)
+
+    @property
+    def price(self) -> Money:
+        """The amount before VAT on top: the price as the catalog states it (gross when prices
+        include VAT)."""
+        return self.amount - self.vat_on_top
+
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "plan": self.plan, "component": self.component, "period": self.period.to_dict(),
-                "billing_period": self.billing_period.to_dict(), "due": self.due.isoformat(),
-                "amount": self.amount.to_str(), "currency": self.amount.currency.code,
-                "explanation": self.explanation.as_dict(), "lines": [line.as_dict() for line in self.lines]}
+        """The JSON form of the charge as a billed line (:class:`~kopeck.core.subscriptions.lines.BilledLine`)."""
+        from kopeck.core.subscriptions.lines import BilledLine
+
+        return BilledLine.of(self).as_dict()
 
 
 def pieces(terms: Terms, slot: Slot) -> list[Period]:
@@ -162,8 +182,27 @@ def _make(terms: Terms, code: str, name: str | tuple[str, str], slot: Slot, piec
         en += f"; {discount.explanation.en}; total {show(total)}"
         formula += f"; {discount.explanation.formula}; total = {amount.amount} − {(-discount.amount).amount} = " \
                    f"{total.amount}"
+    vat = _vat_on_top(terms, total)
+    if vat is not None:
+        lines.append(vat)
+        total = total + vat.amount
+        ru += f"; {vat.explanation.ru}; всего {show(total)}"
+        en += f"; {vat.explanation.en}; total {show(total)}"
+        formula += f"; {vat.explanation.formula}; total = {(total - vat.amount).amount} + {vat.amount.amount} = " \
+                   f"{total.amount}"
     return DueCharge(code, piece, slot.full, due, total, tuple(lines), Explanation(ru=ru, en=en, formula=formula),
-                     terms.plan.code)
+                     terms.plan.code, name=(name_ru, name_en), vat_rate=terms.vat_rate,
+                     prices_include_vat=terms.prices_include_vat)
+
+
+def _vat_on_top(terms: Terms, net: Money) -> Line | None:
+    """The VAT line of a charge priced without VAT (none when prices include it, or it is zero)."""
+    if terms.prices_include_vat or terms.vat_rate is None:
+        return None
+    line = vat_on_top(net, terms.vat_rate)
+    if line.vat.is_zero():
+        return None
+    return Line(VAT, line.vat, line.explanation)
 
 
 def _free_stub(terms: Terms, slot: Slot) -> bool:
@@ -188,7 +227,7 @@ def due_charges(terms: Terms, up_to: dt.date, already_billed: Collection[tuple[s
         expl = Explanation(ru=f"Разовая плата за подключение: {show(money)}",
                            en=f"One-time setup fee: {show(money)}", formula=f"setup fee = {money.amount}")
         day = Period(terms.start, terms.start + dt.timedelta(days=1))
-        result.append(_make(terms, SETUP_FEE, ("плата за подключение", "setup fee"), Slot(day, day), day, terms.start, money, expl,
+        result.append(_make(terms, SETUP_FEE, ("Плата за подключение", "Setup fee"), Slot(day, day), day, terms.start, money, expl,
                             discountable=False))
     for slot in slots(terms):
         if slot.service.start > up_to or (terms.end is not None and slot.service.start >= terms.end):
@@ -214,7 +253,7 @@ def _piece_charges(terms: Terms, slot: Slot, denominator: Period, piece: Period,
         base = Explanation(ru=f"Фиксированная цена за период {show(price)}",
                            en=f"Fixed price per period {show(price)}", formula=f"fixed price = {price.amount}")
         amount, expl = _price_piece(price, base, denominator, piece)
-        out.append(_make(terms, FIXED_PRICE, ("фиксированная цена", "fixed price"), slot, piece, piece.start, amount, expl))
+        out.append(_make(terms, FIXED_PRICE, ("Фиксированная цена", "Fixed price"), slot, piece, piece.start, amount, expl))
     for comp in terms.plan.components:
         metered = comp.kind == ComponentKind.METERED
         if terms.fixed_price is not None and not metered:

@@ -14,6 +14,9 @@
 * ``trial_end`` is the first paid day: the days ``[start, trial_end)`` are free.
 * The first-period policy (prorate | full | free) applies to the stub of the subscription's own
   start; the bridge of a billing-day change is always prorated.
+* VAT: ``vat_rate`` is the rate the phase's charges carry (the product's, else the regime's
+  default — :class:`kopeck.core.vat.VatPolicy`); with ``prices_include_vat`` false every charge
+  gets VAT on top as a line of its own, and what it amounts to (and is posted) is gross.
 
 Dates are provider-local calendar dates; nothing here reads the clock.
 """
@@ -35,6 +38,7 @@ from kopeck.core.periods import (
     stub_period,
 )
 from kopeck.core.pricing.plan import PlanSpec
+from kopeck.core.vat import VatRate
 
 
 class TermsError(ValueError):
@@ -74,6 +78,8 @@ class Terms:
     fixed_price: Decimal | None = None
     billing_from: dt.date | None = None
     cycle_origin: dt.date | None = None
+    vat_rate: VatRate | None = None
+    prices_include_vat: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "anchor", Anchor(self.anchor))
@@ -95,6 +101,8 @@ class Terms:
             raise TermsError("the fixed price must not be negative", "fixed_price")
         if self.end is not None and self.end <= self.phase_start:
             raise TermsError("the end date must be after the start", "end_date")
+        if not self.prices_include_vat and self.vat_rate is None:
+            raise TermsError("prices without VAT need the VAT rate to add", "vat_rate")
 
     @property
     def phase_start(self) -> dt.date:
@@ -149,6 +157,13 @@ def slot_containing(terms: Terms, day: dt.date) -> Slot:
         if slot.service.contains(day):
             return slot
     raise AssertionError("unreachable")  # pragma: no cover - slots() is endless
+
+
+def period_containing(terms: Terms, day: dt.date) -> Period:
+    """The billing period of the subscription that contains ``day`` — the one place that answers
+    it: a cycle period, or the stub of a calendar cycle (the bridge after a billing-day change
+    included). Before the cycle's origin: the first period."""
+    return slot_containing(terms, max(day, terms.origin)).service
 
 
 def trial_end_for(plan: PlanSpec, start: dt.date, *, anchor: Anchor = Anchor.ANNIVERSARY,

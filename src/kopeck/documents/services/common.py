@@ -1,14 +1,13 @@
-"""What the writers of documents share: topics, states, amounts in minor units, dates."""
+"""What the writers of documents share: topics, states, dates (amounts in minor units are the core's
+one conversion, :func:`kopeck.core.money.to_minor`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 from collections.abc import Iterable
-from decimal import Decimal
 from typing import Any
 
-from kopeck.core.money import Currency, Money
 from kopeck.documents.models import (
     Document,
     DocumentStatus,
@@ -25,15 +24,6 @@ ISSUED_STATES = (DocumentStatus.ISSUED, DocumentStatus.PARTLY_PAID, DocumentStat
 
 def _choices(values: Iterable[str]) -> str:
     return f"Choose one of: {', '.join(values)}."
-
-
-def _minor(money: Money) -> int:
-    return int(money.round_line().amount.scaleb(money.currency.minor_units))
-
-
-def _from_minor(units: int, currency: str) -> Money:
-    cur = Currency.of(currency)
-    return Money(Decimal(units).scaleb(-cur.minor_units), cur)
 
 
 def _date_or_none(value: Any, field: str, errors: dict[str, list[str]]) -> dt.date | None:

@@ -13,9 +13,9 @@ from kopeck.clients.models import Client
 from kopeck.common import clock
 from kopeck.common.actor import Actor
 from kopeck.common.errors import ValidationFailed
-from kopeck.configuration.selectors import billing_settings
+from kopeck.configuration.selectors import vat_policy
 from kopeck.core.documents import DocumentCalc, DocumentError, LineSpec, compute_document
-from kopeck.core.money import Currency, Money, MoneyError, to_decimal
+from kopeck.core.money import Currency, Money, MoneyError, to_decimal, to_minor
 from kopeck.core.vat import VatRate
 from kopeck.documents.corrections import correction_data
 from kopeck.documents.data import build_data, client_requisites, provider_requisites
@@ -36,7 +36,6 @@ from kopeck.documents.services.common import (
     ISSUED_STATES,
     _choices,
     _date_or_none,
-    _minor,
     document_state,
 )
 from kopeck.ledger.models import JournalTransaction
@@ -126,8 +125,8 @@ def document_create_draft(
     except MoneyError as exc:
         errors["currency"] = [str(exc)]
         cur = "RUB"
-    settings = billing_settings()
-    inclusive = settings.prices_include_vat if prices_include_vat is None else prices_include_vat
+    policy = vat_policy()
+    inclusive = policy.prices_include_vat if prices_include_vat is None else prices_include_vat
     if not isinstance(inclusive, bool):
         errors["prices_include_vat"] = ["Must be true or false."]
     due = _date_or_none(due_date, "due_date", errors)
@@ -155,7 +154,7 @@ def document_create_draft(
                 upd_status = corrects.upd_status
     elif corrects is not None:
         errors["corrects"] = ["Only a corrected or corrective document refers to another one."]
-    specs = _line_specs(lines, cur, settings.default_vat_rate, errors)
+    specs = _line_specs(lines, cur, policy.rate_for(None).value, errors)
     if needs_original and corrects is not None and not lines and "corrects" not in errors:
         specs = _original_specs(corrects)
         inclusive = bool(corrects.data.get("prices_include_vat", True))
@@ -195,7 +194,7 @@ def document_create_draft(
         doc = Document.objects.create(
             type=type, upd_status=upd_status, legal_entity=entity, client=client, status=DocumentStatus.DRAFT,
             due_date=due, period_start=start, period_end=end, currency=cur, language=language, data=data,
-            amount_minor=_minor(calc.totals.gross), vat_minor=_minor(calc.totals.vat), corrects=corrects,
+            amount_minor=to_minor(calc.totals.gross), vat_minor=to_minor(calc.totals.vat), corrects=corrects,
             notes=notes, created_by=str(actor)[:200], created_at=clock.now())
         if txn_ids:
             doc.transactions.set(txn_ids)

@@ -20,6 +20,7 @@ from kopeck.common.bulk import bulk_insert, insert_rows
 from kopeck.common.errors import Conflict, NotFound, ValidationFailed
 from kopeck.configuration.selectors import provider_today
 from kopeck.core.documents import DocumentCalc
+from kopeck.core.money import to_minor
 from kopeck.documents.data import build_data, client_requisites, provider_requisites, set_number
 from kopeck.documents.models import (
     DeliveryStatus,
@@ -44,7 +45,6 @@ from kopeck.documents.services.common import (
     TOPIC_EMAIL,
     TOPIC_PDF,
     _date_or_none,
-    _minor,
     document_state,
 )
 
@@ -86,6 +86,16 @@ def _frozen_data(doc: Document, *, number: str, issue_date: dt.date, due: dt.dat
     return data
 
 
+def closes_on(doc: Document) -> dt.date | None:
+    """The last day of the service a document covers: its period's, or its lines' (``None``: no
+    period). An act or УПД is dated no earlier."""
+    ends = [dt.date.fromisoformat(ln["period_end"]) - dt.timedelta(days=1)
+            for ln in (doc.data or {}).get("lines", []) if ln.get("period_end")]
+    if doc.period_end is not None:
+        ends.append(doc.period_end)
+    return max(ends) if ends else None
+
+
 def document_issue(*, actor: Actor, document: Document, issue_date: Any = None) -> Document:
     """Issue a draft: take the next number of its sequence (a corrected document keeps the
     original's number and takes the next correction number), freeze its data, and queue the PDF
@@ -104,6 +114,10 @@ def document_issue(*, actor: Actor, document: Document, issue_date: Any = None) 
         if problems:
             raise ValidationFailed("The document cannot be issued: " + " ".join(problems),
                                    errors={"legal_entity": problems})
+        closes = closes_on(doc)
+        if doc.type in (DocumentType.ACT, DocumentType.UPD) and closes is not None and day < closes:
+            raise ValidationFailed.field("issue_date", f"An act or УПД closes services rendered: date it on or after "
+                                                       f"the last day of its period ({closes.isoformat()}).")
         correction_number = None
         if doc.type == DocumentType.CORRECTED:
             assert doc.corrects_id is not None
@@ -208,7 +222,7 @@ def _issue_batch(actor: Actor, *, doc_type: str, entity: LegalEntity, issue_date
                 status=DocumentStatus.ISSUED, number=number, numbering_rule=rule, number_period=key,
                 number_seq=seq, issue_date=issue_date, due_date=due, period_start=item.get("period_start"),
                 period_end=item.get("period_end"), currency=calc.currency.code, language=Language.RU, data=data,
-                amount_minor=_minor(calc.totals.gross), vat_minor=_minor(calc.totals.vat), run=run,
+                amount_minor=to_minor(calc.totals.gross), vat_minor=to_minor(calc.totals.vat), run=run,
                 run_part=item.get("run_part", 1), created_by=str(actor)[:200], created_at=now, issued_at=now))
         bulk_insert(Document, docs)
         insert_rows(Document.transactions.through, ("document_id", "journaltransaction_id"),

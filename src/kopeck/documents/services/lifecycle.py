@@ -15,7 +15,7 @@ from kopeck.audit.services import audit_record
 from kopeck.common import clock
 from kopeck.common.actor import Actor
 from kopeck.common.errors import Conflict, NotFound, ValidationFailed
-from kopeck.core.money import Money, MoneyError
+from kopeck.core.money import Money, MoneyError, from_minor, to_minor
 from kopeck.documents.data import sample_data
 from kopeck.documents.models import (
     DeliveryStatus,
@@ -29,7 +29,7 @@ from kopeck.documents.rendering import TemplateRefused
 from kopeck.documents.selectors import (
     document_html,
 )
-from kopeck.documents.services.common import TOPIC_EMAIL, _from_minor, _minor, document_state
+from kopeck.documents.services.common import TOPIC_EMAIL, document_state
 from kopeck.documents.services.issuing import _queue_emails, _recipients
 from kopeck.documents.services.setup import template_check
 
@@ -76,10 +76,10 @@ def document_mark_paid(*, actor: Actor, document: Document, amount: Any = None) 
                 raise ValidationFailed.field("amount", str(exc)) from exc
             if not money.is_positive() or not money.is_rounded():
                 raise ValidationFailed.field("amount", "A positive amount in whole minor units.")
-            paid = _minor(money)
+            paid = to_minor(money)
             if paid > rest:
                 raise ValidationFailed.field("amount", f"At most the unpaid rest, "
-                                                       f"{_from_minor(rest, doc.currency).to_str()}.")
+                                                       f"{from_minor(rest, doc.currency).to_str()}.")
         before = document_state(doc)
         doc.paid_minor += paid
         doc.status = DocumentStatus.PAID if doc.paid_minor >= doc.amount_minor else DocumentStatus.PARTLY_PAID

@@ -14,7 +14,7 @@ from kopeck.common.actor import Actor
 from kopeck.common.errors import ValidationFailed
 from kopeck.configuration.selectors import provider_today, provider_zone
 from kopeck.core.ledger import LABELS, Operation
-from kopeck.core.money import Money
+from kopeck.core.money import Money, to_minor
 from kopeck.documents.data import build_data, client_requisites, provider_requisites
 from kopeck.documents.models import (
     Document,
@@ -27,7 +27,7 @@ from kopeck.documents.selectors import (
     default_legal_entity,
     variables_for,
 )
-from kopeck.documents.services.common import ISSUED_STATES, _choices, _date_or_none, _minor, document_state
+from kopeck.documents.services.common import ISSUED_STATES, _choices, _date_or_none, document_state
 from kopeck.documents.services.issuing import document_issue
 
 
@@ -91,7 +91,7 @@ def document_reconciliation_create(*, actor: Actor, client: Client, start: Any, 
         doc = Document.objects.create(
             type=DocumentType.RECONCILIATION, legal_entity=entity, client=client, status=DocumentStatus.DRAFT,
             period_start=first, period_end=last, currency=cur, language=language, data=data,
-            amount_minor=_minor(abs(statement.closing)), created_by=str(actor)[:200], created_at=clock.now())
+            amount_minor=to_minor(abs(statement.closing)), created_by=str(actor)[:200], created_at=clock.now())
         doc.transactions.set([ln.transaction.pk for ln in statement.lines])
         audit_record(actor=actor, action="document.create_draft", object_type="document", object_id=doc.pk,
                      after=document_state(doc))

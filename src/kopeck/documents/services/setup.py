@@ -127,16 +127,17 @@ def legal_entity_create(*, actor: Actor, **data: Any) -> LegalEntity:
 
 
 def legal_entity_update(*, actor: Actor, entity: LegalEntity, **changes: Any) -> LegalEntity:
-    """Change a legal entity's requisites (documents already issued keep theirs: their data is frozen)."""
-    merged = {**legal_entity_state(entity), **changes}
-    clean, errors = legal_entity_clean(merged)
-    if entity.is_default and clean["is_default"] is False and "is_default" in changes:
-        errors["is_default"] = ["Make another legal entity the default instead."]
-    if errors:
-        raise ValidationFailed("The legal entity has invalid requisites.", errors=errors)
+    """Change a legal entity's requisites (documents already issued keep theirs: their data is frozen).
+    Only the fields in ``changes`` change: the others are kept as stored, whatever the caller's copy
+    of ``entity`` says (an operator's older copy does not undo another's change)."""
     with transaction.atomic():
         entity = LegalEntity.objects.select_for_update().get(pk=entity.pk)
         before = legal_entity_state(entity)
+        clean, errors = legal_entity_clean({**before, **changes})
+        if entity.is_default and clean["is_default"] is False and "is_default" in changes:
+            errors["is_default"] = ["Make another legal entity the default instead."]
+        if errors:
+            raise ValidationFailed("The legal entity has invalid requisites.", errors=errors)
         if clean["is_default"]:
             _make_default(entity)
         for key, value in clean.items():

@@ -15,9 +15,9 @@ explanations) that applying would post, computed by the same pure quote
 (:mod:`kopeck.core.subscriptions`). ``idempotency_key``: applying again with the same key returns
 the first result and posts nothing.
 
-The package, by seam: :mod:`.create`, :mod:`.billing` (what is due), :mod:`.actions` (the six
-actions on one skeleton), :mod:`.scheduled` (changes that take effect on a date), :mod:`.posting`
-(a quote to the ledger), :mod:`.common`.
+The package, by seam: :mod:`.create`, :mod:`.billing` (what is due, after what takes effect),
+:mod:`.actions` (the six actions on one skeleton), :mod:`.scheduled` (changes that take effect on a
+date), :mod:`.posting` (the plan of posting a quote, and its one-by-one writer), :mod:`.common`.
 """
 
 from kopeck.subscriptions.services.actions import (
@@ -36,13 +36,12 @@ from kopeck.subscriptions.services.billing import (
 )
 from kopeck.subscriptions.services.common import RUNNING, ActionResult, subscription_state
 from kopeck.subscriptions.services.create import subscription_create
-from kopeck.subscriptions.services.posting import CREDIT_OPERATION
-from kopeck.subscriptions.services.scheduled import scheduled_changes_run, subscriptions_adopt_price_versions
+from kopeck.subscriptions.services.posting import CREDIT_OPERATION, PostingPlan, plan_posting, post_plan
 
 __all__ = [
-    "CREDIT_OPERATION", "RUNNING", "ActionResult", "BillResult", "scheduled_changes_run", "subscription_bill_due",
+    "CREDIT_OPERATION", "RUNNING", "ActionResult", "BillResult", "PostingPlan", "plan_posting", "post_plan",
+    "subscription_bill_due",
     "subscription_cancel", "subscription_change_billing_day", "subscription_change_plan",
     "subscription_change_quantity", "subscription_create", "subscription_resume", "subscription_state",
-    "subscription_suspend", "subscription_uncancel", "subscriptions_adopt_price_versions",
-    "subscriptions_bill_due_all",
+    "subscription_suspend", "subscription_uncancel", "subscriptions_bill_due_all",
 ]

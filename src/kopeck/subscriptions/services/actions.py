@@ -220,9 +220,9 @@ def _plan_change_plan(sub: Subscription, plan: Plan | str | None, version: PlanV
     if spec is not None and sub.currency not in spec.currencies:
         errors["currency"] = [f"The new plan has no price in {sub.currency}; it is priced in "
                               f"{', '.join(spec.currencies)}."]
-    if spec is not None and "currency" not in errors:
+    if found is not None and spec is not None and "currency" not in errors:
         try:
-            subscription_terms(sub, spec)
+            subscription_terms(sub, spec, product=found.plan.product)
         except TermsError as exc:
             errors[exc.field] = [exc.message]
     if errors or found is None or spec is None:
@@ -230,7 +230,7 @@ def _plan_change_plan(sub: Subscription, plan: Plan | str | None, version: PlanV
     if found.pk == sub.plan_version_id and qty == sub.quantity:
         raise Conflict("The subscription is already on this plan version and quantity.",
                        errors={"plan": ["Nothing to change."]})
-    kind = classify_change(subscription_terms(sub), subscription_terms(sub, spec).with_(quantity=qty))
+    kind = classify_change(subscription_terms(sub), subscription_terms(sub, spec, product=found.plan.product).with_(quantity=qty))
     when = timing if timing != "default" else ("period_end" if kind == ChangeKind.DOWNGRADE else "immediate")
     return found, qty, kind, when
 
@@ -261,7 +261,7 @@ def subscription_change_plan(
                                change=change)
 
             return Step(kind.value, eff, sub.status, None, schedule_it)
-        new = subscription_terms(sub, version_plan_spec(found)).with_(quantity=qty, billing_from=on)
+        new = subscription_terms(sub, version_plan_spec(found), product=found.plan.product).with_(quantity=qty, billing_from=on)
         quote = quote_phase_change(old, new, on, subscription_billed(sub), usage=stored_usage(sub))
 
         def apply(actor: Actor, sub: Subscription) -> Applied:

@@ -12,6 +12,8 @@ from kopeck.audit.services import audit_record
 from kopeck.common import clock
 from kopeck.common.actor import Actor
 from kopeck.configuration.selectors import provider_today
+from kopeck.core.subscriptions import billable_on as core_billable_on
+from kopeck.core.subscriptions import status_on as core_status_on
 from kopeck.subscriptions.models import Subscription, SubscriptionStatus, TimelineEntry
 
 Errors = dict[str, list[str]]
@@ -60,14 +62,13 @@ def subscription_state(sub: Subscription) -> dict[str, Any]:
 
 
 def status_on(sub: Subscription, on: dt.date) -> str:
-    """The status a running subscription has on ``on`` (pending → trial → active by dates)."""
-    if sub.status in (SubscriptionStatus.PENDING, SubscriptionStatus.TRIAL, SubscriptionStatus.ACTIVE):
-        if sub.start_date > on:
-            return SubscriptionStatus.PENDING
-        if sub.trial_end is not None and sub.trial_end > on:
-            return SubscriptionStatus.TRIAL
-        return SubscriptionStatus.ACTIVE
-    return sub.status
+    """The status ``sub`` has on ``on`` (:func:`kopeck.core.subscriptions.status_on`)."""
+    return str(core_status_on(sub.status, sub.start_date, sub.trial_end, on))
+
+
+def billable_on(sub: Subscription, on: dt.date) -> bool:
+    """Whether billing on ``on`` bills ``sub`` (:func:`kopeck.core.subscriptions.billable_on`)."""
+    return core_billable_on(sub.status, sub.start_date, sub.trial_end, sub.billing_paused, on)
 
 
 def timeline_add(sub: Subscription, kind: str, on: dt.date, ru: str, en: str, data: Mapping[str, Any] | None = None,

@@ -1,26 +1,27 @@
 """Changes that take effect on a date rather than at once: the scheduled changes (a downgrade or a
 billing-day change at period end, a cancellation at period end) and new plan versions for
-existing subscribers."""
+existing subscribers.
+
+They take effect when the subscription is billed on or after their date — by the day's billing
+run, or a bill by hand (:func:`kopeck.subscriptions.services.subscription_bill_due`) — each at its
+own date, before anything is priced: so a downgrade scheduled for 1 February is what the run of 1
+February bills (no job applies them on its own: the billing run is the one scheduled biller).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
-
-from django.db import transaction
-from django.db.models import F
+from collections.abc import Collection, Mapping, Sequence
 
 from kopeck.catalog.models import ExistingSubscribers, PlanVersion, VersionStatus
 from kopeck.catalog.selectors import version_plan_spec
 from kopeck.common import clock
 from kopeck.common.actor import Actor
-from kopeck.common.errors import Conflict, ValidationFailed
-from kopeck.configuration.selectors import provider_today
-from kopeck.core.money import MoneyError
-from kopeck.core.pricing.errors import PricingError
+from kopeck.common.errors import Conflict
 from kopeck.core.subscriptions import (
+    BilledLine,
     Quote,
-    TermsError,
+    Terms,
     new_billing_day_terms,
     period_end,
     quote_close,
@@ -33,15 +34,30 @@ from kopeck.subscriptions.models import (
     SubscriptionStatus,
 )
 from kopeck.subscriptions.ports import stored_usage
-from kopeck.subscriptions.selectors import scheduled_changes_due, subscription_billed, subscription_terms
+from kopeck.subscriptions.selectors import subscription_billed, subscription_terms
 from kopeck.subscriptions.services.actions import apply_phase, record_action, result_of
-from kopeck.subscriptions.services.common import ActionResult, lock, subscription_state, today_or
+from kopeck.subscriptions.services.common import subscription_state
 from kopeck.subscriptions.services.posting import post_quote
 
+Applied = tuple[list[BilledLine], list[int]]
+"""What a change posted: its billed lines and ledger transactions."""
 
-def _apply_scheduled(actor: Actor, change: ScheduledChange) -> ActionResult:
+
+def _lines(quote: Quote) -> list[BilledLine]:
+    return [BilledLine.of(i) for i in quote.items]
+
+
+def changes_due(sub: Subscription, day: dt.date) -> list[ScheduledChange]:
+    """The pending scheduled changes of ``sub`` effective on or before ``day``, in date order (locked
+    when the caller's transaction locks: the subscription's lock serialises them anyway)."""
+    return list(ScheduledChange.objects.filter(subscription=sub, status=ScheduledChangeStatus.PENDING,
+                                               effective_date__lte=day).order_by("effective_date", "id"))
+
+
+def apply_scheduled_change(actor: Actor, sub: Subscription, change: ScheduledChange) -> Applied:
+    """Apply ``change`` (pending) on its effective date to ``sub`` (locked by the caller, inside its
+    transaction): post its quote, move the subscription, mark the change applied, record it."""
     eff = change.effective_date
-    sub = lock(change.subscription)
     before = subscription_state(sub)
     old = subscription_terms(sub)
     billed = subscription_billed(sub)
@@ -53,9 +69,10 @@ def _apply_scheduled(actor: Actor, change: ScheduledChange) -> ActionResult:
         sub.save()
         ru, en = f"Подписка завершена {eff.isoformat()}", f"Subscription ended on {eff.isoformat()}"
     elif change.kind == "change_plan":
-        version = PlanVersion.objects.select_related("plan").get(pk=change.payload["plan_version"])
+        version = PlanVersion.objects.select_related("plan__product").get(pk=change.payload["plan_version"])
         qty = int(change.payload.get("quantity") or sub.quantity)
-        new = subscription_terms(sub, version_plan_spec(version)).with_(quantity=qty, billing_from=eff)
+        new = subscription_terms(sub, version_plan_spec(version), product=version.plan.product).with_(
+            quantity=qty, billing_from=eff)
         quote = quote_phase_change(old, new, eff, billed, usage=stored_usage(sub))
         ids = apply_phase(actor, sub, quote, version=version, quantity=qty, on=eff)
         ru = f"Тариф изменён на {version.plan.code} (запланировано), итого {quote.total.to_str()}"
@@ -71,43 +88,30 @@ def _apply_scheduled(actor: Actor, change: ScheduledChange) -> ActionResult:
     change.save(update_fields=["status", "decided_at"])
     result = result_of(change.kind, False, eff, sub.status, quote, ids, change)
     record_action(actor, sub, "scheduled_" + change.kind, result, before, ru, en, None)
-    return result
-
-
-def scheduled_changes_run(*, actor: Actor, on: dt.date | None = None) -> dict[str, Any]:
-    """Apply every pending scheduled change effective on or before ``on`` (default today), each at
-    its own effective date, one transaction each."""
-    day = today_or(on)
-    if day > provider_today():
-        raise ValidationFailed.field("on", "Scheduled changes cannot be applied ahead of today.")
-    applied: list[int] = []
-    errors: dict[str, str] = {}
-    for change in list(scheduled_changes_due(day)):
-        try:
-            with transaction.atomic():
-                locked = ScheduledChange.objects.select_for_update().select_related("subscription").get(pk=change.pk)
-                if locked.status != ScheduledChangeStatus.PENDING:
-                    continue
-                _apply_scheduled(actor, locked)
-            applied.append(change.pk)
-        except (ValidationFailed, Conflict, MoneyError, PricingError, ValueError) as exc:
-            errors[str(change.pk)] = str(exc)
-    return {"on": day.isoformat(), "applied": applied, "errors": errors}
-
+    return _lines(quote), ids
 
 
 # -- new plan versions for existing subscribers -----------------------------------------------------
 
 
-def _adoption(sub: Subscription, day: dt.date) -> tuple[PlanVersion, dt.date] | None:
-    """The newest published version of the subscription's plan that its policy moves the subscriber
+def _newer_versions(plan_ids: Collection[int], day: dt.date) -> dict[int, list[PlanVersion]]:
+    """The published versions of these plans in force by ``day`` that move existing subscribers,
+    newest first, by plan."""
+    found: dict[int, list[PlanVersion]] = {}
+    for version in (PlanVersion.objects.filter(plan_id__in=list(plan_ids), status=VersionStatus.PUBLISHED,
+                                               effective_from__lte=day)
+                    .exclude(existing_subscribers=ExistingSubscribers.NEW_SUBSCRIBERS_ONLY).order_by("-number")):
+        found.setdefault(version.plan_id, []).append(version)
+    return found
+
+
+def _adoption(sub: Subscription, terms: Terms, versions: Sequence[PlanVersion],
+              day: dt.date) -> tuple[PlanVersion, dt.date] | None:
+    """The newest of ``versions`` (its plan's, newest first) that its policy moves the subscriber
     to by ``day``, and the date of the move; None when it stays."""
-    newer = (PlanVersion.objects.filter(plan_id=sub.plan_id, status=VersionStatus.PUBLISHED, number__gt=sub.plan_version.number,
-                                        effective_from__lte=day)
-             .exclude(existing_subscribers=ExistingSubscribers.NEW_SUBSCRIBERS_ONLY)
-             .order_by("-number"))
-    terms = subscription_terms(sub)
-    for version in newer:
+    for version in versions:
+        if version.number <= sub.plan_version.number:
+            continue
         eff = version.effective_from
         assert eff is not None
         if version.existing_subscribers == ExistingSubscribers.IMMEDIATELY_PRORATED:
@@ -119,42 +123,55 @@ def _adoption(sub: Subscription, day: dt.date) -> tuple[PlanVersion, dt.date] | 
     return None
 
 
-def subscriptions_adopt_price_versions(*, actor: Actor, on: dt.date | None = None) -> dict[str, Any]:
-    """Move existing subscribers to a newer published version of their plan as the version's policy
-    says: ``next_period`` — at their first billing period starting on or after its effective date;
-    ``immediately_prorated`` — on the effective date, the rest of the running period credited at the
-    old price and charged at the new one; ``new_subscribers_only`` — never. Idempotent."""
-    day = today_or(on)
-    summary: dict[str, Any] = {"on": day.isoformat(), "moved": 0, "errors": {}}
-    # Only subscriptions whose plan has a newer published version that moves existing subscribers
-    # (one query; most ticks find none).
-    candidates = (Subscription.objects.exclude(status=SubscriptionStatus.ENDED)
-                  .filter(start_date__lte=day, plan__versions__status=VersionStatus.PUBLISHED,
-                          plan__versions__effective_from__lte=day,
-                          plan__versions__number__gt=F("plan_version__number"),
-                          plan__versions__existing_subscribers__in=[ExistingSubscribers.NEXT_PERIOD,
-                                                                    ExistingSubscribers.IMMEDIATELY_PRORATED])
-                  .distinct().select_related("plan_version").order_by("id"))
-    for sub in candidates.iterator():
-        try:
-            with transaction.atomic():
-                locked = lock(sub)
-                found = _adoption(locked, day)
-                if found is None:
-                    continue
-                version, switch = found
-                before = subscription_state(locked)
-                old = subscription_terms(locked)
-                new = subscription_terms(locked, version_plan_spec(version)).with_(billing_from=switch)
-                quote = quote_phase_change(old, new, switch, subscription_billed(locked), usage=stored_usage(locked))
-                ids = apply_phase(actor, locked, quote, version=version, on=switch)
-                result = result_of("price_version", False, switch, locked.status, quote, ids)
-                ru = (f"Новая версия тарифа {version.plan.code} v{version.number} с {switch.isoformat()}, "
-                      f"итого {quote.total.to_str()}")
-                en = (f"New price version {version.plan.code} v{version.number} from {switch.isoformat()}, "
-                      f"total {quote.total.to_str()}")
-                record_action(actor, locked, "price_version", result, before, ru, en, None)
-                summary["moved"] += 1
-        except (ValidationFailed, Conflict, TermsError, MoneyError, PricingError, ValueError) as exc:
-            summary["errors"][str(sub.pk)] = str(exc)
-    return summary
+def adopt_price_version(actor: Actor, sub: Subscription, day: dt.date) -> Applied | None:
+    """Move ``sub`` (locked by the caller) to a newer published version of its plan as the version's
+    policy says, if one applies by ``day``: ``next_period`` — at its first billing period starting on
+    or after the version's effective date; ``immediately_prorated`` — on the effective date, the
+    rest of the running period credited at the old price and charged at the new one;
+    ``new_subscribers_only`` — never. ``None`` when it stays."""
+    found = _adoption(sub, subscription_terms(sub), _newer_versions([sub.plan_id], day).get(sub.plan_id, []), day)
+    if found is None:
+        return None
+    version, switch = found
+    before = subscription_state(sub)
+    old = subscription_terms(sub)
+    new = subscription_terms(sub, version_plan_spec(version)).with_(billing_from=switch)
+    quote = quote_phase_change(old, new, switch, subscription_billed(sub), usage=stored_usage(sub))
+    ids = apply_phase(actor, sub, quote, version=version, on=switch)
+    result = result_of("price_version", False, switch, sub.status, quote, ids)
+    ru = (f"Новая версия тарифа {version.plan.code} v{version.number} с {switch.isoformat()}, "
+          f"итого {quote.total.to_str()}")
+    en = (f"New price version {version.plan.code} v{version.number} from {switch.isoformat()}, "
+          f"total {quote.total.to_str()}")
+    record_action(actor, sub, "price_version", result, before, ru, en, None)
+    return _lines(quote), ids
+
+
+def apply_changes_due(actor: Actor, sub: Subscription, day: dt.date) -> Applied:
+    """Everything that takes effect on or before ``day`` for ``sub`` (locked by the caller): its
+    scheduled changes in date order, then a new version of its plan; what they posted."""
+    lines: list[BilledLine] = []
+    ids: list[int] = []
+    for change in changes_due(sub, day):
+        got, posted = apply_scheduled_change(actor, sub, change)
+        lines += got
+        ids += posted
+    if sub.status != SubscriptionStatus.ENDED:
+        adopted = adopt_price_version(actor, sub, day)
+        if adopted is not None:
+            lines += adopted[0]
+            ids += adopted[1]
+    return lines, ids
+
+
+def subscriptions_changing(subs: Sequence[Subscription], terms: Mapping[int, Terms], day: dt.date) -> set[int]:
+    """Which of ``subs`` (with their ``terms`` by id) have something taking effect on or before
+    ``day``: a pending scheduled change, or a newer version of their plan that moves them by then
+    (two queries; most billing dates find none)."""
+    ids = [s.pk for s in subs]
+    changing = set(ScheduledChange.objects.filter(subscription_id__in=ids, status=ScheduledChangeStatus.PENDING,
+                                                  effective_date__lte=day).values_list("subscription_id", flat=True))
+    newer = _newer_versions({s.plan_id for s in subs}, day)
+    changing |= {s.pk for s in subs if s.pk in terms and newer.get(s.plan_id)
+                 and _adoption(s, terms[s.pk], newer[s.plan_id], day) is not None}
+    return changing

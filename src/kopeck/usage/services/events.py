@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
 
-from kopeck.audit.services import audit_record
+from kopeck.audit.services import audit_insert_sql, audit_record
 from kopeck.common import clock
 from kopeck.common.actor import Actor
 from kopeck.configuration.selectors import provider_zone
@@ -63,6 +63,7 @@ def _property_errors(agg: AggregationSpec, props: Mapping[str, Any]) -> Errors:
     return []
 
 
+# the events and the batch's audit entry in one statement (the audit part is the audit app's SQL)
 _INSERT_EVENTS_PG = """
 WITH ins AS (
     INSERT INTO usage_usageevent (subscription_id, event_id, metric, "timestamp", properties, received_at)
@@ -70,16 +71,11 @@ WITH ins AS (
     FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::timestamptz[], %s::text[]) AS x(s, e, m, t, p)
     ON CONFLICT (subscription_id, event_id) DO NOTHING
     RETURNING id, subscription_id, event_id
-), audit AS (
-    INSERT INTO audit_auditentry (at, actor_kind, actor_id, actor_label, action, object_type, object_id,
-                                  before, after)
-    SELECT %s, %s, %s, %s, 'usage.events_received', 'usage_batch', min(id)::text, NULL,
-           jsonb_build_object('sent', %s::int, 'accepted', count(*), 'duplicates', %s::int - count(*),
-                              'refused', %s::int, 'first_row', min(id), 'last_row', max(id))
-    FROM ins HAVING count(*) > 0
-)
+), audit AS ({audit})
 SELECT subscription_id, event_id FROM ins
 """
+_BATCH_AUDIT_AFTER = ("jsonb_build_object('sent', %s::int, 'accepted', count(*), 'duplicates', %s::int - count(*), "
+                      "'refused', %s::int, 'first_row', min(id), 'last_row', max(id))")
 
 
 @dataclass(slots=True)
@@ -95,10 +91,13 @@ def _insert_events(rows: _Rows, now: dt.datetime, actor: Actor, sent: int, refus
     """Insert the rows, skipping stored (subscription, event id) pairs; the pairs actually inserted."""
     valid = len(rows.ids)
     if connection.vendor == "postgresql":
+        audit_sql, audit_params = audit_insert_sql(actor=actor, at=now, action="usage.events_received",
+                                                   object_type="usage_batch", object_id="min(id)::text",
+                                                   after=_BATCH_AUDIT_AFTER, rows="ins HAVING count(*) > 0")
         with connection.cursor() as cursor:
-            cursor.execute(_INSERT_EVENTS_PG, [
+            cursor.execute(_INSERT_EVENTS_PG.format(audit=audit_sql), [
                 now, rows.subs, rows.ids, rows.codes, rows.stamps, rows.props,
-                now, str(actor.kind), actor.id, actor.label, sent, sent - refused_count, refused_count,
+                *audit_params, sent, sent - refused_count, refused_count,
             ])
             return {(int(s), str(e)) for s, e in cursor.fetchall()}
     with transaction.atomic():

@@ -1,9 +1,9 @@
-"""``kopeck demo``: load demo clients with valid requisites and a few account operations, a catalog,
-subscriptions, a billing run that issued its invoices and one awaiting confirmation.
+"""``kopeck demo``: load demo clients with valid requisites and a few account operations, a hosting
+product with a plan, a subscription to it (billed by the daily billing run) and the provider's
+legal entity.
 
 Idempotent: clients are keyed by their external id (``demo-…``); operations are posted only for
-clients created in this run. The data is consistent the way an operator's would be: invoices come
-from a billing run (acts follow at the month's end, after their periods), names are Russian."""
+clients created in this run."""
 
 from __future__ import annotations
 
@@ -12,8 +12,6 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from kopeck.billing.models import BillingRun, RunMode
-from kopeck.billing.services import billing_run_create, billing_run_execute
 from kopeck.catalog.models import Product
 from kopeck.catalog.services import plan_create, plan_version_create, plan_version_publish, product_create
 from kopeck.clients.models import Client
@@ -22,7 +20,7 @@ from kopeck.common.actor import Actor
 from kopeck.configuration.selectors import provider_today
 from kopeck.core.requisites import inn_check_digits
 from kopeck.documents.models import LegalEntity
-from kopeck.documents.services import legal_entity_create
+from kopeck.documents.services import documents_issue_monthly_acts, legal_entity_create
 from kopeck.ledger.services import ledger_operation_post
 from kopeck.subscriptions.models import Subscription
 from kopeck.subscriptions.services import subscription_create
@@ -98,26 +96,14 @@ def _load_catalog(actor: Actor) -> bool:
 
 
 def _load_subscription(actor: Actor) -> bool:
-    """ООО «Ромашка» on VPS S with two extra IPv4 addresses; False when present."""
+    """ООО «Ромашка» on VPS S with two extra IPv4 addresses from today; False when present. Nothing is
+    billed here: the daily billing run (started by the scheduler of ``kopeck serve``) bills it and
+    issues the invoice, as it bills every subscription."""
     if Subscription.objects.filter(external_id="demo-vps-1").exists():
         return False
-    with transaction.atomic():
-        subscription_create(actor=actor, client=Client.objects.get(external_id="demo-romashka"), plan="vps-s",
-                            quantity=2, no_trial=True, external_id="demo-vps-1")
+    subscription_create(actor=actor, client=Client.objects.get(external_id="demo-romashka"), plan="vps-s",
+                        quantity=2, no_trial=True, external_id="demo-vps-1")
     return True
-
-
-def _load_runs(actor: Actor) -> None:
-    """Today's automatic run (it bills ООО «Ромашка» and issues the invoice), then АО «Облако»
-    subscribes and a run with confirmation waits for the operator (the dashboard shows it)."""
-    if BillingRun.objects.exists():
-        return
-    today = provider_today()
-    billing_run_execute(actor=actor, run=billing_run_create(actor=actor, billing_date=today, mode=RunMode.AUTO))
-    with transaction.atomic():
-        subscription_create(actor=actor, client=Client.objects.get(external_id="demo-oblako"), plan="vps-s",
-                            quantity=1, no_trial=True, external_id="demo-vps-2")
-    billing_run_execute(actor=actor, run=billing_run_create(actor=actor, billing_date=today, mode=RunMode.CONFIRM))
 
 
 def _ogrn(first12: str) -> str:
@@ -135,10 +121,13 @@ DEMO_PROVIDER = {
 }
 
 
-def _load_legal_entity(actor: Actor) -> None:
-    """The provider's legal entity (the demo's, with made-up requisites): documents need a seller."""
-    if not LegalEntity.objects.exists():
-        legal_entity_create(actor=actor, **DEMO_PROVIDER)
+def _load_documents(actor: Actor) -> int:
+    """The provider's legal entity (the demo's, with made-up requisites) and this month's acts for
+    the charges so far, so that the documents pages show something; how many acts were issued."""
+    if LegalEntity.objects.exists():
+        return 0
+    legal_entity_create(actor=actor, **DEMO_PROVIDER)
+    return len(documents_issue_monthly_acts(actor=actor, month=provider_today().strftime("%Y-%m"), kind="act"))
 
 
 class Command(BaseCommand):
@@ -158,9 +147,9 @@ class Command(BaseCommand):
                                           reason=reason, source_ref=ref)
             created += 1
         catalog = _load_catalog(actor)
-        _load_legal_entity(actor)
         _load_subscription(actor)
-        _load_runs(actor)
+        acts = _load_documents(actor)
         self.stdout.write(self.style.SUCCESS(f"Demo data: {created} clients created, "
                                              f"{len(CLIENTS) - created} already present; "
-                                             f"catalog {'created' if catalog else 'already present'}."))
+                                             f"catalog {'created' if catalog else 'already present'}; "
+                                             f"{acts} acts issued."))

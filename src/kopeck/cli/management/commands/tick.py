@@ -1,34 +1,28 @@
-"""``kopeck tick [--date YYYY-MM-DD]``: run the subscriptions job once — apply the scheduled
-changes that are due, then bill what is due — for today in the provider's zone (or ``--date``, not
-after today). Idempotent: usable from cron as often as you like."""
+"""``kopeck tick``: run every periodic job once, now — the daily billing run when its time has come
+(started at most once per billing date), the monthly acts, outbox delivery, the purge of old
+idempotency keys — as the scheduler of ``kopeck serve`` or Celery beat would. Every job is
+idempotent: usable from cron as often as you like. To bill a past date, run a billing run for it
+(``kopeck billing run --date D --mode auto``)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from kopeck.cli.scheduler import PERIODIC_TASKS, run_task
 from kopeck.common.errors import KopeckError
-from kopeck.subscriptions.scheduler import run_due
 
 
 class Command(BaseCommand):
-    help = "Apply due scheduled subscription changes, then bill due periods (idempotent; for cron)."
-
-    def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--date", default=None, help="Provider-local date YYYY-MM-DD (default: today).")
+    help = "Run every periodic job once (the daily billing run when due, monthly acts, outbox delivery…)."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        day: dt.date | None = None
-        if options["date"]:
+        summary: dict[str, Any] = {}
+        for name in PERIODIC_TASKS:
             try:
-                day = dt.date.fromisoformat(options["date"])
-            except ValueError as exc:
-                raise CommandError(f"--date: {exc}") from exc
-        try:
-            summary = run_due(day)
-        except KopeckError as exc:
-            raise CommandError(exc.detail) from exc
-        self.stdout.write(json.dumps(summary, ensure_ascii=False, indent=2))
+                summary[name] = run_task(name)
+            except KopeckError as exc:
+                raise CommandError(f"{name}: {exc.detail}") from exc
+        self.stdout.write(json.dumps(summary, ensure_ascii=False, indent=2, default=str))

@@ -1,0 +1,131 @@
+"""Numbering resets (every month, every year, never), the counter's period keys and the refusals of
+kopeck.documents.numbering, through issuing documents as the operator does."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import transaction
+
+from kopeck.clients.models import Client
+from kopeck.common.actor import Actor
+from kopeck.common.errors import Conflict, ValidationFailed
+from kopeck.core.clock import FixedClock
+from kopeck.documents import services
+from kopeck.documents.models import DocumentType, LegalEntity, NumberingRule, ResetPeriod
+from kopeck.documents.numbering import allocate_numbers, period_key, rule_for, validate_rule
+from tests.documents.conftest import counters, counts
+from tests.subscriptions.helpers import at
+
+pytestmark = pytest.mark.django_db
+D = dt.date
+LINES = [{"name": "Хостинг", "price": "1220.00", "vat_rate": "22"}]
+
+
+def issue(actor: Actor, buyer: Client, clock: FixedClock, day: dt.date, type: str = DocumentType.INVOICE) -> str:
+    at(clock, day)
+    draft = services.document_create_draft(actor=actor, type=type, client=buyer, lines=LINES)
+    number = services.document_issue(actor=actor, document=draft).number
+    assert number is not None
+    return number
+
+
+def set_rule(actor: Actor, entity: LegalEntity, template: str, reset: str, sequence: str = "invoice") -> None:
+    services.numbering_rule_set(actor=actor, sequence=sequence, legal_entity=entity, template=template, reset=reset)
+
+
+@pytest.mark.parametrize(("reset", "day", "key"), [
+    (ResetPeriod.YEAR, D(2026, 1, 1), "2026"), (ResetPeriod.YEAR, D(2026, 12, 31), "2026"),
+    (ResetPeriod.MONTH, D(2026, 1, 31), "2026-01"), (ResetPeriod.MONTH, D(2027, 12, 1), "2027-12"),
+    (ResetPeriod.NEVER, D(2026, 1, 1), ""), (ResetPeriod.NEVER, D(2027, 12, 31), ""),
+])
+def test_period_keys(reset: str, day: dt.date, key: str) -> None:
+    assert period_key(reset, day) == key
+
+
+def test_a_monthly_sequence_restarts_on_the_first_of_every_month(entity: LegalEntity, buyer: Client, actor: Actor,
+                                                                 clock: FixedClock) -> None:
+    set_rule(actor, entity, "{YY}{MM}-{N:3}", ResetPeriod.MONTH)
+    days = [D(2026, 10, 31), D(2026, 11, 1), D(2026, 11, 30), D(2026, 11, 30), D(2026, 12, 1), D(2027, 1, 1)]
+    assert [issue(actor, buyer, clock, d) for d in days] == [
+        "2610-001", "2611-001", "2611-002", "2611-003", "2612-001", "2701-001"]
+    assert counters() == [("invoice", "2026-10", 1), ("invoice", "2026-11", 3), ("invoice", "2026-12", 1),
+                          ("invoice", "2027-01", 1)]
+
+
+def test_a_never_reset_sequence_runs_on_across_months_and_years(entity: LegalEntity, buyer: Client, actor: Actor,
+                                                                clock: FixedClock) -> None:
+    set_rule(actor, entity, "СЧ-{N:4}", ResetPeriod.NEVER)
+    days = [D(2026, 11, 30), D(2026, 12, 1), D(2026, 12, 31), D(2027, 1, 1), D(2027, 2, 1)]
+    assert [issue(actor, buyer, clock, d) for d in days] == ["СЧ-0001", "СЧ-0002", "СЧ-0003", "СЧ-0004", "СЧ-0005"]
+    assert counters() == [("invoice", "", 5)]
+
+
+def test_a_yearly_sequence_runs_on_across_months_and_restarts_on_new_year(
+        entity: LegalEntity, buyer: Client, actor: Actor, clock: FixedClock) -> None:
+    set_rule(actor, entity, "{YYYY}/{N}", ResetPeriod.YEAR)
+    days = [D(2026, 1, 1), D(2026, 2, 1), D(2026, 12, 31), D(2027, 1, 1), D(2027, 6, 30)]
+    assert [issue(actor, buyer, clock, d) for d in days] == ["2026/1", "2026/2", "2026/3", "2027/1", "2027/2"]
+    assert counters() == [("invoice", "2026", 3), ("invoice", "2027", 2)]
+
+
+def test_the_default_rule_restarts_every_year(entity: LegalEntity, buyer: Client, actor: Actor,
+                                              clock: FixedClock) -> None:
+    assert [issue(actor, buyer, clock, d) for d in (D(2026, 11, 30), D(2026, 12, 1), D(2027, 1, 1))] == ["1", "2", "1"]
+    rule = NumberingRule.objects.get(sequence="invoice", legal_entity=entity)
+    assert (rule.template, rule.reset) == ("{N}", ResetPeriod.YEAR)
+
+
+def test_shared_sequence_resets_monthly_for_every_type_in_it(entity: LegalEntity, buyer: Client, actor: Actor,
+                                                             clock: FixedClock) -> None:
+    """счёт-фактура and advance счёт-фактура share one sequence (ПП 1137), reset as its rule says."""
+    set_rule(actor, entity, "{MM}/{N}", ResetPeriod.MONTH, sequence="invoice_factura")
+    numbers = [issue(actor, buyer, clock, D(2026, 11, 30), DocumentType.INVOICE_FACTURA),
+               issue(actor, buyer, clock, D(2026, 11, 30), DocumentType.ADVANCE_INVOICE_FACTURA),
+               issue(actor, buyer, clock, D(2026, 12, 1), DocumentType.ADVANCE_INVOICE_FACTURA),
+               issue(actor, buyer, clock, D(2026, 12, 2), DocumentType.INVOICE_FACTURA)]
+    assert numbers == ["11/1", "11/2", "12/1", "12/2"]
+    assert counters() == [("invoice_factura", "2026-11", 2), ("invoice_factura", "2026-12", 2)]
+
+
+@pytest.mark.parametrize(("first", "then"), [(ResetPeriod.YEAR, ResetPeriod.MONTH), (ResetPeriod.MONTH,
+                                                                                    ResetPeriod.NEVER)])
+def test_the_reset_period_cannot_change_once_numbers_were_given(entity: LegalEntity, buyer: Client, actor: Actor,
+                                                                clock: FixedClock, first: str, then: str) -> None:
+    set_rule(actor, entity, "{N}", first)
+    set_rule(actor, entity, "A-{N}", first)  # the template may change
+    issue(actor, buyer, clock, D(2026, 11, 25))
+    before = counts()
+    with pytest.raises(Conflict) as exc:
+        set_rule(actor, entity, "{N}", then)
+    assert exc.value.errors == {"reset": ["Numbers were already given."]}
+    assert counts() == before
+    rule = NumberingRule.objects.get(sequence="invoice", legal_entity=entity)
+    assert (rule.template, rule.reset) == ("A-{N}", first)
+
+
+def test_unknown_sequences_and_reset_periods_are_refused(entity: LegalEntity, actor: Actor) -> None:
+    before = counts()
+    with pytest.raises(ValidationFailed) as exc:
+        set_rule(actor, entity, "{N}", "week")
+    assert exc.value.errors == {"reset": ["Choose one of: never, year, month."]}
+    with pytest.raises(ValidationFailed) as exc:
+        set_rule(actor, entity, "{N}", ResetPeriod.YEAR, sequence="corrected")  # keeps the original's number
+    assert list(exc.value.errors) == ["sequence"]
+    with pytest.raises(ValidationFailed) as exc:
+        validate_rule("{N:0}", "daily")
+    assert set(exc.value.errors) == {"template", "reset"}
+    assert counts() == before
+
+
+@pytest.mark.django_db(transaction=True)  # no test transaction around: outside any transaction
+def test_numbers_are_given_only_inside_the_issuing_transaction(entity: LegalEntity) -> None:
+    rule = rule_for("invoice", entity)
+    with pytest.raises(RuntimeError, match="inside the issuing transaction"):
+        allocate_numbers(rule, D(2026, 11, 25), 1)
+    with transaction.atomic():
+        assert allocate_numbers(rule, D(2026, 11, 25), 0) == []
+        assert allocate_numbers(rule, D(2026, 11, 25), 3) == [(1, "1", "2026"), (2, "2", "2026"), (3, "3", "2026")]
+        assert allocate_numbers(rule, D(2026, 12, 1), 1) == [(4, "4", "2026")]
+    assert counters() == [("invoice", "2026", 4)]
