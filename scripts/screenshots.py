@@ -177,7 +177,7 @@ def check_russian(text: str, placeholders: list[str], nominatives: dict[str, str
     cleaned = EMAILISH.sub(" ", full)
     known = ALLOWED | set(identifiers)
     english = sorted({w for w in LATIN.findall(cleaned) if w.lower() not in known
-                      and not any(w.lower() in i.split("-") or w.lower() == i for i in identifiers)})
+                      and not any(w.lower() in i.split("-") or i.startswith(w.lower()) for i in identifiers)})
     if english:
         problems.append("English words: " + ", ".join(english[:30]))
     found = sorted({c for c in codes if re.search(rf"(?<![\w-]){re.escape(c)}(?![\w-])", cleaned)})
@@ -196,6 +196,7 @@ def main() -> int:
     parser.add_argument("--var", default="", help="reuse this data directory (default: a fresh temporary one)")
     args = parser.parse_args()
 
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     var = Path(args.var) if args.var else Path(tempfile.mkdtemp(prefix="kopeck-shots-"))
@@ -239,7 +240,10 @@ def main() -> int:
                     page.set_viewport_size({"width": width, "height": 900})
                     for item in pages:
                         response = page.goto(f"{base}{prefix}{item['path']}")
-                        page.wait_for_load_state("networkidle")
+                        try:  # a live page polls (a billing run's progress): never idle — then just loaded
+                            page.wait_for_load_state("networkidle", timeout=5000)
+                        except PlaywrightTimeout:
+                            page.wait_for_load_state("load")
                         # the sticky bar of buttons would cover the middle of a full-page picture
                         page.add_style_tag(content="#submit-row, .sticky, [class*='sticky'] {position: static !important}")
                         name = f"{language}/{width}/{item['name']}"

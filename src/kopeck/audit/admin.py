@@ -15,7 +15,9 @@ from django.utils.translation import pgettext
 from kopeck.audit.models import AuditEntry
 from kopeck.common import backoffice as bo
 from kopeck.common import display
-from kopeck.common.admin import ReadOnlyAdmin, json_field
+from kopeck.common.admin import ReadOnlyAdmin, actor_cell, json_field, labelled_filter
+
+ACTOR_KINDS = {"operator": _("operator"), "api_key": _("API key"), "system": _("system")}
 
 
 def action_label(code: str) -> str:
@@ -29,9 +31,11 @@ def object_type_label(code: str) -> str:
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdmin):
-    list_display = ["at", "actor_label", "action_text", "object_text", "object_id"]
-    list_filter = ["actor_kind", "object_type", "action"]
-    fields = ["at", "actor_kind", "actor_id", "actor_label", "action_text", "object_text", "object_id", "before_json",
+    list_display = ["at", "actor", "action_text", "object_text", "object_id"]
+    list_filter = [labelled_filter("actor_kind", _("actor kind"), lambda v: ACTOR_KINDS.get(v, v)),
+                   labelled_filter("object_type", _("object type"), lambda v: object_type_label(v)),
+                   labelled_filter("action", _("action"), lambda v: action_label(v))]
+    fields = ["at", "actor", "actor_id", "action_text", "object_text", "object_id", "before_json",
               "after_json"]
     readonly_fields = fields
     before_json = json_field("before", _("before"))
@@ -41,6 +45,10 @@ class AuditEntryAdmin(ReadOnlyAdmin):
         return lookup in ("object_type", "object_id") or super().lookup_allowed(lookup, value, request)
     search_fields = ["object_id", "actor_label", "action"]
     date_hierarchy = "at"
+
+    @admin.display(description=_("actor"), ordering="actor_label")
+    def actor(self, obj: AuditEntry) -> str:
+        return actor_cell(obj.actor_label, obj.actor_kind)
 
     @admin.display(description=_("action"), ordering="action")
     def action_text(self, obj: AuditEntry) -> str:
@@ -60,7 +68,8 @@ def _client_history(request: HttpRequest, client: Any) -> str | None:
         return None
     entries = list(AuditEntry.objects.filter(object_type="client", object_id=str(client.pk)).order_by("-at", "-id")[:10])
     rows = [(format_html('<a href="{}">{}</a>', reverse("admin:audit_auditentry_change", args=[e.pk]),
-                         display.datetime_text(e.at)), e.actor_label, action_label(e.action)) for e in entries]
+                         display.datetime_text(e.at)), actor_cell(e.actor_label, e.actor_kind), action_label(e.action))
+            for e in entries]
     url = reverse("admin:audit_auditentry_changelist")
     return bo.panel_table([_("when"), _("actor"), _("action")], rows, empty=_("No changes recorded yet."),
                           more_url=f"{url}?object_type=client&object_id={client.pk}" if entries else "",

@@ -152,7 +152,11 @@ def _duration(seconds: float | None) -> str:
 
 @admin.register(BillingRun)
 class BillingRunAdmin(ReadOnlyAdmin):
-    list_display = ["id", "billing_date", "mode", "status", "progress_bar", "scheduled", "created_by", "created_at"]
+    list_display = ["id", "billing_date", "mode", "status", "progress_bar", "scheduled", "creator", "created_at"]
+
+    @admin.display(description=_("created by"), ordering="created_by")
+    def creator(self, obj: BillingRun) -> str:
+        return display.actor_text(obj.created_by)
     list_filter = ["mode", "status", "scheduled"]
     change_list_template = "admin/billing/billingrun/change_list.html"
 
@@ -229,7 +233,8 @@ class BillingRunAdmin(ReadOnlyAdmin):
             summary_rows=[(SUMMARY_LABELS.get(k, k), _show(k, v)) for k, v in run.summary.items()
                           if k != "events" and k in SUMMARY_LABELS],
             events=[EVENT_LABELS.get(str(e.get("type", "")), e.get("type", "")) for e in run.summary.get("events", [])],
-            billing_date=display.date_text(run.billing_date),
+            billing_date=display.date_text(run.billing_date), created_by=display.actor_text(run.created_by),
+            decided_by=display.actor_text(run.decided_by) if run.decided_by else "",
             to_post_totals=[display.money_text(total, cur) for cur, total in review.to_post["totals_by_currency"].items()]
             if review and review.to_post else []))
 

@@ -100,6 +100,29 @@ def json_field(name: str, description: Any) -> Callable[[Any, Any], str]:
     return show
 
 
+def labelled_filter(field: str, title: Any, label: Callable[[str], Any]) -> type[admin.SimpleListFilter]:
+    """A list filter on ``field`` whose values (codes) are shown by ``label(value)`` — the operator never
+    reads a code in the filter panel."""
+
+    class LabelledFilter(admin.SimpleListFilter):
+        parameter_name = field
+
+        def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+            values = model_admin.model.objects.order_by(field).values_list(field, flat=True).distinct()
+            return [(v, label(v)) for v in values if v]
+
+        def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+            return queryset.filter(**{field: self.value()}) if self.value() else queryset
+
+    LabelledFilter.title = title
+    LabelledFilter.__name__ = f"{field.title().replace('_', '')}Filter"
+    return LabelledFilter
+
+
+def actor_cell(label: str, kind: str = "") -> str:
+    return display.actor_text(label, kind)
+
+
 def money_cell(minor: int, currency: str) -> str:
     """An amount in minor units for a list column: "1 990,00 ₽" / "RUB 1,990.00", right-aligned."""
     return format_html('<span class="kopeck-amount">{}</span>', display.minor_text(minor, currency))

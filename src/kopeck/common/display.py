@@ -106,3 +106,18 @@ def polish(text: str, *, language: str | None = None) -> str:
         text = _MODEL.sub(lambda m: f"модель «{_MODEL_RU[m.group(1)]}»", text)
         text = _STATUS.sub(lambda m: f"статус «{_STATUS_RU[m.group(1)]}»", text)
     return text
+
+
+SYSTEM_ACTORS = {"system", "demo", "scheduler", "cli", "preview", "ensure_operator", "screenshots", "tests"}
+
+
+def actor_text(label: str, kind: str = "") -> str:
+    """Who did it, as the page names it: an operator or key by its name, the system's processes by
+    theirs ("system:scheduler" → "Система: планировщик")."""
+    name = label.partition(":")[2] if label.startswith("system:") else label
+    if kind == "system" or label.startswith("system:") or (not kind and name in SYSTEM_ACTORS):
+        from django.utils.translation import gettext, pgettext
+
+        return f"{gettext('System')}: {pgettext('system actor', name)}" if name and name != "system" \
+            else gettext("System")
+    return label

@@ -363,7 +363,8 @@ class DocumentTemplateAdmin(ServiceSaveMixin, ModelAdmin):
                         extra_context: Any = None) -> Any:
         extra_context = {**(extra_context or {}),
                          "preview_url": reverse("admin:documents_template_preview"),
-                         "forms_and_languages": [(f, lang) for f in TemplateForm.values for lang in Language.values]}
+                         "forms_and_languages": [(f.value, lang.value, f"{f.label} ({lang.label.lower()})")
+                                                 for f in TemplateForm for lang in Language]}
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request: HttpRequest, obj: DocumentTemplate, form: Any, change: bool) -> None:

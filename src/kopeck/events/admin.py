@@ -10,8 +10,9 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 
 from kopeck.common import backoffice as bo
 from kopeck.common.admin import ReadOnlyAdmin, admin_actor, report_error
@@ -27,7 +28,8 @@ class TypeFilter(admin.SimpleListFilter):
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
         groups = sorted({t.group for t in EVENT_TYPES})
-        return [(f"{g}.*", f"{g}.*") for g in groups] + [(t.name, t.title) for t in EVENT_TYPES]
+        return [(f"{g}.*", _("%(group)s: all events") % {"group": capfirst(pgettext("audit object", g))})
+                for g in groups] + [(t.name, t.title) for t in EVENT_TYPES]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Event]) -> QuerySet[Event]:
         value = self.value()
@@ -64,11 +66,12 @@ class EventAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("subject"))
     def subject(self, obj: Event) -> str:
-        return f"{obj.subject_type} #{obj.subject_id}" if obj.subject_id is not None else obj.subject_type
+        kind = capfirst(pgettext("audit object", obj.subject_type)) if obj.subject_type else ""
+        return f"{kind} #{obj.subject_id}" if obj.subject_id is not None else kind
 
     @admin.display(description=_("data"))
     def payload(self, obj: Event) -> str:
-        return format_html("<pre style=\"white-space: pre-wrap\">{}</pre>",
+        return format_html("<pre class=\"kopeck-code\" style=\"white-space: pre-wrap\">{}</pre>",
                            json.dumps(obj.data, ensure_ascii=False, indent=2))
 
     def has_process_again_permission(self, request: HttpRequest) -> bool:

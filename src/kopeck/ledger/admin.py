@@ -22,9 +22,11 @@ from kopeck.common import display
 from kopeck.common.admin import (
     ReadOnlyAdmin,
     TabularInline,
+    actor_cell,
     admin_actor,
     contribute_field,
     contributed_field,
+    labelled_filter,
     money_cell,
     report_error,
 )
@@ -60,6 +62,8 @@ class PostingInline(TabularInline):
 @admin.register(Account)
 class AccountAdmin(ReadOnlyAdmin):
     list_display = ["__str__", "role", "currency", "client", "sum_of_postings"]
+    fields = ["__str__", "role", "currency", "client", "sum_of_postings"]
+    readonly_fields = fields
     list_filter = ["role", "currency"]
     search_fields = ["code"]
 
@@ -67,6 +71,9 @@ class AccountAdmin(ReadOnlyAdmin):
     def sum_of_postings(self, obj: Account) -> str:
         total = obj.postings.aggregate(t=Sum("amount_minor"))["t"] or 0
         return money_cell(total, obj.currency)
+
+
+ACTOR_KINDS = {"operator": _("operator"), "api_key": _("API key"), "system": _("system")}
 
 
 class OperationForm(forms.Form):
@@ -86,15 +93,20 @@ class ReverseForm(forms.Form):
 
 @admin.register(JournalTransaction)
 class JournalTransactionAdmin(ReadOnlyAdmin):
-    list_display = ["id", "recorded_at", "client", "operation", "amount", "reason_text", "actor_label", "reverses"]
+    list_display = ["id", "recorded_at", "client", "operation", "amount", "reason_text", "actor", "reverses"]
+
+    @admin.display(description=_("who"), ordering="actor_label")
+    def actor(self, obj: JournalTransaction) -> str:
+        return actor_cell(obj.actor_label, obj.actor_kind)
 
     @admin.display(description=_("reason"), ordering="reason")
     def reason_text(self, obj: JournalTransaction) -> str:
         return display.polish(obj.reason)
-    list_filter = ["operation", "currency", "actor_kind"]
+    list_filter = ["operation", "currency",
+                   labelled_filter("actor_kind", _("actor kind"), lambda v: ACTOR_KINDS.get(v, v))]
     search_fields = ["reason", "source_ref", "client__name"]
     inlines = [PostingInline]
-    fields = ["recorded_at", "client", "operation", "amount", "vat_rate", "vat", "reason", "source_ref", "actor_label",
+    fields = ["recorded_at", "client", "operation", "amount", "vat_rate", "vat", "reason_text", "source_ref", "actor",
               "reverses", "explanation_text", "documents_links"]
     readonly_fields = fields
 

@@ -3,16 +3,17 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext
 
 from kopeck.common import backoffice as bo
-from kopeck.common.admin import ReadOnlyAdmin, admin_actor, json_field, report_error
+from kopeck.common.admin import ReadOnlyAdmin, admin_actor, json_field, labelled_filter, report_error
 from kopeck.common.errors import KopeckError
 from kopeck.outbox.models import OutboxMessage
 from kopeck.outbox.services import outbox_requeue
 
-FIELDS = ("topic_label", "key", "status", "attempts", "available_at", "locked_until", "created_at", "delivered_at",
+FIELDS = ("topic_label", "key_code", "status", "attempts", "available_at", "locked_until", "created_at", "delivered_at",
           "last_error", "payload_json")
 
 
@@ -21,11 +22,15 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
     list_display = ["id", "topic_label", "status", "attempts", "available_at", "created_at", "delivered_at", "error"]
     payload_json = json_field("payload", _("payload"))
 
+    @admin.display(description=_("key"))
+    def key_code(self, obj: OutboxMessage) -> str:
+        return format_html('<code class="kopeck-code">{}</code>', obj.key or "—")
+
     @admin.display(description=_("topic"), ordering="topic")
     def topic_label(self, obj: OutboxMessage) -> str:
         """``documents.email`` → "Письмо с документом" (msgctxt "outbox topic"); unknown topics as they are."""
         return pgettext("outbox topic", obj.topic)
-    list_filter = ["status", "topic"]
+    list_filter = ["status", labelled_filter("topic", _("topic"), lambda v: pgettext("outbox topic", v))]
     search_fields = ["topic", "key"]
     fields = FIELDS
     readonly_fields = FIELDS

@@ -51,6 +51,7 @@ from kopeck.subscriptions.admin_actions import (
     _Rollback,
     _rows,
     _text,
+    component_label,
 )
 from kopeck.subscriptions.models import (
     BilledPeriod,
@@ -119,13 +120,7 @@ TIMELINE_KINDS: dict[str, Promise] = {"created": _("created"), "charge": _("char
 
 def component_name(sub: Subscription, code: str) -> str:
     """A component's name in the operator's language, from the plan version's prices ("base" → its name)."""
-    if code == "setup_fee":
-        return str(_("setup fee"))
-    for component in (sub.plan_version.spec or {}).get("components", []) if sub.plan_version_id else []:
-        if component.get("code") == code:
-            names = component.get("names") or {}
-            return str(names.get("en" if _english() else "ru") or component.get("name") or code)
-    return code
+    return component_label(sub, code)
 
 
 class BilledPeriodInline(TabularInline):
@@ -315,7 +310,7 @@ class SubscriptionAdmin(ReadOnlyAdmin):
         preview: dict[str, Any] | None = None
         if outcome is not None:
             preview = {
-                "outcome": outcome, "rows": _rows(outcome), "stamp": {**outcome.stamp(), "_key": uuid.uuid4().hex},
+                "outcome": outcome, "rows": _rows(outcome, sub), "stamp": {**outcome.stamp(), "_key": uuid.uuid4().hex},
                 "action_name": ACTION_NAMES.get(outcome.action, outcome.action),
                 "status_label": SubscriptionStatus(outcome.status).label
                 if outcome.status in SubscriptionStatus.values else outcome.status,

@@ -241,7 +241,19 @@ ACTION_NAMES: dict[str, Promise] = {
 ITEM_KINDS: dict[str, Promise] = {"charge": _("charge"), "credit": _("credit")}
 
 
-def _rows(outcome: Outcome) -> list[dict[str, Any]]:
+def component_label(sub: Subscription | None, code: str) -> str:
+    """A component's name in the operator's language, from the subscription's plan version."""
+    if code == "setup_fee":
+        return str(_("setup fee"))
+    version = sub.plan_version if sub is not None and sub.plan_version_id else None
+    for component in (version.spec or {}).get("components", []) if version is not None else []:
+        if component.get("code") == code:
+            names = component.get("names") or {}
+            return str(names.get("en" if _english() else "ru") or component.get("name") or code)
+    return code
+
+
+def _rows(outcome: Outcome, sub: Subscription | None = None) -> list[dict[str, Any]]:
     """The items as the preview table shows them: explanations in the operator's language."""
     rows = []
     for item in outcome.items:
@@ -254,7 +266,7 @@ def _rows(outcome: Outcome) -> list[dict[str, Any]]:
                  for ln in item.get("lines") or []]
         rows.append({
             "kind": ITEM_KINDS.get(item.get("kind", ""), item.get("kind", "")), "credit": item.get("kind") == "credit",
-            "component": item.get("component", ""), "start": start,
+            "component": component_label(sub, str(item.get("component", ""))), "start": start,
             "last_day": end - dt.timedelta(days=1) if end else None,
             "amount": item.get("amount", ""), "currency": item.get("currency", outcome.currency),
             "explanation": main,

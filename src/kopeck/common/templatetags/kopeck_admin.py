@@ -12,7 +12,7 @@ from django.db.models.options import Options
 from django.urls import NoReverseMatch, reverse
 from django.utils.text import capfirst
 
-from kopeck.common import backoffice, display, grammar
+from kopeck.common import display, grammar
 
 register = template.Library()
 
@@ -71,7 +71,7 @@ def case_of(model: type[Model] | Model | Options[Any], case: str) -> str:
 
 @register.simple_tag(takes_context=True)
 def breadcrumbs(context: template.Context) -> list[dict[str, Any]]:
-    """The header's path: section › list › object › page — the section being the sidebar's."""
+    """The header's path: list › object › page (the sidebar marks the section)."""
     parts: list[dict[str, Any]] = []
     opts: Options[Any] | None = context.get("opts")
     if opts is None and (cl := context.get("cl")) is not None:
@@ -79,10 +79,7 @@ def breadcrumbs(context: template.Context) -> list[dict[str, Any]]:
     title = context.get("title")
     if opts is None:
         return [{"title": title or ""}] if title else []
-    section = backoffice.section_of(opts.label_lower)
-    plural = capfirst(str(opts.verbose_name_plural))
-    if section and str(backoffice.SECTIONS[section][0]) != plural:
-        parts.append({"title": backoffice.SECTIONS[section][0]})
+    plural = capfirst(str(opts.verbose_name_plural))  # the sidebar shows the section
     try:
         list_url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
     except NoReverseMatch:
