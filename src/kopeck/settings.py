@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.forms",  # widget templates through TEMPLATES (FORM_RENDERER), so the back office can override them
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -89,6 +90,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "kopeck.urls"
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 WSGI_APPLICATION = "kopeck.wsgi.application"
 
 TEMPLATES = [

@@ -32,6 +32,9 @@ def object_type_label(code: str) -> str:
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdmin):
     list_display = ["at", "actor", "action_text", "object_text", "object_id"]
+
+    def object_title(self, obj: AuditEntry) -> str:
+        return f"{display.datetime_text(obj.at)} · {action_label(obj.action)}"
     list_filter = [labelled_filter("actor_kind", _("actor kind"), lambda v: ACTOR_KINDS.get(v, v)),
                    labelled_filter("object_type", _("object type"), lambda v: object_type_label(v)),
                    labelled_filter("action", _("action"), lambda v: action_label(v))]

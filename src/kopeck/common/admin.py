@@ -53,6 +53,8 @@ class ModelAdmin(unfold_admin.ModelAdmin):  # type: ignore[misc]
                 context["title"] = titles["change" if self.has_change_permission(request, obj) else "view"]
         if obj is not None and obj.pk is not None:
             context["datasets"] = [*(context.get("datasets") or []), *backoffice.page_tabs(request, obj)]
+            if hasattr(self, "object_title"):  # the page's name of the object where __str__ is technical
+                context["subtitle"] = self.object_title(obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:

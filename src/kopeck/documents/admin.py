@@ -88,7 +88,7 @@ class DeliveryInline(TabularInline):
 
 DOCUMENT_FIELDS: tuple[str, ...] = ("type", "upd_status", "status", "number", "correction_number", "issue_date", "due_date",
                                      "period_start", "period_end", "legal_entity", "client", "currency", "language", "amount",
-                                     "paid", "run", "run_part", "corrects", "transaction_links", "notes", "created_by", "created_at", "issued_at",
+                                     "paid", "run", "run_part", "corrects", "transaction_links", "notes", "creator", "created_at", "issued_at",
                                      "cancelled_at", "cancel_reason", "pdf_link", "data_json")
 
 
@@ -107,6 +107,10 @@ class DocumentAdmin(ReadOnlyAdmin):
     @admin.display(description=_("amount"))
     def amount(self, obj: Document) -> str:
         return from_minor(obj.amount_minor, obj.currency).to_str()
+
+    @admin.display(description=_("created by"))
+    def creator(self, obj: Document) -> str:
+        return display.actor_text(obj.created_by)
 
     @admin.display(description=_("paid"))
     def paid(self, obj: Document) -> str:
@@ -271,6 +275,9 @@ class CounterInline(TabularInline):
 class NumberingRuleAdmin(ServiceSaveMixin, ModelAdmin):
     form = NumberingRuleForm
     list_display = ["legal_entity", "sequence", "template", "reset"]
+
+    def object_title(self, obj: NumberingRule) -> str:
+        return f"{obj.get_sequence_display()}: {obj.template}"
     list_filter = ["legal_entity", "sequence"]
     inlines = [CounterInline]
 

@@ -49,10 +49,13 @@ def event_title(name: str) -> str:
 class EventAdmin(ReadOnlyAdmin):
     list_display = ["id", "occurred_at", "title", "client_id", "sequence", "subject", "actor_label", "depth",
                     "dispatch_status"]
+
+    def object_title(self, obj: Event) -> str:
+        return f"{event_title(obj.type)} #{obj.pk}"
     list_filter = [TypeFilter, "dispatch_status", "occurred_at"]
     search_fields = ["=client_id", "=subject_id", "type", "uid"]
     date_hierarchy = "occurred_at"
-    readonly_fields = ("uid", "type", "version", "client_id", "sequence", "subject_type", "subject_id",
+    readonly_fields = ("uid", "title", "version", "client_id", "sequence", "subject",
                        "occurred_at", "actor_label", "depth", "cause", "dedupe_key", "dispatch_status",
                        "dispatch_attempts", "dispatch_after", "dispatched_at", "dispatch_error", "payload")
     fields = tuple(readonly_fields)

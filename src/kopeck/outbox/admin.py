@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext
 
@@ -20,6 +21,9 @@ FIELDS = ("topic_label", "key_code", "status", "attempts", "available_at", "lock
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(ReadOnlyAdmin):
     list_display = ["id", "topic_label", "status", "attempts", "available_at", "created_at", "delivered_at", "error"]
+
+    def object_title(self, obj: OutboxMessage) -> str:
+        return f"{capfirst(pgettext('outbox topic', obj.topic))} #{obj.pk}"
     payload_json = json_field("payload", _("payload"))
 
     @admin.display(description=_("key"))

@@ -86,12 +86,15 @@ def breadcrumbs(context: template.Context) -> list[dict[str, Any]]:
         list_url = ""
     parts.append({"title": plural, "link": list_url})
     obj = context.get("original") or context.get("object")
+    model_admin: Any = getattr(context.get("adminform"), "model_admin", None) or context.get("model_admin")
     if isinstance(obj, Model) and obj.pk is not None:
+        # an admin may name its objects for the page (object_title) where __str__ is technical
+        name = model_admin.object_title(obj) if hasattr(model_admin, "object_title") else str(obj)
         try:
             obj_url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
         except NoReverseMatch:
             obj_url = ""
-        parts.append({"title": str(obj), "link": obj_url})
+        parts.append({"title": name, "link": obj_url})
         if context.get("kopeck_page_title"):
             parts.append({"title": context["kopeck_page_title"]})
     elif context.get("add") or (title and not context.get("cl") and str(title) != parts[-1]["title"]):
