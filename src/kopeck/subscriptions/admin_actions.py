@@ -14,6 +14,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.utils.functional import Promise
+from django.utils.text import capfirst
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -244,7 +245,7 @@ ITEM_KINDS: dict[str, Promise] = {"charge": _("charge"), "credit": _("credit")}
 def component_label(sub: Subscription | None, code: str) -> str:
     """A component's name in the operator's language, from the subscription's plan version."""
     if code == "setup_fee":
-        return str(_("setup fee"))
+        return capfirst(str(_("setup fee")))
     version = sub.plan_version if sub is not None and sub.plan_version_id else None
     for component in (version.spec or {}).get("components", []) if version is not None else []:
         if component.get("code") == code:
