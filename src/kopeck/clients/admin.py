@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from unfold.widgets import UnfoldAdminTextInputWidget
@@ -32,7 +33,7 @@ PREFIX = "f__"
 class ClientForm(forms.ModelForm):  # type: ignore[type-arg]
     """The client's own fields plus one form field per field of its type's field set."""
 
-    tag_names = forms.CharField(label=_("tags"), required=False, help_text=_("Comma-separated."),
+    tag_names = forms.CharField(label=capfirst(_("tags")), required=False, help_text=_("Comma-separated."),
                                 widget=UnfoldAdminTextInputWidget())
 
     class Meta:

@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 from unfold.widgets import UnfoldAdminSelectWidget
@@ -95,7 +96,7 @@ def scopes_text(scopes: list[str]) -> str:
 class ApiKeyForm(forms.ModelForm):  # type: ignore[type-arg]
     """A key's scopes: a preset, then the access to each area (none, read, read and write)."""
 
-    preset = forms.ChoiceField(label=_("preset"), required=False,
+    preset = forms.ChoiceField(label=capfirst(_("preset")), required=False,
                                choices=[("", _("— choose the areas below —")), *[(k, v[0]) for k, v in PRESETS.items()]],
                                help_text=_("Fills the areas below; adjust them as needed."),
                                widget=UnfoldAdminSelectWidget())
