@@ -1,9 +1,10 @@
 """Tests that need a service: skipped where the service is absent — failed where it must be there.
 
 A test that needs PostgreSQL carries the ``postgres`` marker, one that needs Redis the ``redis``
-marker; this plugin (``pytest_plugins`` in tests/conftest.py) checks before each such test that its
+marker, one that drives a browser the ``browser`` marker (Chromium at ``KOPECK_CHROMIUM``, default
+/usr/bin/chromium); this plugin (``pytest_plugins`` in tests/conftest.py) checks before each such test that its
 services are there. When one is missing the test is skipped — unless ``KOPECK_TEST_SERVICES`` names
-that service (comma-separated: ``postgresql``, ``redis``), and then the test fails: ``.ci/run`` sets
+that service (comma-separated: ``postgresql``, ``redis``, ``chromium``), and then the test fails: ``.ci/run`` sets
 it, so a CI run whose Redis did not come up, or whose PostgreSQL run somehow ran on SQLite, goes red
 instead of green with tests quietly skipped. Tests skip only through here (a test in
 tests/test_ci.py refuses ``pytest.skip`` anywhere else in the suite).
@@ -19,12 +20,18 @@ from collections.abc import Mapping
 
 import pytest
 
-MARKERS = {"postgres": "postgresql", "redis": "redis"}
+MARKERS = {"postgres": "postgresql", "redis": "redis", "browser": "chromium"}
 SERVICES = frozenset(MARKERS.values())
 REASONS = {
     "postgresql": "needs PostgreSQL (this run's database is {vendor})",
     "redis": "needs Redis on {redis} (nothing answers there)",
+    "chromium": "needs Chromium at {chromium} (apt-get install chromium)",
 }
+
+
+def chromium_path(environ: Mapping[str, str] = os.environ) -> str:
+    """The distribution's Chromium that the browser tests drive (``KOPECK_CHROMIUM``)."""
+    return environ.get("KOPECK_CHROMIUM", "/usr/bin/chromium")
 
 
 def required_services(environ: Mapping[str, str] = os.environ) -> frozenset[str]:
@@ -63,6 +70,8 @@ def missing_services(needed: set[str], *, vendor: str, redis_answers: bool) -> l
         missing.append("postgresql")
     if "redis" in needed and not redis_answers:
         missing.append("redis")
+    if "chromium" in needed and not os.access(chromium_path(), os.X_OK):
+        missing.append("chromium")
     return missing
 
 
@@ -71,7 +80,8 @@ def verdict(missing: list[str], required: frozenset[str], *, vendor: str) -> tup
     if not missing:
         return None
     host, port = redis_address()
-    reasons = "; ".join(REASONS[s].format(vendor=vendor, redis=f"{host}:{port}") for s in missing)
+    reasons = "; ".join(REASONS[s].format(vendor=vendor, redis=f"{host}:{port}", chromium=chromium_path())
+                        for s in missing)
     must = [s for s in missing if s in required]
     if must:
         return "fail", (f"{reasons} — and KOPECK_TEST_SERVICES says {', '.join(must)} must be there in this run, "

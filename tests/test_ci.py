@@ -67,8 +67,8 @@ def test_ci_runs_both_suites_requiring_their_services(tmp_path: Path) -> None:
     done = _ci_run(bin_dir)
     assert done.returncode == 0, done.stderr
     assert log.read_text().splitlines() == [
-        "redis||test",
-        "postgresql,redis|postgres://postgres@127.0.0.1:5432/kopeck_ci|test",
+        "redis,chromium||test",
+        "postgresql,redis,chromium|postgres://postgres@127.0.0.1:5432/kopeck_ci|test",
     ]
 
 

@@ -49,12 +49,14 @@ ALLOWED_HOSTS = _env_list("KOPECK_ALLOWED_HOSTS", "127.0.0.1,localhost,testserve
 CSRF_TRUSTED_ORIGINS = _env_list("KOPECK_CSRF_TRUSTED_ORIGINS", "http://127.0.0.1:8000,http://localhost:8000")
 
 INSTALLED_APPS = [
+    "unfold",  # the back office's theme (docs/architecture.md); before django.contrib.admin
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.forms",  # widget templates through TEMPLATES (FORM_RENDERER), so the back office can override them
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -93,6 +95,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "kopeck.urls"
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 WSGI_APPLICATION = "kopeck.wsgi.application"
 
 TEMPLATES = [
@@ -135,12 +138,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "admin:index"
 
 # Language and time. Billing dates are local dates in the provider's zone (a billing setting whose
 # initial value is KOPECK_TIME_ZONE); instants are stored in UTC.
 LANGUAGE_CODE = os.environ.get("KOPECK_LANGUAGE", "ru")
 LANGUAGES = [("ru", _("Russian")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# One date format per language in the back office: 06.12.2026 and 2026-12-06 (kopeck/common/formats).
+FORMAT_MODULE_PATH = ["kopeck.common.formats"]
 KOPECK_TIME_ZONE = os.environ.get("KOPECK_TIME_ZONE", "Europe/Moscow")
 TIME_ZONE = KOPECK_TIME_ZONE  # display zone of the admin; storage is UTC (USE_TZ)
 USE_I18N = True
@@ -178,6 +184,26 @@ KOPECK_TEMPLATE_MAX_SOURCE = 200 * 1024
 KOPECK_AUTH_FAILURES_PER_ACCOUNT = int(os.environ.get("KOPECK_AUTH_FAILURES_PER_ACCOUNT", "10"))
 KOPECK_AUTH_FAILURES_PER_ADDRESS = int(os.environ.get("KOPECK_AUTH_FAILURES_PER_ADDRESS", "50"))
 KOPECK_AUTH_FAILURE_WINDOW = int(os.environ.get("KOPECK_AUTH_FAILURE_WINDOW", "900"))
+
+# The back office (django-unfold): the sidebar is assembled from what the apps register
+# (kopeck.common.backoffice), the dashboard too. Everything is served locally, no CDN.
+UNFOLD = {
+    "SITE_TITLE": "Kopeck",
+    "SITE_HEADER": "Kopeck",
+    "SITE_SUBHEADER": _("Subscription billing"),
+    "SITE_URL": "/admin/",
+    "SITE_SYMBOL": "toll",
+    "SHOW_HISTORY": True,
+    "SHOW_VIEW_ON_SITE": False,
+    "SHOW_LANGUAGES": True,
+    "DASHBOARD_CALLBACK": "kopeck.common.backoffice_views.dashboard_context",
+    "STYLES": ["kopeck.common.backoffice_views.stylesheet"],
+    "SIDEBAR": {
+        "show_search": False,
+        "show_all_applications": False,
+        "navigation": "kopeck.common.backoffice.navigation",
+    },
+}
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path, re_path, register_converter
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
@@ -15,6 +16,7 @@ from kopeck.billing.api import BillingRunExportView, BillingRunViewSet, BillingR
 from kopeck.catalog.api import PlanVersionViewSet, PlanViewSet, ProductViewSet
 from kopeck.catalog.preview_api import PricePreviewView
 from kopeck.clients.api import ClientViewSet, FieldDefinitionViewSet
+from kopeck.common.backoffice_views import search_view
 from kopeck.common.http.problems import api_not_found
 from kopeck.configuration.api import BillingSettingsView, MailSettingsView
 from kopeck.documents.api import DocumentViewSet
@@ -46,6 +48,7 @@ register_converter(IdConverter, "id")
 
 admin.site.site_header = "Kopeck"
 admin.site.site_title = "Kopeck"
+admin.site.index_title = _("Dashboard")
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -93,5 +96,6 @@ urlpatterns = [
     re_path(r"^api/[\s\S]*$", api_not_found),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
-    *i18n_patterns(path("admin/", admin.site.urls), prefix_default_language=False),
+    *i18n_patterns(path("admin/find/", admin.site.admin_view(search_view), name="kopeck_search"),
+                   path("admin/", admin.site.urls), prefix_default_language=False),
 ]

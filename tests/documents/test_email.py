@@ -72,3 +72,37 @@ def test_no_email_when_sending_is_off(entity: LegalEntity, buyer: Client, actor:
     services.document_settings_update(actor=actor, send_by_email=False)
     services.document_issue(actor=actor, document=draft(actor, buyer))
     assert DocumentDelivery.objects.count() == 0
+
+
+def test_with_mail_not_configured_the_email_waits_quietly_and_goes_once_configured(
+        entity: LegalEntity, buyer: Client, actor: Actor, smtp_server: SmtpServer,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Documents are issued; their e-mail waits with the status "mail not configured": no retry, no
+    traceback, the outbox message is done. Once mail is configured, the waiting e-mails are sent."""
+    from kopeck.configuration.services import mail_settings_update
+    from kopeck.outbox.models import MessageStatus, OutboxMessage
+    from tests.smtp import SENDER, SENDER_NAME
+
+    doc = services.document_issue(actor=actor, document=draft(actor, buyer))
+    with caplog.at_level("WARNING"):
+        assert outbox_deliver(limit=100) == {"delivered": 2, "failed": 0, "dead": 0}  # the PDF and the e-mail
+    assert caplog.records == []  # nothing logged, no traceback
+    delivery = DocumentDelivery.objects.get(document=doc)
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.NO_MAIL, 0)
+    assert "Mail is not configured" in delivery.error
+    assert OutboxMessage.objects.get(pk=delivery.outbox_message_id).status == MessageStatus.DELIVERED
+    assert outbox_deliver(limit=100) == {"delivered": 0, "failed": 0, "dead": 0}  # nothing is retried
+    assert services.documents_deliveries_resume() == 0  # still not configured: it keeps waiting
+    assert DocumentDelivery.objects.get(pk=delivery.pk).status == DeliveryStatus.NO_MAIL
+
+    mail_settings_update(actor=Actor.system("tests"), enabled=True, host=smtp_server.host, port=smtp_server.port,
+                         security="none", username="", password="", from_email=SENDER, from_name=SENDER_NAME,
+                         timeout=5)
+    assert services.documents_deliveries_resume() == 1
+    assert DocumentDelivery.objects.get(pk=delivery.pk).status == DeliveryStatus.QUEUED
+    assert outbox_deliver(limit=100) == {"delivered": 1, "failed": 0, "dead": 0}
+    (message,) = smtp_server.wait_for(1)
+    assert message["To"] == "buh@romashka.example"
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.error) == (DeliveryStatus.SENT, 1, "")
+    assert services.documents_deliveries_resume() == 0  # sent: nothing waits

@@ -209,14 +209,15 @@ def test_the_statement_of_a_period(customer: Client, clock: FixedClock) -> None:
     page = reader.get(url, {"date_from": "2026-11-01", "date_to": "2026-11-30"})
     assert page.status_code == 200 and "Statement of ООО «Ромашка»" in text(page)
     rows = statement_rows(page)
-    assert rows[0] == ["Opening balance", "1000.00 RUB"]
+    # amounts as the English page writes them; a zero credit or debit is left blank
+    assert rows[0] == ["Opening balance", "RUB\u00a01,000.00"]
     assert [r[1:] for r in rows[1:-1]] == [
-        [str(charge.pk), "Charge", "Ноябрь", "0.00 RUB", "300.00 RUB", "700.00 RUB"],
-        [str(bonus.pk), "Bonus", "Бонус", "50.00 RUB", "0.00 RUB", "750.00 RUB"]]
-    assert rows[-1] == ["Closing balance", "50.00 RUB", "300.00 RUB", "750.00 RUB"]
+        [str(charge.pk), "Charge", "Ноябрь", "", "RUB\u00a0300.00", "RUB\u00a0700.00"],
+        [str(bonus.pk), "Bonus", "Бонус", "RUB\u00a050.00", "", "RUB\u00a0750.00"]]
+    assert rows[-1] == ["Closing balance", "RUB\u00a050.00", "RUB\u00a0300.00", "RUB\u00a0750.00"]
     # no dates (or bad ones): this month up to today
     default = statement_rows(reader.get(url, {"date_from": "bad"}))
-    assert default[0] == ["Opening balance", "1000.00 RUB"] and len(default) == 4
+    assert default[0] == ["Opening balance", "RUB\u00a01,000.00"] and len(default) == 4
     assert statement_rows(reader.get(url, {"date_from": "2026-10-01", "date_to": "2026-10-31"}))[-1] == [
-        "Closing balance", "1000.00 RUB", "0.00 RUB", "1000.00 RUB"]
+        "Closing balance", "RUB\u00a01,000.00", "RUB\u00a00.00", "RUB\u00a01,000.00"]
     assert reader.get(f"{BASE}statement/999999/").status_code == 404

@@ -61,7 +61,7 @@ def errors_of(response: Any) -> list[str]:
 
 def messages_of(response: Any) -> list[str]:
     page = response.content.decode()
-    block = re.search(r'<ul class="messagelist">(.*?)</ul>', page, re.S)
+    block = re.search(r'<ul class="messagelist[^"]*">(.*?)</ul>', page, re.S)
     return [html.unescape(re.sub(r"<[^>]+>", "", li)).strip()
             for li in re.findall(r"<li[^>]*>(.*?)</li>", block.group(1), re.S)] if block else []
 
@@ -103,11 +103,11 @@ def test_change_page_shows_timeline_billed_periods_balance_and_buttons(admin_cli
     assert response.status_code == 200
     page = text_of(response)
     created = page.index("Подписка на тариф basic")  # the timeline, in Russian, oldest first
-    charged = page.index("итого 1000.00 RUB")
+    charged = page.index("итого 1\u00a0000,00\u00a0₽")  # stored "1000.00 RUB", written as the page writes amounts
     assert created < charged
-    assert "2027-01-31" in page  # the billed period's last day
-    assert "Абонентская плата: модель standard" in page  # its explanation
-    assert "-1300.00 RUB" in page  # the client's balance: owes January
+    assert "31.01.2027" in page  # the billed period's last day
+    assert "Абонентская плата: модель «цена за единицу»" in page  # its explanation, the model by name
+    assert "\u22121\u00a0300,00\u00a0₽" in page  # the client's balance: owes January
     for name in ("change_plan", "change_quantity", "cancel", "change_billing_day", "suspend", "bill_due"):
         assert action_url(sub, name) in page
     assert action_url(sub, "uncancel") not in page and action_url(sub, "resume") not in page
@@ -121,7 +121,7 @@ def test_change_page_shows_the_pending_change(admin_client: WebClient, clock: Fi
     at(clock, D(2027, 1, 15))
     s.subscription_cancel(actor=actor, subscription=sub, at_period_end=True)
     page = text_of(admin_client.get(f"{BASE}{sub.pk}/change/"))
-    assert "2027-02-01" in page
+    assert "01.02.2027" in page
     assert action_url(sub, "uncancel") in page
 
 
@@ -233,9 +233,9 @@ def test_preview_shows_the_amounts_and_explanations(admin_client: WebClient, clo
     at(clock, D(2027, 1, 31))
     page = text_of(preview_plan_change(admin_client, sub))
     # 1 unused day of 31: credit 1000 × 1/31 = 32.26; pro's base 3100 × 1/31 = 100.00; total 67.74
-    assert "−32.26 RUB" in page
-    assert "100.00 RUB" in page
-    assert "67.74 RUB" in page
+    assert "\u221232,26\u00a0₽" in page
+    assert "100,00\u00a0₽" in page
+    assert "67,74\u00a0₽" in page
     assert "возврат за неиспользованные дни" in page
     assert "повышение" in page  # the action: an upgrade
 
@@ -282,7 +282,7 @@ def test_confirm_cancel_now_posts_the_credits(admin_client: WebClient, clock: Fi
     at(clock, D(2027, 1, 22))
     response = admin_client.get(action_url(sub, "cancel"), {"_preview": "1", "when": "now"})
     page = text_of(response)
-    assert "−322.58 RUB" in page and "−96.77 RUB" in page and "-419.35 RUB" in page
+    assert "\u2212322,58\u00a0₽" in page and "\u221296,77\u00a0₽" in page and "\u2212419,35\u00a0₽" in page
     before = len(posted())
     assert admin_client.post(action_url(sub, "cancel"), confirm_data(response)).status_code == 302
     assert posted()[before:] == [("correction_credit", "322.58"), ("correction_credit", "96.77")]
@@ -297,7 +297,7 @@ def test_bill_due_preview_writes_nothing_and_confirm_posts_it(admin_client: WebC
     response = admin_client.get(action_url(sub, "bill_due"))
     assert counts() == before
     page = text_of(response)
-    assert "1000.00 RUB" in page and "300.00 RUB" in page and "1300.00 RUB" in page
+    assert "1\u00a0000,00\u00a0₽" in page and "300,00\u00a0₽" in page and "1\u00a0300,00\u00a0₽" in page
     assert admin_client.post(action_url(sub, "bill_due"), confirm_data(response)).status_code == 302
     assert posted()[-2:] == [("charge", "1000.00"), ("charge", "300.00")]
 

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AutocompleteSelectMultiple
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import (
@@ -47,9 +48,12 @@ from kopeck.billing.selectors import (
     run_review,
 )
 from kopeck.clients.models import Client
+from kopeck.common import backoffice as bo
+from kopeck.common import display
 from kopeck.common.admin import ReadOnlyAdmin, admin_actor, report_error
 from kopeck.common.errors import KopeckError
 from kopeck.configuration.selectors import provider_today
+from kopeck.subscriptions.admin import component_name
 
 WRITE_PERM = "billing.change_billingrun"
 DECISIONS = ("confirm", "reject", "exclude", "include")
@@ -68,24 +72,26 @@ def _require_write(request: HttpRequest) -> None:
 
 def _text(explanation: dict[str, Any]) -> str:
     ru, en = explanation.get("ru", ""), explanation.get("en", "")
-    return str((en or ru) if (get_language() or "").startswith("en") else (ru or en))
+    return display.polish(str((en or ru) if (get_language() or "").startswith("en") else (ru or en)))
 
 
 def _period_text(period: dict[str, Any]) -> str:
-    """``start – last day`` as the explanations write it (a line's ``end`` is exclusive)."""
+    """``first – last day`` in the page's date format (a line's ``end`` is exclusive)."""
     start, end = str(period.get("start") or ""), str(period.get("end") or "")
     try:
         first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end) - dt.timedelta(days=1)
     except ValueError:
         return f"{start} – {end}" if start and end else start or end
-    return f"{first.isoformat()} – {max(first, last).isoformat()}"
+    return display.period_text(first, max(first, last))
 
 
 class RunForm(forms.Form):
     billing_date = forms.DateField(label=_("billing date"), widget=DATE_WIDGET)
     mode = forms.ChoiceField(label=_("mode"), choices=RunMode.choices, initial=RunMode.SANDBOX)
-    clients = forms.ModelMultipleChoiceField(label=_("clients"), queryset=Client.objects.order_by("name"),
-                                             required=False)
+    clients = forms.ModelMultipleChoiceField(
+        label=_("clients"), queryset=Client.objects.order_by("name"), required=False,
+        help_text=_("Type a name, INN or external id; empty: all clients."),
+        widget=AutocompleteSelectMultiple(RunItem._meta.get_field("client"), admin.site))
     plans = forms.CharField(label=_("plan codes"), required=False, help_text=_("Comma-separated; empty: all."))
     tags = forms.CharField(label=_("client tags"), required=False, help_text=_("Comma-separated; empty: all."))
 
@@ -103,16 +109,32 @@ class RunForm(forms.Form):
 SUMMARY_LABELS = {
     "clients": _("clients"), "subscriptions": _("subscriptions"), "charges": _("charges"), "credits": _("credits"),
     "totals_by_currency": _("totals by currency"), "totals_by_vat_rate": _("charges by VAT rate"),
-    "errors": _("errors"), "recomputed": _("recomputed subscriptions"),
+    "errors": _("errors"), "recomputed": _("recomputed subscriptions"), "changed": _("changed since computed"),
+    "documents": _("documents issued"), "excluded": _("excluded"),
 }
+VAT_LABELS = {"22": "22 %", "20": "20 %", "10": "10 %", "7": "7 %", "5": "5 %", "0": "0 %"}
+EVENT_LABELS = {"billing_run.completed": _("the run is completed"), "billing_run.awaiting_confirmation":
+                _("the run awaits confirmation"), "billing_run.failed": _("the run failed")}
 
 
-def _show(value: Any) -> str:
+def _show(key: str, value: Any) -> str:
+    """A summary figure as the operator reads it: amounts in the page's format, VAT rates by name."""
+    if key == "totals_by_currency" and isinstance(value, dict):
+        return "; ".join(display.money_text(v, c) for c, v in value.items()) or "—"
+    if key == "totals_by_vat_rate" and isinstance(value, dict):
+        return "; ".join(f"{_vat_label(rate)}: {display.money_text(amount, cur)}"
+                         for cur, rates in value.items() for rate, amount in rates.items()) or "—"
     if isinstance(value, dict):
-        return "; ".join(f"{k}: {_show(v)}" for k, v in value.items())
+        return "; ".join(f"{k}: {v}" for k, v in value.items())
     if isinstance(value, list):
         return ", ".join(f"#{v}" for v in value)
     return str(value)
+
+
+def _vat_label(rate: str) -> str:
+    if rate in ("exempt", "none", ""):
+        return str(_("without VAT"))
+    return str(_("VAT %(rate)s") % {"rate": VAT_LABELS.get(rate, f"{rate} %")})
 
 
 def _progress(run: BillingRun) -> tuple[int, int]:
@@ -130,7 +152,11 @@ def _duration(seconds: float | None) -> str:
 
 @admin.register(BillingRun)
 class BillingRunAdmin(ReadOnlyAdmin):
-    list_display = ["id", "billing_date", "mode", "status", "progress_bar", "scheduled", "created_by", "created_at"]
+    list_display = ["id", "billing_date", "mode", "status", "progress_bar", "scheduled", "creator", "created_at"]
+
+    @admin.display(description=_("created by"), ordering="created_by")
+    def creator(self, obj: BillingRun) -> str:
+        return display.actor_text(obj.created_by)
     list_filter = ["mode", "status", "scheduled"]
     change_list_template = "admin/billing/billingrun/change_list.html"
 
@@ -204,14 +230,19 @@ class BillingRunAdmin(ReadOnlyAdmin):
             clients=list(self._clients(run, list(page.object_list))), page=page, search=search, show=show,
             show_choices=[(value, SHOW_LABELS[value]) for value in RUN_ITEM_FILTERS],
             page_query=urlencode(query),
-            summary_rows=[(SUMMARY_LABELS.get(k, k), _show(v)) for k, v in run.summary.items() if k != "events"],
-            events=run.summary.get("events", [])))
+            summary_rows=[(SUMMARY_LABELS.get(k, k), _show(k, v)) for k, v in run.summary.items()
+                          if k != "events" and k in SUMMARY_LABELS],
+            events=[EVENT_LABELS.get(str(e.get("type", "")), e.get("type", "")) for e in run.summary.get("events", [])],
+            billing_date=display.date_text(run.billing_date), created_by=display.actor_text(run.created_by),
+            decided_by=display.actor_text(run.decided_by) if run.decided_by else "",
+            to_post_totals=[display.money_text(total, cur) for cur, total in review.to_post["totals_by_currency"].items()]
+            if review and review.to_post else []))
 
     @staticmethod
     def _clients(run: BillingRun, client_ids: list[int]) -> Iterator[dict[str, Any]]:
         current: dict[str, Any] | None = None
         for item in RunItem.objects.filter(run=run, client_id__in=client_ids) \
-                .select_related("client", "subscription__plan") \
+                .select_related("client", "subscription__plan", "subscription__plan_version") \
                 .order_by("client__name", "client_id", "subscription_id"):
             if current is None or current["client"].pk != item.client_id:
                 if current is not None:
@@ -219,6 +250,7 @@ class BillingRunAdmin(ReadOnlyAdmin):
                 current = {"client": item.client, "items": [], "all_excluded": True}
             skipped = {(str(c), str(d)) for c, d in item.excluded_lines}
             lines = [{"kind": line.get("kind", ""), "component": line.get("component", ""),
+                      "component_label": component_name(item.subscription, str(line.get("component", ""))),
                       "kind_label": LINE_KIND_LABELS.get(line.get("kind", ""), line.get("kind", "")),
                       "period": line.get("period") or {}, "amount": line.get("amount", ""),
                       "period_text": _period_text(line.get("period") or {}),
@@ -291,3 +323,32 @@ class BillingRunAdmin(ReadOnlyAdmin):
         response = StreamingHttpResponse(services.run_export_csv(run), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="billing-run-{run.pk}.csv"'
         return response
+
+
+def _awaiting_count() -> int:
+    return BillingRun.objects.filter(status=RunStatus.AWAITING_CONFIRMATION).count()
+
+
+def _awaiting_badge(request: HttpRequest) -> int | None:
+    return _awaiting_count() if request.user.has_perm("billing.view_billingrun") else None
+
+
+def _runs_cards(request: HttpRequest) -> list[bo.Card] | None:
+    """What needs the operator: runs awaiting confirmation, runs that failed."""
+    if not request.user.has_perm("billing.view_billingrun"):
+        return None
+    url = reverse("admin:billing_billingrun_changelist")
+    awaiting, failed = _awaiting_count(), BillingRun.objects.filter(status=RunStatus.FAILED).count()
+    cards = [bo.Card(_("Runs awaiting confirmation"), awaiting, f"{url}?status__exact={RunStatus.AWAITING_CONFIRMATION}",
+                     _("Review and confirm them: nothing is posted until then.") if awaiting else "",
+                     "attention" if awaiting else "ok")]
+    if failed:
+        cards.append(bo.Card(_("Failed billing runs"), failed, f"{url}?status__exact={RunStatus.FAILED}",
+                             tone="attention"))
+    return cards
+
+
+bo.dashboard_card("billing.runs", _runs_cards, order=10)
+bo.nav_item("billing", _("Billing runs"), model="billing.billingrun", order=10, icon="bolt",
+            badge=_awaiting_badge)
+

@@ -21,7 +21,8 @@ from django.utils.translation import gettext_lazy as _
 
 from kopeck.catalog import selectors, services
 from kopeck.catalog.models import ExistingSubscribers, Plan, PlanVersion, Product, VersionStatus
-from kopeck.common.admin import admin_actor
+from kopeck.common import backoffice as bo
+from kopeck.common.admin import ModelAdmin, TabularInline, admin_actor
 from kopeck.common.errors import KopeckError
 from kopeck.configuration.selectors import provider_today
 
@@ -61,9 +62,13 @@ class ProductForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ProductAdmin(ModelAdmin):
     form = ProductForm
-    list_display = ["code", "name_ru", "name_en", "vat_rate", "unit", "is_active", "updated_at"]
+    list_display = ["code", "name_ru", "english_name", "vat_rate", "unit", "is_active", "updated_at"]
+
+    @admin.display(description=_("name (English)"), ordering="name_en")
+    def english_name(self, obj: Product) -> str:
+        return format_html('<span lang="en">{}</span>', obj.name_en)
     list_filter = ["is_active", "vat_rate"]
     search_fields = ["code", "name_ru", "name_en"]
 
@@ -103,7 +108,7 @@ class PlanForm(forms.ModelForm):  # type: ignore[type-arg]
         return data
 
 
-class PlanVersionInline(admin.TabularInline):  # type: ignore[type-arg]
+class PlanVersionInline(TabularInline):
     """The plan's versions, newest first (read-only: versions are edited and published on their own page)."""
 
     model = PlanVersion
@@ -133,7 +138,7 @@ class PlanVersionInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(Plan)
-class PlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class PlanAdmin(ModelAdmin):
     form = PlanForm
     inlines = [PlanVersionInline]
     list_display = ["code", "name_ru", "product", "is_active", "version_in_force"]
@@ -220,7 +225,7 @@ class PlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 class PrettyJSONField(forms.JSONField):
     """The spec as indented JSON (Cyrillic kept as is) in a large monospace text area."""
 
-    widget = forms.Textarea(attrs={"rows": 30, "cols": 100, "style": "font-family: monospace"})
+    widget = forms.Textarea(attrs={"rows": 30, "style": "font-family: monospace; width: 100%", "class": "kopeck-code"})
 
     def prepare_value(self, value: Any) -> Any:
         if isinstance(value, InvalidJSONInput):
@@ -256,7 +261,7 @@ class PublishForm(forms.Form):
 
 
 @admin.register(PlanVersion)
-class PlanVersionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class PlanVersionAdmin(ModelAdmin):
     form = PlanVersionForm
     list_display = ["__str__", "plan", "number", "status", "effective_from", "existing_subscribers",
                     "published_at", "created_by"]
@@ -296,7 +301,7 @@ class PlanVersionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if obj is not None and obj.status == VersionStatus.PUBLISHED:
             return False  # a published version is never changed
-        return super().has_change_permission(request, obj)
+        return bool(super().has_change_permission(request, obj))
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -306,7 +311,7 @@ class PlanVersionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.display(description=_("prices (spec)"))
     def spec_pretty(self, obj: PlanVersion) -> str:
-        return format_html('<pre style="white-space: pre-wrap">{}</pre>', _pretty(obj.spec))
+        return format_html('<pre class="kopeck-code" style="white-space: pre-wrap">{}</pre>', _pretty(obj.spec))
 
     def save_model(self, request: HttpRequest, obj: PlanVersion, form: Any, change: bool) -> None:
         actor = admin_actor(request)
@@ -365,3 +370,9 @@ class PlanVersionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                                                                     "plan": version.plan.code},
         }
         return render(request, "admin/catalog/planversion/publish.html", context)
+
+
+bo.nav_item("catalog", _("Products"), model="catalog.product", order=10, icon="inventory_2")
+bo.nav_item("catalog", _("Plans"), model="catalog.plan", order=20, icon="sell")
+bo.nav_item("catalog", _("Plan versions"), model="catalog.planversion", order=30, icon="history")
+

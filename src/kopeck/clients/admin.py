@@ -6,14 +6,24 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+from unfold.widgets import UnfoldAdminTextInputWidget
 
 from kopeck.clients import selectors, services
 from kopeck.clients.fieldsets import validate_fields
 from kopeck.clients.models import Client, ClientFieldDefinition, ClientType, Contact, Tag
-from kopeck.common.admin import ReadOnlyAdmin, admin_actor, contributed_field, report_error
+from kopeck.common import backoffice as bo
+from kopeck.common.admin import (
+    ModelAdmin,
+    ReadOnlyAdmin,
+    TabularInline,
+    admin_actor,
+    contributed_field,
+    report_error,
+)
 from kopeck.common.errors import ValidationFailed
 from kopeck.core.money import Currency, MoneyError
 
@@ -23,7 +33,8 @@ PREFIX = "f__"
 class ClientForm(forms.ModelForm):  # type: ignore[type-arg]
     """The client's own fields plus one form field per field of its type's field set."""
 
-    tag_names = forms.CharField(label=_("tags"), required=False, help_text=_("Comma-separated."))
+    tag_names = forms.CharField(label=capfirst(_("tags")), required=False, help_text=_("Comma-separated."),
+                                widget=UnfoldAdminTextInputWidget())
 
     class Meta:
         model = Client
@@ -42,7 +53,7 @@ class ClientForm(forms.ModelForm):  # type: ignore[type-arg]
         self.definitions = list(ClientFieldDefinition.objects.filter(client_type=self.client_type, is_active=True))
         for d in self.definitions:
             self.fields[PREFIX + d.code] = forms.CharField(
-                label=d.label_ru if ru else d.label_en, required=d.required,
+                label=d.label_ru if ru else d.label_en, required=d.required, widget=UnfoldAdminTextInputWidget(),
                 help_text=d.help_ru if ru else d.help_en,
                 initial=(self.instance.fields or {}).get(d.code, "") if self.instance.pk else "",
             )
@@ -79,14 +90,15 @@ class ContactForm(forms.ModelForm):  # type: ignore[type-arg]
         return data
 
 
-class ContactInline(admin.TabularInline):  # type: ignore[type-arg]
+class ContactInline(TabularInline):
     model = Contact
     form = ContactForm
     extra = 1
+    tab = True
 
 
 @admin.register(Client)
-class ClientAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ClientAdmin(ModelAdmin):
     form = ClientForm
     inlines = [ContactInline]
     list_display = ["id", "name", "type", "status", "currency", "balance", "created_at"]
@@ -98,7 +110,7 @@ class ClientAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             return queryset, False
         matches = selectors.client_list(search=search_term).values("pk")
         return queryset.filter(pk__in=matches), False
-    readonly_fields = ["balance", "account_links"]
+    readonly_fields = ["balance"]
 
     @staticmethod
     def _client_type(request: HttpRequest, obj: Client | None) -> str:
@@ -125,21 +137,15 @@ class ClientAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         main = ["type", "name", "external_id", "status", "currency", "tag_names"]
         sets: list[Any] = [(None, {"fields": main}), (_("Requisites"), {"fields": dynamic})]
         if obj is not None:
-            sets.append((_("Account"), {"fields": ["balance", "account_links"]}))
+            sets[0][1]["fields"] = [*main, "balance"]
         return sets
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # a client has an account, documents, history: it is closed (status), never deleted
 
     @admin.display(description=_("balance"))
     def balance(self, obj: Client) -> str:
         return contributed_field(obj, "balance")  # the ledger fills it (kopeck.ledger.admin)
-
-    @admin.display(description=_("operations"))
-    def account_links(self, obj: Client) -> str:
-        return format_html(
-            '<a href="{}?client__id__exact={}">{}</a> · <a href="{}?client={}">{}</a> · <a href="{}">{}</a>',
-            reverse("admin:ledger_journaltransaction_changelist"), obj.pk, _("Operations"),
-            reverse("admin:ledger_journaltransaction_post"), obj.pk, _("Post an operation"),
-            reverse("admin:ledger_journaltransaction_statement", args=[obj.pk]), _("Statement"),
-        )
 
     def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
         """The client's history is the audit log (every write, with before and after)."""
@@ -147,9 +153,9 @@ class ClientAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return HttpResponseRedirect(f"{url}?object_type=client&object_id={int(object_id)}")
 
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> Any:
-        links = format_html_join(" · ", '<a href="?type={}">{}</a>', ((t.value, t.label) for t in ClientType))
-        extra_context = {**(extra_context or {}), "subtitle": links}
-        return super().add_view(request, form_url, extra_context)
+        current = self._client_type(request, None)
+        links = [(f"?type={t.value}", t.label, t.value == current) for t in ClientType]
+        return super().add_view(request, form_url, {**(extra_context or {}), "type_links": links})
 
     def save_model(self, request: HttpRequest, obj: Client, form: Any, change: bool) -> None:
         data = form.cleaned_data
@@ -193,9 +199,17 @@ class FieldDefinitionForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 @admin.register(ClientFieldDefinition)
-class ClientFieldDefinitionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ClientFieldDefinitionAdmin(ModelAdmin):
     form = FieldDefinitionForm
-    list_display = ["client_type", "position", "code", "label_ru", "label_en", "kind", "required", "is_active"]
+    list_display = ["client_type", "position", "code_text", "label_ru", "english_label", "kind", "required", "is_active"]
+
+    @admin.display(description=_("code"), ordering="code")
+    def code_text(self, obj: ClientFieldDefinition) -> str:
+        return format_html('<code class="kopeck-code">{}</code>', obj.code)
+
+    @admin.display(description=_("label (English)"), ordering="label_en")
+    def english_label(self, obj: ClientFieldDefinition) -> str:
+        return format_html('<span lang="en">{}</span>', obj.label_en)
     list_filter = ["client_type", "kind", "required", "is_active"]
     list_editable = ["position"]
     ordering = ["client_type", "position"]
@@ -223,3 +237,24 @@ class TagAdmin(ReadOnlyAdmin):
     """Tags are set on clients (through the client service); here they are only listed."""
 
     search_fields = ["name"]
+
+
+bo.nav_item("clients", _("Clients"), model="clients.client", order=10, icon="group")
+bo.nav_item("settings", _("Client fields"), model="clients.clientfielddefinition", order=60, icon="list_alt")
+bo.nav_item("clients", _("Tags"), model="clients.tag", order=20, icon="sell")
+
+
+def _search_clients(request: HttpRequest, query: str, limit: int) -> list[bo.SearchHit] | None:
+    """Clients by name, ИНН, e-mail or external id (the client selector's search)."""
+    if not request.user.has_perm("clients.view_client"):
+        return None
+    hits = []
+    for client in selectors.client_search(query)[:limit]:
+        inn = (client.fields or {}).get("inn", "")
+        note = " · ".join(x for x in (client.get_type_display(), f"{_('INN')} {inn}" if inn else "",
+                                      client.external_id or "") if x)
+        hits.append(bo.SearchHit(client.name, reverse("admin:clients_client_change", args=[client.pk]), note))
+    return hits
+
+
+bo.search_provider("clients", _("Clients"), _search_clients, order=10)

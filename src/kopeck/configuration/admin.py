@@ -6,8 +6,10 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
-from kopeck.common.admin import admin_actor
+from kopeck.common import backoffice as bo
+from kopeck.common.admin import ModelAdmin, admin_actor
 from kopeck.configuration.models import BillingSettings
 from kopeck.configuration.selectors import billing_settings
 from kopeck.configuration.services import (
@@ -46,7 +48,7 @@ class BillingSettingsForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 @admin.register(BillingSettings)
-class BillingSettingsAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class BillingSettingsAdmin(ModelAdmin):
     form = BillingSettingsForm
     fields = [*EDITABLE, "updated_at"]
     readonly_fields = ["updated_at"]
@@ -65,3 +67,7 @@ class BillingSettingsAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def save_model(self, request: HttpRequest, obj: BillingSettings, form: Any, change: bool) -> None:
         billing_settings_update(actor=admin_actor(request), **{f: form.cleaned_data[f] for f in EDITABLE})
+
+
+bo.nav_item("settings", _("Billing settings"), model="configuration.billingsettings", order=10, icon="settings")
+

@@ -24,11 +24,22 @@ from django.utils.http import content_disposition_header
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from kopeck.common.admin import ReadOnlyAdmin, admin_actor, contribute_field, report_error
+from kopeck.common import backoffice as bo
+from kopeck.common import display
+from kopeck.common.admin import (
+    ModelAdmin,
+    ReadOnlyAdmin,
+    TabularInline,
+    admin_actor,
+    contribute_field,
+    money_cell,
+    report_error,
+)
 from kopeck.common.errors import KopeckError
 from kopeck.documents import services
 from kopeck.documents.handlers import attachment_name
 from kopeck.documents.models import (
+    DeliveryStatus,
     Document,
     DocumentDelivery,
     DocumentSettings,
@@ -64,7 +75,7 @@ def document_links(documents: Iterable[Document]) -> str:
 contribute_field(JournalTransaction, "documents", lambda txn: document_links(txn.documents.all()))
 
 
-class DeliveryInline(admin.TabularInline):  # type: ignore[type-arg]
+class DeliveryInline(TabularInline):
     model = DocumentDelivery
     extra = 0
     fields = ("recipient", "status", "attempts", "error", "message_id", "created_at", "sent_at")
@@ -77,7 +88,7 @@ class DeliveryInline(admin.TabularInline):  # type: ignore[type-arg]
 
 DOCUMENT_FIELDS: tuple[str, ...] = ("type", "upd_status", "status", "number", "correction_number", "issue_date", "due_date",
                                      "period_start", "period_end", "legal_entity", "client", "currency", "language", "amount",
-                                     "paid", "run", "run_part", "corrects", "transaction_links", "notes", "created_by", "created_at", "issued_at",
+                                     "paid", "run", "run_part", "corrects", "transaction_links", "notes", "creator", "created_at", "issued_at",
                                      "cancelled_at", "cancel_reason", "pdf_link", "data_json")
 
 
@@ -97,6 +108,10 @@ class DocumentAdmin(ReadOnlyAdmin):
     def amount(self, obj: Document) -> str:
         return from_minor(obj.amount_minor, obj.currency).to_str()
 
+    @admin.display(description=_("created by"))
+    def creator(self, obj: Document) -> str:
+        return display.actor_text(obj.created_by)
+
     @admin.display(description=_("paid"))
     def paid(self, obj: Document) -> str:
         return from_minor(obj.paid_minor, obj.currency).to_str()
@@ -110,7 +125,8 @@ class DocumentAdmin(ReadOnlyAdmin):
     @admin.display(description=_("data"))
     def data_json(self, obj: Document) -> str:
         """The document's data, indented and scrollable (one long line of JSON is unreadable)."""
-        return format_html('<pre style="max-height: 30em; overflow: auto; white-space: pre-wrap; margin: 0">{}</pre>',
+        return format_html('<pre class="kopeck-code" style="max-height: 30em; overflow: auto; white-space: pre-wrap; '
+                           'margin: 0">{}</pre>',
                            json.dumps(obj.data, ensure_ascii=False, indent=2, sort_keys=False, default=str))
 
     @admin.display(description=_("PDF"))
@@ -192,7 +208,7 @@ class ServiceSaveMixin:
 
 
 @admin.register(LegalEntity)
-class LegalEntityAdmin(ServiceSaveMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class LegalEntityAdmin(ServiceSaveMixin, ModelAdmin):
     form = LegalEntityForm
     list_display = ["name", "inn", "kpp", "is_default", "is_active"]
     search_fields = ["name", "full_name", "inn"]
@@ -209,7 +225,7 @@ class LegalEntityAdmin(ServiceSaveMixin, admin.ModelAdmin):  # type: ignore[type
 
 
 @admin.register(Variable)
-class VariableAdmin(ServiceSaveMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class VariableAdmin(ServiceSaveMixin, ModelAdmin):
     list_display = ["code", "value", "legal_entity", "description"]
     list_filter = ["legal_entity"]
     search_fields = ["code", "value"]
@@ -244,7 +260,7 @@ class NumberingRuleForm(forms.ModelForm):  # type: ignore[type-arg]
         return template
 
 
-class CounterInline(admin.TabularInline):  # type: ignore[type-arg]
+class CounterInline(TabularInline):
     model = NumberCounter
     extra = 0
     fields = ("period_key", "last_number", "last_issue_date")
@@ -256,9 +272,12 @@ class CounterInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(NumberingRule)
-class NumberingRuleAdmin(ServiceSaveMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class NumberingRuleAdmin(ServiceSaveMixin, ModelAdmin):
     form = NumberingRuleForm
     list_display = ["legal_entity", "sequence", "template", "reset"]
+
+    def object_title(self, obj: NumberingRule) -> str:
+        return f"{obj.get_sequence_display()}: {obj.template}"
     list_filter = ["legal_entity", "sequence"]
     inlines = [CounterInline]
 
@@ -276,7 +295,7 @@ class NumberingRuleAdmin(ServiceSaveMixin, admin.ModelAdmin):  # type: ignore[ty
 
 
 @admin.register(DocumentSettings)
-class DocumentSettingsAdmin(ServiceSaveMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class DocumentSettingsAdmin(ServiceSaveMixin, ModelAdmin):
     fields = list(services.SETTINGS_FIELDS)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -320,7 +339,7 @@ class TemplateForm_(forms.ModelForm):  # type: ignore[type-arg]
 
 
 @admin.register(DocumentTemplate)
-class DocumentTemplateAdmin(ServiceSaveMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class DocumentTemplateAdmin(ServiceSaveMixin, ModelAdmin):
     form = TemplateForm_
     list_display = ["form", "language", "updated_at", "updated_by"]
     change_form_template = "admin/documents/documenttemplate/change_form.html"
@@ -351,7 +370,8 @@ class DocumentTemplateAdmin(ServiceSaveMixin, admin.ModelAdmin):  # type: ignore
                         extra_context: Any = None) -> Any:
         extra_context = {**(extra_context or {}),
                          "preview_url": reverse("admin:documents_template_preview"),
-                         "forms_and_languages": [(f, lang) for f in TemplateForm.values for lang in Language.values]}
+                         "forms_and_languages": [(f.value, lang.value, f"{f.label} ({lang.label.lower()})")
+                                                 for f in TemplateForm for lang in Language]}
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request: HttpRequest, obj: DocumentTemplate, form: Any, change: bool) -> None:
@@ -361,3 +381,53 @@ class DocumentTemplateAdmin(ServiceSaveMixin, admin.ModelAdmin):  # type: ignore
 
     def delete_model(self, request: HttpRequest, obj: DocumentTemplate) -> None:
         services.document_template_reset(actor=admin_actor(request), form=obj.form, language=obj.language)
+
+
+bo.nav_item("documents", _("Documents"), model="documents.document", order=10, icon="description")
+bo.nav_item("documents", _("Document deliveries"), model="documents.documentdelivery", order=20, icon="outgoing_mail")
+bo.nav_item("settings", _("Our legal entities"), model="documents.legalentity", order=30, icon="apartment")
+bo.nav_item("settings", _("Document settings"), model="documents.documentsettings", order=31, icon="tune")
+bo.nav_item("settings", _("Document templates"), model="documents.documenttemplate", order=32, icon="article")
+bo.nav_item("settings", _("Numbering rules"), model="documents.numberingrule", order=33, icon="format_list_numbered")
+bo.nav_item("settings", _("Template variables"), model="documents.variable", order=34, icon="data_object")
+
+
+def _client_documents(request: HttpRequest, client: Any) -> str | None:
+    """The client page's "Documents" tab: the latest documents with their PDFs."""
+    if not request.user.has_perm("documents.view_document"):
+        return None
+    docs = list(Document.objects.filter(client=client).order_by("-issue_date", "-id")[:10])
+    rows = [(format_html('<a href="{}">{}</a>', reverse("admin:documents_document_change", args=[d.pk]),
+                         d.get_type_display()), d.number or "—", display.date_text(d.issue_date),
+             money_cell(d.amount_minor, d.currency), d.get_status_display(),
+             format_html('<a href="{}">PDF</a>', reverse("admin:documents_document_pdf", args=[d.pk]))) for d in docs]
+    total = Document.objects.filter(client=client).count()
+    return bo.panel_table(
+        [_("document"), _("number"), _("issue date"), _("amount"), _("status"), ""], rows,
+        empty=_("No documents for the client yet."),
+        more_url=f"{reverse('admin:documents_document_changelist')}?client__id__exact={client.pk}" if total else "",
+        more_text=_("All documents of the client (%(count)s)") % {"count": total})
+
+
+bo.page_tab("clients.client", "documents", _("Documents"), _client_documents, order=30,
+            count=lambda client: Document.objects.filter(client=client).count())
+
+
+def _delivery_cards(request: HttpRequest) -> list[bo.Card] | None:
+    """Deliveries that failed, and e-mails waiting for the mail settings."""
+    if not request.user.has_perm("documents.view_documentdelivery"):
+        return None
+    url = reverse("admin:documents_documentdelivery_changelist")
+    failed = DocumentDelivery.objects.filter(status=DeliveryStatus.FAILED).count()
+    waiting = DocumentDelivery.objects.filter(status=DeliveryStatus.NO_MAIL).count()
+    cards = [bo.Card(_("Failed deliveries"), failed, f"{url}?status__exact={DeliveryStatus.FAILED}",
+                     tone="attention" if failed else "ok")]
+    if waiting:
+        cards.append(bo.Card(_("E-mails waiting for the mail settings"), waiting,
+                             reverse("admin:configuration_mailsettings_changelist"),
+                             _("Documents are issued; their e-mails go once outgoing mail is configured."),
+                             "attention"))
+    return cards
+
+
+bo.dashboard_card("documents.deliveries", _delivery_cards, order=20)

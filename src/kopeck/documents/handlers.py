@@ -4,7 +4,9 @@
 * ``documents.email`` ``{"delivery": id}`` — send the document with its PDF attached to the
   delivery's recipient and record the result on the :class:`DocumentDelivery`; a failure is
   recorded (attempts, error) and raised, so the outbox retries it. A delivery already sent is not
-  sent again.
+  sent again. With mail not configured nothing is tried: the delivery waits with the status
+  "mail not configured" (no retries, no traceback) until :func:`documents_deliveries_resume` sends
+  it once the mail settings are complete.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ def email_body(document: Document) -> str:
 
 @handler(TOPIC_EMAIL)
 def send_email(message: OutboxMessage) -> None:
-    from kopeck.notifications.email import email_send, message_id
+    from kopeck.notifications.email import MailNotConfigured, email_send, message_id
 
     delivery = DocumentDelivery.objects.select_related("document").filter(pk=message.payload.get("delivery")).first()
     if delivery is None or delivery.status == DeliveryStatus.SENT:
@@ -67,6 +69,9 @@ def send_email(message: OutboxMessage) -> None:
             to=[delivery.recipient], subject=email_subject(document), body=email_body(document),
             attachments=[(attachment_name(document), pdf, "application/pdf")],
             headers={"Message-ID": message_id(idstring=f"kopeck-document-{document.pk}-delivery-{delivery.pk}")})
+    except MailNotConfigured as exc:
+        DocumentDelivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.NO_MAIL, error=str(exc)[:4000])
+        return  # handled: it waits for the mail settings, the outbox does not retry it
     except Exception as exc:
         with transaction.atomic():
             DocumentDelivery.objects.filter(pk=delivery.pk).update(

@@ -66,6 +66,7 @@ class DeliveryStatus(models.TextChoices):
     QUEUED = "queued", _("Queued")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
+    NO_MAIL = "no_mail", _("Mail not configured")  # waits: sent once the mail settings are complete
 
 
 class LegalEntity(models.Model):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from kopeck.celery import app
 from kopeck.common.actor import Actor
-from kopeck.documents.services import documents_monthly_acts_due
+from kopeck.documents.services import documents_deliveries_resume, documents_monthly_acts_due
 
 
 @app.task(name="kopeck.documents.monthly_acts")
@@ -22,3 +22,9 @@ def overdue() -> int:
     from kopeck.documents.events import documents_overdue
 
     return documents_overdue(actor=Actor.system("scheduler"), on=provider_today())
+
+
+@app.task(name="kopeck.documents.deliveries_resume")
+def deliveries_resume() -> int:
+    """Send the e-mails that waited for the mail settings, once they are complete; how many."""
+    return documents_deliveries_resume()

@@ -10,9 +10,11 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 
+from kopeck.common import backoffice as bo
 from kopeck.common.admin import ReadOnlyAdmin, admin_actor, report_error
 from kopeck.common.errors import KopeckError
 from kopeck.events.catalog import CATALOG, EVENT_TYPES
@@ -26,7 +28,8 @@ class TypeFilter(admin.SimpleListFilter):
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
         groups = sorted({t.group for t in EVENT_TYPES})
-        return [(f"{g}.*", f"{g}.*") for g in groups] + [(t.name, t.title) for t in EVENT_TYPES]
+        return [(f"{g}.*", _("%(group)s: all events") % {"group": capfirst(pgettext("audit object", g))})
+                for g in groups] + [(t.name, t.title) for t in EVENT_TYPES]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Event]) -> QuerySet[Event]:
         value = self.value()
@@ -46,10 +49,13 @@ def event_title(name: str) -> str:
 class EventAdmin(ReadOnlyAdmin):
     list_display = ["id", "occurred_at", "title", "client_id", "sequence", "subject", "actor_label", "depth",
                     "dispatch_status"]
+
+    def object_title(self, obj: Event) -> str:
+        return f"{event_title(obj.type)} #{obj.pk}"
     list_filter = [TypeFilter, "dispatch_status", "occurred_at"]
     search_fields = ["=client_id", "=subject_id", "type", "uid"]
     date_hierarchy = "occurred_at"
-    readonly_fields = ("uid", "type", "version", "client_id", "sequence", "subject_type", "subject_id",
+    readonly_fields = ("uid", "title", "version", "client_id", "sequence", "subject",
                        "occurred_at", "actor_label", "depth", "cause", "dedupe_key", "dispatch_status",
                        "dispatch_attempts", "dispatch_after", "dispatched_at", "dispatch_error", "payload")
     fields = tuple(readonly_fields)
@@ -63,11 +69,12 @@ class EventAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("subject"))
     def subject(self, obj: Event) -> str:
-        return f"{obj.subject_type} #{obj.subject_id}" if obj.subject_id is not None else obj.subject_type
+        kind = capfirst(pgettext("audit object", obj.subject_type)) if obj.subject_type else ""
+        return f"{kind} #{obj.subject_id}" if obj.subject_id is not None else kind
 
     @admin.display(description=_("data"))
     def payload(self, obj: Event) -> str:
-        return format_html("<pre style=\"white-space: pre-wrap\">{}</pre>",
+        return format_html("<pre class=\"kopeck-code\" style=\"white-space: pre-wrap\">{}</pre>",
                            json.dumps(obj.data, ensure_ascii=False, indent=2))
 
     def has_process_again_permission(self, request: HttpRequest) -> bool:
@@ -87,3 +94,6 @@ class EventAdmin(ReadOnlyAdmin):
         if done:
             messages.success(request, ngettext("%(count)d event will be processed again.",
                                                "%(count)d events will be processed again.", done) % {"count": done})
+
+
+bo.nav_item("reports", _("Events"), model="events.event", order=50, icon="bolt")

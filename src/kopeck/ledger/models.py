@@ -49,7 +49,9 @@ class Account(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.code
+        """"Лицевой счёт клиента 12 (RUB)", "Выручка (RUB)": the role by name, not the code."""
+        role = self.get_role_display()
+        return f"{role} {self.client_id} ({self.currency})" if self.client_id else f"{role} ({self.currency})"
 
 
 class JournalTransaction(models.Model):
@@ -81,7 +83,7 @@ class JournalTransaction(models.Model):
         indexes = [models.Index(fields=["client", "recorded_at", "id"], name="txn_client_time_idx")]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.operation}"
+        return f"#{self.pk} {self.get_operation_display()}"
 
 
 class Posting(models.Model):

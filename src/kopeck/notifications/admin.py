@@ -14,7 +14,8 @@ from django.urls import path, reverse
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from kopeck.common.admin import admin_actor
+from kopeck.common import backoffice as bo
+from kopeck.common.admin import ModelAdmin, admin_actor
 from kopeck.configuration.models import MailSettings
 from kopeck.configuration.selectors import mail_settings
 from kopeck.configuration.services import MAIL_EDITABLE, mail_settings_update, mail_settings_validate
@@ -54,7 +55,7 @@ class MailTestForm(forms.Form):
 
 
 @admin.register(MailSettings)
-class MailSettingsAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class MailSettingsAdmin(ModelAdmin):
     form = MailSettingsForm
     fields = ["enabled", "host", "port", "security", "username", "password", "clear_password", "from_email",
               "from_name", "timeout", "updated_at"]
@@ -100,3 +101,7 @@ class MailSettingsAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         context = {**self.admin_site.each_context(request), "form": form, "title": _("Send a test e-mail"),
                    "opts": self.model._meta}
         return render(request, "admin/configuration/mailsettings/test.html", context)
+
+
+bo.nav_item("settings", _("Mail settings"), model="configuration.mailsettings", order=20, icon="mail")
+

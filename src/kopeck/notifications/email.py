@@ -26,6 +26,20 @@ class EmailNotSent(Exception):
     """The e-mail was not sent: mail is not configured, the input is unusable, or SMTP failed."""
 
 
+class MailNotConfigured(EmailNotSent):
+    """Sending is off, or the mail settings lack a server or a sender: nothing was tried. A caller that
+    can wait (a document's e-mail) records it and sends once the settings are complete."""
+
+
+def mail_configured() -> bool:
+    """Whether outgoing mail is on and has what it needs (a server and a sender)."""
+    try:
+        _configured()
+    except MailNotConfigured:
+        return False
+    return True
+
+
 def _domain(settings: MailSettings) -> str:
     return settings.from_email.rpartition("@")[2] or "kopeck.localhost"
 
@@ -42,10 +56,10 @@ def message_id(settings: MailSettings | None = None, *, idstring: str | None = N
 def _configured() -> MailSettings:
     settings = mail_settings()
     if not settings.enabled:
-        raise EmailNotSent("Mail is not configured: sending is disabled in the mail settings.")
+        raise MailNotConfigured("Mail is not configured: sending is disabled in the mail settings.")
     missing = [name for name in ("host", "from_email") if not getattr(settings, name)]
     if missing:
-        raise EmailNotSent(f"Mail is not configured: the mail settings lack {', '.join(missing)}.")
+        raise MailNotConfigured(f"Mail is not configured: the mail settings lack {', '.join(missing)}.")
     return settings
 
 

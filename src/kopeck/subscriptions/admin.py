@@ -11,11 +11,8 @@ subscriptions area, every write needs write access."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 from django import forms
@@ -27,23 +24,37 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils.functional import Promise
 from django.utils.html import format_html
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from kopeck.catalog.models import Plan
 from kopeck.clients.models import Client
-from kopeck.common.actor import Actor
-from kopeck.common.admin import ReadOnlyAdmin, admin_actor, report_error
+from kopeck.common import backoffice as bo
+from kopeck.common import display
+from kopeck.common.admin import (
+    ReadOnlyAdmin,
+    TabularInline,
+    admin_actor,
+    json_field,
+    money_cell,
+    report_error,
+)
 from kopeck.common.errors import KopeckError
 from kopeck.configuration.selectors import provider_today
-from kopeck.core.money import Money, money_sum
-from kopeck.ledger.amounts import from_minor
 from kopeck.ledger.selectors import client_balance
 from kopeck.subscriptions import services
+from kopeck.subscriptions.admin_actions import (
+    ACTION_NAMES,
+    ACTIONS,
+    ActionSpec,
+    Outcome,
+    SubscriptionCreateForm,
+    _english,
+    _Rollback,
+    _rows,
+    _text,
+    component_label,
+)
 from kopeck.subscriptions.models import (
-    AnchorKind,
     BilledPeriod,
-    FirstPeriodPolicy,
     ScheduledChange,
     Subscription,
     SubscriptionStatus,
@@ -52,16 +63,6 @@ from kopeck.subscriptions.models import (
 from kopeck.subscriptions.selectors import subscription_pending_change
 
 WRITE_PERM = "subscriptions.change_subscription"
-DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-def _english() -> bool:
-    return (get_language() or "").startswith("en")
-
-
-def _text(ru: str, en: str) -> str:
-    """The operator's language: English under /en/, Russian otherwise."""
-    return (en or ru) if _english() else (ru or en)
 
 
 def _require_write(request: HttpRequest) -> None:
@@ -84,11 +85,11 @@ def _add_errors(form: forms.BaseForm, errors: Mapping[str, list[str]], aliases: 
 # -- inlines ------------------------------------------------------------------------------------
 
 
-class TimelineInline(admin.TabularInline):  # type: ignore[type-arg]
+class TimelineInline(TabularInline):
     """What happened, in order (oldest first), in the operator's language."""
 
     model = TimelineEntry
-    fields = ("at", "effective_date", "kind", "text", "transaction")
+    fields = ("at", "effective_date", "kind_label", "text", "transaction")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -104,16 +105,29 @@ class TimelineInline(admin.TabularInline):  # type: ignore[type-arg]
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    @admin.display(description=_("kind"))
+    def kind_label(self, obj: TimelineEntry) -> str:
+        return str(TIMELINE_KINDS.get(obj.kind, obj.kind))
+
     @admin.display(description=_("what happened"))
     def text(self, obj: TimelineEntry) -> str:
         return _text(obj.text_ru, obj.text_en)
 
 
-class BilledPeriodInline(admin.TabularInline):  # type: ignore[type-arg]
+TIMELINE_KINDS: dict[str, Promise] = {"created": _("created"), "charge": _("charge"), "credit": _("credit"),
+                                      "status": _("status change")}
+
+
+def component_name(sub: Subscription, code: str) -> str:
+    """A component's name in the operator's language, from the plan version's prices ("base" → its name)."""
+    return component_label(sub, code)
+
+
+class BilledPeriodInline(TabularInline):
     """The service periods already charged (and what was credited back), by period."""
 
     model = BilledPeriod
-    fields = ("component", "period_start", "last_day", "amount", "credited", "credited_from", "transaction",
+    fields = ("component_label", "period_start", "last_day", "amount", "credited", "credited_from", "transaction",
               "explanation_text")
     readonly_fields = fields
     extra = 0
@@ -130,246 +144,31 @@ class BilledPeriodInline(admin.TabularInline):  # type: ignore[type-arg]
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).select_related("subscription__plan_version")
+
+    @admin.display(description=_("component"))
+    def component_label(self, obj: BilledPeriod) -> str:
+        return component_name(obj.subscription, obj.component)
+
     @admin.display(description=_("last day"))
-    def last_day(self, obj: BilledPeriod) -> dt.date:
-        return obj.period_end - dt.timedelta(days=1)
+    def last_day(self, obj: BilledPeriod) -> str:
+        return display.date_text(obj.period_end - dt.timedelta(days=1))
 
     @admin.display(description=_("amount"))
     def amount(self, obj: BilledPeriod) -> str:
-        return f"{from_minor(obj.amount_minor, obj.currency).to_str()} {obj.currency}"
+        return money_cell(obj.amount_minor, obj.currency)
 
     @admin.display(description=_("credited back"))
     def credited(self, obj: BilledPeriod) -> str:
         if not obj.credited_minor:
             return "—"
-        return f"{from_minor(obj.credited_minor, obj.currency).to_str()} {obj.currency}"
+        return money_cell(obj.credited_minor, obj.currency)
 
     @admin.display(description=_("explanation"))
     def explanation_text(self, obj: BilledPeriod) -> str:
         data = obj.explanation or {}
         return _text(str(data.get("ru", "")), str(data.get("en", "")))
-
-
-# -- forms --------------------------------------------------------------------------------------
-
-
-class SubscriptionCreateForm(forms.Form):
-    client = forms.ModelChoiceField(label=_("client"), queryset=Client.objects.order_by("name"))
-    plan = forms.ModelChoiceField(label=_("plan"), queryset=Plan.objects.filter(is_active=True).order_by("code"))
-    quantity = forms.IntegerField(label=_("quantity"), min_value=1, initial=1)
-    currency = forms.CharField(label=_("currency"), max_length=3, required=False,
-                               help_text=_("Empty: the currency of the client's account."))
-    start_date = forms.DateField(label=_("start date"), required=False, widget=DATE_WIDGET,
-                                 help_text=_("Empty: today. A past date bills every period up to today; a future "
-                                             "date makes the subscription pending."))
-    anchor_kind = forms.ChoiceField(label=_("billing anchor"), choices=AnchorKind.choices,
-                                    initial=AnchorKind.ANNIVERSARY)
-    billing_day = forms.IntegerField(label=_("billing day"), required=False, min_value=1, max_value=31,
-                                     help_text=_("Calendar billing only: 1–31 (29–31 mean the last day of shorter "
-                                                 "months)."))
-    first_period_policy = forms.ChoiceField(label=_("first partial period"), choices=FirstPeriodPolicy.choices,
-                                            initial=FirstPeriodPolicy.PRORATE)
-    trial_end = forms.DateField(label=_("trial ends"), required=False, widget=DATE_WIDGET,
-                                help_text=_("The first paid day. Empty: the plan's trial."))
-    no_trial = forms.BooleanField(label=_("no trial"), required=False)
-    discount_percent = forms.DecimalField(label=_("discount, %"), required=False, max_digits=5, decimal_places=2)
-    fixed_price = forms.DecimalField(label=_("fixed price per period"), required=False, max_digits=18,
-                                     decimal_places=4)
-    external_id = forms.CharField(label=_("external id"), max_length=100, required=False)
-
-    ERROR_FIELDS = {"plan_version": "plan"}
-
-
-class ChangePlanForm(forms.Form):
-    plan = forms.ModelChoiceField(label=_("new plan"), queryset=Plan.objects.filter(is_active=True).order_by("code"))
-    quantity = forms.IntegerField(label=_("quantity"), min_value=1, required=False,
-                                  help_text=_("Empty: keep the current quantity."))
-    timing = forms.ChoiceField(label=_("when"), initial="default", choices=[
-        ("default", _("As usual: an upgrade now, a downgrade at period end")),
-        ("immediate", _("Now")),
-        ("period_end", _("At the end of the current period")),
-    ])
-    ERROR_FIELDS = {"plan_version": "plan", "currency": "plan"}
-
-
-class ChangeQuantityForm(forms.Form):
-    quantity = forms.IntegerField(label=_("new quantity"), min_value=1)
-    ERROR_FIELDS: dict[str, str] = {}
-
-
-WHEN_CHOICES = [("period_end", _("At the end of the current period")), ("now", _("Now"))]
-
-
-class CancelForm(forms.Form):
-    when = forms.ChoiceField(label=_("when"), choices=WHEN_CHOICES, initial="period_end",
-                             widget=forms.RadioSelect)
-    ERROR_FIELDS = {"at_period_end": "when"}
-
-
-class BillingDayForm(forms.Form):
-    billing_day = forms.IntegerField(label=_("new billing day"), min_value=1, max_value=31)
-    when = forms.ChoiceField(label=_("from"), choices=WHEN_CHOICES, initial="period_end", widget=forms.RadioSelect)
-    ERROR_FIELDS = {"at_period_end": "when"}
-
-
-class SuspendForm(forms.Form):
-    billing = forms.ChoiceField(label=_("billing while suspended"), initial="paused", widget=forms.RadioSelect,
-                                choices=[("paused", _("Stops: settle and credit the unused days now")),
-                                         ("continues", _("Continues: only the status changes"))])
-    ERROR_FIELDS = {"billing_continues": "billing"}
-
-
-class NoParamsForm(forms.Form):
-    ERROR_FIELDS: dict[str, str] = {}
-
-
-# -- action outcomes ----------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class Outcome:
-    """What an action posts (preview) or posted, as the admin shows and compares it."""
-
-    action: str
-    effective_date: dt.date
-    status: str
-    currency: str
-    items: list[dict[str, Any]] = field(default_factory=list)
-    total: str = "0"
-    scheduled: bool = False
-
-    @property
-    def digest(self) -> str:
-        raw = json.dumps([self.action, self.effective_date.isoformat(), self.total, self.items], sort_keys=True,
-                         ensure_ascii=False, default=str)
-        return hashlib.sha256(raw.encode()).hexdigest()
-
-    def stamp(self) -> dict[str, str]:
-        return {"_effective_date": self.effective_date.isoformat(), "_total": self.total, "_digest": self.digest}
-
-
-def _outcome(sub: Subscription, result: services.ActionResult) -> Outcome:
-    return Outcome(result.action, result.effective_date, result.status, sub.currency, list(result.items),
-                   result.total, scheduled=not result.items and result.effective_date > provider_today())
-
-
-class _Rollback(Exception):
-    def __init__(self, outcome: Outcome) -> None:
-        super().__init__("rolled back")
-        self.outcome = outcome
-
-
-Runner = Callable[[Actor, Subscription, dict[str, Any], bool, "str | None"], Outcome]
-
-
-def _run_change_plan(actor: Actor, sub: Subscription, d: dict[str, Any], preview: bool, key: str | None) -> Outcome:
-    return _outcome(sub, services.subscription_change_plan(
-        actor=actor, subscription=sub, plan=d["plan"], quantity=d.get("quantity"), timing=d["timing"],
-        preview=preview, idempotency_key=key))
-
-
-def _run_change_quantity(actor: Actor, sub: Subscription, d: dict[str, Any], preview: bool,
-                         key: str | None) -> Outcome:
-    return _outcome(sub, services.subscription_change_quantity(
-        actor=actor, subscription=sub, quantity=d["quantity"], preview=preview, idempotency_key=key))
-
-
-def _run_cancel(actor: Actor, sub: Subscription, d: dict[str, Any], preview: bool, key: str | None) -> Outcome:
-    return _outcome(sub, services.subscription_cancel(
-        actor=actor, subscription=sub, at_period_end=d["when"] == "period_end", preview=preview,
-        idempotency_key=key))
-
-
-def _run_uncancel(actor: Actor, sub: Subscription, d: dict[str, Any], preview: bool, key: str | None) -> Outcome:
-    return _outcome(sub, services.subscription_uncancel(actor=actor, subscription=sub, preview=preview,
-                                                        idempotency_key=key))
-
-
-def _run_billing_day(actor: Actor, sub: Subscription, d: dict[str, Any], preview: bool, key: str | None) -> Outcome:
-    return _outcome(sub, services.subscription_change_billing_day(
-        actor=actor, subscription=sub, billing_day=d["billing_day"], at_period_end=d["when"] == "period_end",
-        preview=preview, idempotency_key=key))
-
-
-def _run_suspend(actor: Actor, sub: Subscription, d: dict[str, Any], preview: bool, key: str | None) -> Outcome:
-    return _outcome(sub, services.subscription_suspend(
-        actor=actor, subscription=sub, billing_continues=d["billing"] == "continues", preview=preview,
-        idempotency_key=key))
-
-
-def _run_resume(actor: Actor, sub: Subscription, d: dict[str, Any], preview: bool, key: str | None) -> Outcome:
-    return _outcome(sub, services.subscription_resume(actor=actor, subscription=sub, preview=preview,
-                                                      idempotency_key=key))
-
-
-def _run_bill_due(actor: Actor, sub: Subscription, d: dict[str, Any], preview: bool, key: str | None) -> Outcome:
-    result = services.subscription_bill_due(actor=actor, subscription=sub, preview=preview)
-    total = money_sum((Money(i["amount"], sub.currency) * (1 if i["kind"] == "charge" else -1)
-                       for i in result.items), sub.currency)
-    return Outcome("bill_due", result.on, result.status, sub.currency, list(result.items), total.to_str())
-
-
-RUNNING = (SubscriptionStatus.TRIAL, SubscriptionStatus.ACTIVE)
-
-
-@dataclass(frozen=True, slots=True)
-class ActionSpec:
-    name: str
-    title: Promise
-    done: Promise
-    form: type[forms.Form]
-    run: Runner
-    statuses: tuple[str, ...]
-
-
-ACTIONS: dict[str, ActionSpec] = {a.name: a for a in (
-    ActionSpec("change_plan", _("Change plan"), _("The plan change is applied."), ChangePlanForm,
-               _run_change_plan, RUNNING),
-    ActionSpec("change_quantity", _("Change quantity"), _("The quantity is changed."), ChangeQuantityForm,
-               _run_change_quantity, (*RUNNING, SubscriptionStatus.CANCELLING)),
-    ActionSpec("cancel", _("Cancel"), _("The subscription is cancelled."), CancelForm, _run_cancel,
-               (*RUNNING, SubscriptionStatus.SUSPENDED, SubscriptionStatus.PENDING, SubscriptionStatus.CANCELLING)),
-    ActionSpec("uncancel", _("Undo the cancellation"), _("The cancellation is undone."), NoParamsForm,
-               _run_uncancel, (SubscriptionStatus.CANCELLING,)),
-    ActionSpec("change_billing_day", _("Change billing day"), _("The billing day is changed."), BillingDayForm,
-               _run_billing_day, RUNNING),
-    ActionSpec("suspend", _("Suspend"), _("The subscription is suspended."), SuspendForm, _run_suspend, RUNNING),
-    ActionSpec("resume", _("Resume"), _("The subscription is resumed."), NoParamsForm, _run_resume,
-               (SubscriptionStatus.SUSPENDED,)),
-    ActionSpec("bill_due", _("Bill what is due now"), _("What was due is billed."), NoParamsForm, _run_bill_due,
-               (*RUNNING, SubscriptionStatus.CANCELLING, SubscriptionStatus.PENDING, SubscriptionStatus.SUSPENDED)),
-)}
-
-ACTION_NAMES: dict[str, Promise] = {
-    "upgrade": _("upgrade"), "downgrade": _("downgrade"), "crossgrade": _("crossgrade"),
-    "change_quantity": _("quantity change"), "cancel": _("cancellation"), "uncancel": _("cancellation undone"),
-    "change_billing_day": _("billing day change"), "suspend": _("suspension"), "resume": _("resumption"),
-    "bill_due": _("billing of what is due"),
-}
-
-ITEM_KINDS: dict[str, Promise] = {"charge": _("charge"), "credit": _("credit")}
-
-
-def _rows(outcome: Outcome) -> list[dict[str, Any]]:
-    """The items as the preview table shows them: explanations in the operator's language."""
-    rows = []
-    for item in outcome.items:
-        period = item.get("period") or {}
-        start = dt.date.fromisoformat(period["start"]) if period.get("start") else None
-        end = dt.date.fromisoformat(period["end"]) if period.get("end") else None
-        expl = item.get("explanation") or {}
-        main = _text(expl.get("ru", ""), expl.get("en", ""))
-        lines = [_text(ln.get("explanation", {}).get("ru", ""), ln.get("explanation", {}).get("en", ""))
-                 for ln in item.get("lines") or []]
-        rows.append({
-            "kind": ITEM_KINDS.get(item.get("kind", ""), item.get("kind", "")), "credit": item.get("kind") == "credit",
-            "component": item.get("component", ""), "start": start,
-            "last_day": end - dt.timedelta(days=1) if end else None,
-            "amount": item.get("amount", ""), "currency": item.get("currency", outcome.currency),
-            "explanation": main,
-            "lines": [ln for ln in lines if ln and ln not in main],  # a single line is already in the main text
-        })
-    return rows
 
 
 # -- the subscription admin ---------------------------------------------------------------------
@@ -407,14 +206,14 @@ class SubscriptionAdmin(ReadOnlyAdmin):
         if change is None:
             return "—"
         return str(_("%(kind)s on %(date)s (%(details)s)") % {
-            "kind": SCHEDULED_KINDS.get(change.kind, change.kind), "date": change.effective_date.isoformat(),
+            "kind": SCHEDULED_KINDS.get(change.kind, change.kind), "date": display.date_text(change.effective_date),
             "details": ", ".join(f"{k}: {v}" for k, v in sorted(change.payload.items()))})
 
     @admin.display(description=_("client's balance"))
     def balance(self, obj: Subscription) -> str:
         money = client_balance(obj.client, currency=obj.currency)
         url = reverse("admin:ledger_journaltransaction_statement", args=[obj.client_id])
-        return format_html('{} {} (<a href="{}">{}</a>)', money.to_str(), obj.currency, url, _("statement"))
+        return format_html('{} (<a href="{}">{}</a>)', display.money_text(money), url, _("statement"))
 
     def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
         url = reverse("admin:audit_auditentry_changelist")
@@ -511,7 +310,7 @@ class SubscriptionAdmin(ReadOnlyAdmin):
         preview: dict[str, Any] | None = None
         if outcome is not None:
             preview = {
-                "outcome": outcome, "rows": _rows(outcome), "stamp": {**outcome.stamp(), "_key": uuid.uuid4().hex},
+                "outcome": outcome, "rows": _rows(outcome, sub), "stamp": {**outcome.stamp(), "_key": uuid.uuid4().hex},
                 "action_name": ACTION_NAMES.get(outcome.action, outcome.action),
                 "status_label": SubscriptionStatus(outcome.status).label
                 if outcome.status in SubscriptionStatus.values else outcome.status,
@@ -529,12 +328,55 @@ SCHEDULED_KINDS: dict[str, Promise] = {"cancel": _("cancellation"), "change_plan
 
 @admin.register(BilledPeriod)
 class BilledPeriodAdmin(ReadOnlyAdmin):
-    list_display = ["subscription", "component", "period_start", "period_end", "amount_minor", "currency",
-                    "transaction"]
+    list_display = ["subscription", "component_label", "period_start", "last_day", "amount", "transaction"]
     list_filter = ["currency"]
+    list_select_related = ["subscription__plan", "subscription__plan_version", "transaction"]
+    fields = ["subscription", "component_label", "period_start", "last_day", "amount", "credited", "credited_from",
+              "transaction", "explanation_text", "created_at"]
+    readonly_fields = fields
+
+    component_label = BilledPeriodInline.component_label
+    last_day = BilledPeriodInline.last_day
+    amount = BilledPeriodInline.amount
+    credited = BilledPeriodInline.credited
+    explanation_text = BilledPeriodInline.explanation_text
 
 
 @admin.register(ScheduledChange)
 class ScheduledChangeAdmin(ReadOnlyAdmin):
-    list_display = ["subscription", "kind", "effective_date", "status", "created_at", "decided_at"]
+    list_display = ["subscription", "kind_label", "effective_date", "status", "created_at", "decided_at"]
+    payload_json = json_field("payload", _("what changes"))
+
+    @admin.display(description=_("kind"), ordering="kind")
+    def kind_label(self, obj: ScheduledChange) -> str:
+        return str(SCHEDULED_KINDS.get(obj.kind, obj.kind))
     list_filter = ["status", "kind"]
+
+
+bo.nav_item("subscriptions", _("Subscriptions"), model="subscriptions.subscription", order=10, icon="autorenew")
+bo.nav_item("subscriptions", _("Scheduled changes"), model="subscriptions.scheduledchange", order=20,
+            icon="event_upcoming")
+bo.nav_item("subscriptions", _("Billed periods"), model="subscriptions.billedperiod", order=30, icon="date_range")
+
+
+def _client_subscriptions(request: HttpRequest, client: Client) -> str | None:
+    """The client page's "Subscriptions" tab: the latest ones, "Add subscription", the full list."""
+    if not request.user.has_perm("subscriptions.view_subscription"):
+        return None
+    subs = list(Subscription.objects.filter(client=client).select_related("plan").order_by("-id")[:10])
+    rows = [(format_html('<a href="{}">#{}</a>', reverse("admin:subscriptions_subscription_change", args=[s.pk]), s.pk),
+             s.plan.name_ru if not _english() else (s.plan.name_en or s.plan.name_ru), s.quantity, s.get_status_display(),
+             display.date_text(s.start_date), display.date_text(s.end_date) if s.end_date else "—") for s in subs]
+    actions = []
+    if request.user.has_perm("subscriptions.add_subscription"):
+        actions.append((f"{reverse('admin:subscriptions_subscription_add')}?client={client.pk}", _("Add subscription")))
+    total = Subscription.objects.filter(client=client).count()
+    return bo.panel_table(
+        [_("subscription"), _("plan"), _("quantity"), _("status"), _("start date"), _("end date")], rows,
+        empty=_("The client has no subscriptions yet."), actions=actions,
+        more_url=f"{reverse('admin:subscriptions_subscription_changelist')}?client__id__exact={client.pk}" if total else "",
+        more_text=_("All subscriptions of the client (%(count)s)") % {"count": total})
+
+
+bo.page_tab("clients.client", "subscriptions", _("Subscriptions"), _client_subscriptions, order=10,
+            count=lambda client: Subscription.objects.filter(client=client).count())

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
-from kopeck.common.admin import ReadOnlyAdmin
+from kopeck.common import backoffice as bo
+from kopeck.common.admin import ReadOnlyAdmin, json_field
 from kopeck.usage.models import MeterReading, UsageEvent
 
 
@@ -14,7 +16,9 @@ class UsageEventAdmin(ReadOnlyAdmin):
     list_filter = ["metric", "received_at", "timestamp"]
     search_fields = ["=event_id", "=subscription__external_id", "=subscription__id"]
     list_select_related = ["subscription"]
-    fields = ["subscription", "event_id", "metric", "timestamp", "properties", "received_at"]
+    fields = ["subscription", "event_id", "metric", "timestamp", "properties_json", "received_at"]
+    readonly_fields = fields
+    properties_json = json_field("properties", _("properties"))
     show_full_result_count = False  # the table is large: no second COUNT(*) over it
 
 
@@ -26,3 +30,8 @@ class MeterReadingAdmin(ReadOnlyAdmin):
     list_select_related = ["subscription"]
     fields = ["subscription", "meter", "reading_id", "timestamp", "value", "kind", "old_final", "received_at"]
     show_full_result_count = False
+
+
+bo.nav_item("subscriptions", _("Usage events"), model="usage.usageevent", order=40, icon="data_usage")
+bo.nav_item("subscriptions", _("Meter readings"), model="usage.meterreading", order=50, icon="speed")
+

@@ -19,6 +19,7 @@ from kopeck.core.money import Money, MoneyError, from_minor, to_minor
 from kopeck.documents.data import sample_data
 from kopeck.documents.events import record_document_event
 from kopeck.documents.models import (
+    DeliveryStatus,
     Document,
     DocumentDelivery,
     DocumentPdf,
@@ -29,7 +30,7 @@ from kopeck.documents.rendering import TemplateRefused
 from kopeck.documents.selectors import (
     document_html,
 )
-from kopeck.documents.services.common import document_state
+from kopeck.documents.services.common import TOPIC_EMAIL, document_state
 from kopeck.documents.services.issuing import _queue_emails, _recipients
 from kopeck.documents.services.setup import template_check
 
@@ -117,6 +118,30 @@ def document_resend(*, actor: Actor, document: Document, recipients: Sequence[st
         audit_record(actor=actor, action="document.resend", object_type="document", object_id=doc.pk,
                      after={"recipients": to})
     return deliveries
+
+
+def documents_deliveries_resume(*, limit: int = 1000) -> int:
+    """Queue again the e-mails that wait for the mail settings ("mail not configured"), once mail is
+    configured; how many were queued. Run by ``kopeck.documents.deliveries_resume`` every few minutes."""
+    from kopeck.notifications.email import mail_configured
+    from kopeck.outbox.services import outbox_enqueue_many
+
+    if not mail_configured():
+        return 0
+    with transaction.atomic():
+        waiting = list(DocumentDelivery.objects.select_for_update().filter(status=DeliveryStatus.NO_MAIL)
+                       .order_by("id")[:limit])
+        if not waiting:
+            return 0
+        stamp = clock.now().strftime("%Y%m%d%H%M%S%f")
+        ids = outbox_enqueue_many(messages=[(TOPIC_EMAIL, {"delivery": d.pk}, f"documents.email:{d.pk}:{stamp}")
+                                            for d in waiting])
+        for delivery in waiting:
+            delivery.status = DeliveryStatus.QUEUED
+            delivery.error = ""
+            delivery.outbox_message_id = ids[f"documents.email:{delivery.pk}:{stamp}"]
+        DocumentDelivery.objects.bulk_update(waiting, ["status", "error", "outbox_message_id"])
+    return len(waiting)
 
 
 def document_pdf(document: Document) -> bytes:

@@ -112,13 +112,29 @@ def _vat_rate(line: BilledLine) -> str | None:
 
 
 def charge_reason(sub: Subscription, item: DueCharge | Credit) -> str:
-    """The ledger reason of a charge or credit of ``sub``."""
+    """The ledger reason of a charge or credit of ``sub``, as an accountant reads it: the plan and the
+    component by name, the service period in Russian dates ("Подписка #12 (VPS S): Дополнительный
+    IPv4, 06.12.2026 – 05.01.2027")."""
+    name = _component_name(sub, item.component)
     if isinstance(item, Credit):
         p = item.unused
-        return (f"Подписка #{sub.pk}: возврат за {item.component}, "
-                f"{p.start.isoformat()} – {p.last_day.isoformat()}")
+        return f"Подписка #{sub.pk}: возврат за «{name}», {_day(p.start)} – {_day(p.last_day)}"
     p = item.period
-    return f"Подписка #{sub.pk} ({item.plan or sub.plan.code}): {item.component}, {p.start.isoformat()} – {p.last_day.isoformat()}"
+    return f"Подписка #{sub.pk} ({sub.plan.name_ru or item.plan or sub.plan.code}): {name}, {_day(p.start)} – {_day(p.last_day)}"
+
+
+def _day(day: dt.date) -> str:
+    return day.strftime("%d.%m.%Y")
+
+
+def _component_name(sub: Subscription, code: str) -> str:
+    """A component's Russian name from the subscription's plan version (loaded with it by the callers)."""
+    if code == "setup_fee":
+        return "Плата за подключение"
+    for component in (sub.plan_version.spec or {}).get("components", []) if sub.plan_version_id else []:
+        if component.get("code") == code:
+            return str((component.get("names") or {}).get("ru") or component.get("name") or code)
+    return code
 
 
 def plan_posting(sub: Subscription, quote: Quote, billed: Sequence[BilledSlot], *, bill: bool = False) -> PostingPlan:

@@ -27,7 +27,7 @@ from kopeck.subscriptions.services import subscription_create
 
 CLIENTS: list[dict[str, Any]] = [
     {
-        "external_id": "demo-romashka", "type": "legal", "name": "ООО «Ромашка»", "tags": ["hosting", "vip"],
+        "external_id": "demo-romashka", "type": "legal", "name": "ООО «Ромашка»", "tags": ["хостинг", "ключевой клиент"],
         "fields": {"full_name": "Общество с ограниченной ответственностью «Ромашка»", "short_name": "ООО «Ромашка»",
                    "inn": "7707083893", "kpp": "773601001", "ogrn": "1027700132195",
                    "legal_address": "117997, г. Москва, ул. Вавилова, д. 19", "director": "Иванов И. И.",
@@ -41,14 +41,14 @@ CLIENTS: list[dict[str, Any]] = [
                        ("one_off_charge", "3660.00", "Настройка сервера", "")],
     },
     {
-        "external_id": "demo-oblako", "type": "legal", "name": "АО «Облако»", "tags": ["cloud"],
+        "external_id": "demo-oblako", "type": "legal", "name": "АО «Облако»", "tags": ["облако"],
         "fields": {"full_name": "Акционерное общество «Облако»", "inn": "7736207543", "kpp": "770401001",
                    "ogrn": "1027700229193", "bik": "044525225"},
         "contacts": [{"kind": "email", "value": "billing@oblako.example"}],
         "operations": [("payment", "120000.00", "Аванс", "п/п 7"), ("charge", "24400.00", "IaaS, ноябрь", "")],
     },
     {
-        "external_id": "demo-ip-petrov", "type": "sole_proprietor", "name": "ИП Петров П. П.", "tags": ["saas"],
+        "external_id": "demo-ip-petrov", "type": "sole_proprietor", "name": "ИП Петров П. П.", "tags": ["SaaS"],
         "fields": {"full_name": "Петров Пётр Петрович", "inn": "500100732259", "ogrnip": "304500000000010"},
         "contacts": [{"kind": "email", "value": "petrov@example.ru"}],
         "operations": [("payment", "3000.00", "Оплата картой", ""), ("bonus", "500.00", "Бонус за отзыв", "")],
@@ -69,7 +69,7 @@ VPS_PLAN: dict[str, Any] = {
     "trial": {"days": 7},
     "setup_fee": {"RUB": "500.00"},
     "components": [
-        {"code": "base", "name": "VPS S: 2 vCPU, 4 GB", "kind": "fixed", "billing": "in_advance",
+        {"code": "base", "name": "VPS S: 2 vCPU, 4 ГБ", "kind": "fixed", "billing": "in_advance",
          "prices": {"RUB": {"model": "standard", "unit_price": "990.00"}}},
         {"code": "ip", "name": "Дополнительный IPv4", "kind": "per_unit", "billing": "in_advance",
          "prices": {"RUB": {"model": "standard", "unit_price": "150.00"}}},
