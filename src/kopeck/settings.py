@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "kopeck.usage",
     "kopeck.billing",
     "kopeck.documents",
+    "kopeck.payments",
     "kopeck.outbox",
     "kopeck.notifications",
     "kopeck.events",

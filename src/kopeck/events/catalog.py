@@ -237,6 +237,9 @@ EVENT_TYPES: Final[tuple[EventType, ...]] = (
               "payments: when a refund of a payment (full or partial) is made.", "payments",
               obj({"payment": PAYMENT, "refund": obj({"id": ID, "amount": DECIMAL, "currency": CURRENCY,
                                                        "date": DATE})})),
+    EventType("payment.reversed", 1, _("Payment reversed"), "payment",
+              "payments: when a payment posted by mistake is reversed (its allocations released, its ledger "
+              "transactions reversed).", "payments", obj({"payment": PAYMENT}, {"reason": TEXT})),
     EventType("payment.failed", 1, _("Payment failed"), "payment",
               "payments: when an online payment is declined or fails at the gateway.", "payments",
               obj({"payment": PAYMENT, "error": TEXT}, {"gateway": TEXT})),
