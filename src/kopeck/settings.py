@@ -266,6 +266,8 @@ SPECTACULAR_SETTINGS = {
         "DocumentStatusEnum": "kopeck.documents.models.DocumentStatus.choices",
         "DocumentTypeEnum": "kopeck.documents.models.DocumentType.choices",
         "UpdStatusEnum": [(1, "1"), (2, "2")],
+        "PaymentStatusEnum": "kopeck.payments.models.PaymentStatus.choices",
+        "PaymentMatchRuleEnum": "kopeck.payments.models.MatchRule.choices",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

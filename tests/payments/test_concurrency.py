@@ -54,8 +54,9 @@ def test_two_payments_never_over_allocate_one_invoice(clock: FixedClock, actor: 
         doc = documents.document_issue(actor=actor, document=draft)
         a = services.payment_record(actor=actor, client=client, amount="700.00")
         b = services.payment_record(actor=actor, client=client, amount="700.00")
-        errors = _race(lambda p=a: services.payment_allocate(actor=actor, payment=p, document=Document(pk=doc.pk)),
-                       lambda p=b: services.payment_allocate(actor=actor, payment=p, document=Document(pk=doc.pk)))
+        target = Document(pk=doc.pk)
+        errors = _race(lambda p=a, d=target: services.payment_allocate(actor=actor, payment=p, document=d),
+                       lambda p=b, d=target: services.payment_allocate(actor=actor, payment=p, document=d))
         assert errors == []
         doc.refresh_from_db()
         allocated = sorted(Allocation.objects.filter(document=doc).values_list("amount_minor", flat=True))
