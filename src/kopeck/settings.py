@@ -268,6 +268,7 @@ SPECTACULAR_SETTINGS = {
         "UpdStatusEnum": [(1, "1"), (2, "2")],
         "PaymentStatusEnum": "kopeck.payments.models.PaymentStatus.choices",
         "PaymentMatchRuleEnum": "kopeck.payments.models.MatchRule.choices",
+        "WebhookDeliveryStatusEnum": "kopeck.webhooks.models.DeliveryStatus.choices",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
