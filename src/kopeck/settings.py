@@ -265,6 +265,7 @@ SPECTACULAR_SETTINGS = {
         "DocumentStatusEnum": "kopeck.documents.models.DocumentStatus.choices",
         "DocumentTypeEnum": "kopeck.documents.models.DocumentType.choices",
         "UpdStatusEnum": [(1, "1"), (2, "2")],
+        "WebhookDeliveryStatusEnum": "kopeck.webhooks.models.DeliveryStatus.choices",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
