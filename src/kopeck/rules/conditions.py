@@ -36,6 +36,8 @@ from typing import Any, Final
 
 import cel
 
+from kopeck.rules.said import Said
+
 VARIABLES: Final = frozenset({"event", "client", "subscription", "vars", "now"})
 OPERATORS: Final = frozenset({
     "_&&_", "_||_", "!_", "-_", "_==_", "_!=_", "_<_", "_<=_", "_>_", "_>=_", "_+_", "_-_", "_*_", "_/_", "_%_",
@@ -79,15 +81,16 @@ class Condition:
         except Exception as exc:  # the interpreter's errors: KeyError, TypeError, RuntimeError, …
             raise ConditionError(_runtime_message(exc)) from None
         if not isinstance(result, bool):
-            raise ConditionError(f"The condition gave {type(result).__name__} {result!r}, not true or false.")
+            raise ConditionError(Said("The condition gave %(value)s, not true or false.",
+                                      value=f"{type(result).__name__} {result!r}"))
         return result
 
 
 def _runtime_message(exc: Exception) -> str:
     if isinstance(exc, KeyError):
-        return f"No field {exc.args[0]!r} in the data (test for it with has(…) first)."
+        return Said("No field '%(field)s' in the data (test for it with has(…) first).", field=exc.args[0])
     text = str(exc).split(". ")[0].strip()
-    return f"{type(exc).__name__}: {text}"
+    return Said("The condition cannot be evaluated on this data: %(detail)s", detail=f"{type(exc).__name__}: {text}")
 
 
 _TOKEN = re.compile(r"""

@@ -40,6 +40,7 @@ from kopeck.rules.conditions import (
 )
 from kopeck.rules.context import BatchData, event_view, load_batch, subscription_id_of
 from kopeck.rules.models import ExecutionStatus, Rule, RuleExecution
+from kopeck.rules.said import Said, said_of
 
 log = logging.getLogger("kopeck.rules")
 
@@ -191,7 +192,7 @@ def evaluate(rule: CompiledRule, cel_context: Any) -> tuple[bool | None, str]:
     try:
         return rule.condition.evaluate(cel_context), ""
     except ConditionError as exc:
-        return None, str(exc)
+        return None, exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
 
 
 def _run_actions(rule: CompiledRule, event: Event, ctx: Mapping[str, Any]) -> tuple[list[dict[str, Any]], bool]:
@@ -204,11 +205,15 @@ def _run_actions(rule: CompiledRule, event: Event, ctx: Mapping[str, Any]) -> tu
         except (rule_actions.ActionFailed, KopeckError, ValueError) as exc:
             failed = True
             message = exc.detail if isinstance(exc, KopeckError) else str(exc)
-            if isinstance(exc, KopeckError) and exc.errors:
-                message += " " + "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items())
-            results.append({"type": action.get("type"), "status": "failed", "detail": message})
+            said: dict[str, Any] | None = said_of(exc.args[0] if exc.args else None)
+            if isinstance(exc, KopeckError):
+                said = {"text": exc.detail, "params": {}, "errors": dict(exc.errors)}
+                if exc.errors:
+                    message += " " + "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items())
+            results.append({"type": action.get("type"), "status": "failed", "detail": message, "said": said})
         else:
-            results.append({"type": action.get("type"), "status": "done", "detail": detail})
+            results.append({"type": action.get("type"), "status": "done", "detail": str(detail),
+                            "said": said_of(detail)})
     return results, failed
 
 
@@ -221,9 +226,11 @@ def run_rules(event: Event, rules: Sequence[CompiledRule], batch: BatchData,
     if event.depth >= max_depth():
         log.warning("event %s (%s) is %s rule actions deep: its rules do not run (loop protection)", event.pk,
                     event.type, event.depth)
+        loop = Said("The event was caused by %(depth)s rule actions in a row; the limit is %(limit)s. Its rules "
+                    "(%(rules)s) do not run.", depth=event.depth, limit=max_depth(),
+                    rules=", ".join(f"#{r.id}" for r in rules))
         return {"status": ExecutionStatus.LOOP, "matched": "", "stopped_by": None, "results": [
-            {"loop": f"The event was caused by {event.depth} rule actions in a row; the limit is {max_depth()}. "
-                     f"Its rules ({', '.join(str(r.id) for r in rules)}) do not run."}]}
+            {"loop": str(loop), "said": loop.as_json()}]}
     if evaluator is None:
         evaluator = Evaluator(plan_for(rules), batch)
     results: list[dict[str, Any]] = []
@@ -234,7 +241,8 @@ def run_rules(event: Event, rules: Sequence[CompiledRule], batch: BatchData,
     for rule, (outcome, error) in zip(rules, evaluator.outcomes(event), strict=True):
         if outcome is None:
             errors = True
-            results.append({"rule": rule.id, "revision": rule.revision, "condition": None, "error": error})
+            results.append({"rule": rule.id, "revision": rule.revision, "condition": None, "error": str(error),
+                            "said": said_of(error)})
             continue
         if not outcome:
             continue  # not logged one by one (``evaluated`` counts them): the log keeps what ran or failed
