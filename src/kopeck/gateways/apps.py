@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class GatewaysConfig(AppConfig):
+    name = "kopeck.gateways"
+    label = "gateways"
+    verbose_name = _("Payment gateways")
+
+    def ready(self) -> None:
+        from kopeck.gateways import tasks  # noqa: F401  (registers the scheduled jobs)
