@@ -179,6 +179,8 @@ def online_payment_create(*, actor: Actor, client: Any, setting: GatewaySetting 
             raise ValidationFailed.field("amount", "The amount must be positive, in whole minor units.")
     except MoneyError as exc:
         raise ValidationFailed.field("amount", str(exc)) from exc
+    if code != client.currency:
+        raise ValidationFailed.field("currency", f"The client's account is in {client.currency}.")
     if invoice is not None and code != invoice.currency:
         raise ValidationFailed.field("currency", "The invoice is in another currency.")
     if save_method and not prov.saves_methods:
