@@ -35,7 +35,7 @@ def ym_body(payment: GatewayPayment, *, secret: str = "ym-secret", **extra: str)
     fields.update(extra)
     base = "&".join([fields["notification_type"], fields["operation_id"], fields["amount"], fields["currency"],
                      fields["datetime"], fields["sender"], fields["codepro"], secret, fields["label"]])
-    fields["sha1_hash"] = hashlib.sha1(base.encode()).hexdigest()  # noqa: S324
+    fields["sha1_hash"] = hashlib.sha1(base.encode()).hexdigest()
     return urllib.parse.urlencode(fields)
 
 

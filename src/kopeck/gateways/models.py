@@ -114,13 +114,11 @@ class Reason(models.TextChoices):
     AMOUNT = "amount", _("amount differs from the order")
     CURRENCY = "currency", _("currency differs from the order")
     TEST_ON_LIVE = "test_on_live", _("test notification on a live gateway")
-    LIVE_ON_TEST = "live_on_test", _("live notification on a test gateway")
     REPLAY = "replay", _("replay of an old notification")
     ALREADY_PAID = "already_paid", _("order already paid by another transaction")
     DISABLED = "disabled", _("gateway disabled")
     NOT_FOUND = "not_found", _("payment not found at the provider")
     PROVIDER_ERROR = "provider_error", _("provider unreachable")
-    UNPAID = "unpaid", _("payment not completed")
     REFUSED_PROTECTION = "protection", _("payment under protection code")
     UNACCEPTED = "unaccepted", _("transfer not accepted yet")
 

@@ -14,9 +14,9 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from yookassa import Configuration, Payment, Refund
-from yookassa.domain.common.security_helper import SecurityHelper
-from yookassa.domain.exceptions import ApiError, NotFoundError
+from yookassa import Configuration, Payment, Refund  # type: ignore[import-untyped]
+from yookassa.domain.common.security_helper import SecurityHelper  # type: ignore[import-untyped]
+from yookassa.domain.exceptions import ApiError, NotFoundError  # type: ignore[import-untyped]
 
 from kopeck.core.money import Money
 from kopeck.gateways.providers.base import (
