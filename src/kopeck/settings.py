@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "kopeck.usage",
     "kopeck.billing",
     "kopeck.documents",
+    "kopeck.payments",
     "kopeck.outbox",
     "kopeck.notifications",
     "kopeck.events",
@@ -266,6 +267,9 @@ SPECTACULAR_SETTINGS = {
         "DocumentStatusEnum": "kopeck.documents.models.DocumentStatus.choices",
         "DocumentTypeEnum": "kopeck.documents.models.DocumentType.choices",
         "UpdStatusEnum": [(1, "1"), (2, "2")],
+        "PaymentStatusEnum": "kopeck.payments.models.PaymentStatus.choices",
+        "PaymentMatchRuleEnum": "kopeck.payments.models.MatchRule.choices",
+        "WebhookDeliveryStatusEnum": "kopeck.webhooks.models.DeliveryStatus.choices",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -26,6 +26,7 @@ from kopeck.gateways.api import OnlinePaymentsView, OnlinePaymentView
 from kopeck.gateways.views import notification_view
 from kopeck.ledger.api import ClientBalanceView, ClientOperationsView, ClientStatementView, TransactionViewSet
 from kopeck.operators.api import ApiKeyViewSet
+from kopeck.payments.api import PaymentViewSet
 from kopeck.rules.api import RuleExecutionViewSet, RuleViewSet
 from kopeck.subscriptions.api import SubscriptionViewSet
 from kopeck.usage.api import MeterReadingsView, SubscriptionUsageView, UsageEventsView
@@ -72,6 +73,7 @@ router.register("rule-executions", RuleExecutionViewSet, basename="rule-executio
 router.register("webhook-endpoints", EndpointViewSet, basename="webhook-endpoint")
 router.register("webhook-deliveries", DeliveryViewSet, basename="webhook-delivery")
 router.register("variables", VariableViewSet, basename="variable")
+router.register("payments", PaymentViewSet, basename="payment")
 
 api_v1: list[URLPattern | URLResolver] = [
     path("clients/<id:client_id>/operations/", ClientOperationsView.as_view(), name="client-operations"),

@@ -378,3 +378,15 @@ def test_the_same_key_for_a_create_creates_once(api: APIClient, clock: FixedCloc
     again = post(api, URL, body, **{"Idempotency-Key": "sub-1"})
     assert (first.status_code, again.status_code, again.json()["id"]) == (201, 201, first.json()["id"])
     assert Subscription.objects.filter(client=client).count() == 1
+
+
+@pytest.mark.parametrize("path", ["change-quantity/preview", "change-quantity"])
+def test_a_quantity_beyond_the_limit_is_refused(api: APIClient, clock: FixedClock, plans: None, path: str) -> None:
+    """Schemathesis found 329376684289757210802726633472 seats answered with a 500."""
+    sub_id = start(api, "basic")
+    before = counts()
+    response = api.post(f"/api/v1/subscriptions/{sub_id}/{path}/", {"quantity": 1_000_001}, format="json")
+    assert response.status_code == 400
+    assert [e["field"] for e in response.json()["errors"]] == ["quantity"]
+    assert counts() == before
+    assert Subscription.objects.get(pk=sub_id).quantity == 1
