@@ -85,6 +85,17 @@ def balance(client: Client) -> Decimal:
     return client_balance(client).amount
 
 
+def credits(payment: GatewayPayment) -> int:
+    """How many ledger transactions credited this online payment (through kopeck.payments)."""
+    from kopeck.ledger.models import JournalTransaction
+    from kopeck.payments.models import Payment
+
+    ids = [f"payment:{p}" for p in Payment.objects.filter(
+        method=payment.setting.provider, external_id=f"{payment.setting.provider}:{payment.order_id}").values_list(
+        "pk", flat=True)]
+    return JournalTransaction.objects.filter(source_ref__in=ids).count()
+
+
 def last_note() -> Notification:
     note = Notification.objects.order_by("-id").first()
     assert note is not None

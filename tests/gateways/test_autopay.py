@@ -20,6 +20,7 @@ from kopeck.gateways.models import AttemptStatus, AutopayCharge, GatewaySetting,
 from kopeck.gateways.services import online_payment_create, saved_method_remove
 from kopeck.ledger.services import ledger_operation_post
 from kopeck.outbox.models import OutboxMessage
+from kopeck.payments.models import Payment
 from tests.documents.conftest import ENTITY
 from tests.gateways.conftest import ACTOR, balance, post_notification
 from tests.gateways.fakes import FakeProviders
@@ -69,6 +70,10 @@ def test_an_invoice_is_paid_by_the_saved_method(entity: Any, saved: SavedMethod,
     assert [(i["description"], i["vat_code"], i["payment_mode"]) for i in sent["receipt"]["items"]] == [
         ("Хостинг, тариф «Старт», декабрь 2026", 12, "full_prepayment")]
     assert balance(payer) == Decimal("1230.00")
+    doc.refresh_from_db()
+    assert (doc.status, doc.paid_minor) == ("paid", 122000)  # derived by kopeck.payments from the allocation
+    pay = Payment.objects.get(external_id=f"yookassa:{charge.payment.order_id}")
+    assert (pay.method, pay.amount_minor, charge.payment.credit_ref) == ("yookassa", 122000, f"payment:{pay.pk}")
     assert autopay_run() == {"scheduled": 0}  # the invoice is charged once
 
 

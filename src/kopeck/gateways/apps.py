@@ -9,3 +9,8 @@ class GatewaysConfig(AppConfig):
 
     def ready(self) -> None:
         from kopeck.gateways import tasks  # noqa: F401  (registers the scheduled jobs)
+        from kopeck.gateways.models import ProviderCode
+        from kopeck.payments.methods import register_method
+
+        for code, label in ProviderCode.choices:  # a gateway payment is a payment with method = the gateway
+            register_method(code, label, gateway=True)

@@ -469,13 +469,14 @@ def online_refund(*, actor: Actor, payment: GatewayPayment, amount: object, reas
         refund.save(update_fields=["status"])
         raise GatewayUnavailable(f"The refund was not made: {exc}") from exc
     with transaction.atomic():
-        from kopeck.ledger.services import ledger_operation_post
+        from kopeck.payments.models import Payment
+        from kopeck.payments.services import payment_refund
 
         refund.status, refund.provider_refund_id = RefundStatus.SUCCEEDED, ref
         refund.save(update_fields=["status", "provider_refund_id"])
-        ledger_operation_post(actor=actor, client=payment.client, operation="refund", amount=money.amount,
-                              currency=payment.currency, reason=reason.strip(),
-                              source_ref=f"gateway-refund:{refund.pk}")
+        recorded = Payment.objects.get(pk=int(payment.credit_ref.split(":", 1)[1]))
+        payment_refund(actor=actor, payment=recorded, reason=reason.strip(), amount=money.amount,
+                       external_id=f"{payment.setting.provider}:{ref}")
         audit_record(actor=actor, action="gateway_payment.refund", object_type="gateway_payment", object_id=payment.pk,
                      after={"refund": refund.pk, "amount": money.to_str(), "provider_refund_id": ref})
     return refund
