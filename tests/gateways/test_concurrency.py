@@ -14,7 +14,6 @@ from django.test import Client as HttpClient
 from kopeck.clients.models import Client
 from kopeck.gateways.models import GatewayPayment, PaymentStatus
 from kopeck.gateways.services import online_payment_create
-from kopeck.ledger.models import JournalTransaction
 from tests.gateways.conftest import ACTOR, balance, credits, fresh
 from tests.gateways.test_cloudpayments import pay_fields, signed
 from tests.gateways.test_robokassa import result_body
