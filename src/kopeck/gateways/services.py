@@ -352,6 +352,13 @@ def _judge(setting: GatewaySetting, verified: Verified) -> Outcome:
                   provider_payment_id=verified.provider_payment_id, saved=verified.saved)
 
 
+def _answered(note: Notification, answer: Answer, *, save: bool = True) -> Answer:
+    note.answer_status, note.answer = answer.status, answer.body[:200]
+    if save:
+        note.save()
+    return answer
+
+
 def notification_receive(*, provider_code: str, setting_id: int, kind: str, body: bytes,
                          headers: Mapping[str, str], remote_addr: str) -> tuple[Notification, Answer]:
     """Store a notification as received, verify it by the provider's scheme, judge it against the
@@ -366,32 +373,33 @@ def notification_receive(*, provider_code: str, setting_id: int, kind: str, body
     incoming = Incoming(kind=kind, body=body, headers={k.lower(): v for k, v in headers.items()},
                         remote_addr=remote_addr, content_type=headers.get("content-type", ""))
     cfg = config_of(setting)
-    verified: Verified | None = None
     try:
         if not setting.is_enabled:
             raise Refused(Reason.DISABLED, "The gateway is disabled.")
         verified = prov.verify(cfg, incoming)
-        outcome = _judge(setting, verified)
     except Refused as exc:
-        outcome = Outcome(Verdict.REFUSED, exc.reason, exc.detail)
-        _decide(note, outcome, transaction_id=exc.transaction_id)
+        _decide(note, Outcome(Verdict.REFUSED, exc.reason, exc.detail), transaction_id=exc.transaction_id)
+        return note, _answered(note, prov.answer(cfg, incoming, None, note.verdict, note.reason))
     except ProviderError as exc:  # cannot verify now: let the provider redeliver
-        outcome = Outcome(Verdict.RECEIVED, Reason.PROVIDER_ERROR, str(exc))
-        _decide(note, outcome)
-        answer = Answer(503, "try later")
-        note.answer_status, note.answer = answer.status, answer.body[:200]
-        note.save()
-        return note, answer
-    if verified is not None:
-        _decide(note, outcome, transaction_id=verified.transaction_id, event=verified.event)
-    answer = prov.answer(cfg, incoming, verified, note.verdict, note.reason)
-    note.answer_status, note.answer = answer.status, answer.body[:200]
+        _decide(note, Outcome(Verdict.RECEIVED, Reason.PROVIDER_ERROR, str(exc)))
+        return note, _answered(note, Answer(503, "try later"))
     try:
+        # the verdict is written in the transaction that acts on it: credited and "accepted", or neither
         with transaction.atomic():
+            try:
+                outcome = _judge(setting, verified)
+            except Refused as exc:
+                outcome = Outcome(Verdict.REFUSED, exc.reason, exc.detail)
+            _decide(note, outcome, transaction_id=verified.transaction_id, event=verified.event)
+            answer = _answered(note, prov.answer(cfg, incoming, verified, note.verdict, note.reason), save=False)
             note.save()
-    except IntegrityError:  # a concurrent copy was accepted first: this one is a duplicate
-        note.verdict, note.reason, note.detail = Verdict.DUPLICATE, Reason.NONE, "This transaction was already taken."
-        note.save()
+    except IntegrityError:  # a concurrent copy was accepted first: this one is a duplicate, nothing of it kept
+        _decide(note, Outcome(Verdict.DUPLICATE, Reason.NONE, "This transaction was already taken."),
+                transaction_id=verified.transaction_id, event=verified.event)
+        answer = _answered(note, prov.answer(cfg, incoming, verified, note.verdict, note.reason))
+    except ProviderError as exc:
+        _decide(note, Outcome(Verdict.RECEIVED, Reason.PROVIDER_ERROR, str(exc)))
+        answer = _answered(note, Answer(503, "try later"))
     return note, answer
 
 
