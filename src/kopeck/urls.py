@@ -22,7 +22,7 @@ from kopeck.configuration.api import BillingSettingsView, MailSettingsView
 from kopeck.documents.api import DocumentViewSet
 from kopeck.documents.variables_api import VariableViewSet
 from kopeck.events.api import EventTypeViewSet, EventViewSet
-from kopeck.gateways.api import OnlinePaymentsView, OnlinePaymentView
+from kopeck.gateways.api import OnlinePaymentsView, OnlinePaymentView, OnlineRefundView
 from kopeck.gateways.views import notification_view
 from kopeck.ledger.api import ClientBalanceView, ClientOperationsView, ClientStatementView, TransactionViewSet
 from kopeck.operators.api import ApiKeyViewSet
@@ -90,6 +90,7 @@ api_v1: list[URLPattern | URLResolver] = [
          name="billing-run-export-xlsx"),
     path("payments/online/", OnlinePaymentsView.as_view(), name="online-payments"),
     path("payments/online/<id:pk>/", OnlinePaymentView.as_view(), name="online-payment"),
+    path("payments/online/<id:pk>/refund/", OnlineRefundView.as_view(), name="online-payment-refund"),
     path("", include(router.urls)),
     re_path(r"^[\s\S]*$", api_not_found),
 ]

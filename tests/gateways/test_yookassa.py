@@ -148,6 +148,17 @@ def test_refund_through_the_provider(http: Any, paid: GatewayPayment, payer: Cli
     assert GatewayRefund.objects.count() == 1
 
 
+def test_refund_over_the_api(api: Any, http: Any, paid: GatewayPayment, payer: Client) -> None:
+    post_notification(http, paid.setting, notification(paid.provider_payment_id), content_type="application/json")
+    answer = api.post(f"/api/v1/payments/online/{paid.pk}/refund/", {"amount": "1500.00", "reason": "Отказ"},
+                      format="json")
+    assert answer.status_code == 201, answer.content
+    assert answer.json()["amount"] == "1500.00" and answer.json()["status"] == "succeeded"
+    assert balance(payer) == 0
+    again = api.post(f"/api/v1/payments/online/{paid.pk}/refund/", {"amount": "0.01", "reason": "x"}, format="json")
+    assert again.status_code == 400
+
+
 def test_a_saved_method_is_kept_encrypted_and_shown_masked(
         http: Any, make_setting: Any, payer: Client, fake: FakeProviders, clock: FixedClock) -> None:
     payment = online_payment_create(actor=ACTOR, client=payer, setting=make_setting("yookassa"), amount="10.00",

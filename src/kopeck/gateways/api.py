@@ -19,7 +19,7 @@ from kopeck.common.http.base import KopeckAPIView
 from kopeck.common.http.fields import AmountField
 from kopeck.core.money import from_minor
 from kopeck.gateways.models import GatewayPayment, GatewaySetting
-from kopeck.gateways.services import online_payment_create
+from kopeck.gateways.services import online_payment_create, online_refund
 
 
 class OnlinePaymentCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -96,6 +96,35 @@ class OnlinePaymentsView(KopeckAPIView):
                                         amount=v["amount"], currency=v["currency"] or None,
                                         return_url=v["return_url"], save_method=v["save_method"])
         return Response(_out(payment), status=status.HTTP_201_CREATED)
+
+
+class OnlineRefundSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    amount = AmountField(help_text="Decimal string; at most what is left to refund.")
+    reason = serializers.CharField(max_length=500)
+
+
+class OnlineRefundOutSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField()
+    payment = serializers.IntegerField()
+    amount = serializers.CharField()
+    status = serializers.CharField()
+    provider_refund_id = serializers.CharField()
+
+
+class OnlineRefundView(KopeckAPIView):
+    area = Area.LEDGER
+
+    @extend_schema(request=OnlineRefundSerializer, responses={201: OnlineRefundOutSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        """Refund (part of) a paid online payment through its provider, then in the books."""
+        payment = get_object_or_404(GatewayPayment.objects.select_related("setting", "client"), pk=pk)
+        data = OnlineRefundSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        refund = online_refund(actor=self.actor, payment=payment, amount=data.validated_data["amount"],
+                               reason=data.validated_data["reason"])
+        return Response({"id": refund.pk, "payment": payment.pk, "status": refund.status,
+                         "amount": from_minor(refund.amount_minor, payment.currency).to_str(),
+                         "provider_refund_id": refund.provider_refund_id}, status=status.HTTP_201_CREATED)
 
 
 class OnlinePaymentView(KopeckAPIView):
