@@ -141,7 +141,9 @@ def main() -> None:
     subprocess.run([str(ROOT / ".venv" / "bin" / "kopeck"), "migrate", "-v", "0"], env=env, check=True)
     setting_id, orders = prepare(args.payments, args.clients)
 
-    when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")  # the sender's clock, not Kopeck's
+    from kopeck.common.clock import now
+
+    when = now().astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")  # the provider's signed send time
     firsts = [body_of(order, 1_000_000 + i, when) for i, order in enumerate(orders)]
     rng = random.Random(16)
     copies = [firsts[rng.randrange(len(firsts))] for _ in range(int(len(firsts) * args.duplicates))]
