@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "kopeck.notifications",
     "kopeck.events",
     "kopeck.webhooks",
+    "kopeck.gateways",
     "kopeck.rules",
     "kopeck.cli",
 ]
