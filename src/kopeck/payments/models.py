@@ -201,7 +201,9 @@ class BankStatement(models.Model):
 
 
 class StatementLine(models.Model):
-    """One payment document of a statement and what became of it."""
+    """One payment document of a statement and what became of it. Its payment — the one it made
+    when applied, or for a duplicate the one that took it before — is the bank payment whose
+    ``external_id`` is the line's ``dedupe_key`` (``selectors.statement_line_payments``)."""
 
     statement = models.ForeignKey(BankStatement, verbose_name=_("bank statement"), on_delete=models.CASCADE,
                                   related_name="lines")
@@ -229,8 +231,6 @@ class StatementLine(models.Model):
                                on_delete=models.PROTECT, related_name="+")
     invoice = models.ForeignKey("documents.Document", verbose_name=_("invoice"), null=True, blank=True,
                                 on_delete=models.PROTECT, related_name="+")
-    payment = models.ForeignKey(Payment, verbose_name=_("payment"), null=True, blank=True,
-                                on_delete=models.PROTECT, related_name="statement_lines")
 
     class Meta:
         verbose_name = _("statement line")

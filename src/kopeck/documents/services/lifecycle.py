@@ -14,10 +14,11 @@ from django.db import transaction
 from kopeck.audit.services import audit_record, audit_record_many
 from kopeck.common import clock
 from kopeck.common.actor import Actor
+from kopeck.common.bulk import update_rows
 from kopeck.common.errors import Conflict, NotFound, ValidationFailed
 from kopeck.core.money import Money, MoneyError, from_minor, to_minor
 from kopeck.documents.data import sample_data
-from kopeck.documents.events import record_document_event
+from kopeck.documents.events import document_event_data, record_document_event
 from kopeck.documents.models import (
     DeliveryStatus,
     Document,
@@ -126,7 +127,9 @@ def invoices_paid_sync_bulk(*, actor: Actor, paid: dict[int, int]) -> None:
     (once per invoice, as the single writer records it)."""
     if not paid:
         return
-    docs = list(Document.objects.filter(pk__in=paid).order_by("id"))
+    docs = list(Document.objects.filter(pk__in=paid).order_by("id").only(
+        "id", "type", "status", "number", "issue_date", "due_date", "client_id", "legal_entity_id", "amount_minor",
+        "vat_minor", "paid_minor", "currency", "correction_number", "run_id"))
     changed: list[Document] = []
     audit: list[tuple[str, str, object, Any, Any]] = []
     newly_paid: list[Document] = []
@@ -144,16 +147,17 @@ def invoices_paid_sync_bulk(*, actor: Actor, paid: dict[int, int]) -> None:
         doc.paid_minor, doc.status = units, status
         changed.append(doc)
         audit.append(("document.paid_sync", "document", doc.pk, before, document_state(doc)))
-    Document.objects.bulk_update(changed, ["paid_minor", "status"], batch_size=2000)
+    update_rows(Document, ("paid_minor", "status"), [(d.pk, d.paid_minor, d.status) for d in changed])
     audit_record_many(actor=actor, entries=audit)
     if newly_paid:
         from kopeck.events.models import Event
+        from kopeck.events.services import NewEvent, event_record_many
 
-        seen = set(Event.objects.filter(dedupe_key__in=[f"document.paid:{d.pk}" for d in newly_paid])
-                   .values_list("subject_id", flat=True))
-        for doc in newly_paid:
-            if doc.pk not in seen:
-                record_document_event(actor, "document.paid", doc)
+        keys = {f"document.paid:{d.pk}": d for d in newly_paid}
+        seen = set(Event.objects.filter(dedupe_key__in=list(keys)).values_list("dedupe_key", flat=True))
+        event_record_many([NewEvent("document.paid", {"document": document_event_data(d)}, client_id=d.client_id,
+                                    subject_id=d.pk, dedupe_key=k) for k, d in keys.items() if k not in seen],
+                          actor=actor)
 
 
 def document_resend(*, actor: Actor, document: Document, recipients: Sequence[str] | None = None) -> list[DocumentDelivery]:

@@ -19,7 +19,7 @@ from django.db.models import Sum
 from kopeck.audit.services import audit_record, audit_record_many
 from kopeck.common import clock
 from kopeck.common.actor import Actor
-from kopeck.common.bulk import insert_rows
+from kopeck.common.bulk import insert_rows, reserve_ids, update_rows
 from kopeck.common.errors import NotFound
 from kopeck.common.faults import fault_point
 from kopeck.documents.models import Document, DocumentType
@@ -64,8 +64,8 @@ def bank_statement_apply(*, actor: Actor, statement: BankStatement, progress: Pr
         done, last = 0, 0
         while True:
             lines = list(StatementLine.objects.filter(
-                statement=st, pk__gt=last, outcome__in=(LineOutcome.MATCHED, LineOutcome.UNIDENTIFIED),
-                payment__isnull=True).order_by("pk")[:CHUNK])
+                statement=st, pk__gt=last, outcome__in=(LineOutcome.MATCHED, LineOutcome.UNIDENTIFIED)).order_by(
+                "pk")[:CHUNK])
             if not lines:
                 break
             last = lines[-1].pk
@@ -96,11 +96,14 @@ def _apply_chunk(actor: Actor, lines: list[StatementLine], auto: bool, counts: d
     fresh: list[StatementLine] = []
     for ln in lines:
         if ln.dedupe_key in taken:
-            ln.outcome, ln.payment_id = LineOutcome.DUPLICATE, taken[ln.dedupe_key]
-            ln.note = f"Уже зачислен: платёж № {taken[ln.dedupe_key]}"
+            ln.outcome, ln.note = LineOutcome.DUPLICATE, f"Уже зачислен: платёж № {taken[ln.dedupe_key]}"
             counts["duplicate"] += 1
         else:
             fresh.append(ln)
+    update_rows(StatementLine, ("outcome", "note"), [(ln.pk, ln.outcome, ln.note) for ln in lines
+                                                     if ln.outcome == LineOutcome.DUPLICATE])
+    if not fresh:
+        return
     now = clock.now()
     fields = ("client_id", "amount_minor", "currency", "date", "method", "status", "match_rule", "payer_name",
               "payer_inn", "payer_kpp", "payer_account", "payer_bik", "payer_bank", "purpose", "external_id",
@@ -109,19 +112,24 @@ def _apply_chunk(actor: Actor, lines: list[StatementLine], auto: bool, counts: d
              PaymentStatus.CREDITED if ln.client_id else PaymentStatus.UNIDENTIFIED, ln.match_rule, ln.payer_name,
              ln.payer_inn, ln.payer_kpp, ln.payer_account, ln.payer_bik, ln.payer_bank, ln.purpose, ln.dedupe_key,
              actor.label, now) for ln in fresh]
-    ids = insert_rows(Payment, fields, rows)
-    txn_ids = ledger_credits_post_bulk(actor=actor, credits=[
-        BulkCredit(client_id=ln.client_id, currency=ln.currency, amount=from_minor(ln.amount_minor, ln.currency).amount,
-                   reason=f"Платёж № {pk} от {ln.date:%d.%m.%Y} (п/п № {ln.number})", source_ref=f"payment:{pk}",
-                   operation="payment" if ln.client_id else "suspense_receipt")
-        for ln, pk in zip(fresh, ids, strict=True)])
+
+    def credits(ids: Sequence[int]) -> list[BulkCredit]:
+        return [BulkCredit(client_id=ln.client_id, currency=ln.currency,
+                           amount=from_minor(ln.amount_minor, ln.currency).amount,
+                           reason=f"Платёж № {pk} от {ln.date:%d.%m.%Y} (п/п № {ln.number})",
+                           source_ref=f"payment:{pk}", operation="payment" if ln.client_id else "suspense_receipt")
+                for ln, pk in zip(fresh, ids, strict=True)]
+
+    ids = reserve_ids(Payment, len(fresh))
+    if ids:  # PostgreSQL: the ledger first, then the payments naming their transactions (no update)
+        txn_ids = ledger_credits_post_bulk(actor=actor, credits=credits(ids))
+        insert_rows(Payment, (*fields, "transaction_id"), [(*r, t) for r, t in zip(rows, txn_ids, strict=True)],
+                    keys=ids)
+    else:
+        ids = insert_rows(Payment, fields, rows)
+        txn_ids = ledger_credits_post_bulk(actor=actor, credits=credits(ids))
+        update_rows(Payment, ("transaction_id",), list(zip(ids, txn_ids, strict=True)))
     payments = list(Payment.objects.filter(pk__in=ids).order_by("pk"))
-    for pay, txn_id in zip(payments, txn_ids, strict=True):
-        pay.transaction_id = txn_id
-    Payment.objects.bulk_update(payments, ["transaction_id"], batch_size=2000)
-    for ln, pk in zip(fresh, ids, strict=True):
-        ln.payment_id = pk
-    StatementLine.objects.bulk_update(lines, ["payment_id", "outcome", "note"], batch_size=2000)
     audit_record_many(actor=actor, entries=[("payment.record", "payment", p.pk, None, payment_state(p))
                                             for p in payments])
     identified = [p for p in payments if p.client_id is not None]
@@ -189,6 +197,6 @@ def _allocate_bulk(actor: Actor, payments: Sequence[Payment]) -> None:
             changed.append(pay)
     insert_rows(Allocation, ("payment_id", "document_id", "amount_minor", "currency", "automatic", "created_by",
                              "created_at"), rows, ids=False)
-    Payment.objects.bulk_update(changed, ["allocated_minor"], batch_size=2000)
+    update_rows(Payment, ("allocated_minor",), [(p.pk, p.allocated_minor) for p in changed])
     amounts = {d.pk: d.amount_minor for d in docs}
     invoices_paid_sync_bulk(actor=actor, paid={pk: amounts[pk] - rest[pk] for pk in sorted(touched)})

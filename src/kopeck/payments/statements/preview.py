@@ -148,7 +148,7 @@ def _read(actor: Actor, stream: BinaryIO, file_name: str, sha: str, size: int, o
 
 _LINE_FIELDS = ("statement_id", "line", "kind", "number", "date", "amount_minor", "currency", "direction",
                 "our_account", "payer_name", "payer_inn", "payer_kpp", "payer_account", "payer_bik", "payer_bank",
-                "purpose", "outcome", "match_rule", "note", "dedupe_key", "client_id", "invoice_id", "payment_id")
+                "purpose", "outcome", "match_rule", "note", "dedupe_key", "client_id", "invoice_id")
 
 
 def _chunks(items: Iterator[Header | Balance | BankDocument], balances: list[dict[str, Any]]) -> Iterator[
@@ -224,7 +224,7 @@ def _dedupe(statement: BankStatement, lines: list[StatementLine]) -> None:
                    .exclude(outcome__in=(LineOutcome.IGNORED, LineOutcome.DUPLICATE)).values_list("dedupe_key", "line"))
     for ln in wanted:
         if ln.dedupe_key in taken:
-            ln.outcome, ln.payment_id = LineOutcome.DUPLICATE, taken[ln.dedupe_key]
+            ln.outcome = LineOutcome.DUPLICATE
             ln.note = f"Уже зачислен: платёж № {taken[ln.dedupe_key]}"
         elif ln.dedupe_key in earlier:
             ln.outcome, ln.note = LineOutcome.DUPLICATE, f"Повтор документа строки {earlier[ln.dedupe_key]}"
