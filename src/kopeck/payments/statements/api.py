@@ -37,7 +37,7 @@ class BankStatementSerializer(serializers.ModelSerializer[BankStatement]):
                   "accounts", "balances", "totals", "status", "created_by", "created_at", "applied_by", "applied_at"]
 
 
-class StatementLineSerializer(serializers.ModelSerializer[StatementLine]):
+class BankStatementLineSerializer(serializers.ModelSerializer[StatementLine]):
     amount = serializers.SerializerMethodField()
     payment = serializers.SerializerMethodField(
         help_text="The payment the line made (applied), or that took it before (a duplicate).")
@@ -98,7 +98,7 @@ class BankStatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Kop
         statement = bank_statement_apply(actor=self.actor, statement=get_object_or_404(BankStatement, pk=pk))
         return Response(BankStatementSerializer(statement).data)
 
-    @extend_schema(responses={200: StatementLineSerializer(many=True)}, parameters=[
+    @extend_schema(responses={200: BankStatementLineSerializer(many=True)}, parameters=[
         OpenApiParameter("outcome", OpenApiTypes.STR, enum=LineOutcome.values)])
     @action(detail=True, methods=["get"], pagination_class=Pagination)
     def lines(self, request: Request, pk: str) -> Response:
@@ -110,5 +110,5 @@ class BankStatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Kop
             qs = qs.filter(outcome=outcome)
         paginator = Pagination()
         page = paginator.paginate_queryset(qs, request, view=self) or []
-        data = StatementLineSerializer(page, many=True, context={"payments": statement_line_payments(page)}).data
+        data = BankStatementLineSerializer(page, many=True, context={"payments": statement_line_payments(page)}).data
         return paginator.get_paginated_response(data)
