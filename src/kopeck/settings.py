@@ -157,6 +157,8 @@ USE_TZ = True
 # -- Limits (docs/settings.md "Limits", docs/security.md): each stated once, here. -------------------
 # A request body (usage batches of 1,000 events take ~150 kB): larger ones get 413.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("KOPECK_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
+# A file upload where an endpoint takes files (bank statements): larger ones get 413.
+KOPECK_MAX_UPLOAD_BYTES = int(os.environ.get("KOPECK_MAX_UPLOAD_BYTES", str(200 * 1024 * 1024)))
 # The request's headers in total (larger: 431); the server's own limits (gunicorn) sit above it.
 KOPECK_MAX_HEADER_BYTES = 16 * 1024
 # Nesting of a JSON body (deeper: 400 malformed-request).

@@ -27,6 +27,7 @@ from kopeck.gateways.views import notification_view
 from kopeck.ledger.api import ClientBalanceView, ClientOperationsView, ClientStatementView, TransactionViewSet
 from kopeck.operators.api import ApiKeyViewSet
 from kopeck.payments.api import PaymentViewSet
+from kopeck.payments.statements.api import BankStatementViewSet
 from kopeck.rules.api import RuleExecutionViewSet, RuleViewSet
 from kopeck.subscriptions.api import SubscriptionViewSet
 from kopeck.usage.api import MeterReadingsView, SubscriptionUsageView, UsageEventsView, UsageThresholdViewSet
@@ -75,6 +76,7 @@ router.register("webhook-deliveries", DeliveryViewSet, basename="webhook-deliver
 router.register("variables", VariableViewSet, basename="variable")
 router.register("payments", PaymentViewSet, basename="payment")
 router.register("usage/thresholds", UsageThresholdViewSet, basename="usage-threshold")
+router.register("bank-statements", BankStatementViewSet, basename="bank-statement")
 
 api_v1: list[URLPattern | URLResolver] = [
     path("clients/<id:client_id>/operations/", ClientOperationsView.as_view(), name="client-operations"),

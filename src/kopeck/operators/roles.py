@@ -47,6 +47,7 @@ APP_AREAS: dict[str, Area] = {
     "audit": Area.AUDIT,
     "billing": Area.BILLING,
     "documents": Area.DOCUMENTS,
+    "payments": Area.LEDGER,
     "outbox": Area.SETTINGS,
     "events": Area.EVENTS,
     "rules": Area.EVENTS,
