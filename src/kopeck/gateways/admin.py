@@ -54,7 +54,7 @@ CREDENTIAL_LABELS = {
 KINDS = {"cloudpayments": ("check", "pay", "fail", "confirm", "refund", "recurrent", "cancel")}
 
 
-class GatewaySettingForm(forms.ModelForm):  # type: ignore[type-arg]
+class _GatewaySettingForm(forms.ModelForm):  # type: ignore[type-arg]
     options = forms.JSONField(label=_("Options"), required=False, initial=dict,
                               help_text=_("Settings that are not secret, as JSON: shop ID, login, hash algorithm, "
                                           "tax system, receipts, allowed addresses (see the documentation)."))
@@ -63,12 +63,6 @@ class GatewaySettingForm(forms.ModelForm):  # type: ignore[type-arg]
         model = GatewaySetting
         fields = ["provider", "name", "legal_entity", "is_live", "is_enabled", "options"]
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for name, label in CREDENTIAL_LABELS.items():
-            self.fields[f"cred_{name}"] = forms.CharField(
-                label=label, required=False, strip=True, widget=forms.PasswordInput(render_value=False),
-                help_text=_("Stored encrypted; leave empty to keep the stored value."))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -80,6 +74,14 @@ class GatewaySettingForm(forms.ModelForm):  # type: ignore[type-arg]
         elif not isinstance(data.get("options"), dict):
             self.add_error("options", _("Options are a JSON object."))
         return data
+
+
+# the credential fields are declared on the class (the admin builds its form from the field sets)
+GatewaySettingForm = type("GatewaySettingForm", (_GatewaySettingForm,), {
+    f"cred_{name}": forms.CharField(label=label, required=False, strip=True,
+                                    widget=forms.PasswordInput(render_value=False),
+                                    help_text=_("Stored encrypted; leave empty to keep the stored value."))
+    for name, label in CREDENTIAL_LABELS.items()})
 
 
 @admin.register(GatewaySetting)
@@ -149,7 +151,7 @@ class GatewayPaymentAdmin(ReadOnlyAdmin):
                        "receipt_block", "notifications_link", "created_by", "created_at", "updated_at")
     fields = readonly_fields
     inlines = [RefundInline]
-    actions = ["fetch_status"]
+    actions = ["fetch_status", "send_final_receipt"]
     list_per_page = 50
 
     @admin.display(description=_("amount"))
@@ -176,6 +178,22 @@ class GatewayPaymentAdmin(ReadOnlyAdmin):
             credited += outcome.reason == "credited"
         messages.info(request, ngettext("%(count)d payment credited.", "%(count)d payments credited.", credited)
                       % {"count": credited})
+
+
+    def has_send_final_receipt_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("gateways.change_gatewaypayment"))
+
+    @admin.action(description=_("Send the final receipt (full payment: the service is delivered)"),
+                  permissions=["send_final_receipt"])
+    def send_final_receipt(self, request: HttpRequest, queryset: QuerySet[GatewayPayment]) -> None:
+        sent = 0
+        for payment in queryset.select_related("setting", "client", "invoice"):
+            try:
+                services.final_receipt_send(actor=admin_actor(request), payment=payment)
+                sent += 1
+            except KopeckError as exc:
+                report_error(request, exc)
+        messages.info(request, ngettext("%(count)d receipt sent.", "%(count)d receipts sent.", sent) % {"count": sent})
 
 
 @admin.register(Notification)

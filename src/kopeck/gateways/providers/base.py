@@ -173,6 +173,10 @@ class Provider:
     def charge_saved(self, cfg: Config, order: Order, token: str) -> Remote:
         raise NotImplementedError
 
+    def final_receipt(self, cfg: Config, provider_payment_id: str, receipt: Receipt, key: str) -> str:
+        """Send the second, final receipt (``full_payment``) of a prepaid payment; the receipt's id."""
+        raise NotImplementedError
+
 
 def same(a: str, b: str) -> bool:
     """Constant-time comparison of two signatures (case-insensitive hex is lower-cased by callers)."""
