@@ -68,7 +68,7 @@ class _GatewaySettingForm(forms.ModelForm):  # type: ignore[type-arg]
         data = super().clean() or {}
         code = data.get("provider")
         if code and data.get("is_enabled") and provider(code).disabled_reason:
-            self.add_error("is_enabled", provider(code).disabled_reason)
+            self.add_error("is_enabled", str(provider(code).disabled_reason))
         if data.get("options") is None:
             data["options"] = {}
         elif not isinstance(data.get("options"), dict):
@@ -119,7 +119,7 @@ class GatewaySettingAdmin(ModelAdmin):
 
     @admin.display(description=_("note"))
     def note(self, obj: GatewaySetting) -> str:
-        return provider(obj.provider).disabled_reason or "—"
+        return str(provider(obj.provider).disabled_reason or "—")
 
     def save_model(self, request: HttpRequest, obj: GatewaySetting, form: Any, change: bool) -> None:
         names = CREDENTIALS.get(obj.provider, ())

@@ -162,7 +162,7 @@ def online_payment_create(*, actor: Actor, client: Any, setting: GatewaySetting 
     setting = _choose_setting(setting, client)
     prov = provider(setting.provider)
     if prov.disabled_reason and not setting.options.get("legacy_override"):
-        raise ValidationFailed.field("gateway", prov.disabled_reason)
+        raise ValidationFailed.field("gateway", str(prov.disabled_reason))
     if invoice is not None and invoice.client_id != client.pk:
         raise ValidationFailed.field("invoice", "The invoice belongs to another client.")
     if invoice is not None and invoice.status not in ("issued", "partly_paid"):
