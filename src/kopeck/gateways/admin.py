@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from unfold.widgets import UnfoldAdminPasswordWidget, UnfoldAdminTextareaWidget
 
 from kopeck.common import backoffice as bo
 from kopeck.common.admin import (
@@ -56,6 +57,7 @@ KINDS = {"cloudpayments": ("check", "pay", "fail", "confirm", "refund", "recurre
 
 class _GatewaySettingForm(forms.ModelForm):  # type: ignore[type-arg]
     options = forms.JSONField(label=_("Options"), required=False, initial=dict,
+                              widget=UnfoldAdminTextareaWidget(attrs={"rows": 6}),
                               help_text=_("Settings that are not secret, as JSON: shop ID, login, hash algorithm, "
                                           "tax system, receipts, allowed addresses (see the documentation)."))
 
@@ -79,8 +81,7 @@ class _GatewaySettingForm(forms.ModelForm):  # type: ignore[type-arg]
 # the credential fields are declared on the class (the admin builds its form from the field sets)
 GatewaySettingForm = type("GatewaySettingForm", (_GatewaySettingForm,), {
     f"cred_{name}": forms.CharField(label=label, required=False, strip=True,
-                                    widget=forms.PasswordInput(render_value=False),
-                                    help_text=_("Stored encrypted; leave empty to keep the stored value."))
+                                    widget=UnfoldAdminPasswordWidget(render_value=False))
     for name, label in CREDENTIAL_LABELS.items()})
 
 
@@ -94,7 +95,9 @@ class GatewaySettingAdmin(ModelAdmin):
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         creds = [f"cred_{n}" for n in CREDENTIAL_LABELS]
         main = ["provider", "name", "legal_entity", "is_live", "is_enabled", "options"]
-        sets: list[Any] = [(None, {"fields": main}), (_("Credentials"), {"fields": creds})]
+        sets: list[Any] = [(None, {"fields": main}), (_("Credentials"), {
+            "fields": creds, "description": _("Only those of the chosen provider are kept. Stored encrypted; leave "
+                                              "a field empty to keep the stored value.")})]
         if obj is not None:
             sets.append((_("For the provider's dashboard"), {"fields": ["notification_urls", "stored_credentials",
                                                                       "note"]}))
