@@ -201,17 +201,34 @@ class GatewayPaymentAdmin(ReadOnlyAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdmin):
-    list_display = ["received_at", "provider", "setting", "event", "transaction_id", "verdict", "reason",
+    list_display = ["received_at", "provider", "setting", "event_code", "transaction_code", "verdict", "reason",
                     "payment", "answer_status"]
     list_filter = ["verdict", "reason", "provider", "setting", "received_at"]
     search_fields = ["transaction_id", "payment__order_id"]
     date_hierarchy = "received_at"
-    readonly_fields = ("received_at", "provider", "setting", "kind", "event", "transaction_id", "payment", "verdict",
-                       "reason", "detail", "remote_addr", "headers_block", "body_block", "answer_status", "answer",
-                       "decided_at")
+    readonly_fields = ("received_at", "provider", "setting", "kind_code", "event_code", "transaction_code", "payment",
+                       "verdict", "reason", "detail", "remote_addr", "headers_block", "body_block", "answer_status",
+                       "answer_code", "decided_at")
     fields = readonly_fields
     list_per_page = 50
     show_full_result_count = False
+
+    # the provider's own identifiers, shown as code (they are not Kopeck's words)
+    @admin.display(description=_("kind"))
+    def kind_code(self, obj: Notification) -> str:
+        return format_html('<code class="kopeck-code">{}</code>', obj.kind) if obj.kind else "—"
+
+    @admin.display(description=_("event"), ordering="event")
+    def event_code(self, obj: Notification) -> str:
+        return format_html('<code class="kopeck-code">{}</code>', obj.event) if obj.event else "—"
+
+    @admin.display(description=_("provider's transaction"), ordering="transaction_id")
+    def transaction_code(self, obj: Notification) -> str:
+        return format_html('<code class="kopeck-code">{}</code>', obj.transaction_id) if obj.transaction_id else "—"
+
+    @admin.display(description=_("answer"))
+    def answer_code(self, obj: Notification) -> str:
+        return format_html('<code class="kopeck-code">{}</code>', obj.answer) if obj.answer else "—"
 
     @admin.display(description=_("headers"))
     def headers_block(self, obj: Notification) -> str:
@@ -219,7 +236,7 @@ class NotificationAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("body"))
     def body_block(self, obj: Notification) -> str:
-        return format_html('<pre class="kopeck-pre">{}</pre>', obj.body)
+        return format_html('<pre class="kopeck-code">{}</pre>', obj.body)
 
 
 @admin.register(SavedMethod)
