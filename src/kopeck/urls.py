@@ -29,7 +29,7 @@ from kopeck.operators.api import ApiKeyViewSet
 from kopeck.payments.api import PaymentViewSet
 from kopeck.rules.api import RuleExecutionViewSet, RuleViewSet
 from kopeck.subscriptions.api import SubscriptionViewSet
-from kopeck.usage.api import MeterReadingsView, SubscriptionUsageView, UsageEventsView
+from kopeck.usage.api import MeterReadingsView, SubscriptionUsageView, UsageEventsView, UsageThresholdViewSet
 from kopeck.webhooks.api import DeliveryViewSet, EndpointViewSet
 
 handler500 = "kopeck.common.http.guard.handler500"
@@ -74,6 +74,7 @@ router.register("webhook-endpoints", EndpointViewSet, basename="webhook-endpoint
 router.register("webhook-deliveries", DeliveryViewSet, basename="webhook-delivery")
 router.register("variables", VariableViewSet, basename="variable")
 router.register("payments", PaymentViewSet, basename="payment")
+router.register("usage/thresholds", UsageThresholdViewSet, basename="usage-threshold")
 
 api_v1: list[URLPattern | URLResolver] = [
     path("clients/<id:client_id>/operations/", ClientOperationsView.as_view(), name="client-operations"),
