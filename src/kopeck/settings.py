@@ -299,6 +299,11 @@ KOPECK_RULES_MAX_DEPTH = int(os.environ.get("KOPECK_RULES_MAX_DEPTH", "5"))
 KOPECK_WEBHOOK_RETRY_HOURS = float(os.environ.get("KOPECK_WEBHOOK_RETRY_HOURS", "72"))
 KOPECK_WEBHOOK_TIMEOUT = float(os.environ.get("KOPECK_WEBHOOK_TIMEOUT", "10"))
 KOPECK_WEBHOOK_CONCURRENCY = int(os.environ.get("KOPECK_WEBHOOK_CONCURRENCY", "4"))
+# Online payments (docs/gateways.md): pending payments are fetched from the provider after this long;
+# declined autopayments are retried after these hours (one per failure), then given up.
+KOPECK_GATEWAY_RECONCILE_MINUTES = float(os.environ.get("KOPECK_GATEWAY_RECONCILE_MINUTES", "15"))
+KOPECK_AUTOPAY_RETRY_HOURS = tuple(float(h) for h in os.environ.get("KOPECK_AUTOPAY_RETRY_HOURS", "24,72,120").split(",")
+                                   if h.strip())
 KOPECK_WEBHOOK_ALLOWED_NETWORKS = _env_list("KOPECK_WEBHOOK_ALLOWED_NETWORKS", "")
 # Encrypts stored secrets (webhook signing secrets); default: derived from the secret key.
 KOPECK_ENCRYPTION_KEY = os.environ.get("KOPECK_ENCRYPTION_KEY", "")

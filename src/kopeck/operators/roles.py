@@ -52,6 +52,7 @@ APP_AREAS: dict[str, Area] = {
     "events": Area.EVENTS,
     "rules": Area.EVENTS,
     "webhooks": Area.EVENTS,
+    "gateways": Area.LEDGER,  # online payments: money; their settings too
 }
 
 ALL_SCOPES: list[str] = [f"{a}:{x}" for a in Area for x in Access] + ["*:read", "*:write"]
