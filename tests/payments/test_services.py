@@ -64,7 +64,7 @@ def test_invalid_payments_are_refused_and_nothing_is_written(buyer: Client, acto
                                 payer_inn="12x")
     assert exc.value.errors == {"amount": ["The amount must be greater than zero."],
                                 "currency": ["The client's account is in RUB."],
-                                "method": ["Choose one of: bank, manual."],
+                                "method": ["Choose one of: bank, cloudpayments, manual, paypal, qiwi, robokassa, yookassa, yoomoney."],
                                 "payer_inn": ["10 or 12 digits."]}
     with pytest.raises(ValidationFailed) as exc:
         services.payment_record(actor=actor, client=buyer, amount="1.005")

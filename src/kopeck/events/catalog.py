@@ -201,10 +201,10 @@ EVENT_TYPES: Final[tuple[EventType, ...]] = (
                   {"trial_end": DATE, "days_left": COUNT}, emitted_by="subscriptions"),
     # usage
     EventType("usage.threshold_exceeded", 1, _("Usage above a threshold"), "subscription",
-              "usage: when a batch of usage events or meter readings takes a subscription's usage of a metric "
-              "in the current billing period above a threshold (once per subscription, component, period and "
-              "threshold). NOT RECORDED YET: Kopeck has no usage thresholds to compare with; the type is "
-              "published so that receivers and rules can be prepared.", "usage",
+              "usage: usage_events_ingest or meter_readings_ingest, in the transaction that stores the batch, "
+              "when it takes a subscription's usage of a metered component in the current billing period above "
+              "one of its usage thresholds (POST /api/v1/usage/thresholds/); once per threshold and period.",
+              "usage",
               obj({"subscription": SUBSCRIPTION, "component": TEXT, "threshold": DECIMAL, "quantity": DECIMAL,
                    "period_start": DATE, "period_end": DATE})),
     # billing runs
