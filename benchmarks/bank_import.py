@@ -119,7 +119,7 @@ def _write_file(path: Path, orders: int, clients: dict[int, tuple[int, str, str]
                    "ПолучательИНН=7707083893", "ВидОплаты=01", "Очередность=5", f"НазначениеПлатежа={purpose}",
                    "КонецДокумента"]
             f.write("\n".join(doc) + "\n")
-            previous = doc
+            previous = doc if payee == OUR else None  # only an incoming order is repeated
         f.write("КонецФайла\n")
     return expect
 

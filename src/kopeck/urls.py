@@ -27,7 +27,7 @@ from kopeck.gateways.views import notification_view
 from kopeck.ledger.api import ClientBalanceView, ClientOperationsView, ClientStatementView, TransactionViewSet
 from kopeck.operators.api import ApiKeyViewSet
 from kopeck.payments.api import PaymentViewSet
-from kopeck.payments.statements.api import BankStatementViewSet
+from kopeck.payments.statements.api import BankStatementViewSet, ExchangeView, RefundOrdersView
 from kopeck.rules.api import RuleExecutionViewSet, RuleViewSet
 from kopeck.subscriptions.api import SubscriptionViewSet
 from kopeck.usage.api import MeterReadingsView, SubscriptionUsageView, UsageEventsView, UsageThresholdViewSet
@@ -85,6 +85,8 @@ api_v1: list[URLPattern | URLResolver] = [
     path("settings/billing/", BillingSettingsView.as_view(), name="billing-settings"),
     path("settings/mail/", MailSettingsView.as_view(), name="mail-settings"),
     path("price-preview/", PricePreviewView.as_view(), name="price-preview"),
+    path("exchange/enterprisedata/", ExchangeView.as_view(), name="exchange-enterprisedata"),
+    path("refund-orders/", RefundOrdersView.as_view(), name="refund-orders"),
     path("usage/events/", UsageEventsView.as_view(), name="usage-events"),
     path("usage/readings/", MeterReadingsView.as_view(), name="usage-readings"),
     path("subscriptions/<id:subscription_id>/usage/", SubscriptionUsageView.as_view(), name="subscription-usage"),

@@ -79,3 +79,14 @@ def test_a_manager_may_look_but_not_record(buyer: Client, clock: FixedClock) -> 
     assert http.get("/en/admin/payments/payment/").status_code == 200
     assert http.get("/en/admin/payments/payment/add/").status_code == 403
     assert http.post("/en/admin/payments/bankstatement/add/", {}).status_code == 403
+
+
+def test_exchange_downloads(entity: object, buyer: Client, clock: FixedClock) -> None:
+    http = http_as(Role.ACCOUNTANT, "ru")
+    assert "Обмен с 1С и банком" in http.get("/admin/payments/bankstatement/exchange/").content.decode()
+    r = http.post("/admin/payments/bankstatement/exchange/", {"what": "enterprisedata", "date_from": "01.11.2026",
+                                                              "date_to": "30.11.2026", "version": "1.17"})
+    assert r.status_code == 200 and r["Content-Type"] == "application/zip"
+    r = http.post("/admin/payments/bankstatement/exchange/", {"what": "refunds", "date_from": "01.11.2026",
+                                                              "date_to": "30.11.2026", "version": "1.17"})
+    assert r.status_code == 200 and r.content.startswith(b"1CClientBankExchange")

@@ -94,6 +94,16 @@ class UploadForm(forms.Form):
                                        "version 1.02 or 1.03."))
 
 
+class ExchangeForm(forms.Form):
+    what = forms.ChoiceField(label=_("what"), choices=[
+        ("enterprisedata", _("Period for 1С:Бухгалтерия (EnterpriseData, zip)")),
+        ("refunds", _("Refunds as payment orders for the bank (1CClientBankExchange)"))])
+    date_from = forms.DateField(label=_("from"))
+    date_to = forms.DateField(label=_("to"))
+    version = forms.CharField(label=_("EnterpriseData format version"), initial="1.17", max_length=10,
+                              help_text=_("The version the 1C base accepts."))
+
+
 class AllocationInline(ReadOnlyTabularInline):
     model = Allocation
     fields = ["document", "amount", "automatic", "created_at", "released_at", "release_reason"]
@@ -363,7 +373,36 @@ class BankStatementAdmin(ReadOnlyAdmin):
 
     def get_urls(self) -> list[Any]:
         return [path("<int:pk>/apply/", self.admin_site.admin_view(self.apply_view),
-                     name="payments_bankstatement_apply"), *super().get_urls()]
+                     name="payments_bankstatement_apply"),
+                path("exchange/", self.admin_site.admin_view(self.exchange_view), name="payments_bankstatement_exchange"),
+                *super().get_urls()]
+
+    def exchange_view(self, request: HttpRequest) -> HttpResponse:
+        """Downloads for 1C and the bank: a period as EnterpriseData, refunds as payment orders."""
+        if not request.user.has_perm("payments.view_payment"):
+            raise PermissionDenied
+        form = ExchangeForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            d = form.cleaned_data
+            try:
+                if d["what"] == "enterprisedata":
+                    from kopeck.payments.exchange.enterprisedata import enterprisedata_export
+
+                    data = enterprisedata_export(date_from=d["date_from"], date_to=d["date_to"], version=d["version"])
+                    response = HttpResponse(data, content_type="application/zip")
+                    response["Content-Disposition"] = (f'attachment; filename="enterprisedata-{d["date_from"]}-'
+                                                       f'{d["date_to"]}.zip"')
+                    return response
+                from kopeck.payments.statements.orders import refund_orders_file
+
+                response = HttpResponse(refund_orders_file(date_from=d["date_from"], date_to=d["date_to"]),
+                                        content_type="text/plain; charset=windows-1251")
+                response["Content-Disposition"] = f'attachment; filename="refunds-{d["date_from"]}-{d["date_to"]}.txt"'
+                return response
+            except KopeckError as exc:
+                _errors_to_form(form, exc)
+        return _form_page(request, self.admin_site, self.model._meta, form, _("Exchange with 1C and the bank"),
+                          submit=_("Download"))
 
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> HttpResponse:
         if not self.has_add_permission(request):
@@ -440,6 +479,8 @@ bo.nav_item("payments", _("Payments"), model="payments.payment", order=10, icon=
             badge=_unidentified_count)  # the badge: unidentified payments waiting for an operator
 bo.nav_item("payments", _("Bank statements"), model="payments.bankstatement", order=20, icon="upload_file")
 bo.nav_item("payments", _("Refunds"), model="payments.refund", order=30, icon="undo")
+bo.nav_item("payments", _("Exchange with 1C"), url_name="admin:payments_bankstatement_exchange",
+            permission="payments.view_payment", order=40, icon="sync_alt")
 bo.nav_item("settings", _("Payment settings"), model="payments.paymentsettings", order=40, icon="tune")
 
 

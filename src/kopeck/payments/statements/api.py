@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
@@ -15,9 +16,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from kopeck.common.errors import ValidationFailed
-from kopeck.common.http.base import KopeckViewSet
+from kopeck.common.http.base import KopeckAPIView, KopeckViewSet
 from kopeck.common.http.pagination import Pagination
-from kopeck.common.http.params import choice_param
+from kopeck.common.http.params import choice_param, date_param
 from kopeck.ledger.amounts import from_minor
 from kopeck.operators.roles import Area
 from kopeck.payments.models import BankStatement, LineOutcome, StatementLine
@@ -112,3 +113,48 @@ class BankStatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Kop
         page = paginator.paginate_queryset(qs, request, view=self) or []
         data = BankStatementLineSerializer(page, many=True, context={"payments": statement_line_payments(page)}).data
         return paginator.get_paginated_response(data)
+
+
+class ExchangeView(KopeckAPIView):
+    """Exchange with 1С:Бухгалтерия: a period as an EnterpriseData message (zip with its manifest)."""
+
+    area = Area.LEDGER
+
+    @extend_schema(parameters=[
+        OpenApiParameter("date_from", OpenApiTypes.DATE, required=True),
+        OpenApiParameter("date_to", OpenApiTypes.DATE, required=True),
+        OpenApiParameter("version", OpenApiTypes.STR, description="EnterpriseData format version; default 1.17.")],
+        responses={(200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description="The zip.")})
+    def get(self, request: Request) -> HttpResponse:
+        """The period's clients, services, sales documents, счета-фактуры and payments for 1C (EnterpriseData)."""
+        from kopeck.payments.exchange.enterprisedata import enterprisedata_export
+
+        start = date_param(request.query_params, "date_from", required=True)
+        end = date_param(request.query_params, "date_to", required=True)
+        assert start is not None and end is not None
+        data = enterprisedata_export(date_from=start, date_to=end,
+                                     version=request.query_params.get("version") or "1.17")
+        response = HttpResponse(data, content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="enterprisedata-{start}-{end}.zip"'
+        return response
+
+
+class RefundOrdersView(KopeckAPIView):
+    """Refunds of a period as outgoing payment orders (1CClientBankExchange, Windows-1251)."""
+
+    area = Area.LEDGER
+
+    @extend_schema(parameters=[OpenApiParameter("date_from", OpenApiTypes.DATE, required=True),
+                               OpenApiParameter("date_to", OpenApiTypes.DATE, required=True)],
+                   responses={(200, "text/plain"): OpenApiResponse(OpenApiTypes.BINARY, description="The file.")})
+    def get(self, request: Request) -> HttpResponse:
+        """The period's refunds as payment orders for the bank's client program."""
+        from kopeck.payments.statements.orders import refund_orders_file
+
+        start = date_param(request.query_params, "date_from", required=True)
+        end = date_param(request.query_params, "date_to", required=True)
+        assert start is not None and end is not None
+        response = HttpResponse(refund_orders_file(date_from=start, date_to=end),
+                                content_type="text/plain; charset=windows-1251")
+        response["Content-Disposition"] = f'attachment; filename="refunds-{start}-{end}.txt"'
+        return response

@@ -2,12 +2,15 @@
 
     kopeck bank import FILE [--apply] [--no-progress]
     kopeck bank refunds --from 2026-12-01 --to 2026-12-31 [--out FILE]
+    kopeck bank export-1c --from 2026-11-01 --to 2026-11-30 --out period.zip [--format-version 1.17]
 
 ``import`` reads a 1CClientBankExchange file (1.02 or 1.03, Windows-1251, DOS or UTF-8) and prints its
 preview — matched, unidentified, duplicate and ignored documents with totals; with ``--apply`` it
 applies it (once: a file applied before adds nothing). A malformed file: the message names its line,
 nothing is stored, exit status 1. ``refunds`` writes the period's refunds as outgoing payment orders
-(1CClientBankExchange, Windows-1251) for the bank's client program."""
+(1CClientBankExchange, Windows-1251) for the bank's client program. ``export-1c`` writes the period's
+clients, services, sales documents, счета-фактуры and payments received as an EnterpriseData message
+(a zip with its manifest) for 1С:Бухгалтерия предприятия 8."""
 
 from __future__ import annotations
 
@@ -55,11 +58,20 @@ class Command(BaseCommand):
         refunds.add_argument("--from", dest="date_from", required=True, help="First day, YYYY-MM-DD.")
         refunds.add_argument("--to", dest="date_to", required=True, help="Last day, YYYY-MM-DD.")
         refunds.add_argument("--out", help="The file to write (default: standard output).")
+        export = sub.add_parser("export-1c", help="Write a period as an EnterpriseData message for 1C (zip).")
+        export.add_argument("--from", dest="date_from", required=True, help="First day, YYYY-MM-DD.")
+        export.add_argument("--to", dest="date_to", required=True, help="Last day, YYYY-MM-DD.")
+        export.add_argument("--out", required=True, help="The zip file to write.")
+        export.add_argument("--format-version", default="1.17",
+                            help="The EnterpriseData version the 1C base accepts (default 1.17).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         actor = Actor.system("cli")
         if options["action"] == "refunds":
             self._refunds(actor, options)
+            return
+        if options["action"] == "export-1c":
+            self._export(options)
             return
         path = Path(options["file"])
         if not path.is_file():
@@ -102,6 +114,20 @@ class Command(BaseCommand):
                 self.stdout.write(f"  warning: the balance section of line {balance['line']} does not add up")
         if st.status != "applied":
             self.stdout.write("Preview only: run again with --apply to credit it.")
+
+    def _export(self, options: dict[str, Any]) -> None:
+        from kopeck.payments.exchange.enterprisedata import enterprisedata_export
+
+        try:
+            start, end = dt.date.fromisoformat(options["date_from"]), dt.date.fromisoformat(options["date_to"])
+        except ValueError as exc:
+            raise CommandError(f"--from/--to: {exc}") from None
+        try:
+            data = enterprisedata_export(date_from=start, date_to=end, version=options["format_version"])
+        except KopeckError as exc:
+            raise CommandError("; ".join(m for ms in exc.errors.values() for m in ms) or exc.detail) from None
+        Path(options["out"]).write_bytes(data)
+        self.stdout.write(f"Wrote {options['out']} ({len(data)} bytes).")
 
     def _refunds(self, actor: Actor, options: dict[str, Any]) -> None:
         from kopeck.payments.statements.orders import refund_orders_file
