@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "kopeck.events",
     "kopeck.webhooks",
     "kopeck.rules",
+    "kopeck.credit",
     "kopeck.cli",
 ]
 

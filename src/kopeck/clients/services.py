@@ -359,3 +359,27 @@ def field_definition_update(*, actor: Actor, definition: ClientFieldDefinition, 
         audit_record(actor=actor, action="client_field.update", object_type="client_field", object_id=defn.pk,
                      before=before, after=field_definition_state(defn))
     return defn
+
+
+def client_block_status_set(*, actor: Actor, client: Client, blocked: bool, block: Mapping[str, Any]) -> Client:
+    """The client's status follows its blocks (kopeck.credit): blocked while a block of the client
+    holds, active again when the last one is lifted. Records client.changed and client.blocked /
+    client.unblocked with the block's ``reason``, ``source``, ``block_id`` and ``comment``, in the
+    caller's transaction. Nothing happens when the status is already so (or the client is closed)."""
+    target = ClientStatus.BLOCKED if blocked else ClientStatus.ACTIVE
+    if client.status == target or client.status == ClientStatus.CLOSED:
+        return client
+    before = client_state(client)
+    client.status = target
+    client.updated_at = clock.now()
+    client.save(update_fields=["status", "updated_at"])
+    after = client_state(client)
+    audit_record(actor=actor, action="client.update", object_type="client", object_id=client.pk,
+                 before={"status": before["status"]}, after={"status": after["status"]})
+    data = client_event_data(client)
+    event_record("client.changed", actor=actor, client_id=client.pk, data={
+        "client": data, "changed": ["status"], "before": {"status": before["status"]},
+        "after": {"status": after["status"]}})
+    event_record("client.blocked" if blocked else "client.unblocked", actor=actor, client_id=client.pk,
+                 data={"client": data, **block})
+    return client
