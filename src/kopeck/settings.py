@@ -266,6 +266,12 @@ SPECTACULAR_SETTINGS = {
         "DocumentStatusEnum": "kopeck.documents.models.DocumentStatus.choices",
         "DocumentTypeEnum": "kopeck.documents.models.DocumentType.choices",
         "UpdStatusEnum": [(1, "1"), (2, "2")],
+        "CreditModeEnum": "kopeck.configuration.models.CreditMode.choices",
+        "BlockEffectEnum": "kopeck.configuration.models.BlockEffect.choices",
+        "BlockReasonEnum": "kopeck.credit.models.BlockReason.choices",
+        "PromiseStatusEnum": "kopeck.credit.models.PromiseStatus.choices",
+        "LadderLineStatusEnum": "kopeck.credit.api.LADDER_STATUSES",
+        "PolicyModeEnum": "kopeck.credit.api.POLICY_MODES",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

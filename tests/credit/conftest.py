@@ -21,7 +21,7 @@ from kopeck.ledger.services import ledger_operation_post
 from kopeck.outbox.models import OutboxMessage
 from kopeck.subscriptions.models import Subscription
 from kopeck.subscriptions.services import subscription_bill_due, subscription_create
-from tests.documents.conftest import entity  # noqa: F401 — the provider's legal entity
+from tests.documents.conftest import entity  # noqa: F401 — the provider's legal entity, as a fixture
 from tests.subscriptions.helpers import at, make_client, make_plan
 
 D = dt.date
@@ -62,7 +62,8 @@ def notices(client: Client) -> list[str]:
 
 
 @pytest.fixture
-def world(clock: FixedClock, actor: Actor, entity: object) -> World:
+def world(clock: FixedClock, actor: Actor, request: pytest.FixtureRequest) -> World:
+    request.getfixturevalue("entity")
     at(clock, D(2026, 11, 1))
     make_plan(actor, clock, "basic", base="1000.00", seat="300.00")
     client = make_client()

@@ -23,7 +23,7 @@ from tests.credit.conftest import World, notices
 
 pytestmark = pytest.mark.django_db
 D = dt.date
-HOURLY = range(0, 21)  # UTC hours of the provider-local day (Moscow 03:00–23:00)
+HOURLY = range(21)  # UTC hours of the provider-local day (Moscow 03:00–23:00)
 REMIND = "Напоминание об оплате / Payment reminder"
 WARN = "Предупреждение о блокировке / Warning: services will be suspended"
 BLOCKED = "Обслуживание приостановлено за неуплату / Account blocked for non-payment"

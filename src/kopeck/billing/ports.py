@@ -9,8 +9,7 @@ Credit control sits above billing too: the subscriptions a block keeps out of bi
 
 from __future__ import annotations
 
-from collections.abc import Sized
-from collections.abc import Callable
+from collections.abc import Callable, Sized
 from typing import TYPE_CHECKING, Protocol
 
 from django.db.models import Q

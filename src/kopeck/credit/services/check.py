@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -140,7 +140,7 @@ def plan_for(facts: Facts, steps: Sequence[DunningStep], on: dt.date) -> Plan:
         plan.lift = [b for b in facts.auto_blocks
                      if (b.subscription_id is None and not want_client)
                      or (b.subscription_id is not None and (not want_subs or b.subscription_id not in facts.running_subs))]
-    want_flags = set()
+    want_flags: set[str] = set()
     if s.low_balance and not s.in_debt:
         want_flags.add(FlagKind.LOW_BALANCE)
     if s.below_limit:
@@ -207,7 +207,7 @@ class Tally:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
-def _next_blocking(steps: Sequence[DunningStep], debt: Debt, runs: Mapping[int, Any], grace: int) -> dt.date | None:
+def _next_blocking(steps: Sequence[DunningStep], debt: Debt, runs: set[int], grace: int) -> dt.date | None:
     days = [d for st in steps if st.pk not in runs and st.action not in NOTICE_ACTIONS
             and (d := step_date(st, debt, grace)) is not None]
     return min(days) if days else None

@@ -30,15 +30,15 @@ def _clean(changes: dict[str, Any]) -> dict[str, list[str]]:
     for name in ("credit_limit", "low_balance_amount"):
         if changes.get(name) is not None:
             try:
-                value = Decimal(str(changes[name]))
+                value: Decimal = Decimal(str(changes[name]))
                 if not value.is_finite() or value < 0 or value >= 10**15 or value != value.quantize(Decimal("0.01")):
                     raise InvalidOperation
                 changes[name] = value
             except InvalidOperation:
                 errors[name] = ["A non-negative amount with at most 2 decimal places, or null."]
     for name, low in (("grace_days", 0), ("low_balance_days", 1)):
-        value = changes.get(name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 365):
+        days = changes.get(name)
+        if days is not None and (isinstance(days, bool) or not isinstance(days, int) or not low <= days <= 365):
             errors[name] = [f"A whole number of days from {low} to 365, or null."]
     return errors
 
