@@ -272,6 +272,7 @@ SPECTACULAR_SETTINGS = {
         "PromiseStatusEnum": "kopeck.credit.models.PromiseStatus.choices",
         "LadderLineStatusEnum": "kopeck.credit.api.LADDER_STATUSES",
         "PolicyModeEnum": "kopeck.credit.api.POLICY_MODES",
+        "WebhookDeliveryStatusEnum": "kopeck.webhooks.models.DeliveryStatus.choices",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

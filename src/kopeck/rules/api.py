@@ -108,7 +108,7 @@ class RuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, KopeckViewSe
         return Response(services.rule_test(actor=self.actor, rule=rule, **data.validated_data))
 
     @extend_schema(summary="Test a draft rule (nothing is saved or done)", request=DraftTestSerializer,
-                   responses={200: RuleTestResultSerializer})
+                   responses={200: RuleTestResultSerializer}, operation_id="v1_rules_test_draft")
     @action(detail=False, methods=["post"], url_path="test")
     def test_draft(self, request: Request) -> Response:
         data = DraftTestSerializer(data=request.data)

@@ -6,7 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_serializer,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -115,6 +120,7 @@ class AttemptSerializer(serializers.ModelSerializer[Attempt]):
         fields = ["id", "at", "ok", "status_code", "latency_ms", "response", "error"]
 
 
+@extend_schema_serializer(component_name="WebhookDelivery")
 class DeliverySerializer(serializers.ModelSerializer[Delivery]):
     class Meta:
         model = Delivery
@@ -122,6 +128,7 @@ class DeliverySerializer(serializers.ModelSerializer[Delivery]):
                   "last_status_code", "last_error", "created_at", "delivered_at"]
 
 
+@extend_schema_serializer(component_name="WebhookDeliveryDetail")
 class DeliveryDetailSerializer(DeliverySerializer):
     attempt_log = AttemptSerializer(many=True, read_only=True)
 
@@ -176,7 +183,8 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, KopeckVi
         delivery = get_object_or_404(Delivery, pk=pk)
         return Response({"redelivered": services.deliveries_redeliver(actor=self.actor, deliveries=[delivery])})
 
-    @extend_schema(summary="Redeliver many deliveries", request=RedeliverSerializer,
+    @extend_schema(summary="Redeliver many deliveries", operation_id="v1_webhook_deliveries_redeliver_many",
+                   request=RedeliverSerializer,
                    responses={200: RedeliveredSerializer})
     @action(detail=False, methods=["post"], url_path="redeliver")
     def redeliver_many(self, request: Request) -> Response:
