@@ -271,7 +271,8 @@ SPECTACULAR_SETTINGS = {
         "BlockReasonEnum": "kopeck.credit.models.BlockReason.choices",
         "PromiseStatusEnum": "kopeck.credit.models.PromiseStatus.choices",
         "LadderLineStatusEnum": "kopeck.credit.api.LADDER_STATUSES",
-        "PolicyModeEnum": "kopeck.credit.api.POLICY_MODES",
+        "PolicyModeEnum": [("prepaid", "prepaid"), ("postpaid", "postpaid")],
+        "BillingRunModeEnum": "kopeck.billing.models.RunMode.choices",
         "WebhookDeliveryStatusEnum": "kopeck.webhooks.models.DeliveryStatus.choices",
     },
     "POSTPROCESSING_HOOKS": [
