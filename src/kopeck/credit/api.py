@@ -34,7 +34,6 @@ from kopeck.credit.services.check import decimal_text
 from kopeck.operators.roles import Area
 from kopeck.subscriptions.models import Subscription
 
-
 LADDER_STATUSES = [("done", "done"), ("skipped", "skipped"), ("next", "next"), ("planned", "planned"),
                    ("not_applicable", "not_applicable")]
 POLICY_MODES = [("", ""), ("prepaid", "prepaid"), ("postpaid", "postpaid")]
