@@ -383,3 +383,33 @@ def client_block_status_set(*, actor: Actor, client: Client, blocked: bool, bloc
     event_record("client.blocked" if blocked else "client.unblocked", actor=actor, client_id=client.pk,
                  data={"client": data, **block})
     return client
+
+
+def clients_block_status_set_many(*, actor: Actor, changes: Sequence[tuple[Client, bool, Mapping[str, Any]]]) -> int:
+    """:func:`client_block_status_set` for many clients at once (the credit check's bulk path): one
+    UPDATE per target status, the audit entries and events in bulk, in the caller's transaction.
+    ``changes``: (client — its tags prefetched, blocked, block). How many clients changed."""
+    from kopeck.audit.services import audit_record_many
+    from kopeck.events.services import NewEvent, event_record_many
+
+    now = clock.now()
+    moved = [(c, blocked, block) for c, blocked, block in changes
+             if c.status != ClientStatus.CLOSED and c.status != (ClientStatus.BLOCKED if blocked else ClientStatus.ACTIVE)]
+    audits: list[tuple[str, str, object, Any, Any]] = []
+    events = []
+    for target in (ClientStatus.BLOCKED, ClientStatus.ACTIVE):
+        ids = [c.pk for c, blocked, _b in moved if (target == ClientStatus.BLOCKED) == blocked]
+        if ids:
+            Client.objects.filter(pk__in=ids).update(status=target, updated_at=now)
+    for client, blocked, block in moved:
+        before = str(client.status)
+        client.status, client.updated_at = (ClientStatus.BLOCKED if blocked else ClientStatus.ACTIVE), now
+        audits.append(("client.update", "client", client.pk, {"status": before}, {"status": str(client.status)}))
+        data = client_event_data(client)
+        events.append(NewEvent("client.changed", {"client": data, "changed": ["status"], "before": {"status": before},
+                                                  "after": {"status": str(client.status)}}, client_id=client.pk))
+        events.append(NewEvent("client.blocked" if blocked else "client.unblocked", {"client": data, **block},
+                               client_id=client.pk))
+    audit_record_many(actor=actor, entries=audits, json_safe=True)
+    event_record_many(events, actor=actor)
+    return len(moved)

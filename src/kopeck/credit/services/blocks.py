@@ -10,9 +10,9 @@ from typing import Any
 
 from django.db import transaction
 
-from kopeck.audit.services import audit_record
+from kopeck.audit.services import audit_record, audit_record_many
 from kopeck.clients.models import Client, ClientStatus
-from kopeck.clients.services import client_block_status_set
+from kopeck.clients.services import client_block_status_set, clients_block_status_set_many
 from kopeck.common import clock
 from kopeck.common.actor import Actor, ActorKind
 from kopeck.common.errors import Conflict, ValidationFailed
@@ -156,3 +156,52 @@ def block_lift(*, actor: Actor, block: Block, comment: str = "") -> Block:
         audit_record(actor=actor, action="block.lift", object_type="client", object_id=client.pk,
                      before=before, after=block_state(block))
     return block
+
+
+def bulk_eligible(block_or_reason: Block | str) -> bool:
+    """A client-level block that suspends nothing: placed and lifted in bulk by the credit check."""
+    if isinstance(block_or_reason, Block):
+        return block_or_reason.subscription_id is None and not block_or_reason.suspended
+    return effect_of(block_or_reason) != BlockEffect.PAUSE_PRORATED
+
+
+def blocks_place_automatic_many(*, actor: Actor, items: list[tuple[Client, Debt | None]], comment: str) -> list[Block]:
+    """Credit control's automatic non-payment blocks of many clients at once (the effect suspends no
+    subscription — :func:`bulk_eligible`), in the caller's transaction: the same rows, status changes,
+    audit entries and events as :func:`block_place` for each. The clients' tags must be prefetched."""
+    if not items:
+        return []
+    effect, now = effect_of(BlockReason.NON_PAYMENT), clock.now()
+    held = set(_holding(client_id__in=[c.pk for c, _d in items], subscription__isnull=True)
+               .values_list("client_id", flat=True))
+    blocks = Block.objects.bulk_create([
+        Block(client=c, reason=BlockReason.NON_PAYMENT, source=BlockSource.CREDIT_CONTROL, automatic=True,
+              effect=effect, debt=d, comment=comment, created_at=now, created_by=actor.label[:200]) for c, d in items])
+    clients_block_status_set_many(actor=actor, changes=[(c, True, _event_block(b)) for (c, _d), b
+                                                        in zip(items, blocks, strict=True) if c.pk not in held])
+    audit_record_many(actor=actor, entries=[("block.place", "client", b.client_id, None, block_state(b))
+                                            for b in blocks])
+    return blocks
+
+
+def blocks_lift_automatic_many(*, actor: Actor, blocks: list[Block], clients: dict[int, Client], comment: str) -> None:
+    """Lift many client-level blocks that suspended nothing (:func:`bulk_eligible`) at once, in the
+    caller's transaction — as :func:`block_lift` does for each."""
+    if not blocks:
+        return
+    now = clock.now()
+    ids = [b.pk for b in blocks]
+    Block.objects.filter(pk__in=ids, lifted_at__isnull=True).update(lifted_at=now, lifted_by=actor.label[:200],
+                                                                    lift_comment=comment)
+    before = {b.pk: block_state(b) for b in blocks}
+    for b in blocks:
+        b.lifted_at, b.lifted_by, b.lift_comment = now, actor.label[:200], comment
+    still = set(_holding(client_id__in=[b.client_id for b in blocks], subscription__isnull=True)
+                .values_list("client_id", flat=True))
+    last: dict[int, Block] = {}
+    for b in blocks:
+        if b.client_id not in still:
+            last[b.client_id] = b
+    clients_block_status_set_many(actor=actor, changes=[(clients[cid], False, _event_block(b)) for cid, b in last.items()])
+    audit_record_many(actor=actor, entries=[("block.lift", "client", b.client_id, before[b.pk], block_state(b))
+                                            for b in blocks])

@@ -47,7 +47,14 @@ from kopeck.credit.models import (
 )
 from kopeck.credit.selectors import CreditState, credit_states, ladder, step_date
 from kopeck.credit.services import notices
-from kopeck.credit.services.blocks import RUNNING, block_lift, block_place
+from kopeck.credit.services.blocks import (
+    RUNNING,
+    block_lift,
+    block_place,
+    blocks_lift_automatic_many,
+    blocks_place_automatic_many,
+    bulk_eligible,
+)
 from kopeck.events.services import NewEvent, event_record_many
 from kopeck.ledger.models import Account
 from kopeck.subscriptions.models import Subscription
@@ -213,8 +220,22 @@ def _next_blocking(steps: Sequence[DunningStep], debt: Debt, runs: set[int], gra
     return min(days) if days else None
 
 
-def _apply(client: Client, facts: Facts, plan: Plan, steps: Sequence[DunningStep], on: dt.date,
-           events: list[NewEvent], mails: list[tuple[list[str], str, str, str]], tally: Tally) -> None:
+@dataclass
+class Batch:
+    """What a group's clients do together at the end of its transaction (the bulk path)."""
+
+    events: list[NewEvent] = field(default_factory=list)
+    mails: list[tuple[list[str], str, str, str]] = field(default_factory=list)
+    place: list[tuple[Client, Debt | None]] = field(default_factory=list)
+    lift: list[tuple[Block, str]] = field(default_factory=list)
+
+
+STEP_COMMENT = "Шаг лестницы взыскания"
+
+
+def _apply(client: Client, facts: Facts, plan: Plan, steps: Sequence[DunningStep], on: dt.date, batch: Batch,
+           tally: Tally) -> None:
+    events, mails = batch.events, batch.mails
     s = facts.state
     now = clock.now()
     for p in plan.expire:
@@ -260,24 +281,29 @@ def _apply(client: Client, facts: Facts, plan: Plan, steps: Sequence[DunningStep
             if text is not None and to:
                 mails.append((to, text[0], text[1], f"credit-step-{debt.pk}-{st.pk}"))
                 tally.notices += 1
-    if plan.terminate or plan.lift or plan.place_client or plan.place_subs:
+    why = "Долг оплачен" if not s.in_debt else "Обещанный платёж"
+    bulk_lift = [b for b in plan.lift if bulk_eligible(b)]
+    one_lift = [b for b in plan.lift if not bulk_eligible(b)]
+    bulk_place = plan.place_client and bulk_eligible(BlockReason.NON_PAYMENT)
+    batch.lift += [(b, why) for b in bulk_lift]
+    if bulk_place:
+        batch.place.append((client, debt))
+    tally.unblocked += len(plan.lift)
+    tally.blocked += int(plan.place_client) + len(plan.place_subs)
+    if plan.terminate or one_lift or (plan.place_client and not bulk_place) or plan.place_subs:
         event_record_many(events, actor=ACTOR)  # the step's event before the blocks it causes
         events.clear()
     if plan.terminate:
         for sub in Subscription.objects.filter(client=client, status__in=RUNNING).order_by("id"):
             subscription_cancel(actor=ACTOR, subscription=sub, at_period_end=False)
-    why = "Долг оплачен" if not s.in_debt else "Обещанный платёж"
-    for block in plan.lift:
+    for block in one_lift:
         block_lift(actor=ACTOR, block=block, comment=why)
-        tally.unblocked += 1
-    if plan.place_client:
+    if plan.place_client and not bulk_place:
         block_place(actor=ACTOR, client=client, reason=BlockReason.NON_PAYMENT, automatic=True, debt=debt,
-                    source=BlockSource.CREDIT_CONTROL, comment="Шаг лестницы взыскания")
-        tally.blocked += 1
+                    source=BlockSource.CREDIT_CONTROL, comment=STEP_COMMENT)
     for sub in Subscription.objects.filter(pk__in=plan.place_subs).order_by("id"):
         block_place(actor=ACTOR, client=client, subscription=sub, reason=BlockReason.NON_PAYMENT, automatic=True,
-                    debt=debt, source=BlockSource.CREDIT_CONTROL, comment="Шаг лестницы взыскания")
-        tally.blocked += 1
+                    debt=debt, source=BlockSource.CREDIT_CONTROL, comment=STEP_COMMENT)
     if plan.flags_remove:
         CreditFlag.objects.filter(client=client, kind__in=plan.flags_remove).delete()
     for kind in plan.flags_add:
@@ -319,18 +345,23 @@ def credit_check_clients(*, actor: Actor = ACTOR, client_ids: list[int], on: dt.
     defaults = defaults or billing_settings()
     tally = Tally()
     with transaction.atomic():
-        clients = list(Client.objects.filter(pk__in=client_ids).order_by("pk"))
+        clients = list(Client.objects.filter(pk__in=client_ids).prefetch_related("contacts", "tags")
+                       .order_by("pk"))
         _lock_accounts(clients)
         facts = _facts(clients, on, defaults)  # fresh, under the locks
-        events: list[NewEvent] = []
-        mails: list[tuple[list[str], str, str, str]] = []
+        batch = Batch()
         for client in clients:
             tally.clients += 1
             plan = plan_for(facts[client.pk], steps, on)
             if plan:
-                _apply(client, facts[client.pk], plan, steps, on, events, mails, tally)
-        event_record_many(events, actor=actor)
-        notices.enqueue(mails)
+                _apply(client, facts[client.pk], plan, steps, on, batch, tally)
+        event_record_many(batch.events, actor=actor)  # the steps' events before the blocks they cause
+        by_id = {c.pk: c for c in clients}
+        for why in sorted({w for _b, w in batch.lift}):
+            blocks_lift_automatic_many(actor=actor, blocks=[b for b, w in batch.lift if w == why], clients=by_id,
+                                       comment=why)
+        blocks_place_automatic_many(actor=actor, items=batch.place, comment=STEP_COMMENT)
+        notices.enqueue(batch.mails)
     return tally
 
 
