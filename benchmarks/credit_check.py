@@ -130,21 +130,20 @@ def load(n: int) -> None:
 
 
 def timed_check(env: dict[str, str], day: dt.date, clock_at: dt.datetime) -> tuple[float, int, str]:
-    """``kopeck credit check --date day`` in its own process, the clock fixed at ``clock_at``: wall
-    seconds, the process's peak RSS (KiB), its output."""
+    """``kopeck credit check --date day`` in its own process, the clock fixed at ``clock_at``: the
+    wall seconds of the check (Django's start-up excluded), the process's peak RSS (KiB), its output."""
     code = ("import os, sys, datetime as dt, django; django.setup();"
             "from kopeck.common import clock; from kopeck.core.clock import FixedClock;"
             f"clock.set_clock(FixedClock(dt.datetime.fromisoformat('{clock_at.isoformat()}')));"
-            "from django.core.management import call_command;"
+            "from django.core.management import call_command; import time, resource;"
+            "t0 = time.perf_counter();"
             f"call_command('credit', 'check', '--date', '{day.isoformat()}');"
-            "import resource; print('RSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)")
-    t0 = time.perf_counter()
+            "print('TOOK', time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - t0
     if out.returncode != 0:
         sys.exit(f"the check failed:\n{out.stderr[-3000:]}")
-    peak = int(next(line.split()[1] for line in out.stderr.splitlines() if line.startswith("RSS ")))
-    return wall, peak, out.stdout
+    took = next(line.split() for line in out.stderr.splitlines() if line.startswith("TOOK "))
+    return float(took[1]), int(took[2]), out.stdout
 
 
 def counts() -> dict[str, int]:

@@ -37,7 +37,7 @@ from kopeck.credit.models import (
     StepRun,
 )
 from kopeck.documents.models import Document, DocumentStatus, DocumentType
-from kopeck.ledger.models import Account, Posting
+from kopeck.ledger.models import Posting
 from kopeck.subscriptions.models import BilledPeriod, SubscriptionStatus
 
 FORECAST_DAYS = 30
@@ -140,12 +140,12 @@ def balances_minor(clients: Iterable[Client]) -> dict[int, int]:
         by_currency[c.currency].append(c.pk)
     out: dict[int, int] = {}
     for currency, ids in by_currency.items():
-        accounts = dict(Account.objects.filter(role=AccountRole.CLIENT, currency=currency, client_id__in=ids)
-                        .values_list("pk", "client_id"))
-        rows = (Posting.objects.filter(account_id__in=list(accounts)).order_by().values("account_id")
-                .annotate(total=Sum("amount_minor")).values_list("account_id", "total"))
-        for account_id, total in rows:
-            out[accounts[account_id]] = -int(total or 0)
+        rows = (Posting.objects.filter(account__role=AccountRole.CLIENT, account__currency=currency,
+                                       account__client_id__in=ids)
+                .order_by().values("account__client_id").annotate(total=Sum("amount_minor"))
+                .values_list("account__client_id", "total"))
+        for client_id, total in rows:
+            out[client_id] = -int(total or 0)
     return out
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q, Sum
 
 from kopeck.clients.models import Client
 from kopeck.common import clock
@@ -35,6 +36,7 @@ from kopeck.credit.models import (
     BlockReason,
     BlockSource,
     CreditFlag,
+    CreditPolicy,
     Debt,
     DebtStatus,
     DunningStep,
@@ -56,7 +58,7 @@ from kopeck.credit.services.blocks import (
     bulk_eligible,
 )
 from kopeck.events.services import NewEvent, event_record_many
-from kopeck.ledger.models import Account
+from kopeck.ledger.models import Account, Posting
 from kopeck.subscriptions.models import Subscription
 from kopeck.subscriptions.services import subscription_cancel
 
@@ -227,6 +229,7 @@ class Batch:
     events: list[NewEvent] = field(default_factory=list)
     mails: list[tuple[list[str], str, str, str]] = field(default_factory=list)
     place: list[tuple[Client, Debt | None]] = field(default_factory=list)
+    runs: list[StepRun] = field(default_factory=list)
     lift: list[tuple[Block, str]] = field(default_factory=list)
 
 
@@ -247,11 +250,8 @@ def _apply(client: Client, facts: Facts, plan: Plan, steps: Sequence[DunningStep
             "until": p.until.isoformat(), "granted_by": p.granted_by}, "paid": p.status == PromiseStatus.KEPT},
             subject_id=p.pk))
         tally.promises_ended += 1
-    debt = facts.debt
+    debt = facts.debt  # opened by the caller in bulk when the plan opened one
     if plan.open_debt:
-        debt = Debt.objects.create(client=client, currency=s.currency, opened_on=on, due_date=s.oldest_due,
-                                   limit_crossed_on=on if s.below_limit else None, amount_minor=s.owed_minor,
-                                   created_at=now)
         tally.debts_opened += 1
     elif debt is not None and (plan.limit_crossed or plan.due_set):
         debt.limit_crossed_on = debt.limit_crossed_on or (on if plan.limit_crossed else None)
@@ -263,8 +263,8 @@ def _apply(client: Client, facts: Facts, plan: Plan, steps: Sequence[DunningStep
         tally.debts_closed += 1
     if plan.runs:
         assert debt is not None
-        StepRun.objects.bulk_create([StepRun(debt=debt, step=st, status=status, action=st.action, ran_on=on,
-                                             due_on=day, created_at=now) for st, status, day in plan.runs])
+        batch.runs += [StepRun(debt=debt, step=st, status=status, action=st.action, ran_on=on, due_on=day,
+                               created_at=now) for st, status, day in plan.runs]
         ran = {st.pk for st, _s, _d in plan.runs} | set(facts.runs)
         next_day = _next_blocking(steps, debt, ran, s.policy.grace_days)
         to = notices.recipients(client)
@@ -301,7 +301,7 @@ def _apply(client: Client, facts: Facts, plan: Plan, steps: Sequence[DunningStep
     if plan.place_client and not bulk_place:
         block_place(actor=ACTOR, client=client, reason=BlockReason.NON_PAYMENT, automatic=True, debt=debt,
                     source=BlockSource.CREDIT_CONTROL, comment=STEP_COMMENT)
-    for sub in Subscription.objects.filter(pk__in=plan.place_subs).order_by("id"):
+    for sub in (Subscription.objects.filter(pk__in=plan.place_subs).order_by("id") if plan.place_subs else ()):
         block_place(actor=ACTOR, client=client, subscription=sub, reason=BlockReason.NON_PAYMENT, automatic=True,
                     debt=debt, source=BlockSource.CREDIT_CONTROL, comment=STEP_COMMENT)
     if plan.flags_remove:
@@ -324,6 +324,18 @@ def _apply(client: Client, facts: Facts, plan: Plan, steps: Sequence[DunningStep
                 mails.append((to, subject, body, f"credit-low-{client.pk}-{on.isoformat()}"))
                 tally.notices += 1
     tally.changed += 1
+
+
+def _open_debts(clients: list[Client], facts: dict[int, Facts], plans: dict[int, Plan], on: dt.date) -> None:
+    """Open the debts the plans open, in one statement; each client's facts then hold its new debt."""
+    now = clock.now()
+    opening = [c for c in clients if plans[c.pk].open_debt]
+    debts = Debt.objects.bulk_create([
+        Debt(client=c, currency=(s := facts[c.pk].state).currency, opened_on=on, due_date=s.oldest_due,
+             limit_crossed_on=on if s.below_limit else None, amount_minor=s.owed_minor, created_at=now)
+        for c in opening])
+    for client, debt in zip(opening, debts, strict=True):
+        facts[client.pk].debt = debt
 
 
 def _lock_accounts(clients: Iterable[Client]) -> None:
@@ -350,11 +362,13 @@ def credit_check_clients(*, actor: Actor = ACTOR, client_ids: list[int], on: dt.
         _lock_accounts(clients)
         facts = _facts(clients, on, defaults)  # fresh, under the locks
         batch = Batch()
+        plans = {c.pk: plan_for(facts[c.pk], steps, on) for c in clients}
+        _open_debts(clients, facts, plans, on)
         for client in clients:
             tally.clients += 1
-            plan = plan_for(facts[client.pk], steps, on)
-            if plan:
-                _apply(client, facts[client.pk], plan, steps, on, batch, tally)
+            if plans[client.pk]:
+                _apply(client, facts[client.pk], plans[client.pk], steps, on, batch, tally)
+        StepRun.objects.bulk_create(batch.runs)
         event_record_many(batch.events, actor=actor)  # the steps' events before the blocks they cause
         by_id = {c.pk: c for c in clients}
         for why in sorted({w for _b, w in batch.lift}):
@@ -365,30 +379,48 @@ def credit_check_clients(*, actor: Actor = ACTOR, client_ids: list[int], on: dt.
     return tally
 
 
+GROUP = 250  # clients per locked transaction: payments of these clients wait for it (well under a second)
+
+
+def candidates(defaults: BillingSettings) -> list[int]:
+    """The clients the check must look at, by id. Without low-balance thresholds (in the settings or
+    any client's policy) a client can need something only if it owes (its balance is below zero) or
+    credit control holds something of it (an open debt, an automatic block, a flag, a promise);
+    otherwise every client."""
+    if defaults.low_balance_amount is not None or defaults.low_balance_days is not None or \
+            CreditPolicy.objects.filter(Q(low_balance_amount__isnull=False) | Q(low_balance_days__isnull=False)).exists():
+        return list(Client.objects.order_by("pk").values_list("pk", flat=True))
+    owing = (Posting.objects.filter(account__role=AccountRole.CLIENT).order_by().values("account__client_id")
+             .annotate(total=Sum("amount_minor")).filter(total__gt=0).values_list("account__client_id", flat=True))
+    ids = set(owing)
+    ids.update(Debt.objects.filter(status=DebtStatus.OPEN).values_list("client_id", flat=True))
+    ids.update(Block.objects.filter(lifted_at__isnull=True, automatic=True).values_list("client_id", flat=True))
+    ids.update(CreditFlag.objects.values_list("client_id", flat=True))
+    ids.update(Promise.objects.filter(status=PromiseStatus.ACTIVE).values_list("client_id", flat=True))
+    return sorted(ids)
+
+
 def chunk_size() -> int:
     return int(getattr(settings, "KOPECK_CREDIT_CHUNK", 1000))
 
 
 def credit_check(*, actor: Actor = ACTOR, on: dt.date | None = None, client_ids: list[int] | None = None,
                  progress: Any = None) -> dict[str, int]:
-    """Run the credit check over every client (or ``client_ids``) on ``on`` (default today): chunks of
-    clients by id are evaluated without locks; those with something to do are processed in small
+    """Run the credit check over every client that may need it (:func:`candidates`; or ``client_ids``)
+    on ``on`` (default today): chunks of clients by id are evaluated without locks; those with something to do are processed in small
     locked transactions (:func:`credit_check_clients`). Returns the tally."""
     on = on or provider_today()
     steps, defaults = ladder(), billing_settings()
-    total, last = Tally(), 0
-    base = Client.objects.all() if client_ids is None else Client.objects.filter(pk__in=client_ids)
+    total = Tally()
+    ids = candidates(defaults) if client_ids is None else sorted(set(client_ids))
     size = chunk_size()
-    while True:
-        clients = list(base.filter(pk__gt=last).order_by("pk")[:size])
-        if not clients:
-            break
-        last = clients[-1].pk
+    for offset in range(0, len(ids), size):
+        clients = list(Client.objects.filter(pk__in=ids[offset:offset + size]).order_by("pk"))
         facts = _facts(clients, on, defaults)
         todo = [c.pk for c in clients if plan_for(facts[c.pk], steps, on)]
         total.clients += len(clients)
-        for start in range(0, len(todo), 100):
-            part = todo[start:start + 100]
+        for start in range(0, len(todo), GROUP):
+            part = todo[start:start + GROUP]
             try:
                 t = credit_check_clients(actor=actor, client_ids=part, on=on, steps=steps, defaults=defaults)
             except Exception:  # one failing group must not stop the others
