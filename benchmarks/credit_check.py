@@ -78,9 +78,10 @@ def load(n: int) -> None:
     from kopeck.documents.models import Document
     from kopeck.documents.services import legal_entity_create
     from kopeck.ledger.models import Account, JournalTransaction, Posting
-    from kopeck.ledger.services import ledger_system_accounts_ensure, system_account_code
+    from kopeck.ledger.services import forget_system_accounts, ledger_system_accounts_ensure, system_account_code
 
     call_command("migrate", verbosity=0)
+    forget_system_accounts()  # a fresh database: the ids remembered from the previous size are gone
     at = dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC)
     actor = Actor.system("bench")
     with clock.use_clock(FixedClock(at)):

@@ -289,6 +289,8 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 KOPECK_BILLING_QUEUE = os.environ.get("KOPECK_BILLING_QUEUE", "")
 # About how many subscriptions one chunk of a billing run holds (chunks end at client boundaries).
 KOPECK_BILLING_CHUNK = max(1, int(os.environ.get("KOPECK_BILLING_CHUNK", "500")))
+# How many clients the credit check evaluates at once (docs/credit.md).
+KOPECK_CREDIT_CHUNK = max(1, int(os.environ.get("KOPECK_CREDIT_CHUNK", "1000")))
 CELERY_TASK_EAGER_PROPAGATES = True
 # Check recorded events against the catalog's payload schemas (docs/events.md).
 KOPECK_EVENTS_VALIDATE = _env_bool("KOPECK_EVENTS_VALIDATE", True)
