@@ -14,6 +14,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 from kopeck.clients.models import Client
 from kopeck.common import backoffice as bo
@@ -244,8 +245,9 @@ def _client_blocks(request: HttpRequest, client: Client) -> str | None:
     ]
     if state.days_left is not None:
         facts.append((_("Days left at the forecast daily cost"), state.days_left))
-    status_labels = {"done": _("done"), "skipped": _("skipped"), "next": _("next"), "planned": _("planned"),
-                     "not_applicable": _("does not apply")}
+    status_labels = {"done": pgettext("dunning step", "done"), "skipped": pgettext("dunning step", "skipped"),
+                     "next": pgettext("dunning step", "next"), "planned": pgettext("dunning step", "planned"),
+                     "not_applicable": pgettext("dunning step", "does not apply")}
     ladder = [(line.step.name, line.step.get_action_display(),
                display.date_text(line.date) if line.date else "—", status_labels[line.status],
                display.date_text(line.ran_on) if line.ran_on else "—")
