@@ -78,7 +78,11 @@ def load(n: int) -> None:
     from kopeck.documents.models import Document
     from kopeck.documents.services import legal_entity_create
     from kopeck.ledger.models import Account, JournalTransaction, Posting
-    from kopeck.ledger.services import forget_system_accounts, ledger_system_accounts_ensure, system_account_code
+    from kopeck.ledger.services import (
+        forget_system_accounts,
+        ledger_system_accounts_ensure,
+        system_account_code,
+    )
 
     call_command("migrate", verbosity=0)
     forget_system_accounts()  # a fresh database: the ids remembered from the previous size are gone
