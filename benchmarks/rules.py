@@ -19,8 +19,8 @@ What it does, all on this machine and in bounded loops:
    process's CPU time per event, and the conditions evaluated;
 3. **webhooks**: a receiver on loopback (its own process, HTTP/1.1 keep-alive, answers 200), one endpoint
    (loopback allowed explicitly for the benchmark), ``--deliveries`` (5,000) pending deliveries; starts
-   ``--workers`` (2) worker processes that each run ``webhooks_deliver_all`` until nothing is due, and
-   times from start to the last delivery; checks that every delivery is delivered once and that the
+   ``--workers`` (2) worker processes, waits until each has loaded Django and connected, then lets them
+   run ``webhooks_deliver_all`` until nothing is due and times from that moment to the last delivery; checks that every delivery is delivered once and that the
    receiver got every event;
 4. prints a table and the Markdown lines for ``benchmarks/RESULTS.md``.
 
@@ -205,8 +205,13 @@ def worker_main() -> None:
     import django
 
     django.setup()
+    from django.db import connection
+
     from kopeck.webhooks.services import webhooks_deliver_all
 
+    connection.ensure_connection()
+    print("ready", flush=True)  # Python and Django are loaded: the timing starts when all workers are
+    sys.stdin.readline()
     cpu = time.process_time()
     counts = webhooks_deliver_all(limit=100)
     print({**counts, "cpu_s": round(time.process_time() - cpu, 2)}, flush=True)
@@ -232,10 +237,21 @@ def bench_webhooks(args: argparse.Namespace, env: dict[str, str]) -> dict[str, A
         with transaction.atomic():
             _insert_deliveries([(endpoint.pk, e) for e in events])
         worker_env = dict(env)
+        workers = [subprocess.Popen([sys.executable, __file__, "--worker"], env=worker_env, stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, text=True) for _ in range(args.workers)]
+        for w in workers:  # started and connected (Python's and Django's start-up is not timed)
+            assert w.stdout is not None and w.stdout.readline().strip() == "ready"
         t0 = time.perf_counter()
-        workers = [subprocess.Popen([sys.executable, __file__, "--worker"], env=worker_env, stdout=subprocess.PIPE,
-                                    text=True) for _ in range(args.workers)]
-        outputs = [w.communicate(timeout=600)[0].strip() for w in workers]
+        for w in workers:
+            assert w.stdin is not None
+            w.stdin.write("go\n")
+            w.stdin.flush()
+        outputs = []
+        for w in workers:
+            assert w.stdout is not None and w.stdin is not None
+            outputs.append(w.stdout.read().strip())
+            w.stdin.close()
+            w.wait(600)
         wall = time.perf_counter() - t0
         delivered = Delivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.DELIVERED).count()
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/") as answer:

@@ -71,10 +71,12 @@ INSTALLED_APPS = [
     "kopeck.usage",
     "kopeck.billing",
     "kopeck.documents",
+    "kopeck.payments",
     "kopeck.outbox",
     "kopeck.notifications",
     "kopeck.events",
     "kopeck.webhooks",
+    "kopeck.gateways",
     "kopeck.rules",
     "kopeck.credit",
     "kopeck.cli",
@@ -273,6 +275,8 @@ SPECTACULAR_SETTINGS = {
         "LadderLineStatusEnum": "kopeck.credit.api.LADDER_STATUSES",
         "PolicyModeEnum": [("prepaid", "prepaid"), ("postpaid", "postpaid")],
         "BillingRunModeEnum": "kopeck.billing.models.RunMode.choices",
+        "PaymentStatusEnum": "kopeck.payments.models.PaymentStatus.choices",
+        "PaymentMatchRuleEnum": "kopeck.payments.models.MatchRule.choices",
         "WebhookDeliveryStatusEnum": "kopeck.webhooks.models.DeliveryStatus.choices",
     },
     "POSTPROCESSING_HOOKS": [
@@ -302,6 +306,7 @@ KOPECK_RULES_MAX_DEPTH = int(os.environ.get("KOPECK_RULES_MAX_DEPTH", "5"))
 # the operator allows as endpoints (comma-separated CIDRs; none by default: the SSRF guard).
 KOPECK_WEBHOOK_RETRY_HOURS = float(os.environ.get("KOPECK_WEBHOOK_RETRY_HOURS", "72"))
 KOPECK_WEBHOOK_TIMEOUT = float(os.environ.get("KOPECK_WEBHOOK_TIMEOUT", "10"))
+KOPECK_WEBHOOK_CONCURRENCY = int(os.environ.get("KOPECK_WEBHOOK_CONCURRENCY", "4"))
 KOPECK_WEBHOOK_ALLOWED_NETWORKS = _env_list("KOPECK_WEBHOOK_ALLOWED_NETWORKS", "")
 # Encrypts stored secrets (webhook signing secrets); default: derived from the secret key.
 KOPECK_ENCRYPTION_KEY = os.environ.get("KOPECK_ENCRYPTION_KEY", "")

@@ -63,3 +63,64 @@ def test_conditions_over_the_data(source: str, expected: bool) -> None:
 def test_a_condition_that_fails_on_the_data_is_neither_true_nor_false(source: str, message: str) -> None:
     with pytest.raises(ConditionError, match=message):
         compile_condition(source).evaluate(context(CTX))
+
+
+# -- what a condition reads: the interpreter is given only that, and must answer the same -----------
+
+RICH = {
+    "event": {"id": 9, "type": "payment.received", "version": 1, "client_id": 3, "sequence": 4,
+              "subject": {"type": "payment", "id": 77},
+              "data": {"payment": {"amount": "1990.00", "method": "bank", "lines": [{"sku": "a"}, {"sku": "b"}]},
+                       "client": {"id": 3}, "note": "client.fields.inn", "exists": True}},
+    "client": {"id": 3, "type": "legal", "name": "ООО «Ромашка»", "status": "active", "tags": ["vip", "hosting"],
+               "fields": {"inn": "7707083893", "kpp": "770701001", "region": "77"}, "external_id": None},
+    "subscription": {"id": 5, "plan": "vps-s", "status": "active", "quantity": 3, "trial_end": None},
+    "vars": {"min_amount": "1000", "region": "77", "unused": "x" * 50},
+    "now": None,
+}
+
+EQUIVALENT = [
+    'event.type == "payment.received" && double(event.data.payment.amount) > double(vars.min_amount)',
+    'has(event.data.client) && has(client.fields.kpp) && !has(client.fields.ogrn)',
+    'has(event.data.missing.deeper)',
+    'event.data.payment.lines.exists(l, l.sku == "b") && size(client.tags) == 2',
+    'event.data.payment["method"] == "bank" && client["fields"].inn.startsWith("77")',
+    'client.fields.region == vars.region // client.status and vars.unused in a comment',
+    '"client.fields.inn" == event.data.note && r"\\d" == "\\\\d" && \'\'\'vars.unused\'\'\' != ""',
+    'client.tags.all(client, client.size() > 2) && client.name.contains("Ромашка")',
+    'subscription != null && subscription.quantity >= 3 && subscription.trial_end == null',
+    'event.data.exists == true && event.subject.id == 77',
+    'size(event) > 3 && size(vars) == 3',
+    'client.fields.ogrn == "1"',  # a missing field: an error both ways
+    'event.data.payment.lines[1].sku == "b" ? client.status == "active" : false',
+    'dyn(client).fields.inn == "7707083893"',
+]
+
+
+@pytest.mark.parametrize("source", EQUIVALENT)
+def test_the_projected_context_gives_what_the_whole_one_gives(source: str) -> None:
+    from kopeck.rules.conditions import project, reads
+
+    compiled = compile_condition(source)
+    needed = reads(source, compiled.program)
+    projected = {name: project(RICH[name], tree) for name, tree in needed.items()}
+
+    def outcome(variables: dict[str, object]) -> object:
+        try:
+            return compiled.evaluate(context(variables))
+        except ConditionError as exc:
+            return ("error", str(exc))
+
+    assert outcome(projected) == outcome(RICH)
+    assert set(needed) <= set(RICH)
+
+
+def test_only_what_is_read_is_given() -> None:
+    from kopeck.rules.conditions import project, reads
+
+    source = 'double(event.data.payment.amount) > 1.0 && "vip" in client.tags && client.fields.inn != vars.region'
+    needed = reads(source)
+    assert needed == {"event": {"data": {"payment": {"amount": True}}}, "client": {"tags": True, "fields": {"inn": True}},
+                      "vars": {"region": True}}
+    assert project(RICH["client"], needed["client"]) == {"tags": ["vip", "hosting"], "fields": {"inn": "7707083893"}}
+    assert project(None, needed["client"]) is None

@@ -126,7 +126,9 @@ def test_notify_sends_a_filled_template_by_e_mail(clock: FixedClock) -> None:
                                        "Телефон поддержки: +7 495 123-45-67."}
     assert execution(blocked).results[0]["actions"] == [
         {"type": "notify", "status": "done",
-         "detail": "E-mail to ivan@example.ru, buh@provider.ru: «Иван Петров: доступ приостановлен»"}]
+         "detail": "E-mail to ivan@example.ru, buh@provider.ru: «Иван Петров: доступ приостановлен»",
+         "said": {"text": "E-mail to %(to)s: «%(subject)s»",
+                  "params": {"to": "ivan@example.ru, buh@provider.ru", "subject": "Иван Петров: доступ приостановлен"}}}]
 
 
 def test_webhook_action_delivers_the_event_to_the_endpoint(settings: Any) -> None:
@@ -209,7 +211,9 @@ def test_a_condition_error_is_logged_and_the_rule_does_not_run() -> None:
     run = execution(event)
     assert run.status == ExecutionStatus.ERRORS
     assert run.results == [{"rule": rule.pk, "revision": 1, "condition": None,
-                            "error": "No field 'missing' in the data (test for it with has(…) first)."},
+                            "error": "No field 'missing' in the data (test for it with has(…) first).",
+                            "said": {"text": "No field '%(field)s' in the data (test for it with has(…) first).",
+                                     "params": {"field": "missing"}}},
                            {"evaluated": 1}]
     assert tags(client) == []
 
@@ -245,7 +249,9 @@ def test_a_changed_rule_is_compiled_again() -> None:
     events_dispatch_all()
     assert execution(event).results == [{"rule": rule.pk, "revision": 2, "condition": True,
                                          "actions": [{"type": "add_tag", "status": "done",
-                                                      "detail": f"Add tag «vip» to client {client.pk}"}]},
+                                                      "detail": f"Add tag «vip» to client {client.pk}",
+                                                      "said": {"text": "Add tag «%(tag)s» to client %(client)s",
+                                                               "params": {"tag": "vip", "client": client.pk}}}]},
                                          {"evaluated": 1}]
 
 

@@ -26,7 +26,7 @@ def loopback_allowed(settings: Any) -> None:
 @pytest.fixture(autouse=True)
 def _fresh_http_client() -> Iterator[None]:
     yield
-    client = getattr(transport._local, "client", None)
-    if client is not None:
-        client.close()
-        transport._local.client = None
+    pool = getattr(transport._local, "transport", None)
+    if pool is not None:
+        pool.close()
+        transport._local.transport = None

@@ -79,14 +79,14 @@ def test_the_request_goes_to_the_checked_address(settings: Any, monkeypatch: Any
     """DNS rebinding: the name resolves to a public address when checked; the connection is made to
     that address, whatever the name resolves to later."""
     targets: list[str] = []
-    real_send = transport._client
+    real_send = transport._transport
 
     class Recorder:
-        def post(self, url: Any, **kwargs: Any) -> Any:
-            targets.append(f"{url.host}|{kwargs['headers']['host']}")
+        def handle_request(self, request: Any) -> Any:
+            targets.append(f"{request.url.host}|{request.headers['host']}")
             raise transport.httpx.ConnectError("refused")
 
-    monkeypatch.setattr(transport, "_client", lambda: Recorder())
+    monkeypatch.setattr(transport, "_transport", lambda: Recorder())
     monkeypatch.setattr(transport.socket, "getaddrinfo",
                         lambda host, port, type=0: [(2, 1, 6, "", ("93.184.216.34", port))])
     endpoint_create(actor=ACTOR, url="https://hooks.example.com/kopeck", event_types=["client.created"])

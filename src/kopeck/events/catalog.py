@@ -201,10 +201,10 @@ EVENT_TYPES: Final[tuple[EventType, ...]] = (
                   {"trial_end": DATE, "days_left": COUNT}, emitted_by="subscriptions"),
     # usage
     EventType("usage.threshold_exceeded", 1, _("Usage above a threshold"), "subscription",
-              "usage: when a batch of usage events or meter readings takes a subscription's usage of a metric "
-              "in the current billing period above a threshold (once per subscription, component, period and "
-              "threshold). NOT RECORDED YET: Kopeck has no usage thresholds to compare with; the type is "
-              "published so that receivers and rules can be prepared.", "usage",
+              "usage: usage_events_ingest or meter_readings_ingest, in the transaction that stores the batch, "
+              "when it takes a subscription's usage of a metered component in the current billing period above "
+              "one of its usage thresholds (POST /api/v1/usage/thresholds/); once per threshold and period.",
+              "usage",
               obj({"subscription": SUBSCRIPTION, "component": TEXT, "threshold": DECIMAL, "quantity": DECIMAL,
                    "period_start": DATE, "period_end": DATE})),
     # billing runs
@@ -219,8 +219,9 @@ EVENT_TYPES: Final[tuple[EventType, ...]] = (
               "documents: when a document gets its number (issued by hand, by a billing run or by the monthly "
               "acts)."),
     _document("document.paid", _("Document paid"),
-              "documents / payments: when an invoice's status becomes paid in full (documents.services."
-              "document_mark_paid, or the payments' allocations), once per invoice."),
+              "documents / payments: when an invoice's status becomes paid in full — its allocations reach its "
+              "total (documents.services.invoice_paid_sync, called by the payments' allocations and by "
+              "mark-paid), once per invoice."),
     _document("document.overdue", _("Document overdue"),
               "documents: the periodic job kopeck.documents.overdue (hourly), once per invoice (dedupe key "
               "document.overdue:<id>), on the first day after its due date on which it is still not fully paid.", {"due_date": DATE, "days_overdue": COUNT}),
@@ -237,6 +238,9 @@ EVENT_TYPES: Final[tuple[EventType, ...]] = (
               "payments: when a refund of a payment (full or partial) is made.", "payments",
               obj({"payment": PAYMENT, "refund": obj({"id": ID, "amount": DECIMAL, "currency": CURRENCY,
                                                        "date": DATE})})),
+    EventType("payment.reversed", 1, _("Payment reversed"), "payment",
+              "payments: when a payment posted by mistake is reversed (its allocations released, its ledger "
+              "transactions reversed).", "payments", obj({"payment": PAYMENT}, {"reason": TEXT})),
     EventType("payment.failed", 1, _("Payment failed"), "payment",
               "payments: when an online payment is declined or fails at the gateway.", "payments",
               obj({"payment": PAYMENT, "error": TEXT}, {"gateway": TEXT})),

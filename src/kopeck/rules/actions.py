@@ -28,6 +28,7 @@ from kopeck.clients.services import client_update
 from kopeck.common.actor import Actor
 from kopeck.notifications.services import email_enqueue
 from kopeck.rules.context import plain, subscription_id_of
+from kopeck.rules.said import Said
 from kopeck.rules.templates import render, template_problems
 from kopeck.subscriptions.models import Subscription
 from kopeck.subscriptions.services import subscription_cancel, subscription_resume, subscription_suspend
@@ -129,19 +130,19 @@ def _template_context(target: Target) -> dict[str, Any]:
 
 def _client(target: Target, *, lock: bool = False) -> Client:
     if target.client_id is None:
-        raise ActionFailed("The event belongs to no client.")
+        raise ActionFailed(Said("The event belongs to no client."))
     client = Client.objects.filter(pk=target.client_id).first()
     if client is None:
-        raise ActionFailed(f"Client {target.client_id} does not exist.")
+        raise ActionFailed(Said("Client %(client)s does not exist.", client=target.client_id))
     return client
 
 
 def _subscription(target: Target) -> Subscription:
     if target.subscription_id is None:
-        raise ActionFailed("The event is not about a subscription.")
+        raise ActionFailed(Said("The event is not about a subscription."))
     sub = Subscription.objects.filter(pk=target.subscription_id).first()
     if sub is None:
-        raise ActionFailed(f"Subscription {target.subscription_id} does not exist.")
+        raise ActionFailed(Said("Subscription %(subscription)s does not exist.", subscription=target.subscription_id))
     return sub
 
 
@@ -154,7 +155,7 @@ def _recipients(action: Mapping[str, Any], target: Target) -> list[str]:
             emails = list(Contact.objects.filter(client_id=target.client_id, kind=ContactKind.EMAIL).order_by("id")
                           .values_list("value", flat=True)) if target.client_id is not None else []
             if not emails:
-                raise ActionFailed("The client has no e-mail contact.")
+                raise ActionFailed(Said("The client has no e-mail contact."))
             addresses += emails
         else:
             addresses.append(entry)
@@ -172,7 +173,7 @@ def _notify(action: Mapping[str, Any], target: Target, actor: Actor, dry: bool) 
     if not dry:
         email_enqueue(to=to, subject=subject, body=body,
                       key=f"rule-{target.rule_id}-event-{target.event_id}-action-{target.index}")
-    return f"E-mail to {', '.join(to)}: «{subject}»"
+    return Said("E-mail to %(to)s: «%(subject)s»", to=", ".join(to), subject=subject)
 
 
 def _webhook(action: Mapping[str, Any], target: Target, actor: Actor, dry: bool) -> str:
@@ -181,23 +182,28 @@ def _webhook(action: Mapping[str, Any], target: Target, actor: Actor, dry: bool)
 
     endpoint = Endpoint.objects.filter(pk=action["endpoint"]).first()
     if endpoint is None:
-        raise ActionFailed(f"Webhook endpoint {action['endpoint']} does not exist.")
+        raise ActionFailed(Said("Webhook endpoint %(endpoint)s does not exist.", endpoint=action["endpoint"]))
     if not dry:
         delivery_for_event(endpoint=endpoint, event_id=target.event_id)
-    return f"Webhook to {endpoint.url}"
+    return Said("Webhook to %(url)s", url=endpoint.url)
 
 
 def _set_status(status: str) -> Callable[[Mapping[str, Any], Target, Actor, bool], str]:
     def act(action: Mapping[str, Any], target: Target, actor: Actor, dry: bool) -> str:
         client = _client(target)
-        verb = "Block" if status == ClientStatus.BLOCKED else "Unblock"
+        block = status == ClientStatus.BLOCKED
         if client.status == status:
-            return f"{verb} client {client.pk}: it is {client.status} already, nothing to do"
+            return Said("Block client %(client)s: it is %(client_status)s already, nothing to do" if block else
+                        "Unblock client %(client)s: it is %(client_status)s already, nothing to do",
+                        client=client.pk, client_status=client.status)
         if status == ClientStatus.ACTIVE and client.status != ClientStatus.BLOCKED:
-            return f"Unblock client {client.pk}: it is {client.status}, not blocked; nothing to do"
+            return Said("Unblock client %(client)s: it is %(client_status)s, not blocked; nothing to do",
+                        client=client.pk, client_status=client.status)
         if not dry:
             client_update(actor=actor, client=client, status=status)
-        return f"{verb} client {client.pk} ({client.status} → {status})"
+        return Said("Block client %(client)s (%(client_status)s → %(client_status_to)s)" if block else
+                    "Unblock client %(client)s (%(client_status)s → %(client_status_to)s)",
+                    client=client.pk, client_status=client.status, client_status_to=str(status))
 
     return act
 
@@ -208,11 +214,13 @@ def _tag(add: bool) -> Callable[[Mapping[str, Any], Target, Actor, bool], str]:
         tag = action["tag"].strip()
         tags = sorted(t.name for t in client.tags.all())
         if (tag in tags) == add:
-            return f"Tag «{tag}» of client {client.pk}: {'present' if add else 'absent'} already, nothing to do"
+            return Said("Tag «%(tag)s» of client %(client)s: present already, nothing to do" if add else
+                        "Tag «%(tag)s» of client %(client)s: absent already, nothing to do", tag=tag, client=client.pk)
         new = sorted({*tags, tag}) if add else [t for t in tags if t != tag]
         if not dry:
             client_update(actor=actor, client=client, tags=new)
-        return f"{'Add' if add else 'Remove'} tag «{tag}» {'to' if add else 'of'} client {client.pk}"
+        return Said("Add tag «%(tag)s» to client %(client)s" if add else "Remove tag «%(tag)s» of client %(client)s",
+                    tag=tag, client=client.pk)
 
     return act
 
@@ -231,23 +239,25 @@ def _subscription_status(action: Mapping[str, Any], target: Target, actor: Actor
         at_end = bool(action.get("at_period_end", True))
         result = subscription_cancel(actor=actor, subscription=sub, at_period_end=at_end, preview=dry,
                                      idempotency_key=None if dry else key)
-    return f"Subscription {sub.pk}: {sub.status} → {result.status} (on {result.effective_date.isoformat()})"
+    return Said("Subscription %(subscription)s: %(sub_status)s → %(sub_status_to)s (on %(date)s)", subscription=sub.pk,
+                sub_status=str(sub.status), sub_status_to=str(result.status), date=result.effective_date.isoformat())
 
 
 def _set_field(action: Mapping[str, Any], target: Target, actor: Actor, dry: bool) -> str:
     client = _client(target)
     code = action["field"]
     if not ClientFieldDefinition.objects.filter(client_type=client.type, code=code, is_active=True).exists():
-        raise ActionFailed(f"Clients of type {client.type} have no active field {code!r}.")
+        raise ActionFailed(Said("The client's type has no active field %(field)s.", field=code))
     try:
         value = render(action["value"], _template_context(target))
     except ValueError as exc:
         raise ActionFailed(str(exc)) from None
     if client.fields.get(code) == value:
-        return f"Field {code} of client {client.pk} is {value!r} already, nothing to do"
+        return Said("Field %(field)s of client %(client)s is «%(value)s» already, nothing to do", field=code,
+                    client=client.pk, value=value)
     if not dry:
         client_update(actor=actor, client=client, fields={**client.fields, code: value})
-    return f"Set field {code} of client {client.pk} to {value!r}"
+    return Said("Set field %(field)s of client %(client)s to «%(value)s»", field=code, client=client.pk, value=value)
 
 
 RUNNERS: Final[dict[str, Callable[[Mapping[str, Any], Target, Actor, bool], str]]] = {

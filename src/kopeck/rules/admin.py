@@ -14,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kopeck.common.admin import ReadOnlyAdmin, admin_actor
@@ -22,6 +23,7 @@ from kopeck.events.admin import event_title
 from kopeck.events.catalog import EVENT_TYPES
 from kopeck.rules import services
 from kopeck.rules.models import ExecutionStatus, Rule, RuleExecution
+from kopeck.rules.said import say
 
 
 def trigger_choices() -> list[tuple[str, Any]]:
@@ -177,6 +179,18 @@ ACTION_LABELS = {
 STATUS_LABELS = {"done": _("done"), "failed": _("failed")}
 
 
+def say_action(result: dict[str, Any]) -> str:
+    """What an action did, in the operator's language (a service's refusal: its message and its field
+    errors, each translated)."""
+    said = result.get("said")
+    if isinstance(said, dict) and "errors" in said:
+        parts = [gettext(said.get("text") or "")]
+        parts += [f"{field}: {' '.join(gettext(m) for m in messages)}" for field, messages in
+                  (said.get("errors") or {}).items()]
+        return " ".join(p for p in parts if p)
+    return say(said, str(result.get("detail", "")))
+
+
 class RuleFilter(admin.SimpleListFilter):
     title = _("rule")
     parameter_name = "rule"
@@ -218,14 +232,15 @@ class RuleExecutionAdmin(ReadOnlyAdmin):
                 rows.append((str(_("Conditions evaluated")), str(entry["evaluated"])))
                 continue
             if "loop" in entry:
-                rows.append((str(_("Loop protection")), entry["loop"]))
+                rows.append((str(_("Loop protection")), say(entry.get("said"), entry["loop"])))
                 continue
             rule = f"#{entry['rule']} {names.get(entry['rule'], '')}".strip()
             if entry.get("condition") is None:
-                rows.append((rule, str(_("condition failed: %(error)s") % {"error": entry.get("error", "")})))
+                rows.append((rule, str(_("condition failed: %(error)s") % {
+                    "error": say(entry.get("said"), entry.get("error", ""))})))
             else:
                 done = "; ".join(f"{ACTION_LABELS.get(a['type'], a['type'])}: {STATUS_LABELS.get(a['status'], a['status'])}"
-                                 f" — {a['detail']}" for a in entry.get("actions", []))
+                                 f" — {say_action(a)}" for a in entry.get("actions", []))
                 rows.append((rule, str(_("ran: %(actions)s") % {"actions": done})))
         return format_html("<table>{}</table>", format_html_join(
             "", "<tr><td style=\"white-space: nowrap\">{}</td><td>{}</td></tr>", rows))

@@ -29,9 +29,18 @@ from kopeck.common.errors import KopeckError
 from kopeck.events.models import Event
 from kopeck.events.services import caused_by
 from kopeck.rules import actions as rule_actions
-from kopeck.rules.conditions import Condition, ConditionError, compile_condition, context
-from kopeck.rules.context import BatchData, load_batch
+from kopeck.rules.conditions import (
+    VARIABLES,
+    Condition,
+    ConditionError,
+    Reads,
+    compile_condition,
+    merge_reads,
+    project,
+)
+from kopeck.rules.context import BatchData, event_view, load_batch, subscription_id_of
 from kopeck.rules.models import ExecutionStatus, Rule, RuleExecution
+from kopeck.rules.said import Said, said_of
 
 log = logging.getLogger("kopeck.rules")
 
@@ -85,25 +94,47 @@ def enabled_rules() -> list[CompiledRule]:
     return [build_rule(rule) for rule in Rule.objects.filter(is_enabled=True).order_by("priority", "id")]
 
 
-_lists: dict[tuple[str, ...], Any] = {}
+@dataclass(frozen=True)
+class Plan:
+    """What runs for one event type: its rules in order, the one CEL program giving all their
+    conditions (None: one by one), and the parts of the context the conditions read."""
+
+    rules: tuple[CompiledRule, ...]
+    program: Any | None
+    reads: Reads
+
+
+_plans: dict[tuple[tuple[int, int, str], ...], Plan] = {}
+
+
+def plan_for(rules: Sequence[CompiledRule]) -> Plan:
+    """The :class:`Plan` of ``rules`` — built once per list of rule revisions (a process-wide cache):
+    the combined program ``[c1, c2, …]`` (an empty condition is ``true``) gives every condition in
+    one call instead of one per rule; it is None when a condition does not compile (each is then
+    evaluated alone, and the broken one reports its error)."""
+    key = tuple((r.id, r.revision, r.condition.source if r.condition is not None else "\0") for r in rules)
+    found = _plans.get(key)
+    if found is None:
+        needed: Reads | bool = {}
+        for rule in rules:
+            if rule.condition is not None:
+                needed = merge_reads(needed, rule.condition.reads)
+        program = None
+        if len(rules) > 1 and all(r.condition is not None for r in rules):
+            import cel
+
+            sources = [r.condition.source if r.condition is not None else "" for r in rules]
+            program = cel.compile("[" + ", ".join(f"({s})" if s else "true" for s in sources) + "]")
+        found = Plan(tuple(rules), program, needed if isinstance(needed, dict) else dict.fromkeys(VARIABLES, True))
+        if len(_plans) >= 1000:
+            _plans.clear()
+        _plans[key] = found
+    return found
 
 
 def combined_program(rules: Sequence[CompiledRule]) -> Any | None:
-    """One CEL program giving the list of all ``rules``' conditions at once (``[c1, c2, …]``; an empty
-    condition is ``true``), compiled once per list of conditions — one call per event instead of one
-    per rule. None when a condition does not compile (each is then evaluated alone)."""
-    if len(rules) < 2 or any(r.condition is None for r in rules):
-        return None
-    sources = tuple(r.condition.source if r.condition is not None else "" for r in rules)
-    program = _lists.get(sources)
-    if program is None:
-        import cel
-
-        program = cel.compile("[" + ", ".join(f"({s})" if s else "true" for s in sources) + "]")
-        if len(_lists) >= 1000:
-            _lists.clear()
-        _lists[sources] = program
-    return program
+    """The one CEL program giving the list of all ``rules``' conditions (see :func:`plan_for`)."""
+    return plan_for(rules).program
 
 
 def evaluate_all(rules: Sequence[CompiledRule], program: Any | None, cel_context: Any) -> list[tuple[bool | None, str]]:
@@ -114,9 +145,40 @@ def evaluate_all(rules: Sequence[CompiledRule], program: Any | None, cel_context
             values = program.execute(cel_context)
         except Exception:
             values = None
-        if isinstance(values, list) and len(values) == len(rules) and all(isinstance(v, bool) for v in values):
+        if isinstance(values, list) and len(values) == len(rules) and set(map(type, values)) <= {bool}:
             return [(v, "") for v in values]
     return [evaluate(rule, cel_context) for rule in rules]
+
+
+class Evaluator:
+    """The CEL context of one plan over a batch: ``vars`` and ``now`` converted once, then for each
+    event only the parts of the event, the client and the subscription that the conditions read."""
+
+    def __init__(self, plan: Plan, batch: BatchData) -> None:
+        import cel
+
+        self.plan = plan
+        self.batch = batch
+        self.cel_context = cel.Context()
+        for name in ("vars", "now"):
+            if name in plan.reads:
+                value = batch.variables if name == "vars" else batch.now
+                self.cel_context.add_variable(name, project(value, plan.reads[name]))
+        self._client: object = ()
+
+    def outcomes(self, event: Event) -> list[tuple[bool | None, str]]:
+        reads, batch, cel_context = self.plan.reads, self.batch, self.cel_context
+        if "event" in reads:
+            cel_context.add_variable("event", project(event_view(event), reads["event"]))
+        if "client" in reads and event.client_id != self._client:
+            client = batch.clients.get(event.client_id) if event.client_id is not None else None
+            cel_context.add_variable("client", project(client, reads["client"]))
+            self._client = event.client_id
+        if "subscription" in reads:
+            sub_id = subscription_id_of(event)
+            sub = batch.subscriptions.get(sub_id) if sub_id is not None else None
+            cel_context.add_variable("subscription", project(sub, reads["subscription"]))
+        return evaluate_all(self.plan.rules, self.plan.program, cel_context)
 
 
 def max_depth() -> int:
@@ -130,7 +192,7 @@ def evaluate(rule: CompiledRule, cel_context: Any) -> tuple[bool | None, str]:
     try:
         return rule.condition.evaluate(cel_context), ""
     except ConditionError as exc:
-        return None, str(exc)
+        return None, exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
 
 
 def _run_actions(rule: CompiledRule, event: Event, ctx: Mapping[str, Any]) -> tuple[list[dict[str, Any]], bool]:
@@ -143,16 +205,20 @@ def _run_actions(rule: CompiledRule, event: Event, ctx: Mapping[str, Any]) -> tu
         except (rule_actions.ActionFailed, KopeckError, ValueError) as exc:
             failed = True
             message = exc.detail if isinstance(exc, KopeckError) else str(exc)
-            if isinstance(exc, KopeckError) and exc.errors:
-                message += " " + "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items())
-            results.append({"type": action.get("type"), "status": "failed", "detail": message})
+            said: dict[str, Any] | None = said_of(exc.args[0] if exc.args else None)
+            if isinstance(exc, KopeckError):
+                said = {"text": exc.detail, "params": {}, "errors": dict(exc.errors)}
+                if exc.errors:
+                    message += " " + "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items())
+            results.append({"type": action.get("type"), "status": "failed", "detail": message, "said": said})
         else:
-            results.append({"type": action.get("type"), "status": "done", "detail": detail})
+            results.append({"type": action.get("type"), "status": "done", "detail": str(detail),
+                            "said": said_of(detail)})
     return results, failed
 
 
 def run_rules(event: Event, rules: Sequence[CompiledRule], batch: BatchData,
-              program: Any | None = None) -> dict[str, Any] | None:
+              evaluator: Evaluator | None = None) -> dict[str, Any] | None:
     """Run ``rules`` (already those triggered by the event, in order) for ``event``; the execution's
     fields, or None when no rule is triggered."""
     if not rules:
@@ -160,24 +226,29 @@ def run_rules(event: Event, rules: Sequence[CompiledRule], batch: BatchData,
     if event.depth >= max_depth():
         log.warning("event %s (%s) is %s rule actions deep: its rules do not run (loop protection)", event.pk,
                     event.type, event.depth)
+        loop = Said("The event was caused by %(depth)s rule actions in a row; the limit is %(limit)s. Its rules "
+                    "(%(rules)s) do not run.", depth=event.depth, limit=max_depth(),
+                    rules=", ".join(f"#{r.id}" for r in rules))
         return {"status": ExecutionStatus.LOOP, "matched": "", "stopped_by": None, "results": [
-            {"loop": f"The event was caused by {event.depth} rule actions in a row; the limit is {max_depth()}. "
-                     f"Its rules ({', '.join(str(r.id) for r in rules)}) do not run."}]}
-    ctx = batch.context(event)
-    cel_context = context(ctx)
+            {"loop": str(loop), "said": loop.as_json()}]}
+    if evaluator is None:
+        evaluator = Evaluator(plan_for(rules), batch)
     results: list[dict[str, Any]] = []
     matched: list[int] = []
     stopped_by = None
     errors = False
-    outcomes = evaluate_all(rules, program if program is not None else combined_program(rules), cel_context)
-    for rule, (outcome, error) in zip(rules, outcomes, strict=True):
+    ctx: dict[str, Any] | None = None  # what the actions see: built when a rule matches
+    for rule, (outcome, error) in zip(rules, evaluator.outcomes(event), strict=True):
         if outcome is None:
             errors = True
-            results.append({"rule": rule.id, "revision": rule.revision, "condition": None, "error": error})
+            results.append({"rule": rule.id, "revision": rule.revision, "condition": None, "error": str(error),
+                            "said": said_of(error)})
             continue
         if not outcome:
             continue  # not logged one by one (``evaluated`` counts them): the log keeps what ran or failed
         matched.append(rule.id)
+        if ctx is None:
+            ctx = batch.context(event)
         done, failed = _run_actions(rule, event, ctx)
         errors = errors or failed
         results.append({"rule": rule.id, "revision": rule.revision, "condition": True, "actions": done})
@@ -185,14 +256,16 @@ def run_rules(event: Event, rules: Sequence[CompiledRule], batch: BatchData,
             stopped_by = rule.id
             break
     status = ExecutionStatus.ERRORS if errors else ExecutionStatus.MATCHED if matched else ExecutionStatus.NO_MATCH
-    evaluated = next((n for n, r in enumerate(rules, 1) if r.id == stopped_by), len(rules))
+    evaluated = len(rules) if stopped_by is None else next(n for n, r in enumerate(rules, 1) if r.id == stopped_by)
     results.append({"evaluated": evaluated})
     return {"status": status, "matched": "".join(f",{i}" for i in matched) + ("," if matched else ""),
             "stopped_by": stopped_by, "results": results}
 
 
 def process_events(events: Sequence[Event]) -> None:
-    """The consumer registered with kopeck.events (see kopeck.rules.apps)."""
+    """The consumer registered with kopeck.events (see kopeck.rules.apps): the enabled rules are
+    read once per batch, each event type's plan is built once, the batch's clients, subscriptions and
+    variables are loaded in a few queries, and the execution log is written in one statement."""
     rules = enabled_rules()
     if not rules:
         return
@@ -206,14 +279,13 @@ def process_events(events: Sequence[Event]) -> None:
     if not triggered:
         return
     batch = load_batch(triggered)
-    programs = {name: combined_program(found) for name, found in by_type.items() if found}
+    evaluators = {name: Evaluator(plan_for(found), batch) for name, found in by_type.items() if found}
     now = clock.now()
     rows = []
     for event in triggered:
-        execution = run_rules(event, by_type[event.type], batch, programs[event.type])
+        execution = run_rules(event, by_type[event.type], batch, evaluators[event.type])
         if execution is not None:
-            rows.append((event.pk, event.type, event.client_id, now, execution["status"].value
-                         if hasattr(execution["status"], "value") else execution["status"], execution["matched"],
+            rows.append((event.pk, event.type, event.client_id, now, str(execution["status"]), execution["matched"],
                          execution["stopped_by"], execution["results"]))
     insert_rows(RuleExecution, ("event_id", "event_type", "client_id", "at", "status", "matched", "stopped_by",
                                 "results"), rows, ids=False)

@@ -15,20 +15,20 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
-from rest_framework import exceptions, serializers
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from kopeck.common.errors import ValidationFailed
 from kopeck.common.http import parsers
-from kopeck.common.http.base import KopeckAPIView
+from kopeck.common.http.base import KopeckAPIView, KopeckViewSet
 from kopeck.common.http.params import date_param
 from kopeck.core.periods import Period
 from kopeck.operators.roles import Area
 from kopeck.subscriptions.models import Subscription
 from kopeck.usage import selectors, services
-from kopeck.usage.models import ReadingKind
+from kopeck.usage.models import ReadingKind, UsageThreshold
 
 # --- schema only ------------------------------------------------------------------------------------
 
@@ -203,3 +203,63 @@ class SubscriptionUsageView(KopeckAPIView):
                 raise ValidationFailed.field("period_end", "must be after period_start")
             period = Period(start, end)
         return Response(selectors.subscription_usage(sub, period).as_dict())
+
+
+# --- usage thresholds ----------------------------------------------------------------------------
+
+
+class UsageThresholdSerializer(serializers.ModelSerializer[UsageThreshold]):
+    amount = serializers.SerializerMethodField(help_text="The quantity the period's usage must go above.")
+
+    class Meta:
+        model = UsageThreshold
+        fields = ["id", "subscription", "metric", "amount", "created_at"]
+
+    def get_amount(self, obj: UsageThreshold) -> str:
+        return f"{obj.amount.normalize():f}"
+
+
+class UsageThresholdWriteSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    subscription = serializers.IntegerField(min_value=1)
+    metric = serializers.CharField(max_length=100, help_text="The code of a metered component of the plan.")
+    amount = serializers.CharField(max_length=40, help_text='A decimal string, e.g. "1000".')
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List usage thresholds", parameters=[OpenApiParameter("subscription", int)]),
+    retrieve=extend_schema(summary="Get a usage threshold"),
+    create=extend_schema(summary="Add a usage threshold (usage.threshold_exceeded when usage goes above it)",
+                         request=UsageThresholdWriteSerializer, responses={201: UsageThresholdSerializer}),
+    destroy=extend_schema(summary="Delete a usage threshold"),
+)
+class UsageThresholdViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, KopeckViewSet):
+    """Alert levels of a subscription's usage of a metered component in a billing period
+    (docs/usage.md)."""
+
+    area = Area.USAGE
+    serializer_class = UsageThresholdSerializer
+    http_method_names = ["get", "post", "delete", "head", "options"]
+
+    def get_queryset(self) -> Any:
+        qs = UsageThreshold.objects.all().order_by("id")
+        raw = self.request.query_params.get("subscription")
+        if raw and self.action == "list":
+            if not raw.isdigit():
+                raise ValidationFailed.field("subscription", "Must be a whole number.")
+            qs = qs.filter(subscription_id=int(raw))
+        return qs
+
+    def create(self, request: Request) -> Response:
+        data = UsageThresholdWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        sub = Subscription.objects.select_related("plan_version").filter(pk=values["subscription"]).first()
+        if sub is None:
+            raise ValidationFailed.field("subscription", f"Subscription {values['subscription']} does not exist.")
+        threshold = services.usage_threshold_create(actor=self.actor, subscription=sub, metric=values["metric"],
+                                                    amount=values["amount"])
+        return Response(UsageThresholdSerializer(threshold).data, status=status.HTTP_201_CREATED)
+
+    def destroy(self, request: Request, pk: str) -> Response:
+        services.usage_threshold_delete(actor=self.actor, threshold=get_object_or_404(UsageThreshold, pk=pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -72,3 +72,25 @@ class MeterReading(models.Model):
 
     def __str__(self) -> str:
         return f"{self.meter} {self.reading_id}"
+
+
+class UsageThreshold(models.Model):
+    """An alert level of a subscription's usage of a metered component (``metric``: the component's
+    code) in a billing period: when intake takes the period's quantity above ``amount``, the event
+    ``usage.threshold_exceeded`` is recorded — once per threshold and period (docs/usage.md)."""
+
+    subscription = models.ForeignKey("subscriptions.Subscription", verbose_name=_("subscription"),
+                                     on_delete=models.PROTECT, related_name="usage_thresholds")
+    metric = models.CharField(_("metric (component code)"), max_length=CODE_MAX)
+    amount = models.DecimalField(_("threshold quantity"), max_digits=30, decimal_places=12)
+    created_at = models.DateTimeField(_("created at"))
+
+    class Meta:
+        verbose_name = _("usage threshold")
+        verbose_name_plural = _("usage thresholds")
+        ordering = ["subscription", "metric", "amount"]
+        constraints = [models.UniqueConstraint(fields=["subscription", "metric", "amount"],
+                                               name="usage_threshold_once")]
+
+    def __str__(self) -> str:
+        return f"{self.metric} > {self.amount.normalize():f}"

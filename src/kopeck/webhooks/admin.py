@@ -20,6 +20,7 @@ from kopeck.common.errors import KopeckError
 from kopeck.events.admin import event_title
 from kopeck.events.catalog import EVENT_TYPES
 from kopeck.webhooks import services
+from kopeck.webhooks.messages import told
 from kopeck.webhooks.models import Attempt, Delivery, Endpoint
 
 
@@ -47,7 +48,7 @@ class EndpointForm(forms.ModelForm):  # type: ignore[type-arg]
                   "description": data.get("description") or "", "is_enabled": bool(data.get("is_enabled"))}
         for field, problems in services._check_endpoint(merged).items():
             for problem in problems:
-                self.add_error(field if field in self.fields else None, problem)
+                self.add_error(field if field in self.fields else None, told(problem))
         return data
 
 
@@ -57,12 +58,12 @@ class EndpointAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["url", "events", "is_enabled", "failing_since", "deliveries_link"]
     list_filter = ["is_enabled"]
     search_fields = ["url", "description"]
-    readonly_fields = ["secret", "disabled_at", "disabled_reason", "failing_since", "deliveries_link"]
+    readonly_fields = ["secret", "disabled_at", "why_disabled", "failing_since", "deliveries_link"]
     actions = ["rotate_secret"]
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         fields = ["url", "description", "event_types", "is_enabled"]
-        return [*fields, "secret", "disabled_at", "disabled_reason", "failing_since", "deliveries_link"] \
+        return [*fields, "secret", "disabled_at", "why_disabled", "failing_since", "deliveries_link"] \
             if obj is not None else fields
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -72,6 +73,10 @@ class EndpointAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     @admin.display(description=_("events"))
     def events(self, obj: Endpoint) -> str:
         return ", ".join(obj.event_types) or "—"
+
+    @admin.display(description=_("why disabled"))
+    def why_disabled(self, obj: Endpoint) -> str:
+        return told(obj.disabled_reason) or "—"
 
     @admin.display(description=_("signing secret"))
     def secret(self, obj: Endpoint) -> str:
@@ -111,9 +116,13 @@ class EndpointAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 class AttemptInline(admin.TabularInline):  # type: ignore[type-arg]
     model = Attempt
-    readonly_fields = ("at", "ok", "status_code", "latency_ms", "response", "error")
+    readonly_fields = ("at", "ok", "status_code", "latency_ms", "response", "error_told")
     fields = tuple(readonly_fields)
     extra = 0
+
+    @admin.display(description=_("error"))
+    def error_told(self, obj: Attempt) -> str:
+        return told(obj.error) or "—"
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -128,12 +137,16 @@ class DeliveryAdmin(ReadOnlyAdmin):
     search_fields = ["=event__id", "endpoint__url"]
     date_hierarchy = "created_at"
     readonly_fields = ("endpoint", "event_link", "status", "attempts", "next_attempt_at", "retry_from", "last_status_code",
-              "last_error", "created_at", "delivered_at")
+                       "last_error_told", "created_at", "delivered_at")
     fields = tuple(readonly_fields)
     inlines = [AttemptInline]
     actions = ["redeliver"]
     list_per_page = 50
     show_full_result_count = False
+
+    @admin.display(description=_("last error"))
+    def last_error_told(self, obj: Delivery) -> str:
+        return told(obj.last_error) or "—"
 
     @admin.display(description=_("event"))
     def event_link(self, obj: Delivery) -> str:

@@ -44,6 +44,7 @@ from kopeck.usage.services.common import (
     plan_usage,
     refused,
 )
+from kopeck.usage.services.thresholds import usage_thresholds_check
 
 # -- events ------------------------------------------------------------------------------------------
 
@@ -221,7 +222,12 @@ def usage_events_ingest(*, actor: Actor, items: Sequence[Any]) -> list[Result]:
         rows.stamps.append(ts)
         rows.props.append(text)
     refused_count = sum(1 for r in results if r is not None and r["status"] == REFUSED)
-    inserted = _insert_events(rows, now, actor, len(items), refused_count) if rows.ids else set()
+    inserted: set[tuple[int, str]] = set()
+    if rows.ids:
+        with transaction.atomic():  # the events, and the thresholds they take usage above (their events)
+            inserted = _insert_events(rows, now, actor, len(items), refused_count)
+            usage_thresholds_check({(s, m) for s, e, m in zip(rows.subs, rows.ids, rows.codes, strict=True)
+                                    if (s, e) in inserted})
     for i, key in keys:
         results[i] = {"id": key[1], "status": ACCEPTED if key in inserted else DUPLICATE}
     return [r for r in results if r is not None]

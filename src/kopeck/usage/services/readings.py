@@ -43,6 +43,7 @@ from kopeck.usage.services.common import (
     plan_usage,
     refused,
 )
+from kopeck.usage.services.thresholds import usage_thresholds_check
 
 # -- meter readings ------------------------------------------------------------------------------------
 
@@ -235,6 +236,7 @@ def _store_readings(checked: list[tuple[int, _Sub, str, _Reading, AggregationSpe
         results[i] = {"id": r.reading_id, "status": ACCEPTED}
     if new:
         MeterReading.objects.bulk_create(new)
+        usage_thresholds_check({(r.subscription_id, r.meter) for r in new})
         refused_count = sum(1 for r in results if r is not None and r["status"] == REFUSED)
         audit_record(actor=actor, action="usage.readings_received", object_type="usage_batch",
                      object_id=new[0].pk or "", after={
