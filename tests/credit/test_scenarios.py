@@ -216,3 +216,18 @@ def test_the_credit_state_reads_the_debt(world: World) -> None:
     assert (state.balance_minor, state.overdue_minor, state.oldest_due, state.in_debt) == (
         -130000, 130000, D(2026, 12, 6), True)
     assert not credit_state(world.client, D(2026, 12, 6)).in_debt  # due today: not overdue yet
+
+
+def test_a_payment_recorded_by_payments_unblocks_at_once_through_the_event(world: World) -> None:
+    from kopeck.events.services import events_dispatch_all
+    from kopeck.payments.services import payment_record
+
+    dunned_until_blocked(world)
+    events_dispatch_all()
+    world.day(D(2026, 12, 17), 8)
+    payment_record(actor=world.actor, client=world.client, amount="1300.00", external_id="bank-1")
+    assert Document.objects.get(client=world.client, type=DocumentType.INVOICE).status == "paid"  # allocated
+    assert status(world.client) == ClientStatus.BLOCKED  # until the event is dispatched
+    events_dispatch_all()  # what the dispatcher does within seconds — no credit check run
+    assert status(world.client) == ClientStatus.ACTIVE
+    assert Debt.objects.get().status == "paid"

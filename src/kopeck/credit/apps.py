@@ -12,3 +12,8 @@ class CreditConfig(AppConfig):
         from kopeck.credit.selectors import held_subscriptions_q
 
         register_billing_holds(held_subscriptions_q)
+
+        from kopeck.credit.consumers import payments_received
+        from kopeck.events.ports import register_consumer
+
+        register_consumer("credit", payments_received, order=5)
