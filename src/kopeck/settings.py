@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "kopeck.webhooks",
     "kopeck.gateways",
     "kopeck.rules",
+    "kopeck.credit",
     "kopeck.cli",
 ]
 
@@ -269,6 +270,13 @@ SPECTACULAR_SETTINGS = {
         "DocumentStatusEnum": "kopeck.documents.models.DocumentStatus.choices",
         "DocumentTypeEnum": "kopeck.documents.models.DocumentType.choices",
         "UpdStatusEnum": [(1, "1"), (2, "2")],
+        "CreditModeEnum": "kopeck.configuration.models.CreditMode.choices",
+        "BlockEffectEnum": "kopeck.configuration.models.BlockEffect.choices",
+        "BlockReasonEnum": "kopeck.credit.models.BlockReason.choices",
+        "PromiseStatusEnum": "kopeck.credit.models.PromiseStatus.choices",
+        "LadderLineStatusEnum": "kopeck.credit.api.LADDER_STATUSES",
+        "PolicyModeEnum": [("prepaid", "prepaid"), ("postpaid", "postpaid")],
+        "BillingRunModeEnum": "kopeck.billing.models.RunMode.choices",
         "PaymentStatusEnum": "kopeck.payments.models.PaymentStatus.choices",
         "PaymentMatchRuleEnum": "kopeck.payments.models.MatchRule.choices",
         "WebhookDeliveryStatusEnum": "kopeck.webhooks.models.DeliveryStatus.choices",
@@ -287,6 +295,8 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 KOPECK_BILLING_QUEUE = os.environ.get("KOPECK_BILLING_QUEUE", "")
 # About how many subscriptions one chunk of a billing run holds (chunks end at client boundaries).
 KOPECK_BILLING_CHUNK = max(1, int(os.environ.get("KOPECK_BILLING_CHUNK", "500")))
+# How many clients the credit check evaluates at once (docs/credit.md).
+KOPECK_CREDIT_CHUNK = max(1, int(os.environ.get("KOPECK_CREDIT_CHUNK", "1000")))
 CELERY_TASK_EAGER_PROPAGATES = True
 # Check recorded events against the catalog's payload schemas (docs/events.md).
 KOPECK_EVENTS_VALIDATE = _env_bool("KOPECK_EVENTS_VALIDATE", True)

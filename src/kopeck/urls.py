@@ -19,6 +19,7 @@ from kopeck.clients.api import ClientViewSet, FieldDefinitionViewSet
 from kopeck.common.backoffice_views import search_view
 from kopeck.common.http.problems import api_not_found
 from kopeck.configuration.api import BillingSettingsView, MailSettingsView
+from kopeck.credit.api import BlockViewSet, ClientCreditView, DunningStepViewSet, PromiseViewSet
 from kopeck.documents.api import DocumentViewSet
 from kopeck.documents.variables_api import VariableViewSet
 from kopeck.events.api import EventTypeViewSet, EventViewSet
@@ -74,6 +75,9 @@ router.register("rule-executions", RuleExecutionViewSet, basename="rule-executio
 router.register("webhook-endpoints", EndpointViewSet, basename="webhook-endpoint")
 router.register("webhook-deliveries", DeliveryViewSet, basename="webhook-delivery")
 router.register("variables", VariableViewSet, basename="variable")
+router.register("blocks", BlockViewSet, basename="block")
+router.register("promises", PromiseViewSet, basename="promise")
+router.register("dunning-steps", DunningStepViewSet, basename="dunning-step")
 router.register("payments", PaymentViewSet, basename="payment")
 router.register("usage/thresholds", UsageThresholdViewSet, basename="usage-threshold")
 router.register("bank-statements", BankStatementViewSet, basename="bank-statement")
@@ -82,6 +86,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("clients/<id:client_id>/operations/", ClientOperationsView.as_view(), name="client-operations"),
     path("clients/<id:client_id>/balance/", ClientBalanceView.as_view(), name="client-balance"),
     path("clients/<id:client_id>/statement/", ClientStatementView.as_view(), name="client-statement"),
+    path("clients/<id:client_id>/credit/", ClientCreditView.as_view(), name="client-credit"),
     path("settings/billing/", BillingSettingsView.as_view(), name="billing-settings"),
     path("settings/mail/", MailSettingsView.as_view(), name="mail-settings"),
     path("price-preview/", PricePreviewView.as_view(), name="price-preview"),

@@ -26,6 +26,13 @@ DEFAULT_STATE = {"time_zone": "Europe/Moscow", "default_currency": "RUB", "vat_r
                  "run_report_to": ""}
 
 
+# the credit-control defaults (docs/credit.md), as the API and the audit log show them
+CREDIT_JSON = {"credit_mode": "postpaid", "credit_limit": None, "credit_grace_days": 0, "low_balance_amount": None,
+               "low_balance_days": None, "promise_max_share": "100.00", "promise_max_days": 5,
+               "promise_interval_days": 30, "effect_non_payment": "pause", "effect_client_request": "pause_prorated",
+               "effect_abuse": "continue", "effect_fraud": "pause", "effect_legal": "pause"}
+
+
 def state(obj: BillingSettings) -> dict[str, Any]:
     return {k: getattr(obj, k) for k in DEFAULT_STATE}
 
@@ -95,8 +102,8 @@ def test_billing_settings_update_changes_and_audits(clock: FixedClock, actor: Ac
     assert (entry.action, entry.object_type, entry.object_id, entry.at) == (
         "settings.update", "billing_settings", "1", START)
     assert (entry.actor_kind, entry.actor_label) == ("system", "tests")
-    assert entry.before == {**DEFAULT_STATE, "auto_billing_time": "00:00:00"}  # as JSON
-    assert entry.after == {**after, "auto_billing_time": "00:00:00"}
+    assert entry.before == {**DEFAULT_STATE, "auto_billing_time": "00:00:00", **CREDIT_JSON}  # as JSON
+    assert entry.after == {**after, "auto_billing_time": "00:00:00", **CREDIT_JSON}
 
 
 @pytest.mark.django_db
@@ -162,7 +169,7 @@ def test_get_billing_settings(api: APIClient) -> None:
     response = api.get("/api/v1/settings/billing/")
     assert response.status_code == 200
     assert response.json() == {**DEFAULT_STATE, "auto_billing_time": "00:00:00", "default_vat_rate": "22",
-                               "updated_at": None}
+                               **CREDIT_JSON, "updated_at": None}
 
 
 @pytest.mark.django_db
@@ -172,7 +179,7 @@ def test_patch_billing_settings(api: APIClient, clock: FixedClock) -> None:
     assert response.status_code == 200, response.content
     expected = {"time_zone": "Europe/Moscow", "default_currency": "EUR", "vat_regime": "usn_exempt",
                 "prices_include_vat": False, "scheduled_run": "auto", "auto_billing_time": "00:00:00", "run_report_to": "",
-                "default_vat_rate": "exempt",
+                "default_vat_rate": "exempt", **CREDIT_JSON,
                 "updated_at": "2026-11-25T12:00:00+03:00"}
     assert response.json() == expected
     assert api.get("/api/v1/settings/billing/").json() == expected
@@ -180,7 +187,7 @@ def test_patch_billing_settings(api: APIClient, clock: FixedClock) -> None:
     assert entry.actor_kind == "api_key"
     assert entry.after == {"time_zone": "Europe/Moscow", "default_currency": "EUR", "vat_regime": "usn_exempt",
                            "prices_include_vat": False, "scheduled_run": "auto", "auto_billing_time": "00:00:00",
-                           "run_report_to": ""}
+                           "run_report_to": "", **CREDIT_JSON}
 
 
 @pytest.mark.django_db
@@ -189,7 +196,7 @@ def test_patch_billing_settings_ignores_the_read_only_keys(api: APIClient, clock
                                                        "time_zone": "Asia/Omsk"}, format="json")
     assert response.status_code == 200
     assert response.json() == {**DEFAULT_STATE, "time_zone": "Asia/Omsk", "auto_billing_time": "00:00:00",
-                               "default_vat_rate": "22", "updated_at": "2026-11-25T12:00:00+03:00"}
+                               "default_vat_rate": "22", **CREDIT_JSON, "updated_at": "2026-11-25T12:00:00+03:00"}
 
 
 @pytest.mark.django_db
@@ -292,3 +299,19 @@ def test_run_report_addresses_over_the_api(api: APIClient, clock: FixedClock) ->
     assert refused.json()["errors"] == [{"field": "run_report_to", "detail": "Not an e-mail address: 'nobody'."}]
     assert api.get("/api/v1/settings/billing/").json()["run_report_to"] == "ops@kopeck.test, boss@kopeck.test"
     assert len(settings_audit()) == audits  # nothing written
+
+
+@pytest.mark.django_db
+def test_the_credit_defaults_are_checked(api: APIClient, clock: FixedClock) -> None:
+    before = AuditEntry.objects.count()
+    bad = api.patch("/api/v1/settings/billing/", {"credit_limit": "-5", "promise_max_days": 0}, format="json")
+    assert bad.status_code == 400
+    assert sorted(e["field"] for e in bad.json()["errors"]) == ["credit_limit", "promise_max_days"]
+    bad = api.patch("/api/v1/settings/billing/", {"effect_fraud": "forgive"}, format="json")
+    assert bad.status_code == 400 and [e["field"] for e in bad.json()["errors"]] == ["effect_fraud"]
+    assert AuditEntry.objects.count() == before
+    good = api.patch("/api/v1/settings/billing/", {"credit_mode": "prepaid", "credit_limit": "500.00",
+                                                   "effect_abuse": "pause"}, format="json")
+    assert good.status_code == 200
+    assert {k: good.json()[k] for k in ("credit_mode", "credit_limit", "effect_abuse")} == {
+        "credit_mode": "prepaid", "credit_limit": "500.00", "effect_abuse": "pause"}

@@ -23,6 +23,7 @@ PERIODIC_TASKS: dict[str, int] = {
     "kopeck.documents.monthly_acts": 6 * 3600,
     "kopeck.documents.overdue": 3600,
     "kopeck.subscriptions.trials_ending": 3600,
+    "kopeck.credit.check": 3600,
     "kopeck.documents.deliveries_resume": 5 * 60,
     "kopeck.outbox.deliver": 30,
     "kopeck.events.dispatch": 10,

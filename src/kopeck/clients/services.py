@@ -359,3 +359,57 @@ def field_definition_update(*, actor: Actor, definition: ClientFieldDefinition, 
         audit_record(actor=actor, action="client_field.update", object_type="client_field", object_id=defn.pk,
                      before=before, after=field_definition_state(defn))
     return defn
+
+
+def client_block_status_set(*, actor: Actor, client: Client, blocked: bool, block: Mapping[str, Any]) -> Client:
+    """The client's status follows its blocks (kopeck.credit): blocked while a block of the client
+    holds, active again when the last one is lifted. Records client.changed and client.blocked /
+    client.unblocked with the block's ``reason``, ``source``, ``block_id`` and ``comment``, in the
+    caller's transaction. Nothing happens when the status is already so (or the client is closed)."""
+    target = ClientStatus.BLOCKED if blocked else ClientStatus.ACTIVE
+    if client.status == target or client.status == ClientStatus.CLOSED:
+        return client
+    before = client_state(client)
+    client.status = target
+    client.updated_at = clock.now()
+    client.save(update_fields=["status", "updated_at"])
+    after = client_state(client)
+    audit_record(actor=actor, action="client.update", object_type="client", object_id=client.pk,
+                 before={"status": before["status"]}, after={"status": after["status"]})
+    data = client_event_data(client)
+    event_record("client.changed", actor=actor, client_id=client.pk, data={
+        "client": data, "changed": ["status"], "before": {"status": before["status"]},
+        "after": {"status": after["status"]}})
+    event_record("client.blocked" if blocked else "client.unblocked", actor=actor, client_id=client.pk,
+                 data={"client": data, **block})
+    return client
+
+
+def clients_block_status_set_many(*, actor: Actor, changes: Sequence[tuple[Client, bool, Mapping[str, Any]]]) -> int:
+    """:func:`client_block_status_set` for many clients at once (the credit check's bulk path): one
+    UPDATE per target status, the audit entries and events in bulk, in the caller's transaction.
+    ``changes``: (client — its tags prefetched, blocked, block). How many clients changed."""
+    from kopeck.audit.services import audit_record_many
+    from kopeck.events.services import NewEvent, event_record_many
+
+    now = clock.now()
+    moved = [(c, blocked, block) for c, blocked, block in changes
+             if c.status != ClientStatus.CLOSED and c.status != (ClientStatus.BLOCKED if blocked else ClientStatus.ACTIVE)]
+    audits: list[tuple[str, str, object, Any, Any]] = []
+    events = []
+    for target in (ClientStatus.BLOCKED, ClientStatus.ACTIVE):
+        ids = [c.pk for c, blocked, _b in moved if (target == ClientStatus.BLOCKED) == blocked]
+        if ids:
+            Client.objects.filter(pk__in=ids).update(status=target, updated_at=now)
+    for client, blocked, block in moved:
+        before = str(client.status)
+        client.status, client.updated_at = (ClientStatus.BLOCKED if blocked else ClientStatus.ACTIVE), now
+        audits.append(("client.update", "client", client.pk, {"status": before}, {"status": str(client.status)}))
+        data = client_event_data(client)
+        events.append(NewEvent("client.changed", {"client": data, "changed": ["status"], "before": {"status": before},
+                                                  "after": {"status": str(client.status)}}, client_id=client.pk))
+        events.append(NewEvent("client.blocked" if blocked else "client.unblocked", {"client": data, **block},
+                               client_id=client.pk))
+    audit_record_many(actor=actor, entries=audits, json_safe=True)
+    event_record_many(events, actor=actor)
+    return len(moved)

@@ -13,6 +13,7 @@ from kopeck.common.admin import ModelAdmin, admin_actor
 from kopeck.configuration.models import BillingSettings
 from kopeck.configuration.selectors import billing_settings
 from kopeck.configuration.services import (
+    CREDIT_EDITABLE,
     EDITABLE,
     billing_settings_update,
     clean_addresses,
@@ -50,7 +51,10 @@ class BillingSettingsForm(forms.ModelForm):  # type: ignore[type-arg]
 @admin.register(BillingSettings)
 class BillingSettingsAdmin(ModelAdmin):
     form = BillingSettingsForm
-    fields = [*EDITABLE, "updated_at"]
+    fieldsets = [
+        (None, {"fields": [f for f in EDITABLE if f not in CREDIT_EDITABLE] + ["updated_at"]}),
+        (_("Credit control"), {"fields": list(CREDIT_EDITABLE)}),
+    ]
     readonly_fields = ["updated_at"]
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:

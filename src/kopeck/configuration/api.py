@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from kopeck.common.http.base import KopeckAPIView
 from kopeck.configuration.models import BillingSettings, MailSecurity, MailSettings, VatRegime
 from kopeck.configuration.selectors import billing_settings, mail_settings
-from kopeck.configuration.services import billing_settings_update, mail_settings_update
+from kopeck.configuration.services import CREDIT_EDITABLE, billing_settings_update, mail_settings_update
 from kopeck.operators.roles import Area
 
 
@@ -27,7 +27,7 @@ class BillingSettingsSerializer(serializers.ModelSerializer[BillingSettings]):
     class Meta:
         model = BillingSettings
         fields = ["time_zone", "default_currency", "vat_regime", "prices_include_vat", "scheduled_run", "auto_billing_time",
-                  "run_report_to", "default_vat_rate",
+                  "run_report_to", "default_vat_rate", *CREDIT_EDITABLE,
                   "updated_at"]
         read_only_fields = ["updated_at"]
 

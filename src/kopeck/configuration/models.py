@@ -26,6 +26,19 @@ class ScheduledRun(models.TextChoices):
     OFF = "off", _("None: billing runs are started by hand only")
 
 
+class CreditMode(models.TextChoices):
+    PREPAID = "prepaid", _("Prepaid: the balance must cover the charges")
+    POSTPAID = "postpaid", _("Postpaid: invoices are paid by their due date")
+
+
+class BlockEffect(models.TextChoices):
+    """What a block does to billing (docs/credit.md#blocks)."""
+
+    CONTINUE = "continue", _("Charges continue")
+    PAUSE = "pause", _("Billing pauses: the blocked days are billed after the block is lifted")
+    PAUSE_PRORATED = "pause_prorated", _("Billing pauses with proration: the blocked days are not charged")
+
+
 class BillingSettings(models.Model):
     """Общие настройки биллинга: one row (pk=1). Later domains add their own fields here (with a
     migration) and document them in docs/settings.md."""
@@ -44,6 +57,38 @@ class BillingSettings(models.Model):
         _("billing-run reports to"), max_length=1000, blank=True, default="",
         help_text=_("E-mail addresses, separated by commas, that get a report when a billing run that posts "
                     "completes, awaits confirmation or fails; empty: no reports."))
+    # credit control (kopeck.credit, docs/credit.md): the defaults a client's credit policy overrides
+    credit_mode = models.CharField(_("payment terms"), max_length=10, choices=CreditMode.choices,
+                                   default=CreditMode.POSTPAID)
+    credit_limit = models.DecimalField(
+        _("credit limit"), max_digits=18, decimal_places=2, null=True, blank=True,
+        help_text=_("How far below zero a client's balance may go before credit control acts; empty: no limit "
+                    "(postpaid clients are then dunned by their overdue invoices only)."))
+    credit_grace_days = models.PositiveSmallIntegerField(
+        _("grace period, days"), default=0,
+        help_text=_("Days after an invoice's due date before a dunning step may block anything."))
+    low_balance_amount = models.DecimalField(
+        _("low balance below"), max_digits=18, decimal_places=2, null=True, blank=True,
+        help_text=_("The client is warned when its balance falls below this amount; empty: no such warning."))
+    low_balance_days = models.PositiveSmallIntegerField(
+        _("low balance: days left"), null=True, blank=True,
+        help_text=_("The client is warned when its balance covers fewer days of its forecast daily cost; "
+                    "empty: no such warning."))
+    promise_max_share = models.DecimalField(
+        _("promised payment: at most, % of the monthly charge"), max_digits=5, decimal_places=2, default=100)
+    promise_max_days = models.PositiveSmallIntegerField(_("promised payment: at most, days"), default=5)
+    promise_interval_days = models.PositiveSmallIntegerField(
+        _("promised payment: at most once in, days"), default=30)
+    effect_non_payment = models.CharField(_("block for non-payment: billing"), max_length=20,
+                                          choices=BlockEffect.choices, default=BlockEffect.PAUSE)
+    effect_client_request = models.CharField(_("block at the client's request: billing"), max_length=20,
+                                             choices=BlockEffect.choices, default=BlockEffect.PAUSE_PRORATED)
+    effect_abuse = models.CharField(_("block for abuse: billing"), max_length=20, choices=BlockEffect.choices,
+                                    default=BlockEffect.CONTINUE)
+    effect_fraud = models.CharField(_("block for fraud: billing"), max_length=20, choices=BlockEffect.choices,
+                                    default=BlockEffect.PAUSE)
+    effect_legal = models.CharField(_("block on legal grounds: billing"), max_length=20,
+                                    choices=BlockEffect.choices, default=BlockEffect.PAUSE)
     updated_at = models.DateTimeField(_("updated at"), null=True, blank=True)
 
     class Meta:

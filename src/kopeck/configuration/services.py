@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -12,13 +13,64 @@ from kopeck.audit.services import audit_record
 from kopeck.common import clock
 from kopeck.common.actor import Actor
 from kopeck.common.errors import ValidationFailed
-from kopeck.configuration.models import BillingSettings, MailSecurity, MailSettings, ScheduledRun, VatRegime
+from kopeck.configuration.models import (
+    BillingSettings,
+    BlockEffect,
+    CreditMode,
+    MailSecurity,
+    MailSettings,
+    ScheduledRun,
+    VatRegime,
+)
 from kopeck.configuration.selectors import billing_settings, mail_settings
 from kopeck.core.calendar import CalendarError, zone
 from kopeck.core.money import Currency, MoneyError
 
+CREDIT_EDITABLE = ("credit_mode", "credit_limit", "credit_grace_days", "low_balance_amount", "low_balance_days",
+                   "promise_max_share", "promise_max_days", "promise_interval_days", "effect_non_payment",
+                   "effect_client_request", "effect_abuse", "effect_fraud", "effect_legal")
 EDITABLE = ("time_zone", "default_currency", "vat_regime", "prices_include_vat", "scheduled_run", "auto_billing_time",
-            "run_report_to")
+            "run_report_to", *CREDIT_EDITABLE)
+_AMOUNTS = ("credit_limit", "low_balance_amount")
+_DAYS = {"credit_grace_days": (0, 365, False), "low_balance_days": (1, 365, True), "promise_max_days": (1, 90, False),
+         "promise_interval_days": (0, 365, False)}
+
+
+def _credit_errors(changes: dict[str, Any]) -> dict[str, list[str]]:
+    """The field errors of the credit-control defaults; normalises amounts to Decimal in place."""
+    errors: dict[str, list[str]] = {}
+    if "credit_mode" in changes and changes["credit_mode"] not in CreditMode.values:
+        errors["credit_mode"] = [f"Choose one of {', '.join(CreditMode.values)}."]
+    for name in _AMOUNTS:
+        if name in changes and changes[name] is not None:
+            try:
+                value = Decimal(str(changes[name]))
+            except InvalidOperation:
+                errors[name] = ["Give an amount, e.g. 1000.00, or null."]
+                continue
+            if not value.is_finite() or value < 0 or value >= 10**15 or value != value.quantize(Decimal("0.01")):
+                errors[name] = ["A non-negative amount with at most 2 decimal places."]
+            else:
+                changes[name] = value
+    for name, (low, high, nullable) in _DAYS.items():
+        if name in changes:
+            value = changes[name]
+            if value is None and nullable:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                errors[name] = [f"A whole number of days from {low} to {high}" + (", or null." if nullable else ".")]
+    if "promise_max_share" in changes:
+        try:
+            share = Decimal(str(changes["promise_max_share"]))
+            if not share.is_finite() or not 0 <= share <= 1000 or share != share.quantize(Decimal("0.01")):
+                raise InvalidOperation
+            changes["promise_max_share"] = share
+        except InvalidOperation:
+            errors["promise_max_share"] = ["A percentage from 0 to 1000 with at most 2 decimal places."]
+    for name in CREDIT_EDITABLE:
+        if name.startswith("effect_") and name in changes and changes[name] not in BlockEffect.values:
+            errors[name] = [f"Choose one of {', '.join(BlockEffect.values)}."]
+    return errors
 
 
 def clean_addresses(value: object) -> tuple[str, list[str]]:
@@ -79,6 +131,7 @@ def billing_settings_update(*, actor: Actor, **changes: Any) -> BillingSettings:
         changes["run_report_to"], problems = clean_addresses(changes["run_report_to"])
         if problems:
             errors["run_report_to"] = problems
+    errors.update(_credit_errors(changes))
     if errors:
         raise ValidationFailed("Invalid billing settings.", errors=errors)
     with transaction.atomic():

@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 
 from kopeck.audit.services import audit_record
 from kopeck.billing.models import BillingRun, RunMode, RunStatus
+from kopeck.billing.ports import billing_holds
 from kopeck.catalog.models import Plan
 from kopeck.clients.models import Client, Tag
 from kopeck.common import clock
@@ -76,8 +77,12 @@ def _clean_scope(scope: Any, errors: dict[str, list[str]]) -> dict[str, list[Any
 
 
 def run_subscriptions(run: BillingRun) -> QuerySet[Subscription]:
-    """The subscriptions in the run's scope: not ended, started on or before the billing date."""
+    """The subscriptions in the run's scope: not ended, started on or before the billing date, not
+    held by a block that pauses billing."""
     qs = subscriptions_to_bill(run.billing_date)
+    held = billing_holds()
+    if held is not None:  # blocked where the block pauses billing (kopeck.credit)
+        qs = qs.exclude(held)
     scope = run.scope or {}
     if scope.get("clients"):
         qs = qs.filter(client_id__in=scope["clients"])
