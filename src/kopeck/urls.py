@@ -28,6 +28,7 @@ from kopeck.gateways.views import notification_view
 from kopeck.ledger.api import ClientBalanceView, ClientOperationsView, ClientStatementView, TransactionViewSet
 from kopeck.operators.api import ApiKeyViewSet
 from kopeck.payments.api import PaymentViewSet
+from kopeck.payments.statements.api import BankStatementViewSet
 from kopeck.rules.api import RuleExecutionViewSet, RuleViewSet
 from kopeck.subscriptions.api import SubscriptionViewSet
 from kopeck.usage.api import MeterReadingsView, SubscriptionUsageView, UsageEventsView, UsageThresholdViewSet
@@ -79,6 +80,7 @@ router.register("promises", PromiseViewSet, basename="promise")
 router.register("dunning-steps", DunningStepViewSet, basename="dunning-step")
 router.register("payments", PaymentViewSet, basename="payment")
 router.register("usage/thresholds", UsageThresholdViewSet, basename="usage-threshold")
+router.register("bank-statements", BankStatementViewSet, basename="bank-statement")
 
 api_v1: list[URLPattern | URLResolver] = [
     path("clients/<id:client_id>/operations/", ClientOperationsView.as_view(), name="client-operations"),

@@ -164,6 +164,10 @@ class FakeProviders:
         if method == "GET" and path.startswith("/payments/"):
             obj = self.yk_payments.get(path.rsplit("/", 1)[1])
             return (200, obj) if obj else (404, {"type": "error", "code": "not_found"})
+        if method == "POST" and path == "/receipts":
+            data = json.loads(body)
+            return 200, {"id": f"rt-{uuid.uuid4()}", "type": data["type"], "payment_id": data["payment_id"],
+                         "status": "pending", "items": data["items"], "settlements": data["settlements"]}
         if method == "POST" and path == "/refunds":
             data = json.loads(body)
             return 200, {"id": f"rf-{uuid.uuid4()}", "status": "succeeded", "payment_id": data["payment_id"],

@@ -12,12 +12,13 @@ import pytest
 
 from kopeck.clients.models import Client
 from kopeck.common.actor import Actor
+from kopeck.common.errors import Conflict
 from kopeck.core.clock import FixedClock
 from kopeck.documents import services as documents
 from kopeck.documents.models import Document
 from kopeck.gateways.autopay import autopay_enable, autopay_run
 from kopeck.gateways.models import AttemptStatus, AutopayCharge, GatewaySetting, PaymentStatus, SavedMethod
-from kopeck.gateways.services import online_payment_create, saved_method_remove
+from kopeck.gateways.services import final_receipt_send, online_payment_create, saved_method_remove
 from kopeck.ledger.services import ledger_operation_post
 from kopeck.outbox.models import OutboxMessage
 from kopeck.payments.models import Payment
@@ -139,3 +140,26 @@ def test_a_removed_method_is_never_charged(entity: Any, saved: SavedMethod, paye
     autopay.refresh_from_db()
     saved.refresh_from_db()
     assert (autopay.is_enabled, saved.is_active, saved.title) == (False, False, "Visa •••• 4242")
+
+
+def test_the_offset_of_a_prepayment_gets_a_full_payment_receipt(entity: Any, http: Any, make_setting: Any,
+                                                                payer: Client, fake: FakeProviders) -> None:
+    doc = invoice(payer)
+    payment = online_payment_create(actor=ACTOR, client=payer, setting=make_setting("yookassa"), invoice=doc)
+    assert [i["payment_method"] for i in payment.receipt["items"]] == ["full_prepayment"]
+    fake.yk_pay(payment.provider_payment_id)
+    body = json.dumps({"type": "notification", "event": "payment.succeeded",
+                       "object": {"id": payment.provider_payment_id}})
+    post_notification(http, payment.setting, body, content_type="application/json")
+    payment.refresh_from_db()
+    final_receipt_send(actor=ACTOR, payment=payment)
+    call = [c for c in fake.calls if c.path == "/v3/receipts"][-1]
+    sent = json.loads(call.body)
+    assert call.headers["idempotence-key"] == f"final-{payment.order_id}"
+    assert (sent["type"], sent["payment_id"], sent["send"]) == ("payment", payment.provider_payment_id, True)
+    assert [(i["vat_code"], i["payment_mode"]) for i in sent["items"]] == [(11, "full_payment")]  # 22 %, not 22/122
+    assert sent["settlements"] == [{"type": "prepayment", "amount": {"value": "1220.00", "currency": "RUB"}}]
+    payment.refresh_from_db()
+    assert payment.receipt["final"]["id"].startswith("rt-")
+    with pytest.raises(Conflict, match="already sent"):
+        final_receipt_send(actor=ACTOR, payment=payment)

@@ -122,3 +122,37 @@ def test_a_lost_result_is_recovered_through_op_state(order: GatewayPayment, paye
     call = [c for c in fake.calls if c.path.startswith("/robokassa/OpStateExt")][-1]
     query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(call.path).query))
     assert query["Signature"] == sha256(f"kopeck-shop:{order.pk}:test-p2")
+
+
+def test_recurring_charge_is_credited_by_result_url(http: Any, make_setting: Any, payer: Client, fake: FakeProviders,
+                                                    clock: FixedClock) -> None:
+    from kopeck.common import secrets
+    from kopeck.gateways.autopay import autopay_enable, autopay_run
+    from kopeck.gateways.models import AttemptStatus, AutopayCharge, SavedMethod
+
+    first = online_payment_create(actor=ACTOR, client=payer, setting=make_setting("robokassa"), amount="100.00",
+                                  save_method=True)
+    assert "Recurring=true" in first.confirmation_url and "Shp_recurring=1" in first.confirmation_url
+    inv = str(first.pk)
+    shp = f"Shp_order={first.order_id}:Shp_recurring=1"
+    body = urllib.parse.urlencode({"OutSum": "100.00", "InvId": inv, "IsTest": "1", "Shp_order": first.order_id,
+                                   "Shp_recurring": "1", "PaymentMethod": "BankCard",
+                                   "SignatureValue": sha256(f"100.00:{inv}:test-p2:{shp}")})
+    post_notification(http, first.setting, body)
+    method = SavedMethod.objects.get()
+    assert secrets.decrypt(method.token_encrypted) == inv
+    autopay_enable(actor=ACTOR, client=payer, method=method, on_invoice=False, threshold="50.00", top_up="300.00")
+    from kopeck.ledger.services import ledger_operation_post
+
+    ledger_operation_post(actor=ACTOR, client=payer, operation="one_off_charge", amount="80.00", reason="Услуги")
+    assert autopay_run() == {"scheduled": 1, "status": 1}  # accepted by Robokassa, not paid yet
+    call = [c for c in fake.calls if c.path == "/robokassa/Recurring"][-1]
+    sent = dict(urllib.parse.parse_qsl(call.body.decode()))
+    charge = AutopayCharge.objects.get()
+    assert charge.payment is not None
+    assert (sent["PreviousInvoiceID"], sent["InvId"], sent["OutSum"]) == (inv, str(charge.payment.pk), "300.00")
+    paid = charge.payment
+    post_notification(http, paid.setting, result_body(paid, out_sum="300.00"))
+    charge.refresh_from_db()
+    assert charge.status == AttemptStatus.SUCCEEDED
+    assert balance(payer) == Decimal("320.00")

@@ -172,3 +172,32 @@ def test_a_saved_method_is_kept_encrypted_and_shown_masked(
     assert "pm-" not in method.token_encrypted
     assert secrets.decrypt(method.token_encrypted) == f"pm-{payment.provider_payment_id}"
     assert fresh(payment).saved_method == method
+
+
+def test_when_yookassa_cannot_be_asked_the_notification_waits_for_the_redelivery(
+        http: Any, paid: GatewayPayment, payer: Client, fake: FakeProviders) -> None:
+    body = notification(paid.provider_payment_id)
+    fake.down = True
+    answer = post_notification(http, paid.setting, body, content_type="application/json")
+    assert answer.status_code == 503  # ЮKassa redelivers anything but 200 for 24 hours
+    assert (last_note().verdict, last_note().reason) == ("received", "provider_error")
+    assert balance(payer) == 0
+    fake.down = False
+    assert post_notification(http, paid.setting, body, content_type="application/json").status_code == 200
+    assert (last_note().verdict, last_note().reason) == ("accepted", "credited")
+    assert balance(payer) == Decimal("1500.00")
+
+
+def test_two_stage_payment_is_credited_when_captured(http: Any, make_setting: Any, payer: Client, fake: FakeProviders,
+                                                     clock: FixedClock) -> None:
+    payment = online_payment_create(actor=ACTOR, client=payer, setting=make_setting("yookassa", two_stage=True),
+                                    amount="700.00")
+    assert json.loads(fake.calls[-1].body)["capture"] is False
+    obj = fake.yk_payments[payment.provider_payment_id]
+    obj["status"] = "waiting_for_capture"
+    post_notification(http, payment.setting, notification(payment.provider_payment_id, "payment.waiting_for_capture"),
+                      content_type="application/json")
+    assert (fresh(payment).status, balance(payer)) == (PaymentStatus.AUTHORIZED, 0)
+    obj["status"] = "succeeded"  # captured in ЮKassa's dashboard
+    post_notification(http, payment.setting, notification(payment.provider_payment_id), content_type="application/json")
+    assert (fresh(payment).status, balance(payer)) == (PaymentStatus.SUCCEEDED, Decimal("700.00"))

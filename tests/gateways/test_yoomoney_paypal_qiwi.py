@@ -152,7 +152,7 @@ def qiwi_body(payment: GatewayPayment, status: str = "PAID", value: str = "1500.
 
 def test_qiwi_ships_disabled_with_the_licence_note(make_setting: Any, payer: Client, clock: FixedClock) -> None:
     setting = make_setting("qiwi", legacy_override=False)
-    with pytest.raises(ValidationFailed, match="licence"):
+    with pytest.raises(ValidationFailed, match="лицензию"):  # the active language is Russian by default
         online_payment_create(actor=ACTOR, client=payer, setting=setting, amount="10.00")
 
 

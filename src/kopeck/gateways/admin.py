@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from unfold.widgets import UnfoldAdminPasswordWidget, UnfoldAdminTextareaWidget
 
 from kopeck.common import backoffice as bo
 from kopeck.common.admin import (
@@ -54,8 +55,9 @@ CREDENTIAL_LABELS = {
 KINDS = {"cloudpayments": ("check", "pay", "fail", "confirm", "refund", "recurrent", "cancel")}
 
 
-class GatewaySettingForm(forms.ModelForm):  # type: ignore[type-arg]
+class _GatewaySettingForm(forms.ModelForm):  # type: ignore[type-arg]
     options = forms.JSONField(label=_("Options"), required=False, initial=dict,
+                              widget=UnfoldAdminTextareaWidget(attrs={"rows": 6}),
                               help_text=_("Settings that are not secret, as JSON: shop ID, login, hash algorithm, "
                                           "tax system, receipts, allowed addresses (see the documentation)."))
 
@@ -63,23 +65,24 @@ class GatewaySettingForm(forms.ModelForm):  # type: ignore[type-arg]
         model = GatewaySetting
         fields = ["provider", "name", "legal_entity", "is_live", "is_enabled", "options"]
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for name, label in CREDENTIAL_LABELS.items():
-            self.fields[f"cred_{name}"] = forms.CharField(
-                label=label, required=False, strip=True, widget=forms.PasswordInput(render_value=False),
-                help_text=_("Stored encrypted; leave empty to keep the stored value."))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         code = data.get("provider")
         if code and data.get("is_enabled") and provider(code).disabled_reason:
-            self.add_error("is_enabled", provider(code).disabled_reason)
+            self.add_error("is_enabled", str(provider(code).disabled_reason))
         if data.get("options") is None:
             data["options"] = {}
         elif not isinstance(data.get("options"), dict):
             self.add_error("options", _("Options are a JSON object."))
         return data
+
+
+# the credential fields are declared on the class (the admin builds its form from the field sets)
+GatewaySettingForm = type("GatewaySettingForm", (_GatewaySettingForm,), {
+    f"cred_{name}": forms.CharField(label=label, required=False, strip=True,
+                                    widget=UnfoldAdminPasswordWidget(render_value=False))
+    for name, label in CREDENTIAL_LABELS.items()})
 
 
 @admin.register(GatewaySetting)
@@ -92,7 +95,9 @@ class GatewaySettingAdmin(ModelAdmin):
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         creds = [f"cred_{n}" for n in CREDENTIAL_LABELS]
         main = ["provider", "name", "legal_entity", "is_live", "is_enabled", "options"]
-        sets: list[Any] = [(None, {"fields": main}), (_("Credentials"), {"fields": creds})]
+        sets: list[Any] = [(None, {"fields": main}), (_("Credentials"), {
+            "fields": creds, "description": _("Only those of the chosen provider are kept. Stored encrypted; leave "
+                                              "a field empty to keep the stored value.")})]
         if obj is not None:
             sets.append((_("For the provider's dashboard"), {"fields": ["notification_urls", "stored_credentials",
                                                                       "note"]}))
@@ -117,7 +122,7 @@ class GatewaySettingAdmin(ModelAdmin):
 
     @admin.display(description=_("note"))
     def note(self, obj: GatewaySetting) -> str:
-        return provider(obj.provider).disabled_reason or "—"
+        return str(provider(obj.provider).disabled_reason or "—")
 
     def save_model(self, request: HttpRequest, obj: GatewaySetting, form: Any, change: bool) -> None:
         names = CREDENTIALS.get(obj.provider, ())
@@ -149,7 +154,7 @@ class GatewayPaymentAdmin(ReadOnlyAdmin):
                        "receipt_block", "notifications_link", "created_by", "created_at", "updated_at")
     fields = readonly_fields
     inlines = [RefundInline]
-    actions = ["fetch_status"]
+    actions = ["fetch_status", "send_final_receipt"]
     list_per_page = 50
 
     @admin.display(description=_("amount"))
@@ -178,19 +183,52 @@ class GatewayPaymentAdmin(ReadOnlyAdmin):
                       % {"count": credited})
 
 
+    def has_send_final_receipt_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("gateways.change_gatewaypayment"))
+
+    @admin.action(description=_("Send the final receipt (full payment: the service is delivered)"),
+                  permissions=["send_final_receipt"])
+    def send_final_receipt(self, request: HttpRequest, queryset: QuerySet[GatewayPayment]) -> None:
+        sent = 0
+        for payment in queryset.select_related("setting", "client", "invoice"):
+            try:
+                services.final_receipt_send(actor=admin_actor(request), payment=payment)
+                sent += 1
+            except KopeckError as exc:
+                report_error(request, exc)
+        messages.info(request, ngettext("%(count)d receipt sent.", "%(count)d receipts sent.", sent) % {"count": sent})
+
+
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdmin):
-    list_display = ["received_at", "provider", "setting", "event", "transaction_id", "verdict", "reason",
+    list_display = ["received_at", "provider", "setting", "event_code", "transaction_code", "verdict", "reason",
                     "payment", "answer_status"]
     list_filter = ["verdict", "reason", "provider", "setting", "received_at"]
     search_fields = ["transaction_id", "payment__order_id"]
     date_hierarchy = "received_at"
-    readonly_fields = ("received_at", "provider", "setting", "kind", "event", "transaction_id", "payment", "verdict",
-                       "reason", "detail", "remote_addr", "headers_block", "body_block", "answer_status", "answer",
-                       "decided_at")
+    readonly_fields = ("received_at", "provider", "setting", "kind_code", "event_code", "transaction_code", "payment",
+                       "verdict", "reason", "detail", "remote_addr", "headers_block", "body_block", "answer_status",
+                       "answer_code", "decided_at")
     fields = readonly_fields
     list_per_page = 50
     show_full_result_count = False
+
+    # the provider's own identifiers, shown as code (they are not Kopeck's words)
+    @admin.display(description=_("kind"))
+    def kind_code(self, obj: Notification) -> str:
+        return format_html('<code class="kopeck-code">{}</code>', obj.kind) if obj.kind else "—"
+
+    @admin.display(description=_("event"), ordering="event")
+    def event_code(self, obj: Notification) -> str:
+        return format_html('<code class="kopeck-code">{}</code>', obj.event) if obj.event else "—"
+
+    @admin.display(description=_("provider's transaction"), ordering="transaction_id")
+    def transaction_code(self, obj: Notification) -> str:
+        return format_html('<code class="kopeck-code">{}</code>', obj.transaction_id) if obj.transaction_id else "—"
+
+    @admin.display(description=_("answer"))
+    def answer_code(self, obj: Notification) -> str:
+        return format_html('<code class="kopeck-code">{}</code>', obj.answer) if obj.answer else "—"
 
     @admin.display(description=_("headers"))
     def headers_block(self, obj: Notification) -> str:
@@ -198,7 +236,7 @@ class NotificationAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("body"))
     def body_block(self, obj: Notification) -> str:
-        return format_html('<pre class="kopeck-pre">{}</pre>', obj.body)
+        return format_html('<pre class="kopeck-code">{}</pre>', obj.body)
 
 
 @admin.register(SavedMethod)

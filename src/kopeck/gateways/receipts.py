@@ -156,3 +156,13 @@ def for_cloudpayments(receipt: Receipt) -> dict[str, Any]:
             "taxationSystem": _CLOUDPAYMENTS_TAX_SYSTEM[receipt.tax_system],
             "email": receipt.email, "phone": receipt.phone, "isBso": False,
             "amounts": {"electronic": float(receipt.total())}}
+
+
+def for_yookassa_final(receipt: Receipt, *, payment_id: str) -> dict[str, Any]:
+    """ЮKassa's second receipt (``POST /receipts``): the service delivered against the prepayment of
+    ``payment_id`` — items ``full_payment`` at the plain rate, the settlement is the prepayment."""
+    body = for_yookassa(receipt)
+    body.update({"type": "payment", "payment_id": payment_id, "send": True,
+                 "settlements": [{"type": "prepayment", "amount": {"value": _money(receipt.total()),
+                                                                    "currency": receipt.currency}}]})
+    return body

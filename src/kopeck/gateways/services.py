@@ -162,7 +162,7 @@ def online_payment_create(*, actor: Actor, client: Any, setting: GatewaySetting 
     setting = _choose_setting(setting, client)
     prov = provider(setting.provider)
     if prov.disabled_reason and not setting.options.get("legacy_override"):
-        raise ValidationFailed.field("gateway", prov.disabled_reason)
+        raise ValidationFailed.field("gateway", str(prov.disabled_reason))
     if invoice is not None and invoice.client_id != client.pk:
         raise ValidationFailed.field("invoice", "The invoice belongs to another client.")
     if invoice is not None and invoice.status not in ("issued", "partly_paid"):
@@ -488,6 +488,46 @@ def online_refund(*, actor: Actor, payment: GatewayPayment, amount: object, reas
         audit_record(actor=actor, action="gateway_payment.refund", object_type="gateway_payment", object_id=payment.pk,
                      after={"refund": refund.pk, "amount": money.to_str(), "provider_refund_id": ref})
     return refund
+
+
+def final_receipt_send(*, actor: Actor, payment: GatewayPayment, lines: Any = None) -> GatewayPayment:
+    """The second receipt of a prepaid online payment, when the service is delivered (the advance is
+    offset): the invoice's lines (or ``lines``) as ``full_payment`` at the plain VAT rate, sent through
+    the provider's receipt API. Sent once per payment (idempotence key ``final-<order id>``)."""
+    if payment.status != PaymentStatus.SUCCEEDED:
+        raise Conflict("Only a paid online payment gets its final receipt.")
+    if (payment.receipt or {}).get("final"):
+        raise Conflict("The final receipt was already sent.")
+    if not payment.receipt or payment.receipt.get("items", [{}])[0].get("payment_method") == "full_payment":
+        raise ValidationFailed.field("payment", "This payment was not receipted as a prepayment.")
+    email, phone = client_contact(payment.client)
+    source = lines if lines is not None else (payment.invoice.data or {}).get("lines") if payment.invoice else None
+    try:
+        if source:
+            receipt = receipt_build(lines=source, currency=payment.currency, payment_method="full_payment",
+                                    email=email, phone=phone, tax_system=payment.receipt.get("tax_system") or "osn")
+        else:
+            item = payment.receipt["items"][0]
+            receipt = receipt_build(lines=[{"name": "Оплата услуг", "quantity": "1", "price": item["amount"],
+                                            "gross": item["amount"], "rate": item["vat"], "exempt": item["vat"] == "none"}],
+                                    currency=payment.currency, payment_method="full_payment", email=email, phone=phone,
+                                    tax_system=payment.receipt.get("tax_system") or "osn")
+    except ReceiptError as exc:
+        raise ValidationFailed.field("receipt", str(exc)) from exc
+    try:
+        receipt_id = provider(payment.setting.provider).final_receipt(
+            config_of(payment.setting), payment.provider_payment_id, receipt, f"final-{payment.order_id}")
+    except NotImplementedError as exc:
+        raise ValidationFailed.field("payment", "This provider's final receipts are made in its dashboard.") from exc
+    except (ProviderError, Declined) as exc:
+        raise GatewayUnavailable(f"The final receipt was not sent: {exc}") from exc
+    with transaction.atomic():
+        payment.receipt = {**payment.receipt, "final": {"id": receipt_id, **_receipt_json(receipt)}}
+        payment.updated_at = now()
+        payment.save(update_fields=["receipt", "updated_at"])
+        audit_record(actor=actor, action="gateway_payment.final_receipt", object_type="gateway_payment",
+                     object_id=payment.pk, after={"receipt": receipt_id})
+    return payment
 
 
 def saved_method_remove(*, actor: Actor, method: SavedMethod) -> SavedMethod:

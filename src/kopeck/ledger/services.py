@@ -267,6 +267,85 @@ def ledger_charges_post_bulk(*, actor: Actor, charges: Sequence[BulkCharge]) -> 
     return ids
 
 
+@dataclass(frozen=True, slots=True)
+class BulkCredit:
+    """One credit of :func:`ledger_credits_post_bulk`: a ``payment`` to a client's account, or a
+    ``suspense_receipt`` with no client (``client_id`` ``None``); ``amount`` positive."""
+
+    client_id: int | None
+    currency: str
+    amount: Decimal
+    reason: str
+    source_ref: str
+    operation: str = Operation.PAYMENT.value
+
+
+def ledger_credits_post_bulk(*, actor: Actor, credits: Sequence[BulkCredit]) -> list[int]:
+    """Post many payments (and unidentified receipts) in the caller's transaction — the same
+    transactions, postings and audit entries as :func:`ledger_operation_post` /
+    :func:`ledger_suspense_post` for each, in a few bulk statements (bank statement imports).
+    The client accounts are locked first, in id order. All or nothing: an invalid credit raises
+    :class:`ValidationFailed` naming it before anything is written. The ids in ``credits``' order."""
+    if not credits:
+        return []
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("ledger_credits_post_bulk must run inside the caller's transaction")
+    currencies = dict(Client.objects.filter(pk__in={c.client_id for c in credits if c.client_id is not None})
+                      .values_list("pk", "currency"))
+    entries: list[Entry] = []
+    known: dict[tuple[Decimal, str, str], Entry] = {}
+    for n, cr in enumerate(credits):
+        try:
+            op = Operation(cr.operation)
+            if op not in (Operation.PAYMENT, Operation.SUSPENSE_RECEIPT) or (
+                    (cr.client_id is None) != (op == Operation.SUSPENSE_RECEIPT)):
+                raise ValueError(f"{op} with client {cr.client_id}")
+            if cr.client_id is not None and currencies.get(cr.client_id) != cr.currency:
+                raise ValueError(f"client {cr.client_id} has no account in {cr.currency}")
+            if not str(cr.reason).strip():
+                raise ValueError("a reason is required")
+            entry = known.get((cr.amount, cr.currency, op))
+            if entry is None:
+                entry = known[(cr.amount, cr.currency, op)] = operation_entry(op, Money(cr.amount, cr.currency))
+            entries.append(entry)
+        except (ValueError, LedgerError, MoneyError) as exc:
+            raise ValidationFailed(f"Credit {n} is invalid: {exc}", errors={f"credits.{n}": [str(exc)]}) from exc
+    now = clock.now()
+    client_accounts: dict[tuple[int, str], int] = {}
+    by_currency: dict[str, set[int]] = {}
+    for cr in credits:
+        by_currency.setdefault(cr.currency, set())
+        if cr.client_id is not None:
+            by_currency[cr.currency].add(cr.client_id)
+    for currency, client_ids in sorted(by_currency.items()):
+        if not client_ids:
+            continue
+        Account.objects.bulk_create([
+            Account(role=AccountRole.CLIENT, client_id=cid, currency=currency, code=f"client:{cid}:{currency}")
+            for cid in sorted(client_ids)], ignore_conflicts=True)
+        for pk, cid in Account.objects.select_for_update().filter(
+                role=AccountRole.CLIENT, client_id__in=client_ids, currency=currency).order_by("pk") \
+                .values_list("pk", "client_id"):
+            client_accounts[(cid, currency)] = pk
+    roles: set[AccountRole] = {leg.role for entry in entries for leg in entry.legs if leg.role != AccountRole.CLIENT}
+    system = {currency: _system_account_ids(roles, currency) for currency in sorted(by_currency)}
+    kind = str(actor.kind)
+    ids = insert_rows(JournalTransaction, _TXN_FIELDS, [
+        (entry.operation.value, cr.client_id, cr.currency, to_minor(Money(cr.amount, cr.currency)), "", 0,
+         cr.reason.strip(), cr.source_ref.strip(), now, kind, actor.id, actor.label, None, entry.explanation.as_dict())
+        for cr, entry in zip(credits, entries, strict=True)])
+    insert_rows(Posting, ("transaction_id", "account_id", "amount_minor", "currency", "recorded_at"), [
+        (txn_id, client_accounts[(cr.client_id, cr.currency)] if leg.role == AccountRole.CLIENT and cr.client_id
+         else system[cr.currency][leg.role], to_minor(leg.amount), cr.currency, now)
+        for cr, entry, txn_id in zip(credits, entries, ids, strict=True) for leg in entry.legs], ids=False)
+    audit_record_many(actor=actor, entries=[
+        (f"ledger.{entry.operation.value}", "transaction", txn_id, None,
+         {"client": cr.client_id, "operation": entry.operation.value, "amount": Money(cr.amount, cr.currency).to_str(),
+          "currency": cr.currency, "reason": cr.reason.strip(), "source_ref": cr.source_ref.strip(), "reverses": None})
+        for cr, entry, txn_id in zip(credits, entries, ids, strict=True)], json_safe=True)
+    return ids
+
+
 _TXN_FIELDS = ("operation", "client_id", "currency", "amount_minor", "vat_rate", "vat_minor", "reason", "source_ref",
                "recorded_at", "actor_kind", "actor_id", "actor_label", "reverses_id", "explanation")
 

@@ -155,3 +155,89 @@ class Allocation(models.Model):
 
     def __str__(self) -> str:
         return f"№ {self.pk}"
+
+
+class StatementStatus(models.TextChoices):
+    PREVIEW = "preview", _("Preview")
+    APPLIED = "applied", _("Applied")
+
+
+class LineOutcome(models.TextChoices):
+    MATCHED = "matched", _("Matched")
+    UNIDENTIFIED = "unidentified", _("Unidentified")
+    DUPLICATE = "duplicate", _("Duplicate")
+    IGNORED = "ignored", _("Ignored")
+
+
+class BankStatement(models.Model):
+    """A bank statement file (1CClientBankExchange) read into lines: a preview until applied."""
+
+    file_name = models.CharField(_("file name"), max_length=255)
+    sha256 = models.CharField(_("SHA-256 of the file"), max_length=64, unique=True)
+    size = models.BigIntegerField(_("size (bytes)"), default=0)
+    version = models.CharField(_("format version"), max_length=10)
+    encoding = models.CharField(_("encoding"), max_length=10)
+    sender = models.CharField(_("sender"), max_length=255, blank=True, default="")
+    date_from = models.DateField(_("from"), null=True, blank=True)
+    date_to = models.DateField(_("to"), null=True, blank=True)
+    accounts = models.JSONField(_("accounts"), default=list, blank=True)
+    balances = models.JSONField(_("balances"), default=list, blank=True,
+                                help_text=_("The balance sections and whether each adds up."))
+    totals = models.JSONField(_("totals"), default=dict, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=StatementStatus.choices,
+                              default=StatementStatus.PREVIEW)
+    created_by = models.CharField(_("uploaded by"), max_length=200)
+    created_at = models.DateTimeField(_("uploaded at"))
+    applied_by = models.CharField(_("applied by"), max_length=200, blank=True, default="")
+    applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("bank statement")
+        verbose_name_plural = _("bank statements")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return self.file_name
+
+
+class StatementLine(models.Model):
+    """One payment document of a statement and what became of it. Its payment — the one it made
+    when applied, or for a duplicate the one that took it before — is the bank payment whose
+    ``external_id`` is the line's ``dedupe_key`` (``selectors.statement_line_payments``)."""
+
+    statement = models.ForeignKey(BankStatement, verbose_name=_("bank statement"), on_delete=models.CASCADE,
+                                  related_name="lines")
+    line = models.PositiveIntegerField(_("line in the file"))
+    kind = models.CharField(_("document kind"), max_length=100, blank=True, default="")
+    number = models.CharField(_("number"), max_length=50)
+    date = models.DateField(_("date"))
+    amount_minor = models.BigIntegerField(_("amount (minor units)"))
+    currency = models.CharField(_("currency"), max_length=3, default="RUB")
+    direction = models.CharField(_("direction"), max_length=10)  # incoming, outgoing, internal, foreign
+    our_account = models.CharField(_("our account"), max_length=20, blank=True, default="")
+    payer_name = models.CharField(_("payer"), max_length=500, blank=True, default="")
+    payer_inn = models.CharField(_("payer's ИНН"), max_length=12, blank=True, default="")
+    payer_kpp = models.CharField(_("payer's КПП"), max_length=9, blank=True, default="")
+    payer_account = models.CharField(_("payer's account"), max_length=20, blank=True, default="")
+    payer_bik = models.CharField(_("payer's БИК"), max_length=9, blank=True, default="")
+    payer_bank = models.CharField(_("payer's bank"), max_length=500, blank=True, default="")
+    purpose = models.CharField(_("payment purpose"), max_length=2000, blank=True, default="")
+    outcome = models.CharField(_("outcome"), max_length=15, choices=LineOutcome.choices)
+    match_rule = models.CharField(_("how the payer was identified"), max_length=20, choices=MatchRule.choices,
+                                  blank=True, default="")
+    note = models.CharField(_("note"), max_length=500, blank=True, default="")
+    dedupe_key = models.CharField(_("dedupe key"), max_length=200)
+    client = models.ForeignKey("clients.Client", verbose_name=_("client"), null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="+")
+    invoice = models.ForeignKey("documents.Document", verbose_name=_("invoice"), null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("statement line")
+        verbose_name_plural = _("statement lines")
+        ordering = ["statement", "line"]
+        indexes = [models.Index(fields=["statement", "outcome"], name="statement_line_outcome"),
+                   models.Index(fields=["statement", "dedupe_key"], name="statement_line_key")]
+
+    def __str__(self) -> str:
+        return f"№ {self.number} {self.date:%d.%m.%Y}"

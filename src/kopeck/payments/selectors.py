@@ -3,6 +3,8 @@ invoice's payment status (paid / partly paid / overdue, derived from allocations
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db.models import F, QuerySet, Sum
 
 from kopeck.clients.models import Client
@@ -10,7 +12,7 @@ from kopeck.core.money import Money
 from kopeck.documents.models import Document, DocumentStatus, DocumentType
 from kopeck.documents.selectors import invoice_payment_status
 from kopeck.ledger.amounts import from_minor
-from kopeck.payments.models import Allocation, Payment, PaymentSettings, PaymentStatus
+from kopeck.payments.models import Allocation, Payment, PaymentSettings, PaymentStatus, StatementLine
 
 OPEN_INVOICE_STATES = (DocumentStatus.ISSUED, DocumentStatus.PARTLY_PAID)
 __all__ = [
@@ -62,3 +64,11 @@ def unidentified_payments() -> QuerySet[Payment]:
 
 def payment_allocations(payment: Payment) -> QuerySet[Allocation]:
     return payment.allocations.filter(released_at__isnull=True).select_related("document")
+
+
+def statement_line_payments(lines: Iterable[StatementLine]) -> dict[int, Payment]:
+    """The payment of each line that has one: the bank payment whose external id is the line's
+    dedupe key (the one it made when applied, or for a duplicate the one that took it first)."""
+    keyed = {ln.dedupe_key: ln.pk for ln in lines}
+    found = Payment.objects.filter(method="bank", external_id__in=list(keyed))
+    return {keyed[p.external_id]: p for p in found}

@@ -11,13 +11,14 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
-from kopeck.audit.services import audit_record
+from kopeck.audit.services import audit_record, audit_record_many
 from kopeck.common import clock
 from kopeck.common.actor import Actor
+from kopeck.common.bulk import update_rows
 from kopeck.common.errors import Conflict, NotFound, ValidationFailed
 from kopeck.core.money import Money, MoneyError, from_minor, to_minor
 from kopeck.documents.data import sample_data
-from kopeck.documents.events import record_document_event
+from kopeck.documents.events import document_event_data, record_document_event
 from kopeck.documents.models import (
     DeliveryStatus,
     Document,
@@ -117,6 +118,46 @@ def invoice_paid_sync(*, actor: Actor, document: Document, paid_minor: int) -> D
     if status == DocumentStatus.PAID and before["status"] != DocumentStatus.PAID:
         record_document_event(actor, "document.paid", doc)
     return doc
+
+
+def invoices_paid_sync_bulk(*, actor: Actor, paid: dict[int, int]) -> None:
+    """:func:`invoice_paid_sync` for many invoices at once (a bank statement's allocations):
+    ``paid`` maps invoice ids — locked by the caller — to their new paid amounts. A few bulk
+    statements: the update, the audit entries, the ``document.paid`` events of those now paid
+    (once per invoice, as the single writer records it)."""
+    if not paid:
+        return
+    docs = list(Document.objects.filter(pk__in=paid).order_by("id").only(
+        "id", "type", "status", "number", "issue_date", "due_date", "client_id", "legal_entity_id", "amount_minor",
+        "vat_minor", "paid_minor", "currency", "correction_number", "run_id"))
+    changed: list[Document] = []
+    audit: list[tuple[str, str, object, Any, Any]] = []
+    newly_paid: list[Document] = []
+    for doc in docs:
+        units = paid[doc.pk]
+        if doc.type != DocumentType.INVOICE or doc.status not in ISSUED_STATES or not 0 <= units <= doc.amount_minor:
+            raise Conflict(f"Invoice {doc.pk} cannot be paid {units}.", errors={"document": ["Not payable."]})
+        status = (DocumentStatus.PAID if units >= doc.amount_minor
+                  else DocumentStatus.PARTLY_PAID if units > 0 else DocumentStatus.ISSUED)
+        if (doc.paid_minor, doc.status) == (units, status):
+            continue
+        before = document_state(doc)
+        if status == DocumentStatus.PAID and doc.status != DocumentStatus.PAID:
+            newly_paid.append(doc)
+        doc.paid_minor, doc.status = units, status
+        changed.append(doc)
+        audit.append(("document.paid_sync", "document", doc.pk, before, document_state(doc)))
+    update_rows(Document, ("paid_minor", "status"), [(d.pk, d.paid_minor, d.status) for d in changed])
+    audit_record_many(actor=actor, entries=audit)
+    if newly_paid:
+        from kopeck.events.models import Event
+        from kopeck.events.services import NewEvent, event_record_many
+
+        keys = {f"document.paid:{d.pk}": d for d in newly_paid}
+        seen = set(Event.objects.filter(dedupe_key__in=list(keys)).values_list("dedupe_key", flat=True))
+        event_record_many([NewEvent("document.paid", {"document": document_event_data(d)}, client_id=d.client_id,
+                                    subject_id=d.pk, dedupe_key=k) for k, d in keys.items() if k not in seen],
+                          actor=actor)
 
 
 def document_resend(*, actor: Actor, document: Document, recipients: Sequence[str] | None = None) -> list[DocumentDelivery]:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from django.utils.functional import Promise
+
 from kopeck.core.money import Money
 from kopeck.gateways.receipts import Receipt
 
@@ -147,7 +149,7 @@ class Provider:
     code: ClassVar[str]
     fiscalises: ClassVar[bool] = False
     saves_methods: ClassVar[bool] = False
-    disabled_reason: ClassVar[str] = ""
+    disabled_reason: ClassVar[str | Promise] = ""  # why the provider is shipped disabled (translatable)
 
     def create(self, cfg: Config, order: Order) -> Created:
         raise NotImplementedError
@@ -171,6 +173,10 @@ class Provider:
         raise NotImplementedError
 
     def charge_saved(self, cfg: Config, order: Order, token: str) -> Remote:
+        raise NotImplementedError
+
+    def final_receipt(self, cfg: Config, provider_payment_id: str, receipt: Receipt, key: str) -> str:
+        """Send the second, final receipt (``full_payment``) of a prepaid payment; the receipt's id."""
         raise NotImplementedError
 
 

@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import httpx
+from django.utils.translation import gettext_lazy
 
 from kopeck.gateways.providers.base import (
     Answer,
@@ -31,8 +32,8 @@ from kopeck.gateways.providers.base import (
 )
 
 API_URL = "https://api.qiwi.com"
-LICENCE_NOTE = ("QIWI Bank lost its licence on 21 February 2024 (Bank of Russia order); Qiwi payments do not "
-                "work. The integration is kept disabled.")
+LICENCE_NOTE = gettext_lazy("QIWI Bank lost its licence on 21 February 2024 (Bank of Russia order); Qiwi "
+                            "payments do not work. The integration is kept disabled.")
 _STATUS = {"WAITING": "pending", "PAID": "succeeded", "REJECTED": "canceled", "EXPIRED": "canceled"}
 
 

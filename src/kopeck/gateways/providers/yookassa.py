@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from yookassa import Configuration, Payment, Refund  # type: ignore[import-untyped]
+from yookassa import Receipt as ReceiptApi
 from yookassa.domain.common.security_helper import SecurityHelper  # type: ignore[import-untyped]
 from yookassa.domain.exceptions import ApiError, NotFoundError  # type: ignore[import-untyped]
 
@@ -33,7 +34,7 @@ from kopeck.gateways.providers.base import (
     Verified,
     amount_text,
 )
-from kopeck.gateways.receipts import Receipt, for_yookassa
+from kopeck.gateways.receipts import Receipt, for_yookassa, for_yookassa_final
 
 DEFAULT_API_URL = "https://api.yookassa.ru/v3"
 _STATUS = {"pending": "pending", "waiting_for_capture": "authorized", "succeeded": "succeeded",
@@ -158,6 +159,10 @@ class YooKassa(Provider):
         if str(res.status) == "canceled":
             raise Declined(str(_attr(res, "cancellation_details", "reason") or "canceled"))
         return str(res.id)
+
+    def final_receipt(self, cfg: Config, provider_payment_id: str, receipt: Receipt, key: str) -> str:
+        body = for_yookassa_final(receipt, payment_id=provider_payment_id)
+        return str(_call(cfg, lambda: ReceiptApi.create(body, key)).id)
 
     def verify(self, cfg: Config, incoming: Incoming) -> Verified:
         if not _allowed(cfg, incoming.remote_addr):
