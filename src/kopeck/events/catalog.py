@@ -23,6 +23,7 @@ from typing import Any, Final
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 Schema = dict[str, Any]
 
@@ -273,6 +274,26 @@ EVENT_TYPES: Final[tuple[EventType, ...]] = (
 )
 
 CATALOG: Final[dict[str, EventType]] = {t.name: t for t in EVENT_TYPES}
+
+# the groups' names for the operator (the rules' triggers and webhooks' event lists offer "all events of a group")
+GROUP_TITLES: Final[dict[str, Any]] = {
+    "client": pgettext_lazy("event group", "clients"), "subscription": pgettext_lazy("event group", "subscriptions"),
+    "usage": pgettext_lazy("event group", "usage"), "billing_run": pgettext_lazy("event group", "billing runs"),
+    "document": pgettext_lazy("event group", "documents"), "payment": pgettext_lazy("event group", "payments"),
+    "balance": pgettext_lazy("event group", "balance"), "dunning": pgettext_lazy("event group", "dunning"),
+    "promise": pgettext_lazy("event group", "promised payments"), "import": pgettext_lazy("event group", "imports"),
+}
+
+
+def group_title(group: str) -> str:
+    return str(GROUP_TITLES.get(group, group))
+
+
+def event_choice_label(t: EventType) -> str:
+    """An event type in a choice list: its title, and in English its name too (no codes on Russian pages)."""
+    from django.utils.translation import get_language
+
+    return str(t.title) if (get_language() or "").startswith("ru") else f"{t.title} ({t.name})"
 
 
 def event_type(name: str) -> EventType | None:

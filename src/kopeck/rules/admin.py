@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from kopeck.common.admin import ReadOnlyAdmin, admin_actor
 from kopeck.common.errors import KopeckError
 from kopeck.events.admin import event_title
-from kopeck.events.catalog import EVENT_TYPES
+from kopeck.events.catalog import EVENT_TYPES, event_choice_label, group_title
 from kopeck.rules import services
 from kopeck.rules.models import ExecutionStatus, Rule, RuleExecution
 from kopeck.rules.said import say
@@ -28,8 +28,8 @@ from kopeck.rules.said import say
 
 def trigger_choices() -> list[tuple[str, Any]]:
     groups = sorted({t.group for t in EVENT_TYPES})
-    return [(t.name, f"{t.title} ({t.name})") for t in EVENT_TYPES] + [
-        (f"{g}.*", _("all events %(group)s.*") % {"group": g}) for g in groups]
+    return [(t.name, event_choice_label(t)) for t in EVENT_TYPES] + [
+        (f"{g}.*", _("all events: %(group)s") % {"group": group_title(g)}) for g in groups]
 
 
 class RuleForm(forms.ModelForm):  # type: ignore[type-arg]

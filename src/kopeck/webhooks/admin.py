@@ -18,7 +18,7 @@ from django.utils.translation import ngettext
 from kopeck.common.admin import ReadOnlyAdmin, admin_actor, report_error
 from kopeck.common.errors import KopeckError
 from kopeck.events.admin import event_title
-from kopeck.events.catalog import EVENT_TYPES
+from kopeck.events.catalog import EVENT_TYPES, event_choice_label, group_title
 from kopeck.webhooks import services
 from kopeck.webhooks.messages import told
 from kopeck.webhooks.models import Attempt, Delivery, Endpoint
@@ -26,8 +26,8 @@ from kopeck.webhooks.models import Attempt, Delivery, Endpoint
 
 def event_type_choices() -> list[tuple[str, Any]]:
     groups = sorted({t.group for t in EVENT_TYPES})
-    return [("*", _("all events"))] + [(f"{g}.*", _("all events %(group)s.*") % {"group": g}) for g in groups] + [
-        (t.name, f"{t.title} ({t.name})") for t in EVENT_TYPES]
+    return [("*", _("all events"))] + [(f"{g}.*", _("all events: %(group)s") % {"group": group_title(g)})
+                                       for g in groups] + [(t.name, event_choice_label(t)) for t in EVENT_TYPES]
 
 
 class EndpointForm(forms.ModelForm):  # type: ignore[type-arg]
