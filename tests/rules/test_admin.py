@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from kopeck.clients.services import client_update
+from kopeck.events.models import Event
 from kopeck.events.services import events_dispatch_all
 from kopeck.rules.models import RuleExecution
 from tests.rules.conftest import ACTOR, make_client, make_rule
@@ -44,3 +45,21 @@ def test_an_execution_is_told_in_russian(operator_as: Any, settings: Any) -> Non
     assert "Событие вызвано цепочкой действий правил глубиной 1; предел — 1." in page
     assert f"#{tagging.pk}" in page and f"#{broken.pk}" in page
     assert "The event was caused" not in page
+
+
+def test_the_test_button_answers_in_russian(operator_as: Any) -> None:
+    rule = make_rule("метка", actions=[{"type": "add_tag", "tag": "vip"}])
+    broken = make_rule("сломанное", condition='client.fields.missing == "x"')
+    client = make_client()
+    client_update(actor=ACTOR, client=client, name="Пётр")
+    event = Event.objects.filter(type="client.changed").latest("id")
+    admin = operator_as("administrator")
+    page = text_of(admin.post(f"/admin/rules/rule/{rule.pk}/test/", {"event_id": event.pk},
+                              headers={"accept-language": "ru"}).content)
+    assert f"Добавление метки «vip» клиенту №{client.pk}" in page
+    assert "(добавление метки)" in page
+    assert "Add tag" not in page and "add_tag" not in page
+    page = text_of(admin.post(f"/admin/rules/rule/{broken.pk}/test/", {"event_id": event.pk},
+                              headers={"accept-language": "ru"}).content)
+    assert "В данных нет поля «missing»" in page
+    assert "No field" not in page

@@ -23,7 +23,7 @@ from kopeck.events.admin import event_title
 from kopeck.events.catalog import EVENT_TYPES
 from kopeck.rules import services
 from kopeck.rules.models import ExecutionStatus, Rule, RuleExecution
-from kopeck.rules.said import say
+from kopeck.rules.said import said_of, say
 
 
 def trigger_choices() -> list[tuple[str, Any]]:
@@ -136,8 +136,15 @@ class RuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 result = services.rule_test(actor=admin_actor(request), rule=rule, **form.test_arguments())
             except KopeckError as exc:
                 error = " ".join([exc.detail, *(f"{k}: {' '.join(v)}" for k, v in exc.errors.items())])
+        shown = None
+        if result is not None:  # in the operator's language (the API gives the English text)
+            shown = {**result, "error": say(said_of(result["error"]), str(result["error"])), "actions": [
+                {"type": ACTION_LABELS.get(str(a.get("type")), a.get("type")),
+                 "would": say(said_of(a["would"]), str(a["would"])) if a.get("would") else "",
+                 "problem": say(said_of(a["problem"]), gettext(str(a["problem"]))) if a.get("problem") else ""}
+                for a in result["actions"]]}
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "original": rule,
-                   "title": _("Test of the rule «%(name)s»") % {"name": rule.name}, "form": form, "result": result,
+                   "title": _("Test of the rule «%(name)s»") % {"name": rule.name}, "form": form, "result": shown,
                    "error": error,
                    "seen": json.dumps(result["seen"], ensure_ascii=False, indent=2) if result else ""}
         return TemplateResponse(request, "admin/rules/rule_test.html", context)

@@ -194,6 +194,7 @@ def rule_test(*, actor: Actor, rule: Mapping[str, Any] | Rule, event_id: int | N
                     transaction.set_rollback(True)  # a describe writes nothing; this makes sure of it
                 result["actions"].append({"type": action.get("type"), "would": detail})
             except Exception as exc:
-                message = getattr(exc, "detail", None) or str(exc)
+                message = getattr(exc, "detail", None) or (
+                    exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc))
                 result["actions"].append({"type": action.get("type"), "problem": message})
     return result
