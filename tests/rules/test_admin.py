@@ -63,3 +63,19 @@ def test_the_test_button_answers_in_russian(operator_as: Any) -> None:
                               headers={"accept-language": "ru"}).content)
     assert "В данных нет поля «missing»" in page
     assert "No field" not in page
+
+
+def test_a_wrong_rule_is_refused_in_russian_and_nothing_written(operator_as: Any) -> None:
+    from kopeck.rules.models import Rule
+
+    response = operator_as("administrator").post("/admin/rules/rule/add/", {
+        "name": "плохое", "description": "", "triggers": ["client.changed"], "condition": 'os.environ["HOME"]',
+        "actions": '[{"type": "add_tag", "tag": "vip", "colour": "red"}, {"type": "explode"}]', "priority": "1"},
+        headers={"accept-language": "ru"})
+    page = text_of(response.content)
+    assert "Неизвестное имя «os»: в условии можно использовать только client, event, now, subscription, vars." in page
+    assert "действие 1: Неизвестный параметр «colour»." in page
+    assert "действие 2: Выберите тип из списка:" in page
+    for english in ("Unknown name", "Unknown parameter", "Choose a type"):
+        assert english not in page
+    assert not Rule.objects.exists()

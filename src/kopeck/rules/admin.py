@@ -71,8 +71,11 @@ class RuleForm(forms.ModelForm):  # type: ignore[type-arg]
         for field, messages in services.rule_errors(merged).items():
             target = field.split(".", 1)[0]
             for message in messages:
-                self.add_error(target if target in self.fields else None,
-                               f"{field}: {message}" if field != target else message)
+                text = say(said_of(message), gettext(str(message)))  # in the operator's language
+                if field != target:  # actions.2: the third action
+                    number = int(field.split(".", 1)[1]) + 1 if field.split(".", 1)[1].isdigit() else field
+                    text = str(_("action %(number)s: %(problem)s") % {"number": number, "problem": text})
+                self.add_error(target if target in self.fields else None, text)
         return data
 
 
