@@ -50,6 +50,7 @@ ALLOWED = {
     "rub", "usd", "eur",  # ISO currency codes, as accountants write them
     "english",  # the language switcher names each language in itself
     "esc",  # a key on the keyboard
+    "cloudpayments", "paypal", "qiwi", "p2p",  # payment aggregators' names, written so in Russian too
 }
 LATIN = re.compile(r"(?<![\w@./-])[A-Za-z][A-Za-z-]{2,}(?![\w@])")
 EMAILISH = re.compile(r"\S+@\S+|https?://\S+|\b[\w-]+\.(?:example|ru|com|local)\b")

@@ -71,10 +71,12 @@ INSTALLED_APPS = [
     "kopeck.usage",
     "kopeck.billing",
     "kopeck.documents",
+    "kopeck.payments",
     "kopeck.outbox",
     "kopeck.notifications",
     "kopeck.events",
     "kopeck.webhooks",
+    "kopeck.gateways",
     "kopeck.rules",
     "kopeck.cli",
 ]
@@ -155,6 +157,8 @@ USE_TZ = True
 # -- Limits (docs/settings.md "Limits", docs/security.md): each stated once, here. -------------------
 # A request body (usage batches of 1,000 events take ~150 kB): larger ones get 413.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("KOPECK_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
+# A file upload where an endpoint takes files (bank statements): larger ones get 413.
+KOPECK_MAX_UPLOAD_BYTES = int(os.environ.get("KOPECK_MAX_UPLOAD_BYTES", str(200 * 1024 * 1024)))
 # The request's headers in total (larger: 431); the server's own limits (gunicorn) sit above it.
 KOPECK_MAX_HEADER_BYTES = 16 * 1024
 # Nesting of a JSON body (deeper: 400 malformed-request).
@@ -265,6 +269,8 @@ SPECTACULAR_SETTINGS = {
         "DocumentStatusEnum": "kopeck.documents.models.DocumentStatus.choices",
         "DocumentTypeEnum": "kopeck.documents.models.DocumentType.choices",
         "UpdStatusEnum": [(1, "1"), (2, "2")],
+        "PaymentStatusEnum": "kopeck.payments.models.PaymentStatus.choices",
+        "PaymentMatchRuleEnum": "kopeck.payments.models.MatchRule.choices",
         "WebhookDeliveryStatusEnum": "kopeck.webhooks.models.DeliveryStatus.choices",
     },
     "POSTPROCESSING_HOOKS": [
@@ -293,6 +299,11 @@ KOPECK_RULES_MAX_DEPTH = int(os.environ.get("KOPECK_RULES_MAX_DEPTH", "5"))
 KOPECK_WEBHOOK_RETRY_HOURS = float(os.environ.get("KOPECK_WEBHOOK_RETRY_HOURS", "72"))
 KOPECK_WEBHOOK_TIMEOUT = float(os.environ.get("KOPECK_WEBHOOK_TIMEOUT", "10"))
 KOPECK_WEBHOOK_CONCURRENCY = int(os.environ.get("KOPECK_WEBHOOK_CONCURRENCY", "4"))
+# Online payments (docs/gateways.md): pending payments are fetched from the provider after this long;
+# declined autopayments are retried after these hours (one per failure), then given up.
+KOPECK_GATEWAY_RECONCILE_MINUTES = float(os.environ.get("KOPECK_GATEWAY_RECONCILE_MINUTES", "15"))
+KOPECK_AUTOPAY_RETRY_HOURS = tuple(float(h) for h in os.environ.get("KOPECK_AUTOPAY_RETRY_HOURS", "24,72,120").split(",")
+                                   if h.strip())
 KOPECK_WEBHOOK_ALLOWED_NETWORKS = _env_list("KOPECK_WEBHOOK_ALLOWED_NETWORKS", "")
 # Encrypts stored secrets (webhook signing secrets); default: derived from the secret key.
 KOPECK_ENCRYPTION_KEY = os.environ.get("KOPECK_ENCRYPTION_KEY", "")

@@ -22,8 +22,12 @@ from kopeck.configuration.api import BillingSettingsView, MailSettingsView
 from kopeck.documents.api import DocumentViewSet
 from kopeck.documents.variables_api import VariableViewSet
 from kopeck.events.api import EventTypeViewSet, EventViewSet
+from kopeck.gateways.api import OnlinePaymentsView, OnlinePaymentView, OnlineRefundView
+from kopeck.gateways.views import notification_view
 from kopeck.ledger.api import ClientBalanceView, ClientOperationsView, ClientStatementView, TransactionViewSet
 from kopeck.operators.api import ApiKeyViewSet
+from kopeck.payments.api import PaymentViewSet
+from kopeck.payments.statements.api import BankStatementViewSet
 from kopeck.rules.api import RuleExecutionViewSet, RuleViewSet
 from kopeck.subscriptions.api import SubscriptionViewSet
 from kopeck.usage.api import MeterReadingsView, SubscriptionUsageView, UsageEventsView, UsageThresholdViewSet
@@ -70,7 +74,9 @@ router.register("rule-executions", RuleExecutionViewSet, basename="rule-executio
 router.register("webhook-endpoints", EndpointViewSet, basename="webhook-endpoint")
 router.register("webhook-deliveries", DeliveryViewSet, basename="webhook-delivery")
 router.register("variables", VariableViewSet, basename="variable")
+router.register("payments", PaymentViewSet, basename="payment")
 router.register("usage/thresholds", UsageThresholdViewSet, basename="usage-threshold")
+router.register("bank-statements", BankStatementViewSet, basename="bank-statement")
 
 api_v1: list[URLPattern | URLResolver] = [
     path("clients/<id:client_id>/operations/", ClientOperationsView.as_view(), name="client-operations"),
@@ -85,6 +91,9 @@ api_v1: list[URLPattern | URLResolver] = [
     path("billing-runs/<id:pk>/export.csv", BillingRunExportView.as_view(), name="billing-run-export-csv"),
     path("billing-runs/<id:pk>/export.xlsx", BillingRunXlsxExportView.as_view(),
          name="billing-run-export-xlsx"),
+    path("payments/online/", OnlinePaymentsView.as_view(), name="online-payments"),
+    path("payments/online/<id:pk>/", OnlinePaymentView.as_view(), name="online-payment"),
+    path("payments/online/<id:pk>/refund/", OnlineRefundView.as_view(), name="online-payment-refund"),
     path("", include(router.urls)),
     re_path(r"^[\s\S]*$", api_not_found),
 ]
@@ -95,6 +104,8 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api/v1/", include(api_v1)),
     re_path(r"^api/[\s\S]*$", api_not_found),
+    path("gateways/<str:provider>/<id:setting_id>/", notification_view, name="gateway-notify"),
+    path("gateways/<str:provider>/<id:setting_id>/<slug:kind>/", notification_view, name="gateway-notify-kind"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     *i18n_patterns(path("admin/find/", admin.site.admin_view(search_view), name="kopeck_search"),

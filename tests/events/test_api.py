@@ -36,7 +36,7 @@ def test_the_event_log_with_filters(api: APIClient) -> None:
 
 @pytest.mark.parametrize(("query", "field"), [
     ("type=client.exploded", "type"), ("client=x", "client"), ("after_sequence=3", "after_sequence"),
-    ("since=yesterday", "since"),
+    ("since=yesterday", "since"), ("until=", "until"), ("client=", "client"),
 ])
 def test_bad_filters_are_refused(api: APIClient, query: str, field: str) -> None:
     response = api.get(f"/api/v1/events/?{query}")

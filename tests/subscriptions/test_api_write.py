@@ -378,3 +378,34 @@ def test_the_same_key_for_a_create_creates_once(api: APIClient, clock: FixedCloc
     again = post(api, URL, body, **{"Idempotency-Key": "sub-1"})
     assert (first.status_code, again.status_code, again.json()["id"]) == (201, 201, first.json()["id"])
     assert Subscription.objects.filter(client=client).count() == 1
+
+
+@pytest.mark.parametrize("path", ["change-quantity/preview", "change-quantity"])
+def test_a_quantity_beyond_the_limit_is_refused(api: APIClient, clock: FixedClock, plans: None, path: str) -> None:
+    """Schemathesis found 329376684289757210802726633472 seats answered with a 500."""
+    sub_id = start(api, "basic")
+    before = counts()
+    response = api.post(f"/api/v1/subscriptions/{sub_id}/{path}/", {"quantity": 1_000_001}, format="json")
+    assert response.status_code == 400
+    assert [e["field"] for e in response.json()["errors"]] == ["quantity"]
+    assert counts() == before
+    assert Subscription.objects.get(pk=sub_id).quantity == 1
+
+
+def test_three_quantity_changes_in_one_period(api: APIClient, clock: FixedClock, plans: None) -> None:
+    """Hypothesis found it: the second change in a period carried the base fee over twice (from the
+    piece that was paid and from the first change's marker) and answered a 500. The seats net to
+    the days priced piece by piece; the base fee is untouched."""
+    sub_id = start(api, "basic")
+    steps = [(D(2027, 1, 11), 3, [("credit", "seats", "203.23"), ("charge", "seats", "609.68")]),
+             (D(2027, 1, 21), 2, [("credit", "seats", "319.36"), ("charge", "seats", "212.90")]),
+             (D(2027, 1, 25), 4, [("credit", "seats", "135.48"), ("charge", "seats", "270.97")])]
+    for day, quantity, items in steps:
+        at(clock, day)
+        assert item_amounts(both(api, sub_id, "change-quantity", {"quantity": quantity})["items"]) == items
+    sub = Subscription.objects.get(pk=sub_id)
+    seats = sum(b.amount_minor - b.credited_minor for b in sub.billed_periods.filter(component="seats"))
+    # 300 × 10/31 + 900 × 10/31 + 600 × 4/31 + 1200 × 7/31 = 96.77 + 290.32 + 77.42 + 270.97
+    assert seats == 73548
+    assert sorted((b.period_start.day, b.amount_minor) for b in sub.billed_periods.filter(component="base")) == [
+        (1, 100000), (11, 0), (21, 0), (25, 0)]

@@ -29,6 +29,7 @@ class AccountRole(StrEnum):
     GATEWAY_CLEARING = "gateway_clearing"
     BONUS = "bonus"
     CORRECTIONS = "corrections"
+    SUSPENSE = "suspense"  # money received from an unknown payer, waiting to be assigned to a client
 
 
 class Operation(StrEnum):
@@ -44,13 +45,23 @@ class Operation(StrEnum):
     REFUND = "refund"
     # a reversal of an earlier transaction
     REVERSAL = "reversal"
+    # unidentified payments (the payments app): received onto the suspense account with no client,
+    # assigned to a client later, or returned to the payer
+    SUSPENSE_RECEIPT = "suspense_receipt"
+    SUSPENSE_ASSIGN = "suspense_assign"
+    SUSPENSE_RETURN = "suspense_return"
 
 
 CREDIT_OPERATIONS = frozenset({Operation.PAYMENT, Operation.BONUS, Operation.REFUND_REVERSAL,
-                               Operation.CORRECTION_CREDIT})
+                               Operation.CORRECTION_CREDIT, Operation.SUSPENSE_ASSIGN})
 DEBIT_OPERATIONS = frozenset({Operation.CHARGE, Operation.ONE_OFF_CHARGE, Operation.CORRECTION_DEBIT,
                               Operation.REFUND})
 VAT_OPERATIONS = frozenset({Operation.CHARGE, Operation.ONE_OFF_CHARGE})
+# Operations on the suspense account alone, with no client (the payments app's unidentified payments).
+SUSPENSE_OPERATIONS = frozenset({Operation.SUSPENSE_RECEIPT, Operation.SUSPENSE_RETURN})
+# Operations that only the payments app posts (not offered to people posting by hand).
+INTERNAL_OPERATIONS = frozenset({Operation.REVERSAL, Operation.SUSPENSE_RECEIPT, Operation.SUSPENSE_ASSIGN,
+                                 Operation.SUSPENSE_RETURN})
 
 LABELS: dict[Operation, tuple[str, str]] = {
     Operation.PAYMENT: ("Оплата", "Payment"),
@@ -62,6 +73,9 @@ LABELS: dict[Operation, tuple[str, str]] = {
     Operation.CORRECTION_DEBIT: ("Корректировка (списание)", "Correction (debit)"),
     Operation.REFUND: ("Возврат средств", "Refund"),
     Operation.REVERSAL: ("Сторно", "Reversal"),
+    Operation.SUSPENSE_RECEIPT: ("Невыясненный платёж", "Unidentified payment"),
+    Operation.SUSPENSE_ASSIGN: ("Зачисление невыясненного платежа", "Unidentified payment assigned"),
+    Operation.SUSPENSE_RETURN: ("Возврат невыясненного платежа", "Unidentified payment returned"),
 }
 
 
@@ -102,10 +116,12 @@ def operation_entry(
     """The legs of an operation of ``amount`` (positive, gross) on a client's account.
 
     * payment: Dr cash (or gateway clearing) / Cr client
+    * suspense receipt (no client): Dr cash / Cr suspense; suspense return: the opposite
+    * suspense assign: Dr suspense / Cr client (an unidentified payment assigned to its client)
     * bonus: Dr bonus expense / Cr client
     * refund reversal: Dr cash / Cr client
     * correction credit: Dr corrections / Cr client; correction debit: the opposite
-    * refund: Dr client / Cr cash
+    * refund: Dr client / Cr cash (or gateway clearing)
     * charge, one-off charge: Dr client (gross) / Cr revenue (net) / Cr VAT payable (VAT, inclusive)
     """
     if operation == Operation.REVERSAL:
@@ -118,14 +134,25 @@ def operation_entry(
         raise LedgerError(f"a VAT rate applies to charges only, not to {operation}")
     ru, en = LABELS[operation]
     vat: VatLine | None = None
+    cash = AccountRole.GATEWAY_CLEARING if via_gateway else AccountRole.CASH
+    if operation in SUSPENSE_OPERATIONS:
+        # no client: money in onto the suspense account, or back out of it to the payer
+        legs: tuple[Leg, ...] = ((Leg(cash, amount), Leg(AccountRole.SUSPENSE, -amount))
+                                 if operation == Operation.SUSPENSE_RECEIPT
+                                 else (Leg(AccountRole.SUSPENSE, amount), Leg(cash, -amount)))
+        text = Explanation(ru=f"{ru}: {amount.to_str()} {amount.currency}",
+                           en=f"{en}: {amount.to_str()} {amount.currency}")
+        check_balanced(legs)
+        return Entry(operation, legs, None, text)
     if operation in CREDIT_OPERATIONS:
         counter = {
-            Operation.PAYMENT: AccountRole.GATEWAY_CLEARING if via_gateway else AccountRole.CASH,
+            Operation.PAYMENT: cash,
             Operation.BONUS: AccountRole.BONUS,
             Operation.REFUND_REVERSAL: AccountRole.CASH,
             Operation.CORRECTION_CREDIT: AccountRole.CORRECTIONS,
+            Operation.SUSPENSE_ASSIGN: AccountRole.SUSPENSE,
         }[operation]
-        legs: tuple[Leg, ...] = (Leg(counter, amount), Leg(AccountRole.CLIENT, -amount))
+        legs = (Leg(counter, amount), Leg(AccountRole.CLIENT, -amount))
         text = Explanation(ru=f"{ru}: зачислено {amount.to_str()} {amount.currency}",
                            en=f"{en}: credited {amount.to_str()} {amount.currency}")
     elif operation in VAT_OPERATIONS:
@@ -137,7 +164,7 @@ def operation_entry(
                            en=f"{en}: debited {amount.to_str()} {amount.currency}; {vat.explanation.en}",
                            formula=vat.explanation.formula)
     else:
-        counter = AccountRole.CASH if operation == Operation.REFUND else AccountRole.CORRECTIONS
+        counter = cash if operation == Operation.REFUND else AccountRole.CORRECTIONS
         legs = (Leg(AccountRole.CLIENT, amount), Leg(counter, -amount))
         text = Explanation(ru=f"{ru}: списано {amount.to_str()} {amount.currency}",
                            en=f"{en}: debited {amount.to_str()} {amount.currency}")

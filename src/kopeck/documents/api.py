@@ -20,6 +20,7 @@ from kopeck.clients.models import Client
 from kopeck.common.http.base import KopeckViewSet
 from kopeck.common.http.fields import AmountField, DateField
 from kopeck.common.http.params import choice_param, date_param, int_param
+from kopeck.configuration.selectors import provider_today
 from kopeck.documents import selectors, services
 from kopeck.documents.handlers import attachment_name
 from kopeck.documents.models import Document, DocumentDelivery, DocumentStatus, DocumentType, Language
@@ -37,13 +38,17 @@ class DocumentSerializer(serializers.ModelSerializer[Document]):
     transactions = serializers.SerializerMethodField(help_text="Ids of the ledger transactions of this document.")
     amount = serializers.SerializerMethodField()
     vat_amount = serializers.SerializerMethodField()
-    paid_amount = serializers.SerializerMethodField()
+    paid_amount = serializers.SerializerMethodField(
+        help_text="The sum of the payments allocated to the invoice (never set by hand).")
+    payment_status = serializers.SerializerMethodField(
+        help_text="Invoices: paid, partly_paid, overdue (due date passed, not paid in full) or unpaid, derived "
+                  "from the allocations and the due date; null for other documents.")
 
     class Meta:
         model = Document
         fields = ["id", "type", "upd_status", "status", "number", "correction_number", "issue_date", "due_date",
                   "period_start", "period_end", "client", "legal_entity", "currency", "language", "amount",
-                  "vat_amount", "paid_amount", "run", "run_part", "corrects", "transactions", "notes", "created_at",
+                  "vat_amount", "paid_amount", "payment_status", "run", "run_part", "corrects", "transactions", "notes", "created_at",
                   "issued_at", "cancelled_at", "cancel_reason"]
 
     def _money(self, obj: Document, units: int) -> str:
@@ -57,6 +62,11 @@ class DocumentSerializer(serializers.ModelSerializer[Document]):
 
     def get_paid_amount(self, obj: Document) -> str:
         return self._money(obj, obj.paid_minor)
+
+    def get_payment_status(self, obj: Document) -> str | None:
+        if not hasattr(self, "_today"):  # once per response (a list's rows share the child serializer)
+            self._today = provider_today()
+        return selectors.invoice_payment_status(obj, on=self._today)
 
     def get_transactions(self, obj: Document) -> list[int]:
         return sorted(t.pk for t in obj.transactions.all())

@@ -86,3 +86,19 @@ def documents_filter(params: Mapping[str, Any]) -> QuerySet[Document]:
         if value:
             qs = qs.filter(**{lookup: value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))})
     return qs
+
+
+def invoice_payment_status(document: Document, *, on: dt.date) -> str | None:
+    """An invoice's payment status on a day, derived from what its allocations paid (``paid_minor``,
+    kept by the payments app) and its due date: ``paid``, ``overdue`` (the due date passed and
+    something is unpaid), ``partly_paid``, ``unpaid``; ``None`` for what is not an issued invoice."""
+    from kopeck.documents.models import DocumentStatus, DocumentType
+
+    if document.type != DocumentType.INVOICE or document.status not in (
+            DocumentStatus.ISSUED, DocumentStatus.PARTLY_PAID, DocumentStatus.PAID):
+        return None
+    if document.paid_minor >= document.amount_minor:
+        return "paid"
+    if document.due_date is not None and document.due_date < on:
+        return "overdue"
+    return "partly_paid" if document.paid_minor > 0 else "unpaid"

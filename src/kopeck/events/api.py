@@ -57,7 +57,7 @@ class EventDetailSerializer(EventSerializer):
 
 def _int(params: Any, name: str) -> int | None:
     raw = params.get(name)
-    if raw in (None, ""):
+    if raw is None:
         return None
     try:
         return int(raw)
@@ -67,7 +67,7 @@ def _int(params: Any, name: str) -> int | None:
 
 def _instant(params: Any, name: str) -> dt.datetime | None:
     raw = params.get(name)
-    if raw in (None, ""):
+    if raw is None:
         return None
     value = parse_datetime(raw.replace(" ", "+")) if isinstance(raw, str) else None
     if value is None or value.utcoffset() is None:

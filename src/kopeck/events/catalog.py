@@ -219,8 +219,9 @@ EVENT_TYPES: Final[tuple[EventType, ...]] = (
               "documents: when a document gets its number (issued by hand, by a billing run or by the monthly "
               "acts)."),
     _document("document.paid", _("Document paid"),
-              "documents / payments: when an invoice's status becomes paid in full (documents.services."
-              "document_mark_paid, or the payments' allocations), once per invoice."),
+              "documents / payments: when an invoice's status becomes paid in full — its allocations reach its "
+              "total (documents.services.invoice_paid_sync, called by the payments' allocations and by "
+              "mark-paid), once per invoice."),
     _document("document.overdue", _("Document overdue"),
               "documents: the periodic job kopeck.documents.overdue (hourly), once per invoice (dedupe key "
               "document.overdue:<id>), on the first day after its due date on which it is still not fully paid.", {"due_date": DATE, "days_overdue": COUNT}),
@@ -237,6 +238,9 @@ EVENT_TYPES: Final[tuple[EventType, ...]] = (
               "payments: when a refund of a payment (full or partial) is made.", "payments",
               obj({"payment": PAYMENT, "refund": obj({"id": ID, "amount": DECIMAL, "currency": CURRENCY,
                                                        "date": DATE})})),
+    EventType("payment.reversed", 1, _("Payment reversed"), "payment",
+              "payments: when a payment posted by mistake is reversed (its allocations released, its ledger "
+              "transactions reversed).", "payments", obj({"payment": PAYMENT}, {"reason": TEXT})),
     EventType("payment.failed", 1, _("Payment failed"), "payment",
               "payments: when an online payment is declined or fails at the gateway.", "payments",
               obj({"payment": PAYMENT, "error": TEXT}, {"gateway": TEXT})),

@@ -182,11 +182,13 @@ class NewEvent:
     data: Mapping[str, Any]
     client_id: int | None = None
     subject_id: int | None = None
+    dedupe_key: str | None = None  # the caller made sure no event has it yet (the column is unique)
 
 
 def event_record_many(events: Sequence[NewEvent], *, actor: Actor) -> list[int]:
     """Record many events at once (bulk writers: a billing run issuing thousands of documents) in the
-    caller's transaction — the same as :func:`event_record` for each, in order, without dedupe keys.
+    caller's transaction — the same as :func:`event_record` for each, in order; a ``dedupe_key`` is
+    written as given (the caller checked none exists: a repeat fails on the unique column).
     The payload of the first event of each type is checked against the schema (the rest come from
     the same code). Returns the new ids in order."""
     _require_transaction("event_record_many")
@@ -211,10 +213,11 @@ def event_record_many(events: Sequence[NewEvent], *, actor: Actor) -> list[int]:
         subject_id = item.subject_id if item.subject_id is not None or kind.subject != "client" else item.client_id
         rows.append((uuid.uuid4(), item.name, kind.version, item.client_id, sequence, kind.subject, subject_id,
                      dict(item.data), now, str(actor.kind), actor.id, actor.label[:200],
-                     cause[1] if cause else 0, cause[0] if cause else None, DispatchStatus.PENDING.value))
+                     cause[1] if cause else 0, cause[0] if cause else None, DispatchStatus.PENDING.value,
+                     item.dedupe_key))
     ids = insert_rows(Event, ("uid", "type", "version", "client_id", "sequence", "subject_type", "subject_id", "data",
                               "occurred_at", "actor_kind", "actor_id", "actor_label", "depth", "cause_id",
-                              "dispatch_status"), rows)
+                              "dispatch_status", "dedupe_key"), rows)
     _kick_on_commit()
     return ids
 

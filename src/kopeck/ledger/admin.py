@@ -33,7 +33,7 @@ from kopeck.common.admin import (
 from kopeck.common.errors import KopeckError
 from kopeck.configuration.selectors import billing_settings, provider_today, provider_zone
 from kopeck.core.calendar import start_of_local_day
-from kopeck.core.ledger import Operation
+from kopeck.core.ledger import INTERNAL_OPERATIONS, Operation
 from kopeck.core.money import Currency
 from kopeck.core.vat import VatRate
 from kopeck.ledger import selectors, services
@@ -79,7 +79,7 @@ ACTOR_KINDS = {"operator": _("operator"), "api_key": _("API key"), "system": _("
 class OperationForm(forms.Form):
     client = forms.ModelChoiceField(label=_("client"), queryset=Client.objects.all())
     operation = forms.ChoiceField(label=_("operation"), choices=[c for c in OPERATION_CHOICES
-                                                                  if c[0] != Operation.REVERSAL])
+                                                                  if c[0] not in INTERNAL_OPERATIONS])
     amount = forms.DecimalField(label=_("amount"), min_value=0, decimal_places=3)
     reason = forms.CharField(label=_("reason"), max_length=500)
     source_ref = forms.CharField(label=_("source reference"), max_length=200, required=False)
@@ -265,7 +265,8 @@ def _months_chart(request: HttpRequest) -> bo.Chart | None:
     start = dt.date(months[0][0], months[0][1], 1)
     tz = zoneinfo.ZoneInfo(provider_zone())
     rows = (JournalTransaction.objects.filter(currency=currency, recorded_at__gte=start_of_local_day(start, provider_zone()),
-                                              operation__in=[Operation.CHARGE, Operation.ONE_OFF_CHARGE, Operation.PAYMENT])
+                                              operation__in=[Operation.CHARGE, Operation.ONE_OFF_CHARGE, Operation.PAYMENT,
+                                                             Operation.SUSPENSE_ASSIGN])
             .annotate(month=TruncMonth("recorded_at", tzinfo=tz)).values("month", "operation")
             .annotate(total=Sum("amount_minor")))
     charged = dict.fromkeys(months, 0)
@@ -273,7 +274,7 @@ def _months_chart(request: HttpRequest) -> bo.Chart | None:
     for row in rows:
         key = (row["month"].year, row["month"].month)
         if key in charged:
-            target = paid if row["operation"] == Operation.PAYMENT else charged
+            target = paid if row["operation"] in (Operation.PAYMENT, Operation.SUSPENSE_ASSIGN) else charged
             target[key] += int(row["total"] or 0)
     scale = 10 ** Currency.of(currency).minor_units
     labels = [display.date_text(dt.date(y, m, 1))[3:] for y, m in months]  # "12.2026" / "2026-12"

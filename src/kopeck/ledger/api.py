@@ -18,13 +18,13 @@ from kopeck.common.http.base import KopeckAPIView, KopeckGenericAPIView, KopeckV
 from kopeck.common.http.fields import AmountField
 from kopeck.common.http.pagination import Pagination
 from kopeck.common.http.params import currency_param, date_param
-from kopeck.core.ledger import Operation
+from kopeck.core.ledger import INTERNAL_OPERATIONS, Operation
 from kopeck.ledger import selectors, services
 from kopeck.ledger.amounts import from_minor
 from kopeck.ledger.models import JournalTransaction, Posting
 from kopeck.operators.roles import Area
 
-POSTABLE = [o.value for o in Operation if o != Operation.REVERSAL]
+POSTABLE = [o.value for o in Operation if o not in INTERNAL_OPERATIONS]
 
 
 class PostingSerializer(serializers.ModelSerializer[Posting]):

@@ -18,6 +18,9 @@ OPERATION_CHOICES = [
     (Operation.CORRECTION_DEBIT.value, _("Correction (debit)")),
     (Operation.REFUND.value, _("Refund")),
     (Operation.REVERSAL.value, _("Reversal")),
+    (Operation.SUSPENSE_RECEIPT.value, _("Unidentified payment")),
+    (Operation.SUSPENSE_ASSIGN.value, _("Unidentified payment assigned")),
+    (Operation.SUSPENSE_RETURN.value, _("Unidentified payment returned")),
 ]
 ROLE_CHOICES = [
     (AccountRole.CLIENT.value, _("Client account")),
@@ -27,6 +30,7 @@ ROLE_CHOICES = [
     (AccountRole.GATEWAY_CLEARING.value, _("Gateway clearing")),
     (AccountRole.BONUS.value, _("Bonuses")),
     (AccountRole.CORRECTIONS.value, _("Corrections")),
+    (AccountRole.SUSPENSE.value, _("Unidentified payments (suspense)")),
 ]
 
 

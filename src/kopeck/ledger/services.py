@@ -21,6 +21,8 @@ from kopeck.common.actor import Actor
 from kopeck.common.bulk import insert_rows
 from kopeck.common.errors import Conflict, NotFound, ValidationFailed
 from kopeck.core.ledger import (
+    INTERNAL_OPERATIONS,
+    SUSPENSE_OPERATIONS,
     AccountRole,
     Entry,
     LedgerError,
@@ -136,7 +138,7 @@ def _remembered_system_ids(roles: set[AccountRole], currency: str) -> dict[Accou
 
 
 def _write(
-    *, client: Client, currency: str, legs: Sequence[Leg], operation: Operation, amount: Money,
+    *, client: Client | None, currency: str, legs: Sequence[Leg], operation: Operation, amount: Money,
     vat_rate: str, vat: Money | None, reason: str, source_ref: str, actor: Actor,
     explanation: Mapping[str, object], reverses: JournalTransaction | None = None,
 ) -> JournalTransaction:
@@ -150,17 +152,18 @@ def _write(
         actor_label=actor.label, reverses=reverses, explanation=dict(explanation),
     )
     amounts = [to_minor(leg.amount) for leg in legs]
-    after = {"client": client.pk, "operation": str(operation), "amount": amount.to_str(), "currency": currency,
+    after = {"client": client.pk if client else None, "operation": str(operation), "amount": amount.to_str(), "currency": currency,
              "reason": reason, "source_ref": source_ref, "reverses": reverses.pk if reverses else None}
     roles: set[AccountRole] = {leg.role for leg in legs if leg.role != AccountRole.CLIENT}
-    if connection.vendor == "postgresql" and (system := _remembered_system_ids(roles, currency)) is not None:
+    if client is not None and connection.vendor == "postgresql" and (
+            system := _remembered_system_ids(roles, currency)) is not None:
         pk = _insert_pg(actor, txn, legs, system, amounts, after)
         if pk is not None:
             txn.pk = pk
             txn._state.adding = False
             return txn
     with transaction.atomic():
-        client_account = _client_account_locked(client, currency)
+        client_account = _client_account_locked(client, currency) if client is not None else 0
         system = _system_account_ids(roles, currency)
         txn.save(force_insert=True)
         Posting.objects.bulk_create([
@@ -264,6 +267,85 @@ def ledger_charges_post_bulk(*, actor: Actor, charges: Sequence[BulkCharge]) -> 
     return ids
 
 
+@dataclass(frozen=True, slots=True)
+class BulkCredit:
+    """One credit of :func:`ledger_credits_post_bulk`: a ``payment`` to a client's account, or a
+    ``suspense_receipt`` with no client (``client_id`` ``None``); ``amount`` positive."""
+
+    client_id: int | None
+    currency: str
+    amount: Decimal
+    reason: str
+    source_ref: str
+    operation: str = Operation.PAYMENT.value
+
+
+def ledger_credits_post_bulk(*, actor: Actor, credits: Sequence[BulkCredit]) -> list[int]:
+    """Post many payments (and unidentified receipts) in the caller's transaction — the same
+    transactions, postings and audit entries as :func:`ledger_operation_post` /
+    :func:`ledger_suspense_post` for each, in a few bulk statements (bank statement imports).
+    The client accounts are locked first, in id order. All or nothing: an invalid credit raises
+    :class:`ValidationFailed` naming it before anything is written. The ids in ``credits``' order."""
+    if not credits:
+        return []
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("ledger_credits_post_bulk must run inside the caller's transaction")
+    currencies = dict(Client.objects.filter(pk__in={c.client_id for c in credits if c.client_id is not None})
+                      .values_list("pk", "currency"))
+    entries: list[Entry] = []
+    known: dict[tuple[Decimal, str, str], Entry] = {}
+    for n, cr in enumerate(credits):
+        try:
+            op = Operation(cr.operation)
+            if op not in (Operation.PAYMENT, Operation.SUSPENSE_RECEIPT) or (
+                    (cr.client_id is None) != (op == Operation.SUSPENSE_RECEIPT)):
+                raise ValueError(f"{op} with client {cr.client_id}")
+            if cr.client_id is not None and currencies.get(cr.client_id) != cr.currency:
+                raise ValueError(f"client {cr.client_id} has no account in {cr.currency}")
+            if not str(cr.reason).strip():
+                raise ValueError("a reason is required")
+            entry = known.get((cr.amount, cr.currency, op))
+            if entry is None:
+                entry = known[(cr.amount, cr.currency, op)] = operation_entry(op, Money(cr.amount, cr.currency))
+            entries.append(entry)
+        except (ValueError, LedgerError, MoneyError) as exc:
+            raise ValidationFailed(f"Credit {n} is invalid: {exc}", errors={f"credits.{n}": [str(exc)]}) from exc
+    now = clock.now()
+    client_accounts: dict[tuple[int, str], int] = {}
+    by_currency: dict[str, set[int]] = {}
+    for cr in credits:
+        by_currency.setdefault(cr.currency, set())
+        if cr.client_id is not None:
+            by_currency[cr.currency].add(cr.client_id)
+    for currency, client_ids in sorted(by_currency.items()):
+        if not client_ids:
+            continue
+        Account.objects.bulk_create([
+            Account(role=AccountRole.CLIENT, client_id=cid, currency=currency, code=f"client:{cid}:{currency}")
+            for cid in sorted(client_ids)], ignore_conflicts=True)
+        for pk, cid in Account.objects.select_for_update().filter(
+                role=AccountRole.CLIENT, client_id__in=client_ids, currency=currency).order_by("pk") \
+                .values_list("pk", "client_id"):
+            client_accounts[(cid, currency)] = pk
+    roles: set[AccountRole] = {leg.role for entry in entries for leg in entry.legs if leg.role != AccountRole.CLIENT}
+    system = {currency: _system_account_ids(roles, currency) for currency in sorted(by_currency)}
+    kind = str(actor.kind)
+    ids = insert_rows(JournalTransaction, _TXN_FIELDS, [
+        (entry.operation.value, cr.client_id, cr.currency, to_minor(Money(cr.amount, cr.currency)), "", 0,
+         cr.reason.strip(), cr.source_ref.strip(), now, kind, actor.id, actor.label, None, entry.explanation.as_dict())
+        for cr, entry in zip(credits, entries, strict=True)])
+    insert_rows(Posting, ("transaction_id", "account_id", "amount_minor", "currency", "recorded_at"), [
+        (txn_id, client_accounts[(cr.client_id, cr.currency)] if leg.role == AccountRole.CLIENT and cr.client_id
+         else system[cr.currency][leg.role], to_minor(leg.amount), cr.currency, now)
+        for cr, entry, txn_id in zip(credits, entries, ids, strict=True) for leg in entry.legs], ids=False)
+    audit_record_many(actor=actor, entries=[
+        (f"ledger.{entry.operation.value}", "transaction", txn_id, None,
+         {"client": cr.client_id, "operation": entry.operation.value, "amount": Money(cr.amount, cr.currency).to_str(),
+          "currency": cr.currency, "reason": cr.reason.strip(), "source_ref": cr.source_ref.strip(), "reverses": None})
+        for cr, entry, txn_id in zip(credits, entries, ids, strict=True)], json_safe=True)
+    return ids
+
+
 _TXN_FIELDS = ("operation", "client_id", "currency", "amount_minor", "vat_rate", "vat_minor", "reason", "source_ref",
                "recorded_at", "actor_kind", "actor_id", "actor_label", "reverses_id", "explanation")
 
@@ -276,17 +358,19 @@ def forget_system_accounts() -> None:
 def ledger_operation_post(
     *, actor: Actor, client: Client, operation: str, amount: object, reason: str,
     currency: str | None = None, source_ref: str = "", vat_rate: str | None = None, via_gateway: bool = False,
+    internal: bool = False,
 ) -> JournalTransaction:
     """Post a credit (payment, bonus, refund reversal, correction) or a debit (charge, one-off charge,
-    correction, refund) of ``amount`` (positive, gross) on the client's account."""
+    correction, refund) of ``amount`` (positive, gross) on the client's account. ``internal``: the
+    payments app's own operations (an unidentified payment assigned) are allowed too."""
     errors: dict[str, list[str]] = {}
     try:
         op = Operation(operation)
-        if op == Operation.REVERSAL:
+        if op == Operation.REVERSAL or op in SUSPENSE_OPERATIONS or (op in INTERNAL_OPERATIONS and not internal):
             raise ValueError
     except ValueError:
         op = None
-        errors["operation"] = [f"Choose one of: {', '.join(o for o in Operation if o != Operation.REVERSAL)}."]
+        errors["operation"] = [f"Choose one of: {', '.join(o for o in Operation if o not in INTERNAL_OPERATIONS)}."]
     currency_code = (currency or client.currency).upper()
     money: Money | None = None
     try:
@@ -312,8 +396,8 @@ def ledger_operation_post(
             errors["vat_rate"] = [str(exc)]
         if op is not None and op not in (Operation.CHARGE, Operation.ONE_OFF_CHARGE):
             errors["vat_rate"] = ["A VAT rate applies to charges only."]
-    if via_gateway and op is not None and op != Operation.PAYMENT:
-        errors["via_gateway"] = ["Only a payment can come through a gateway."]
+    if via_gateway and op is not None and op not in (Operation.PAYMENT, Operation.REFUND):
+        errors["via_gateway"] = ["Only a payment or a refund can go through a gateway."]
     if errors:
         raise ValidationFailed("The operation is invalid.", errors=errors)
     assert op is not None and money is not None
@@ -333,6 +417,26 @@ def ledger_operation_post(
     )
 
 
+def ledger_suspense_post(
+    *, actor: Actor, operation: str, amount: Money, reason: str, source_ref: str = "", via_gateway: bool = False,
+) -> JournalTransaction:
+    """Post an operation of the suspense account, with no client (the payments app's unidentified
+    payments): ``suspense_receipt`` (Dr cash / Cr suspense) or ``suspense_return`` (the opposite).
+    ``amount`` is positive and in whole minor units (the caller validated it)."""
+    op = Operation(operation)
+    if op not in SUSPENSE_OPERATIONS:
+        raise ValidationFailed.field("operation", "Choose suspense_receipt or suspense_return.")
+    if not str(reason or "").strip():
+        raise ValidationFailed.field("reason", "A reason is required.")
+    try:
+        entry = operation_entry(op, amount, via_gateway=via_gateway)
+    except (LedgerError, MoneyError) as exc:
+        raise ValidationFailed.field("amount", str(exc)) from exc
+    return _write(client=None, currency=amount.currency.code, legs=entry.legs, operation=op, amount=amount,
+                  vat_rate="", vat=None, reason=reason.strip(), source_ref=source_ref.strip(), actor=actor,
+                  explanation=entry.explanation.as_dict())
+
+
 def ledger_transaction_reverse(*, actor: Actor, transaction_id: int, reason: str) -> JournalTransaction:
     """Post the exact opposite of a transaction. A transaction is reversed at most once, and a
     reversal is not itself reversed (post the operation again instead)."""
@@ -343,10 +447,13 @@ def ledger_transaction_reverse(*, actor: Actor, transaction_id: int, reason: str
         raise NotFound(f"Transaction {transaction_id} does not exist.")
     if original.operation == Operation.REVERSAL:
         raise Conflict("A reversal cannot be reversed; post the operation again instead.")
-    if original.client is None:
+    if original.client is None and original.operation not in SUSPENSE_OPERATIONS:
         raise Conflict("Only client-account transactions can be reversed here.")
     with transaction.atomic():
-        _client_account_locked(original.client, original.currency)
+        if original.client is not None:
+            _client_account_locked(original.client, original.currency)
+        else:  # a suspense-account transaction: its row stands for the lock (one reversal at a time)
+            JournalTransaction.objects.select_for_update().filter(pk=original.pk).first()
         if JournalTransaction.objects.filter(reverses=original).exists():
             raise Conflict(f"Transaction {original.pk} has already been reversed.")
         postings = list(original.postings.select_related("account"))

@@ -47,10 +47,12 @@ APP_AREAS: dict[str, Area] = {
     "audit": Area.AUDIT,
     "billing": Area.BILLING,
     "documents": Area.DOCUMENTS,
+    "payments": Area.LEDGER,
     "outbox": Area.SETTINGS,
     "events": Area.EVENTS,
     "rules": Area.EVENTS,
     "webhooks": Area.EVENTS,
+    "gateways": Area.LEDGER,  # online payments: money; their settings too
 }
 
 ALL_SCOPES: list[str] = [f"{a}:{x}" for a in Area for x in Access] + ["*:read", "*:write"]

@@ -29,6 +29,7 @@ from kopeck.common.http.fields import AmountField, DateField
 from kopeck.common.http.idempotency import HEADER as IDEMPOTENCY_HEADER
 from kopeck.common.http.params import choice_param, int_param
 from kopeck.core.money import Money
+from kopeck.core.subscriptions.terms import MAX_QUANTITY
 from kopeck.ledger.amounts import from_minor
 from kopeck.operators.roles import Access, Area
 from kopeck.subscriptions import services
@@ -93,7 +94,7 @@ class SubscriptionCreateSerializer(serializers.Serializer):  # type: ignore[type
     plan_version = serializers.PrimaryKeyRelatedField(
         queryset=PlanVersion.objects.select_related("plan"), required=False, allow_null=True,
         help_text="A published plan version id (instead of, or with, the plan code).")
-    quantity = serializers.IntegerField(required=False, min_value=1, help_text="Default 1.")
+    quantity = serializers.IntegerField(required=False, min_value=1, max_value=MAX_QUANTITY, help_text="Default 1.")
     currency = serializers.CharField(max_length=3, required=False, help_text=(
         "One of the plan's currencies; default and only allowed value: the client's account currency."))
     start_date = DateField(required=False, help_text=(
@@ -123,13 +124,13 @@ class ChangePlanSerializer(serializers.Serializer):  # type: ignore[type-arg]
         "Plan code: the version in force today. Required unless plan_version is given."))
     plan_version = serializers.PrimaryKeyRelatedField(
         queryset=PlanVersion.objects.select_related("plan"), required=False, allow_null=True)
-    quantity = serializers.IntegerField(required=False, allow_null=True, min_value=1,
+    quantity = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_QUANTITY,
                                         help_text="Default: unchanged.")
     timing = serializers.ChoiceField(choices=TIMINGS, required=False, default="default")
 
 
 class ChangeQuantitySerializer(serializers.Serializer):  # type: ignore[type-arg]
-    quantity = serializers.IntegerField(min_value=1)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
 
 
 class SubscriptionCancelSerializer(serializers.Serializer):  # type: ignore[type-arg]

@@ -53,7 +53,7 @@ class KopeckSchema(AutoSchema):
 
     def get_override_parameters(self) -> list[Any]:
         params = list(super().get_override_parameters())
-        if self.method in MUTATING and getattr(self.view, "idempotent", True):
+        if self.method in MUTATING and takes_idempotency_key(self.view, self.method.lower()):
             params.append(OpenApiParameter(
                 name="Idempotency-Key", type=str, location=OpenApiParameter.HEADER, required=False,
                 description="A unique key (1–255 chars) for this operation: a repeat with the same key "
@@ -102,12 +102,24 @@ class KopeckSchema(AutoSchema):
         return responses
 
 
+def takes_idempotency_key(view: Any, method: str) -> bool:
+    """Whether the view's handler of ``method`` (or its viewset action) runs under Idempotency-Key:
+    not when the view or the handler says ``idempotent = False``."""
+    if not getattr(view, "idempotent", True):
+        return False
+    action = getattr(view, "action", None) or (getattr(view, "action_map", None) or {}).get(method)
+    handler = getattr(view, action or method, None)
+    return bool(getattr(handler, "idempotent", True))
+
+
 class KopeckView:
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         dispatch = super().dispatch  # type: ignore[misc]
         method = (request.method or "").lower()
         if method not in self.http_method_names or getattr(self, method, None) is None:  # type: ignore[attr-defined]
             return dispatch(request, *args, **kwargs)  # 405 from DRF, before any Idempotency-Key check
+        if not takes_idempotency_key(self, method):  # idempotent by its own means (a file upload: its hash)
+            return dispatch(request, *args, **kwargs)
         return idempotent(request, lambda: dispatch(request, *args, **kwargs))
 
     @property

@@ -4,7 +4,7 @@ the limit, a crash): every one an RFC 9457 problem, never an HTML page.
 * query strings: no NUL characters (PostgreSQL's text cannot hold them) → 400 naming the parameter;
 * request headers over ``KOPECK_MAX_HEADER_BYTES`` in total → 431;
 * a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (announced by Content-Length, or found while reading)
-  → 413;
+  → 413 — or over ``KOPECK_MAX_UPLOAD_BYTES`` on an endpoint that takes a file (:func:`allow_upload`);
 * any exception a view does not turn into a problem → 500 problem (logged with its traceback).
 """
 
@@ -29,6 +29,21 @@ def is_api(request: HttpRequest) -> bool:
     return request.path_info.startswith("/api/")
 
 
+# Paths (prefixes) of the endpoints that take a file: their POST bodies may reach
+# KOPECK_MAX_UPLOAD_BYTES (the file goes to disk, not memory). Apps register theirs when Django starts.
+_UPLOAD_PATHS: set[str] = set()
+
+
+def allow_upload(path_prefix: str) -> None:
+    _UPLOAD_PATHS.add(path_prefix)
+
+
+def body_limit(request: HttpRequest) -> int:
+    if request.method == "POST" and any(request.path_info.startswith(p) for p in _UPLOAD_PATHS):
+        return int(settings.KOPECK_MAX_UPLOAD_BYTES)
+    return int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+
+
 def problem_json(request: HttpRequest, status: int, code: str, title: str, detail: str,
                  errors: list[dict[str, str]] | None = None) -> JsonResponse:
     body = problem(status, code, title, detail, instance=request.get_full_path()[:2000], errors=errors)
@@ -37,7 +52,7 @@ def problem_json(request: HttpRequest, status: int, code: str, title: str, detai
 
 
 def too_large(request: HttpRequest) -> JsonResponse:
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    limit = body_limit(request)
     return problem_json(request, 413, "payload-too-large", _("Payload too large"),
                         _("The request body is larger than %(limit)d bytes.") % {"limit": limit})
 
@@ -71,7 +86,7 @@ class ApiGuardMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+        if length > body_limit(request):
             return too_large(request)
         bad = [name for name, values in request.GET.lists()
                if "\x00" in name or any("\x00" in v for v in values)]

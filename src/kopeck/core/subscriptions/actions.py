@@ -232,12 +232,16 @@ def quote_phase_change(old: Terms, new: Terms | None, on: dt.date, billed: Seque
     truncated: list[tuple[str, dt.date]] = []
     same_cycle = new is not None and _same_cycle(old, new, on)
     credits: list[Credit] = []
-    for b in billed:
+    carried_codes: set[str] = set()
+    for b in sorted(billed, key=lambda b: (b.period.start, b.component)):
         if b.component == SETUP_FEE or b.service_end <= on:
             continue
+        if b.component in carried_codes:
+            continue  # a marker of an earlier carry-over: the piece that was paid is carried again
         if new is not None and same_cycle and b.counts and (price := _pricing(old, b.component)) is not None \
                 and price == _pricing(new, b.component):
             carried.append(b.key)
+            carried_codes.add(b.component)
             continue
         truncated.append(b.key)
         credit = _credit(old, b, on)

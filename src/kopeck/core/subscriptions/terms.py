@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
+from typing import TypeGuard
 
 from kopeck.core.periods import (
     BillingCycle,
@@ -39,6 +40,14 @@ from kopeck.core.periods import (
 )
 from kopeck.core.pricing.plan import PlanSpec
 from kopeck.core.vat import VatRate
+
+MAX_QUANTITY = 1_000_000
+"""The most units a subscription may have: a seat count or a number of servers, not a metered
+amount (usage has its own limits). It keeps every charge far from the ledger's integer range."""
+
+
+def is_valid_quantity(quantity: object) -> TypeGuard[int]:
+    return isinstance(quantity, int) and not isinstance(quantity, bool) and 1 <= quantity <= MAX_QUANTITY
 
 
 class TermsError(ValueError):
@@ -84,8 +93,8 @@ class Terms:
     def __post_init__(self) -> None:
         object.__setattr__(self, "anchor", Anchor(self.anchor))
         object.__setattr__(self, "first_period", FirstPeriod(self.first_period))
-        if isinstance(self.quantity, bool) or not isinstance(self.quantity, int) or self.quantity < 1:
-            raise TermsError("the quantity must be a whole number of at least 1", "quantity")
+        if not is_valid_quantity(self.quantity):
+            raise TermsError(f"the quantity must be a whole number from 1 to {MAX_QUANTITY:,}", "quantity")
         if self.currency not in self.plan.currencies:
             raise TermsError(f"the plan has no price in {self.currency}; it is priced in "
                              f"{', '.join(self.plan.currencies)}", "currency")

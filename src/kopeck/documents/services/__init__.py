@@ -25,6 +25,8 @@ from kopeck.documents.services.lifecycle import (
     document_pdf,
     document_resend,
     documents_deliveries_resume,
+    invoice_paid_sync,
+    invoices_paid_sync_bulk,
     template_preview,
 )
 from kopeck.documents.services.periodic import (
@@ -56,7 +58,7 @@ __all__ = [
     "document_cancel", "document_create_draft", "document_issue", "document_mark_paid", "document_pdf",
     "document_reconciliation_create", "document_resend", "document_settings_update", "document_state",
     "document_template_reset", "document_template_save", "documents_deliveries_resume", "documents_issue_for_run", "documents_issue_monthly_acts",
-    "documents_monthly_acts_due", "legal_entity_clean", "legal_entity_create", "legal_entity_state",
+    "documents_monthly_acts_due", "invoice_paid_sync", "invoices_paid_sync_bulk", "legal_entity_clean", "legal_entity_create", "legal_entity_state",
     "legal_entity_update", "numbering_rule_set", "run_is_applied", "template_check", "template_preview",
     "variable_delete", "variable_set",
 ]

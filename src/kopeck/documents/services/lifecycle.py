@@ -11,13 +11,14 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
-from kopeck.audit.services import audit_record
+from kopeck.audit.services import audit_record, audit_record_many
 from kopeck.common import clock
 from kopeck.common.actor import Actor
+from kopeck.common.bulk import update_rows
 from kopeck.common.errors import Conflict, NotFound, ValidationFailed
 from kopeck.core.money import Money, MoneyError, from_minor, to_minor
 from kopeck.documents.data import sample_data
-from kopeck.documents.events import record_document_event
+from kopeck.documents.events import document_event_data, record_document_event
 from kopeck.documents.models import (
     DeliveryStatus,
     Document,
@@ -26,11 +27,12 @@ from kopeck.documents.models import (
     DocumentStatus,
     DocumentType,
 )
+from kopeck.documents.ports import invoice_payer
 from kopeck.documents.rendering import TemplateRefused
 from kopeck.documents.selectors import (
     document_html,
 )
-from kopeck.documents.services.common import TOPIC_EMAIL, document_state
+from kopeck.documents.services.common import ISSUED_STATES, TOPIC_EMAIL, document_state
 from kopeck.documents.services.issuing import _queue_emails, _recipients
 from kopeck.documents.services.setup import template_check
 
@@ -60,7 +62,13 @@ def document_cancel(*, actor: Actor, document: Document, reason: str) -> Documen
 
 
 def document_mark_paid(*, actor: Actor, document: Document, amount: Any = None) -> Document:
-    """Record a payment of an issued invoice: the whole rest (no ``amount``) or a part of it."""
+    """Pay an issued invoice by hand: the whole rest (no ``amount``) or a part of it. This records a
+    real payment of the client (method ``manual``) allocated to the invoice — the payments app does
+    it through :mod:`kopeck.documents.ports` — so the invoice's paid amount and status follow from
+    its allocations like any other payment's."""
+    payer = invoice_payer()
+    if payer is None:
+        raise Conflict("Payments are not installed: an invoice cannot take a payment.")
     with transaction.atomic():
         doc = Document.objects.select_for_update().filter(pk=document.pk).first()
         if doc is None:
@@ -83,15 +91,73 @@ def document_mark_paid(*, actor: Actor, document: Document, amount: Any = None) 
             if paid > rest:
                 raise ValidationFailed.field("amount", f"At most the unpaid rest, "
                                                        f"{from_minor(rest, doc.currency).to_str()}.")
-        before = document_state(doc)
-        doc.paid_minor += paid
-        doc.status = DocumentStatus.PAID if doc.paid_minor >= doc.amount_minor else DocumentStatus.PARTLY_PAID
-        doc.save(update_fields=["paid_minor", "status"])
-        audit_record(actor=actor, action="document.mark_paid", object_type="document", object_id=doc.pk,
-                     before=before, after=document_state(doc))
-        if doc.status == DocumentStatus.PAID:
-            record_document_event(actor, "document.paid", doc)
+        payer(actor=actor, document=doc, amount_minor=paid)
+        doc.refresh_from_db()
     return doc
+
+
+def invoice_paid_sync(*, actor: Actor, document: Document, paid_minor: int) -> Document:
+    """Set an issued invoice's paid amount to ``paid_minor`` — the sum of its allocations, which the
+    payments app computed with the invoice locked (``select_for_update``) — and its status from it:
+    ``paid`` when nothing is left, ``partly_paid`` when something is, ``issued`` when nothing is
+    paid. The one writer of ``paid_minor``; ``document.paid`` is recorded when it becomes paid."""
+    doc = document
+    if doc.type != DocumentType.INVOICE or doc.status not in ISSUED_STATES:
+        raise Conflict(f"A {doc.status} {doc.type} cannot be paid.", errors={"document": ["Not an issued invoice."]})
+    if not 0 <= paid_minor <= doc.amount_minor:
+        raise Conflict("An invoice is never paid beyond its total.", errors={"amount": ["More than the invoice."]})
+    status = (DocumentStatus.PAID if paid_minor >= doc.amount_minor
+              else DocumentStatus.PARTLY_PAID if paid_minor > 0 else DocumentStatus.ISSUED)
+    if (doc.paid_minor, doc.status) == (paid_minor, status):
+        return doc
+    before = document_state(doc)
+    doc.paid_minor, doc.status = paid_minor, status
+    doc.save(update_fields=["paid_minor", "status"])
+    audit_record(actor=actor, action="document.paid_sync", object_type="document", object_id=doc.pk,
+                 before=before, after=document_state(doc))
+    if status == DocumentStatus.PAID and before["status"] != DocumentStatus.PAID:
+        record_document_event(actor, "document.paid", doc)
+    return doc
+
+
+def invoices_paid_sync_bulk(*, actor: Actor, paid: dict[int, int]) -> None:
+    """:func:`invoice_paid_sync` for many invoices at once (a bank statement's allocations):
+    ``paid`` maps invoice ids — locked by the caller — to their new paid amounts. A few bulk
+    statements: the update, the audit entries, the ``document.paid`` events of those now paid
+    (once per invoice, as the single writer records it)."""
+    if not paid:
+        return
+    docs = list(Document.objects.filter(pk__in=paid).order_by("id").only(
+        "id", "type", "status", "number", "issue_date", "due_date", "client_id", "legal_entity_id", "amount_minor",
+        "vat_minor", "paid_minor", "currency", "correction_number", "run_id"))
+    changed: list[Document] = []
+    audit: list[tuple[str, str, object, Any, Any]] = []
+    newly_paid: list[Document] = []
+    for doc in docs:
+        units = paid[doc.pk]
+        if doc.type != DocumentType.INVOICE or doc.status not in ISSUED_STATES or not 0 <= units <= doc.amount_minor:
+            raise Conflict(f"Invoice {doc.pk} cannot be paid {units}.", errors={"document": ["Not payable."]})
+        status = (DocumentStatus.PAID if units >= doc.amount_minor
+                  else DocumentStatus.PARTLY_PAID if units > 0 else DocumentStatus.ISSUED)
+        if (doc.paid_minor, doc.status) == (units, status):
+            continue
+        before = document_state(doc)
+        if status == DocumentStatus.PAID and doc.status != DocumentStatus.PAID:
+            newly_paid.append(doc)
+        doc.paid_minor, doc.status = units, status
+        changed.append(doc)
+        audit.append(("document.paid_sync", "document", doc.pk, before, document_state(doc)))
+    update_rows(Document, ("paid_minor", "status"), [(d.pk, d.paid_minor, d.status) for d in changed])
+    audit_record_many(actor=actor, entries=audit)
+    if newly_paid:
+        from kopeck.events.models import Event
+        from kopeck.events.services import NewEvent, event_record_many
+
+        keys = {f"document.paid:{d.pk}": d for d in newly_paid}
+        seen = set(Event.objects.filter(dedupe_key__in=list(keys)).values_list("dedupe_key", flat=True))
+        event_record_many([NewEvent("document.paid", {"document": document_event_data(d)}, client_id=d.client_id,
+                                    subject_id=d.pk, dedupe_key=k) for k, d in keys.items() if k not in seen],
+                          actor=actor)
 
 
 def document_resend(*, actor: Actor, document: Document, recipients: Sequence[str] | None = None) -> list[DocumentDelivery]:

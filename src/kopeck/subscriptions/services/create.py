@@ -20,7 +20,7 @@ from kopeck.core.money import Currency, Money, MoneyError
 from kopeck.core.pricing.errors import PricingError
 from kopeck.core.pricing.plan import PlanSpec
 from kopeck.core.subscriptions import Terms, TermsError, trial_end_for
-from kopeck.core.subscriptions.terms import Anchor, FirstPeriod
+from kopeck.core.subscriptions.terms import MAX_QUANTITY, Anchor, FirstPeriod, is_valid_quantity
 from kopeck.subscriptions.events import record_subscription_events
 from kopeck.subscriptions.models import AnchorKind, FirstPeriodPolicy, Subscription, SubscriptionStatus
 from kopeck.subscriptions.services.common import Errors, audit, status_on, subscription_state, timeline_add
@@ -64,8 +64,8 @@ def _decimal(value: object, name: str, errors: Errors) -> Decimal | None:
 
 
 def check_quantity(quantity: object, errors: Errors) -> int:
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
-        errors["quantity"] = ["The quantity must be a whole number of at least 1."]
+    if not is_valid_quantity(quantity):
+        errors["quantity"] = [f"The quantity must be a whole number from 1 to {MAX_QUANTITY:,}."]
         return 1
     return quantity
 

@@ -1,0 +1,202 @@
+"""Verified gateway notifications per second over HTTP (issue 16; target ≥ 500/s on 2 cores, p99 ≤ 100 ms,
+duplicates never credited).
+
+A scratch PostgreSQL database gets ``--payments`` pending CloudPayments orders (one client each, cycling
+over ``--clients``); ``kopeck serve`` (gunicorn, ``--workers`` × ``--threads``) receives a CloudPayments
+``Pay`` notification for every order — signed with Content-HMAC over the raw body — plus 10 % copies of
+already-sent ones, in random order, from ``--connections`` keep-alive connections. Every notification is
+stored, verified, checked against its order and credited (a kopeck.payments payment, its ledger posting
+and allocation) or found a duplicate. At the end the database must hold exactly one credit per order.
+
+    .venv/bin/python benchmarks/gateway_notifications.py --payments 5000
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import http.client
+import os
+import random
+import secrets
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+from scratch_db import bench_env, recreate_database, server_info  # benchmarks/ is on sys.path as a script
+
+ROOT = Path(__file__).resolve().parents[1]
+API_SECRET = "bench-cp-api-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def prepare(payments: int, clients: int) -> tuple[int, list[str]]:
+    """The setting and the pending orders, written directly (the setup is not what is measured)."""
+    import django
+
+    django.setup()
+    from kopeck.clients.models import Client
+    from kopeck.common.actor import Actor
+    from kopeck.common.clock import now
+    from kopeck.gateways.models import GatewayPayment, GatewaySetting, PaymentStatus
+    from kopeck.gateways.services import setting_save
+
+    at = now()
+    setting = setting_save(actor=Actor.system("bench"), setting=GatewaySetting(
+        provider="cloudpayments", name="bench", is_live=False, options={"public_id": "pk_bench"}),
+        credentials={"api_secret": API_SECRET})
+    Client.objects.bulk_create([Client(type="legal", name=f"ООО «Клиент {i}»", currency="RUB", fields={},
+                                       search_text=f"клиент {i}", created_at=at, updated_at=at)
+                                for i in range(clients)], batch_size=2000)
+    ids = list(Client.objects.order_by("id").values_list("id", flat=True))
+    orders = [secrets.token_hex(16) for _ in range(payments)]
+    GatewayPayment.objects.bulk_create([GatewayPayment(
+        setting=setting, client_id=ids[i % len(ids)], order_id=order, amount_minor=150000, currency="RUB",
+        description="bench", status=PaymentStatus.PENDING, is_test=True, created_by="bench", created_at=at,
+        updated_at=at) for i, order in enumerate(orders)], batch_size=2000)
+    return setting.pk, orders
+
+
+def body_of(order: str, txn: int, when: str) -> tuple[bytes, str]:
+    fields = {"TransactionId": str(txn), "Amount": "1500.00", "Currency": "RUB", "DateTime": when,
+              "CardFirstSix": "424242", "CardLastFour": "4242", "CardType": "Visa", "TestMode": "1",
+              "Status": "Completed", "OperationType": "Payment", "InvoiceId": order, "AccountId": "1"}
+    body = urllib.parse.urlencode(fields).encode()
+    return body, base64.b64encode(hmac.new(API_SECRET.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def fire(port: int, path: str, bodies: list[tuple[bytes, str]], connections: int) -> tuple[list[float], list[str]]:
+    latencies: list[float] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+    cursor = iter(range(len(bodies)))
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        mine: list[float] = []
+        while True:
+            with lock:
+                i = next(cursor, None)
+            if i is None:
+                break
+            body, mac = bodies[i]
+            started = time.perf_counter()
+            try:
+                conn.request("POST", path, body=body, headers={"Content-Type": "application/x-www-form-urlencoded",
+                                                                "Content-HMAC": mac})
+                res = conn.getresponse()
+                data = res.read()
+            except (OSError, http.client.HTTPException) as exc:
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                with lock:
+                    failures.append(repr(exc))
+                continue
+            mine.append(time.perf_counter() - started)
+            if res.status != 200 or data != b'{"code": 0}':
+                with lock:
+                    failures.append(f"{res.status} {data[:100]!r}")
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=worker) for _ in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return latencies, failures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--payments", type=int, default=5000)
+    parser.add_argument("--clients", type=int, default=2000)
+    parser.add_argument("--duplicates", type=float, default=0.10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--database-url", default=os.environ.get(
+        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/kopeck_bench_gateways"))
+    args = parser.parse_args()
+
+    recreate_database(args.database_url)
+    work = Path(os.environ.get("TMPDIR", "/tmp")) / f"kopeck-bench-gw-{os.getpid()}"
+    (work / "var").mkdir(parents=True, exist_ok=True)
+    env = bench_env(args.database_url, ROOT, "bench-" + secrets.token_hex(16))
+    env.update({"KOPECK_VAR_DIR": str(work / "var"), "KOPECK_SCHEDULER": "off"})
+    os.environ.update(env)
+    subprocess.run([str(ROOT / ".venv" / "bin" / "kopeck"), "migrate", "-v", "0"], env=env, check=True)
+    setting_id, orders = prepare(args.payments, args.clients)
+
+    from kopeck.common.clock import now
+
+    when = now().astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")  # the provider's signed send time
+    firsts = [body_of(order, 1_000_000 + i, when) for i, order in enumerate(orders)]
+    rng = random.Random(16)
+    copies = [firsts[rng.randrange(len(firsts))] for _ in range(int(len(firsts) * args.duplicates))]
+    bodies = list(firsts)
+    for copy in copies:  # each copy somewhere after a first send is likely
+        bodies.insert(rng.randrange(len(bodies) // 2, len(bodies) + 1), copy)
+
+    port = free_port()
+    server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "kopeck"), "serve", "--bind", f"127.0.0.1:{port}",
+                               "--workers", str(args.workers), "--threads", str(args.threads)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(300):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        path = f"/gateways/cloudpayments/{setting_id}/pay/"
+        fire(port, path, [body_of(secrets.token_hex(16), 1, when)] * 20, 4)  # warm the workers (unknown orders)
+        load_before = os.getloadavg()
+        started = time.perf_counter()
+        latencies, failures = fire(port, path, bodies, args.connections)
+        wall = time.perf_counter() - started
+        load_after = os.getloadavg()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    from django.db.models import Count
+
+    from kopeck.gateways.models import GatewayPayment, Notification
+    from kopeck.payments.models import Payment
+
+    credited = GatewayPayment.objects.filter(status="succeeded").count()
+    payments = Payment.objects.filter(method="cloudpayments").count()
+    twice = Payment.objects.values("external_id").annotate(n=Count("id")).filter(n__gt=1).count()
+    verdicts = dict(Notification.objects.exclude(kind="pay", transaction_id="1").values_list("verdict").annotate(
+        n=Count("id")).values_list("verdict", "n"))
+    latencies.sort()
+    p50 = latencies[len(latencies) // 2] * 1000
+    p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
+    info = server_info(args.database_url)
+    print(f"{len(bodies)} notifications ({len(copies)} duplicates) over {args.connections} connections to "
+          f"{args.workers} workers × {args.threads} threads: {wall:.2f} s, {len(bodies) / wall:.0f} verified/s, "
+          f"p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    print(f"credited orders {credited}/{len(orders)}, payments {payments}, payments credited twice {twice}, "
+          f"verdicts {verdicts}, failures {len(failures)} {failures[:3]}")
+    print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f}; cores {os.cpu_count()}; "
+          f"PostgreSQL {info['server_version']} (synchronous_commit={info['synchronous_commit']})")
+    ok = credited == len(orders) == payments and twice == 0 and not failures
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

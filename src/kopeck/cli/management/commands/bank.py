@@ -1,0 +1,120 @@
+"""``kopeck bank``: bank statements and payment orders (docs/payments.md).
+
+    kopeck bank import FILE [--apply] [--no-progress]
+    kopeck bank refunds --from 2026-12-01 --to 2026-12-31 [--out FILE]
+
+``import`` reads a 1CClientBankExchange file (1.02 or 1.03, Windows-1251, DOS or UTF-8) and prints its
+preview — matched, unidentified, duplicate and ignored documents with totals; with ``--apply`` it
+applies it (once: a file applied before adds nothing). A malformed file: the message names its line,
+nothing is stored, exit status 1. ``refunds`` writes the period's refunds as outgoing payment orders
+(1CClientBankExchange, Windows-1251) for the bank's client program."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from kopeck.common.actor import Actor
+from kopeck.common.errors import KopeckError
+from kopeck.payments.models import BankStatement, LineOutcome, StatementLine
+from kopeck.payments.statements.apply import bank_statement_apply
+from kopeck.payments.statements.preview import bank_statement_preview
+
+TITLES = {LineOutcome.MATCHED: "matched", LineOutcome.UNIDENTIFIED: "unidentified",
+          LineOutcome.DUPLICATE: "duplicate", LineOutcome.IGNORED: "ignored"}
+
+
+class _Err:
+    """The command's stderr for tqdm: written as is (no line ending added)."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> None:
+        self.stream.write(text, ending="")
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+class Command(BaseCommand):
+    help = "Import bank statements (1CClientBankExchange); export refunds as payment orders."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        imp = sub.add_parser("import", help="Preview a statement file; --apply to credit it.")
+        imp.add_argument("file", help="The 1CClientBankExchange file (kl_to_1c.txt).")
+        imp.add_argument("--apply", action="store_true", help="Apply the statement after the preview.")
+        imp.add_argument("--no-progress", action="store_true", help="Do not show the progress bar.")
+        refunds = sub.add_parser("refunds", help="Write the refunds of a period as outgoing payment orders.")
+        refunds.add_argument("--from", dest="date_from", required=True, help="First day, YYYY-MM-DD.")
+        refunds.add_argument("--to", dest="date_to", required=True, help="Last day, YYYY-MM-DD.")
+        refunds.add_argument("--out", help="The file to write (default: standard output).")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        actor = Actor.system("cli")
+        if options["action"] == "refunds":
+            self._refunds(actor, options)
+            return
+        path = Path(options["file"])
+        if not path.is_file():
+            raise CommandError(f"{path}: no such file")
+        quiet = options["no_progress"]
+        size = path.stat().st_size
+        try:
+            with path.open("rb") as stream, tqdm(total=size, unit="B", unit_scale=True,
+                                                 desc="preview", file=_Err(self.stderr), disable=quiet) as bar:
+
+                def read_so_far(_documents: int) -> None:
+                    bar.update(max(0, stream.tell() - bar.n))
+
+                statement = bank_statement_preview(actor=actor, stream=stream, file_name=path.name,
+                                                   progress=read_so_far)
+                bar.update(max(0, size - bar.n))
+            self._print(statement)
+            if options["apply"]:
+                total = StatementLine.objects.filter(
+                    statement=statement, outcome__in=(LineOutcome.MATCHED, LineOutcome.UNIDENTIFIED)).count()
+                with tqdm(total=total, unit=" orders", desc="apply", file=_Err(self.stderr),
+                          disable=quiet or statement.status == "applied") as applying:
+
+                    def applied_so_far(done: int) -> None:
+                        applying.update(done - applying.n)
+
+                    statement = bank_statement_apply(actor=actor, statement=statement, progress=applied_so_far)
+                self.stdout.write(f"Applied statement {statement.pk} ({statement.applied_at:%Y-%m-%d %H:%M} UTC).")
+        except KopeckError as exc:
+            raise CommandError("; ".join(m for ms in exc.errors.values() for m in ms) or exc.detail) from None
+
+    def _print(self, st: BankStatement) -> None:
+        self.stdout.write(f"Statement {st.pk}: {st.file_name}, version {st.version}, {st.encoding}, "
+                          f"{st.date_from or '?'} — {st.date_to or '?'}, {st.status}")
+        for outcome, title in TITLES.items():
+            row = st.totals.get(outcome, {"count": 0, "amount": "0.00"})
+            self.stdout.write(f"  {title:<13} {row['count']:>8}  {row['amount']:>18}")
+        for balance in st.balances:
+            if balance.get("adds_up") is False:
+                self.stdout.write(f"  warning: the balance section of line {balance['line']} does not add up")
+        if st.status != "applied":
+            self.stdout.write("Preview only: run again with --apply to credit it.")
+
+    def _refunds(self, actor: Actor, options: dict[str, Any]) -> None:
+        from kopeck.payments.statements.orders import refund_orders_file
+
+        try:
+            start, end = dt.date.fromisoformat(options["date_from"]), dt.date.fromisoformat(options["date_to"])
+        except ValueError as exc:
+            raise CommandError(f"--from/--to: {exc}") from None
+        try:
+            data = refund_orders_file(date_from=start, date_to=end)
+        except KopeckError as exc:
+            raise CommandError(exc.detail) from None
+        if options.get("out"):
+            Path(options["out"]).write_bytes(data)
+        else:
+            sys.stdout.buffer.write(data)

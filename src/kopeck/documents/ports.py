@@ -1,0 +1,35 @@
+"""What documents need from the apps above them, as small ports.
+
+Payments sit above documents in the layers (a payment is allocated to invoices). Paying an invoice
+"by hand" (``document_mark_paid``, the API's ``mark-paid``) is recording a real payment of the
+client and allocating it to the invoice: the documents app asks for it through
+:class:`InvoicePayer`, which ``kopeck.payments`` registers when Django starts
+(``PaymentsConfig.ready``). An invoice's paid amount and status are derived from the allocations
+(``kopeck.documents.services.invoice_paid_sync``), never set directly."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from kopeck.common.actor import Actor
+
+if TYPE_CHECKING:
+    from kopeck.documents.models import Document
+
+
+class InvoicePayer(Protocol):
+    def __call__(self, *, actor: Actor, document: Document, amount_minor: int) -> None:
+        """Record a manual payment of ``amount_minor`` by the invoice's client and allocate it to
+        ``document`` (which the caller has locked), in the caller's transaction."""
+
+
+_payer: InvoicePayer | None = None
+
+
+def register_invoice_payer(payer: InvoicePayer) -> None:
+    global _payer
+    _payer = payer
+
+
+def invoice_payer() -> InvoicePayer | None:
+    return _payer

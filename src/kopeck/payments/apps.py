@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class PaymentsConfig(AppConfig):
+    name = "kopeck.payments"
+    label = "payments"
+    verbose_name = _("Payments")
+
+    def ready(self) -> None:
+        from kopeck.documents.ports import register_invoice_payer
+        from kopeck.payments.services import invoice_pay_by_hand
+
+        register_invoice_payer(invoice_pay_by_hand)
+
+        from kopeck.common.http.guard import allow_upload
+
+        allow_upload("/api/v1/bank-statements/")
