@@ -28,8 +28,7 @@ class TypeFilter(admin.SimpleListFilter):
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
         groups = sorted({t.group for t in EVENT_TYPES})
-        return [(f"{g}.*", _("%(group)s: all events") % {"group": capfirst(pgettext("audit object", g))})
-                for g in groups] + [(t.name, t.title) for t in EVENT_TYPES]
+        return [(f"{g}.*", group_choice_title(g)) for g in groups] + [(t.name, t.title) for t in EVENT_TYPES]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Event]) -> QuerySet[Event]:
         value = self.value()
@@ -38,6 +37,23 @@ class TypeFilter(admin.SimpleListFilter):
         if value.endswith(".*"):
             return queryset.filter(type__startswith=value[:-1])
         return queryset.filter(type=value)
+
+
+def group_choice_title(group: str) -> str:
+    """``Клиент: все события`` — a group of event types by name (the audit objects' names)."""
+    return str(_("%(group)s: all events") % {"group": capfirst(pgettext("audit object", group))})
+
+
+def types_title(names: list[str]) -> str:
+    """A list of event types, groups (``client.*``) and ``*`` by their names."""
+    def one(name: str) -> str:
+        if name == "*":
+            return str(_("all events"))
+        if name.endswith(".*"):
+            return group_choice_title(name[:-2])
+        return event_title(name)
+
+    return "; ".join(one(n) for n in names) or "—"
 
 
 def event_title(name: str) -> str:

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kopeck.common.admin import ReadOnlyAdmin, admin_actor
 from kopeck.common.errors import KopeckError
-from kopeck.events.admin import event_title
+from kopeck.events.admin import event_title, group_choice_title, types_title
 from kopeck.events.catalog import EVENT_TYPES
 from kopeck.rules import services
 from kopeck.rules.models import ExecutionStatus, Rule, RuleExecution
@@ -28,8 +28,7 @@ from kopeck.rules.said import said_of, say
 
 def trigger_choices() -> list[tuple[str, Any]]:
     groups = sorted({t.group for t in EVENT_TYPES})
-    return [(t.name, f"{t.title} ({t.name})") for t in EVENT_TYPES] + [
-        (f"{g}.*", _("all events %(group)s.*") % {"group": g}) for g in groups]
+    return [(t.name, t.title) for t in EVENT_TYPES] + [(f"{g}.*", group_choice_title(g)) for g in groups]
 
 
 class RuleForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -96,7 +95,7 @@ class RuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.display(description=_("events"))
     def events(self, obj: Rule) -> str:
-        return ", ".join(obj.triggers)
+        return types_title(obj.triggers)
 
     @admin.display(description=_("log"))
     def log_link(self, obj: Rule) -> str:
