@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext
 
 from kopeck.common import backoffice as bo
-from kopeck.common.admin import ReadOnlyAdmin, admin_actor, report_error
+from kopeck.common.admin import ReadOnlyAdmin, actor_cell, admin_actor, report_error
 from kopeck.common.errors import KopeckError
 from kopeck.events.catalog import CATALOG, EVENT_TYPES
 from kopeck.events.models import Event
@@ -63,7 +63,7 @@ def event_title(name: str) -> str:
 
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdmin):
-    list_display = ["id", "occurred_at", "title", "client_id", "sequence", "subject", "actor_label", "depth",
+    list_display = ["id", "occurred_at", "title", "client_id", "sequence", "subject", "actor", "depth",
                     "dispatch_status"]
 
     def object_title(self, obj: Event) -> str:
@@ -72,7 +72,7 @@ class EventAdmin(ReadOnlyAdmin):
     search_fields = ["=client_id", "=subject_id", "type", "uid"]
     date_hierarchy = "occurred_at"
     readonly_fields = ("uid", "title", "version", "client_id", "sequence", "subject",
-                       "occurred_at", "actor_label", "depth", "cause", "dedupe_key", "dispatch_status",
+                       "occurred_at", "actor", "depth", "cause", "dedupe_key", "dispatch_status",
                        "dispatch_attempts", "dispatch_after", "dispatched_at", "dispatch_error", "payload")
     fields = tuple(readonly_fields)
     actions = ["process_again"]
@@ -82,6 +82,15 @@ class EventAdmin(ReadOnlyAdmin):
     @admin.display(description=_("event"), ordering="type")
     def title(self, obj: Event) -> str:
         return event_title(obj.type)
+
+    @admin.display(description=_("actor"), ordering="actor_label")
+    def actor(self, obj: Event) -> str:
+        label = obj.actor_label
+        if obj.actor_kind == "system":  # a rule or a billing run acting: named, not coded
+            for prefix, title in (("rule:", _("Rule #%(id)s")), ("billing run ", _("Billing run #%(id)s"))):
+                if label.startswith(prefix) and label[len(prefix):].isdigit():
+                    return str(title % {"id": label[len(prefix):]})
+        return actor_cell(label, obj.actor_kind)
 
     @admin.display(description=_("subject"))
     def subject(self, obj: Event) -> str:

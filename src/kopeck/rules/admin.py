@@ -12,7 +12,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.functional import lazy
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -31,18 +33,31 @@ def trigger_choices() -> list[tuple[str, Any]]:
     return [(t.name, t.title) for t in EVENT_TYPES] + [(f"{g}.*", group_choice_title(g)) for g in groups]
 
 
+def _code(text: str) -> str:
+    return format_html('<code class="kopeck-code">{}</code>', text)
+
+
+def _condition_help() -> str:
+    return format_html(gettext("A {cel} expression, e.g. {example}. Empty: always. See {doc}."), cel=_code("CEL"),
+                       example=_code('subscription.plan.startsWith("vps") && "vip" in client.tags'),
+                       doc=_code("docs/rules.md"))
+
+
+def _actions_help() -> str:
+    return format_html(gettext("A {json} list of actions, run in order, e.g. {example}."), json=_code("JSON"),
+                       example=_code('[{"type": "block_client"}, {"type": "add_tag", "tag": "debtor"}]'))
+
+
 class RuleForm(forms.ModelForm):  # type: ignore[type-arg]
     triggers = forms.MultipleChoiceField(label=capfirst(_("events")), choices=trigger_choices,
                                          widget=forms.SelectMultiple(attrs={"size": 12}))
     condition = forms.CharField(label=capfirst(_("condition")), required=False,
                                 widget=forms.Textarea(attrs={"rows": 3, "cols": 90, "class": "vLargeTextField",
                                                              "style": "font-family: monospace"}),
-                                help_text=_("CEL, e.g. subscription.plan.startsWith(\"vps\") && \"vip\" in client.tags. "
-                                            "Empty: always. See docs/rules.md."))
+                                help_text=lazy(_condition_help, SafeString)())
     actions = forms.CharField(label=capfirst(_("actions")),
                               widget=forms.Textarea(attrs={"rows": 10, "cols": 90, "style": "font-family: monospace"}),
-                              help_text=_("A JSON list, run in order, e.g. [{\"type\": \"block_client\"}, "
-                                          "{\"type\": \"add_tag\", \"tag\": \"debtor\"}]."))
+                              help_text=lazy(_actions_help, SafeString)())
 
     class Meta:
         model = Rule
