@@ -126,3 +126,56 @@ def test_thresholds_listed_refused_twice_and_deleted(usage_api: APIClient, sub: 
     assert not UsageThreshold.objects.exists()
     assert list(AuditEntry.objects.filter(action__startswith="usage_threshold").values_list("action", flat=True)
                 .order_by("id")) == ["usage_threshold.create", "usage_threshold.delete"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres
+def test_concurrent_batches_cannot_both_miss_the_crossing(actor: Any) -> None:
+    """Two batches that each stay under the threshold but cross it together, stored at the same time:
+    the second waits for the first's lock on the thresholds and counts its usage — one event."""
+    import threading
+
+    from django.db import connections
+
+    from kopeck.common import clock as clock_mod
+    from kopeck.core.clock import FixedClock
+    from kopeck.usage.services import usage_events_ingest
+
+    fixed = FixedClock(dt.datetime(2026, 11, 25, 9, tzinfo=dt.UTC))
+    with clock_mod.use_clock(fixed):
+        sub = make_subscription()
+        usage_threshold_create(actor=actor, subscription=sub, metric="api_calls", amount="5")
+        barrier = threading.Barrier(2)
+        errors: list[BaseException] = []
+
+        def send(prefix: str) -> None:
+            try:
+                with clock_mod.use_clock(fixed):
+                    barrier.wait(10)
+                    usage_events_ingest(actor=actor, items=calls(*(f"{prefix}{i}" for i in range(3))))
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=send, args=(p,)) for p in ("a", "b")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert errors == []
+        found = exceeded()
+        assert len(found) == 1
+        assert found[0]["data"]["quantity"] == "6"
+
+
+def test_odd_ids_are_answered_not_crashed(usage_api: APIClient, sub: Subscription, clock: Any) -> None:
+    assert usage_api.delete(f"{THRESHOLDS}abc/").status_code == 404
+    assert usage_api.get(f"{THRESHOLDS}abc/").status_code == 404
+    assert usage_api.get(f"{THRESHOLDS}99999999999999999999999/").status_code == 404
+    assert usage_api.get(THRESHOLDS, {"subscription": "x"}).status_code == 400
+    assert usage_api.get(THRESHOLDS, {"subscription": "99999999999999999999999"}).json()["results"] == []
+    r = post(usage_api, THRESHOLDS, {"subscription": 99999999999999999999999, "metric": "api_calls", "amount": "1"})
+    assert r.status_code == 400
+    r = post(usage_api, THRESHOLDS, {"subscription": sub.pk, "metric": "api_calls", "amount": "1e999999"})
+    assert r.status_code == 400

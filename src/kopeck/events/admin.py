@@ -15,9 +15,9 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext
 
 from kopeck.common import backoffice as bo
-from kopeck.common.admin import ReadOnlyAdmin, admin_actor, report_error
+from kopeck.common.admin import ReadOnlyAdmin, actor_cell, admin_actor, report_error
 from kopeck.common.errors import KopeckError
-from kopeck.events.catalog import CATALOG, EVENT_TYPES
+from kopeck.events.catalog import CATALOG, EVENT_TYPES, group_title
 from kopeck.events.models import Event
 from kopeck.events.services import event_redispatch
 
@@ -28,8 +28,7 @@ class TypeFilter(admin.SimpleListFilter):
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
         groups = sorted({t.group for t in EVENT_TYPES})
-        return [(f"{g}.*", _("%(group)s: all events") % {"group": capfirst(pgettext("audit object", g))})
-                for g in groups] + [(t.name, t.title) for t in EVENT_TYPES]
+        return [(f"{g}.*", group_choice_title(g)) for g in groups] + [(t.name, t.title) for t in EVENT_TYPES]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Event]) -> QuerySet[Event]:
         value = self.value()
@@ -40,6 +39,23 @@ class TypeFilter(admin.SimpleListFilter):
         return queryset.filter(type=value)
 
 
+def group_choice_title(group: str) -> str:
+    """``Клиент: все события`` — a group of event types by name (the audit objects' names)."""
+    return str(_("%(group)s: all events") % {"group": capfirst(group_title(group))})
+
+
+def types_title(names: list[str]) -> str:
+    """A list of event types, groups (``client.*``) and ``*`` by their names."""
+    def one(name: str) -> str:
+        if name == "*":
+            return str(_("all events"))
+        if name.endswith(".*"):
+            return group_choice_title(name[:-2])
+        return event_title(name)
+
+    return "; ".join(one(n) for n in names) or "—"
+
+
 def event_title(name: str) -> str:
     kind = CATALOG.get(name)
     return str(kind.title) if kind is not None else name
@@ -47,7 +63,7 @@ def event_title(name: str) -> str:
 
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdmin):
-    list_display = ["id", "occurred_at", "title", "client_id", "sequence", "subject", "actor_label", "depth",
+    list_display = ["id", "occurred_at", "title", "client_id", "sequence", "subject", "actor", "depth",
                     "dispatch_status"]
 
     def object_title(self, obj: Event) -> str:
@@ -56,7 +72,7 @@ class EventAdmin(ReadOnlyAdmin):
     search_fields = ["=client_id", "=subject_id", "type", "uid"]
     date_hierarchy = "occurred_at"
     readonly_fields = ("uid", "title", "version", "client_id", "sequence", "subject",
-                       "occurred_at", "actor_label", "depth", "cause", "dedupe_key", "dispatch_status",
+                       "occurred_at", "actor", "depth", "cause", "dedupe_key", "dispatch_status",
                        "dispatch_attempts", "dispatch_after", "dispatched_at", "dispatch_error", "payload")
     fields = tuple(readonly_fields)
     actions = ["process_again"]
@@ -66,6 +82,15 @@ class EventAdmin(ReadOnlyAdmin):
     @admin.display(description=_("event"), ordering="type")
     def title(self, obj: Event) -> str:
         return event_title(obj.type)
+
+    @admin.display(description=_("actor"), ordering="actor_label")
+    def actor(self, obj: Event) -> str:
+        label = obj.actor_label
+        if obj.actor_kind == "system":  # a rule or a billing run acting: named, not coded
+            for prefix, title in (("rule:", _("Rule #%(id)s")), ("billing run ", _("Billing run #%(id)s"))):
+                if label.startswith(prefix) and label[len(prefix):].isdigit():
+                    return str(title % {"id": label[len(prefix):]})
+        return actor_cell(label, obj.actor_kind)
 
     @admin.display(description=_("subject"))
     def subject(self, obj: Event) -> str:

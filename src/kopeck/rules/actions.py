@@ -56,7 +56,7 @@ class Target:
 
 def _params(action: Mapping[str, Any], allowed: set[str]) -> list[str]:
     extra = sorted(set(action) - allowed - {"type"})
-    return [f"Unknown parameter {extra[0]!r}."] if extra else []
+    return [Said("Unknown parameter '%(name)s'.", name=extra[0])] if extra else []
 
 
 def action_problems(action: object) -> list[str]:
@@ -65,7 +65,7 @@ def action_problems(action: object) -> list[str]:
         return ["An action is an object with a type."]
     kind = action.get("type")
     if kind not in ACTION_TYPES:
-        return [f"Choose a type of: {', '.join(ACTION_TYPES)}."]
+        return [Said("Choose a type of: %(types)s.", types=", ".join(ACTION_TYPES))]
     if kind == "notify":
         problems = _params(action, {"to", "subject", "body", "channel"})
         if action.get("channel", "email") != "email":
@@ -79,13 +79,13 @@ def action_problems(action: object) -> list[str]:
                     try:
                         validate_email(address)
                     except DjangoValidationError:
-                        problems.append(f"Not an e-mail address: {address!r}.")
+                        problems.append(Said("Not an e-mail address: '%(address)s'.", address=address))
         for part in ("subject", "body"):
             value = action.get(part)
             if not isinstance(value, str) or not value.strip():
-                problems.append(f"Give the {part}.")
+                problems.append(Said("Give the subject.") if part == "subject" else Said("Give the body."))
             else:
-                problems += [f"{part}: {p}" for p in template_problems(value)]
+                problems += [Said("%(part)s: %(problem)s", part=part, problem=p) for p in template_problems(value)]
         return problems
     if kind == "webhook":
         from kopeck.webhooks.models import Endpoint
@@ -107,10 +107,10 @@ def action_problems(action: object) -> list[str]:
     if kind == "subscription_status":
         problems = _params(action, {"status", "billing_continues", "at_period_end"})
         if action.get("status") not in SUBSCRIPTION_STATUSES:
-            problems.append(f"Choose a status of: {', '.join(SUBSCRIPTION_STATUSES)}.")
+            problems.append(Said("Choose a status of: %(statuses)s.", statuses=", ".join(SUBSCRIPTION_STATUSES)))
         for flag in ("billing_continues", "at_period_end"):
             if flag in action and not isinstance(action[flag], bool):
-                problems.append(f"{flag} must be true or false.")
+                problems.append(Said("%(flag)s must be true or false.", flag=flag))
         return problems
     problems = _params(action, {"field", "value"})  # set_client_field
     code = action.get("field")
@@ -120,7 +120,7 @@ def action_problems(action: object) -> list[str]:
     if not isinstance(value, str):
         problems.append("Give the value (text; a template).")
     else:
-        problems += [f"value: {p}" for p in template_problems(value)]
+        problems += [Said("%(part)s: %(problem)s", part="value", problem=p) for p in template_problems(value)]
     return problems
 
 

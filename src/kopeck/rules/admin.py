@@ -12,24 +12,40 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.functional import lazy
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kopeck.common.admin import ReadOnlyAdmin, admin_actor
 from kopeck.common.errors import KopeckError
-from kopeck.events.admin import event_title
-from kopeck.events.catalog import EVENT_TYPES, event_choice_label, group_title
+from kopeck.events.admin import event_title, group_choice_title, types_title
+from kopeck.events.catalog import EVENT_TYPES
 from kopeck.rules import services
 from kopeck.rules.models import ExecutionStatus, Rule, RuleExecution
-from kopeck.rules.said import say
+from kopeck.rules.said import said_of, say
 
 
 def trigger_choices() -> list[tuple[str, Any]]:
     groups = sorted({t.group for t in EVENT_TYPES})
-    return [(t.name, event_choice_label(t)) for t in EVENT_TYPES] + [
-        (f"{g}.*", _("all events: %(group)s") % {"group": group_title(g)}) for g in groups]
+    return [(t.name, t.title) for t in EVENT_TYPES] + [(f"{g}.*", group_choice_title(g)) for g in groups]
+
+
+def _code(text: str) -> str:
+    return format_html('<code class="kopeck-code">{}</code>', text)
+
+
+def _condition_help() -> str:
+    return format_html(gettext("A {cel} expression, e.g. {example}. Empty: always. See {doc}."), cel=_code("CEL"),
+                       example=_code('subscription.plan.startsWith("vps") && "vip" in client.tags'),
+                       doc=_code("docs/rules.md"))
+
+
+def _actions_help() -> str:
+    return format_html(gettext("A {json} list of actions, run in order, e.g. {example}."), json=_code("JSON"),
+                       example=_code('[{"type": "block_client"}, {"type": "add_tag", "tag": "debtor"}]'))
 
 
 class RuleForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -38,12 +54,10 @@ class RuleForm(forms.ModelForm):  # type: ignore[type-arg]
     condition = forms.CharField(label=capfirst(_("condition")), required=False,
                                 widget=forms.Textarea(attrs={"rows": 3, "cols": 90, "class": "vLargeTextField",
                                                              "style": "font-family: monospace"}),
-                                help_text=_("CEL, e.g. subscription.plan.startsWith(\"vps\") && \"vip\" in client.tags. "
-                                            "Empty: always. See docs/rules.md."))
+                                help_text=lazy(_condition_help, SafeString)())
     actions = forms.CharField(label=capfirst(_("actions")),
                               widget=forms.Textarea(attrs={"rows": 10, "cols": 90, "style": "font-family: monospace"}),
-                              help_text=_("A JSON list, run in order, e.g. [{\"type\": \"block_client\"}, "
-                                          "{\"type\": \"add_tag\", \"tag\": \"debtor\"}]."))
+                              help_text=lazy(_actions_help, SafeString)())
 
     class Meta:
         model = Rule
@@ -71,8 +85,11 @@ class RuleForm(forms.ModelForm):  # type: ignore[type-arg]
         for field, messages in services.rule_errors(merged).items():
             target = field.split(".", 1)[0]
             for message in messages:
-                self.add_error(target if target in self.fields else None,
-                               f"{field}: {message}" if field != target else message)
+                text = say(said_of(message), gettext(str(message)))  # in the operator's language
+                if field != target:  # actions.2: the third action
+                    number = int(field.split(".", 1)[1]) + 1 if field.split(".", 1)[1].isdigit() else field
+                    text = str(_("action %(number)s: %(problem)s") % {"number": number, "problem": text})
+                self.add_error(target if target in self.fields else None, text)
         return data
 
 
@@ -93,7 +110,7 @@ class RuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.display(description=_("events"))
     def events(self, obj: Rule) -> str:
-        return ", ".join(obj.triggers)
+        return types_title(obj.triggers)
 
     @admin.display(description=_("log"))
     def log_link(self, obj: Rule) -> str:
@@ -136,8 +153,15 @@ class RuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 result = services.rule_test(actor=admin_actor(request), rule=rule, **form.test_arguments())
             except KopeckError as exc:
                 error = " ".join([exc.detail, *(f"{k}: {' '.join(v)}" for k, v in exc.errors.items())])
+        shown = None
+        if result is not None:  # in the operator's language (the API gives the English text)
+            shown = {**result, "error": say(said_of(result["error"]), str(result["error"])), "actions": [
+                {"type": ACTION_LABELS.get(str(a.get("type")), a.get("type")),
+                 "would": say(said_of(a["would"]), str(a["would"])) if a.get("would") else "",
+                 "problem": say(said_of(a["problem"]), gettext(str(a["problem"]))) if a.get("problem") else ""}
+                for a in result["actions"]]}
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "original": rule,
-                   "title": _("Test of the rule «%(name)s»") % {"name": rule.name}, "form": form, "result": result,
+                   "title": _("Test of the rule «%(name)s»") % {"name": rule.name}, "form": form, "result": shown,
                    "error": error,
                    "seen": json.dumps(result["seen"], ensure_ascii=False, indent=2) if result else ""}
         return TemplateResponse(request, "admin/rules/rule_test.html", context)

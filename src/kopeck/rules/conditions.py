@@ -160,32 +160,32 @@ def project(value: Any, tree: Reads | bool) -> Any:
 def compile_condition(source: str) -> Condition:
     """Compile ``source`` once, or raise :class:`ConditionError` with the reason."""
     if not isinstance(source, str):
-        raise ConditionError("The condition must be text.")
+        raise ConditionError(Said("The condition must be text."))
     text = source.strip()
     if not text:
         return Condition("", None)
     if len(text) > MAX_LENGTH:
-        raise ConditionError(f"The condition is too long (at most {MAX_LENGTH} characters).")
+        raise ConditionError(Said("The condition is too long (at most %(count)s characters).", count=MAX_LENGTH))
     try:
         program = cel.compile(text)
     except Exception as exc:
         detail = " ".join(str(exc).split())
-        raise ConditionError(f"Syntax error: {detail}") from None
+        raise ConditionError(Said("Syntax error: %(detail)s", detail=detail)) from None
     code = STRING_LITERAL.sub('""', text)
     bound = set(MACRO_VARIABLE.findall(code))
     unknown_names = sorted(set(program.variables()) - VARIABLES - bound)
     if unknown_names:
-        raise ConditionError(f"Unknown name {unknown_names[0]!r}: a condition can use only "
-                             f"{', '.join(sorted(VARIABLES))}.")
+        raise ConditionError(Said("Unknown name '%(name)s': a condition can use only %(names)s.",
+                                  name=unknown_names[0], names=", ".join(sorted(VARIABLES))))
     unknown_functions = sorted(set(program.functions()) - FUNCTIONS)
     if unknown_functions:
-        raise ConditionError(f"Unknown function {unknown_functions[0]!r}: a condition can call only the CEL "
-                             f"standard functions (size, contains, startsWith, endsWith, matches, int, double, "
-                             f"string, timestamp, duration, …).")
+        raise ConditionError(Said("Unknown function '%(name)s': a condition can call only the CEL standard functions "
+                                  "(size, contains, startsWith, endsWith, matches, int, double, string, timestamp, "
+                                  "duration, …).", name=unknown_functions[0]))
     internal = UNDERSCORE_NAME.search(code)
     if internal:
-        raise ConditionError(f"Names starting with '_' are not allowed ({internal.group(0)!r}): a condition "
-                             f"reads the data it is given, nothing else.")
+        raise ConditionError(Said("Names starting with '_' are not allowed ('%(name)s'): a condition reads the data it "
+                                  "is given, nothing else.", name=internal.group(0)))
     return Condition(text, program, reads(text, program))
 
 

@@ -137,8 +137,10 @@ def combined_program(rules: Sequence[CompiledRule]) -> Any | None:
     return plan_for(rules).program
 
 
-def evaluate_all(rules: Sequence[CompiledRule], program: Any | None, cel_context: Any) -> list[tuple[bool | None, str]]:
-    """Every rule's condition on one event: through the combined program when it gives booleans only;
+def evaluate_all(rules: Sequence[CompiledRule], program: Any | None,
+                 cel_context: Any) -> tuple[list[bool | None], dict[int, str]]:
+    """Every rule's condition on one event — True, False, or None when it cannot be evaluated (the
+    reason under the rule's index) — through the combined program when it gives booleans only;
     otherwise (a condition fails on this data) one by one, so each failure is reported for its rule."""
     if program is not None:
         try:
@@ -146,8 +148,15 @@ def evaluate_all(rules: Sequence[CompiledRule], program: Any | None, cel_context
         except Exception:
             values = None
         if isinstance(values, list) and len(values) == len(rules) and set(map(type, values)) <= {bool}:
-            return [(v, "") for v in values]
-    return [evaluate(rule, cel_context) for rule in rules]
+            return values, {}
+    outcomes: list[bool | None] = []
+    failures: dict[int, str] = {}
+    for index, rule in enumerate(rules):
+        outcome, error = evaluate(rule, cel_context)
+        outcomes.append(outcome)
+        if outcome is None:
+            failures[index] = error
+    return outcomes, failures
 
 
 class Evaluator:
@@ -166,7 +175,7 @@ class Evaluator:
                 self.cel_context.add_variable(name, project(value, plan.reads[name]))
         self._client: object = ()
 
-    def outcomes(self, event: Event) -> list[tuple[bool | None, str]]:
+    def outcomes(self, event: Event) -> tuple[list[bool | None], dict[int, str]]:
         reads, batch, cel_context = self.plan.reads, self.batch, self.cel_context
         if "event" in reads:
             cel_context.add_variable("event", project(event_view(event), reads["event"]))
@@ -238,14 +247,16 @@ def run_rules(event: Event, rules: Sequence[CompiledRule], batch: BatchData,
     stopped_by = None
     errors = False
     ctx: dict[str, Any] | None = None  # what the actions see: built when a rule matches
-    for rule, (outcome, error) in zip(rules, evaluator.outcomes(event), strict=True):
-        if outcome is None:
+    values, failures = evaluator.outcomes(event)
+    # false conditions are not logged one by one (``evaluated`` counts them): the log keeps what ran or failed
+    for index in [i for i, value in enumerate(values) if value is not False]:
+        rule = rules[index]
+        if values[index] is None:
             errors = True
+            error = failures.get(index, "")
             results.append({"rule": rule.id, "revision": rule.revision, "condition": None, "error": str(error),
                             "said": said_of(error)})
             continue
-        if not outcome:
-            continue  # not logged one by one (``evaluated`` counts them): the log keeps what ran or failed
         matched.append(rule.id)
         if ctx is None:
             ctx = batch.context(event)

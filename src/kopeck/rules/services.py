@@ -18,6 +18,7 @@ from kopeck.rules.conditions import ConditionError, compile_condition, context
 from kopeck.rules.context import load_batch, plain
 from kopeck.rules.engine import build_rule, evaluate
 from kopeck.rules.models import Rule
+from kopeck.rules.said import Said
 
 FIELDS = ("name", "description", "triggers", "condition", "actions", "priority", "stop_processing", "is_enabled")
 GROUPS = {name.split(".", 1)[0] for name in CATALOG}
@@ -56,12 +57,12 @@ def rule_errors(data: Mapping[str, Any]) -> dict[str, list[str]]:
     try:
         compile_condition(data.get("condition", ""))
     except ConditionError as exc:
-        errors["condition"] = [str(exc)]
+        errors["condition"] = [exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)]
     actions = data.get("actions")
     if not isinstance(actions, list) or not actions:
         errors["actions"] = ["Add at least one action."]
     elif len(actions) > MAX_ACTIONS:
-        errors["actions"] = [f"At most {MAX_ACTIONS} actions."]
+        errors["actions"] = [Said("At most %(count)s actions.", count=MAX_ACTIONS)]
     else:
         for i, action in enumerate(actions):
             problems = rule_actions.action_problems(action)
@@ -194,6 +195,7 @@ def rule_test(*, actor: Actor, rule: Mapping[str, Any] | Rule, event_id: int | N
                     transaction.set_rollback(True)  # a describe writes nothing; this makes sure of it
                 result["actions"].append({"type": action.get("type"), "would": detail})
             except Exception as exc:
-                message = getattr(exc, "detail", None) or str(exc)
+                message = getattr(exc, "detail", None) or (
+                    exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc))
                 result["actions"].append({"type": action.get("type"), "problem": message})
     return result

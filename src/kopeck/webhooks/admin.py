@@ -17,8 +17,8 @@ from django.utils.translation import ngettext
 
 from kopeck.common.admin import ReadOnlyAdmin, admin_actor, report_error
 from kopeck.common.errors import KopeckError
-from kopeck.events.admin import event_title
-from kopeck.events.catalog import EVENT_TYPES, event_choice_label, group_title
+from kopeck.events.admin import event_title, group_choice_title, types_title
+from kopeck.events.catalog import EVENT_TYPES
 from kopeck.webhooks import services
 from kopeck.webhooks.messages import told
 from kopeck.webhooks.models import Attempt, Delivery, Endpoint
@@ -26,8 +26,8 @@ from kopeck.webhooks.models import Attempt, Delivery, Endpoint
 
 def event_type_choices() -> list[tuple[str, Any]]:
     groups = sorted({t.group for t in EVENT_TYPES})
-    return [("*", _("all events"))] + [(f"{g}.*", _("all events: %(group)s") % {"group": group_title(g)})
-                                       for g in groups] + [(t.name, event_choice_label(t)) for t in EVENT_TYPES]
+    return [("*", _("all events"))] + [(f"{g}.*", group_choice_title(g)) for g in groups] + [
+        (t.name, t.title) for t in EVENT_TYPES]
 
 
 class EndpointForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -72,7 +72,7 @@ class EndpointAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.display(description=_("events"))
     def events(self, obj: Endpoint) -> str:
-        return ", ".join(obj.event_types) or "—"
+        return types_title(obj.event_types)
 
     @admin.display(description=_("why disabled"))
     def why_disabled(self, obj: Endpoint) -> str:
