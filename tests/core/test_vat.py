@@ -38,6 +38,23 @@ def test_on_top_22() -> None:
     assert (line.vat, line.gross) == (rub("220.00"), rub("1219.99"))
 
 
+@pytest.mark.parametrize(("net", "rate", "vat"), [
+    ("100.75", VatRate.VAT_22, "22.17"),  # 22.165: half-even would give 22.16
+    ("0.25", VatRate.VAT_22, "0.06"),  # 0.055
+    ("100.05", VatRate.VAT_10, "10.01"),  # 10.005: half-even 10.00
+    ("0.10", VatRate.VAT_5, "0.01"),  # 0.005: half-even 0.00
+    ("0.50", VatRate.VAT_7, "0.04"),  # 0.035
+    ("-100.75", VatRate.VAT_22, "-22.17"),  # a credit: away from zero
+])
+def test_on_top_ties_round_half_up(net: str, rate: VatRate, vat: str) -> None:
+    """Exact half-kopeck ties of VAT on top. (VAT included cannot tie at Kopeck's rates: R / (100 + R)
+    is 11/61, 1/11, 1/21 or 7/107 — no half in minor units.)"""
+    line = vat_on_top(rub(net), rate)
+    assert (line.vat, line.gross) == (rub(vat), rub(net) + rub(vat))
+    # and the gross splits back to the same VAT when posted (the ledger splits charges inclusively)
+    assert vat_inclusive(line.gross, rate).vat == rub(vat)
+
+
 def test_zero_and_exempt() -> None:
     assert vat_on_top(rub("50.00"), VatRate.VAT_0).vat == rub("0.00")
     exempt = vat_inclusive(rub("50.00"), VatRate.EXEMPT)
