@@ -9,7 +9,15 @@ from decimal import Decimal
 
 import pytest
 
-from kopeck.core.money import DECIMAL_TEXT_MAX, Currency, CurrencyMismatch, Money, MoneyError, allocate, to_decimal
+from kopeck.core.money import (
+    DECIMAL_TEXT_MAX,
+    Currency,
+    CurrencyMismatch,
+    Money,
+    MoneyError,
+    allocate,
+    to_decimal,
+)
 
 
 def rub(x: str) -> Money:
