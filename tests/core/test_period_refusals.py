@@ -75,3 +75,39 @@ def test_interval_forms() -> None:
     assert (WEEK.days, WEEK.months, MONTH.days, MONTH.months) == (7, None, None, 1)
     assert (BillingInterval(PeriodUnit.QUARTER, 2).months, BillingInterval(PeriodUnit.DAY, 3).days) == (6, 3)
     assert JANUARY.to_dict() == {"start": "2026-01-01", "end": "2026-02-01"}
+
+
+def test_billing_days_that_are_not_days() -> None:
+    for bad in (True, "5"):
+        with pytest.raises(PeriodError) as info:
+            first_billing_date(D(2026, 1, 1), bad)  # type: ignore[arg-type]
+        assert str(info.value) == f"billing day must be 1..31, got {bad!r}"
+    with pytest.raises(PeriodError) as info:
+        BillingCycle(MONTH, D(2026, 1, 1), True)
+    assert str(info.value) == "billing day must be 1..31, got True"
+    with pytest.raises(PeriodError) as info:
+        BillingCycle(MONTH, dt.datetime(2026, 1, 1), 1)
+    assert str(info.value) == "anchor must be a date (not a datetime), got datetime"
+
+
+def test_the_periods_of_a_cycle_start_at_its_anchor() -> None:
+    from itertools import islice
+
+    cycle = anniversary_cycle(D(2026, 1, 31), MONTH)
+    assert list(islice(cycle.periods(), 2)) == [Period(D(2026, 1, 31), D(2026, 2, 28)),
+                                                Period(D(2026, 2, 28), D(2026, 3, 31))]
+
+
+def test_calendar_helpers() -> None:
+    from kopeck.core.calendar import is_leap_year, local_date, month_start, start_of_local_day, zone
+
+    assert (is_leap_year(2024), is_leap_year(2100), is_leap_year(2000)) == (True, False, True)
+    assert month_start(D(2026, 2, 17)) == D(2026, 2, 1)
+    start = start_of_local_day(D(2026, 1, 1), "Europe/Moscow")
+    assert start == dt.datetime(2025, 12, 31, 21, 0, tzinfo=dt.UTC) and start.tzinfo is dt.UTC
+    with pytest.raises(CalendarError) as info:
+        local_date(dt.datetime(2026, 1, 1, 12, 0), "Europe/Moscow")
+    assert str(info.value) == "instant must be timezone-aware"
+    with pytest.raises(CalendarError) as info:
+        zone("Mars/Olympus")
+    assert str(info.value) == "unknown time zone 'Mars/Olympus'"
