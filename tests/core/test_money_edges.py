@@ -72,7 +72,7 @@ def test_currency_of_what_is_not_a_code() -> None:
 
 def test_the_message_of_every_refusal() -> None:
     refused(lambda: Money(1.5, "RUB"), "floats are not accepted for money; pass a Decimal, int or string")
-    refused(lambda: Money(None, "RUB"), "cannot use NoneType as an amount")
+    refused(lambda: Money([1], "RUB"), "cannot use list as an amount")
     refused(lambda: Money(Decimal("NaN"), "RUB"), "amount must be finite")
     refused(lambda: rub("1") * rub("2"), "cannot multiply money by money")
     refused(lambda: rub("1") / rub("2"), "divide money by a number; use ratio() for money / money")
