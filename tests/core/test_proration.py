@@ -121,7 +121,8 @@ def test_split_pieces_explain_the_allocation_both_ways() -> None:
     # 200.00 / 3 = 66.666…: each alone 66.67, but they must add up: the last gives back a kopeck
     parts = split_by_days(rub("200.004"), period, pieces)  # the full price rounded first: 200.00
     assert [p.amount for p in parts] == [rub("66.67"), rub("66.67"), rub("66.66")]
-    assert [(p.full, p.used, p.fraction) for p in parts] == [(rub("200.00"), pieces[i], Fraction(1, 3)) for i in range(3)]
+    assert [(p.full, p.period, p.used, p.fraction) for p in parts] == [
+        (rub("200.00"), period, pieces[i], Fraction(1, 3)) for i in range(3)]
     assert parts[0].explanation.ru == ("Пропорционально дням: 200.00 RUB × 1/3 дн. = 66.67 RUB "
                                        "(использовано 2024-01-01–2024-01-01 из периода 2024-01-01–2024-01-03)")
     assert parts[0].explanation.formula == ("piece 1 = allocate(full price 200.00 by days 1 : 1 : 1)[1] = 66.67 "
