@@ -58,6 +58,12 @@ def test_a_mixed_document_whole() -> None:
         "formula": "total = Σ line.gross; vat = Σ line.vat; net = Σ line.net"}
 
 
+def test_a_whole_quantity_is_written_whole() -> None:
+    line = compute_document([LineSpec("Диски", rub("10.00"), VatRate.VAT_22, quantity=Decimal("10.000"))],
+                            currency="RUB", inclusive=True).lines[0].as_dict()
+    assert (line["quantity"], line["explanation"]["formula"][:25]) == ("10", "amount = round(10 × 10.00")
+
+
 def test_an_exempt_document_and_an_empty_one() -> None:
     exempt = compute_document([DOMAIN, DOMAIN], currency="RUB", inclusive=False).totals
     assert exempt.exempt and (exempt.vat, exempt.gross) == (rub("0"), rub("1980.00"))
@@ -84,6 +90,8 @@ def test_the_refusals_name_the_line() -> None:
 
     refused([BOOK, LineSpec("x", Money("1", "USD"), VatRate.VAT_22)], "line 2: USD in a RUB document")
     refused([LineSpec("x", rub("1"), VatRate.VAT_22, quantity=Decimal("-1"))],
+            "line 1: the quantity must be greater than zero")
+    refused([LineSpec("x", rub("1"), VatRate.VAT_22, quantity=Decimal("0"))],
             "line 1: the quantity must be greater than zero")
     refused([BOOK, BOOK, LineSpec(" ", rub("1"), VatRate.VAT_22)], "line 3: a name is required")
     refused([LineSpec("x", rub("1"), VatRate.VAT_22, quantity=1.5)],  # type: ignore[arg-type]
