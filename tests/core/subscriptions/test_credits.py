@@ -15,7 +15,9 @@ from kopeck.core.subscriptions import (
     billed_after,
     due_charges,
     posting_of,
+    quote_bill_due,
     quote_close,
+    quote_open,
 )
 from tests.core.subscriptions.test_core import spec
 
@@ -63,3 +65,28 @@ def test_a_credit_of_a_component_the_phase_does_not_price_is_a_share_of_what_was
                                    "100.00 RUB × 21/31 days = 67.74 RUB")
     assert base.explanation.formula == "credit = round(paid 100.00 × 21 / 31) = 67.74"
     assert quote.total.to_str() == "-71.93"  # 16.13 − 67.74 − 20.32
+
+
+def test_billing_due_charges_only_the_pieces_not_billed_yet() -> None:
+    terms, billed = _january()
+    quote = quote_bill_due(terms, D(2027, 2, 1), billed)
+    assert (quote.on, quote.held) == (D(2027, 2, 1), ())
+    assert [(c.component, c.period, c.amount.to_str()) for c in quote.items] == [
+        ("base", Period(D(2027, 2, 1), D(2027, 3, 1)), "100.00"), ("seats", Period(D(2027, 2, 1), D(2027, 3, 1)), "30.00")]
+    assert quote_bill_due(terms, D(2027, 1, 31), billed).items == ()
+
+
+def test_a_resume_opens_the_rest_of_the_period_and_inserts_only() -> None:
+    terms, billed = _january()
+    assert posting_of([], Quote(terms.start, "RUB", tuple(due_charges(terms, terms.start)))).inserts_only
+    closing = posting_of(billed, quote_close(terms, D(2027, 1, 11), billed))
+    assert not closing.inserts_only  # it truncates the billed pieces
+    closed = billed_after(billed, closing)
+    assert [(b.component, b.credited_from, b.counts) for b in closed] == [
+        ("base", D(2027, 1, 11), True), ("seats", D(2027, 1, 11), True)]
+    opened = quote_open(terms, D(2027, 1, 15), closed)
+    # [Jan 15, Feb 1) is 17 of 31 days: 100.00 × 17/31 = 54.84, 30.00 × 17/31 = 16.45
+    assert (opened.on, [(c.component, c.period.start, c.amount.to_str()) for c in opened.items]) == (
+        D(2027, 1, 15), [("base", D(2027, 1, 15), "54.84"), ("seats", D(2027, 1, 15), "16.45")])
+    posting = posting_of(closed, opened)
+    assert posting.inserts_only and [e.replaces for e in posting.charges] == [False, False]
