@@ -82,8 +82,8 @@ def test_a_resume_opens_the_rest_of_the_period_and_inserts_only() -> None:
     closing = posting_of(billed, quote_close(terms, D(2027, 1, 11), billed))
     assert not closing.inserts_only  # it truncates the billed pieces
     closed = billed_after(billed, closing)
-    assert [(b.component, b.credited_from, b.counts) for b in closed] == [
-        ("base", D(2027, 1, 11), True), ("seats", D(2027, 1, 11), True)]
+    assert [(b.component, b.credited_from, b.counts, b.credited_amount.to_str(), b.paid.to_str()) for b in closed] == [
+        ("base", D(2027, 1, 11), True, "67.74", "32.26"), ("seats", D(2027, 1, 11), True, "20.32", "9.68")]
     opened = quote_open(terms, D(2027, 1, 15), closed)
     # [Jan 15, Feb 1) is 17 of 31 days: 100.00 × 17/31 = 54.84, 30.00 × 17/31 = 16.45
     assert (opened.on, [(c.component, c.period.start, c.amount.to_str()) for c in opened.items]) == (

@@ -53,3 +53,12 @@ def test_a_piece_credited_back_from_its_first_day_is_billed_again() -> None:
     after = billed_after(billed, posting)
     assert [(b.component, b.amount.to_str(), b.credited_from, b.paid.to_str()) for b in after] == [
         ("base", "100.00", None, "100.00"), ("seats", "30.00", D(2027, 1, 2), "0.97")]
+
+
+def test_a_billed_piece_in_a_quote_does_not_stop_the_next_one() -> None:
+    """The guard skips the billed piece and goes on (``break`` for ``continue`` dropped the seats)."""
+    _terms, quote = _january()
+    base_only = [b for b in billed_after([], posting_of([], quote)) if b.component == "base"]
+    posting = posting_of(base_only, quote)
+    assert [(e.charge.component, e.charge.amount.to_str(), e.replaces) for e in posting.charges] == [
+        ("seats", "30.00", False)]
