@@ -90,3 +90,13 @@ def test_a_resume_opens_the_rest_of_the_period_and_inserts_only() -> None:
         D(2027, 1, 15), [("base", D(2027, 1, 15), "54.84"), ("seats", D(2027, 1, 15), "16.45")])
     posting = posting_of(closed, opened)
     assert posting.inserts_only and [e.replaces for e in posting.charges] == [False, False]
+
+
+def test_a_piece_credited_from_its_first_day_gives_back_all_that_was_paid() -> None:
+    terms, billed = _january()
+    base = quote_close(terms, D(2027, 1, 1), billed).items[0]
+    assert (base.amount.to_str(), base.unused) == ("100.00", Period(D(2027, 1, 1), D(2027, 2, 1)))
+    assert (base.explanation.ru, base.explanation.en, base.explanation.formula) == (
+        "base: возврат за неиспользованные дни 2027-01-01 – 2027-01-31: оплачено 100.00 RUB = 100.00 RUB",
+        "base: credit for the unused days 2027-01-01 – 2027-01-31: paid 100.00 RUB = 100.00 RUB",
+        "credit = paid 100.00 − kept days priced alone 0 = 100.00")
