@@ -89,6 +89,7 @@ def prepare(name: str, target: dict[str, Any], resume: bool) -> Path:
 def run_mutmut(work: Path, database: str | None, names: list[str]) -> int:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KOPECK_TEST_SERVICES")}
     env["KOPECK_VAR_DIR"] = str(work / "var")
+    env["HYPOTHESIS_PROFILE"] = "mutation"  # no deadline: slowness is not a failure (tests/conftest.py)
     if database:
         env["DATABASE_URL"] = database
     mutmut = Path(sys.executable).with_name("mutmut")

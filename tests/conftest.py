@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from hypothesis import settings
 from rest_framework.test import APIClient
 
 from kopeck.common import clock as clock_mod
@@ -18,6 +20,12 @@ from kopeck.operators.services import api_key_create
 pytest_plugins = ["tests.smtp", "tests.required_services"]
 
 START = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
+
+# scripts/mutation runs the tests with HYPOTHESIS_PROFILE=mutation: no deadline, since a test slowed by
+# the machine's load (or by a mutant) must not count as a failure — that would "kill" a mutant no
+# assertion caught
+settings.register_profile("mutation", deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(autouse=True)

@@ -103,3 +103,52 @@ def test_prorated_pieces_add_up_to_the_full_price(start: dt.date, unit: PeriodUn
         exact = Fraction(price) * Fraction(p.used.days, period.days)
         assert abs(Fraction(p.amount.amount) - exact) < Fraction(1, 100)
         assert abs(prorate(full, period, p.used).amount.amount - p.amount.amount) <= Decimal("0.01")
+
+
+def test_a_proration_explains_itself_whole() -> None:
+    jan = Period(D(2024, 1, 1), D(2024, 2, 1))
+    r = prorate(rub("3000.00"), jan, Period(D(2024, 1, 22), D(2024, 2, 1)))
+    assert (r.full, r.period, r.used) == (rub("3000.00"), jan, Period(D(2024, 1, 22), D(2024, 2, 1)))
+    assert r.explanation.ru == ("Пропорционально дням: 3000.00 RUB × 10/31 дн. = 967.74 RUB "
+                                "(использовано 2024-01-22–2024-01-31 из периода 2024-01-01–2024-01-31)")
+    assert r.explanation.en == ("Prorated by days: 3000.00 RUB × 10/31 days = 967.74 RUB "
+                                "(used 2024-01-22–2024-01-31 of the period 2024-01-01–2024-01-31)")
+
+
+def test_split_pieces_explain_the_allocation_both_ways() -> None:
+    period = Period(D(2024, 1, 1), D(2024, 1, 4))
+    pieces = period.split([D(2024, 1, 2), D(2024, 1, 3)])
+    # 200.00 / 3 = 66.666…: each alone 66.67, but they must add up: the last gives back a kopeck
+    parts = split_by_days(rub("200.004"), period, pieces)  # the full price rounded first: 200.00
+    assert [p.amount for p in parts] == [rub("66.67"), rub("66.67"), rub("66.66")]
+    assert [(p.full, p.period, p.used, p.fraction) for p in parts] == [
+        (rub("200.00"), period, pieces[i], Fraction(1, 3)) for i in range(3)]
+    assert parts[0].explanation.ru == ("Пропорционально дням: 200.00 RUB × 1/3 дн. = 66.67 RUB "
+                                       "(использовано 2024-01-01–2024-01-01 из периода 2024-01-01–2024-01-03)")
+    assert parts[0].explanation.formula == ("piece 1 = allocate(full price 200.00 by days 1 : 1 : 1)[1] = 66.67 "
+                                            "(exact 200.00 × 1 / 3)")
+    assert parts[2].explanation.ru.endswith("; -0.01 при распределении, чтобы части в сумме дали 200.00 RUB")
+    assert parts[2].explanation.en == (
+        "Prorated by days: 200.00 RUB × 1/3 days = 66.66 RUB (used 2024-01-03–2024-01-03 of the period "
+        "2024-01-01–2024-01-03); -0.01 after allocation so that the pieces add up to 200.00 RUB")
+    up = split_by_days(rub("100.00"), period, pieces)[0]
+    assert up.explanation.en.endswith("; +0.01 after allocation so that the pieces add up to 100.00 RUB")
+    assert up.explanation.ru.endswith("; +0.01 при распределении, чтобы части в сумме дали 100.00 RUB")
+
+
+def test_the_refusals_say_what_is_wrong() -> None:
+    jan = Period(D(2024, 1, 1), D(2024, 2, 1))
+
+    def refused(pieces: list[Period], message: str) -> None:
+        with pytest.raises(PeriodError) as info:
+            split_by_days(rub("1.00"), jan, pieces)
+        assert str(info.value) == message
+
+    refused([], "at least one sub-period is needed")
+    refused([Period(D(2024, 1, 2), D(2024, 2, 1))], "sub-periods must cover [2024-01-01, 2024-02-01) exactly")
+    refused([Period(D(2024, 1, 1), D(2024, 1, 31))], "sub-periods must cover [2024-01-01, 2024-02-01) exactly")
+    refused([Period(D(2024, 1, 1), D(2024, 1, 10)), Period(D(2024, 1, 11), D(2024, 2, 1))],
+            "sub-periods must be contiguous: piece 1 starts 2024-01-11, the previous ends 2024-01-10")
+    with pytest.raises(PeriodError) as info:
+        period_fraction(Period(D(2023, 12, 31), D(2024, 1, 2)), jan)
+    assert str(info.value) == "[2023-12-31, 2024-01-02) is not within [2024-01-01, 2024-02-01)"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -7,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kopeck.core.money import Money
-from kopeck.core.vat import VatPolicy, VatRate, vat_inclusive, vat_line, vat_on_top
+from kopeck.core.vat import VatLine, VatPolicy, VatRate, vat_inclusive, vat_line, vat_on_top
 
 
 def rub(x: str) -> Money:
@@ -36,6 +37,23 @@ def test_on_top_22() -> None:
     # 999.99 × 22/100 = 219.9978 → 220.00; gross 1219.99
     line = vat_on_top(rub("999.99"), VatRate.VAT_22)
     assert (line.vat, line.gross) == (rub("220.00"), rub("1219.99"))
+
+
+@pytest.mark.parametrize(("net", "rate", "vat"), [
+    ("100.75", VatRate.VAT_22, "22.17"),  # 22.165: half-even would give 22.16
+    ("0.25", VatRate.VAT_22, "0.06"),  # 0.055
+    ("100.05", VatRate.VAT_10, "10.01"),  # 10.005: half-even 10.00
+    ("0.10", VatRate.VAT_5, "0.01"),  # 0.005: half-even 0.00
+    ("0.50", VatRate.VAT_7, "0.04"),  # 0.035
+    ("-100.75", VatRate.VAT_22, "-22.17"),  # a credit: away from zero
+])
+def test_on_top_ties_round_half_up(net: str, rate: VatRate, vat: str) -> None:
+    """Exact half-kopeck ties of VAT on top. (VAT included cannot tie at Kopeck's rates: R / (100 + R)
+    is 11/61, 1/11, 1/21 or 7/107 — no half in minor units.)"""
+    line = vat_on_top(rub(net), rate)
+    assert (line.vat, line.gross) == (rub(vat), rub(net) + rub(vat))
+    # and the gross splits back to the same VAT when posted (the ledger splits charges inclusively)
+    assert vat_inclusive(line.gross, rate).vat == rub(vat)
 
 
 def test_zero_and_exempt() -> None:
@@ -99,3 +117,33 @@ def test_vat_on_top_splits_back_to_the_same_vat(net: Decimal, rate: VatRate) -> 
     top = vat_on_top(Money(net, "RUB"), rate)
     back = vat_inclusive(top.gross, rate)
     assert (back.net, back.vat) == (top.net, top.vat)
+
+
+@pytest.mark.parametrize(("split", "rate", "net", "vat", "gross", "ru", "en", "formula"), [
+    (vat_inclusive, VatRate.VAT_22, "1000.00", "220.00", "1220.00",
+     "НДС 22% в том числе: 1220.00 × 22/122 = 220.00; без НДС 1000.00",
+     "VAT 22% included: 1220.00 × 22/122 = 220.00; net 1000.00", "vat = round(1220.00 * 22 / 122) = 220.00"),
+    (vat_on_top, VatRate.VAT_22, "1220.00", "268.40", "1488.40",
+     "НДС 22% сверху: 1220.00 × 22/100 = 268.40; всего 1488.40",
+     "VAT 22% on top: 1220.00 × 22/100 = 268.40; total 1488.40", "vat = round(1220.00 * 22 / 100) = 268.40"),
+    (vat_inclusive, VatRate.EXEMPT, "1220.00", "0.00", "1220.00", "1220.00 — без налога (НДС)",
+     "1220.00 — VAT exempt", "vat = 0"),
+    (vat_on_top, VatRate.EXEMPT, "1220.00", "0.00", "1220.00", "1220.00 — без налога (НДС)",
+     "1220.00 — VAT exempt", "vat = 0"),
+])
+def test_every_line_explains_itself(split: Callable[[Money, VatRate], VatLine], rate: VatRate, net: str, vat: str,
+                                    gross: str, ru: str, en: str, formula: str) -> None:
+    """The explanation an operator reads under every amount, whole (a line rounded first: 1220.004)."""
+    line = split(rub("1220.004"), rate)
+    assert (line.net, line.vat, line.gross, line.rate) == (rub(net), rub(vat), rub(gross), rate)
+    assert line.inclusive is (split is vat_inclusive)
+    assert (line.explanation.ru, line.explanation.en, line.explanation.formula) == (ru, en, formula)
+
+
+def test_labels_and_the_refusal_of_an_unknown_rate() -> None:
+    assert [(r.label_ru, r.label_en) for r in (VatRate.VAT_22, VatRate.EXEMPT)] == [
+        ("НДС 22%", "VAT 22%"), ("Без налога (НДС)", "VAT exempt")]
+    assert (VatRate.VAT_10.percent, VatRate.EXEMPT.percent) == (Decimal(10), None)
+    with pytest.raises(ValueError) as info:
+        VatRate.parse("18")
+    assert str(info.value) == "unknown VAT rate '18'; use one of 22, 10, 0, 5, 7, exempt"

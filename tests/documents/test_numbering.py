@@ -14,7 +14,14 @@ from kopeck.common.errors import Conflict, ValidationFailed
 from kopeck.core.clock import FixedClock
 from kopeck.documents import services
 from kopeck.documents.models import DocumentType, LegalEntity, NumberingRule, ResetPeriod
-from kopeck.documents.numbering import allocate_numbers, period_key, rule_for, validate_rule
+from kopeck.documents.numbering import (
+    allocate_numbers,
+    format_number,
+    period_key,
+    rule_for,
+    template_errors,
+    validate_rule,
+)
 from tests.documents.conftest import counters, counts
 from tests.subscriptions.helpers import at
 
@@ -115,17 +122,57 @@ def test_unknown_sequences_and_reset_periods_are_refused(entity: LegalEntity, ac
     assert list(exc.value.errors) == ["sequence"]
     with pytest.raises(ValidationFailed) as exc:
         validate_rule("{N:0}", "daily")
-    assert set(exc.value.errors) == {"template", "reset"}
+    assert str(exc.value) == "The numbering rule is invalid."
+    assert exc.value.errors == {"template": ["The counter width must be 1 to 12."],
+                                "reset": ["Choose one of: never, year, month."]}
     assert counts() == before
 
 
 @pytest.mark.django_db(transaction=True)  # no test transaction around: outside any transaction
 def test_numbers_are_given_only_inside_the_issuing_transaction(entity: LegalEntity) -> None:
     rule = rule_for("invoice", entity)
-    with pytest.raises(RuntimeError, match="inside the issuing transaction"):
+    with pytest.raises(RuntimeError) as exc:
         allocate_numbers(rule, D(2026, 11, 25), 1)
+    assert str(exc.value) == "allocate_numbers() must run inside the issuing transaction"
     with transaction.atomic():
         assert allocate_numbers(rule, D(2026, 11, 25), 0) == []
         assert allocate_numbers(rule, D(2026, 11, 25), 3) == [(1, "1", "2026"), (2, "2", "2026"), (3, "3", "2026")]
         assert allocate_numbers(rule, D(2026, 12, 1), 1) == [(4, "4", "2026")]
     assert counters() == [("invoice", "2026", 4)]
+
+
+@pytest.mark.parametrize(("template", "errors"), [
+    ("", ["Give a template of 1 to 100 characters.", "Use the counter token {N} (or {N:width}) exactly once."]),
+    ("{N}" + "x" * 98, ["Give a template of 1 to 100 characters."]),
+    ("A-{N}-{N}", ["Use the counter token {N} (or {N:width}) exactly once."]),
+    ("{N:0}", ["The counter width must be 1 to 12."]),
+    ("{N:13}", ["The counter width must be 1 to 12."]),
+    ("{X}{N}", ["Unknown token: use {N}, {N:width}, {YYYY}, {YY} or {MM}; other braces are not allowed."]),
+    ("a}{N}", ["Unknown token: use {N}, {N:width}, {YYYY}, {YY} or {MM}; other braces are not allowed."]),
+    ("{N}{", ["Unknown token: use {N}, {N:width}, {YYYY}, {YY} or {MM}; other braces are not allowed."]),
+    ("{N}" + "x" * 97, []), ("{N:1}", []), ("{N:12}", []), ("{YYYY}{YY}{MM}{N}", []),
+])
+def test_template_errors(template: str, errors: list[str]) -> None:
+    assert template_errors(template) == errors
+
+
+def test_numbers_are_formatted_by_their_template() -> None:
+    assert format_number("СФ-{YYYY}/{YY}{MM}-{N:6}", 42, D(2026, 3, 5)) == "СФ-2026/2603-000042"
+    assert format_number("{N:1}", 42, D(2026, 3, 5)) == "42"
+    assert format_number("{N}", 7, D(906, 1, 1)) == "7" and format_number("{YYYY}{YY}", 7, D(906, 1, 1)) == "090606"
+
+
+def test_numbers_follow_the_issue_dates(entity: LegalEntity, buyer: Client, actor: Actor, clock: FixedClock) -> None:
+    """A number of the same day is given; one dated before the last issue date is refused, naming it."""
+    set_rule(actor, entity, "{N}", ResetPeriod.NEVER)
+    assert [issue(actor, buyer, clock, D(2026, 11, 25)) for _ in range(2)] == ["1", "2"]
+    rule = rule_for("invoice", entity)
+    before = counters()
+    with transaction.atomic(), pytest.raises(Conflict) as exc:
+        allocate_numbers(rule, D(2026, 11, 24), 1)
+    assert str(exc.value) == ("Numbers follow the issue dates: a document of this sequence was already issued on "
+                              "2026-11-25, so none can be issued on 2026-11-24.")
+    assert exc.value.errors == {"issue_date": ["Must be 2026-11-25 or later."]}
+    assert counters() == before == [("invoice", "", 2)]
+    with transaction.atomic():
+        assert allocate_numbers(rule, D(2026, 11, 25), 2) == [(3, "3", ""), (4, "4", "")]

@@ -288,3 +288,24 @@ def test_cancel_twice_with_the_same_key_replays(clock: FixedClock, actor: Actor,
     assert counts() == before
     assert "idempotency_key" in refused(Conflict, lambda: s.subscription_uncancel(
         actor=actor, subscription=sub, idempotency_key="c1")).errors
+
+
+def test_suspend_paused_and_resume_on_a_pieces_first_day(clock: FixedClock, actor: Actor, plans: None) -> None:
+    """A piece credited back from its first day no longer counts as billed: resuming on that day charges it
+    again. With ``BilledSlot.counts`` as ``>=`` instead of ``>`` the month was credited and nothing charged."""
+    from kopeck.ledger.selectors import client_balance
+
+    sub = start(actor, "basic")  # January: 1000.00 + 300.00
+    at(clock, D(2027, 2, 1))
+    bill_all()  # February: 1000.00 + 300.00
+    assert client_balance(sub.client).to_str() == "-2600.00"
+    paused = both(s.subscription_suspend, actor=actor, subscription=sub, billing_continues=False)
+    # the whole February piece back: [Feb 1, Mar 1) is all of it
+    assert item_amounts(paused.items) == [("credit", "base", "1000.00"), ("credit", "seats", "300.00")]
+    assert client_balance(sub.client).to_str() == "-1300.00"
+    resumed = both(s.subscription_resume, actor=actor, subscription=sub)
+    assert item_amounts(resumed.items) == [("charge", "base", "1000.00"), ("charge", "seats", "300.00")]
+    assert client_balance(sub.client).to_str() == "-2600.00"  # February paid for once
+    at(clock, D(2027, 2, 20))
+    assert bill_all()["transactions"] == 0  # and not billed again
+    assert client_balance(sub.client).to_str() == "-2600.00"

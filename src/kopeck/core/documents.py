@@ -144,16 +144,17 @@ def compute_line(number: int, spec: LineSpec, *, inclusive: bool) -> DocumentLin
     quantity = to_decimal(spec.quantity)
     if quantity <= 0:
         raise DocumentError(f"line {number}: the quantity must be greater than zero")
-    if not spec.name.strip():
+    name = spec.name.strip()
+    if not name:
         raise DocumentError(f"line {number}: a name is required")
     amount = (spec.price * quantity).round_line()
     vl = vat_line(amount, spec.rate, prices_include_vat=inclusive)
     price_net = (vl.net / quantity).round_line()
     qty_text = _qty(quantity)
-    ru = f"{spec.name}: {qty_text} × {spec.price.to_str()} = {amount.to_str()}; {vl.explanation.ru}"
-    en = f"{spec.name}: {qty_text} × {spec.price.to_str()} = {amount.to_str()}; {vl.explanation.en}"
+    ru = f"{name}: {qty_text} × {spec.price.to_str()} = {amount.to_str()}; {vl.explanation.ru}"
+    en = f"{name}: {qty_text} × {spec.price.to_str()} = {amount.to_str()}; {vl.explanation.en}"
     return DocumentLine(
-        number=number, name=spec.name.strip(), unit=spec.unit, unit_code=spec.unit_code, quantity=quantity,
+        number=number, name=name, unit=spec.unit, unit_code=spec.unit_code, quantity=quantity,
         price=spec.price, price_net=price_net, net=vl.net, vat=vl.vat, gross=vl.gross, rate=spec.rate,
         inclusive=inclusive,
         explanation=Explanation(ru=ru, en=en, formula=f"amount = round({qty_text} × {spec.price.amount}); "
