@@ -7,6 +7,7 @@ what their client no longer owes."""
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import multiprocessing
 from decimal import Decimal
 from typing import Any
@@ -31,6 +32,15 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 DAY = dt.date(2026, 12, 20)  # the block day of an invoice due on Dec 6 (block_client at +10)
 CLIENTS = 40
+
+
+@pytest.fixture(autouse=True)
+def _default_ladder() -> None:
+    """A transactional test runs on tables emptied by the ones before it (migration data included):
+    the default dunning ladder is put back as its migration writes it."""
+    from django.apps import apps
+
+    importlib.import_module("kopeck.credit.migrations.0002_default_ladder").forwards(apps, None)
 
 
 def _book(actor: Actor) -> list[int]:
