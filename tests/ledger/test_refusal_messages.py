@@ -32,7 +32,7 @@ OPERATIONS = "payment, bonus, refund_reversal, correction_credit, charge, one_of
     ({"reason": " "}, {"reason": ["A reason is required."]}),
     ({"vat_rate": "22"}, {"vat_rate": ["A VAT rate applies to charges only."]}),
     ({"operation": "charge", "vat_rate": "18"}, {"vat_rate": ["unknown VAT rate '18'; use one of 22, 10, 0, 5, 7, exempt"]}),
-    ({"operation": "refund", "via_gateway": True}, {"via_gateway": ["Only a payment can come through a gateway."]}),
+    ({"operation": "charge", "via_gateway": True}, {"via_gateway": ["Only a payment or a refund can go through a gateway."]}),
     ({"operation": "gift", "amount": "-1", "reason": ""}, {
         "operation": [f"Choose one of: {OPERATIONS}."], "amount": ["The amount must be greater than zero."],
         "reason": ["A reason is required."]}),

@@ -246,6 +246,8 @@ class UsageThresholdViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Ko
         if raw and self.action == "list":
             if not raw.isdigit():
                 raise ValidationFailed.field("subscription", "Must be a whole number.")
+            if int(raw) > 2**63 - 1:
+                return qs.none()  # no subscription has such an id (the database could not compare it)
             qs = qs.filter(subscription_id=int(raw))
         return qs
 
