@@ -105,3 +105,15 @@ def test_a_prepaid_client_below_its_limit_is_warned_then_blocked(world: World, a
     assert Event.objects.filter(type="balance.below_credit_limit").count() == 1
     world.check(D(2026, 12, 4), [9])  # limit + 3 days
     assert api.get(f"/api/v1/clients/{world.client.pk}/").json()["status"] == "blocked"
+
+
+def test_blocks_filtered_by_whether_they_hold(world: World, api: APIClient) -> None:
+    """Schemathesis: ``holding=null`` was taken as "all blocks"; the filter is a strict boolean."""
+    held = api.post("/api/v1/blocks/", {"client": world.client.pk, "reason": "abuse"}, format="json").json()["id"]
+    lifted = api.post("/api/v1/blocks/", {"client": world.client.pk, "reason": "fraud"}, format="json").json()["id"]
+    assert api.post(f"/api/v1/blocks/{lifted}/lift/", {}, format="json").status_code == 200
+    assert [b["id"] for b in api.get("/api/v1/blocks/?holding=true").json()["results"]] == [held]
+    assert [b["id"] for b in api.get("/api/v1/blocks/?holding=false").json()["results"]] == [lifted]
+    assert [b["id"] for b in api.get("/api/v1/blocks/").json()["results"]] == [lifted, held]
+    refused = api.get("/api/v1/blocks/?holding=null")
+    assert refused.status_code == 400 and fields(refused) == ["holding"]

@@ -17,7 +17,7 @@ from kopeck.clients.models import Client
 from kopeck.common.errors import ValidationFailed
 from kopeck.common.http.base import KopeckAPIView, KopeckViewSet
 from kopeck.common.http.fields import AmountField
-from kopeck.common.http.params import int_param
+from kopeck.common.http.params import bool_param, int_param
 from kopeck.configuration.selectors import provider_today
 from kopeck.credit import selectors, services
 from kopeck.credit.models import (
@@ -87,8 +87,9 @@ class BlockViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, KopeckViewS
         client = int_param(self.request.query_params, "client")
         if client is not None:
             qs = qs.filter(client_id=client)
-        if self.request.query_params.get("holding") in ("true", "1"):
-            qs = qs.filter(lifted_at__isnull=True)
+        holding = bool_param(self.request.query_params, "holding")
+        if holding is not None:
+            qs = qs.filter(lifted_at__isnull=holding)
         return qs
 
     @extend_schema(request=BlockCreateSerializer, responses={201: BlockSerializer})

@@ -60,3 +60,13 @@ def choice_param(params: Mapping[str, str], name: str, choices: list[str]) -> st
     if raw not in choices:
         raise ValidationFailed.field(name, _("One of: %(choices)s.") % {"choices": ", ".join(choices)})
     return raw
+
+
+def bool_param(params: Mapping[str, str], name: str) -> bool | None:
+    """``true`` or ``false`` (as the schema's boolean parameters are written), or None when absent."""
+    raw = params.get(name)
+    if raw is None:
+        return None
+    if raw not in ("true", "false"):
+        raise ValidationFailed.field(name, _("One of: %(choices)s.") % {"choices": "true, false"})
+    return raw == "true"
