@@ -47,3 +47,11 @@ def test_an_internal_url_is_refused(api: APIClient, settings: object) -> None:
     assert response.json()["errors"][0]["field"] == "url"
     assert "loopback" in response.json()["errors"][0]["detail"]
     assert Endpoint.objects.count() == 0
+
+
+@pytest.mark.parametrize("status", ["", "lost"])
+def test_a_delivery_status_filter_outside_the_enum_is_refused(api: APIClient, status: str) -> None:
+    """Schemathesis: an empty ``status`` was taken as no filter."""
+    response = api.get(f"/api/v1/webhook-deliveries/?status={status}")
+    assert response.status_code == 400
+    assert [e["field"] for e in response.json()["errors"]] == ["status"]

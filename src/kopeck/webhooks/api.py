@@ -171,7 +171,7 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, KopeckVi
                 if not raw.isdigit():
                     raise ValidationFailed.field(name, "Must be a whole number.")
                 qs = qs.filter(**{f"{name}_id": int(raw)})
-        if p.get("status"):
+        if p.get("status") is not None:
             if p["status"] not in DeliveryStatus.values:
                 raise ValidationFailed.field("status", f"Choose one of: {', '.join(DeliveryStatus.values)}.")
             qs = qs.filter(status=p["status"])

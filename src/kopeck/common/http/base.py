@@ -22,6 +22,7 @@ ERRORS_ALWAYS: dict[int, str] = {
     403: "The key's scopes or the operator's role do not allow this.",
     404: "No such object (or no such endpoint).",
     406: "The Accept header asks for a type this operation does not produce.",
+    414: "The request line (path and query) is longer than the server accepts.",
     429: "Too many failed authentications from this key or address: wait for Retry-After seconds.",
     431: "The request's headers are too large.",
 }
