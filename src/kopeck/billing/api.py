@@ -225,7 +225,7 @@ class BillingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Kopeck
         errors: dict[str, list[str]] = {}
         for name in ("a", "b"):
             raw = request.query_params.get(name, "")
-            if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+            if len(request.query_params.getlist(name)) > 1 or not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
                 errors[name] = ["Give a billing run id."]
             else:
                 ids[name] = int(raw)

@@ -225,3 +225,10 @@ def test_a_huge_id_in_a_body_is_a_4xx(api: APIClient, clock: FixedClock) -> None
         r = api.post(path, body, format="json")
         assert r.status_code in (400, 404) and r["Content-Type"] == "application/problem+json", r.content
     assert snapshot() == before
+
+
+def test_a_run_to_compare_given_twice_is_refused(api: APIClient, clock: FixedClock) -> None:
+    """Schemathesis on PostgreSQL: ``b=1&b=2`` was taken as its last value."""
+    r = api.get("/api/v1/billing-runs/compare/?a=1&b=1&b=2")
+    assert r.status_code == 400
+    assert [e["field"] for e in r.json()["errors"]] == ["b"]
