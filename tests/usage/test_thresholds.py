@@ -174,7 +174,7 @@ def test_odd_ids_are_answered_not_crashed(usage_api: APIClient, sub: Subscriptio
     assert usage_api.get(f"{THRESHOLDS}abc/").status_code == 404
     assert usage_api.get(f"{THRESHOLDS}99999999999999999999999/").status_code == 404
     assert usage_api.get(THRESHOLDS, {"subscription": "x"}).status_code == 400
-    assert usage_api.get(THRESHOLDS, {"subscription": "99999999999999999999999"}).json()["results"] == []
+    assert usage_api.get(THRESHOLDS, {"subscription": "99999999999999999999999"}).status_code == 400
     r = post(usage_api, THRESHOLDS, {"subscription": 99999999999999999999999, "metric": "api_calls", "amount": "1"})
     assert r.status_code == 400
     r = post(usage_api, THRESHOLDS, {"subscription": sub.pk, "metric": "api_calls", "amount": "1e999999"})

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.http import FileResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
@@ -26,6 +27,7 @@ from kopeck.billing.selectors import RunReview, run_progress, run_review
 from kopeck.common.errors import ValidationFailed
 from kopeck.common.http.base import KopeckAPIView, KopeckViewSet
 from kopeck.common.http.fields import DateField
+from kopeck.common.http.params import choice_param
 from kopeck.ledger.amounts import from_minor
 from kopeck.operators.roles import Area
 
@@ -208,10 +210,8 @@ class BillingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Kopeck
         """The result per subscription, with the explanation of every amount."""
         run = get_object_or_404(BillingRun, pk=pk)
         qs = RunItem.objects.filter(run=run).order_by("subscription_id")
-        wanted = request.query_params.get("status")
+        wanted = choice_param(request.query_params, "status", list(ItemStatus.values))
         if wanted:
-            if wanted not in ItemStatus.values:
-                raise ValidationFailed.field("status", f"One of {', '.join(ItemStatus.values)}.")
             qs = qs.filter(status=wanted)
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(RunItemSerializer(page, many=True).data)
@@ -225,12 +225,12 @@ class BillingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Kopeck
         errors: dict[str, list[str]] = {}
         for name in ("a", "b"):
             raw = request.query_params.get(name, "")
-            if len(request.query_params.getlist(name)) > 1 or not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
-                errors[name] = ["Give a billing run id."]
+            if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+                errors[name] = [_("Give a billing run id.")]
             else:
                 ids[name] = int(raw)
         if errors:
-            raise ValidationFailed("Give two billing runs to compare.", errors=errors)
+            raise ValidationFailed(_("Give two billing runs to compare."), errors=errors)
         a = get_object_or_404(BillingRun, pk=ids["a"])
         b = get_object_or_404(BillingRun, pk=ids["b"])
         return Response(services.billing_runs_compare(a, b))

@@ -65,8 +65,9 @@ class RunItem(models.Model):
     """The result of one subscription in a run: the items billing would post (with their
     explanations), or the error that stopped it."""
 
+    # the run's own index would repeat the first column of (run, subscription) and (run, client)
     run = models.ForeignKey(BillingRun, verbose_name=_("billing run"), on_delete=models.CASCADE,
-                            related_name="items")
+                            related_name="items", db_index=False)
     client = models.ForeignKey("clients.Client", verbose_name=_("client"), on_delete=models.PROTECT,
                                related_name="+")
     subscription = models.ForeignKey("subscriptions.Subscription", verbose_name=_("subscription"),
@@ -90,6 +91,10 @@ class RunItem(models.Model):
         verbose_name_plural = _("billing run items")
         ordering = ["run", "subscription"]
         constraints = [models.UniqueConstraint(fields=["run", "subscription"], name="run_item_once")]
+        # a chunk (a range of client ids) finds its items without reading the run's other items: without
+        # it the check of what a chunk still has to do read every item written so far (quadratic: at
+        # 100,000 subscriptions 50–110 ms per chunk and phase)
+        indexes = [models.Index(fields=["run", "client"], name="run_item_client_idx")]
 
     @property
     def lines(self) -> list[BilledLine]:

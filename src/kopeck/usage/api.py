@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from kopeck.common.errors import ValidationFailed
 from kopeck.common.http import parsers
 from kopeck.common.http.base import KopeckAPIView, KopeckViewSet
-from kopeck.common.http.params import date_param
+from kopeck.common.http.params import date_param, int_param
 from kopeck.core.periods import Period
 from kopeck.operators.roles import Area
 from kopeck.subscriptions.models import Subscription
@@ -242,13 +242,10 @@ class UsageThresholdViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Ko
 
     def get_queryset(self) -> Any:
         qs = UsageThreshold.objects.all().order_by("id")
-        raw = self.request.query_params.get("subscription")
-        if raw and self.action == "list":
-            if not raw.isdigit():
-                raise ValidationFailed.field("subscription", "Must be a whole number.")
-            if int(raw) > 2**63 - 1:
-                return qs.none()  # no subscription has such an id (the database could not compare it)
-            qs = qs.filter(subscription_id=int(raw))
+        if self.action == "list":
+            subscription = int_param(self.request.query_params, "subscription")
+            if subscription is not None:
+                qs = qs.filter(subscription_id=subscription)
         return qs
 
     def create(self, request: Request) -> Response:

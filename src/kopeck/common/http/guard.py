@@ -1,7 +1,9 @@
 """The API's own limits, checked before any view runs, and the errors no view answers (a body over
 the limit, a crash): every one an RFC 9457 problem, never an HTML page.
 
-* query strings: no NUL characters (PostgreSQL's text cannot hold them) → 400 naming the parameter;
+* query strings: no NUL characters (PostgreSQL's text cannot hold them) and no parameter given more than
+  once (every query parameter of the API is a single value: ``?status=a&status=b`` is refused rather
+  than one of the two silently taken) → 400 naming the parameter;
 * request headers over ``KOPECK_MAX_HEADER_BYTES`` in total → 431;
 * a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (announced by Content-Length, or found while reading)
   → 413 — or over ``KOPECK_MAX_UPLOAD_BYTES`` on an endpoint that takes a file (:func:`allow_upload`);
@@ -95,6 +97,12 @@ class ApiGuardMiddleware:
             return problem_json(request, 400, "validation-error", _("Invalid input"),
                                 "; ".join(f"{n.replace(chr(0), '')}: {message}" for n in bad),
                                 errors=[{"field": n.replace("\x00", ""), "detail": message} for n in bad])
+        repeated = [name for name, values in request.GET.lists() if len(values) > 1]
+        if repeated:
+            message = _("Give this parameter once.")
+            return problem_json(request, 400, "validation-error", _("Invalid input"),
+                                "; ".join(f"{n}: {message}" for n in repeated),
+                                errors=[{"field": n, "detail": message} for n in repeated])
         return None
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
