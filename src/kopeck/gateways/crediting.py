@@ -2,7 +2,9 @@
 API fetch reaches :func:`credit` inside the transaction that marks the GatewayPayment paid (the row is
 locked, so it runs once per payment). The money is a payment of kopeck.payments with method = the
 provider (Dr gateway clearing / Cr client), allocated to the invoice it was made for (or, for a top-up,
-as the payments settings say); ``payment_record`` is itself idempotent by (method, external id)."""
+as the payments settings say). The external id ``<provider>:<order id>`` is unique in kopeck.payments: the
+locked, not yet credited order is what makes it unused here (``new=True``: no lookup, no savepoint), and the
+unique constraint refuses a second credit whatever happens."""
 
 from __future__ import annotations
 
@@ -27,5 +29,5 @@ def credit(payment: GatewayPayment, *, actor: Actor) -> str:
         actor=actor, amount=money.amount, client=payment.client, currency=payment.currency,
         method=payment.setting.provider, external_id=f"{payment.setting.provider}:{payment.order_id}",
         invoice=invoice, allocate=None if invoice is None else False,
-        purpose=f"{provider}: {payment.description}"[:2000], payer_name=payment.client.name[:500])
+        purpose=f"{provider}: {payment.description}"[:2000], payer_name=payment.client.name[:500], new=True)
     return f"payment:{pay.pk}"
