@@ -483,7 +483,14 @@ def gateways_reconcile(*, older_than: dt.timedelta | None = None, limit: int = 5
 
 def online_refund(*, actor: Actor, payment: GatewayPayment, amount: object, reason: str) -> GatewayRefund:
     """Refund (part of) a paid online payment through its provider; the money leaves the client's account
-    when the provider accepts it."""
+    when the provider accepts it. A refusal changes nothing in the books; the attempt stays as a failed
+    GatewayRefund."""
+    return online_refund_recorded(actor=actor, payment=payment, amount=amount, reason=reason)[0]
+
+
+def online_refund_recorded(*, actor: Actor, payment: GatewayPayment, amount: object, reason: str,
+                           date: dt.date | None = None) -> tuple[GatewayRefund, Any]:
+    """:func:`online_refund`, returning also the refund recorded in kopeck.payments."""
     if payment.status != PaymentStatus.SUCCEEDED:
         raise Conflict("Only a paid online payment can be refunded.")
     if not str(reason or "").strip():
@@ -516,17 +523,19 @@ def online_refund(*, actor: Actor, payment: GatewayPayment, amount: object, reas
         refund.status, refund.provider_refund_id = RefundStatus.SUCCEEDED, ref
         refund.save(update_fields=["status", "provider_refund_id"])
         recorded = Payment.objects.get(pk=int(payment.credit_ref.split(":", 1)[1]))
-        payment_refund(actor=actor, payment=recorded, reason=reason.strip(), amount=money.amount,
-                       external_id=f"{payment.setting.provider}:{ref}")
+        booked = payment_refund(actor=actor, payment=recorded, reason=reason.strip(), amount=money.amount,
+                                date=date, external_id=f"{payment.setting.provider}:{ref}")
         audit_record(actor=actor, action="gateway_payment.refund", object_type="gateway_payment", object_id=payment.pk,
                      after={"refund": refund.pk, "amount": money.to_str(), "provider_refund_id": ref})
-    return refund
+    return refund, booked
 
 
-def final_receipt_send(*, actor: Actor, payment: GatewayPayment, lines: Any = None) -> GatewayPayment:
+def final_receipt_send(*, actor: Actor, payment: GatewayPayment, lines: Any = None,
+                       act: int | None = None) -> GatewayPayment:
     """The second receipt of a prepaid online payment, when the service is delivered (the advance is
     offset): the invoice's lines (or ``lines``) as ``full_payment`` at the plain VAT rate, sent through
-    the provider's receipt API. Sent once per payment (idempotence key ``final-<order id>``)."""
+    the provider's receipt API. Sent once per payment (idempotence key ``final-<order id>``); ``act``:
+    the act or УПД whose issue called for it (kopeck.gateways.offsets), kept with the receipt."""
     if payment.status != PaymentStatus.SUCCEEDED:
         raise Conflict("Only a paid online payment gets its final receipt.")
     if (payment.receipt or {}).get("final"):
@@ -547,15 +556,21 @@ def final_receipt_send(*, actor: Actor, payment: GatewayPayment, lines: Any = No
                                     tax_system=payment.receipt.get("tax_system") or "osn")
     except ReceiptError as exc:
         raise ValidationFailed.field("receipt", str(exc)) from exc
+    cfg = config_of(payment.setting)
+    entity = payment.setting.legal_entity
+    if entity is not None and not cfg.option("inn"):  # the cash register's owner (CloudPayments asks)
+        cfg = Config(setting_id=cfg.setting_id, is_live=cfg.is_live, options={**cfg.options, "inn": entity.inn},
+                     credentials=cfg.credentials)
     try:
         receipt_id = provider(payment.setting.provider).final_receipt(
-            config_of(payment.setting), payment.provider_payment_id, receipt, f"final-{payment.order_id}")
+            cfg, payment.provider_payment_id, receipt, f"final-{payment.order_id}")
     except NotImplementedError as exc:
         raise ValidationFailed.field("payment", "This provider's final receipts are made in its dashboard.") from exc
     except (ProviderError, Declined) as exc:
         raise GatewayUnavailable(f"The final receipt was not sent: {exc}") from exc
     with transaction.atomic():
-        payment.receipt = {**payment.receipt, "final": {"id": receipt_id, **_receipt_json(receipt)}}
+        final = {"id": receipt_id, **_receipt_json(receipt), **({"act": act} if act is not None else {})}
+        payment.receipt = {**payment.receipt, "final": final}
         payment.updated_at = now()
         payment.save(update_fields=["receipt", "updated_at"])
         audit_record(actor=actor, action="gateway_payment.final_receipt", object_type="gateway_payment",

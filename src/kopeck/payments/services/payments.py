@@ -198,9 +198,18 @@ def payment_refund(*, actor: Actor, payment: Payment, reason: str, amount: objec
     """Return money of a payment to the payer: ``amount`` (default: all that is left). Several
     refunds per payment, never more in all than the payment. What is refunded beyond the part not
     allocated is taken off its invoices, the latest allocation first. An unidentified payment's
-    refund leaves the suspense account (Dr suspense / Cr cash); a client's is Dr client / Cr cash."""
+    refund leaves the suspense account (Dr suspense / Cr cash); a client's is Dr client / Cr cash.
+
+    A payment whose method returns money through its provider (a payment gateway: the method's
+    ``refund`` handler) is refunded through the provider first, and recorded here when the provider
+    accepts — unless ``external_id`` names the provider's refund already made (in its dashboard):
+    then only the books change."""
     if not str(reason or "").strip():
         raise ValidationFailed.field("reason", "A reason is required.")
+    pm_of_payment = method_get(payment.method)
+    handler = pm_of_payment.refund if pm_of_payment is not None else None
+    if handler is not None and not str(external_id or "").strip():
+        return handler(actor=actor, payment=payment, amount=amount, reason=reason.strip(), date=date)
     with transaction.atomic():
         pay = lock_payment(payment)
         if pay.status not in (*HOLDING_STATES, PaymentStatus.UNIDENTIFIED):
