@@ -54,6 +54,7 @@ def make_setting(fake: FakeProviders) -> Callable[..., GatewaySetting]:
             opts[key] = fake.url + API_PATHS[provider]
             if provider == "robokassa":
                 opts["recurring_url"] = fake.url + "/robokassa/Recurring"
+                opts["fiscal_url"] = fake.url + "/robokassa/RoboFiscal/Receipt/Attach"
         opts.update(options)
         setting = GatewaySetting(provider=provider, name=f"{provider} shop", is_live=is_live, is_enabled=True,
                                  options=opts)

@@ -36,9 +36,13 @@ class FakeProviders:
     yk_auth: str = "shop-1:test_secret"
     # Robokassa: InvId -> (state code, OutSum)
     robo_states: dict[str, tuple[str, str]] = field(default_factory=dict)
+    robo_password1: str = "test-p1"
+    robo_receipts: list[dict[str, Any]] = field(default_factory=list)
     # CloudPayments: InvoiceId -> model; decline token charges
     cp_payments: dict[str, dict[str, Any]] = field(default_factory=dict)
     cp_decline: bool = False
+    cp_refund_decline: bool = False
+    cp_receipts: dict[str, dict[str, Any]] = field(default_factory=dict)
     # PayPal: order id -> order; the webhook signing key of the fake
     pp_orders: dict[str, dict[str, Any]] = field(default_factory=dict)
     pp_sig_key: str = "paypal-fake-signing-key"
@@ -195,6 +199,16 @@ class FakeProviders:
                    f'/WebService/"><Result><Code>0</Code></Result><State><Code>{code}</Code></State><Info>'
                    f'<IncCurrLabel>BankCard</IncCurrLabel><OutSum>{out_sum}</OutSum></Info></OperationStateResponse>')
             return 200, xml, "text/xml"
+        if path == "/RoboFiscal/Receipt/Attach":  # the second receipt: signed with Password #1 (the test one)
+            encoded, _dot, signature = body.decode().partition(".")
+            expected = base64.urlsafe_b64encode(hashlib.sha256((encoded + self.robo_password1).encode())
+                                                .hexdigest().encode()).decode().rstrip("=")
+            if not hmac.compare_digest(signature, expected):
+                return 200, json.dumps({"ResultCode": "1", "ResultDescription": "bad signature"}), "application/json"
+            payload = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+            self.robo_receipts.append(payload)
+            return 200, json.dumps({"ResultCode": "0", "ResultDescription": "ok",
+                                    "OpKey": f"op-{payload['originId']}"}), "application/json"
         if path == "/Recurring":
             fields = dict(urllib.parse.parse_qsl(body.decode()))
             return 200, f"OK{fields['InvId']}", "text/plain"
@@ -207,7 +221,17 @@ class FakeProviders:
             return 200, ({"Success": True, "Model": model} if model else
                          {"Success": False, "Message": "Not found", "Model": None})
         if path == "/payments/refund":
-            return 200, {"Success": True, "Model": {"TransactionId": int(data["TransactionId"]) + 1}}
+            if self.cp_refund_decline:
+                return 200, {"Success": False, "Message": "Сумма возврата превышает доступную"}
+            refunds = sum(1 for c in self.calls if c.path == "/cp/payments/refund")
+            return 200, {"Success": True, "Model": {"TransactionId": int(data["TransactionId"]) + refunds}}
+        if path == "/kkt/receipt":  # a receipt of the cash register: one per X-Request-ID
+            key = headers.get("X-Request-ID", "")
+            if not key or data.get("Type") not in ("Income", "IncomeReturn") or not data.get("Inn"):
+                return 200, {"Success": False, "Message": "invalid request"}
+            if key not in self.cp_receipts:
+                self.cp_receipts[key] = data
+            return 200, {"Success": True, "Model": {"Id": f"rc-{key}", "ErrorCode": 0}}
         if path == "/payments/tokens/charge":
             txn = 900000 + len(self.cp_payments)
             model = {"TransactionId": txn, "Amount": data["Amount"], "Currency": data["Currency"],

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import IntegrityError, transaction
 
 from kopeck.clients.models import Client
 from kopeck.common.actor import Actor
@@ -55,6 +56,23 @@ def test_the_same_external_id_is_recorded_once(buyer: Client, actor: Actor, cloc
     # another method may use the same id
     other = services.payment_record(actor=actor, client=buyer, amount="100.00", method="bank", external_id="pp-1")
     assert other.pk != first.pk
+
+
+def test_a_new_external_id_skips_the_lookup_and_the_unique_constraint_still_refuses_a_second(
+        buyer: Client, actor: Actor, clock: FixedClock) -> None:
+    with pytest.raises(RuntimeError), transaction.atomic():  # no external id to be unique: refused, nothing written
+        services.payment_record(actor=actor, client=buyer, amount="100.00", new=True)
+    empty = counts()
+    assert empty["Payment"] == 0 and empty["JournalTransaction"] == 0
+    with transaction.atomic():
+        first = services.payment_record(actor=actor, client=buyer, amount="100.00", external_id="gw-1", new=True)
+    before = counts()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        services.payment_record(actor=actor, client=buyer, amount="100.00", external_id="gw-1", new=True)
+    assert counts() == before and client_balance(buyer).to_str() == "100.00"
+    assert services.payment_record(actor=actor, client=buyer, amount="100.00", external_id="gw-1").pk == first.pk
+    event = Event.objects.get(subject_id=first.pk, type="payment.received")
+    assert event.data["payment"]["invoice_ids"] == []
 
 
 def test_invalid_payments_are_refused_and_nothing_is_written(buyer: Client, actor: Actor, clock: FixedClock) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 PREPAYMENT_METHODS = frozenset({"full_prepayment", "prepayment", "advance"})
@@ -165,4 +165,37 @@ def for_yookassa_final(receipt: Receipt, *, payment_id: str) -> dict[str, Any]:
     body.update({"type": "payment", "payment_id": payment_id, "send": True,
                  "settlements": [{"type": "prepayment", "amount": {"value": _money(receipt.total()),
                                                                     "currency": receipt.currency}}]})
+    return body
+
+
+def _vat_in(item: ReceiptItem) -> Decimal:
+    """The VAT inside a line's total: total × rate / (100 + rate), half-up to kopecks (none, 0: zero)."""
+    if item.vat in ("none", "0"):
+        return Decimal("0.00")
+    rate = Decimal(item.vat)
+    return (item.amount * rate / (100 + rate)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def for_robokassa_final(receipt: Receipt, *, merchant: str, receipt_id: str, origin_id: str,
+                        url: str) -> dict[str, Any]:
+    """Robokassa's second receipt (``RoboFiscal/Receipt/Attach``): the items as the first receipt's
+    ``Receipt`` writes them, against the operation ``origin_id`` (its InvId), paid by the prepayment
+    (``payments`` type 2), with the VAT sums per rate (``vats``)."""
+    vats: dict[str, Decimal] = {}
+    for item in receipt.items:
+        tax = robokassa_tax(item)
+        vats[tax] = vats.get(tax, Decimal("0.00")) + _vat_in(item)
+    client = {k: v for k, v in (("email", receipt.email), ("phone", receipt.phone)) if v}
+    return {"merchantId": merchant, "id": receipt_id, "originId": origin_id, "operation": "sell",
+            "sno": receipt.tax_system, "url": url, "total": float(receipt.total()),
+            "items": for_robokassa(receipt)["items"], "client": client,
+            "payments": [{"type": 2, "sum": float(receipt.total())}],
+            "vats": [{"type": tax, "sum": float(total)} for tax, total in sorted(vats.items())]}
+
+
+def for_cloudpayments_final(receipt: Receipt) -> dict[str, Any]:
+    """CloudPayments' ``CustomerReceipt`` of the offset receipt (``kkt/receipt``, type Income): the
+    items as ``full_payment``, the whole amount paid by the earlier prepayment (``advancePayment``)."""
+    body = for_cloudpayments(receipt)
+    body["amounts"] = {"electronic": 0.0, "advancePayment": float(receipt.total()), "credit": 0.0, "provision": 0.0}
     return body

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, QuerySet
 
 from kopeck.audit.services import audit_record
 from kopeck.common import secrets
@@ -25,6 +26,7 @@ from kopeck.common.errors import Conflict, KopeckError, NotFound, ValidationFail
 from kopeck.core.money import Money, MoneyError, from_minor, to_minor
 from kopeck.gateways import crediting
 from kopeck.gateways.models import (
+    AutopayCharge,
     GatewayPayment,
     GatewayRefund,
     GatewaySetting,
@@ -55,6 +57,8 @@ SYSTEM = Actor.system("gateways")
 HEADER_LIMIT = 4000
 BODY_LIMIT = 256 * 1024
 DEFAULT_REPLAY_HOURS = 72
+# what deciding a stored notification changes (the request as received is never rewritten)
+DECIDED = ["verdict", "reason", "detail", "payment", "transaction_id", "event", "decided_at", "answer_status", "answer"]
 FINAL = (PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED, PaymentStatus.FAILED)
 
 
@@ -243,60 +247,82 @@ def settle(*, payment_id: int, outcome: str, amount: Decimal | None, currency: s
     """Apply what a provider proved about a payment (a verified notification or an API fetch) to
     Kopeck's record, in one transaction with the payment row locked: checks, then credit once."""
     with transaction.atomic():
-        payment = GatewayPayment.objects.select_for_update().select_related("setting", "client").get(pk=payment_id)
-        setting = payment.setting
-        if is_test and setting.is_live:
-            return Outcome(Verdict.REFUSED, Reason.TEST_ON_LIVE, "A test payment on a live gateway.", payment.pk)
-        expected = from_minor(payment.amount_minor, payment.currency)
-        if outcome in ("paid", "authorized", "check"):
-            if currency and currency.upper() != payment.currency:
-                return Outcome(Verdict.REFUSED, Reason.CURRENCY,
-                               f"{currency} instead of {payment.currency}.", payment.pk)
-            if amount is None or amount != expected.amount:
-                return Outcome(Verdict.REFUSED, Reason.AMOUNT, f"{amount} instead of {expected.amount}.", payment.pk)
-        if outcome == "check":
-            if payment.status == PaymentStatus.SUCCEEDED:
-                return Outcome(Verdict.REFUSED, Reason.ALREADY_PAID, "The order is already paid.", payment.pk)
-            return Outcome(Verdict.ACCEPTED, Reason.STATUS, "Payment may proceed.", payment.pk)
+        payment = _locked(GatewayPayment.objects.filter(pk=payment_id)).get()
+        return _settle_locked(payment, outcome=outcome, amount=amount, currency=currency, is_test=is_test,
+                              transaction_id=transaction_id, provider_payment_id=provider_payment_id, saved=saved,
+                              detail=detail, actor=actor)
+
+
+def _locked(qs: QuerySet[GatewayPayment]) -> QuerySet[GatewayPayment]:
+    """The payment rows of ``qs`` locked for this transaction, with their setting and client read in
+    the same statement. Only the payment's row is locked (``OF self``), and ``NO KEY UPDATE`` lets rows
+    that refer to it (notifications, refunds) be written meanwhile: locking the joined setting row too
+    would queue every notification of a gateway behind the one being credited."""
+    charged = Exists(AutopayCharge.objects.filter(payment=OuterRef("pk")))  # an autopayment's charge?
+    return qs.select_for_update(of=("self",), no_key=True).select_related("setting", "client").annotate(
+        autopay=charged)
+
+
+def _autopay_settled(payment: GatewayPayment) -> None:
+    if getattr(payment, "autopay", True):  # only a payment made for an autopayment's charge has one to update
+        from kopeck.gateways.autopay import on_payment_settled
+
+        on_payment_settled(payment)
+
+
+def _settle_locked(payment: GatewayPayment, *, outcome: str, amount: Decimal | None, currency: str, is_test: bool,
+                   transaction_id: str, provider_payment_id: str = "", saved: SavedToken | None = None,
+                   detail: str = "", actor: Actor = SYSTEM) -> Outcome:
+    """:func:`settle` of a payment row the caller locked in its transaction."""
+    setting = payment.setting
+    if is_test and setting.is_live:
+        return Outcome(Verdict.REFUSED, Reason.TEST_ON_LIVE, "A test payment on a live gateway.", payment.pk)
+    expected = from_minor(payment.amount_minor, payment.currency)
+    if outcome in ("paid", "authorized", "check"):
+        if currency and currency.upper() != payment.currency:
+            return Outcome(Verdict.REFUSED, Reason.CURRENCY,
+                           f"{currency} instead of {payment.currency}.", payment.pk)
+        if amount is None or amount != expected.amount:
+            return Outcome(Verdict.REFUSED, Reason.AMOUNT, f"{amount} instead of {expected.amount}.", payment.pk)
+    if outcome == "check":
         if payment.status == PaymentStatus.SUCCEEDED:
-            if outcome == "paid" and provider_payment_id and payment.provider_payment_id \
-                    and provider_payment_id != payment.provider_payment_id:
-                return Outcome(Verdict.REFUSED, Reason.ALREADY_PAID,
-                               f"Paid by {payment.provider_payment_id}; this is {provider_payment_id}.", payment.pk)
-            return Outcome(Verdict.DUPLICATE, Reason.NONE, "Already credited.", payment.pk)
-        at = now()
-        if outcome == "paid":
-            method = _saved_method(payment, saved)
-            payment.status = PaymentStatus.SUCCEEDED
-            payment.provider_payment_id = provider_payment_id or payment.provider_payment_id
-            payment.credited_at = at
-            payment.credit_ref = crediting.credit(payment, actor=actor)
-            if method is not None:
-                payment.saved_method = method
-            payment.updated_at = at
-            payment.save(update_fields=["status", "provider_payment_id", "credited_at", "credit_ref", "saved_method",
-                                        "updated_at"])
-            audit_record(actor=actor, action="gateway_payment.credit", object_type="gateway_payment", object_id=payment.pk,
-                         after={"transaction": transaction_id, "credit": payment.credit_ref})
-            from kopeck.gateways.autopay import on_payment_settled
-
-            on_payment_settled(payment)
-            return Outcome(Verdict.ACCEPTED, Reason.CREDITED, "", payment.pk)
-        if outcome == "authorized":
-            payment.status = PaymentStatus.AUTHORIZED
-        elif outcome == "failed":
-            payment.status = PaymentStatus.FAILED
-            payment.failure_reason = detail[:500]
-        else:
-            return Outcome(Verdict.IGNORED, Reason.STATUS, detail, payment.pk)
+            return Outcome(Verdict.REFUSED, Reason.ALREADY_PAID, "The order is already paid.", payment.pk)
+        return Outcome(Verdict.ACCEPTED, Reason.STATUS, "Payment may proceed.", payment.pk)
+    if payment.status == PaymentStatus.SUCCEEDED:
+        if outcome == "paid" and provider_payment_id and payment.provider_payment_id \
+                and provider_payment_id != payment.provider_payment_id:
+            return Outcome(Verdict.REFUSED, Reason.ALREADY_PAID,
+                           f"Paid by {payment.provider_payment_id}; this is {provider_payment_id}.", payment.pk)
+        return Outcome(Verdict.DUPLICATE, Reason.NONE, "Already credited.", payment.pk)
+    at = now()
+    if outcome == "paid":
+        method = _saved_method(payment, saved)
+        payment.status = PaymentStatus.SUCCEEDED
         payment.provider_payment_id = provider_payment_id or payment.provider_payment_id
+        payment.credited_at = at
+        payment.credit_ref = crediting.credit(payment, actor=actor)
+        if method is not None:
+            payment.saved_method = method
         payment.updated_at = at
-        payment.save(update_fields=["status", "provider_payment_id", "failure_reason", "updated_at"])
-        if payment.status == PaymentStatus.FAILED:
-            from kopeck.gateways.autopay import on_payment_settled
-
-            on_payment_settled(payment)
-        return Outcome(Verdict.ACCEPTED, Reason.STATUS, "", payment.pk)
+        payment.save(update_fields=["status", "provider_payment_id", "credited_at", "credit_ref", "saved_method",
+                                    "updated_at"])
+        audit_record(actor=actor, action="gateway_payment.credit", object_type="gateway_payment", object_id=payment.pk,
+                     after={"transaction": transaction_id, "credit": payment.credit_ref})
+        _autopay_settled(payment)
+        return Outcome(Verdict.ACCEPTED, Reason.CREDITED, "", payment.pk)
+    if outcome == "authorized":
+        payment.status = PaymentStatus.AUTHORIZED
+    elif outcome == "failed":
+        payment.status = PaymentStatus.FAILED
+        payment.failure_reason = detail[:500]
+    else:
+        return Outcome(Verdict.IGNORED, Reason.STATUS, detail, payment.pk)
+    payment.provider_payment_id = provider_payment_id or payment.provider_payment_id
+    payment.updated_at = at
+    payment.save(update_fields=["status", "provider_payment_id", "failure_reason", "updated_at"])
+    if payment.status == PaymentStatus.FAILED:
+        _autopay_settled(payment)
+    return Outcome(Verdict.ACCEPTED, Reason.STATUS, "", payment.pk)
 
 
 # ---------------------------------------------------------------- notifications
@@ -322,16 +348,25 @@ def _decide(note: Notification, outcome: Outcome, *, transaction_id: str = "", e
     note.decided_at = now()
 
 
-def _payment_of(setting: GatewaySetting, verified: Verified) -> GatewayPayment | None:
+def _payment_locked(setting: GatewaySetting, verified: Verified) -> tuple[GatewayPayment | None, bool]:
+    """The order a verified notification names, locked, and whether its transaction and event were
+    already accepted — in one statement."""
     qs = GatewayPayment.objects.filter(setting=setting)
     if verified.order_id:  # the order named is the order checked: no fallback to another key
-        return qs.filter(order_id=verified.order_id).first()
-    if verified.provider_payment_id:
-        return qs.filter(provider_payment_id=verified.provider_payment_id).first()
-    return None
+        qs = qs.filter(order_id=verified.order_id)
+    elif verified.provider_payment_id:
+        qs = qs.filter(provider_payment_id=verified.provider_payment_id)
+    else:
+        return None, False
+    if verified.transaction_id:
+        qs = qs.annotate(taken=Exists(Notification.objects.filter(
+            setting=setting, transaction_id=verified.transaction_id, event=verified.event, verdict=Verdict.ACCEPTED)))
+    payment = _locked(qs).order_by("pk").first()
+    return payment, bool(getattr(payment, "taken", False))
 
 
 def _judge(setting: GatewaySetting, verified: Verified) -> Outcome:
+    """Inside the caller's transaction: the checks against Kopeck's record, then the settlement."""
     if verified.is_test and setting.is_live:
         return Outcome(Verdict.REFUSED, Reason.TEST_ON_LIVE, "A test notification on a live gateway.")
     window = dt.timedelta(hours=float(setting.options.get("replay_window_hours") or DEFAULT_REPLAY_HOURS))
@@ -340,22 +375,20 @@ def _judge(setting: GatewaySetting, verified: Verified) -> Outcome:
                                                         f"older than {window}.")
     if verified.outcome in ("other", "refunded"):
         return Outcome(Verdict.IGNORED, Reason.STATUS, f"{verified.event}: nothing to credit.")
-    payment = _payment_of(setting, verified)
+    payment, taken = _payment_locked(setting, verified)
     if payment is None:
         return Outcome(Verdict.REFUSED, Reason.UNKNOWN_ORDER, f"No order {verified.order_id!r} on this gateway.")
-    if verified.transaction_id and Notification.objects.filter(
-            setting=setting, transaction_id=verified.transaction_id, event=verified.event,
-            verdict=Verdict.ACCEPTED).exists():
+    if taken:
         return Outcome(Verdict.DUPLICATE, Reason.NONE, "This transaction was already taken.", payment.pk)
-    return settle(payment_id=payment.pk, outcome=verified.outcome, amount=verified.amount, currency=verified.currency,
-                  is_test=verified.is_test, transaction_id=verified.transaction_id,
-                  provider_payment_id=verified.provider_payment_id, saved=verified.saved)
+    return _settle_locked(payment, outcome=verified.outcome, amount=verified.amount, currency=verified.currency,
+                          is_test=verified.is_test, transaction_id=verified.transaction_id,
+                          provider_payment_id=verified.provider_payment_id, saved=verified.saved)
 
 
 def _answered(note: Notification, answer: Answer, *, save: bool = True) -> Answer:
     note.answer_status, note.answer = answer.status, answer.body[:200]
     if save:
-        note.save()
+        note.save(update_fields=DECIDED)
     return answer
 
 
@@ -392,7 +425,7 @@ def notification_receive(*, provider_code: str, setting_id: int, kind: str, body
                 outcome = Outcome(Verdict.REFUSED, exc.reason, exc.detail)
             _decide(note, outcome, transaction_id=verified.transaction_id, event=verified.event)
             answer = _answered(note, prov.answer(cfg, incoming, verified, note.verdict, note.reason), save=False)
-            note.save()
+            note.save(update_fields=DECIDED)
     except IntegrityError:  # a concurrent copy was accepted first: this one is a duplicate, nothing of it kept
         _decide(note, Outcome(Verdict.DUPLICATE, Reason.NONE, "This transaction was already taken."),
                 transaction_id=verified.transaction_id, event=verified.event)
@@ -450,7 +483,14 @@ def gateways_reconcile(*, older_than: dt.timedelta | None = None, limit: int = 5
 
 def online_refund(*, actor: Actor, payment: GatewayPayment, amount: object, reason: str) -> GatewayRefund:
     """Refund (part of) a paid online payment through its provider; the money leaves the client's account
-    when the provider accepts it."""
+    when the provider accepts it. A refusal changes nothing in the books; the attempt stays as a failed
+    GatewayRefund."""
+    return online_refund_recorded(actor=actor, payment=payment, amount=amount, reason=reason)[0]
+
+
+def online_refund_recorded(*, actor: Actor, payment: GatewayPayment, amount: object, reason: str,
+                           date: dt.date | None = None) -> tuple[GatewayRefund, Any]:
+    """:func:`online_refund`, returning also the refund recorded in kopeck.payments."""
     if payment.status != PaymentStatus.SUCCEEDED:
         raise Conflict("Only a paid online payment can be refunded.")
     if not str(reason or "").strip():
@@ -483,17 +523,19 @@ def online_refund(*, actor: Actor, payment: GatewayPayment, amount: object, reas
         refund.status, refund.provider_refund_id = RefundStatus.SUCCEEDED, ref
         refund.save(update_fields=["status", "provider_refund_id"])
         recorded = Payment.objects.get(pk=int(payment.credit_ref.split(":", 1)[1]))
-        payment_refund(actor=actor, payment=recorded, reason=reason.strip(), amount=money.amount,
-                       external_id=f"{payment.setting.provider}:{ref}")
+        booked = payment_refund(actor=actor, payment=recorded, reason=reason.strip(), amount=money.amount,
+                                date=date, external_id=f"{payment.setting.provider}:{ref}")
         audit_record(actor=actor, action="gateway_payment.refund", object_type="gateway_payment", object_id=payment.pk,
                      after={"refund": refund.pk, "amount": money.to_str(), "provider_refund_id": ref})
-    return refund
+    return refund, booked
 
 
-def final_receipt_send(*, actor: Actor, payment: GatewayPayment, lines: Any = None) -> GatewayPayment:
+def final_receipt_send(*, actor: Actor, payment: GatewayPayment, lines: Any = None,
+                       act: int | None = None) -> GatewayPayment:
     """The second receipt of a prepaid online payment, when the service is delivered (the advance is
     offset): the invoice's lines (or ``lines``) as ``full_payment`` at the plain VAT rate, sent through
-    the provider's receipt API. Sent once per payment (idempotence key ``final-<order id>``)."""
+    the provider's receipt API. Sent once per payment (idempotence key ``final-<order id>``); ``act``:
+    the act or УПД whose issue called for it (kopeck.gateways.offsets), kept with the receipt."""
     if payment.status != PaymentStatus.SUCCEEDED:
         raise Conflict("Only a paid online payment gets its final receipt.")
     if (payment.receipt or {}).get("final"):
@@ -514,15 +556,21 @@ def final_receipt_send(*, actor: Actor, payment: GatewayPayment, lines: Any = No
                                     tax_system=payment.receipt.get("tax_system") or "osn")
     except ReceiptError as exc:
         raise ValidationFailed.field("receipt", str(exc)) from exc
+    cfg = config_of(payment.setting)
+    entity = payment.setting.legal_entity
+    if entity is not None and not cfg.option("inn"):  # the cash register's owner (CloudPayments asks)
+        cfg = Config(setting_id=cfg.setting_id, is_live=cfg.is_live, options={**cfg.options, "inn": entity.inn},
+                     credentials=cfg.credentials)
     try:
         receipt_id = provider(payment.setting.provider).final_receipt(
-            config_of(payment.setting), payment.provider_payment_id, receipt, f"final-{payment.order_id}")
+            cfg, payment.provider_payment_id, receipt, f"final-{payment.order_id}")
     except NotImplementedError as exc:
         raise ValidationFailed.field("payment", "This provider's final receipts are made in its dashboard.") from exc
     except (ProviderError, Declined) as exc:
         raise GatewayUnavailable(f"The final receipt was not sent: {exc}") from exc
     with transaction.atomic():
-        payment.receipt = {**payment.receipt, "final": {"id": receipt_id, **_receipt_json(receipt)}}
+        final = {"id": receipt_id, **_receipt_json(receipt), **({"act": act} if act is not None else {})}
+        payment.receipt = {**payment.receipt, "final": final}
         payment.updated_at = now()
         payment.save(update_fields=["receipt", "updated_at"])
         audit_record(actor=actor, action="gateway_payment.final_receipt", object_type="gateway_payment",

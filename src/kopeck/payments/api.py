@@ -115,7 +115,11 @@ class RefundCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
     amount = AmountField(required=False, help_text="Default: all that is left of the payment.")
     reason = serializers.CharField(max_length=500)
     date = DateField(required=False)
-    external_id = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    external_id = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default="",
+        help_text="A payment through a payment gateway is refunded through the provider (502 if it refuses, "
+                  "nothing recorded); give the provider's refund id here only for a refund already made in "
+                  "the provider's dashboard, to record it in the books alone.")
 
 
 class AllocateSerializer(serializers.Serializer):  # type: ignore[type-arg]

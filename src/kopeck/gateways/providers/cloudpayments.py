@@ -2,8 +2,9 @@
 each) are verified by ``Content-HMAC`` = base64(HMAC-SHA256(raw body, API secret)), compared in
 constant time, and answered ``{"code":0}`` (Check may refuse: 10 unknown order, 11 unknown account,
 12 wrong amount, 13 cannot be accepted, 20 expired). Payments are taken by the widget; saved cards
-are charged with ``payments/tokens/charge``. Options: ``public_id``, ``api_url``; credentials:
-``api_secret``."""
+are charged with ``payments/tokens/charge``; the offset receipt of a prepayment is ``kkt/receipt`` (type
+Income, paid by ``advancePayment``, ``X-Request-ID`` for idempotence). Options: ``public_id``, ``api_url``,
+``inn`` (the cash register owner's ИНН, else the setting's legal entity's); credentials: ``api_secret``."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ from kopeck.gateways.providers.base import (
     Verified,
     same,
 )
-from kopeck.gateways.receipts import Receipt, for_cloudpayments
+from kopeck.gateways.receipts import Receipt, for_cloudpayments, for_cloudpayments_final
 
 API_URL = "https://api.cloudpayments.ru"
 KINDS = ("check", "pay", "fail", "confirm", "refund", "recurrent", "cancel")
@@ -47,10 +48,12 @@ def content_hmac(secret: str, body: bytes) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
-def _api(cfg: Config, path: str, body: dict[str, Any]) -> dict[str, Any]:
+def _api(cfg: Config, path: str, body: dict[str, Any], *, request_id: str = "") -> dict[str, Any]:
     url = str(cfg.option("api_url", API_URL)).rstrip("/") + path
+    headers = {"X-Request-ID": request_id} if request_id else {}
     try:
-        res = httpx.post(url, json=body, auth=(str(cfg.option("public_id")), cfg.secret("api_secret")), timeout=10)
+        res = httpx.post(url, json=body, auth=(str(cfg.option("public_id")), cfg.secret("api_secret")),
+                         headers=headers, timeout=10)
         res.raise_for_status()
         data = res.json()
     except (httpx.HTTPError, ValueError) as exc:
@@ -161,3 +164,13 @@ class CloudPayments(Provider):
             raise Declined(str(model.get("CardHolderMessage") or data.get("Message") or "declined"),
                            provider_payment_id=str(model.get("TransactionId") or ""))
         return _remote(model)
+
+    def final_receipt(self, cfg: Config, provider_payment_id: str, receipt: Receipt, key: str) -> str:
+        inn = str(cfg.option("inn"))
+        if not inn:
+            raise Declined("CloudPayments needs the cash register owner's ИНН: set the option inn or the legal entity.")
+        data = _api(cfg, "/kkt/receipt", {"Inn": inn, "Type": "Income",
+                                          "CustomerReceipt": for_cloudpayments_final(receipt)}, request_id=key)
+        if not data.get("Success"):
+            raise Declined(str(data.get("Message") or "refused"))
+        return str((data.get("Model") or {}).get("Id") or key)

@@ -2,11 +2,13 @@
 then the ``Shp_`` parameters sorted), ResultURL with Password #2 over the exact ``OutSum`` string
 received (``OutSum:InvId:Password#2`` then the sorted ``Shp_``), answered ``OK{InvId}``. ``IsTest=1``
 payments are signed with the separate test passwords. Status by the XML interface ``OpStateExt``.
-Options: ``login``, ``hash`` (md5, sha1, sha256, sha384, sha512, ripemd160), ``pay_url``, ``xml_url``,
-``recurring_url``; credentials: ``password1``, ``password2``, ``test_password1``, ``test_password2``."""
+The second (offset) receipt goes to ``RoboFiscal/Receipt/Attach``: base64url(JSON) "." base64url(hex of
+hash(base64url(JSON) + Password #1)). Options: ``login``, ``hash`` (md5, sha1, sha256, sha384, sha512,
+ripemd160), ``pay_url``, ``xml_url``, ``recurring_url``, ``fiscal_url``, ``site_url``; credentials: ``password1``, ``password2``, ``test_password1``, ``test_password2``."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import urllib.parse
@@ -19,6 +21,7 @@ from kopeck.gateways.providers.base import (
     Answer,
     Config,
     Created,
+    Declined,
     Incoming,
     Order,
     Provider,
@@ -30,11 +33,12 @@ from kopeck.gateways.providers.base import (
     amount_text,
     same,
 )
-from kopeck.gateways.receipts import for_robokassa
+from kopeck.gateways.receipts import Receipt, for_robokassa, for_robokassa_final
 
 PAY_URL = "https://auth.robokassa.ru/Merchant/Index.aspx"
 XML_URL = "https://auth.robokassa.ru/Merchant/WebService/Service.asmx"
 RECURRING_URL = "https://auth.robokassa.ru/Merchant/Recurring"
+FISCAL_URL = "https://ws.roboxchange.com/RoboFiscal/Receipt/Attach"
 ALGORITHMS = ("md5", "sha1", "sha256", "sha384", "sha512", "ripemd160")
 # OpStateExt State/Code: 5 initiated, 10 cancelled, 20 on hold, 50 received, 60 returned, 80 suspended, 100 paid
 _STATE = {"5": "pending", "10": "canceled", "20": "authorized", "50": "pending", "60": "canceled",
@@ -173,3 +177,29 @@ class Robokassa(Provider):
             raise ProviderError(f"Robokassa recurring answered {res.status_code}: {res.text[:200]}")
         # accepted for processing: the money is credited by ResultURL or the reconciliation job
         return Remote(provider_payment_id=inv_id, status="pending", order_id=order.order_id)
+
+    def final_receipt(self, cfg: Config, provider_payment_id: str, receipt: Receipt, key: str) -> str:
+        payload = for_robokassa_final(receipt, merchant=str(cfg.option("login")), receipt_id=key,
+                                      origin_id=provider_payment_id, url=str(cfg.option("site_url", "")))
+        body = fiscal_body(cfg, payload)
+        try:
+            res = httpx.post(str(cfg.option("fiscal_url", FISCAL_URL)), content=body.encode(),
+                             headers={"Content-Type": "text/plain"}, timeout=10)
+            res.raise_for_status()
+            data = res.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise ProviderError(f"Robokassa's second receipt: {exc}") from exc
+        if str(data.get("ResultCode")) != "0":
+            raise Declined(str(data.get("ResultDescription") or "refused"))
+        return str(data.get("OpKey") or key)
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def fiscal_body(cfg: Config, payload: dict[str, object]) -> str:
+    """The signed body of Robokassa's fiscal interface (second receipts)."""
+    encoded = b64url(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode())
+    signature = b64url(digest(cfg, encoded + _password(cfg, 1, not cfg.is_live)).encode())
+    return f"{encoded}.{signature}"

@@ -49,8 +49,9 @@ def payment_state(p: Payment) -> dict[str, Any]:
 
 def payment_event_data(p: Payment) -> dict[str, Any]:
     """The ``payment`` object of the events' payloads."""
+    # allocated_minor is the sum of the active allocations (kept with them): none when it is zero
     invoice_ids = sorted(set(Allocation.objects.filter(payment=p, released_at__isnull=True)
-                             .values_list("document_id", flat=True))) if p.pk else []
+                             .values_list("document_id", flat=True))) if p.pk and p.allocated_minor else []
     return {"id": p.pk, "amount": money(p.amount_minor, p.currency).to_str(), "currency": p.currency,
             "date": p.date.isoformat(), "method": p.method, "status": p.status, "client_id": p.client_id,
             "payer_name": p.payer_name, "payer_inn": p.payer_inn, "purpose": p.purpose,

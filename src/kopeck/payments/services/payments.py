@@ -52,7 +52,7 @@ def _clean_text(values: dict[str, Any], errors: dict[str, list[str]]) -> dict[st
 def payment_record(
     *, actor: Actor, amount: object, client: Client | None = None, currency: str | None = None,
     date: dt.date | None = None, method: str = "manual", external_id: str = "", match_rule: str = "",
-    allocate: bool | None = None, invoice: Document | None = None, **payer: Any,
+    allocate: bool | None = None, invoice: Document | None = None, new: bool = False, **payer: Any,
 ) -> Payment:
     """Record a payment received. With a ``client`` it is credited to the client's account (ledger
     ``payment``: Dr cash or gateway clearing / Cr client) and allocated to invoices (``invoice`` if
@@ -60,7 +60,10 @@ def payment_record(
     *unidentified*: Dr cash / Cr suspense, waiting for :func:`payment_assign`.
 
     Idempotent by ``(method, external_id)``: the same external id again returns the first payment
-    (its amount, currency and client must be the same, else 409)."""
+    (its amount, currency and client must be the same, else 409). ``new``: the caller holds the lock
+    that makes this external id unused (a gateway's order, locked and not yet credited) and is in a
+    transaction — no lookup and no savepoint; the unique constraint still refuses a second payment
+    (``IntegrityError``, which aborts the caller's transaction)."""
     errors: dict[str, list[str]] = {}
     code = str(currency or (client.currency if client else billing_settings().default_currency)).upper()
     units = 0
@@ -88,6 +91,12 @@ def payment_record(
     if errors:
         raise ValidationFailed("The payment is invalid.", errors=errors)
     assert pm is not None
+    if new:
+        if not external_id or not transaction.get_connection().in_atomic_block:
+            raise RuntimeError("payment_record(new=True) needs an external id and the caller's transaction")
+        return _record(actor, client=client, units=units, currency=code, day=day, method=pm.code, gateway=pm.gateway,
+                       external_id=external_id, match_rule=match_rule or (MatchRule.GIVEN if client else ""),
+                       text=text, allocate=allocate, invoice=invoice)
     if external_id:
         existing = Payment.objects.filter(method=pm.code, external_id=external_id).first()
         if existing is not None:
@@ -189,9 +198,18 @@ def payment_refund(*, actor: Actor, payment: Payment, reason: str, amount: objec
     """Return money of a payment to the payer: ``amount`` (default: all that is left). Several
     refunds per payment, never more in all than the payment. What is refunded beyond the part not
     allocated is taken off its invoices, the latest allocation first. An unidentified payment's
-    refund leaves the suspense account (Dr suspense / Cr cash); a client's is Dr client / Cr cash."""
+    refund leaves the suspense account (Dr suspense / Cr cash); a client's is Dr client / Cr cash.
+
+    A payment whose method returns money through its provider (a payment gateway: the method's
+    ``refund`` handler) is refunded through the provider first, and recorded here when the provider
+    accepts — unless ``external_id`` names the provider's refund already made (in its dashboard):
+    then only the books change."""
     if not str(reason or "").strip():
         raise ValidationFailed.field("reason", "A reason is required.")
+    pm_of_payment = method_get(payment.method)
+    handler = pm_of_payment.refund if pm_of_payment is not None else None
+    if handler is not None and not str(external_id or "").strip():
+        return handler(actor=actor, payment=payment, amount=amount, reason=reason.strip(), date=date)
     with transaction.atomic():
         pay = lock_payment(payment)
         if pay.status not in (*HOLDING_STATES, PaymentStatus.UNIDENTIFIED):
