@@ -122,7 +122,7 @@ def _next_sequences(counts: Mapping[int, int]) -> dict[int, int]:
         values = "VALUES " + ", ".join(["(%s, %s)"] * len(items))
         params = [v for item in items for v in item]
     # only placeholders and our own table's name are formatted into the statement
-    sql = (f"INSERT INTO {table} (client_id, last) {values} ON CONFLICT (client_id) "  # noqa: S608
+    sql = (f"INSERT INTO {table} (client_id, last) {values} ON CONFLICT (client_id) "
            f"DO UPDATE SET last = {table}.last + excluded.last RETURNING client_id, last")
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -60,9 +60,11 @@ def _suspend(actor: Actor, sub: Subscription, effect: str) -> bool:
 
 def block_place(*, actor: Actor, client: Client, reason: str, subscription: Subscription | None = None,
                 comment: str = "", automatic: bool = False, debt: Debt | None = None,
-                source: str | None = None) -> Block:
+                source: str | None = None, key: str | None = None) -> Block:
     """Place a block on the client (or on one of its subscriptions). Several blocks may hold at
-    once; the first one blocks (client.blocked / subscription.blocked)."""
+    once; the first one blocks (client.blocked / subscription.blocked). ``key``: what places it (a
+    rule's action for one event, ``rule-<rule>-event-<event>-action-<n>``) — a block placed with
+    the same key before is returned as it is, and nothing is written."""
     errors: dict[str, list[str]] = {}
     if reason not in BlockReason.values:
         errors["reason"] = [f"Choose one of: {', '.join(BlockReason.values)}."]
@@ -74,19 +76,23 @@ def block_place(*, actor: Actor, client: Client, reason: str, subscription: Subs
         errors["comment"] = ["At most 500 characters."]
     if source is not None and source not in BlockSource.values:
         errors["source"] = [f"Choose one of: {', '.join(BlockSource.values)}."]
+    if key is not None and not 0 < len(key) <= 200:
+        errors["key"] = ["1 to 200 characters."]
     if errors:
         raise ValidationFailed("The block is invalid.", errors=errors)
     if client.status == ClientStatus.CLOSED:
         raise Conflict("A closed client cannot be blocked.", errors={"client": ["The client is closed."]})
     with transaction.atomic():
         client = Client.objects.select_for_update().get(pk=client.pk)
+        if key is not None and (placed := Block.objects.filter(key=key).first()) is not None:
+            return placed
         effect = effect_of(reason)
         first = not _holding(client=client, subscription=subscription).exists() if subscription is not None \
             else not _holding(client=client, subscription__isnull=True).exists()
         block = Block.objects.create(
             client=client, subscription=subscription, reason=reason, source=source or source_of(actor),
             automatic=automatic, effect=effect, debt=debt, comment=(comment or "").strip(), created_at=clock.now(),
-            created_by=actor.label[:200])
+            created_by=actor.label[:200], key=key)
         suspended: list[int] = []
         if subscription is not None:
             sub = Subscription.objects.get(pk=subscription.pk)

@@ -444,7 +444,7 @@ def credit_check_clients(*, actor: Actor = ACTOR, client_ids: list[int], on: dt.
     return tally
 
 
-GROUP = 250  # clients per locked transaction: payments of these clients wait for it (well under a second)
+GROUP = 500  # clients per locked transaction: payments of these clients wait for it (well under a second)
 
 
 def candidates(defaults: BillingSettings) -> list[int]:
