@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
-from django.db.models import Q, Sum
+from django.db.models import OuterRef, Q, Subquery, Sum
 
 from kopeck.clients.models import Client
 from kopeck.configuration.models import BillingSettings
@@ -38,7 +38,7 @@ from kopeck.credit.models import (
     StepRun,
 )
 from kopeck.documents.models import Document, DocumentStatus, DocumentType
-from kopeck.ledger.models import Posting
+from kopeck.ledger.models import Account, Posting
 from kopeck.subscriptions.models import BilledPeriod, SubscriptionStatus
 
 FORECAST_DAYS = 30
@@ -151,13 +151,16 @@ def balances_minor(clients: Iterable[ClientKey]) -> dict[int, int]:
     for c in clients:
         by_currency[c.currency].append(c.pk)
     out: dict[int, int] = {}
+    # per account, a sum over its own postings (the posting_account_time index): a join of the
+    # postings with a thousand accounts led the planner to hash every posting of the ledger
+    total = (Posting.objects.filter(account_id=OuterRef("pk")).order_by().values("account_id")
+             .annotate(total=Sum("amount_minor")).values("total"))
     for currency, ids in by_currency.items():
-        rows = (Posting.objects.filter(account__role=AccountRole.CLIENT, account__currency=currency,
-                                       account__client_id__any_of=ids)
-                .order_by().values("account__client_id").annotate(total=Sum("amount_minor"))
-                .values_list("account__client_id", "total"))
-        for client_id, total in rows:
-            out[client_id] = -int(total or 0)
+        rows = (Account.objects.filter(role=AccountRole.CLIENT, currency=currency, client_id__any_of=ids)
+                .annotate(total=Subquery(total)).values_list("client_id", "total"))
+        for client_id, amount in rows:
+            if client_id is not None:
+                out[client_id] = -int(amount or 0)
     return out
 
 

@@ -127,8 +127,27 @@ class Plan:
                     self.place_subs, self.terminate, self.lift, self.flags_add, self.flags_remove, self.expire))
 
 
-def plan_for(facts: Facts, steps: Sequence[DunningStep], on: dt.date) -> Plan:
-    """What should change for one client on ``on`` — a pure function of the facts."""
+class LadderDates:
+    """The days of the ladder's steps for a debt's anchors (due date, limit crossed, grace days), in
+    the order they run — computed once per anchors in a check: the debts of a day share them."""
+
+    def __init__(self, steps: Sequence[DunningStep]) -> None:
+        self.steps = steps
+        self._known: dict[tuple[dt.date | None, dt.date | None, int], list[tuple[dt.date, DunningStep]]] = {}
+
+    def of(self, debt: DebtRow, grace_days: int) -> list[tuple[dt.date, DunningStep]]:
+        key = (debt.due_date, debt.limit_crossed_on, grace_days)
+        found = self._known.get(key)
+        if found is None:
+            found = sorted(((d, st) for st in self.steps if (d := step_date(st, debt, grace_days)) is not None),
+                           key=lambda pair: (pair[0], pair[1].offset_days, pair[1].pk))
+            self._known[key] = found
+        return found
+
+
+def plan_for(facts: Facts, steps: Sequence[DunningStep], on: dt.date, dates: LadderDates | None = None) -> Plan:
+    """What should change for one client on ``on`` — a pure function of the facts (``dates``: the
+    ladder's days memoized over a check; same result)."""
     s, plan = facts.state, Plan(expire=list(facts.ending_promises))
     if not s.in_debt:
         plan.close_debt = facts.debt is not None
@@ -147,9 +166,8 @@ def plan_for(facts: Facts, steps: Sequence[DunningStep], on: dt.date) -> Plan:
                            debt.limit_crossed_on or (on if s.below_limit else None))
         done_actions = {r.action for r in facts.runs.values() if r.status == StepRunStatus.DONE}
         if not s.covered:
-            due = [(d, st) for st in steps if st.pk not in facts.runs
-                   and (d := step_date(st, debt, s.policy.grace_days)) is not None and d <= on]
-            due.sort(key=lambda pair: (pair[0], pair[1].offset_days, pair[1].pk))
+            dated = (dates or LadderDates(steps)).of(debt, s.policy.grace_days)
+            due = [(d, st) for d, st in dated if d <= on and st.pk not in facts.runs]
             notice = [pair for pair in due if pair[1].action in NOTICE_ACTIONS]
             last_notice = notice[-1][1].pk if notice else None
             for day, st in due:
@@ -428,7 +446,8 @@ def credit_check_clients(*, actor: Actor = ACTOR, client_ids: list[int], on: dt.
         _lock_accounts(ids)
         clients = list(Client.objects.filter(pk__any_of=ids).order_by("pk"))
         facts = _facts(clients, on, defaults)  # fresh, under the locks
-        plans = {c.pk: plan_for(facts[c.pk], steps, on) for c in clients}
+        dates = LadderDates(steps)
+        plans = {c.pk: plan_for(facts[c.pk], steps, on, dates) for c in clients}
         tally.clients = len(clients)
         changing = [c for c in clients if plans[c.pk]]
         if not changing:
@@ -477,13 +496,14 @@ def credit_check(*, actor: Actor = ACTOR, on: dt.date | None = None, client_ids:
     on = on or provider_today()
     steps, defaults = ladder(), billing_settings()
     total = Tally()
+    dates = LadderDates(steps)
     ids = candidates(defaults) if client_ids is None else sorted(set(client_ids))
     size = chunk_size()
     for offset in range(0, len(ids), size):
         clients = [Ref(pk, currency) for pk, currency in Client.objects.filter(pk__any_of=ids[offset:offset + size])
                    .order_by("pk").values_list("pk", "currency")]
         facts = _facts(clients, on, defaults)  # no locks: which clients have something to do
-        todo = [c.pk for c in clients if plan_for(facts[c.pk], steps, on)]
+        todo = [c.pk for c in clients if plan_for(facts[c.pk], steps, on, dates)]
         total.clients += len(clients)
         for start in range(0, len(todo), GROUP):
             part = todo[start:start + GROUP]
