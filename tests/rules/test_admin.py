@@ -34,7 +34,7 @@ def test_an_execution_is_told_in_russian(operator_as: Any, settings: Any) -> Non
     page = text_of(admin.get(f"/admin/rules/ruleexecution/{first.pk}/change/",
                              headers={"accept-language": "ru"}).content)
     assert f"Добавление метки «vip» клиенту №{client.pk}" in page
-    assert f"Блокировка клиента №{client.pk} («активен» → «заблокирован»)" in page
+    assert f"Блокировка клиента №{client.pk}, причина «неуплата» («активен» → «заблокирован»)" in page
     assert "В данных нет поля «missing» (сначала проверьте его наличие через has(…))." in page
     for english in ("Add tag", "Block client", "No field", "active →"):
         assert english not in page

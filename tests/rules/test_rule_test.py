@@ -42,7 +42,7 @@ def test_a_saved_rule_against_a_stored_event_changes_nothing() -> None:
     assert snapshot() == before
     assert (result["triggered"], result["condition"], result["error"]) == (True, True, "")
     assert result["actions"] == [
-        {"type": "block_client", "would": f"Block client {client.pk} (active → blocked)"},
+        {"type": "block_client", "would": f"Block client {client.pk} for «non_payment» (active → blocked)"},
         {"type": "add_tag", "would": f"Add tag «blocked-by-rule» to client {client.pk}"},
         {"type": "notify", "would": "E-mail to ivan@example.ru: «Блокировка Иван Петрович Петров»"},
     ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -46,11 +46,21 @@ def client_state(client: Client) -> dict[str, Any]:
     }
 
 
-def client_event_data(client: Client) -> dict[str, Any]:
-    """The ``client`` object of the events' payloads (see the event catalog)."""
+def client_event_data(client: Client, *, tags: Iterable[str] | None = None) -> dict[str, Any]:
+    """The ``client`` object of the events' payloads (see the event catalog). ``tags``: the client's
+    tag names when the caller read them already (bulk writers); else they are read."""
     return {"id": client.pk, "type": client.type, "name": client.name, "status": client.status,
             "currency": client.currency, "external_id": client.external_id,
-            "tags": sorted(t.name for t in client.tags.all())}
+            "tags": sorted(tags if tags is not None else (t.name for t in client.tags.all()))}
+
+
+def client_tags_of(client_ids: Sequence[int]) -> dict[int, list[str]]:
+    """The tag names of many clients (sorted), in one query — for bulk writers' event payloads."""
+    out: dict[int, list[str]] = {cid: [] for cid in client_ids}
+    for cid, name in Client.tags.through.objects.filter(client_id__any_of=client_ids) \
+            .values_list("client_id", "tag__name"):
+        out[cid].append(name)
+    return {cid: sorted(names) for cid, names in out.items()}
 
 
 BLOCK_SOURCE = {ActorKind.OPERATOR: "operator", ActorKind.API_KEY: "api", ActorKind.SYSTEM: "rule"}
@@ -385,10 +395,12 @@ def client_block_status_set(*, actor: Actor, client: Client, blocked: bool, bloc
     return client
 
 
-def clients_block_status_set_many(*, actor: Actor, changes: Sequence[tuple[Client, bool, Mapping[str, Any]]]) -> int:
+def clients_block_status_set_many(*, actor: Actor, changes: Sequence[tuple[Client, bool, Mapping[str, Any]]],
+                                  tags: Mapping[int, Iterable[str]] | None = None) -> int:
     """:func:`client_block_status_set` for many clients at once (the credit check's bulk path): one
     UPDATE per target status, the audit entries and events in bulk, in the caller's transaction.
-    ``changes``: (client — its tags prefetched, blocked, block). How many clients changed."""
+    ``changes``: (client, blocked, block); ``tags``: the clients' tag names (:func:`client_tags_of`),
+    else read per client (prefetch them). How many clients changed."""
     from kopeck.audit.services import audit_record_many
     from kopeck.events.services import NewEvent, event_record_many
 
@@ -400,12 +412,12 @@ def clients_block_status_set_many(*, actor: Actor, changes: Sequence[tuple[Clien
     for target in (ClientStatus.BLOCKED, ClientStatus.ACTIVE):
         ids = [c.pk for c, blocked, _b in moved if (target == ClientStatus.BLOCKED) == blocked]
         if ids:
-            Client.objects.filter(pk__in=ids).update(status=target, updated_at=now)
+            Client.objects.filter(pk__any_of=ids).update(status=target, updated_at=now)
     for client, blocked, block in moved:
         before = str(client.status)
         client.status, client.updated_at = (ClientStatus.BLOCKED if blocked else ClientStatus.ACTIVE), now
         audits.append(("client.update", "client", client.pk, {"status": before}, {"status": str(client.status)}))
-        data = client_event_data(client)
+        data = client_event_data(client, tags=tags.get(client.pk, ()) if tags is not None else None)
         events.append(NewEvent("client.changed", {"client": data, "changed": ["status"], "before": {"status": before},
                                                   "after": {"status": str(client.status)}}, client_id=client.pk))
         events.append(NewEvent("client.blocked" if blocked else "client.unblocked", {"client": data, **block},

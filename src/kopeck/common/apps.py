@@ -6,3 +6,11 @@ class CommonConfig(AppConfig):
     name = "kopeck.common"
     label = "common"
     verbose_name = _("API")
+
+    def ready(self) -> None:
+        from django.db import models
+
+        from kopeck.common.bulk import AnyOf
+
+        models.Field.register_lookup(AnyOf)
+        models.ForeignObject.register_lookup(AnyOf)  # relations keep their own lookups

@@ -206,6 +206,9 @@ class Block(models.Model):
     lifted_at = models.DateTimeField(_("lifted at"), null=True, blank=True)
     lifted_by = models.CharField(_("lifted by"), max_length=200, blank=True)
     lift_comment = models.CharField(_("why lifted"), max_length=500, blank=True)
+    key = models.CharField(_("idempotency key"), max_length=200, null=True, blank=True, unique=True,
+                           help_text=_("What placed the block once (a rule's action for one event): placing it "
+                                       "again with the same key places nothing."))
 
     class Meta:
         verbose_name = _("block")

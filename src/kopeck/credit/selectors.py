@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any, Protocol
 
-from django.db.models import Q, Sum
+from django.db.models import OuterRef, Q, Subquery, Sum
 
 from kopeck.clients.models import Client
 from kopeck.configuration.models import BillingSettings
@@ -37,11 +38,22 @@ from kopeck.credit.models import (
     StepRun,
 )
 from kopeck.documents.models import Document, DocumentStatus, DocumentType
-from kopeck.ledger.models import Posting
+from kopeck.ledger.models import Account, Posting
 from kopeck.subscriptions.models import BilledPeriod, SubscriptionStatus
 
 FORECAST_DAYS = 30
 _RUNNING = (SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIAL, SubscriptionStatus.CANCELLING)
+
+
+class ClientKey(Protocol):
+    """What the credit state needs of a client: a :class:`Client`, or a lighter row with the same two
+    attributes (the credit check reads thousands)."""
+
+    @property
+    def pk(self) -> Any: ...
+
+    @property
+    def currency(self) -> str: ...
 
 
 def _minor(amount: Decimal | None, currency: str) -> int | None:
@@ -61,7 +73,7 @@ class Policy:
     low_balance_days: int | None
 
 
-def policy_for(client: Client, override: CreditPolicy | None, defaults: BillingSettings) -> Policy:
+def policy_for(client: ClientKey, override: CreditPolicy | None, defaults: BillingSettings) -> Policy:
     """The client's overrides over the billing settings' defaults. A prepaid client without a limit
     may not go below zero (limit 0); a postpaid one without a limit is dunned by its invoices only."""
     cur = client.currency
@@ -133,38 +145,41 @@ class CreditState:
         return p.low_balance_days is not None and days is not None and days < p.low_balance_days
 
 
-def balances_minor(clients: Iterable[Client]) -> dict[int, int]:
+def balances_minor(clients: Iterable[ClientKey]) -> dict[int, int]:
     """The balance of each client in its own currency (minor units; positive = prepaid)."""
     by_currency: dict[str, list[int]] = defaultdict(list)
     for c in clients:
         by_currency[c.currency].append(c.pk)
     out: dict[int, int] = {}
+    # per account, a sum over its own postings (the posting_account_time index): a join of the
+    # postings with a thousand accounts led the planner to hash every posting of the ledger
+    total = (Posting.objects.filter(account_id=OuterRef("pk")).order_by().values("account_id")
+             .annotate(total=Sum("amount_minor")).values("total"))
     for currency, ids in by_currency.items():
-        rows = (Posting.objects.filter(account__role=AccountRole.CLIENT, account__currency=currency,
-                                       account__client_id__in=ids)
-                .order_by().values("account__client_id").annotate(total=Sum("amount_minor"))
-                .values_list("account__client_id", "total"))
-        for client_id, total in rows:
-            out[client_id] = -int(total or 0)
+        rows = (Account.objects.filter(role=AccountRole.CLIENT, currency=currency, client_id__any_of=ids)
+                .annotate(total=Subquery(total)).values_list("client_id", "total"))
+        for client_id, amount in rows:
+            if client_id is not None:
+                out[client_id] = -int(amount or 0)
     return out
 
 
-def _invoice_rows(client_ids: list[int]) -> Iterable[tuple[int, str, dt.date | None, int]]:
+def _invoice_rows(client_ids: Sequence[int]) -> Iterable[tuple[int, str, dt.date | None, int]]:
     """(client, currency, due date, unpaid minor) of every issued invoice not fully paid."""
-    return (Document.objects.filter(client_id__in=client_ids, type=DocumentType.INVOICE,
+    return (Document.objects.filter(client_id__any_of=client_ids, type=DocumentType.INVOICE,
                                     status__in=(DocumentStatus.ISSUED, DocumentStatus.PARTLY_PAID))
             .filter(amount_minor__gt=0).values_list("client_id", "currency", "due_date", "amount_minor", "paid_minor")
             .iterator(chunk_size=2000))  # type: ignore[return-value]
 
 
-def daily_costs_minor(clients: Iterable[Client], on: dt.date) -> dict[int, int]:
+def daily_costs_minor(clients: Iterable[ClientKey], on: dt.date) -> dict[int, int]:
     """The forecast daily cost of each client: what its running subscriptions cost over the last
     30 days (every billed piece — fixed fees and metered usage — by the days of it inside the window),
     divided by 30, rounded half-up."""
     ids = [c.pk for c in clients]
     start = on - dt.timedelta(days=FORECAST_DAYS)
     totals: dict[int, Decimal] = defaultdict(Decimal)
-    rows = (BilledPeriod.objects.filter(subscription__client_id__in=ids, subscription__status__in=_RUNNING,
+    rows = (BilledPeriod.objects.filter(subscription__client_id__any_of=ids, subscription__status__in=_RUNNING,
                                         subscription__billing_paused=False, period_end__gt=start,
                                         period_start__lt=on)
             .values_list("subscription__client_id", "period_start", "period_end", "amount_minor", "credited_minor"))
@@ -177,13 +192,13 @@ def daily_costs_minor(clients: Iterable[Client], on: dt.date) -> dict[int, int]:
             for cid, total in totals.items() if total > 0}
 
 
-def credit_states(clients: list[Client], on: dt.date, *, defaults: BillingSettings | None = None) -> dict[int, CreditState]:
+def credit_states(clients: Sequence[ClientKey], on: dt.date, *, defaults: BillingSettings | None = None) -> dict[int, CreditState]:
     """The credit state of each client on ``on`` (a handful of queries for the whole list)."""
     if not clients:
         return {}
     defaults = defaults or billing_settings()
     ids = [c.pk for c in clients]
-    overrides = {p.client_id: p for p in CreditPolicy.objects.filter(client_id__in=ids)}
+    overrides = {p.client_id: p for p in CreditPolicy.objects.filter(client_id__any_of=ids)}
     policies = {c.pk: policy_for(c, overrides.get(c.pk), defaults) for c in clients}
     balances = balances_minor(clients)
     currency = {c.pk: c.currency for c in clients}
@@ -200,7 +215,7 @@ def credit_states(clients: list[Client], on: dt.date, *, defaults: BillingSettin
         else:
             not_due[cid] += unpaid
     promised: dict[int, int] = defaultdict(int)
-    for cid, amount in Promise.objects.filter(client_id__in=ids, status=PromiseStatus.ACTIVE, until__gte=on) \
+    for cid, amount in Promise.objects.filter(client_id__any_of=ids, status=PromiseStatus.ACTIVE, until__gte=on) \
             .values_list("client_id", "amount_minor"):
         promised[cid] += amount
     need_forecast = [c for c in clients if policies[c.pk].low_balance_days is not None]
@@ -251,7 +266,17 @@ def ladder() -> list[DunningStep]:
     return list(DunningStep.objects.filter(is_active=True).order_by("anchor", "offset_days", "id"))
 
 
-def step_date(step: DunningStep, debt: Debt, grace_days: int) -> dt.date | None:
+class DebtDates(Protocol):
+    """The anchors of a debt's ladder: a :class:`Debt` or a lighter row with the same attributes."""
+
+    @property
+    def due_date(self) -> dt.date | None: ...
+
+    @property
+    def limit_crossed_on(self) -> dt.date | None: ...
+
+
+def step_date(step: DunningStep, debt: DebtDates, grace_days: int) -> dt.date | None:
     """The day ``step`` runs for ``debt`` (None: its anchor does not apply to this debt). Grace
     days hold back the steps that block: never before the due date + grace."""
     anchor = debt.due_date if step.anchor == StepAnchor.DUE_DATE else debt.limit_crossed_on

@@ -115,10 +115,14 @@ def _next_sequences(counts: Mapping[int, int]) -> dict[int, int]:
     numbers follow the order in which its changes commit. Clients are locked in id order."""
     items = sorted(counts.items())
     table = connection.ops.quote_name(ClientSequence._meta.db_table)
-    values = ", ".join(["(%s, %s)"] * len(items))
-    params = [v for item in items for v in item]
+    if connection.vendor == "postgresql":  # two array parameters: no placeholder per client to bind
+        values = "SELECT * FROM unnest(%s::bigint[], %s::bigint[])"
+        params: list[Any] = [[cid for cid, _n in items], [n for _cid, n in items]]
+    else:
+        values = "VALUES " + ", ".join(["(%s, %s)"] * len(items))
+        params = [v for item in items for v in item]
     # only placeholders and our own table's name are formatted into the statement
-    sql = (f"INSERT INTO {table} (client_id, last) VALUES {values} ON CONFLICT (client_id) "  # noqa: S608
+    sql = (f"INSERT INTO {table} (client_id, last) {values} ON CONFLICT (client_id) "
            f"DO UPDATE SET last = {table}.last + excluded.last RETURNING client_id, last")
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

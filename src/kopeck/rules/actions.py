@@ -4,7 +4,8 @@
 |---|---|---|
 | ``notify`` | ``to`` (list: ``"client"`` — the client's e-mail contacts — and/or addresses), ``subject``, ``body`` (templates), ``channel`` (``email``) | queues an e-mail through the outbox |
 | ``webhook`` | ``endpoint`` (id) | sends the event to that webhook endpoint (once per endpoint and event) |
-| ``block_client`` / ``unblock_client`` | — | sets the client's status to blocked / active |
+| ``block_client`` | ``reason`` (a block reason, default ``non_payment``), ``comment`` (template) | places a block of the client (source "rule"), once per event |
+| ``unblock_client`` | ``reason`` (optional), ``comment`` (template) | lifts the client's blocks placed by rules (of that reason) |
 | ``add_tag`` / ``remove_tag`` | ``tag`` | adds / removes a tag of the client |
 | ``subscription_status`` | ``status``: ``suspended`` (``billing_continues``), ``active`` (resume), ``cancelled`` (``at_period_end``) | changes the event's subscription |
 | ``set_client_field`` | ``field`` (code), ``value`` (template) | sets one value of the client's field set |
@@ -26,6 +27,8 @@ from django.core.validators import validate_email
 from kopeck.clients.models import Client, ClientFieldDefinition, ClientStatus
 from kopeck.clients.services import client_update
 from kopeck.common.actor import Actor
+from kopeck.credit.models import Block, BlockReason, BlockSource
+from kopeck.credit.services import block_lift, block_place
 from kopeck.notifications.services import email_enqueue
 from kopeck.rules.context import plain, subscription_id_of
 from kopeck.rules.said import Said
@@ -97,7 +100,16 @@ def action_problems(action: object) -> list[str]:
             problems.append("Give the id of an existing webhook endpoint.")
         return problems
     if kind in ("block_client", "unblock_client"):
-        return _params(action, set())
+        problems = _params(action, {"reason", "comment"})
+        if "reason" in action and action["reason"] not in BlockReason.values:
+            problems.append(Said("Choose a reason of: %(reasons)s.", reasons=", ".join(BlockReason.values)))
+        comment = action.get("comment")
+        if comment is not None:
+            if not isinstance(comment, str) or len(comment) > 500:
+                problems.append("The comment is a text of at most 500 characters.")
+            else:
+                problems += [Said("%(part)s: %(problem)s", part="comment", problem=p) for p in template_problems(comment)]
+        return problems
     if kind in ("add_tag", "remove_tag"):
         problems = _params(action, {"tag"})
         tag = action.get("tag")
@@ -188,24 +200,63 @@ def _webhook(action: Mapping[str, Any], target: Target, actor: Actor, dry: bool)
     return Said("Webhook to %(url)s", url=endpoint.url)
 
 
-def _set_status(status: str) -> Callable[[Mapping[str, Any], Target, Actor, bool], str]:
-    def act(action: Mapping[str, Any], target: Target, actor: Actor, dry: bool) -> str:
-        client = _client(target)
-        block = status == ClientStatus.BLOCKED
-        if client.status == status:
-            return Said("Block client %(client)s: it is %(client_status)s already, nothing to do" if block else
-                        "Unblock client %(client)s: it is %(client_status)s already, nothing to do",
-                        client=client.pk, client_status=client.status)
-        if status == ClientStatus.ACTIVE and client.status != ClientStatus.BLOCKED:
-            return Said("Unblock client %(client)s: it is %(client_status)s, not blocked; nothing to do",
-                        client=client.pk, client_status=client.status)
-        if not dry:
-            client_update(actor=actor, client=client, status=status)
-        return Said("Block client %(client)s (%(client_status)s → %(client_status_to)s)" if block else
-                    "Unblock client %(client)s (%(client_status)s → %(client_status_to)s)",
-                    client=client.pk, client_status=client.status, client_status_to=str(status))
+DEFAULT_BLOCK_REASON: Final = BlockReason.NON_PAYMENT
 
-    return act
+
+def _comment(action: Mapping[str, Any], target: Target) -> str:
+    try:
+        return render(action["comment"], _template_context(target)).strip()[:500] if action.get("comment") else ""
+    except ValueError as exc:
+        raise ActionFailed(str(exc)) from None
+
+
+def _block(action: Mapping[str, Any], target: Target, actor: Actor, dry: bool) -> str:
+    """A real block of the client (kopeck.credit), source "rule", not automatic: credit control
+    does not lift it; an ``unblock_client`` action or the operator does. Once per event: the block
+    carries the key of the rule's action for the event, so the event dispatched again (redispatch)
+    places nothing; nor does a rule when a rule's block for the same reason holds already."""
+    client = _client(target)
+    reason = str(action.get("reason") or DEFAULT_BLOCK_REASON)
+    key = f"rule-{target.rule_id}-event-{target.event_id}-action-{target.index}" if target.event_id else None
+    placed = Block.objects.filter(key=key).first() if key is not None else None
+    if placed is not None:
+        return Said("Block client %(client)s: placed for this event already (block %(block)s), nothing to do",
+                    client=client.pk, block=placed.pk)
+    held = Block.objects.filter(client=client, subscription__isnull=True, lifted_at__isnull=True,
+                                source=BlockSource.RULE, reason=reason).order_by("id").first()
+    if held is not None:
+        return Said("Block client %(client)s for «%(block_reason)s»: a rule's block for it holds already (block "
+                    "%(block)s), nothing to do", client=client.pk, block_reason=reason, block=held.pk)
+    if client.status == ClientStatus.CLOSED:
+        raise ActionFailed(Said("Client %(client)s is closed: it cannot be blocked.", client=client.pk))
+    comment = _comment(action, target)
+    if not dry:
+        block_place(actor=actor, client=client, reason=reason, comment=comment, source=BlockSource.RULE, key=key)
+    return Said("Block client %(client)s for «%(block_reason)s» (%(client_status)s → %(client_status_to)s)",
+                client=client.pk, block_reason=reason, client_status=client.status,
+                client_status_to=str(ClientStatus.BLOCKED))
+
+
+def _unblock(action: Mapping[str, Any], target: Target, actor: Actor, dry: bool) -> str:
+    """Lift the client's blocks that rules placed (of ``reason`` when given) — never an operator's,
+    an API's or credit control's. The client is active again when no other block holds."""
+    client = _client(target)
+    holding = Block.objects.filter(client=client, subscription__isnull=True, lifted_at__isnull=True)
+    mine = holding.filter(source=BlockSource.RULE)
+    if action.get("reason"):
+        mine = mine.filter(reason=action["reason"])
+    blocks = list(mine.order_by("id"))
+    if not blocks:
+        return Said("Unblock client %(client)s: no block placed by a rule holds, nothing to do", client=client.pk)
+    others = holding.exclude(pk__in=[b.pk for b in blocks]).exists()
+    comment = _comment(action, target)
+    if not dry:
+        for block in blocks:
+            block_lift(actor=actor, block=block, comment=comment)
+    return Said("Unblock client %(client)s: lift the rules' blocks %(blocks)s (%(client_status)s → "
+                "%(client_status_to)s)", client=client.pk, blocks=", ".join(f"#{b.pk}" for b in blocks),
+                client_status=client.status,
+                client_status_to=str(ClientStatus.BLOCKED if others else ClientStatus.ACTIVE))
 
 
 def _tag(add: bool) -> Callable[[Mapping[str, Any], Target, Actor, bool], str]:
@@ -263,8 +314,8 @@ def _set_field(action: Mapping[str, Any], target: Target, actor: Actor, dry: boo
 RUNNERS: Final[dict[str, Callable[[Mapping[str, Any], Target, Actor, bool], str]]] = {
     "notify": _notify,
     "webhook": _webhook,
-    "block_client": _set_status(ClientStatus.BLOCKED),
-    "unblock_client": _set_status(ClientStatus.ACTIVE),
+    "block_client": _block,
+    "unblock_client": _unblock,
     "add_tag": _tag(True),
     "remove_tag": _tag(False),
     "subscription_status": _subscription_status,

@@ -45,7 +45,7 @@ def _condition_help() -> str:
 
 def _actions_help() -> str:
     return format_html(gettext("A {json} list of actions, run in order, e.g. {example}."), json=_code("JSON"),
-                       example=_code('[{"type": "block_client"}, {"type": "add_tag", "tag": "debtor"}]'))
+                       example=_code('[{"type": "block_client", "reason": "abuse"}, {"type": "add_tag", "tag": "abuser"}]'))
 
 
 class RuleForm(forms.ModelForm):  # type: ignore[type-arg]

@@ -2,7 +2,7 @@
 translation catalogue's msgid) and its parameters. :class:`Said` is a ``str`` — the English text, which
 the API and the English pages show — that keeps both, so the execution log can store them and the back
 office can say the same in the operator's language (:func:`say`). Status codes among the parameters
-(``client_status…``, ``sub_status…``) are shown by their names."""
+(``client_status…``, ``sub_status…``) and block reasons (``block_reason…``) are shown by their names."""
 
 from __future__ import annotations
 
@@ -38,6 +38,10 @@ def _shown(name: str, value: Any) -> Any:
         from kopeck.clients.models import ClientStatus
 
         return str(ClientStatus(value).label).lower() if value in ClientStatus.values else value
+    if name.startswith("block_reason"):
+        from kopeck.credit.models import BlockReason
+
+        return str(BlockReason(value).label).lower() if value in BlockReason.values else value
     if name.startswith("sub_status"):
         from kopeck.subscriptions.models import SubscriptionStatus
 

@@ -6,6 +6,7 @@ last block holding it is lifted — unless it was suspended before the block, by
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import transaction
@@ -15,8 +16,9 @@ from kopeck.clients.models import Client, ClientStatus
 from kopeck.clients.services import client_block_status_set, clients_block_status_set_many
 from kopeck.common import clock
 from kopeck.common.actor import Actor, ActorKind
+from kopeck.common.bulk import bulk_insert
 from kopeck.common.errors import Conflict, ValidationFailed
-from kopeck.configuration.models import BlockEffect
+from kopeck.configuration.models import BillingSettings, BlockEffect
 from kopeck.configuration.selectors import billing_settings
 from kopeck.credit.models import Block, BlockReason, BlockSource, Debt
 from kopeck.events.services import event_record
@@ -58,9 +60,11 @@ def _suspend(actor: Actor, sub: Subscription, effect: str) -> bool:
 
 def block_place(*, actor: Actor, client: Client, reason: str, subscription: Subscription | None = None,
                 comment: str = "", automatic: bool = False, debt: Debt | None = None,
-                source: str | None = None) -> Block:
+                source: str | None = None, key: str | None = None) -> Block:
     """Place a block on the client (or on one of its subscriptions). Several blocks may hold at
-    once; the first one blocks (client.blocked / subscription.blocked)."""
+    once; the first one blocks (client.blocked / subscription.blocked). ``key``: what places it (a
+    rule's action for one event, ``rule-<rule>-event-<event>-action-<n>``) — a block placed with
+    the same key before is returned as it is, and nothing is written."""
     errors: dict[str, list[str]] = {}
     if reason not in BlockReason.values:
         errors["reason"] = [f"Choose one of: {', '.join(BlockReason.values)}."]
@@ -72,19 +76,23 @@ def block_place(*, actor: Actor, client: Client, reason: str, subscription: Subs
         errors["comment"] = ["At most 500 characters."]
     if source is not None and source not in BlockSource.values:
         errors["source"] = [f"Choose one of: {', '.join(BlockSource.values)}."]
+    if key is not None and not 0 < len(key) <= 200:
+        errors["key"] = ["1 to 200 characters."]
     if errors:
         raise ValidationFailed("The block is invalid.", errors=errors)
     if client.status == ClientStatus.CLOSED:
         raise Conflict("A closed client cannot be blocked.", errors={"client": ["The client is closed."]})
     with transaction.atomic():
         client = Client.objects.select_for_update().get(pk=client.pk)
+        if key is not None and (placed := Block.objects.filter(key=key).first()) is not None:
+            return placed
         effect = effect_of(reason)
         first = not _holding(client=client, subscription=subscription).exists() if subscription is not None \
             else not _holding(client=client, subscription__isnull=True).exists()
         block = Block.objects.create(
             client=client, subscription=subscription, reason=reason, source=source or source_of(actor),
             automatic=automatic, effect=effect, debt=debt, comment=(comment or "").strip(), created_at=clock.now(),
-            created_by=actor.label[:200])
+            created_by=actor.label[:200], key=key)
         suspended: list[int] = []
         if subscription is not None:
             sub = Subscription.objects.get(pk=subscription.pk)
@@ -158,50 +166,63 @@ def block_lift(*, actor: Actor, block: Block, comment: str = "") -> Block:
     return block
 
 
-def bulk_eligible(block_or_reason: Block | str) -> bool:
-    """A client-level block that suspends nothing: placed and lifted in bulk by the credit check."""
+def effects_of(defaults: BillingSettings) -> dict[str, str]:
+    """The billing effect of a block for each reason, from settings read once (bulk callers)."""
+    return {reason: str(getattr(defaults, f"effect_{reason}", BlockEffect.CONTINUE)) for reason in BlockReason.values}
+
+
+def bulk_eligible(block_or_reason: Block | str, effects: Mapping[str, str] | None = None) -> bool:
+    """A client-level block that suspends nothing: placed and lifted in bulk by the credit check.
+    ``effects``: :func:`effects_of`, when the caller read the settings already."""
     if isinstance(block_or_reason, Block):
         return block_or_reason.subscription_id is None and not block_or_reason.suspended
-    return effect_of(block_or_reason) != BlockEffect.PAUSE_PRORATED
+    effect = effects[block_or_reason] if effects is not None else effect_of(block_or_reason)
+    return effect != BlockEffect.PAUSE_PRORATED
 
 
-def blocks_place_automatic_many(*, actor: Actor, items: list[tuple[Client, Debt | None]], comment: str) -> list[Block]:
+def blocks_place_automatic_many(*, actor: Actor, items: list[tuple[Client, int | None]], comment: str,
+                                effect: str | None = None, tags: Mapping[int, Iterable[str]] | None = None) -> list[Block]:
     """Credit control's automatic non-payment blocks of many clients at once (the effect suspends no
     subscription — :func:`bulk_eligible`), in the caller's transaction: the same rows, status changes,
-    audit entries and events as :func:`block_place` for each. The clients' tags must be prefetched."""
+    audit entries and events as :func:`block_place` for each. ``items``: (client, its debt's id). ``effect``: the non-payment effect when
+    the caller read it already; ``tags``: the clients' tag names (else read per client)."""
     if not items:
         return []
-    effect, now = effect_of(BlockReason.NON_PAYMENT), clock.now()
-    held = set(_holding(client_id__in=[c.pk for c, _d in items], subscription__isnull=True)
+    effect, now = effect or effect_of(BlockReason.NON_PAYMENT), clock.now()
+    held = set(_holding(client_id__any_of=[c.pk for c, _d in items], subscription__isnull=True)
                .values_list("client_id", flat=True))
-    blocks = Block.objects.bulk_create([
-        Block(client=c, reason=BlockReason.NON_PAYMENT, source=BlockSource.CREDIT_CONTROL, automatic=True,
-              effect=effect, debt=d, comment=comment, created_at=now, created_by=actor.label[:200]) for c, d in items])
+    blocks = [Block(client_id=c.pk, reason=BlockReason.NON_PAYMENT, source=BlockSource.CREDIT_CONTROL, automatic=True,
+                    effect=effect, debt_id=d, comment=comment, suspended=[],
+                    created_at=now, created_by=actor.label[:200]) for c, d in items]
+    bulk_insert(Block, blocks)
     clients_block_status_set_many(actor=actor, changes=[(c, True, _event_block(b)) for (c, _d), b
-                                                        in zip(items, blocks, strict=True) if c.pk not in held])
+                                                        in zip(items, blocks, strict=True) if c.pk not in held],
+                                  tags=tags)
     audit_record_many(actor=actor, entries=[("block.place", "client", b.client_id, None, block_state(b))
-                                            for b in blocks])
+                                            for b in blocks], json_safe=True)
     return blocks
 
 
-def blocks_lift_automatic_many(*, actor: Actor, blocks: list[Block], clients: dict[int, Client], comment: str) -> None:
+def blocks_lift_automatic_many(*, actor: Actor, blocks: list[Block], clients: Mapping[int, Client], comment: str,
+                               tags: Mapping[int, Iterable[str]] | None = None) -> None:
     """Lift many client-level blocks that suspended nothing (:func:`bulk_eligible`) at once, in the
-    caller's transaction — as :func:`block_lift` does for each."""
+    caller's transaction — as :func:`block_lift` does for each. ``tags``: the clients' tag names."""
     if not blocks:
         return
     now = clock.now()
     ids = [b.pk for b in blocks]
-    Block.objects.filter(pk__in=ids, lifted_at__isnull=True).update(lifted_at=now, lifted_by=actor.label[:200],
-                                                                    lift_comment=comment)
+    Block.objects.filter(pk__any_of=ids, lifted_at__isnull=True).update(
+        lifted_at=now, lifted_by=actor.label[:200], lift_comment=comment)
     before = {b.pk: block_state(b) for b in blocks}
     for b in blocks:
         b.lifted_at, b.lifted_by, b.lift_comment = now, actor.label[:200], comment
-    still = set(_holding(client_id__in=[b.client_id for b in blocks], subscription__isnull=True)
+    still = set(_holding(client_id__any_of=[b.client_id for b in blocks], subscription__isnull=True)
                 .values_list("client_id", flat=True))
     last: dict[int, Block] = {}
     for b in blocks:
         if b.client_id not in still:
             last[b.client_id] = b
-    clients_block_status_set_many(actor=actor, changes=[(clients[cid], False, _event_block(b)) for cid, b in last.items()])
+    clients_block_status_set_many(actor=actor, changes=[(clients[cid], False, _event_block(b)) for cid, b in last.items()],
+                                  tags=tags)
     audit_record_many(actor=actor, entries=[("block.lift", "client", b.client_id, before[b.pk], block_state(b))
-                                            for b in blocks])
+                                            for b in blocks], json_safe=True)

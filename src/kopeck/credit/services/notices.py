@@ -5,8 +5,10 @@ English text below. Each is keyed, so a notice is queued once however often the 
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
 
-from kopeck.clients.models import Client, ContactKind
+from kopeck.clients.models import Client, Contact, ContactKind
 from kopeck.common.display import date_text, minor_text
 from kopeck.credit.models import StepAction
 from kopeck.outbox.services import outbox_enqueue_many
@@ -42,6 +44,15 @@ def recipients(client: Client) -> list[str]:
     return sorted({c.value for c in client.contacts.all() if c.kind == ContactKind.EMAIL})
 
 
+def recipients_of(client_ids: Sequence[int]) -> dict[int, list[str]]:
+    """The e-mail addresses of many clients (sorted, each once), in one query."""
+    found: dict[int, set[str]] = defaultdict(set)
+    for cid, value in Contact.objects.filter(client_id__any_of=client_ids, kind=ContactKind.EMAIL) \
+            .values_list("client_id", "value"):
+        found[cid].add(value)
+    return {cid: sorted(values) for cid, values in found.items()}
+
+
 def step_notice(client: Client, action: str, debt_minor: int, currency: str, due: dt.date | None,
                 next_date: dt.date | None) -> tuple[str, str] | None:
     """(subject, body) of the notice of a step; None for an action without a notice."""
@@ -72,7 +83,9 @@ def low_balance_notice(client: Client, balance_minor: int, currency: str, days_l
     return "Заканчиваются средства на счёте / Your balance is running low", body
 
 
-def enqueue(messages: list[tuple[list[str], str, str, str]]) -> None:
-    """Queue ``(to, subject, body, key)`` e-mails (topic email.send) in the caller's transaction."""
+def enqueue(messages: list[tuple[list[str], str, str, str]], *, new: bool = False) -> None:
+    """Queue ``(to, subject, body, key)`` e-mails (topic email.send) in the caller's transaction.
+    ``new``: the keys name records created in this transaction (a step run, unique per debt and
+    step), so none can be queued yet — no lookup (the outbox's unique key still guards)."""
     outbox_enqueue_many(messages=[("email.send", {"to": to, "subject": subject, "body": body}, key)
-                                  for to, subject, body, key in messages if to])
+                                  for to, subject, body, key in messages if to], new=new)
