@@ -187,3 +187,62 @@ def test_an_unidentified_payment_is_taken_once_assigned(
     assert adv.document is not None
     assert adv.document.data["document"]["payment_documents"] == [{"number": str(pay.pk), "date": "2026-11-24"}]
     assert Payment.objects.get(pk=pay.pk).advance.pk == adv.pk
+
+
+def test_the_enterprisedata_export_shows_the_advance_invoice_factura_and_its_offset(
+        entity: object, buyer: Client, actor: Actor, clock: FixedClock, advances_on: PaymentSettings) -> None:
+    import io
+    import json
+    import zipfile
+    from xml.etree import ElementTree as ET
+
+    from kopeck.payments.exchange.enterprisedata import enterprisedata_export, ref
+
+    pay = services.payment_record(actor=actor, client=buyer, amount="12200.00", date=YESTERDAY, method="bank",
+                                  external_id=f"40702810938000000001:{YESTERDAY}:318:40702810100000000101:12200.00")
+    (adv,) = services.advance_invoices_issue(actor=actor, on=TODAY)
+    act = shipment(actor, buyer, "5000.00")
+    zf = zipfile.ZipFile(io.BytesIO(enterprisedata_export(date_from=dt.date(2026, 11, 1),
+                                                          date_to=dt.date(2026, 11, 30))))
+    ns = {"d": json.loads(zf.read("manifest.json"))["namespace"]}
+    body = ET.fromstring(zf.read("Message.xml")).find("d:Body", ns)
+    assert body is not None
+    assert adv.document is not None
+    (facture,) = body.findall("d:Документ.СчетФактураВыданный", ns)
+
+    def text(el: ET.Element, path: str) -> str | None:
+        return el.findtext("/".join(f"d:{p}" for p in path.split("/")), namespaces=ns)
+
+    assert [text(facture, p) for p in ("КлючевыеСвойства/Номер", "ВидСчетаФактуры", "Сумма", "СуммаНДС", "СтавкаНДС",
+                                       "ПлатежноРасчетныйДокумент/Номер", "ПлатежноРасчетныйДокумент/Дата",
+                                       "ДокументОснование/Ссылка")] == [
+        adv.document.number, "НаАванс", "12200.00", "2200.00", "НДС22_122", "318", "2026-11-24T00:00:00",
+        ref("payment", pay.pk)]
+    (sale,) = body.findall("d:Документ.РеализацияТоваровУслуг", ns)
+    assert text(sale, "КлючевыеСвойства/Номер") == act.number
+    rows = sale.findall("d:ЗачетАвансов/d:Строка", ns)
+    assert [(text(r, "СчетФактураНаАванс/Ссылка"), text(r, "СчетФактураНаАванс/Номер"), text(r, "Сумма"),
+             text(r, "СуммаНДС")) for r in rows] == [
+        (ref("document", adv.document.pk), adv.document.number, "5000.00", "901.64")]
+
+
+def test_the_advance_invoice_factura_prints_with_the_estimated_rate_and_the_payment_order(
+        entity: object, buyer: Client, actor: Actor, clock: FixedClock, advances_on: PaymentSettings) -> None:
+    import os
+
+    from kopeck.documents.services import document_pdf
+    from tests.documents.test_pdf import text_of
+
+    services.payment_record(actor=actor, client=buyer, amount="12200.00", date=YESTERDAY, method="bank",
+                            external_id=f"40702810938000000001:{YESTERDAY}:318:40702810100000000101:12200.00")
+    (adv,) = services.advance_invoices_issue(actor=actor, on=TODAY)
+    assert adv.document is not None
+    pdf = document_pdf(adv.document)
+    if os.environ.get("KOPECK_KEEP_PDF"):  # to look at it: pdftoppm -png -r 80 the file
+        with open(os.environ["KOPECK_KEEP_PDF"], "wb") as out:
+            out.write(pdf)
+    text = text_of(pdf)
+    for expected in ("Счёт-фактура № 1 от 25.11.2026", "К платёжно-расчётному документу № 318 от 24.11.2026",
+                     "Оплата, частичная оплата в счёт предстоящего оказания услуг", "22/122", "2 200,00",
+                     "12 200,00"):
+        assert expected in text, expected
