@@ -41,7 +41,7 @@ def invoice_payer() -> InvoicePayer | None:
 
 
 class ShipmentListener(Protocol):
-    def __call__(self, *, actor: Actor, documents: Sequence[Document]) -> None:
+    def __call__(self, *, actor: Actor, documents: Sequence[Document]) -> object:
         """Called in the issuing transaction with the documents just issued (any type): the payments
         app offsets the clients' advances against the acts and УПД among them (зачёт аванса)."""
 

@@ -26,11 +26,11 @@ from kopeck.payments import services
 from kopeck.payments.methods import method_label, methods
 from kopeck.payments.models import (
     AdvanceOffset,
-    PaymentAdvance,
     Allocation,
     BankStatement,
     LineOutcome,
     Payment,
+    PaymentAdvance,
     PaymentSettings,
     PaymentStatus,
     Refund,

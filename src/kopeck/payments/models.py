@@ -266,8 +266,8 @@ class PaymentAdvance(models.Model):
     created_at = models.DateTimeField(_("created at"))
 
     class Meta:
-        verbose_name = _("payment advance")
-        verbose_name_plural = _("payment advances")
+        verbose_name = _("advance")
+        verbose_name_plural = _("advances")
         ordering = ["-id"]
         indexes = [models.Index(fields=["client", "currency"], name="payment_advance_client")]
         constraints = [models.CheckConstraint(

@@ -206,6 +206,7 @@ def advances_offset_shipments(*, actor: Actor, documents: Sequence[Document]) ->
     offsets: list[AdvanceOffset] = []
     changed: dict[int, PaymentAdvance] = {}
     for ship in ships:
+        assert ship.issue_date is not None
         left = ship.amount_minor
         for adv in open_advances:
             assert adv.document is not None and adv.document.issue_date is not None
