@@ -148,7 +148,7 @@ def advance_invoices_issue(*, actor: Actor, on: dt.date | None = None) -> list[P
     for client_id, currency in keys:
         with transaction.atomic():
             client = Client.objects.select_for_update().get(pk=client_id)
-            candidates = list(_undecided(Payment.objects.select_for_update().filter(
+            candidates = list(_undecided(Payment.objects.select_for_update(of=("self",)).filter(
                 client_id=client_id, currency=currency, date__gte=day - dt.timedelta(days=ADVANCE_DAYS),
                 date__lte=upto)))
             made += _decide(actor, client, currency, candidates, on=day, upto=upto, rate=rate)
@@ -164,8 +164,11 @@ def payment_advance_invoice_issue(*, actor: Actor, payment: Payment, on: dt.date
         raise Conflict("Advances carry no VAT under the provider's VAT regime: no advance invoice-factura.",
                        errors={"payment": ["No VAT on advances."]})
     with transaction.atomic():
+        client_id = Payment.objects.filter(pk=payment.pk).values_list("client_id", flat=True).first()
+        if client_id is not None:  # the client's row first, as the job locks them (no deadlock)
+            Client.objects.select_for_update().filter(pk=client_id).first()
         pay = Payment.objects.select_for_update().filter(pk=payment.pk).first()
-        if pay is None or pay.client_id is None or pay.status not in RECEIVED_STATES:
+        if pay is None or pay.client_id is None or pay.client_id != client_id or pay.status not in RECEIVED_STATES:
             raise Conflict("Only a payment credited to a client has an advance.",
                            errors={"payment": ["Not credited to a client."]})
         if PaymentAdvance.objects.filter(payment=pay).exists():
@@ -173,7 +176,7 @@ def payment_advance_invoice_issue(*, actor: Actor, payment: Payment, on: dt.date
                            errors={"payment": ["Decided already."]})
         if pay.date > day:
             raise ValidationFailed.field("on", "The payment's date is after this day.")
-        client = Client.objects.select_for_update().get(pk=pay.client_id)
+        client = Client.objects.get(pk=pay.client_id)
         (adv,) = _decide(actor, client, pay.currency, [pay], on=day, upto=day, rate=rate)
     return adv
 
@@ -239,7 +242,7 @@ def advances_offset_shipments(*, actor: Actor, documents: Sequence[Document]) ->
 def advance_offset_refund(actor: Actor, pay: Payment, refund: Refund) -> AdvanceOffset | None:
     """A refund of a payment returns its advance first (п. 5 ст. 171 НК: the VAT of the advance
     returned is accepted for deduction). Called by ``payment_refund`` with the payment locked."""
-    adv = PaymentAdvance.objects.select_for_update().filter(
+    adv = PaymentAdvance.objects.select_for_update(of=("self",)).filter(
         payment=pay, offset_minor__lt=F("amount_minor"), document__status__in=ISSUED_STATES).first()
     if adv is None:
         return None
@@ -259,7 +262,8 @@ def advance_offset_refund(actor: Actor, pay: Payment, refund: Refund) -> Advance
 def advance_release_for_reversal(actor: Actor, pay: Payment, reason: str) -> None:
     """A payment posted by mistake had no advance: its advance счёт-фактура is cancelled. Refused
     (nothing changed) once a shipment or a refund offset it — correct those first."""
-    adv = PaymentAdvance.objects.select_for_update().filter(payment=pay).select_related("document").first()
+    adv = (PaymentAdvance.objects.select_for_update(of=("self",)).filter(payment=pay).select_related("document")
+           .first())
     if adv is None or adv.document is None or adv.document.status not in ISSUED_STATES:
         return
     if adv.offset_minor:
