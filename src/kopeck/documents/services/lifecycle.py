@@ -127,7 +127,7 @@ def invoices_paid_sync_bulk(*, actor: Actor, paid: dict[int, int]) -> None:
     (once per invoice, as the single writer records it)."""
     if not paid:
         return
-    docs = list(Document.objects.filter(pk__in=paid).order_by("id").only(
+    docs = list(Document.objects.filter(pk__any_of=list(paid)).order_by("id").only(
         "id", "type", "status", "number", "issue_date", "due_date", "client_id", "legal_entity_id", "amount_minor",
         "vat_minor", "paid_minor", "currency", "correction_number", "run_id"))
     changed: list[Document] = []
