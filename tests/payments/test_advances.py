@@ -246,3 +246,22 @@ def test_the_advance_invoice_factura_prints_with_the_estimated_rate_and_the_paym
                      "Оплата, частичная оплата в счёт предстоящего оказания услуг", "22/122", "2 200,00",
                      "12 200,00"):
         assert expected in text, expected
+
+
+def test_the_monthly_acts_offset_the_advance_in_their_transaction(
+        entity: object, buyer: Client, actor: Actor, clock: FixedClock, advances_on: PaymentSettings) -> None:
+    from kopeck.ledger.services import ledger_operation_post
+    from tests.subscriptions.helpers import at
+
+    at(clock, dt.date(2026, 10, 1))
+    services.payment_record(actor=actor, client=buyer, amount="12200.00", date=dt.date(2026, 9, 30))
+    (adv,) = services.advance_invoices_issue(actor=actor)
+    at(clock, dt.date(2026, 10, 3))
+    ledger_operation_post(actor=actor, client=buyer, operation="charge", amount="1220.00", reason="VPS",
+                          vat_rate="22")
+    at(clock, dt.date(2026, 11, 1))
+    (act,) = documents.documents_issue_monthly_acts(actor=actor, month="2026-10", kind="act")  # the batch path
+    (off,) = AdvanceOffset.objects.filter(shipment=act)
+    assert (off.advance_id, off.date, rub(off.amount_minor), rub(off.vat_minor)) == (
+        adv.pk, dt.date(2026, 10, 31), "1220.00", "220.00")
+    assert state(adv) == ("12200.00", "2200.00", "1220.00", "220.00")
