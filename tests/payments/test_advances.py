@@ -265,3 +265,20 @@ def test_the_monthly_acts_offset_the_advance_in_their_transaction(
     assert (off.advance_id, off.date, rub(off.amount_minor), rub(off.vat_minor)) == (
         adv.pk, dt.date(2026, 10, 31), "1220.00", "220.00")
     assert state(adv) == ("12200.00", "2200.00", "1220.00", "220.00")
+
+
+def test_cancelling_an_act_gives_its_offsets_back(
+        entity: object, buyer: Client, actor: Actor, clock: FixedClock, advances_on: PaymentSettings) -> None:
+    pay = services.payment_record(actor=actor, client=buyer, amount="12200.00", date=YESTERDAY)
+    (adv,) = services.advance_invoices_issue(actor=actor, on=TODAY)
+    act = shipment(actor, buyer, "5000.00")
+    assert state(adv) == ("12200.00", "2200.00", "5000.00", "901.64")
+    documents.document_cancel(actor=actor, document=act, reason="Выставлен ошибочно")
+    (off,) = AdvanceOffset.objects.filter(shipment=act)
+    assert off.cancelled_at is not None and rub(off.amount_minor) == "5000.00"  # kept, cancelled
+    assert state(adv) == ("12200.00", "2200.00", "0.00", "0.00")
+    again = shipment(actor, buyer, "6100.00")
+    (new,) = AdvanceOffset.objects.filter(shipment=again)
+    assert (rub(new.amount_minor), rub(new.vat_minor)) == ("6100.00", "1100.00")
+    with pytest.raises(Conflict):
+        services.payment_reverse(actor=actor, payment=pay, reason="Ошибка")

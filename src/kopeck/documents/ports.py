@@ -56,3 +56,17 @@ def register_shipment_listener(listener: ShipmentListener) -> None:
 
 def shipment_listener() -> ShipmentListener | None:
     return _shipment_listener
+
+
+_cancel_listener: ShipmentListener | None = None
+
+
+def register_shipment_cancel_listener(listener: ShipmentListener) -> None:
+    """Called in the cancelling transaction with a document just cancelled (any type): the payments
+    app takes back the advance offsets an act or УПД made."""
+    global _cancel_listener
+    _cancel_listener = listener
+
+
+def shipment_cancel_listener() -> ShipmentListener | None:
+    return _cancel_listener

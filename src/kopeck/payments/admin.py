@@ -312,7 +312,7 @@ class RefundAdmin(ReadOnlyAdmin):
 
 class AdvanceOffsetInline(ReadOnlyTabularInline):
     model = AdvanceOffset
-    fields = ["date", "shipment", "refund", "amount", "vat"]
+    fields = ["date", "shipment", "refund", "amount", "vat", "cancelled_at"]
     readonly_fields = fields
 
     @admin.display(description=_("amount"))

@@ -300,6 +300,8 @@ class AdvanceOffset(models.Model):
     vat_minor = models.BigIntegerField(_("VAT (minor units)"))
     created_by = models.CharField(_("created by"), max_length=200)
     created_at = models.DateTimeField(_("created at"))
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True,
+                                        help_text=_("The shipment document was cancelled: the advance is open again."))
 
     class Meta:
         verbose_name = _("advance offset")

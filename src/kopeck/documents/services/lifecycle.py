@@ -27,7 +27,7 @@ from kopeck.documents.models import (
     DocumentStatus,
     DocumentType,
 )
-from kopeck.documents.ports import invoice_payer
+from kopeck.documents.ports import invoice_payer, shipment_cancel_listener
 from kopeck.documents.rendering import TemplateRefused
 from kopeck.documents.selectors import (
     document_html,
@@ -58,6 +58,9 @@ def document_cancel(*, actor: Actor, document: Document, reason: str) -> Documen
                      before=before, after={**document_state(doc), "reason": doc.cancel_reason})
         if before["status"] != DocumentStatus.DRAFT:  # a draft was never issued: nobody outside knows it
             record_document_event(actor, "document.cancelled", doc)
+            listener = shipment_cancel_listener()
+            if listener is not None:
+                listener(actor=actor, documents=[doc])
     return doc
 
 

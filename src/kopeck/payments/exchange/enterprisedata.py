@@ -160,7 +160,7 @@ def enterprisedata_export(*, date_from: dt.date, date_to: dt.date, version: str 
         _sub(el, "СтавкаНДС", VAT_RATES.get(str(line.get("rate")), str(line.get("rate"))))
     advances = {a.document_id: a for a in PaymentAdvance.objects.filter(document__in=docs).select_related("payment")}
     offsets: dict[int, list[AdvanceOffset]] = {}
-    for off in AdvanceOffset.objects.filter(shipment__in=docs).select_related("advance__document").order_by("id"):
+    for off in AdvanceOffset.objects.filter(shipment__in=docs, cancelled_at__isnull=True).select_related("advance__document").order_by("id"):
         offsets.setdefault(off.shipment_id or 0, []).append(off)
     for doc in docs:
         _document(obj, doc, advance=advances.get(doc.pk), offsets=offsets.get(doc.pk, []))

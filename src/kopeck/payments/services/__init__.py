@@ -13,6 +13,7 @@ re-allocate. Public services:
 from kopeck.payments.services.advances import (
     advance_invoices_issue,
     advances_offset_shipments,
+    advances_release_cancelled_shipments,
     payment_advance_invoice_issue,
 )
 from kopeck.payments.services.allocation import allocation_release, payment_allocate, payment_reallocate
@@ -27,6 +28,7 @@ from kopeck.payments.services.payments import (
 __all__ = [
     "advance_invoices_issue",
     "advances_offset_shipments",
+    "advances_release_cancelled_shipments",
     "allocation_release",
     "invoice_pay_by_hand",
     "payment_advance_invoice_issue",

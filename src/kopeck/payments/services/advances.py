@@ -239,6 +239,33 @@ def advances_offset_shipments(*, actor: Actor, documents: Sequence[Document]) ->
     return offsets
 
 
+def advances_release_cancelled_shipments(*, actor: Actor, documents: Sequence[Document]) -> int:
+    """An act or УПД cancelled: the offsets it made are cancelled (kept, with ``cancelled_at``) and
+    their advances are open again by as much (the documents app's cancel port). How many."""
+    ids = [d.pk for d in documents if d.type in SHIPMENTS]
+    if not ids:
+        return 0
+    offsets = list(AdvanceOffset.objects.select_for_update().filter(shipment_id__in=ids, cancelled_at__isnull=True)
+                   .order_by("id"))
+    if not offsets:
+        return 0
+    advances = {a.pk: a for a in PaymentAdvance.objects.select_for_update().filter(
+        pk__in={o.advance_id for o in offsets}).order_by("id")}
+    now = clock.now()
+    for off in offsets:
+        adv = advances[off.advance_id]
+        adv.offset_minor -= off.amount_minor
+        adv.offset_vat_minor -= off.vat_minor
+        off.cancelled_at = now
+        audit_record(actor=actor, action="payment.advance_offset_cancel", object_type="payment",
+                     object_id=adv.payment_id, after={"shipment": off.shipment_id,
+                                                      "amount": money(off.amount_minor, off.currency).to_str(),
+                                                      "vat": money(off.vat_minor, off.currency).to_str()})
+    AdvanceOffset.objects.bulk_update(offsets, ["cancelled_at"])
+    PaymentAdvance.objects.bulk_update(list(advances.values()), ["offset_minor", "offset_vat_minor"])
+    return len(offsets)
+
+
 def advance_offset_refund(actor: Actor, pay: Payment, refund: Refund) -> AdvanceOffset | None:
     """A refund of a payment returns its advance first (п. 5 ст. 171 НК: the VAT of the advance
     returned is accepted for deduction). Called by ``payment_refund`` with the payment locked."""
@@ -267,7 +294,7 @@ def advance_release_for_reversal(actor: Actor, pay: Payment, reason: str) -> Non
     if adv is None or adv.document is None or adv.document.status not in ISSUED_STATES:
         return
     if adv.offset_minor:
-        shipments = sorted({n for n in adv.offsets.filter(~Q(shipment=None)).values_list("shipment__number",
+        shipments = sorted({n for n in adv.offsets.filter(~Q(shipment=None), cancelled_at__isnull=True).values_list("shipment__number",
                                                                                           flat=True) if n})
         raise Conflict(f"The advance invoice-factura {adv.document.number} of this payment is offset already"
                        f"{' against ' + ', '.join(shipments) if shipments else ''}: the payment cannot be reversed.",
