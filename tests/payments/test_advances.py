@@ -282,3 +282,17 @@ def test_cancelling_an_act_gives_its_offsets_back(
     assert (rub(new.amount_minor), rub(new.vat_minor)) == ("6100.00", "1100.00")
     with pytest.raises(Conflict):
         services.payment_reverse(actor=actor, payment=pay, reason="Ошибка")
+
+
+def test_the_api_shows_a_payments_advance_and_its_offsets(
+        api: Any, entity: object, buyer: Client, actor: Actor, clock: FixedClock, advances_on: PaymentSettings) -> None:
+    pay = services.payment_record(actor=actor, client=buyer, amount="12200.00", date=YESTERDAY)
+    assert api.get(f"/api/v1/payments/{pay.pk}/").json()["advance"] is None  # not decided yet
+    (adv,) = services.advance_invoices_issue(actor=actor, on=TODAY)
+    act = shipment(actor, buyer, "5000.00")
+    body = api.get(f"/api/v1/payments/{pay.pk}/").json()["advance"]
+    (off,) = AdvanceOffset.objects.all()
+    assert body == {"amount": "12200.00", "rate": "22", "vat": "2200.00", "document": adv.document_id, "number": "1",
+                    "offset": "5000.00", "offset_vat": "901.64", "note": "",
+                    "offsets": [{"id": off.pk, "date": "2026-11-25", "shipment": act.pk, "refund": None,
+                                 "amount": "5000.00", "vat": "901.64", "cancelled_at": None}]}
