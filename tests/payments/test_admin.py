@@ -90,3 +90,28 @@ def test_exchange_downloads(entity: object, buyer: Client, clock: FixedClock) ->
     r = http.post("/admin/payments/bankstatement/exchange/", {"what": "refunds", "date_from": "01.11.2026",
                                                               "date_to": "30.11.2026", "version": "1.17"})
     assert r.status_code == 200 and r.content.startswith(b"1CClientBankExchange")
+
+
+def test_the_advance_of_a_payment_and_its_offsets_in_the_back_office(entity: object, buyer: Client, clock: FixedClock,
+                                                                     actor: Actor) -> None:
+    import datetime as dt
+
+    from kopeck.documents import services as documents
+    from kopeck.payments.models import PaymentAdvance, PaymentSettings
+
+    PaymentSettings.objects.update_or_create(pk=1, defaults={"advance_invoice_factura": True})
+    pay = services.payment_record(actor=actor, client=buyer, amount="12200.00", date=dt.date(2026, 11, 24))
+    (adv,) = services.advance_invoices_issue(actor=actor)
+    act = documents.document_issue(actor=actor, document=documents.document_create_draft(
+        actor=actor, type="act", client=buyer, lines=[{"name": "VPS", "price": "5000.00", "vat_rate": "22"}]))
+    assert PaymentAdvance.objects.get().offset_minor == 500000
+    for lang, prefix, title, vat in (("ru", "", "Авансы полученные", "НДС к вычету"),
+                                     ("en", "/en", "Advances", "VAT accepted for deduction")):
+        http = http_as(Role.ACCOUNTANT, lang)
+        page = http.get(f"{prefix}/admin/payments/payment/{pay.pk}/change/").content.decode()
+        assert f'href="{prefix}/admin/payments/paymentadvance/{adv.pk}/change/">№ 1</a>' in page
+        listing = http.get(f"{prefix}/admin/payments/paymentadvance/").content.decode()
+        assert title in listing
+        detail = http.get(f"{prefix}/admin/payments/paymentadvance/{adv.pk}/change/")
+        assert detail.status_code == 200
+        assert vat in detail.content.decode() and str(act) in detail.content.decode()

@@ -22,6 +22,7 @@ PERIODIC_TASKS: dict[str, int] = {
     "kopeck.idempotency_purge": 24 * 3600,
     "kopeck.documents.monthly_acts": 6 * 3600,
     "kopeck.documents.overdue": 3600,
+    "kopeck.payments.advance_invoices": 6 * 3600,
     "kopeck.subscriptions.trials_ending": 3600,
     "kopeck.credit.check": 3600,
     "kopeck.documents.deliveries_resume": 5 * 60,

@@ -33,22 +33,25 @@ def bulk_insert(model: type[models.Model], objs: Sequence[models.Model]) -> None
 
 
 class AnyOf(Lookup):  # type: ignore[type-arg]
-    """``field__any_of=ids``: the field is one of many integer ids. On PostgreSQL ``= ANY(array)`` with
-    the ids as one parameter — a list of a thousand placeholders costs more to build, bind and parse
-    than the query takes to run, and ``IN (SELECT unnest(…))`` lets a planner with stale statistics
-    (a table that grew during the run) pick a nested loop; the array is hashed or walked by the index.
-    Elsewhere an ``IN`` list. Registered on every field and relation by ``kopeck.common``'s app config."""
+    """``field__any_of=values``: the field is one of many values (ids, keys). On PostgreSQL
+    ``= ANY(array)`` with the values as one parameter (integers as ``bigint[]``) — a list of a thousand
+    placeholders costs more to build, bind and parse than the query takes to run, and ``IN (SELECT
+    unnest(…))`` lets a planner with stale statistics (a table that grew during the run) pick a nested
+    loop; the array is hashed or walked by the index. Elsewhere an ``IN`` list. The values must already
+    be of the column's type. Registered on every field and relation by ``kopeck.common``'s app config."""
 
     lookup_name = "any_of"
     prepare_rhs = False
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        values = [int(v) for v in self.rhs]
+        values = list(self.rhs)
         if not values:
             return "1 = 0", []
         if connection.vendor == "postgresql":
-            return f"{lhs} = ANY(%s::bigint[])", [*lhs_params, values]
+            if all(isinstance(v, int) for v in values):
+                return f"{lhs} = ANY(%s::bigint[])", [*lhs_params, values]
+            return f"{lhs} = ANY(%s)", [*lhs_params, values]
         return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*lhs_params, *values]
 
 

@@ -240,12 +240,21 @@ def ledger_charges_post_bulk(*, actor: Actor, charges: Sequence[BulkCharge]) -> 
     for ch in charges:
         by_currency.setdefault(ch.currency, set()).add(ch.client_id)
     for currency, client_ids in sorted(by_currency.items()):
-        Account.objects.bulk_create([
-            Account(role=AccountRole.CLIENT, client_id=cid, currency=currency, code=f"client:{cid}:{currency}")
-            for cid in sorted(client_ids)], ignore_conflicts=True)
-        for pk, cid in Account.objects.select_for_update().filter(
-                role=AccountRole.CLIENT, client_id__in=client_ids, currency=currency).order_by("pk") \
-                .values_list("pk", "client_id"):
+        wanted = sorted(client_ids)
+
+        def lock(cur: str = currency, ids: list[int] = wanted) -> dict[int, int]:
+            return dict(Account.objects.select_for_update().filter(
+                role=AccountRole.CLIENT, client_id__any_of=ids, currency=cur).order_by("pk")
+                .values_list("client_id", "pk"))
+
+        found = lock()
+        missing = [cid for cid in wanted if cid not in found]
+        if missing:  # the first payment of these clients in this currency: their accounts
+            Account.objects.bulk_create([
+                Account(role=AccountRole.CLIENT, client_id=cid, currency=currency, code=f"client:{cid}:{currency}")
+                for cid in missing], ignore_conflicts=True)
+            found = lock()
+        for cid, pk in found.items():
             client_accounts[(cid, currency)] = pk
     roles: set[AccountRole] = {leg.role for entry in entries for leg in entry.legs if leg.role != AccountRole.CLIENT}
     system = {currency: _system_account_ids(roles, currency) for currency in sorted(by_currency)}
@@ -290,7 +299,7 @@ def ledger_credits_post_bulk(*, actor: Actor, credits: Sequence[BulkCredit]) -> 
         return []
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("ledger_credits_post_bulk must run inside the caller's transaction")
-    currencies = dict(Client.objects.filter(pk__in={c.client_id for c in credits if c.client_id is not None})
+    currencies = dict(Client.objects.filter(pk__any_of=sorted({c.client_id for c in credits if c.client_id is not None}))
                       .values_list("pk", "currency"))
     entries: list[Entry] = []
     known: dict[tuple[Decimal, str, str], Entry] = {}
@@ -320,12 +329,21 @@ def ledger_credits_post_bulk(*, actor: Actor, credits: Sequence[BulkCredit]) -> 
     for currency, client_ids in sorted(by_currency.items()):
         if not client_ids:
             continue
-        Account.objects.bulk_create([
-            Account(role=AccountRole.CLIENT, client_id=cid, currency=currency, code=f"client:{cid}:{currency}")
-            for cid in sorted(client_ids)], ignore_conflicts=True)
-        for pk, cid in Account.objects.select_for_update().filter(
-                role=AccountRole.CLIENT, client_id__in=client_ids, currency=currency).order_by("pk") \
-                .values_list("pk", "client_id"):
+        wanted = sorted(client_ids)
+
+        def lock(cur: str = currency, ids: list[int] = wanted) -> dict[int, int]:
+            return dict(Account.objects.select_for_update().filter(
+                role=AccountRole.CLIENT, client_id__any_of=ids, currency=cur).order_by("pk")
+                .values_list("client_id", "pk"))
+
+        found = lock()
+        missing = [cid for cid in wanted if cid not in found]
+        if missing:  # the first payment of these clients in this currency: their accounts
+            Account.objects.bulk_create([
+                Account(role=AccountRole.CLIENT, client_id=cid, currency=currency, code=f"client:{cid}:{currency}")
+                for cid in missing], ignore_conflicts=True)
+            found = lock()
+        for cid, pk in found.items():
             client_accounts[(cid, currency)] = pk
     roles: set[AccountRole] = {leg.role for entry in entries for leg in entry.legs if leg.role != AccountRole.CLIENT}
     system = {currency: _system_account_ids(roles, currency) for currency in sorted(by_currency)}

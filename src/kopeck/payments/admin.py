@@ -25,10 +25,12 @@ from kopeck.documents.models import Document
 from kopeck.payments import services
 from kopeck.payments.methods import method_label, methods
 from kopeck.payments.models import (
+    AdvanceOffset,
     Allocation,
     BankStatement,
     LineOutcome,
     Payment,
+    PaymentAdvance,
     PaymentSettings,
     PaymentStatus,
     Refund,
@@ -136,8 +138,19 @@ class PaymentAdmin(ReadOnlyAdmin):
     fields = ["client", "amount", "date", "method_name", "status", "match_rule", "payer_name", "payer_inn",
               "payer_kpp", "payer_account", "payer_bik", "payer_bank", "purpose", "external_id", "refunded",
               "allocated", "unallocated", "transaction", "assign_transaction", "created_by", "created_at",
-              "reversed_at", "reverse_reason", "operations"]
+              "reversed_at", "reverse_reason", "advance_invoice", "operations"]
     readonly_fields = fields
+
+    @admin.display(description=_("advance invoice-factura"))
+    def advance_invoice(self, obj: Payment) -> str:
+        adv = PaymentAdvance.objects.filter(payment=obj).select_related("document").first()
+        if adv is None or adv.document is None:
+            return adv.note if adv is not None else "—"
+        return format_html('<a href="{}">№ {}</a>: {}, {} {}, {} {}',
+                           reverse("admin:payments_paymentadvance_change", args=[adv.pk]), adv.document.number,
+                           money_cell(adv.amount_minor, adv.currency), _("VAT"),
+                           money_cell(adv.vat_minor, adv.currency), _("offset"),
+                           money_cell(adv.offset_minor, adv.currency))
 
     def object_title(self, obj: Payment) -> str:
         return str(_("Payment № %(id)s of %(date)s") % {"id": obj.pk, "date": display.date_text(obj.date)})
@@ -295,6 +308,46 @@ class RefundAdmin(ReadOnlyAdmin):
     @admin.display(description=_("amount"), ordering="amount_minor")
     def amount(self, obj: Refund) -> str:
         return money_cell(obj.amount_minor, obj.currency)
+
+
+class AdvanceOffsetInline(ReadOnlyTabularInline):
+    model = AdvanceOffset
+    fields = ["date", "shipment", "refund", "amount", "vat", "cancelled_at"]
+    readonly_fields = fields
+
+    @admin.display(description=_("amount"))
+    def amount(self, obj: AdvanceOffset) -> str:
+        return money_cell(obj.amount_minor, obj.currency)
+
+    @admin.display(description=_("VAT accepted for deduction"))
+    def vat(self, obj: AdvanceOffset) -> str:
+        return money_cell(obj.vat_minor, obj.currency)
+
+
+@admin.register(PaymentAdvance)
+class PaymentAdvanceAdmin(ReadOnlyAdmin):
+    list_display = ["payment", "client", "document", "amount", "vat", "offset", "offset_vat", "note"]
+    list_select_related = ["payment", "client", "document"]
+    search_fields = ["client__name", "document__number"]
+    inlines = [AdvanceOffsetInline]
+    fields = ["payment", "client", "document", "amount", "vat", "offset", "offset_vat", "note", "created_at"]
+    readonly_fields = fields
+
+    @admin.display(description=_("advance"), ordering="amount_minor")
+    def amount(self, obj: PaymentAdvance) -> str:
+        return money_cell(obj.amount_minor, obj.currency)
+
+    @admin.display(description=_("VAT"))
+    def vat(self, obj: PaymentAdvance) -> str:
+        return money_cell(obj.vat_minor, obj.currency)
+
+    @admin.display(description=_("offset"))
+    def offset(self, obj: PaymentAdvance) -> str:
+        return money_cell(obj.offset_minor, obj.currency)
+
+    @admin.display(description=_("VAT accepted for deduction"))
+    def offset_vat(self, obj: PaymentAdvance) -> str:
+        return money_cell(obj.offset_vat_minor, obj.currency)
 
 
 @admin.register(Allocation)
@@ -479,6 +532,7 @@ bo.nav_item("payments", _("Payments"), model="payments.payment", order=10, icon=
             badge=_unidentified_count)  # the badge: unidentified payments waiting for an operator
 bo.nav_item("payments", _("Bank statements"), model="payments.bankstatement", order=20, icon="upload_file")
 bo.nav_item("payments", _("Refunds"), model="payments.refund", order=30, icon="undo")
+bo.nav_item("payments", _("Advances (VAT)"), model="payments.paymentadvance", order=35, icon="receipt_long")
 bo.nav_item("payments", _("Exchange with 1C"), url_name="admin:payments_bankstatement_exchange",
             permission="payments.view_payment", order=40, icon="sync_alt")
 bo.nav_item("settings", _("Payment settings"), model="payments.paymentsettings", order=40, icon="tune")

@@ -8,7 +8,13 @@ from typing import Any
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -22,7 +28,15 @@ from kopeck.documents.models import Document
 from kopeck.ledger.amounts import from_minor
 from kopeck.operators.roles import Area
 from kopeck.payments import services
-from kopeck.payments.models import Allocation, MatchRule, Payment, PaymentStatus, Refund
+from kopeck.payments.models import (
+    AdvanceOffset,
+    Allocation,
+    MatchRule,
+    Payment,
+    PaymentAdvance,
+    PaymentStatus,
+    Refund,
+)
 
 
 def _money(units: int, currency: str) -> str:
@@ -80,12 +94,60 @@ class PaymentSerializer(serializers.ModelSerializer[Payment]):
         return _money(obj.unallocated_minor, obj.currency)
 
 
+class AdvanceOffsetSerializer(serializers.ModelSerializer[AdvanceOffset]):
+    amount = serializers.SerializerMethodField()
+    vat = serializers.SerializerMethodField(help_text="The VAT of the advance accepted for deduction.")
+
+    class Meta:
+        model = AdvanceOffset
+        fields = ["id", "date", "shipment", "refund", "amount", "vat", "cancelled_at"]
+
+    def get_amount(self, obj: AdvanceOffset) -> str:
+        return _money(obj.amount_minor, obj.currency)
+
+    def get_vat(self, obj: AdvanceOffset) -> str:
+        return _money(obj.vat_minor, obj.currency)
+
+
+class PaymentAdvanceSerializer(serializers.ModelSerializer[PaymentAdvance]):
+    amount = serializers.SerializerMethodField()
+    vat = serializers.SerializerMethodField()
+    offset = serializers.SerializerMethodField()
+    offset_vat = serializers.SerializerMethodField()
+    number = serializers.CharField(source="document.number", read_only=True, allow_null=True,
+                                   help_text="The advance invoice-factura's number.")
+    offsets = AdvanceOffsetSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = PaymentAdvance
+        fields = ["amount", "rate", "vat", "document", "number", "offset", "offset_vat", "note", "offsets"]
+
+    def get_amount(self, obj: PaymentAdvance) -> str:
+        return _money(obj.amount_minor, obj.currency)
+
+    def get_vat(self, obj: PaymentAdvance) -> str:
+        return _money(obj.vat_minor, obj.currency)
+
+    def get_offset(self, obj: PaymentAdvance) -> str:
+        return _money(obj.offset_minor, obj.currency)
+
+    def get_offset_vat(self, obj: PaymentAdvance) -> str:
+        return _money(obj.offset_vat_minor, obj.currency)
+
+
 class PaymentDetailSerializer(PaymentSerializer):
     allocations = AllocationSerializer(many=True, read_only=True)
     refunds = RefundSerializer(many=True, read_only=True)
+    advance = serializers.SerializerMethodField(
+        help_text="The VAT advance of the payment and its advance invoice-factura (null: not decided yet).")
 
     class Meta(PaymentSerializer.Meta):
-        fields = [*PaymentSerializer.Meta.fields, "allocations", "refunds"]
+        fields = [*PaymentSerializer.Meta.fields, "allocations", "refunds", "advance"]
+
+    @extend_schema_field(PaymentAdvanceSerializer(allow_null=True))
+    def get_advance(self, obj: Payment) -> dict[str, Any] | None:
+        adv = PaymentAdvance.objects.filter(payment=obj).select_related("document").first()
+        return dict(PaymentAdvanceSerializer(adv).data) if adv is not None else None
 
 
 class PaymentCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]

@@ -241,3 +241,83 @@ class StatementLine(models.Model):
 
     def __str__(self) -> str:
         return f"№ {self.number} {self.date:%d.%m.%Y}"
+
+
+class PaymentAdvance(models.Model):
+    """The VAT advance of one payment (п. 1 ст. 154, п. 3 ст. 168 НК): the part of it received before
+    the services were shipped (acts, УПД), decided once per payment by the advance job, with the
+    advance счёт-фактура issued for it. ``offset_minor`` is what shipments and refunds have taken off
+    it since (зачёт аванса: its VAT accepted for deduction, ``offset_vat_minor``). See docs/payments.md."""
+
+    payment = models.OneToOneField(Payment, verbose_name=_("payment"), on_delete=models.PROTECT,
+                                   related_name="advance")
+    client = models.ForeignKey("clients.Client", verbose_name=_("client"), on_delete=models.PROTECT,
+                               related_name="+")
+    currency = models.CharField(_("currency"), max_length=3)
+    amount_minor = models.BigIntegerField(_("advance (minor units)"))
+    rate = models.CharField(_("VAT rate"), max_length=10, blank=True, default="")
+    vat_minor = models.BigIntegerField(_("VAT (minor units)"), default=0)
+    document = models.OneToOneField("documents.Document", verbose_name=_("advance invoice-factura"), null=True,
+                                    blank=True, on_delete=models.PROTECT, related_name="payment_advance")
+    offset_minor = models.BigIntegerField(_("offset (minor units)"), default=0)
+    offset_vat_minor = models.BigIntegerField(_("VAT accepted for deduction (minor units)"), default=0)
+    note = models.CharField(_("note"), max_length=500, blank=True, default="")
+    created_by = models.CharField(_("created by"), max_length=200)
+    created_at = models.DateTimeField(_("created at"))
+
+    class Meta:
+        verbose_name = _("advance")
+        verbose_name_plural = _("advances")
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["client", "currency"], name="payment_advance_client")]
+        constraints = [models.CheckConstraint(
+            condition=models.Q(amount_minor__gte=0, offset_minor__gte=0, offset_vat_minor__gte=0)
+            & models.Q(offset_minor__lte=models.F("amount_minor"), offset_vat_minor__lte=models.F("vat_minor")),
+            name="payment_advance_offset_within")]
+
+    def __str__(self) -> str:
+        return f"№ {self.payment_id}"
+
+    @property
+    def remaining_minor(self) -> int:
+        return self.amount_minor - self.offset_minor
+
+
+class AdvanceOffset(models.Model):
+    """Зачёт аванса: a part of an advance taken by a shipment (an act or УПД of the client) or
+    returned by a refund; the VAT of that part is accepted for deduction (п. 8 ст. 171, п. 6 ст. 172
+    НК; a refund: п. 5 ст. 171)."""
+
+    advance = models.ForeignKey(PaymentAdvance, verbose_name=_("advance"), on_delete=models.PROTECT,
+                                related_name="offsets")
+    shipment = models.ForeignKey("documents.Document", verbose_name=_("shipment document"), null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="advance_offsets")
+    refund = models.ForeignKey(Refund, verbose_name=_("refund"), null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="advance_offsets")
+    date = models.DateField(_("date"))
+    currency = models.CharField(_("currency"), max_length=3)
+    amount_minor = models.BigIntegerField(_("amount (minor units)"))
+    vat_minor = models.BigIntegerField(_("VAT (minor units)"))
+    created_by = models.CharField(_("created by"), max_length=200)
+    created_at = models.DateTimeField(_("created at"))
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True,
+                                        help_text=_("The shipment document was cancelled: the advance is open again."))
+
+    class Meta:
+        verbose_name = _("advance offset")
+        verbose_name_plural = _("advance offsets")
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount_minor__gt=0, vat_minor__gte=0),
+                                   name="advance_offset_positive"),
+            models.CheckConstraint(condition=(models.Q(shipment__isnull=False) & models.Q(refund__isnull=True))
+                                   | (models.Q(shipment__isnull=True) & models.Q(refund__isnull=False)),
+                                   name="advance_offset_one_source"),
+            models.UniqueConstraint(fields=["advance", "shipment"], condition=models.Q(shipment__isnull=False),
+                                    name="advance_offset_once_per_shipment"),
+            models.UniqueConstraint(fields=["advance", "refund"], condition=models.Q(refund__isnull=False),
+                                    name="advance_offset_once_per_refund"),
+        ]
+
+    def __str__(self) -> str:
+        return f"№ {self.pk}"

@@ -37,6 +37,7 @@ from kopeck.documents.numbering import (
     allocate_numbers,
     rule_for,
 )
+from kopeck.documents.ports import shipment_listener
 from kopeck.documents.selectors import (
     document_settings,
     variables_for,
@@ -188,6 +189,9 @@ def _after_issue(docs: Sequence[Document], actor: Actor) -> None:
     outbox_enqueue_many(messages=[(TOPIC_PDF, {"document": d.pk}, f"documents.render_pdf:{d.pk}") for d in docs],
                         new=True)
     record_documents_issued(actor, docs)
+    listener = shipment_listener()
+    if listener is not None:
+        listener(actor=actor, documents=docs)
     if document_settings().send_by_email:
         by_client = _recipients({d.client_id for d in docs})
         _queue_emails(docs, {d.pk: by_client.get(d.client_id, []) for d in docs})

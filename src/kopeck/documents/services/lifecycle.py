@@ -27,7 +27,7 @@ from kopeck.documents.models import (
     DocumentStatus,
     DocumentType,
 )
-from kopeck.documents.ports import invoice_payer
+from kopeck.documents.ports import invoice_payer, shipment_cancel_listener
 from kopeck.documents.rendering import TemplateRefused
 from kopeck.documents.selectors import (
     document_html,
@@ -58,6 +58,9 @@ def document_cancel(*, actor: Actor, document: Document, reason: str) -> Documen
                      before=before, after={**document_state(doc), "reason": doc.cancel_reason})
         if before["status"] != DocumentStatus.DRAFT:  # a draft was never issued: nobody outside knows it
             record_document_event(actor, "document.cancelled", doc)
+            listener = shipment_cancel_listener()
+            if listener is not None:
+                listener(actor=actor, documents=[doc])
     return doc
 
 
@@ -127,7 +130,7 @@ def invoices_paid_sync_bulk(*, actor: Actor, paid: dict[int, int]) -> None:
     (once per invoice, as the single writer records it)."""
     if not paid:
         return
-    docs = list(Document.objects.filter(pk__in=paid).order_by("id").only(
+    docs = list(Document.objects.filter(pk__any_of=list(paid)).order_by("id").only(
         "id", "type", "status", "number", "issue_date", "due_date", "client_id", "legal_entity_id", "amount_minor",
         "vat_minor", "paid_minor", "currency", "correction_number", "run_id"))
     changed: list[Document] = []
@@ -141,14 +144,14 @@ def invoices_paid_sync_bulk(*, actor: Actor, paid: dict[int, int]) -> None:
                   else DocumentStatus.PARTLY_PAID if units > 0 else DocumentStatus.ISSUED)
         if (doc.paid_minor, doc.status) == (units, status):
             continue
-        before = document_state(doc)
+        before = _plain_state(doc)
         if status == DocumentStatus.PAID and doc.status != DocumentStatus.PAID:
             newly_paid.append(doc)
         doc.paid_minor, doc.status = units, status
         changed.append(doc)
-        audit.append(("document.paid_sync", "document", doc.pk, before, document_state(doc)))
+        audit.append(("document.paid_sync", "document", doc.pk, before, _plain_state(doc)))
     update_rows(Document, ("paid_minor", "status"), [(d.pk, d.paid_minor, d.status) for d in changed])
-    audit_record_many(actor=actor, entries=audit)
+    audit_record_many(actor=actor, entries=audit, json_safe=True)
     if newly_paid:
         from kopeck.events.models import Event
         from kopeck.events.services import NewEvent, event_record_many
@@ -158,6 +161,14 @@ def invoices_paid_sync_bulk(*, actor: Actor, paid: dict[int, int]) -> None:
         event_record_many([NewEvent("document.paid", {"document": document_event_data(d)}, client_id=d.client_id,
                                     subject_id=d.pk, dedupe_key=k) for k, d in keys.items() if k not in seen],
                           actor=actor)
+
+
+def _plain_state(doc: Document) -> dict[str, Any]:
+    """:func:`document_state` as plain JSON values (the date as text), for bulk audit entries."""
+    state = document_state(doc)
+    state["issue_date"] = doc.issue_date.isoformat() if doc.issue_date else None
+    state["status"] = str(doc.status)
+    return state
 
 
 def document_resend(*, actor: Actor, document: Document, recipients: Sequence[str] | None = None) -> list[DocumentDelivery]:

@@ -1,7 +1,8 @@
 """Export of a period to 1С:Бухгалтерия предприятия 8 as an EnterpriseData message (russia.md §2):
 the provider's organisations, the clients (Контрагенты with their requisites), the services
 (Номенклатура with the ОКЕИ unit and the VAT rate), the sales documents (Реализация товаров и услуг
-for acts and УПД), the счета-фактуры (shipment and advance) and the payments received
+for acts and УПД, with the advances they offset — ЗачетАвансов), the счета-фактуры (shipment and
+advance, with the payment order an advance one was issued on) and the payments received
 (Поступление безналичных денежных средств) — in a zip with a ``manifest.json``, as 1C's data
 transfer takes it.
 
@@ -29,7 +30,7 @@ from kopeck.common import clock
 from kopeck.common.errors import ValidationFailed
 from kopeck.documents.models import Document, DocumentStatus, DocumentType, LegalEntity
 from kopeck.ledger.amounts import from_minor
-from kopeck.payments.models import Payment, PaymentStatus
+from kopeck.payments.models import AdvanceOffset, Payment, PaymentAdvance, PaymentStatus
 
 MESSAGE_NS = "http://www.1c.ru/SSL/Exchange/Message"
 DEFAULT_VERSION = "1.17"
@@ -37,6 +38,8 @@ _REF_NS = uuid.UUID("6b6f7065-636b-4500-9000-000000000015")
 # Kopeck's VAT rate → the EnterpriseData enumeration value (unverified for 2026: check the base's release).
 VAT_RATES = {"22": "НДС22", "10": "НДС10", "0": "НДС0", "5": "НДС5", "7": "НДС7", "20": "НДС20",
              "exempt": "БезНДС"}
+# the estimated rates of an advance (22/122…), same caveat
+ADVANCE_VAT_RATES = {"22": "НДС22_122", "10": "НДС10_110", "5": "НДС5_105", "7": "НДС7_107", "20": "НДС20_120"}
 SALES = (DocumentType.ACT, DocumentType.UPD)
 FACTURAS = (DocumentType.INVOICE_FACTURA, DocumentType.ADVANCE_INVOICE_FACTURA)
 LIVE = (DocumentStatus.ISSUED, DocumentStatus.PARTLY_PAID, DocumentStatus.PAID)
@@ -155,8 +158,12 @@ def enterprisedata_export(*, date_from: dt.date, date_to: dt.date, version: str 
         _sub(unit, "Код", line.get("unit_code") or "")
         _sub(unit, "Наименование", line.get("unit") or "")
         _sub(el, "СтавкаНДС", VAT_RATES.get(str(line.get("rate")), str(line.get("rate"))))
+    advances = {a.document_id: a for a in PaymentAdvance.objects.filter(document__in=docs).select_related("payment")}
+    offsets: dict[int, list[AdvanceOffset]] = {}
+    for off in AdvanceOffset.objects.filter(shipment__in=docs, cancelled_at__isnull=True).select_related("advance__document").order_by("id"):
+        offsets.setdefault(off.shipment_id or 0, []).append(off)
     for doc in docs:
-        _document(obj, doc)
+        _document(obj, doc, advance=advances.get(doc.pk), offsets=offsets.get(doc.pk, []))
     for pay in payments:
         assert pay.client is not None
         el = obj("Документ.ПоступлениеБезналичныхДенежныхСредств")
@@ -188,7 +195,7 @@ def enterprisedata_export(*, date_from: dt.date, date_to: dt.date, version: str 
     return out.getvalue()
 
 
-def _document(obj: Any, doc: Document) -> None:
+def _document(obj: Any, doc: Document, *, advance: PaymentAdvance | None, offsets: list[AdvanceOffset]) -> None:
     total = from_minor(doc.amount_minor, doc.currency).to_str()
     if doc.type in SALES:
         el = obj("Документ.РеализацияТоваровУслуг")
@@ -213,6 +220,18 @@ def _document(obj: Any, doc: Document) -> None:
             _sub(row, "Сумма", line.get("gross"))
             _sub(row, "СтавкаНДС", VAT_RATES.get(str(line.get("rate")), str(line.get("rate"))))
             _sub(row, "СуммаНДС", line.get("vat"))
+        if offsets:  # зачёт аванса: the VAT of the advances this shipment took is accepted for deduction
+            table = _sub(el, "ЗачетАвансов")
+            for off in offsets:
+                facture = off.advance.document
+                assert facture is not None
+                row = _sub(table, "Строка")
+                ref_el = _sub(row, "СчетФактураНаАванс")
+                _sub(ref_el, "Ссылка", ref("document", facture.pk))
+                _sub(ref_el, "Номер", facture.number)
+                _sub(ref_el, "Дата", f"{facture.issue_date:%Y-%m-%d}T00:00:00")
+                _sub(row, "Сумма", from_minor(off.amount_minor, off.currency).to_str())
+                _sub(row, "СуммаНДС", from_minor(off.vat_minor, off.currency).to_str())
         return
     el = obj("Документ.СчетФактураВыданный")
     keys = _sub(el, "КлючевыеСвойства")
@@ -225,6 +244,16 @@ def _document(obj: Any, doc: Document) -> None:
     _sub(el, "Валюта", doc.currency)
     _sub(el, "Сумма", total)
     _sub(el, "СуммаНДС", from_minor(doc.vat_minor, doc.currency).to_str())
+    if doc.type == DocumentType.ADVANCE_INVOICE_FACTURA:
+        lines = list(_lines(doc))
+        rate = str(lines[0].get("rate")) if lines else ""
+        _sub(el, "СтавкаНДС", ADVANCE_VAT_RATES.get(rate, rate))
+        for order in (doc.data.get("document") or {}).get("payment_documents") or []:
+            paid = _sub(el, "ПлатежноРасчетныйДокумент")
+            _sub(paid, "Номер", order.get("number"))
+            _sub(paid, "Дата", f"{order.get('date')}T00:00:00")
+        if advance is not None:
+            _sub(_sub(el, "ДокументОснование"), "Ссылка", ref("payment", advance.payment_id))
 
 
 def _lines(doc: Document) -> Iterable[dict[str, Any]]:

@@ -22,6 +22,7 @@ from kopeck.ledger.services import ledger_operation_post, ledger_suspense_post, 
 from kopeck.payments.methods import method_get, methods
 from kopeck.payments.models import MatchRule, Payment, PaymentStatus, Refund
 from kopeck.payments.selectors import HOLDING_STATES, payment_settings
+from kopeck.payments.services.advances import advance_offset_refund, advance_release_for_reversal
 from kopeck.payments.services.allocation import _allocate_locked, auto_allocate_locked, release_locked
 from kopeck.payments.services.common import (
     lock_payment,
@@ -160,9 +161,6 @@ def _allocate_new(actor: Actor, pay: Payment, *, allocate: bool | None, invoice:
         return
     if allocate if allocate is not None else payment_settings().auto_allocate:
         auto_allocate_locked(actor, pay)
-    from kopeck.payments.services.advances import advance_after_payment
-
-    advance_after_payment(actor, pay)
 
 
 def payment_assign(*, actor: Actor, payment: Payment, client: Client, reason: str = "") -> Payment:
@@ -251,6 +249,7 @@ def payment_refund(*, actor: Actor, payment: Payment, reason: str, amount: objec
                                                        amount=amount_money.amount, currency=pay.currency, reason=text,
                                                        source_ref=f"refund:{refund.pk}", via_gateway=gateway)
         refund.save(update_fields=["transaction"])
+        advance_offset_refund(actor, pay, refund)
         before = payment_state(pay)
         pay.refunded_minor += units
         if pay.status != PaymentStatus.UNIDENTIFIED:
@@ -277,6 +276,7 @@ def payment_reverse(*, actor: Actor, payment: Payment, reason: str) -> Payment:
             raise Conflict("The payment is reversed already.", errors={"status": ["Is reversed."]})
         if pay.refunded_minor:
             raise Conflict("A refunded payment cannot be reversed.", errors={"status": [f"Is {pay.status}."]})
+        advance_release_for_reversal(actor, pay, reason.strip())
         release_locked(actor, pay, list(pay.allocations.filter(released_at__isnull=True).order_by("id")),
                        f"Сторно платежа: {reason.strip()}")
         before = payment_state(pay)

@@ -9,6 +9,7 @@ allocations and the invoices' paid state, so 100,000 documents apply in seconds.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -38,7 +39,6 @@ from kopeck.payments.models import (
     StatementStatus,
 )
 from kopeck.payments.selectors import OPEN_INVOICE_STATES, payment_settings
-from kopeck.payments.services.common import payment_state
 
 CHUNK = 5000
 APPLY_LOCK_KEY = 0x6B6F7065636B15  # one statement applied at a time (PostgreSQL advisory lock)
@@ -63,9 +63,7 @@ def bank_statement_apply(*, actor: Actor, statement: BankStatement, progress: Pr
         counts: dict[str, int] = defaultdict(int)
         done, last = 0, 0
         while True:
-            lines = list(StatementLine.objects.filter(
-                statement=st, pk__gt=last, outcome__in=(LineOutcome.MATCHED, LineOutcome.UNIDENTIFIED)).order_by(
-                "pk")[:CHUNK])
+            lines = _chunk_lines(st, last)
             if not lines:
                 break
             last = lines[-1].pk
@@ -89,11 +87,46 @@ def bank_statement_apply(*, actor: Actor, statement: BankStatement, progress: Pr
     return st
 
 
-def _apply_chunk(actor: Actor, lines: list[StatementLine], auto: bool, counts: dict[str, int]) -> None:
+class _Line:
+    """The columns of a statement line the apply needs (plain attributes: no model instances)."""
+
+    __slots__ = LINE_FIELDS = ("pk", "dedupe_key", "client_id", "amount_minor", "currency", "date", "match_rule",
+                               "payer_name", "payer_inn", "payer_kpp", "payer_account", "payer_bik", "payer_bank",
+                               "purpose", "number", "outcome", "note")
+    pk: int
+    dedupe_key: str
+    client_id: int | None
+    amount_minor: int
+    currency: str
+    date: dt.date
+    match_rule: str
+    payer_name: str
+    payer_inn: str
+    payer_kpp: str
+    payer_account: str
+    payer_bik: str
+    payer_bank: str
+    purpose: str
+    number: str
+    outcome: str
+    note: str
+
+    def __init__(self, row: Sequence[Any]) -> None:
+        for name, value in zip(self.LINE_FIELDS, row, strict=True):
+            setattr(self, name, value)
+
+
+def _chunk_lines(st: BankStatement, after: int) -> list[_Line]:
+    return [_Line(row) for row in StatementLine.objects.filter(
+        statement=st, pk__gt=after, outcome__in=(LineOutcome.MATCHED, LineOutcome.UNIDENTIFIED)).order_by(
+        "pk").values_list(*_Line.LINE_FIELDS)[:CHUNK]]
+
+
+def _apply_chunk(actor: Actor, lines: list[_Line], auto: bool, counts: dict[str, int]) -> None:
     # a document taken meanwhile by another statement (overlapping statements) is a duplicate now
-    taken = dict(Payment.objects.filter(method="bank", external_id__in=[ln.dedupe_key for ln in lines])
+    taken = dict(Payment.objects.filter(method="bank", external_id__any_of=[ln.dedupe_key for ln in lines])
                  .values_list("external_id", "pk"))
-    fresh: list[StatementLine] = []
+    fresh: list[_Line] = []
     for ln in lines:
         if ln.dedupe_key in taken:
             ln.outcome, ln.note = LineOutcome.DUPLICATE, f"Уже зачислен: платёж № {taken[ln.dedupe_key]}"
@@ -108,17 +141,17 @@ def _apply_chunk(actor: Actor, lines: list[StatementLine], auto: bool, counts: d
     fields = ("client_id", "amount_minor", "currency", "date", "method", "status", "match_rule", "payer_name",
               "payer_inn", "payer_kpp", "payer_account", "payer_bik", "payer_bank", "purpose", "external_id",
               "created_by", "created_at")
-    rows = [(ln.client_id, ln.amount_minor, ln.currency, ln.date, "bank",
-             PaymentStatus.CREDITED if ln.client_id else PaymentStatus.UNIDENTIFIED, ln.match_rule, ln.payer_name,
+    statuses = [PaymentStatus.CREDITED if ln.client_id else PaymentStatus.UNIDENTIFIED for ln in fresh]
+    rows = [(ln.client_id, ln.amount_minor, ln.currency, ln.date, "bank", status, ln.match_rule, ln.payer_name,
              ln.payer_inn, ln.payer_kpp, ln.payer_account, ln.payer_bik, ln.payer_bank, ln.purpose, ln.dedupe_key,
-             actor.label, now) for ln in fresh]
+             actor.label, now) for ln, status in zip(fresh, statuses, strict=True)]
+    amounts = [from_minor(ln.amount_minor, ln.currency) for ln in fresh]
 
     def credits(ids: Sequence[int]) -> list[BulkCredit]:
-        return [BulkCredit(client_id=ln.client_id, currency=ln.currency,
-                           amount=from_minor(ln.amount_minor, ln.currency).amount,
+        return [BulkCredit(client_id=ln.client_id, currency=ln.currency, amount=amount.amount,
                            reason=f"Платёж № {pk} от {ln.date:%d.%m.%Y} (п/п № {ln.number})",
                            source_ref=f"payment:{pk}", operation="payment" if ln.client_id else "suspense_receipt")
-                for ln, pk in zip(fresh, ids, strict=True)]
+                for ln, pk, amount in zip(fresh, ids, amounts, strict=True)]
 
     ids = reserve_ids(Payment, len(fresh))
     if ids:  # PostgreSQL: the ledger first, then the payments naming their transactions (no update)
@@ -129,74 +162,72 @@ def _apply_chunk(actor: Actor, lines: list[StatementLine], auto: bool, counts: d
         ids = insert_rows(Payment, fields, rows)
         txn_ids = ledger_credits_post_bulk(actor=actor, credits=credits(ids))
         update_rows(Payment, ("transaction_id",), list(zip(ids, txn_ids, strict=True)))
-    payments = list(Payment.objects.filter(pk__in=ids).order_by("pk"))
-    audit_record_many(actor=actor, entries=[("payment.record", "payment", p.pk, None, payment_state(p))
-                                            for p in payments])
-    identified = [p for p in payments if p.client_id is not None]
-    if auto and identified:
-        _allocate_bulk(actor, identified)
+    # the audit entries and the events from what was written (the payments are not read back)
+    zero = {cur: from_minor(0, cur).to_str() for cur in {ln.currency for ln in fresh}}
+    texts = [amount.to_str() for amount in amounts]
+    audit_record_many(actor=actor, json_safe=True, entries=[
+        ("payment.record", "payment", pk, None, {
+            "client": ln.client_id, "amount": text, "currency": ln.currency, "date": ln.date.isoformat(),
+            "method": "bank", "status": status.value, "match_rule": ln.match_rule, "external_id": ln.dedupe_key,
+            "refunded": zero[ln.currency], "allocated": zero[ln.currency]})
+        for ln, pk, status, text in zip(fresh, ids, statuses, texts, strict=True)])
+    identified = [(pk, ln.client_id, ln.currency, ln.amount_minor, ln.purpose)
+                  for ln, pk in zip(fresh, ids, strict=True) if ln.client_id is not None]
+    allocated = _allocate_bulk(actor, identified) if auto and identified else {}
     counts["credited"] += len(identified)
-    counts["unidentified"] += len(payments) - len(identified)
-    allocated: dict[int, list[int]] = defaultdict(list)
-    for pay_id, doc_id in Allocation.objects.filter(payment_id__in=[p.pk for p in identified]).values_list(
-            "payment_id", "document_id"):
-        allocated[pay_id].append(doc_id)
-    events = []
-    for p in payments:
-        data = _event_data(p, sorted(set(allocated.get(p.pk, []))))
-        events.append(NewEvent("payment.received" if p.client_id else "payment.unidentified", {"payment": data},
-                               client_id=p.client_id, subject_id=p.pk))
-    event_record_many(events, actor=actor)
+    counts["unidentified"] += len(fresh) - len(identified)
+    event_record_many([
+        NewEvent("payment.received" if ln.client_id else "payment.unidentified", {"payment": {
+            "id": pk, "amount": text, "currency": ln.currency, "date": ln.date.isoformat(), "method": "bank",
+            "status": status.value, "client_id": ln.client_id, "payer_name": ln.payer_name,
+            "payer_inn": ln.payer_inn, "purpose": ln.purpose, "external_id": ln.dedupe_key or None,
+            "invoice_ids": allocated.get(pk, [])}}, client_id=ln.client_id, subject_id=pk)
+        for ln, pk, status, text in zip(fresh, ids, statuses, texts, strict=True)], actor=actor)
 
 
-def _event_data(p: Payment, invoice_ids: list[int]) -> dict[str, Any]:
-    return {"id": p.pk, "amount": from_minor(p.amount_minor, p.currency).to_str(), "currency": p.currency,
-            "date": p.date.isoformat(), "method": p.method, "status": p.status, "client_id": p.client_id,
-            "payer_name": p.payer_name, "payer_inn": p.payer_inn, "purpose": p.purpose,
-            "external_id": p.external_id or None, "invoice_ids": invoice_ids}
-
-
-def _allocate_bulk(actor: Actor, payments: Sequence[Payment]) -> None:
+def _allocate_bulk(actor: Actor, payments: Sequence[tuple[int, int, str, int, str]]) -> dict[int, list[int]]:
     """The automatic allocation of many new payments at once (the same rule as one by one: the
-    invoices named in the purpose first, then the oldest open ones), with the invoices locked."""
-    client_ids = {p.client_id for p in payments}
+    invoices named in the purpose first, then the oldest open ones), with the invoices locked.
+    ``payments``: (id, client, currency, amount, purpose); returns each payment's invoice ids."""
+    client_ids = sorted({client_id for _pk, client_id, _cur, _units, _purpose in payments})
     docs = list(Document.objects.select_for_update().filter(
-        client_id__in=client_ids, type=DocumentType.INVOICE, status__in=OPEN_INVOICE_STATES).order_by("id")
-        .only("id", "client_id", "number", "amount_minor", "issue_date", "currency"))
+        client_id__any_of=client_ids, type=DocumentType.INVOICE, status__in=OPEN_INVOICE_STATES).order_by("id")
+        .values_list("id", "client_id", "number", "amount_minor", "issue_date", "currency"))
     if not docs:
-        return
-    already = dict(Allocation.objects.filter(document__in=docs, released_at__isnull=True).values_list("document_id")
-                   .annotate(s=Sum("amount_minor")).values_list("document_id", "s"))
-    rest = {d.pk: d.amount_minor - int(already.get(d.pk) or 0) for d in docs}
-    by_client: dict[int, list[Document]] = defaultdict(list)
-    for d in sorted(docs, key=lambda d: (d.issue_date, d.pk)):
-        by_client[d.client_id].append(d)
+        return {}
+    already = dict(Allocation.objects.filter(document_id__any_of=[d[0] for d in docs], released_at__isnull=True)
+                   .values_list("document_id").annotate(s=Sum("amount_minor")).values_list("document_id", "s"))
+    amounts = {doc_id: units for doc_id, _c, _n, units, _d, _cur in docs}
+    rest = {doc_id: amounts[doc_id] - int(already.get(doc_id) or 0) for doc_id in amounts}
+    by_client: dict[int, list[tuple[int, str, str]]] = defaultdict(list)  # client -> [(id, number, currency)]
+    for doc_id, client_id, number, _units, _day, currency in sorted(docs, key=lambda d: (d[4], d[0])):
+        by_client[client_id].append((doc_id, number or "", currency))
     now = clock.now()
     rows: list[tuple[Any, ...]] = []
-    changed: list[Payment] = []
-    touched: set[int] = set()
-    for pay in payments:
-        open_docs = [d for d in by_client.get(pay.client_id or 0, []) if d.currency == pay.currency and rest[d.pk] > 0]
+    changed: list[tuple[int, int]] = []
+    made: dict[int, list[int]] = {}
+    for pay_id, client_id, currency, units, purpose in payments:
+        open_docs = [d for d in by_client.get(client_id, ()) if d[2] == currency and rest[d[0]] > 0]
         if not open_docs:
             continue
-        numbers = {d.number: d for d in open_docs if d.number}
-        named = [numbers[n] for n in first_named(pay.purpose, numbers)]
-        left = pay.amount_minor
-        for d in named + [d for d in open_docs if d not in named]:
+        numbers = {number: d for d in open_docs if (number := d[1])}
+        named = [numbers[n] for n in first_named(purpose, numbers)] if numbers else []
+        left = units
+        for doc_id, _number, _cur in named + [d for d in open_docs if d not in named]:
             if left <= 0:
                 break
-            take = min(left, rest[d.pk])
+            take = min(left, rest[doc_id])
             if take <= 0:
                 continue
-            rows.append((pay.pk, d.pk, take, pay.currency, True, actor.label, now))
-            rest[d.pk] -= take
+            rows.append((pay_id, doc_id, take, currency, True, actor.label, now))
+            rest[doc_id] -= take
             left -= take
-            touched.add(d.pk)
-        if left != pay.amount_minor:
-            pay.allocated_minor = pay.amount_minor - left
-            changed.append(pay)
+            made.setdefault(pay_id, []).append(doc_id)
+        if left != units:
+            changed.append((pay_id, units - left))
     insert_rows(Allocation, ("payment_id", "document_id", "amount_minor", "currency", "automatic", "created_by",
                              "created_at"), rows, ids=False)
-    update_rows(Payment, ("allocated_minor",), [(p.pk, p.allocated_minor) for p in changed])
-    amounts = {d.pk: d.amount_minor for d in docs}
-    invoices_paid_sync_bulk(actor=actor, paid={pk: amounts[pk] - rest[pk] for pk in sorted(touched)})
+    update_rows(Payment, ("allocated_minor",), changed)
+    touched = sorted({doc_id for ids in made.values() for doc_id in ids})
+    invoices_paid_sync_bulk(actor=actor, paid={pk: amounts[pk] - rest[pk] for pk in touched})
+    return {pay_id: sorted(set(ids)) for pay_id, ids in made.items()}

@@ -3,6 +3,7 @@
     kopeck bank import FILE [--apply] [--no-progress]
     kopeck bank refunds --from 2026-12-01 --to 2026-12-31 [--out FILE]
     kopeck bank export-1c --from 2026-11-01 --to 2026-11-30 --out period.zip [--format-version 1.17]
+    kopeck bank advance-invoices [--payment ID]
 
 ``import`` reads a 1CClientBankExchange file (1.02 or 1.03, Windows-1251, DOS or UTF-8) and prints its
 preview — matched, unidentified, duplicate and ignored documents with totals; with ``--apply`` it
@@ -10,7 +11,9 @@ applies it (once: a file applied before adds nothing). A malformed file: the mes
 nothing is stored, exit status 1. ``refunds`` writes the period's refunds as outgoing payment orders
 (1CClientBankExchange, Windows-1251) for the bank's client program. ``export-1c`` writes the period's
 clients, services, sales documents, счета-фактуры and payments received as an EnterpriseData message
-(a zip with its manifest) for 1С:Бухгалтерия предприятия 8."""
+(a zip with its manifest) for 1С:Бухгалтерия предприятия 8. ``advance-invoices`` runs the advance job
+now (the advance счета-фактуры of the last five days' payments), or with ``--payment`` issues one
+payment's advance счёт-фактура by hand."""
 
 from __future__ import annotations
 
@@ -65,8 +68,14 @@ class Command(BaseCommand):
         export.add_argument("--format-version", default="1.17",
                             help="The EnterpriseData version the 1C base accepts (default 1.17).")
 
+        advances = sub.add_parser("advance-invoices", help="Issue the advance invoices-factura that are due.")
+        advances.add_argument("--payment", type=int, help="Only this payment (one the daily job did not take).")
+
     def handle(self, *args: Any, **options: Any) -> None:
         actor = Actor.system("cli")
+        if options["action"] == "advance-invoices":
+            self._advances(actor, options)
+            return
         if options["action"] == "refunds":
             self._refunds(actor, options)
             return
@@ -114,6 +123,29 @@ class Command(BaseCommand):
                 self.stdout.write(f"  warning: the balance section of line {balance['line']} does not add up")
         if st.status != "applied":
             self.stdout.write("Preview only: run again with --apply to credit it.")
+
+    def _advances(self, actor: Actor, options: dict[str, Any]) -> None:
+        from kopeck.ledger.amounts import from_minor
+        from kopeck.payments.models import Payment
+        from kopeck.payments.services import advance_invoices_issue, payment_advance_invoice_issue
+
+        try:
+            if options.get("payment"):
+                pay = Payment.objects.filter(pk=options["payment"]).first()
+                if pay is None:
+                    raise CommandError(f"Payment {options['payment']} does not exist.")
+                made = [payment_advance_invoice_issue(actor=actor, payment=pay)]
+            else:
+                made = advance_invoices_issue(actor=actor)
+        except KopeckError as exc:
+            raise CommandError("; ".join(m for ms in exc.errors.values() for m in ms) or exc.detail) from None
+        for adv in made:
+            doc = adv.document
+            self.stdout.write(f"Payment {adv.payment_id}: " + (
+                f"advance {from_minor(adv.amount_minor, adv.currency).to_str()} {adv.currency}, "
+                f"invoice-factura {doc.number}"
+                if doc is not None else "no advance"))
+        self.stdout.write(f"Issued {sum(1 for a in made if a.document_id)} advance invoices-factura.")
 
     def _export(self, options: dict[str, Any]) -> None:
         from kopeck.payments.exchange.enterprisedata import enterprisedata_export
