@@ -84,15 +84,17 @@ def fold(node: Node, event_type: str | None, shadowed: frozenset[str] = frozense
         return ("op", node[1], a, b)
     if kind in ("and", "or"):
         a, b = fold(node[1], event_type, shadowed), fold(node[2], event_type, shadowed)
-        absorbing = ("lit", kind == "or")
+        absorbing, neutral = ("lit", kind == "or"), ("lit", kind == "and")
         if _same(a, absorbing) or _same(b, absorbing):
             return absorbing
+        if _same(a, neutral):  # true && x is x when x is a boolean, an error otherwise
+            return ("isbool", b)
         return (kind, a, b)
     if kind == "not":
         a = fold(node[1], event_type, shadowed)
         return ("lit", not a[1]) if a[0] == "lit" and type(a[1]) is bool else ("not", a)
-    if kind == "neg":
-        return ("neg", fold(node[1], event_type, shadowed))
+    if kind in ("neg", "isbool"):
+        return (kind, fold(node[1], event_type, shadowed))
     if kind == "cond":
         c = fold(node[1], event_type, shadowed)
         a, b = fold(node[2], event_type, shadowed), fold(node[3], event_type, shadowed)
@@ -121,7 +123,7 @@ def _children(node: Node) -> list[Node]:
     kind = node[0]
     if kind in ("lit", "id"):
         return []
-    if kind in ("sel", "has", "not", "neg"):
+    if kind in ("sel", "has", "not", "neg", "isbool"):
         return [node[1]]
     if kind == "idx":
         return [node[1], node[2]]
@@ -221,6 +223,9 @@ class _Generator:
             return f"not_({self.ex(node[1])})"
         if kind == "neg":
             return f"neg({self.ex(node[1])})"
+        if kind == "isbool":
+            t = self.temp()
+            return f"({t} if ({t} := {self.ex(node[1])}).__class__ is bool else fail())"
         if kind == "op":
             return self.op(node[1], node[2], node[3])
         if kind == "call":
@@ -264,6 +269,8 @@ class _Generator:
             t, u = self.temp(), self.temp()
             value, arg = self.ex(target), self.ex(args[0])
             method = {"contains": "__contains__", "startsWith": "startswith", "endsWith": "endswith"}[name]
+            if _is_str(args[0]):
+                return f"({t}.{method}({arg}) if ({t} := {value}).__class__ is str else {METHODS[name]}({t}, {arg}))"
             return (f"({t}.{method}({u}) if (({t} := {value}).__class__ is str) & (({u} := {arg}).__class__ is str) "
                     f"else {METHODS[name]}({t}, {u}))")
         if name in CONVERSIONS and target is None and len(args) == 1:
@@ -315,7 +322,8 @@ class _Generator:
         if name == "exists" and body[0] == "op" and body[1] == "==":  # list.exists(x, x == "a") is "a" in list
             for a, b in ((body[2], body[3]), (body[3], body[2])):
                 if a == ("id", var) and _is_str(b):
-                    return f"contained({self.const(b[1])}, {self.ex(target)})"
+                    t, k = self.temp(), self.const(b[1])
+                    return f"({k} in {t} if ({t} := {self.ex(target)}).__class__ is list else contained({k}, {t}))"
         source, items, is_map, element, value = self.temp(), self.temp(), self.temp(), self.temp("v"), self.temp()
         self.emit(f"{source} = {self.ex(target)}")
         self.emit(f"{items} = iterable({source})")
