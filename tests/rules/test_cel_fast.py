@@ -25,8 +25,8 @@ PATHS = ["event.type", "event.data.n", "event.data.f", "event.data.s", "event.da
          "client", "client.name", "client.tags", "client.fields.inn", "client.status", "subscription",
          "subscription.plan", "subscription.quantity", "vars.limit", "vars", "now", "event.data"]
 
-ints = st.sampled_from([0, 1, -1, 2, 3, 7, -7, 100, 2**31, 2**62, 2**63 - 1, -(2**63) + 1])
-floats = st.sampled_from([0.0, -0.0, 1.5, -2.5, 2.0, 1e300, 0.1, 100.0])
+ints = st.sampled_from([0, 1, -1, 2, 3, 7, -7, 100, 2**31, 2**53 + 1, 2**62, 2**63 - 1, -(2**63) + 1])
+floats = st.sampled_from([0.0, -0.0, 1.5, -2.5, 2.0, 1e300, 0.1, 100.0, 9007199254740992.0])
 texts = st.sampled_from(["", "a", "ab", "b", "é", "vip", "ООО «Бенч»", "12", "-3", "1.5", "1e3", " 1", "x\ny"])
 
 

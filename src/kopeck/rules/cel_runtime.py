@@ -112,7 +112,9 @@ def eq(a: Any, b: Any) -> bool:
             return _same_zone(a, b) and a == b
         raise Unsupported
     if (ka is int or ka is float) and (kb is int or kb is float):
-        return _number(a) and _number(b) and a == b
+        _number(a)
+        _number(b)
+        return float(a) == float(b)  # the interpreter compares an int with a double as doubles
     if ka not in SCALARS and ka not in (list, dict, dt.datetime):
         raise Unsupported
     if kb not in SCALARS and kb not in (list, dict, dt.datetime):
@@ -132,10 +134,12 @@ def ne(a: Any, b: Any) -> bool:
 
 def _order(a: Any, b: Any) -> tuple[Any, Any]:
     ka, kb = a.__class__, b.__class__
+    if ka is int and kb is int:
+        return _int(a), _int(b)
     if (ka is int or ka is float) and (kb is int or kb is float):
         _number(a)
         _number(b)
-        return a, b
+        return float(a), float(b)  # the interpreter compares an int with a double as doubles
     if ka is kb and (ka is str or ka is bool):
         return a, b
     if isinstance(a, dt.datetime) and isinstance(b, dt.datetime):
