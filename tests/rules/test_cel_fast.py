@@ -153,6 +153,7 @@ def test_a_plan_of_conditions_answers_as_the_interpreter_for_each(sources: list[
     values = function(*(context[n] for n in NAMES))
     assert len(values) == len(sources)
     for source, value in zip(sources, values, strict=True):
+        assert value is None or type(value) is bool
         if value is None:
             continue
         kind, expected = interpreted(source, context)

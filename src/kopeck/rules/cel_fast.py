@@ -383,7 +383,8 @@ SIGNATURE: Final = "def f(p_event, p_client, p_subscription, p_vars, p_now):"
 
 def compile_plan(sources: Sequence[str], event_type: str | None = None) -> tuple[PlanFunction, frozenset[int]]:
     """One function giving the value of each condition of ``sources`` (``""``: true) on the context
-    ``(event, client, subscription, vars, now)``, or None where the interpreter must decide; and the
+    ``(event, client, subscription, vars, now)`` — True or False, or None where the interpreter must
+    decide (it fails, it is not a boolean, or it is outside what this module does); and the
     indexes of the conditions it never evaluates (outside the supported part of CEL)."""
     trees: dict[int, Node] = {}
     for index, source in enumerate(sources):
@@ -408,7 +409,8 @@ def compile_plan(sources: Sequence[str], event_type: str | None = None) -> tuple
         except (Unsupported, RecursionError):
             del trees[index]
             continue
-        body += ["    try:", *gen.lines, f"        r[{index}] = {value}", "    except Exception:", "        pass"]
+        body += ["    try:", *gen.lines, f"        t0 = {value}", f"        r[{index}] = t0 if t0.__class__ is bool else None",
+                 "    except Exception:", "        pass"]
     body.append("    return r")
     try:
         function = _build(SIGNATURE, body, gen)
@@ -425,4 +427,4 @@ def compile_expression(source: str, event_type: str | None = None) -> Callable[.
         raise Unsupported("depth")
     gen = _Generator(set())
     value = gen.ex(tree)
-    return _build(SIGNATURE, [*gen.lines, f"    return {value}"], gen)  # type: ignore[no-any-return]
+    return _build(SIGNATURE, [*gen.lines, f"    return result({value})"], gen)  # type: ignore[no-any-return]

@@ -374,10 +374,25 @@ def iterable(value: Any) -> list[Any]:
     raise Unsupported
 
 
+def result(value: Any) -> Any:
+    """An expression's value as the interpreter gives it back, or Unsupported where it would differ
+    (an integer beyond 64 bits comes back from it as uint or double)."""
+    kind = value.__class__
+    if kind is int:
+        _int(value)
+    elif kind is list:
+        for item in value:
+            result(item)
+    elif kind is dict:
+        for item in value.values():
+            result(item)
+    return value
+
+
 NAMES: Final = {
     "CelError": CelError, "Unsupported": Unsupported, "fail": fail, "unsupported": unsupported, "select": select,
     "has": has, "index": index, "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge, "contained": contained,
     "add": add, "sub": sub, "mul": mul, "div": div, "mod": mod, "neg": neg, "not_": not_, "size": size,
     "contains": contains, "starts_with": starts_with, "ends_with": ends_with, "to_int": to_int,
-    "to_double": to_double, "to_string": to_string, "dyn": dyn, "iterable": iterable,
+    "to_double": to_double, "to_string": to_string, "dyn": dyn, "iterable": iterable, "result": result,
 }
