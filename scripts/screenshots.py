@@ -76,6 +76,16 @@ if not BillingRun.objects.exists():
     billing_run_execute(actor=actor, run=billing_run_create(actor=actor, billing_date=provider_today(),
                                                             mode=RunMode.CONFIRM))
 """
+# a usage threshold on the demo subscription's traffic, so that its change page is rendered
+THRESHOLD = """
+from kopeck.common.actor import Actor
+from kopeck.subscriptions.models import Subscription
+from kopeck.usage.models import UsageThreshold
+from kopeck.usage.services import usage_threshold_create
+sub = Subscription.objects.filter(external_id="demo-vps-1").first()
+if sub is not None and not UsageThreshold.objects.exists():
+    usage_threshold_create(actor=Actor.system("screenshots"), subscription=sub, metric="traffic", amount="1000")
+"""
 
 
 def free_port() -> int:
@@ -210,6 +220,7 @@ def main() -> int:
     kopeck(env, "ensure_operator")
     # a billing run awaiting confirmation, so that its page (and the dashboard's card) are rendered
     kopeck(env, "shell", "-c", RUN_AWAITING)
+    kopeck(env, "shell", "-c", THRESHOLD)
     info = page_list(env)
     pages = [p for p in info["pages"] if args.only in p["name"]]
     port = free_port()

@@ -304,6 +304,9 @@ KOPECK_EVENTS_VALIDATE = _env_bool("KOPECK_EVENTS_VALIDATE", True)
 KOPECK_TRIAL_ENDING_DAYS = int(os.environ.get("KOPECK_TRIAL_ENDING_DAYS", "3"))
 # Rules: events caused by this many rule actions in a row run no rules (loop protection; docs/rules.md).
 KOPECK_RULES_MAX_DEPTH = int(os.environ.get("KOPECK_RULES_MAX_DEPTH", "5"))
+# Rules: evaluate conditions through the compiled Python path first (the interpreter decides the rest;
+# docs/rules.md, "Speed"). Off: every condition goes to the CEL interpreter.
+KOPECK_RULES_FAST_CONDITIONS = _env_bool("KOPECK_RULES_FAST_CONDITIONS", True)
 # Webhooks (docs/webhooks.md): how long a delivery is retried; the request timeout; internal networks
 # the operator allows as endpoints (comma-separated CIDRs; none by default: the SSRF guard).
 KOPECK_WEBHOOK_RETRY_HOURS = float(os.environ.get("KOPECK_WEBHOOK_RETRY_HOURS", "72"))

@@ -280,3 +280,25 @@ def test_one_failing_condition_does_not_hide_the_others() -> None:
     results = ran(execution(event))
     assert [(r["rule"], r["condition"]) for r in results] == [(broken.pk, None), (fine.pk, True)]
     assert tags(client) == ["fine"]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_the_log_is_the_same_with_compiled_conditions_or_the_interpreter(settings: Any, fast: bool) -> None:
+    """Compiled conditions, conditions only the interpreter evaluates (matches, timestamps), and a
+    condition failing on the data give the same execution log on both paths."""
+    settings.KOPECK_RULES_FAST_CONDITIONS = fast
+    rules = [make_rule("compiled", priority=1, condition='client.name == "Пётр" && event.type == "client.changed"'),
+             make_rule("regex", priority=2, condition='client.name.matches("^П")'),
+             make_rule("broken", priority=3, condition='client.fields.missing == "x"'),
+             make_rule("time", priority=4, condition='event.timestamp < timestamp("2000-01-01T00:00:00Z")'),
+             make_rule("guarded", priority=5, condition='event.type == "client.blocked" || size(client.tags) > 0')]
+    client = make_client()
+    event = change(client, name="Пётр")
+    events_dispatch_all()
+    run = execution(event)
+    assert run.status == ExecutionStatus.ERRORS
+    assert [(r["rule"], r["condition"], r.get("error")) for r in ran(run)] == [
+        (rules[0].pk, True, None), (rules[1].pk, True, None),
+        (rules[2].pk, None, "No field 'missing' in the data (test for it with has(…) first).")]
+    assert run.results[-1] == {"evaluated": 5}  # "time" and "guarded" false (the client as the batch loaded it)
+    assert tags(client) == ["compiled", "guarded", "regex"]  # "guarded" on the next event (the tags' change)

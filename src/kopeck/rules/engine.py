@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -29,6 +29,7 @@ from kopeck.common.errors import KopeckError
 from kopeck.events.models import Event
 from kopeck.events.services import caused_by
 from kopeck.rules import actions as rule_actions
+from kopeck.rules.cel_fast import compile_plan
 from kopeck.rules.conditions import (
     VARIABLES,
     Condition,
@@ -97,11 +98,36 @@ def enabled_rules() -> list[CompiledRule]:
 @dataclass(frozen=True)
 class Plan:
     """What runs for one event type: its rules in order, the one CEL program giving all their
-    conditions (None: one by one), and the parts of the context the conditions read."""
+    conditions (None: one by one), the parts of the context the conditions read, and the
+    conditions compiled to Python (:mod:`kopeck.rules.cel_fast`), per event type."""
 
     rules: tuple[CompiledRule, ...]
     program: Any | None
     reads: Reads
+    fast: dict[str, FastPlan] = field(default_factory=dict, compare=False)
+
+    def fast_for(self, event_type: str) -> FastPlan:
+        """The conditions as one Python function for ``event_type`` (``event.type`` is a constant
+        there), built once; the conditions it leaves to the interpreter have their own CEL program."""
+        found = self.fast.get(event_type)
+        if found is None:
+            sources = [r.condition.source if r.condition is not None else "\0" for r in self.rules]
+            function, static = compile_plan(sources, event_type)
+            rest = sorted(static)
+            program = None
+            if len(rest) > 1 and all(self.rules[i].condition is not None for i in rest):
+                import cel
+
+                program = cel.compile("[" + ", ".join(f"({sources[i]})" for i in rest) + "]")
+            found = self.fast[event_type] = FastPlan(function, tuple(rest), program)
+        return found
+
+
+@dataclass(frozen=True)
+class FastPlan:
+    function: Any
+    interpreted: tuple[int, ...]  # the indexes of the conditions always left to the interpreter
+    program: Any | None  # their combined CEL program (None: one by one)
 
 
 _plans: dict[tuple[tuple[int, int, str], ...], Plan] = {}
@@ -159,26 +185,38 @@ def evaluate_all(rules: Sequence[CompiledRule], program: Any | None,
     return outcomes, failures
 
 
+def fast_conditions() -> bool:
+    return bool(getattr(settings, "KOPECK_RULES_FAST_CONDITIONS", True))
+
+
 class Evaluator:
-    """The CEL context of one plan over a batch: ``vars`` and ``now`` converted once, then for each
-    event only the parts of the event, the client and the subscription that the conditions read."""
+    """The conditions of one plan over a batch. First the Python function of the plan
+    (:mod:`kopeck.rules.cel_fast`) on the plain values; the conditions it leaves undecided (outside
+    its part of CEL, or failing on this event: the interpreter gives the reason) go to the
+    interpreter, whose context holds ``vars`` and ``now`` converted once, then for each event only
+    the parts of the event, the client and the subscription that the conditions read."""
 
     def __init__(self, plan: Plan, batch: BatchData) -> None:
-        import cel
-
         self.plan = plan
         self.batch = batch
-        self.cel_context = cel.Context()
-        for name in ("vars", "now"):
-            if name in plan.reads:
-                value = batch.variables if name == "vars" else batch.now
-                self.cel_context.add_variable(name, project(value, plan.reads[name]))
+        self.fast = fast_conditions()
+        self._cel_context: Any = None
         self._client: object = ()
 
-    def outcomes(self, event: Event) -> tuple[list[bool | None], dict[int, str]]:
-        reads, batch, cel_context = self.plan.reads, self.batch, self.cel_context
+    def _context(self, event: Event, view: Mapping[str, Any] | None) -> Any:
+        """The interpreter's context for ``event`` (the projected parts)."""
+        reads, batch = self.plan.reads, self.batch
+        if self._cel_context is None:
+            import cel
+
+            self._cel_context = cel.Context()
+            for name in ("vars", "now"):
+                if name in reads:
+                    value = batch.variables if name == "vars" else batch.now
+                    self._cel_context.add_variable(name, project(value, reads[name]))
+        cel_context = self._cel_context
         if "event" in reads:
-            cel_context.add_variable("event", project(event_view(event), reads["event"]))
+            cel_context.add_variable("event", project(view if view is not None else event_view(event), reads["event"]))
         if "client" in reads and event.client_id != self._client:
             client = batch.clients.get(event.client_id) if event.client_id is not None else None
             cel_context.add_variable("client", project(client, reads["client"]))
@@ -187,7 +225,36 @@ class Evaluator:
             sub_id = subscription_id_of(event)
             sub = batch.subscriptions.get(sub_id) if sub_id is not None else None
             cel_context.add_variable("subscription", project(sub, reads["subscription"]))
-        return evaluate_all(self.plan.rules, self.plan.program, cel_context)
+        return cel_context
+
+    def outcomes(self, event: Event) -> tuple[list[bool | None], dict[int, str]]:
+        rules = self.plan.rules
+        if not self.fast:
+            return evaluate_all(rules, self.plan.program, self._context(event, None))
+        fast = self.plan.fast_for(event.type)
+        batch = self.batch
+        view = event_view(event)
+        sub_id = subscription_id_of(event)
+        values: list[Any] = fast.function(
+            view, batch.clients.get(event.client_id) if event.client_id is not None else None,
+            batch.subscriptions.get(sub_id) if sub_id is not None else None, batch.variables, batch.now)
+        undecided = [i for i, value in enumerate(values) if value.__class__ is not bool]
+        if not undecided:
+            return values, {}
+        cel_context = self._context(event, view)
+        failures: dict[int, str] = {}
+        if fast.interpreted:
+            found, errors = evaluate_all([rules[i] for i in fast.interpreted], fast.program, cel_context)
+            for i, value in zip(fast.interpreted, found, strict=True):
+                values[i] = value
+            failures.update({fast.interpreted[k]: error for k, error in errors.items()})
+        for i in undecided:
+            if fast.interpreted and i in fast.interpreted:
+                continue
+            values[i], error = evaluate(rules[i], cel_context)
+            if values[i] is None:
+                failures[i] = error
+        return values, failures
 
 
 def max_depth() -> int:

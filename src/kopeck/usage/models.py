@@ -93,4 +93,10 @@ class UsageThreshold(models.Model):
                                                name="usage_threshold_once")]
 
     def __str__(self) -> str:
-        return f"{self.metric} > {self.amount.normalize():f}"
+        """"Исходящий трафик, ГБ > 1000": the component by its name in the subscription's plan."""
+        name = self.metric
+        spec = self.subscription.plan_version.spec if self.subscription_id else None
+        for component in (spec or {}).get("components", []):
+            if component.get("code") == self.metric and component.get("name"):
+                name = component["name"]
+        return f"{name} > {self.amount.normalize():f}"

@@ -32,11 +32,13 @@ from kopeck.usage.services.readings import meter_readings_ingest
 from kopeck.usage.services.thresholds import (
     usage_threshold_create,
     usage_threshold_delete,
+    usage_threshold_update,
     usage_thresholds_check,
 )
 
 __all__ = [
     "ACCEPTED", "DUPLICATE", "FUTURE_TOLERANCE", "LATE_REASON", "MAX_BATCH", "MAX_PROPERTIES_CHARS", "REFUSED",
     "PlanUsage", "Result", "forget_plan_usage", "meter_readings_ingest", "plan_usage", "refused",
-    "usage_events_ingest", "usage_threshold_create", "usage_threshold_delete", "usage_thresholds_check",
+    "usage_events_ingest", "usage_threshold_create", "usage_threshold_delete", "usage_threshold_update",
+    "usage_thresholds_check",
 ]

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NoReturn
 
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from kopeck.audit.services import audit_record
 from kopeck.catalog.selectors import version_plan_spec
@@ -37,19 +38,63 @@ MAX_THRESHOLDS = 20  # per subscription and component
 ACTOR = Actor.system("usage")
 
 
-def _amount(value: object) -> Decimal:
+# The refusals, as message templates (English; the back office shows them translated).
+AMOUNT_NOT_DECIMAL = gettext_noop('Give a decimal number, e.g. "1000" or "0.5".')
+AMOUNT_NOT_POSITIVE = gettext_noop("Must be greater than zero.")
+AMOUNT_TOO_PRECISE = gettext_noop("At most 18 digits before the point and 12 after.")
+NO_SUCH_COMPONENT = gettext_noop("The subscription's plan has no metered component %(metric)s (it has: %(known)s).")
+ALREADY_THERE = gettext_noop("The subscription already has the threshold %(amount)s on %(metric)s.")
+TOO_MANY = gettext_noop("At most %(count)s thresholds per component.")
+
+Problem = tuple[str, str, dict[str, Any]]  # (field, message template, its parameters)
+
+
+def _amount(value: object) -> Decimal | Problem:
     try:
         amount = Decimal(str(value).strip()) if isinstance(value, str | int | Decimal) and not isinstance(
             value, bool) else None
     except InvalidOperation:
         amount = None
     if amount is None or not amount.is_finite():
-        raise ValidationFailed.field("amount", "Give a decimal number, e.g. \"1000\" or \"0.5\".")
+        return ("amount", AMOUNT_NOT_DECIMAL, {})
     if amount <= 0:
-        raise ValidationFailed.field("amount", "Must be greater than zero.")
+        return ("amount", AMOUNT_NOT_POSITIVE, {})
     if amount.adjusted() >= 18 or -int(amount.as_tuple().exponent) > 12:
-        raise ValidationFailed.field("amount", "At most 18 digits before the point and 12 after.")
+        return ("amount", AMOUNT_TOO_PRECISE, {})
     return amount
+
+
+def threshold_problems(subscription: Subscription, metric: object, amount: object,
+                       threshold: UsageThreshold | None = None) -> tuple[Decimal | None, list[Problem]]:
+    """The amount read, and what is wrong with a threshold of ``subscription`` on ``metric`` at
+    ``amount`` (``threshold``: the one being changed) — each refusal once, in its field. The
+    services check it again under the subscription's lock."""
+    problems: list[Problem] = []
+    value = _amount(amount)
+    if isinstance(value, tuple):
+        problems.append(value)
+    spec = version_plan_spec(subscription.plan_version)
+    comp = spec.component(metric) if isinstance(metric, str) else None
+    if comp is None or comp.kind != ComponentKind.METERED:
+        known = ", ".join(sorted(c.code for c in spec.components if c.kind == ComponentKind.METERED))
+        problems.append(("metric", NO_SUCH_COMPONENT, {"metric": repr(metric), "known": known or "none"}))
+    if problems or not isinstance(value, Decimal):
+        return None, problems
+    existing = UsageThreshold.objects.filter(subscription=subscription, metric=metric)
+    if threshold is not None:
+        existing = existing.exclude(pk=threshold.pk)
+    if existing.filter(amount=value).exists():
+        problems.append(("amount", ALREADY_THERE, {"amount": f"{value.normalize():f}", "metric": repr(metric)}))
+    elif existing.count() >= MAX_THRESHOLDS:
+        problems.append(("amount", TOO_MANY, {"count": MAX_THRESHOLDS}))
+    return value, problems
+
+
+def _refuse(problems: list[Problem]) -> NoReturn:
+    field, template, params = problems[0]
+    if template == ALREADY_THERE:
+        raise Conflict(template % params)
+    raise ValidationFailed.field(field, template % params)
 
 
 def threshold_state(threshold: UsageThreshold) -> dict[str, Any]:
@@ -59,25 +104,35 @@ def threshold_state(threshold: UsageThreshold) -> dict[str, Any]:
 
 def usage_threshold_create(*, actor: Actor, subscription: Subscription, metric: str, amount: object) -> UsageThreshold:
     """A threshold on ``subscription``'s usage of the metered component ``metric`` of its plan."""
-    value = _amount(amount)
-    spec = version_plan_spec(subscription.plan_version)
-    comp = spec.component(metric) if isinstance(metric, str) else None
-    if comp is None or comp.kind != ComponentKind.METERED:
-        known = ", ".join(sorted(c.code for c in spec.components if c.kind == ComponentKind.METERED)) or "none"
-        raise ValidationFailed.field("metric", f"The subscription's plan has no metered component {metric!r} "
-                                               f"(it has: {known}).")
     with transaction.atomic():
         list(Subscription.objects.select_for_update(no_key=True).filter(pk=subscription.pk).values_list("id"))
-        existing = UsageThreshold.objects.filter(subscription=subscription, metric=metric)
-        if existing.filter(amount=value).exists():
-            raise Conflict(f"The subscription already has the threshold {value.normalize():f} on {metric!r}.")
-        if existing.count() >= MAX_THRESHOLDS:
-            raise ValidationFailed.field("amount", f"At most {MAX_THRESHOLDS} thresholds per component.")
+        value, problems = threshold_problems(subscription, metric, amount)
+        if problems or value is None:
+            _refuse(problems)
         threshold = UsageThreshold.objects.create(subscription=subscription, metric=metric, amount=value,
                                                   created_at=clock.now())
         audit_record(actor=actor, action="usage_threshold.create", object_type="usage_threshold",
                      object_id=threshold.pk, after=threshold_state(threshold))
     return threshold
+
+
+def usage_threshold_update(*, actor: Actor, threshold: UsageThreshold, metric: str, amount: object) -> UsageThreshold:
+    """Change a threshold's component or quantity (its subscription stays). A period in which the
+    old threshold was crossed keeps its event; the changed one is checked from the next intake."""
+    with transaction.atomic():
+        list(Subscription.objects.select_for_update(no_key=True).filter(pk=threshold.subscription_id)
+             .values_list("id"))
+        obj = UsageThreshold.objects.select_related("subscription__plan_version").get(pk=threshold.pk)
+        value, problems = threshold_problems(obj.subscription, metric, amount, threshold=obj)
+        if problems or value is None:
+            _refuse(problems)
+        before = threshold_state(obj)
+        obj.metric, obj.amount = metric, value
+        if threshold_state(obj) != before:
+            obj.save(update_fields=["metric", "amount"])
+            audit_record(actor=actor, action="usage_threshold.update", object_type="usage_threshold",
+                         object_id=obj.pk, before=before, after=threshold_state(obj))
+    return obj
 
 
 def usage_threshold_delete(*, actor: Actor, threshold: UsageThreshold) -> None:
