@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from django.conf import settings
 from django.utils import translation
 
 from kopeck.clients.models import Client, Tag
@@ -48,4 +49,11 @@ def _english() -> Iterator[None]:
     """The tests of this area run in English unless a test asks for Russian (the refusal messages are
     translated, and the installation's default language, KOPECK_LANGUAGE, is Russian)."""
     with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def installation_language() -> Iterator[None]:
+    """For a test of what the installation's default language (KOPECK_LANGUAGE, ru) gives."""
+    with translation.override(settings.LANGUAGE_CODE):
         yield
