@@ -141,7 +141,7 @@ def with_fields(**fields: Any) -> dict[str, Any]:
         ({k: v for k, v in LEGAL_BODY.items() if k != "name"}, [{"field": "name", "detail": "Обязательное поле."}]),
         ({**LEGAL_BODY, "name": ""}, [{"field": "name", "detail": "Это поле не может быть пустым."}]),
         ({**LEGAL_BODY, "name": "   "}, [{"field": "name", "detail": "Это поле не может быть пустым."}]),
-        ({**LEGAL_BODY, "currency": "XYZ"}, [{"field": "currency", "detail": "unknown currency 'XYZ'"}]),
+        ({**LEGAL_BODY, "currency": "XYZ"}, [{"field": "currency", "detail": "Неизвестная валюта «XYZ»."}]),
         ({**LEGAL_BODY, "currency": "RUBL"},
          [{"field": "currency", "detail": "Убедитесь, что это значение содержит не более 3 символов."}]),
         ({**LEGAL_BODY, "status": "deleted"},
@@ -169,7 +169,7 @@ def test_create_client_reports_service_errors_together(api: APIClient, clock: Fi
     body = {**LEGAL_BODY, "currency": "XYZ", "fields": {"inn": "0000000000", "kpp": "1"}}
     response = api.post("/api/v1/clients/", body, format="json")
     problem = assert_problem(response, 400, "validation-error", [
-        {"field": "currency", "detail": "unknown currency 'XYZ'"},
+        {"field": "currency", "detail": "Неизвестная валюта «XYZ»."},
         {"field": "fields.full_name", "detail": "Обязательное поле."},
         {"field": "fields.inn", "detail": "ИНН юридического лица не может состоять из одних нулей"},
         {"field": "fields.kpp", "detail": "КПП должен содержать 9 символов, получено 1"},
@@ -397,7 +397,7 @@ def test_patch_client_type_is_ignored(api: APIClient, clock: FixedClock) -> None
         ({"fields": {"full_name": "ООО", "inn": SBER_INN, "nope": "1"}}, 400, "validation-error",
          [{"field": "fields.nope", "detail": "Для этого типа клиентов такого поля нет."}]),
         ({"name": ""}, 400, "validation-error", [{"field": "name", "detail": "Это поле не может быть пустым."}]),
-        ({"currency": "XYZ"}, 400, "validation-error", [{"field": "currency", "detail": "unknown currency 'XYZ'"}]),
+        ({"currency": "XYZ"}, 400, "validation-error", [{"field": "currency", "detail": "Неизвестная валюта «XYZ»."}]),
         ({"external_id": "crm-2"}, 409, "conflict",
          [{"field": "external_id", "detail": "Уже занят другим клиентом."}]),
     ],

@@ -260,9 +260,10 @@ def plan_spec_clean(plan: Plan, spec: object) -> tuple[dict[str, Any] | None, Er
     except PricingError as exc:
         return None, {f"spec.{exc.field}" if exc.field else "spec": [exc.message]}
     except (ValueError, TypeError, ArithmeticError) as exc:  # a shape the core does not name a field for
-        return None, {"spec": [str(exc) or "Invalid plan spec."]}
+        return None, {"spec": [str(exc) or _("Invalid plan spec.")]}
     if parsed.code != plan.code:
-        return None, {"spec.code": [f"must be the plan's code {plan.code!r}, not {parsed.code!r}"]}
+        return None, {"spec.code": [_("must be the plan's code %(code)r, not %(given)r")
+                                    % {"code": plan.code, "given": parsed.code}]}
     return parsed.to_dict(), {}
 
 

@@ -193,8 +193,9 @@ def client_create(
         errors["status"] = [_("Choose one of: %(choices)s.") % {"choices": ", ".join(ClientStatus.values)}]
     try:
         currency_code = Currency.of(currency or billing_settings().default_currency).code
-    except MoneyError as exc:
-        errors["currency"] = [str(exc)]
+    except MoneyError:
+        errors["currency"] = [_("unknown currency %(code)r")
+                              % {"code": str(currency or billing_settings().default_currency)}]
         currency_code = ""
     cleaned_fields: dict[str, Any] = {}
     if type in ClientType.values:
@@ -244,8 +245,8 @@ def client_update(*, actor: Actor, client: Client, **changes: Any) -> Client:
     if "currency" in changes:
         try:
             changes["currency"] = Currency.of(str(changes["currency"])).code
-        except MoneyError as exc:
-            errors["currency"] = [str(exc)]
+        except MoneyError:
+            errors["currency"] = [_("unknown currency %(code)r") % {"code": str(changes["currency"])}]
     if "fields" in changes:
         definitions = list(ClientFieldDefinition.objects.filter(client_type=client.type))
         inactive = {d.code for d in definitions if not d.is_active}

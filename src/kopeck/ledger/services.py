@@ -402,8 +402,9 @@ def ledger_operation_post(
     if vat_rate not in (None, ""):
         try:
             rate = VatRate.parse(str(vat_rate))
-        except ValueError as exc:
-            errors["vat_rate"] = [str(exc)]
+        except ValueError:
+            errors["vat_rate"] = [_("unknown VAT rate %(rate)r; use one of %(choices)s")
+                                  % {"rate": str(vat_rate), "choices": ", ".join(r.value for r in VatRate)}]
         if op is not None and op not in (Operation.CHARGE, Operation.ONE_OFF_CHARGE):
             errors["vat_rate"] = [_("A VAT rate applies to charges only.")]
     if via_gateway and op is not None and op not in (Operation.PAYMENT, Operation.REFUND):

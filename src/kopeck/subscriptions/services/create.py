@@ -106,8 +106,8 @@ def subscription_create(
     qty = check_quantity(quantity, errors)
     try:
         cur = Currency.of(currency or client.currency).code
-    except MoneyError as exc:
-        errors["currency"] = [str(exc)]
+    except MoneyError:
+        errors["currency"] = [_("unknown currency %(code)r") % {"code": str(currency or client.currency)}]
         cur = client.currency
     else:
         _check_currency(spec, cur, client, errors)
