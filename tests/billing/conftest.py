@@ -4,9 +4,12 @@ plans, four subscriptions started on 2026-10-10 / 2026-11-01, the clock on 2026-
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from django.conf import settings
+from django.utils import translation
 
 from kopeck.clients.models import Client, Tag
 from kopeck.common.actor import Actor
@@ -39,3 +42,18 @@ def book(clock: FixedClock, actor: Actor, db: object) -> Book:
              subscription_create(actor=actor, client=c1, plan="lite", quantity=3)]
     at(clock, TODAY)
     return Book([c1, c2, c3], subs)
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """The tests of this area run in English unless a test asks for Russian (the refusal messages are
+    translated, and the installation's default language, KOPECK_LANGUAGE, is Russian)."""
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def installation_language() -> Iterator[None]:
+    """For a test of what the installation's default language (KOPECK_LANGUAGE, ru) gives."""
+    with translation.override(settings.LANGUAGE_CODE):
+        yield

@@ -68,7 +68,7 @@ def test_new_run_form_executes_in_process(book: Book, admin_client: WebClient) -
     run = BillingRun.objects.get()
     assert reply.status_code == 302 and run.status == RunStatus.COMPLETED and run.scope == {"plans": ["pro"]}
     bad = admin_client.post(f"{BASE}new/", {"billing_date": "2026-11-26", "mode": "sandbox"}, follow=True)
-    assert "Cannot bill ahead of today" in text_of(bad) and BillingRun.objects.count() == 1
+    assert "Нельзя выставить начисления на дату позже сегодняшней (2026-11-25)." in text_of(bad) and BillingRun.objects.count() == 1
 
 
 def test_exclude_then_confirm_through_the_admin(book: Book, actor: Actor, admin_client: WebClient) -> None:

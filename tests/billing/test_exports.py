@@ -240,6 +240,7 @@ def test_admin_export_needs_staff(book: Book, actor: Actor, client: WebClient) -
     assert client.get(f"{ADMIN}{run.pk}/export.xlsx").status_code == 200
 
 
+@pytest.mark.usefixtures("installation_language")
 def test_cli_writes_the_workbook(book: Book, actor: Actor, tmp_path: Path) -> None:
     run = lite_run(actor)
     target = tmp_path / "run.xlsx"

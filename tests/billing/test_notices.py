@@ -37,6 +37,7 @@ def notices() -> list[dict[str, Any]]:
     return [m.payload for m in OutboxMessage.objects.filter(topic="email.send").order_by("id")]
 
 
+@pytest.mark.usefixtures("installation_language")
 def test_a_completed_automatic_run_is_reported_and_the_mail_arrives(book: Book, actor: Actor, reports: None,
                                                                     mail_configured: SmtpServer) -> None:
     r = run(actor, RunMode.AUTO)

@@ -208,10 +208,10 @@ def test_publish_through_the_admin(admin_client: WebClient, catalog: dict[str, A
     before = snapshot()
     response = admin_client.post(url, {"effective_from": "2026-11-24", "existing_subscribers": "next_period"})
     assert response.status_code == 200
-    assert any("in the past" in e for e in errors_of(response))
+    assert any("уже прошла" in e for e in errors_of(response))
     response = admin_client.post(url, {"effective_from": "2027-01-01", "existing_subscribers": ""})
     assert response.status_code == 200
-    assert any("Required when the plan already has published prices" in e for e in errors_of(response))
+    assert any("Обязательно, если у тарифа уже есть опубликованные цены" in e for e in errors_of(response))
     assert snapshot() == before
 
     response = admin_client.post(url, {"effective_from": "2027-01-01", "existing_subscribers": "immediately_prorated"})

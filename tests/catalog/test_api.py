@@ -98,13 +98,13 @@ def test_product_refusals(api: APIClient, clock: FixedClock, actor: Actor) -> No
     vps = make_product(actor, "vps")
     errors = refused_call(lambda: api.post("/api/v1/products/", {"code": "vps", "name_ru": "Другой"}, format="json"),
                           409, "conflict")
-    assert errors == [{"field": "code", "detail": "Already used by another product."}]
+    assert errors == [{"field": "code", "detail": "Уже занят другой услугой."}]
     errors = refused_call(lambda: api.post("/api/v1/products/", {"code": "vps 2", "name_ru": "", "vat_rate": "20"},
                                            format="json"), 400, "validation-error")
     assert {e["field"] for e in errors} == {"code", "name_ru", "vat_rate"}
     errors = refused_call(lambda: api.patch(f"/api/v1/products/{vps.pk}/", {"code": "vds"}, format="json"),
                           400, "validation-error")
-    assert errors == [{"field": "code", "detail": "This field cannot be changed."}]
+    assert errors == [{"field": "code", "detail": "Это поле нельзя изменить."}]
     refused_call(lambda: api.get("/api/v1/products/999/"), 404, "not-found")
 
 
@@ -128,7 +128,7 @@ def test_plan_refusals(api: APIClient, clock: FixedClock, actor: Actor) -> None:
     inactive = make_product(actor, "old", is_active=False)
     errors = refused_call(lambda: api.post("/api/v1/plans/", {"product": product.pk, "code": "vps-pro",
                                                               "name_ru": "Дубль"}, format="json"), 409, "conflict")
-    assert errors == [{"field": "code", "detail": "Already used by another plan."}]
+    assert errors == [{"field": "code", "detail": "Уже занят другим тарифом."}]
     errors = refused_call(lambda: api.post("/api/v1/plans/", {"product": inactive.pk, "code": "old-1",
                                                               "name_ru": "Старый"}, format="json"),
                           400, "validation-error")
@@ -281,7 +281,7 @@ def test_version_refusals(api: APIClient, clock: FixedClock, actor: Actor) -> No
     errors = refused_call(lambda: api.patch(f"/api/v1/plan-versions/{version.pk}/",
                                             {"spec": hosting_spec(), "status": "published"}, format="json"),
                           400, "validation-error")
-    assert errors == [{"field": "status", "detail": "This field cannot be changed."}]
+    assert errors == [{"field": "status", "detail": "Это поле нельзя изменить."}]
     errors = refused_call(lambda: api.post(f"/api/v1/plan-versions/{version.pk}/publish/",
                                            {"effective_from": "2026-11-24"}, format="json"), 400, "validation-error")
     assert [e["field"] for e in errors] == ["effective_from"]

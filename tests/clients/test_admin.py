@@ -215,7 +215,7 @@ def test_field_definition_add_form_choice_without_choices_is_shown_again(admin_c
         "client_type": "legal", "code": "segment", "label_ru": "Сегмент", "label_en": "Segment", "kind": "choice",
         "help_ru": "", "help_en": "", "choices": "[]", "position": "5", "is_active": "on"})
     assert response.status_code == 200
-    assert errors_of(response) == ["A choice field needs a non-empty list of text choices."]
+    assert errors_of(response) == ["Для поля выбора нужен непустой список текстовых вариантов."]
     assert counts() == before
 
 

@@ -131,7 +131,7 @@ def with_fields(**fields: Any) -> dict[str, Any]:
          [{"field": "fields.inn", "detail": "ИНН юридического лица не может состоять из одних нулей"}]),
         (with_fields(inn=PERSON_INN),
          [{"field": "fields.inn", "detail": "ИНН юридического лица должен содержать 10 цифр, получено 12"}]),
-        (with_fields(colour="green"), [{"field": "fields.colour", "detail": "Unknown field for this client type."}]),
+        (with_fields(colour="green"), [{"field": "fields.colour", "detail": "Для этого типа клиентов такого поля нет."}]),
         ({**LEGAL_BODY, "fields": {"inn": SBER_INN}}, [{"field": "fields.full_name", "detail": "Обязательное поле."}]),
         (with_fields(settlement_account="40702810938000012346"),
          [{"field": "fields.settlement_account",
@@ -141,7 +141,7 @@ def with_fields(**fields: Any) -> dict[str, Any]:
         ({k: v for k, v in LEGAL_BODY.items() if k != "name"}, [{"field": "name", "detail": "Обязательное поле."}]),
         ({**LEGAL_BODY, "name": ""}, [{"field": "name", "detail": "Это поле не может быть пустым."}]),
         ({**LEGAL_BODY, "name": "   "}, [{"field": "name", "detail": "Это поле не может быть пустым."}]),
-        ({**LEGAL_BODY, "currency": "XYZ"}, [{"field": "currency", "detail": "unknown currency 'XYZ'"}]),
+        ({**LEGAL_BODY, "currency": "XYZ"}, [{"field": "currency", "detail": "Неизвестная валюта «XYZ»."}]),
         ({**LEGAL_BODY, "currency": "RUBL"},
          [{"field": "currency", "detail": "Убедитесь, что это значение содержит не более 3 символов."}]),
         ({**LEGAL_BODY, "status": "deleted"},
@@ -149,7 +149,7 @@ def with_fields(**fields: Any) -> dict[str, Any]:
         ({**LEGAL_BODY, "fields": ["inn"]},
          [{"field": "fields", "detail": 'Ожидался словарь со значениями, но был получен "list".'}]),
         ({**LEGAL_BODY, "contacts": [{"kind": "email", "value": "not-an-email"}]},
-         [{"field": "contacts.0.value", "detail": "Enter a valid e-mail address."}]),
+         [{"field": "contacts.0.value", "detail": "Введите правильный адрес электронной почты."}]),
         ({**LEGAL_BODY, "contacts": [{"kind": "fax", "value": "1"}]},
          [{"field": "contacts.0.kind", "detail": "Значения fax нет среди допустимых вариантов."}]),
     ],
@@ -169,7 +169,7 @@ def test_create_client_reports_service_errors_together(api: APIClient, clock: Fi
     body = {**LEGAL_BODY, "currency": "XYZ", "fields": {"inn": "0000000000", "kpp": "1"}}
     response = api.post("/api/v1/clients/", body, format="json")
     problem = assert_problem(response, 400, "validation-error", [
-        {"field": "currency", "detail": "unknown currency 'XYZ'"},
+        {"field": "currency", "detail": "Неизвестная валюта «XYZ»."},
         {"field": "fields.full_name", "detail": "Обязательное поле."},
         {"field": "fields.inn", "detail": "ИНН юридического лица не может состоять из одних нулей"},
         {"field": "fields.kpp", "detail": "КПП должен содержать 9 символов, получено 1"},
@@ -184,8 +184,8 @@ def test_create_client_with_a_taken_external_id_is_a_conflict(api: APIClient, cl
     before = counts()
     response = api.post("/api/v1/clients/", {**LEGAL_BODY, "name": "Другой", "tags": ["new"]}, format="json")
     problem = assert_problem(response, 409, "conflict",
-                             [{"field": "external_id", "detail": "Already used by another client."}])
-    assert (problem["title"], problem["detail"]) == ("Конфликт", "A client with external id 'crm-1' already exists.")
+                             [{"field": "external_id", "detail": "Уже занят другим клиентом."}])
+    assert (problem["title"], problem["detail"]) == ("Конфликт", "Клиент с внешним ID «crm-1» уже есть.")
     assert counts() == before
 
 
@@ -395,11 +395,11 @@ def test_patch_client_type_is_ignored(api: APIClient, clock: FixedClock) -> None
         ({"fields": {"full_name": "ООО", "inn": "7707083894"}}, 400, "validation-error",
          [{"field": "fields.inn", "detail": "ИНН юридического лица: неверное контрольное число (ожидалось 3, указано 4)"}]),
         ({"fields": {"full_name": "ООО", "inn": SBER_INN, "nope": "1"}}, 400, "validation-error",
-         [{"field": "fields.nope", "detail": "Unknown field for this client type."}]),
+         [{"field": "fields.nope", "detail": "Для этого типа клиентов такого поля нет."}]),
         ({"name": ""}, 400, "validation-error", [{"field": "name", "detail": "Это поле не может быть пустым."}]),
-        ({"currency": "XYZ"}, 400, "validation-error", [{"field": "currency", "detail": "unknown currency 'XYZ'"}]),
+        ({"currency": "XYZ"}, 400, "validation-error", [{"field": "currency", "detail": "Неизвестная валюта «XYZ»."}]),
         ({"external_id": "crm-2"}, 409, "conflict",
-         [{"field": "external_id", "detail": "Already used by another client."}]),
+         [{"field": "external_id", "detail": "Уже занят другим клиентом."}]),
     ],
 )
 def test_patch_client_refusals(api: APIClient, clock: FixedClock, body: dict[str, Any], status: int, code: str,
@@ -513,16 +513,16 @@ def test_create_and_patch_client_field(api: APIClient, clock: FixedClock) -> Non
     response = api.post("/api/v1/clients/", {**LEGAL_BODY, "fields": {**LEGAL_BODY["fields"], "segment": "b2b"}},
                         format="json")
     assert_problem(response, 400, "validation-error",
-                   [{"field": "fields.segment", "detail": "Choose one of: smb, enterprise."}])
+                   [{"field": "fields.segment", "detail": "Допустимые значения: smb, enterprise."}])
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("body", "status", "code", "errors"),
     [
-        ({"code": "inn", "kind": "text"}, 409, "conflict", [{"field": "code", "detail": "Already used for this client type."}]),
+        ({"code": "inn", "kind": "text"}, 409, "conflict", [{"field": "code", "detail": "Уже занят для этого типа клиентов."}]),
         ({"kind": "choice", "choices": []}, 400, "validation-error",
-         [{"field": "choices", "detail": "A choice field needs a non-empty list of text choices."}]),
+         [{"field": "choices", "detail": "Для поля выбора нужен непустой список текстовых вариантов."}]),
         ({"kind": "colour"}, 400, "validation-error",
          [{"field": "kind", "detail": "Значения colour нет среди допустимых вариантов."}]),
         ({"client_type": "company"}, 400, "validation-error",
@@ -542,9 +542,9 @@ def test_create_client_field_refusals(api: APIClient, body: dict[str, Any], stat
 @pytest.mark.parametrize(
     ("body", "errors"),
     [
-        ({"code": "tax_id"}, [{"field": "code", "detail": "This attribute cannot be changed."}]),
-        ({"client_type": "individual"}, [{"field": "client_type", "detail": "This attribute cannot be changed."}]),
-        ({"kind": "choice"}, [{"field": "choices", "detail": "A choice field needs a non-empty list of text choices."}]),
+        ({"code": "tax_id"}, [{"field": "code", "detail": "Этот атрибут нельзя изменить."}]),
+        ({"client_type": "individual"}, [{"field": "client_type", "detail": "Этот атрибут нельзя изменить."}]),
+        ({"kind": "choice"}, [{"field": "choices", "detail": "Для поля выбора нужен непустой список текстовых вариантов."}]),
     ],
 )
 def test_patch_client_field_refusals(api: APIClient, body: dict[str, Any], errors: list[dict[str, str]]) -> None:

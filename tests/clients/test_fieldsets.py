@@ -1,12 +1,13 @@
 """Tests for kopeck.clients.fieldsets.validate_fields: every field kind, valid and invalid values.
 
-The default field sets come from migration clients/0002_default_field_sets. Messages of requisites
-follow the active language (Russian is the project default, so it is what tests see unless they
-switch to English); the other messages of the module are English.
+The default field sets come from migration clients/0002_default_field_sets. Every message
+follows the active language: the area's tests run in English (tests/clients/conftest.py); the
+requisites' tests read the Russian messages (``in_russian``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -30,6 +31,12 @@ OGRNIP = "304500000000010"
 UNKNOWN = "Unknown field for this client type."
 REQUIRED = "This field is required."
 NEEDS_BIK = "An account number needs the bank's БИК in the same record."
+
+
+@pytest.fixture
+def in_russian() -> Iterator[None]:
+    with translation.override("ru"):
+        yield
 
 
 def definitions(client_type: str) -> list[ClientFieldDefinition]:
@@ -162,6 +169,7 @@ def test_inactive_definitions_are_ignored_and_their_codes_unknown() -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("in_russian")
 def test_legal_inn_has_10_digits() -> None:
     cleaned, errors = check(ClientType.LEGAL, legal(inn=SBER_INN))
     assert errors == {}
@@ -172,6 +180,7 @@ def test_legal_inn_has_10_digits() -> None:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("client_type", [ClientType.SOLE_PROPRIETOR, ClientType.INDIVIDUAL])
+@pytest.mark.usefixtures("in_russian")
 def test_person_inn_has_12_digits(client_type: str) -> None:
     cleaned, errors = check(client_type, {"full_name": "Иванов Иван Иванович", "inn": PERSON_INN})
     assert errors == {}
@@ -196,6 +205,7 @@ def test_person_inn_has_12_digits(client_type: str) -> None:
         (ClientType.LEGAL, "770708389", "ИНН юридического лица должен содержать 10 цифр, получено 9"),
     ],
 )
+@pytest.mark.usefixtures("in_russian")
 def test_invalid_inn(client_type: str, inn: str, message: str) -> None:
     cleaned, errors = check(client_type, {"full_name": "Кто-то", "inn": inn})
     assert errors == {"fields.inn": [message]}
@@ -239,12 +249,14 @@ def test_valid_kpp(kpp: str) -> None:
         ("000000000", "КПП не может состоять из одних нулей"),
     ],
 )
+@pytest.mark.usefixtures("in_russian")
 def test_invalid_kpp(kpp: str, message: str) -> None:
     _cleaned, errors = check(ClientType.LEGAL, legal(kpp=kpp))
     assert errors == {"fields.kpp": [message]}
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("in_russian")
 def test_ogrn() -> None:
     cleaned, errors = check(ClientType.LEGAL, legal(ogrn=SBER_OGRN))
     assert errors == {}
@@ -256,6 +268,7 @@ def test_ogrn() -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("in_russian")
 def test_ogrnip() -> None:
     person = {"full_name": "Иванов Иван Иванович", "inn": PERSON_INN}
     cleaned, errors = check(ClientType.SOLE_PROPRIETOR, {**person, "ogrnip": OGRNIP})
@@ -268,6 +281,7 @@ def test_ogrnip() -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("in_russian")
 def test_bik() -> None:
     cleaned, errors = check(ClientType.LEGAL, legal(bik=SBER_BIK))
     assert errors == {}
@@ -291,6 +305,7 @@ def test_settlement_account_with_its_bik_is_valid(client_type: str) -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("in_russian")
 def test_settlement_account_with_one_digit_changed_is_invalid() -> None:
     cleaned, errors = check(
         ClientType.LEGAL, legal(bik=SBER_BIK, settlement_account=SETTLEMENT_ONE_DIGIT_CHANGED)
@@ -302,6 +317,7 @@ def test_settlement_account_with_one_digit_changed_is_invalid() -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("in_russian")
 def test_settlement_account_checked_against_another_bank_is_invalid() -> None:
     _cleaned, errors = check(ClientType.LEGAL, legal(bik="044525593", settlement_account=SETTLEMENT))
     assert errors == {"fields.settlement_account": [
@@ -319,6 +335,7 @@ def test_account_without_bik_in_the_record_is_an_error(code: str) -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("in_russian")
 def test_account_with_an_invalid_bik_reports_only_the_bik() -> None:
     cleaned, errors = check(ClientType.LEGAL, legal(bik="144525225", settlement_account=SETTLEMENT))
     assert errors == {"fields.bik": ["БИК российского банка должен начинаться с 04, получено 14"]}
@@ -326,6 +343,7 @@ def test_account_with_an_invalid_bik_reports_only_the_bik() -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("in_russian")
 def test_settlement_account_format() -> None:
     _cleaned, errors = check(ClientType.LEGAL, legal(bik=SBER_BIK, settlement_account="4070281093800001234"))
     assert errors == {"fields.settlement_account": ["Расчётный счёт должен содержать 20 цифр, получено 19"]}
@@ -334,6 +352,7 @@ def test_settlement_account_format() -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("in_russian")
 def test_correspondent_account() -> None:
     cleaned, errors = check(ClientType.LEGAL, legal(bik=SBER_BIK, correspondent_account=SBER_CORR))
     assert errors == {}

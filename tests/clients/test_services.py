@@ -179,9 +179,9 @@ def test_client_create_with_blank_external_id_stores_null(clock: FixedClock, act
         ({"status": "deleted"}, {"status": [STATUS_CHOICES]}),
         ({"currency": "XYZ"}, {"currency": ["unknown currency 'XYZ'"]}),
         ({"fields": {"full_name": "ООО «Ромашка»", "inn": "7707083894"}},
-         {"fields.inn": ["ИНН юридического лица: неверное контрольное число (ожидалось 3, указано 4)"]}),
+         {"fields.inn": ["INN of a legal entity: invalid check digit (expected 3, got 4)"]}),
         ({"fields": {"full_name": "ООО «Ромашка»", "inn": "0000000000"}},
-         {"fields.inn": ["ИНН юридического лица не может состоять из одних нулей"]}),
+         {"fields.inn": ["INN of a legal entity cannot consist of zeros only"]}),
         ({"fields": {"full_name": "ООО «Ромашка»"}}, {"fields.inn": [REQUIRED]}),
         ({"fields": {}}, {"fields.full_name": [REQUIRED], "fields.inn": [REQUIRED]}),
         ({"fields": {**LEGAL_FIELDS, "colour": "green"}}, {"fields.colour": ["Unknown field for this client type."]}),
@@ -330,13 +330,13 @@ def test_client_update_without_a_change_writes_no_audit_entry(clock: FixedClock,
         ({"currency": "XYZ"}, {"currency": ["unknown currency 'XYZ'"]}),
         ({"currency": None}, {"currency": ["unknown currency 'None'"]}),
         ({"fields": {"full_name": "ООО «Ромашка»", "inn": PERSON_INN}},
-         {"fields.inn": ["ИНН юридического лица должен содержать 10 цифр, получено 12"]}),
+         {"fields.inn": ["INN of a legal entity must have 10 digits, got 12"]}),
         ({"fields": {"full_name": "ООО «Ромашка»"}}, {"fields.inn": [REQUIRED]}),
         ({"fields": {**LEGAL_FIELDS, "ogrnip": "304500000000010"}},
          {"fields.ogrnip": ["Unknown field for this client type."]}),
         ({"fields": {**LEGAL_FIELDS, "bik": SBER_BIK, "settlement_account": "40702810938000012346"}},
          {"fields.settlement_account": [
-             "Расчётный счёт 40702810938000012346 не соответствует БИК 044525225: неверный контрольный ключ"]}),
+             "settlement account 40702810938000012346 does not match BIK 044525225: invalid check key"]}),
         ({"contacts": [{"kind": "email", "value": "nope"}]}, {"contacts.0.value": ["Enter a valid e-mail address."]}),
         ({"tags": [""]}, {"tags.0": ["A tag is 1 to 100 characters."]}),
         ({"name": "", "status": "x", "tags": [""]},
@@ -383,7 +383,7 @@ def test_client_update_validates_fields_against_the_clients_own_type(clock: Fixe
     assert person.fields == {"full_name": "Петров Пётр", "inn": PERSON_INN}
     with pytest.raises(ValidationFailed) as info:
         client_update(actor=actor, client=person, fields={"full_name": "Петров Пётр", "inn": SBER_INN})
-    assert info.value.errors == {"fields.inn": ["ИНН физического лица / ИП должен содержать 12 цифр, получено 10"]}
+    assert info.value.errors == {"fields.inn": ["INN of an individual must have 12 digits, got 10"]}
 
 
 # -- field definitions ---------------------------------------------------------------------------

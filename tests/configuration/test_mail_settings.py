@@ -152,12 +152,12 @@ def test_patch_mail_settings(api: APIClient, clock: FixedClock) -> None:
 @pytest.mark.parametrize(
     ("body", "errors"),
     [
-        ({"port": 0}, [{"field": "port", "detail": "A whole number from 1 to 65535."}]),
+        ({"port": 0}, [{"field": "port", "detail": "Целое число от 1 до 65535."}]),
         ({"port": "abc"}, [{"field": "port", "detail": "Введите правильное число."}]),
         ({"security": "tls"}, [{"field": "security", "detail": "Значения tls нет среди допустимых вариантов."}]),
         ({"from_email": "nope"}, [{"field": "from_email", "detail": "Введите правильный адрес электронной почты."}]),
-        ({"enabled": True}, [{"field": "host", "detail": "Required when sending is enabled."},
-                             {"field": "from_email", "detail": "Required when sending is enabled."}]),
+        ({"enabled": True}, [{"field": "host", "detail": "Обязательно, если отправка включена."},
+                             {"field": "from_email", "detail": "Обязательно, если отправка включена."}]),
         ({"host": "a b", "password": "x" * 256},
          [{"field": "password", "detail": "Убедитесь, что это значение содержит не более 255 символов."}]),
     ],
@@ -226,8 +226,8 @@ def test_admin_edits_mail_settings_and_keeps_the_password(operator_as: Any, cloc
 def test_admin_refuses_invalid_mail_settings(operator_as: Any, clock: FixedClock) -> None:
     admin = operator_as("administrator")
     admin.get(ADMIN)
-    for overrides, error in [({"host": ""}, "Required when sending is enabled."),
-                             ({"port": "70000"}, "A whole number from 1 to 65535."),
+    for overrides, error in [({"host": ""}, "Обязательно, если отправка включена."),
+                             ({"port": "70000"}, "Целое число от 1 до 65535."),
                              ({"from_email": "nope"}, "Введите правильный адрес электронной почты.")]:
         response = admin.post(f"{ADMIN}1/change/", admin_form(**overrides))
         assert response.status_code == 200

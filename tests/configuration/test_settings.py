@@ -203,8 +203,8 @@ def test_patch_billing_settings_ignores_the_read_only_keys(api: APIClient, clock
 @pytest.mark.parametrize(
     ("body", "errors"),
     [
-        ({"time_zone": "Mars/Olympus"}, [{"field": "time_zone", "detail": "unknown time zone 'Mars/Olympus'"}]),
-        ({"default_currency": "XYZ"}, [{"field": "default_currency", "detail": "unknown currency 'XYZ'"}]),
+        ({"time_zone": "Mars/Olympus"}, [{"field": "time_zone", "detail": "Неизвестный часовой пояс «Mars/Olympus»."}]),
+        ({"default_currency": "XYZ"}, [{"field": "default_currency", "detail": "Неизвестная валюта «XYZ»."}]),
         ({"default_currency": "RUBL"},
          [{"field": "default_currency", "detail": "Убедитесь, что это значение содержит не более 3 символов."}]),
         ({"vat_regime": "usn_6"}, [{"field": "vat_regime", "detail": "Значения usn_6 нет среди допустимых вариантов."}]),
@@ -296,7 +296,7 @@ def test_run_report_addresses_over_the_api(api: APIClient, clock: FixedClock) ->
     audits = len(settings_audit())
     refused = api.patch("/api/v1/settings/billing/", {"run_report_to": "ops@kopeck.test, nobody"}, format="json")
     assert refused.status_code == 400 and refused["Content-Type"] == "application/problem+json"
-    assert refused.json()["errors"] == [{"field": "run_report_to", "detail": "Not an e-mail address: 'nobody'."}]
+    assert refused.json()["errors"] == [{"field": "run_report_to", "detail": "Это не адрес электронной почты: «nobody»."}]
     assert api.get("/api/v1/settings/billing/").json()["run_report_to"] == "ops@kopeck.test, boss@kopeck.test"
     assert len(settings_audit()) == audits  # nothing written
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
+from django.utils import translation
 
 from kopeck.outbox import registry
 from kopeck.outbox.models import OutboxMessage
@@ -42,3 +43,11 @@ def use_handler() -> Iterator[Callable[[str, registry.Handler], None]]:
     yield register
     for topic in topics:
         registry._handlers.pop(topic, None)
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """The tests of this area run in English unless a test asks for Russian (the refusal messages are
+    translated, and the installation's default language, KOPECK_LANGUAGE, is Russian)."""
+    with translation.override("en"):
+        yield

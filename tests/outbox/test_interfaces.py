@@ -122,7 +122,7 @@ def test_admin_requeue_action(operator_as: Any, clock: FixedClock, recorder: Rec
     response = admin.post(ADMIN, {"action": "requeue", "_selected_action": [dead.pk, fresh.pk]}, follow=True)
     page = response.content.decode()
     assert "1 сообщение снова поставлено в очередь." in page
-    assert f"Outbox message {fresh.pk} has not failed; it is delivered when due." in page
+    assert f"Исходящее сообщение №{fresh.pk} не завершилось ошибкой: оно будет отправлено в свой срок." in page
     dead.refresh_from_db()
     assert (dead.status, dead.attempts) == (MessageStatus.PENDING, 0)
     (entry,) = AuditEntry.objects.filter(object_type="outbox_message")

@@ -309,11 +309,12 @@ def test_a_refused_action_shows_an_error_and_writes_nothing(admin_client: WebCli
     shown = admin_client.get(action_url(sub, "uncancel"))  # not cancelling: the preview is refused
     assert shown.status_code == 200
     assert 'name="_confirm"' not in shown.content.decode()
-    assert any("Cannot undo the cancellation" in m for m in messages_of(shown))
+    assert messages_of(shown) == ["Нельзя отозвать отмену подписки в статусе «Активен» (допустимые статусы: «Отменяется "
+                                  "в конце периода»). status: Недоступно в статусе «Активен»."]
     response = admin_client.post(action_url(sub, "uncancel"), {"_effective_date": "2027-01-15", "_total": "0",
                                                                "_digest": "x", "_key": "k"})
     assert response.status_code == 200
-    assert any("Cannot undo the cancellation" in m for m in messages_of(response))
+    assert any("Нельзя отозвать отмену подписки" in m for m in messages_of(response))
     assert counts() == before
 
 
@@ -323,7 +324,7 @@ def test_invalid_parameters_are_shown_on_the_form(admin_client: WebClient, clock
     response = admin_client.get(action_url(sub, "change_quantity"), {"_preview": "1", "quantity": "1"})
     assert response.status_code == 200
     assert 'id="preview"' not in response.content.decode()
-    assert "Nothing to change." in errors_of(response)
+    assert "Изменять нечего." in errors_of(response)
     assert counts() == before
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -47,7 +48,7 @@ def bool_param(params: Mapping[str, str], name: str) -> bool | None:
         return True
     if value in ("false", "0", "no"):
         return False
-    raise ValidationFailed.field(name, "Use true or false.")
+    raise ValidationFailed.field(name, _("Use true or false."))
 
 
 def int_param(params: Mapping[str, str], name: str) -> int | None:
@@ -58,7 +59,7 @@ def refuse_immutable(data: Any, names: Iterable[str]) -> None:
     """A PATCH naming a permanent field is refused rather than silently ignored."""
     given = [n for n in names if isinstance(data, Mapping) and n in data]
     if given:
-        raise ValidationFailed("Some fields cannot be changed.", errors={n: [services.IMMUTABLE] for n in given})
+        raise ValidationFailed(_("Some fields cannot be changed."), errors={n: [services.IMMUTABLE] for n in given})
 
 
 def today_of(context: Mapping[str, Any]) -> dt.date:
@@ -255,7 +256,7 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, KopeckVie
         p = self.request.query_params
         vat_rate = p.get("vat_rate")
         if vat_rate is not None and vat_rate not in ProductVatRate.values and vat_rate != "default":
-            raise ValidationFailed.field("vat_rate", "Use 22, 10, 0, 5, 7, exempt or default.")
+            raise ValidationFailed.field("vat_rate", _("Use 22, 10, 0, 5, 7, exempt or default."))
         return selectors.product_list(
             is_active=bool_param(p, "is_active"), search=p.get("search"),
             vat_rate=None if vat_rate is None else ("" if vat_rate == "default" else vat_rate))

@@ -15,6 +15,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_slug
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext
 
 from kopeck.audit.services import audit_record
 from kopeck.catalog.models import (
@@ -35,8 +37,9 @@ from kopeck.core.pricing.plan import PlanSpec
 
 Errors = dict[str, list[str]]
 
-REQUIRED = "This field is required."
-IMMUTABLE = "This field cannot be changed."
+# marked for extraction; translated where used: _(REQUIRED)
+REQUIRED = gettext_noop("This field is required.")
+IMMUTABLE = gettext_noop("This field cannot be changed.")
 CODE_LENGTH = 50
 NAME_LENGTH = 200
 UNIT_LENGTH = 20
@@ -49,33 +52,35 @@ def _check_text(errors: Errors, data: Mapping[str, Any], key: str, *, max_length
         return
     value = data[key]
     if not isinstance(value, str):
-        errors[key] = ["Must be a string."]
+        errors[key] = [_("Must be a string.")]
     elif required and not value.strip():
-        errors[key] = [REQUIRED]
+        errors[key] = [_(REQUIRED)]
     elif len(value.strip()) > max_length:
-        errors[key] = [f"At most {max_length} characters."]
+        errors[key] = [ngettext("At most %(count)d character.", "At most %(count)d characters.", max_length)
+                       % {"count": max_length}]
 
 
 def _check_bool(errors: Errors, data: Mapping[str, Any], key: str) -> None:
     if key in data and not isinstance(data[key], bool):
-        errors[key] = ["Must be true or false."]
+        errors[key] = [_("Must be true or false.")]
 
 
 def _check_code(errors: Errors, code: object) -> None:
     if not isinstance(code, str) or not code.strip():
-        errors["code"] = [REQUIRED]
+        errors["code"] = [_(REQUIRED)]
         return
     if len(code) > CODE_LENGTH:
-        errors["code"] = [f"At most {CODE_LENGTH} characters."]
+        errors["code"] = [ngettext("At most %(count)d character.", "At most %(count)d characters.", CODE_LENGTH)
+                          % {"count": CODE_LENGTH}]
         return
     try:
         validate_slug(code)
     except DjangoValidationError:
-        errors["code"] = ["Use latin letters, digits, '_' or '-'."]
+        errors["code"] = [_("Use latin letters, digits, '_' or '-'.")]
 
 
 def _unchangeable(changes: Mapping[str, Any], updatable: tuple[str, ...]) -> Errors:
-    return {key: [IMMUTABLE] for key in changes if key not in updatable}
+    return {key: [_(IMMUTABLE)] for key in changes if key not in updatable}
 
 
 def _stripped(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -103,15 +108,15 @@ def product_errors(data: Mapping[str, Any]) -> Errors:
     _check_text(errors, data, "description", max_length=DESCRIPTION_LENGTH)
     _check_text(errors, data, "unit", max_length=UNIT_LENGTH, required=True)
     if "vat_rate" in data and data["vat_rate"] not in ProductVatRate.values:
-        errors["vat_rate"] = [f"Choose one of: {', '.join(v for v in ProductVatRate.values if v)}, "
-                              "or leave it blank for the default of the VAT regime."]
+        errors["vat_rate"] = [_("Choose one of: %(choices)s, or leave it blank for the default of the VAT regime.")
+                              % {"choices": ", ".join(v for v in ProductVatRate.values if v)}]
     _check_bool(errors, data, "is_active")
     return errors
 
 
 def _duplicate_product(code: str) -> Conflict:
-    return Conflict(f"A product with code {code!r} already exists.",
-                    errors={"code": ["Already used by another product."]})
+    return Conflict(_("A product with code %(code)r already exists.") % {"code": code},
+                    errors={"code": [_("Already used by another product.")]})
 
 
 def product_create(
@@ -122,7 +127,7 @@ def product_create(
             "vat_rate": vat_rate, "unit": unit, "is_active": is_active}
     errors = product_errors(data)
     if errors:
-        raise ValidationFailed("The product has invalid data.", errors=errors)
+        raise ValidationFailed(_("The product has invalid data."), errors=errors)
     data = _stripped(data)
     if Product.objects.filter(code=data["code"]).exists():
         raise _duplicate_product(data["code"])
@@ -142,7 +147,7 @@ def product_update(*, actor: Actor, product: Product, **changes: Any) -> Product
     errors = _unchangeable(changes, PRODUCT_UPDATABLE)
     errors.update(product_errors({k: v for k, v in changes.items() if k in PRODUCT_UPDATABLE}))
     if errors:
-        raise ValidationFailed("The product has invalid data.", errors=errors)
+        raise ValidationFailed(_("The product has invalid data."), errors=errors)
     changes = _stripped(changes)
     with transaction.atomic():
         product = Product.objects.select_for_update().get(pk=product.pk)
@@ -174,9 +179,9 @@ def plan_errors(data: Mapping[str, Any]) -> Errors:
     if "product" in data:
         product = data["product"]
         if not isinstance(product, Product) or product.pk is None:
-            errors["product"] = [REQUIRED]
+            errors["product"] = [_(REQUIRED)]
         elif not product.is_active:
-            errors["product"] = [f"The product {product.code!r} is inactive: activate it first."]
+            errors["product"] = [_("The product %(code)r is inactive: activate it first.") % {"code": product.code}]
     if "code" in data:
         _check_code(errors, data["code"])
     _check_text(errors, data, "name_ru", max_length=NAME_LENGTH, required=True)
@@ -186,7 +191,8 @@ def plan_errors(data: Mapping[str, Any]) -> Errors:
 
 
 def _duplicate_plan(code: str) -> Conflict:
-    return Conflict(f"A plan with code {code!r} already exists.", errors={"code": ["Already used by another plan."]})
+    return Conflict(_("A plan with code %(code)r already exists.") % {"code": code},
+                    errors={"code": [_("Already used by another plan.")]})
 
 
 def plan_create(*, actor: Actor, product: Product, code: str, name_ru: str, name_en: str = "",
@@ -195,7 +201,7 @@ def plan_create(*, actor: Actor, product: Product, code: str, name_ru: str, name
     data: dict[str, Any] = {"product": product, "code": code, "name_ru": name_ru, "name_en": name_en, "is_active": is_active}
     errors = plan_errors(data)
     if errors:
-        raise ValidationFailed("The plan has invalid data.", errors=errors)
+        raise ValidationFailed(_("The plan has invalid data."), errors=errors)
     data = _stripped(data)
     if Plan.objects.filter(code=data["code"]).exists():
         raise _duplicate_plan(data["code"])
@@ -214,7 +220,7 @@ def plan_update(*, actor: Actor, plan: Plan, **changes: Any) -> Plan:
     errors = _unchangeable(changes, PLAN_UPDATABLE)
     errors.update(plan_errors({k: v for k, v in changes.items() if k in PLAN_UPDATABLE}))
     if errors:
-        raise ValidationFailed("The plan has invalid data.", errors=errors)
+        raise ValidationFailed(_("The plan has invalid data."), errors=errors)
     changes = _stripped(changes)
     with transaction.atomic():
         plan = Plan.objects.select_for_update(of=("self",)).select_related("product").get(pk=plan.pk)
@@ -254,21 +260,23 @@ def plan_spec_clean(plan: Plan, spec: object) -> tuple[dict[str, Any] | None, Er
     except PricingError as exc:
         return None, {f"spec.{exc.field}" if exc.field else "spec": [exc.message]}
     except (ValueError, TypeError, ArithmeticError) as exc:  # a shape the core does not name a field for
-        return None, {"spec": [str(exc) or "Invalid plan spec."]}
+        return None, {"spec": [str(exc) or _("Invalid plan spec.")]}
     if parsed.code != plan.code:
-        return None, {"spec.code": [f"must be the plan's code {plan.code!r}, not {parsed.code!r}"]}
+        return None, {"spec.code": [_("must be the plan's code %(code)r, not %(given)r")
+                                    % {"code": plan.code, "given": parsed.code}]}
     return parsed.to_dict(), {}
 
 
 def _invalid_spec(errors: Errors) -> ValidationFailed:
-    return ValidationFailed("The plan version has invalid prices.", errors=errors)
+    return ValidationFailed(_("The plan version has invalid prices."), errors=errors)
 
 
 def _published_conflict(version: PlanVersion) -> Conflict:
     return Conflict(
-        f"Version {version.number} of plan {version.plan.code!r} is published (effective from "
-        f"{version.effective_from}); a published version is never changed: create a new version instead.",
-        errors={"status": ["Published versions cannot be changed."]})
+        _("Version %(number)s of plan %(plan)r is published (effective from %(date)s); a published version is "
+          "never changed: create a new version instead.")
+        % {"number": version.number, "plan": version.plan.code, "date": version.effective_from},
+        errors={"status": [_("Published versions cannot be changed.")]})
 
 
 def plan_version_create(*, actor: Actor, plan: Plan, spec: Mapping[str, Any] | None = None,
@@ -279,16 +287,16 @@ def plan_version_create(*, actor: Actor, plan: Plan, spec: Mapping[str, Any] | N
     plan's latest version (the highest number, draft or published)."""
     errors: Errors = {}
     if spec is not None and copy_from is not None:
-        errors["copy_from"] = ["Give either spec or copy_from, not both."]
+        errors["copy_from"] = [_("Give either spec or copy_from, not both.")]
     elif spec is None:
         if copy_from is not None and (isinstance(copy_from, bool) or not isinstance(copy_from, int)):
-            errors["copy_from"] = ["Must be a version number."]
+            errors["copy_from"] = [_("Must be a version number.")]
         else:
             source = (plan_versions(plan) if copy_from is None else plan_versions(plan).filter(number=copy_from)).first()
             if source is None and copy_from is not None:
-                errors["copy_from"] = [f"The plan has no version {copy_from}."]
+                errors["copy_from"] = [_("The plan has no version %(number)s.") % {"number": copy_from}]
             elif source is None:
-                errors["spec"] = [f"{REQUIRED} The plan has no version to copy the prices from."]
+                errors["spec"] = [_("This field is required. The plan has no version to copy the prices from.")]
             else:
                 spec = source.spec
     canonical: dict[str, Any] | None = None
@@ -307,7 +315,7 @@ def plan_version_create(*, actor: Actor, plan: Plan, spec: Mapping[str, Any] | N
             audit_record(actor=actor, action="plan_version.create", object_type="plan_version",
                          object_id=version.pk, after=plan_version_state(version))
     except IntegrityError as exc:
-        raise Conflict("Another version of this plan was created at the same time; try again.") from exc
+        raise Conflict(_("Another version of this plan was created at the same time; try again.")) from exc
     return version
 
 
@@ -344,41 +352,43 @@ def plan_version_publish(
     errors: Errors = {}
     today = provider_today()
     if not isinstance(effective_from, dt.date) or isinstance(effective_from, dt.datetime):
-        errors["effective_from"] = ["Must be a date (YYYY-MM-DD)."]
+        errors["effective_from"] = [_("Must be a date (YYYY-MM-DD).")]
     elif effective_from < today:
         errors["effective_from"] = [
-            f"{effective_from.isoformat()} is in the past (today is {today.isoformat()} in {provider_zone()}): "
-            "published prices never apply retroactively."]
+            _("%(date)s is in the past (today is %(today)s in %(zone)s): published prices never apply "
+              "retroactively.") % {"date": effective_from.isoformat(), "today": today.isoformat(),
+                                   "zone": provider_zone()}]
     if existing_subscribers is not None and existing_subscribers not in ExistingSubscribers.values:
-        errors["existing_subscribers"] = [f"Choose one of: {', '.join(ExistingSubscribers.values)}."]
+        errors["existing_subscribers"] = [_("Choose one of: %(choices)s.") % {"choices": ", ".join(ExistingSubscribers.values)}]
     with transaction.atomic():
         Plan.objects.select_for_update().filter(pk=version.plan_id).first()  # one publication per plan at a time
         locked = PlanVersion.objects.select_for_update(of=("self",)).select_related("plan").get(pk=version.pk)
         if locked.status == VersionStatus.PUBLISHED:
-            raise Conflict(f"Version {locked.number} of plan {locked.plan.code!r} is already published "
-                           f"(effective from {locked.effective_from}).",
-                           errors={"status": ["Already published."]})
+            raise Conflict(_("Version %(number)s of plan %(plan)r is already published (effective from %(date)s).")
+                           % {"number": locked.number, "plan": locked.plan.code, "date": locked.effective_from},
+                           errors={"status": [_("Already published.")]})
         latest = (PlanVersion.objects.filter(plan_id=locked.plan_id, status=VersionStatus.PUBLISHED)
                   .order_by("-number").first())
         if latest is not None and latest.number > locked.number:
             raise Conflict(
-                f"Version {locked.number} was drafted before version {latest.number} was published; versions "
-                f"are published in order: create a new version (copy_from {locked.number}) and publish that.",
-                errors={"number": [f"Older than the published version {latest.number}."]})
+                _("Version %(number)s was drafted before version %(latest)s was published; versions are "
+                  "published in order: create a new version (copy_from %(number)s) and publish that.")
+                % {"number": locked.number, "latest": latest.number},
+                errors={"number": [_("Older than the published version %(latest)s.") % {"latest": latest.number}]})
         if latest is not None:
             assert latest.effective_from is not None
             if "effective_from" not in errors and effective_from < latest.effective_from:
                 errors["effective_from"] = [
-                    f"Version {latest.number} takes effect on {latest.effective_from.isoformat()}; "
-                    "a later version cannot take effect before it."]
+                    _("Version %(latest)s takes effect on %(date)s; a later version cannot take effect before it.")
+                    % {"latest": latest.number, "date": latest.effective_from.isoformat()}]
             if existing_subscribers is None:
                 errors["existing_subscribers"] = [
-                    "Required when the plan already has published prices: next_period, "
-                    "immediately_prorated or new_subscribers_only."]
+                    _("Required when the plan already has published prices: next_period, "
+                    "immediately_prorated or new_subscribers_only.")]
         _spec, spec_errors = plan_spec_clean(locked.plan, locked.spec)
         errors.update(spec_errors)
         if errors:
-            raise ValidationFailed("The version cannot be published.", errors=errors)
+            raise ValidationFailed(_("The version cannot be published."), errors=errors)
         before = plan_version_state(locked, with_spec=False)
         locked.status = VersionStatus.PUBLISHED
         locked.effective_from = effective_from

@@ -11,6 +11,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from kopeck.clients.models import ClientFieldDefinition, ClientType, FieldKind
 from kopeck.core import requisites as rq
@@ -22,7 +23,7 @@ DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 def normalize_phone(value: str) -> str:
     digits = re.sub(r"[\s()\-.]", "", value)
     if not PHONE_RE.match(digits):
-        raise ValueError("Enter a phone number of 10–15 digits, e.g. +7 495 123-45-67.")
+        raise ValueError(_("Enter a phone number of 10–15 digits, e.g. +7 495 123-45-67."))
     if digits.startswith("8") and len(digits) == 11:
         digits = "+7" + digits[1:]
     if not digits.startswith("+"):
@@ -40,12 +41,12 @@ def _check_simple(defn: ClientFieldDefinition, raw: Any, client_type: str) -> An
         try:
             number = Decimal(str(raw))
         except InvalidOperation as exc:
-            raise ValueError("Enter a number.") from exc
+            raise ValueError(_("Enter a number.")) from exc
         if isinstance(raw, float) or not number.is_finite():
-            raise ValueError("Enter a number as a string or an integer.")
+            raise ValueError(_("Enter a number as a string or an integer."))
         return str(number)
     if not isinstance(raw, str):
-        raise ValueError("Enter text.")
+        raise ValueError(_("Enter text."))
     value = raw.strip()
     if kind == FieldKind.TEXT:
         return value
@@ -55,16 +56,16 @@ def _check_simple(defn: ClientFieldDefinition, raw: Any, client_type: str) -> An
                 raise ValueError(value)
             return dt.date.fromisoformat(value).isoformat()
         except ValueError as exc:
-            raise ValueError("Enter a date as YYYY-MM-DD.") from exc
+            raise ValueError(_("Enter a date as YYYY-MM-DD.")) from exc
     if kind == FieldKind.CHOICE:
         if value not in (defn.choices or []):
-            raise ValueError(f"Choose one of: {', '.join(map(str, defn.choices or []))}.")
+            raise ValueError(_("Choose one of: %(choices)s.") % {"choices": ", ".join(map(str, defn.choices or []))})
         return value
     if kind == FieldKind.EMAIL:
         try:
             validate_email(value)
         except DjangoValidationError as exc:
-            raise ValueError("Enter a valid e-mail address.") from exc
+            raise ValueError(_("Enter a valid e-mail address.")) from exc
         return value
     if kind == FieldKind.PHONE:
         return normalize_phone(value)
@@ -92,12 +93,12 @@ def validate_fields(
     cleaned: dict[str, Any] = {}
     for code in values:
         if code not in defs:
-            errors[f"fields.{code}"] = ["Unknown field for this client type."]
+            errors[f"fields.{code}"] = [_("Unknown field for this client type.")]
     for code, defn in defs.items():
         raw = values.get(code)
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             if defn.required:
-                errors[f"fields.{code}"] = ["This field is required."]
+                errors[f"fields.{code}"] = [_("This field is required.")]
             continue
         try:
             cleaned[code] = _check_simple(defn, raw, client_type)
@@ -113,7 +114,7 @@ def validate_fields(
             continue
         if bik is None:
             if not any(f"fields.{c}" in errors for c in bik_codes):
-                errors[f"fields.{code}"] = ["An account number needs the bank's БИК in the same record."]
+                errors[f"fields.{code}"] = [_("An account number needs the bank's БИК in the same record.")]
             continue
         try:
             if defn.kind == FieldKind.SETTLEMENT_ACCOUNT:

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from kopeck.audit.services import audit_record
 from kopeck.clients.fieldsets import normalize_phone, validate_fields
@@ -95,14 +97,14 @@ def contact_value_clean(kind: object, value: str) -> str:
     """The normalised value of a contact, or ValueError with the reason."""
     value = value.strip()
     if kind not in ContactKind.values:
-        raise ValueError(f"Choose one of: {', '.join(ContactKind.values)}.")
+        raise ValueError(_("Choose one of: %(choices)s.") % {"choices": ", ".join(ContactKind.values)})
     if not value:
-        raise ValueError("This field is required.")
+        raise ValueError(_("This field is required."))
     if kind == ContactKind.EMAIL:
         try:
             validate_email(value)
         except DjangoValidationError as exc:
-            raise ValueError("Enter a valid e-mail address.") from exc
+            raise ValueError(_("Enter a valid e-mail address.")) from exc
         return value
     return normalize_phone(value)
 
@@ -111,7 +113,9 @@ def _clean_contacts(contacts: Sequence[Mapping[str, Any]], errors: dict[str, lis
     cleaned = []
     limit = int(settings.KOPECK_CLIENT_CONTACTS_MAX)
     if len(contacts) > limit:
-        errors["contacts"] = [f"At most {limit} contacts per client, got {len(contacts)}."]
+        errors["contacts"] = [ngettext("At most %(limit)d contact per client, got %(count)d.",
+                                        "At most %(limit)d contacts per client, got %(count)d.", limit)
+                               % {"limit": limit, "count": len(contacts)}]
         return []
     for i, raw in enumerate(contacts):
         kind = raw.get("kind")
@@ -123,7 +127,7 @@ def _clean_contacts(contacts: Sequence[Mapping[str, Any]], errors: dict[str, lis
             "receives_documents": bool(raw.get("receives_documents", True)),
         }
         if kind not in ContactKind.values:
-            errors[f"contacts.{i}.kind"] = [f"Choose one of: {', '.join(ContactKind.values)}."]
+            errors[f"contacts.{i}.kind"] = [_("Choose one of: %(choices)s.") % {"choices": ", ".join(ContactKind.values)}]
         else:
             try:
                 item["value"] = contact_value_clean(kind, value)
@@ -137,12 +141,14 @@ def _clean_tags(tags: Sequence[str], errors: dict[str, list[str]]) -> list[str]:
     names = []
     limit = int(settings.KOPECK_CLIENT_TAGS_MAX)
     if len(tags) > limit:
-        errors["tags"] = [f"At most {limit} tags per client, got {len(tags)}."]
+        errors["tags"] = [ngettext("At most %(limit)d tag per client, got %(count)d.",
+                                    "At most %(limit)d tags per client, got %(count)d.", limit)
+                           % {"limit": limit, "count": len(tags)}]
         return []
     for i, tag in enumerate(tags):
         name = str(tag).strip()
         if not name or len(name) > 100:
-            errors[f"tags.{i}"] = ["A tag is 1 to 100 characters."]
+            errors[f"tags.{i}"] = [_("A tag is 1 to 100 characters.")]
         names.append(name)
     return sorted(set(names))
 
@@ -170,7 +176,8 @@ MAX_LENGTHS = {"name": 300, "external_id": 100}
 
 
 def _length_errors(values: Mapping[str, Any]) -> dict[str, list[str]]:
-    return {k: [f"At most {MAX_LENGTHS[k]} characters."] for k, v in values.items()
+    return {k: [ngettext("At most %(count)d character.", "At most %(count)d characters.", MAX_LENGTHS[k])
+                % {"count": MAX_LENGTHS[k]}] for k, v in values.items()
             if v is not None and len(str(v).strip()) > MAX_LENGTHS[k]}
 
 
@@ -188,16 +195,17 @@ def client_create(
 ) -> Client:
     errors: dict[str, list[str]] = {}
     if type not in ClientType.values:
-        errors["type"] = [f"Choose one of: {', '.join(ClientType.values)}."]
+        errors["type"] = [_("Choose one of: %(choices)s.") % {"choices": ", ".join(ClientType.values)}]
     if not str(name or "").strip():
-        errors["name"] = ["This field is required."]
+        errors["name"] = [_("This field is required.")]
     errors.update(_length_errors({"name": name, "external_id": external_id}))
     if status not in ClientStatus.values:
-        errors["status"] = [f"Choose one of: {', '.join(ClientStatus.values)}."]
+        errors["status"] = [_("Choose one of: %(choices)s.") % {"choices": ", ".join(ClientStatus.values)}]
     try:
         currency_code = Currency.of(currency or billing_settings().default_currency).code
-    except MoneyError as exc:
-        errors["currency"] = [str(exc)]
+    except MoneyError:
+        errors["currency"] = [_("unknown currency %(code)r")
+                              % {"code": str(currency or billing_settings().default_currency)}]
         currency_code = ""
     cleaned_fields: dict[str, Any] = {}
     if type in ClientType.values:
@@ -208,7 +216,7 @@ def client_create(
     cleaned_contacts = _clean_contacts(contacts, errors)
     tag_names = _clean_tags(tags, errors)
     if errors:
-        raise ValidationFailed("The client has invalid data.", errors=errors)
+        raise ValidationFailed(_("The client has invalid data."), errors=errors)
     now = clock.now()
     try:
         with transaction.atomic():
@@ -224,8 +232,8 @@ def client_create(
                          after=state)
             _record_client_events(actor, client, None, state)
     except IntegrityError as exc:
-        raise Conflict(f"A client with external id {external_id!r} already exists.",
-                       errors={"external_id": ["Already used by another client."]}) from exc
+        raise Conflict(_("A client with external id %(id)r already exists.") % {"id": external_id},
+                       errors={"external_id": [_("Already used by another client.")]}) from exc
     return client
 
 
@@ -238,17 +246,17 @@ def client_update(*, actor: Actor, client: Client, **changes: Any) -> Client:
     errors: dict[str, list[str]] = {}
     for key in changes:
         if key not in UPDATABLE:
-            errors[key] = ["This field cannot be changed."]
+            errors[key] = [_("This field cannot be changed.")]
     if "name" in changes and not str(changes["name"] or "").strip():
-        errors["name"] = ["This field is required."]
+        errors["name"] = [_("This field is required.")]
     errors.update(_length_errors({k: changes[k] for k in ("name", "external_id") if k in changes}))
     if "status" in changes and changes["status"] not in ClientStatus.values:
-        errors["status"] = [f"Choose one of: {', '.join(ClientStatus.values)}."]
+        errors["status"] = [_("Choose one of: %(choices)s.") % {"choices": ", ".join(ClientStatus.values)}]
     if "currency" in changes:
         try:
             changes["currency"] = Currency.of(str(changes["currency"])).code
-        except MoneyError as exc:
-            errors["currency"] = [str(exc)]
+        except MoneyError:
+            errors["currency"] = [_("unknown currency %(code)r") % {"code": str(changes["currency"])}]
     if "fields" in changes:
         definitions = list(ClientFieldDefinition.objects.filter(client_type=client.type))
         inactive = {d.code for d in definitions if not d.is_active}
@@ -264,7 +272,7 @@ def client_update(*, actor: Actor, client: Client, **changes: Any) -> Client:
     if "tags" in changes:
         changes["tags"] = _clean_tags(changes["tags"], errors)
     if errors:
-        raise ValidationFailed("The client has invalid data.", errors=errors)
+        raise ValidationFailed(_("The client has invalid data."), errors=errors)
     try:
         with transaction.atomic():
             client = Client.objects.select_for_update().get(pk=client.pk)
@@ -289,8 +297,8 @@ def client_update(*, actor: Actor, client: Client, **changes: Any) -> Client:
                              before=before, after=after)
                 _record_client_events(actor, client, before, after)
     except IntegrityError as exc:
-        raise Conflict("The external id is already used by another client.",
-                       errors={"external_id": ["Already used by another client."]}) from exc
+        raise Conflict(_("The external id is already used by another client."),
+                       errors={"external_id": [_("Already used by another client.")]}) from exc
     return client
 
 
@@ -308,58 +316,58 @@ def field_definition_errors(data: Mapping[str, Any]) -> dict[str, list[str]]:
     """Problems of a field definition's attributes, keyed by attribute."""
     errors: dict[str, list[str]] = {}
     if data.get("client_type") not in ClientType.values:
-        errors["client_type"] = [f"Choose one of: {', '.join(ClientType.values)}."]
+        errors["client_type"] = [_("Choose one of: %(choices)s.") % {"choices": ", ".join(ClientType.values)}]
     if data.get("kind") not in FieldKind.values:
-        errors["kind"] = [f"Choose one of: {', '.join(FieldKind.values)}."]
+        errors["kind"] = [_("Choose one of: %(choices)s.") % {"choices": ", ".join(FieldKind.values)}]
     code = str(data.get("code") or "")
     if not code or not code.replace("_", "a").replace("-", "a").isalnum() or not code.isascii():
-        errors["code"] = ["Use latin letters, digits, '_' or '-'."]
+        errors["code"] = [_("Use latin letters, digits, '_' or '-'.")]
     for label in ("label_ru", "label_en"):
         if not str(data.get(label) or "").strip():
-            errors[label] = ["This field is required."]
+            errors[label] = [_("This field is required.")]
     choices = data.get("choices", [])
     if not isinstance(choices, list):
-        errors["choices"] = ["Choices must be a list of text values."]
+        errors["choices"] = [_("Choices must be a list of text values.")]
         choices = []
     position = data.get("position", 0)
     if not isinstance(position, int) or isinstance(position, bool) or position < 0:
-        errors["position"] = ["Position must be a whole number, 0 or more."]
+        errors["position"] = [_("Position must be a whole number, 0 or more.")]
     for flag in ("required", "is_active"):
         if flag in data and not isinstance(data[flag], bool):
-            errors[flag] = ["Must be true or false."]
+            errors[flag] = [_("Must be true or false.")]
     if data.get("kind") == FieldKind.CHOICE and (
         not isinstance(choices, list) or not choices or not all(isinstance(c, str) and c for c in choices)
     ):
-        errors["choices"] = ["A choice field needs a non-empty list of text choices."]
+        errors["choices"] = [_("A choice field needs a non-empty list of text choices.")]
     return errors
 
 
 def field_definition_create(*, actor: Actor, **data: Any) -> ClientFieldDefinition:
     unknown = [k for k in data if k not in FIELD_ATTRS]
-    errors = {k: ["Unknown attribute."] for k in unknown}
+    errors = {k: [_("Unknown attribute.")] for k in unknown}
     errors.update(field_definition_errors(data))
     if errors:
-        raise ValidationFailed("Invalid field definition.", errors=errors)
+        raise ValidationFailed(_("Invalid field definition."), errors=errors)
     if ClientFieldDefinition.objects.filter(client_type=data["client_type"], code=data["code"]).exists():
-        raise Conflict("This client type already has a field with this code.",
-                       errors={"code": ["Already used for this client type."]})
+        raise Conflict(_("This client type already has a field with this code."),
+                       errors={"code": [_("Already used for this client type.")]})
     try:
         with transaction.atomic():
             defn = ClientFieldDefinition.objects.create(**data)
             audit_record(actor=actor, action="client_field.create", object_type="client_field",
                          object_id=defn.pk, after=field_definition_state(defn))
     except IntegrityError as exc:
-        raise Conflict("This client type already has a field with this code.",
-                       errors={"code": ["Already used for this client type."]}) from exc
+        raise Conflict(_("This client type already has a field with this code."),
+                       errors={"code": [_("Already used for this client type.")]}) from exc
     return defn
 
 
 def field_definition_update(*, actor: Actor, definition: ClientFieldDefinition, **changes: Any) -> ClientFieldDefinition:
-    errors = {k: ["This attribute cannot be changed."] for k in changes if k not in FIELD_ATTRS or k in ("client_type", "code")}
+    errors = {k: [_("This attribute cannot be changed.")] for k in changes if k not in FIELD_ATTRS or k in ("client_type", "code")}
     merged = field_definition_state(definition) | changes
     errors.update(field_definition_errors(merged))
     if errors:
-        raise ValidationFailed("Invalid field definition.", errors=errors)
+        raise ValidationFailed(_("Invalid field definition."), errors=errors)
     with transaction.atomic():
         defn = ClientFieldDefinition.objects.select_for_update().get(pk=definition.pk)
         before = field_definition_state(defn)

@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.forms.models import model_to_dict
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from kopeck.audit.services import audit_record
 from kopeck.common import clock
@@ -40,16 +42,16 @@ def _credit_errors(changes: dict[str, Any]) -> dict[str, list[str]]:
     """The field errors of the credit-control defaults; normalises amounts to Decimal in place."""
     errors: dict[str, list[str]] = {}
     if "credit_mode" in changes and changes["credit_mode"] not in CreditMode.values:
-        errors["credit_mode"] = [f"Choose one of {', '.join(CreditMode.values)}."]
+        errors["credit_mode"] = [_("Choose one of %(choices)s.") % {"choices": ", ".join(CreditMode.values)}]
     for name in _AMOUNTS:
         if name in changes and changes[name] is not None:
             try:
                 value = Decimal(str(changes[name]))
             except InvalidOperation:
-                errors[name] = ["Give an amount, e.g. 1000.00, or null."]
+                errors[name] = [_("Give an amount, e.g. 1000.00, or null.")]
                 continue
             if not value.is_finite() or value < 0 or value >= 10**15 or value != value.quantize(Decimal("0.01")):
-                errors[name] = ["A non-negative amount with at most 2 decimal places."]
+                errors[name] = [_("A non-negative amount with at most 2 decimal places.")]
             else:
                 changes[name] = value
     for name, (low, high, nullable) in _DAYS.items():
@@ -58,7 +60,8 @@ def _credit_errors(changes: dict[str, Any]) -> dict[str, list[str]]:
             if value is None and nullable:
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                errors[name] = [f"A whole number of days from {low} to {high}" + (", or null." if nullable else ".")]
+                errors[name] = [(_("A whole number of days from %(low)d to %(high)d, or null.") if nullable
+                                 else _("A whole number of days from %(low)d to %(high)d.")) % {"low": low, "high": high}]
     if "promise_max_share" in changes:
         try:
             share = Decimal(str(changes["promise_max_share"]))
@@ -66,10 +69,10 @@ def _credit_errors(changes: dict[str, Any]) -> dict[str, list[str]]:
                 raise InvalidOperation
             changes["promise_max_share"] = share
         except InvalidOperation:
-            errors["promise_max_share"] = ["A percentage from 0 to 1000 with at most 2 decimal places."]
+            errors["promise_max_share"] = [_("A percentage from 0 to 1000 with at most 2 decimal places.")]
     for name in CREDIT_EDITABLE:
         if name.startswith("effect_") and name in changes and changes[name] not in BlockEffect.values:
-            errors[name] = [f"Choose one of {', '.join(BlockEffect.values)}."]
+            errors[name] = [_("Choose one of %(choices)s.") % {"choices": ", ".join(BlockEffect.values)}]
     return errors
 
 
@@ -78,18 +81,18 @@ def clean_addresses(value: object) -> tuple[str, list[str]]:
     if value is None:
         return "", []
     if not isinstance(value, str):
-        return "", ["Give e-mail addresses separated by commas."]
+        return "", [_("Give e-mail addresses separated by commas.")]
     addresses = [a for a in value.replace(";", ",").replace("\n", ",").split(",") if a.strip()]
     cleaned, errors = [], []
     for address in (a.strip() for a in addresses):
         try:
             validate_email(address)
         except DjangoValidationError:
-            errors.append(f"Not an e-mail address: {address!r}.")
+            errors.append(_("Not an e-mail address: %(address)r.") % {"address": address})
         cleaned.append(address)
     text = ", ".join(dict.fromkeys(cleaned))
     if len(text) > 1000:
-        errors.append("At most 1000 characters.")
+        errors.append(ngettext("At most %(count)d character.", "At most %(count)d characters.", 1000) % {"count": 1000})
     return text, errors
 
 
@@ -101,23 +104,23 @@ def billing_settings_update(*, actor: Actor, **changes: Any) -> BillingSettings:
     errors: dict[str, list[str]] = {}
     for name in changes:
         if name not in EDITABLE:
-            errors[name] = ["Unknown setting."]
+            errors[name] = [_("Unknown setting.")]
     if "time_zone" in changes:
         try:
             zone(str(changes["time_zone"]))
-        except CalendarError as exc:
-            errors["time_zone"] = [str(exc)]
+        except CalendarError:
+            errors["time_zone"] = [_("unknown time zone %(zone)r") % {"zone": str(changes["time_zone"])}]
     if "default_currency" in changes:
         try:
             changes["default_currency"] = Currency.of(str(changes["default_currency"])).code
-        except MoneyError as exc:
-            errors["default_currency"] = [str(exc)]
+        except MoneyError:
+            errors["default_currency"] = [_("unknown currency %(code)r") % {"code": str(changes["default_currency"])}]
     if "vat_regime" in changes and changes["vat_regime"] not in VatRegime.values:
-        errors["vat_regime"] = [f"Choose one of {', '.join(VatRegime.values)}."]
+        errors["vat_regime"] = [_("Choose one of %(choices)s.") % {"choices": ", ".join(VatRegime.values)}]
     if "prices_include_vat" in changes and not isinstance(changes["prices_include_vat"], bool):
-        errors["prices_include_vat"] = ["Must be true or false."]
+        errors["prices_include_vat"] = [_("Must be true or false.")]
     if "scheduled_run" in changes and changes["scheduled_run"] not in ScheduledRun.values:
-        errors["scheduled_run"] = [f"Choose one of {', '.join(ScheduledRun.values)}."]
+        errors["scheduled_run"] = [_("Choose one of %(choices)s.") % {"choices": ", ".join(ScheduledRun.values)}]
     if "auto_billing_time" in changes:
         value = changes["auto_billing_time"]
         if isinstance(value, str):
@@ -126,14 +129,14 @@ def billing_settings_update(*, actor: Actor, **changes: Any) -> BillingSettings:
             except ValueError:
                 value = None
         if not isinstance(value, dt.time):
-            errors["auto_billing_time"] = ["Give a time HH:MM (to turn the daily run off, set scheduled_run to off)."]
+            errors["auto_billing_time"] = [_("Give a time HH:MM (to turn the daily run off, set scheduled_run to off).")]
     if "run_report_to" in changes:
         changes["run_report_to"], problems = clean_addresses(changes["run_report_to"])
         if problems:
             errors["run_report_to"] = problems
     errors.update(_credit_errors(changes))
     if errors:
-        raise ValidationFailed("Invalid billing settings.", errors=errors)
+        raise ValidationFailed(_("Invalid billing settings."), errors=errors)
     with transaction.atomic():
         if not BillingSettings.objects.filter(pk=1).exists():
             billing_settings().save()
@@ -167,36 +170,37 @@ def _mail_errors(changes: dict[str, Any]) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     for name in changes:
         if name not in MAIL_EDITABLE:
-            errors[name] = ["Unknown setting."]
+            errors[name] = [_("Unknown setting.")]
     for name, limit in _MAIL_TEXT_LIMITS.items():
         if name not in changes:
             continue
         value = changes[name]
         if not isinstance(value, str):
-            errors[name] = ["Must be a string."]
+            errors[name] = [_("Must be a string.")]
             continue
         if name != "password":
             value = changes[name] = value.strip()
         if len(value) > limit:
-            errors[name] = [f"At most {limit} characters."]
+            errors[name] = [ngettext("At most %(count)d character.", "At most %(count)d characters.", limit)
+                           % {"count": limit}]
         elif any(c in value for c in "\r\n\0"):
-            errors[name] = ["Must be one line."]
+            errors[name] = [_("Must be one line.")]
     if "host" in changes and "host" not in errors and any(c.isspace() for c in changes["host"]):
-        errors["host"] = ["A host name or IP address, without spaces."]
+        errors["host"] = [_("A host name or IP address, without spaces.")]
     if "from_email" in changes and "from_email" not in errors and changes["from_email"]:
         try:
             validate_email(changes["from_email"])
         except DjangoValidationError:
-            errors["from_email"] = ["Enter a valid e-mail address."]
+            errors["from_email"] = [_("Enter a valid e-mail address.")]
     if "enabled" in changes and not isinstance(changes["enabled"], bool):
-        errors["enabled"] = ["Must be true or false."]
+        errors["enabled"] = [_("Must be true or false.")]
     for name, low, high in (("port", 1, 65535), ("timeout", 1, 600)):
         if name in changes:
             value = changes[name]
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                errors[name] = [f"A whole number from {low} to {high}."]
+                errors[name] = [_("A whole number from %(low)d to %(high)d.") % {"low": low, "high": high}]
     if "security" in changes and changes["security"] not in MailSecurity.values:
-        errors["security"] = [f"Choose one of {', '.join(MailSecurity.values)}."]
+        errors["security"] = [_("Choose one of %(choices)s.") % {"choices": ", ".join(MailSecurity.values)}]
     return errors
 
 
@@ -211,7 +215,7 @@ def mail_settings_validate(changes: dict[str, Any]) -> dict[str, list[str]]:
     if result["enabled"]:
         for name in ("host", "from_email"):
             if not result[name]:
-                errors[name] = ["Required when sending is enabled."]
+                errors[name] = [_("Required when sending is enabled.")]
     return errors
 
 
@@ -220,7 +224,7 @@ def mail_settings_update(*, actor: Actor, **changes: Any) -> MailSettings:
     records whether a password is set, never the password."""
     errors = mail_settings_validate(changes)
     if errors:
-        raise ValidationFailed("Invalid mail settings.", errors=errors)
+        raise ValidationFailed(_("Invalid mail settings."), errors=errors)
     with transaction.atomic():
         if not MailSettings.objects.filter(pk=1).exists():
             mail_settings().save()

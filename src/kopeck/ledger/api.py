@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -206,7 +207,7 @@ class ClientStatementView(KopeckAPIView):
         date_to = _date_param(request, "date_to", required=True)
         assert date_from is not None and date_to is not None
         if date_to < date_from:
-            raise ValidationFailed.field("date_to", "Must not be before date_from.")
+            raise ValidationFailed.field("date_to", _("Must not be before date_from."))
         st = selectors.client_statement(client, date_from=date_from, date_to=date_to,
                                         currency=currency_param(request.query_params))
         return Response({

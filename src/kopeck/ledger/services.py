@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection, transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from kopeck.audit.services import audit_insert_sql, audit_record, audit_record_many
 from kopeck.clients.models import Client
@@ -218,22 +220,23 @@ def ledger_charges_post_bulk(*, actor: Actor, charges: Sequence[BulkCharge]) -> 
         client = currencies.get(ch.client_id)
         try:
             if client is None:
-                raise ValueError(f"client {ch.client_id} does not exist")
+                raise ValueError(_("client %(id)s does not exist") % {"id": ch.client_id})
             if ch.currency != client.currency:
-                raise ValueError(f"the client's account is in {client.currency}")
+                raise ValueError(_("the client's account is in %(currency)s") % {"currency": client.currency})
             if not str(ch.reason).strip():
-                raise ValueError("a reason is required")
+                raise ValueError(_("a reason is required"))
             rate = rates.get(ch.vat_rate)
             if rate is None:
                 rate = rates[ch.vat_rate] = VatRate.parse(str(ch.vat_rate))
             money = Money(ch.amount, ch.currency)
             if abs(money.amount) >= 10**15:
-                raise ValueError("the amount is too large")
+                raise ValueError(_("the amount is too large"))
             entry = known[(ch.amount, ch.currency, ch.vat_rate)] = operation_entry(Operation.CHARGE, money,
                                                                                     vat_rate=rate)
             entries.append(entry)
         except (ValueError, LedgerError, MoneyError) as exc:
-            raise ValidationFailed(f"Charge {n} is invalid: {exc}", errors={f"charges.{n}": [str(exc)]}) from exc
+            raise ValidationFailed(_("Charge %(n)d is invalid: %(problem)s") % {"n": n, "problem": exc},
+                                   errors={f"charges.{n}": [str(exc)]}) from exc
     now = clock.now()
     client_accounts: dict[tuple[int, str], int] = {}
     by_currency: dict[str, set[int]] = {}
@@ -312,13 +315,14 @@ def ledger_credits_post_bulk(*, actor: Actor, credits: Sequence[BulkCredit]) -> 
             if cr.client_id is not None and currencies.get(cr.client_id) != cr.currency:
                 raise ValueError(f"client {cr.client_id} has no account in {cr.currency}")
             if not str(cr.reason).strip():
-                raise ValueError("a reason is required")
+                raise ValueError(_("a reason is required"))
             entry = known.get((cr.amount, cr.currency, op))
             if entry is None:
                 entry = known[(cr.amount, cr.currency, op)] = operation_entry(op, Money(cr.amount, cr.currency))
             entries.append(entry)
         except (ValueError, LedgerError, MoneyError) as exc:
-            raise ValidationFailed(f"Credit {n} is invalid: {exc}", errors={f"credits.{n}": [str(exc)]}) from exc
+            raise ValidationFailed(_("Credit %(n)d is invalid: %(problem)s") % {"n": n, "problem": exc},
+                                   errors={f"credits.{n}": [str(exc)]}) from exc
     now = clock.now()
     client_accounts: dict[tuple[int, str], int] = {}
     by_currency: dict[str, set[int]] = {}
@@ -388,36 +392,43 @@ def ledger_operation_post(
             raise ValueError
     except ValueError:
         op = None
-        errors["operation"] = [f"Choose one of: {', '.join(o for o in Operation if o not in INTERNAL_OPERATIONS)}."]
+        errors["operation"] = [_("Choose one of: %(choices)s.")
+                               % {"choices": ", ".join(o for o in Operation if o not in INTERNAL_OPERATIONS)}]
     currency_code = (currency or client.currency).upper()
     money: Money | None = None
     try:
         Currency.of(currency_code)
         if currency_code != client.currency:
-            errors["currency"] = [f"The client's account is in {client.currency}."]
+            errors["currency"] = [_("The client's account is in %(currency)s.") % {"currency": client.currency}]
         money = Money(amount, currency_code)
         if not money.is_positive():
-            errors["amount"] = ["The amount must be greater than zero."]
+            errors["amount"] = [_("The amount must be greater than zero.")]
         elif not money.is_rounded():
-            errors["amount"] = [f"{currency_code} allows {money.currency.minor_units} decimal places."]
+            errors["amount"] = [ngettext("%(currency)s allows %(places)d decimal place.",
+                                         "%(currency)s allows %(places)d decimal places.", money.currency.minor_units)
+                                % {"currency": currency_code, "places": money.currency.minor_units}]
         elif abs(money.amount) >= 10**15:
-            errors["amount"] = ["The amount is too large."]
+            errors["amount"] = [_("The amount is too large.")]
     except MoneyError as exc:
-        errors.setdefault("currency" if "currency" in str(exc) else "amount", [str(exc)])
+        if "currency" in str(exc):
+            errors.setdefault("currency", [_("unknown currency %(code)r") % {"code": currency_code}])
+        else:
+            errors.setdefault("amount", [_("Give the amount as a decimal number.")])
     if not str(reason or "").strip():
-        errors["reason"] = ["A reason is required."]
+        errors["reason"] = [_("A reason is required.")]
     rate: VatRate | None = None
     if vat_rate not in (None, ""):
         try:
             rate = VatRate.parse(str(vat_rate))
-        except ValueError as exc:
-            errors["vat_rate"] = [str(exc)]
+        except ValueError:
+            errors["vat_rate"] = [_("unknown VAT rate %(rate)r; use one of %(choices)s")
+                                  % {"rate": str(vat_rate), "choices": ", ".join(r.value for r in VatRate)}]
         if op is not None and op not in (Operation.CHARGE, Operation.ONE_OFF_CHARGE):
-            errors["vat_rate"] = ["A VAT rate applies to charges only."]
+            errors["vat_rate"] = [_("A VAT rate applies to charges only.")]
     if via_gateway and op is not None and op not in (Operation.PAYMENT, Operation.REFUND):
-        errors["via_gateway"] = ["Only a payment or a refund can go through a gateway."]
+        errors["via_gateway"] = [_("Only a payment or a refund can go through a gateway.")]
     if errors:
-        raise ValidationFailed("The operation is invalid.", errors=errors)
+        raise ValidationFailed(_("The operation is invalid."), errors=errors)
     assert op is not None and money is not None
     if op in (Operation.CHARGE, Operation.ONE_OFF_CHARGE) and rate is None:
         from kopeck.configuration.selectors import vat_policy
@@ -443,9 +454,9 @@ def ledger_suspense_post(
     ``amount`` is positive and in whole minor units (the caller validated it)."""
     op = Operation(operation)
     if op not in SUSPENSE_OPERATIONS:
-        raise ValidationFailed.field("operation", "Choose suspense_receipt or suspense_return.")
+        raise ValidationFailed.field("operation", _("Choose suspense_receipt or suspense_return."))
     if not str(reason or "").strip():
-        raise ValidationFailed.field("reason", "A reason is required.")
+        raise ValidationFailed.field("reason", _("A reason is required."))
     try:
         entry = operation_entry(op, amount, via_gateway=via_gateway)
     except (LedgerError, MoneyError) as exc:
@@ -459,21 +470,21 @@ def ledger_transaction_reverse(*, actor: Actor, transaction_id: int, reason: str
     """Post the exact opposite of a transaction. A transaction is reversed at most once, and a
     reversal is not itself reversed (post the operation again instead)."""
     if not str(reason or "").strip():
-        raise ValidationFailed.field("reason", "A reason is required.")
+        raise ValidationFailed.field("reason", _("A reason is required."))
     original = JournalTransaction.objects.filter(pk=transaction_id).select_related("client").first()
     if original is None:
-        raise NotFound(f"Transaction {transaction_id} does not exist.")
+        raise NotFound(_("Transaction %(id)s does not exist.") % {"id": transaction_id})
     if original.operation == Operation.REVERSAL:
-        raise Conflict("A reversal cannot be reversed; post the operation again instead.")
+        raise Conflict(_("A reversal cannot be reversed; post the operation again instead."))
     if original.client is None and original.operation not in SUSPENSE_OPERATIONS:
-        raise Conflict("Only client-account transactions can be reversed here.")
+        raise Conflict(_("Only client-account transactions can be reversed here."))
     with transaction.atomic():
         if original.client is not None:
             _client_account_locked(original.client, original.currency)
         else:  # a suspense-account transaction: its row stands for the lock (one reversal at a time)
             JournalTransaction.objects.select_for_update().filter(pk=original.pk).first()
         if JournalTransaction.objects.filter(reverses=original).exists():
-            raise Conflict(f"Transaction {original.pk} has already been reversed.")
+            raise Conflict(_("Transaction %(id)s has already been reversed.") % {"id": original.pk})
         postings = list(original.postings.select_related("account"))
         legs = reversal_legs([Leg(AccountRole(p.account.role), from_minor(p.amount_minor, p.currency))
                               for p in postings])

@@ -9,6 +9,7 @@ import secrets
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from kopeck.audit.services import audit_record
 from kopeck.common import clock
@@ -69,12 +70,13 @@ def operator_grant_problems(*, editor: Operator, role: str, superuser: bool,
         return {}
     errors: dict[str, list[str]] = {}
     if superuser:
-        errors["is_superuser"] = ["Only a superuser may make a superuser."]
+        errors["is_superuser"] = [_("Only a superuser may make a superuser.")]
     if target is not None and target.is_superuser:
-        errors["username"] = ["Only a superuser may change a superuser."]
+        errors["username"] = [_("Only a superuser may change a superuser.")]
     beyond = role_beyond(editor, role)
     if beyond:
-        errors["role"] = [f"This role has access you do not have yourself: {', '.join(sorted(beyond))}."]
+        errors["role"] = [_("This role has access you do not have yourself: %(scopes)s.")
+                          % {"scopes": ", ".join(sorted(beyond))}]
     return errors
 
 
@@ -94,17 +96,17 @@ def api_key_create(
         raise ValueError("api_key_create: an operator or a key creating a key must be given as grantor")
     errors: dict[str, list[str]] = {}
     if not name.strip():
-        errors["name"] = ["Name is required."]
+        errors["name"] = [_("Name is required.")]
     if not scopes:
-        errors["scopes"] = ["At least one scope is required."]
+        errors["scopes"] = [_("At least one scope is required.")]
     elif unknown := validate_scopes(scopes):
-        errors["scopes"] = [f"Unknown scope: {s}" for s in unknown]
+        errors["scopes"] = [_("Unknown scope: %(scope)s") % {"scope": s} for s in unknown]
     elif grantor is not None and (beyond := scopes_beyond(grantor, scopes)):
-        errors["scopes"] = [f"You cannot grant a scope you do not hold: {s}" for s in beyond]
+        errors["scopes"] = [_("You cannot grant a scope you do not hold: %(scope)s") % {"scope": s} for s in beyond]
     if expires_at is not None and expires_at <= clock.now():
-        errors["expires_at"] = ["Expiry must be in the future."]
+        errors["expires_at"] = [_("Expiry must be in the future.")]
     if errors:
-        raise ValidationFailed("Invalid API key.", errors=errors)
+        raise ValidationFailed(_("Invalid API key."), errors=errors)
     prefix = secrets.token_hex(4)
     secret = secrets.token_urlsafe(32)
     with transaction.atomic():
@@ -119,11 +121,11 @@ def api_key_create(
 
 def api_key_revoke(*, key: ApiKey, actor: Actor) -> ApiKey:
     if actor.kind == ActorKind.API_KEY and actor.id == str(key.pk):
-        raise Conflict("A key cannot revoke itself; revoke it with another key or in the back office.")
+        raise Conflict(_("A key cannot revoke itself; revoke it with another key or in the back office."))
     with transaction.atomic():
         key = ApiKey.objects.select_for_update().get(pk=key.pk)
         if key.revoked_at is not None:
-            raise Conflict("This API key is already revoked.")
+            raise Conflict(_("This API key is already revoked."))
         before = api_key_state(key)
         key.revoked_at = clock.now()
         key.save(update_fields=["revoked_at"])
@@ -164,14 +166,14 @@ def operator_create(
 ) -> Operator:
     """Create an operator; ``editor`` (None: the system) may grant only what it holds."""
     if role not in Role.values:
-        raise ValidationFailed.field("role", f"Unknown role {role!r}.")
+        raise ValidationFailed.field("role", _("Unknown role %(role)r.") % {"role": role})
     if editor is None and actor.kind != ActorKind.SYSTEM:
         raise ValueError("operator_create: the operator creating one must be given as editor")
     if editor is not None and (problems := operator_grant_problems(editor=editor, role=role, superuser=superuser)):
-        raise ValidationFailed("You cannot grant more access than you have.", errors=problems)
+        raise ValidationFailed(_("You cannot grant more access than you have."), errors=problems)
     with transaction.atomic():
         if Operator.objects.filter(username=username).exists():
-            raise Conflict(f"Operator {username!r} already exists.")
+            raise Conflict(_("Operator %(username)r already exists.") % {"username": username})
         op = Operator(username=username, email=email, role=role, is_staff=True, is_superuser=superuser,
                       date_joined=clock.now())
         op.set_password(password)

@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from kopeck.audit.services import audit_record
 from kopeck.common import clock
@@ -100,20 +101,20 @@ def outbox_enqueue(
             "belongs to, so that the message commits or rolls back with it.")
     errors: dict[str, list[str]] = {}
     if not isinstance(topic, str) or not topic.strip() or len(topic) > 100:
-        errors["topic"] = ["Give a non-empty topic of at most 100 characters."]
+        errors["topic"] = [_("Give a non-empty topic of at most 100 characters.")]
     if not isinstance(payload, dict):
-        errors["payload"] = ["Must be a JSON object (a dict)."]
+        errors["payload"] = [_("Must be a JSON object (a dict).")]
     else:
         try:
             json.dumps(payload, allow_nan=False)
         except (TypeError, ValueError) as exc:
-            errors["payload"] = [f"Must be JSON-serialisable: {exc}"]
+            errors["payload"] = [_("Must be JSON-serialisable: %(problem)s") % {"problem": exc}]
     if key is not None and (not isinstance(key, str) or not key.strip() or len(key) > 255):
-        errors["key"] = ["Give a non-empty key of at most 255 characters, or none."]
+        errors["key"] = [_("Give a non-empty key of at most 255 characters, or none.")]
     if available_at is not None and (not isinstance(available_at, dt.datetime) or available_at.utcoffset() is None):
-        errors["available_at"] = ["Must be a timezone-aware datetime."]
+        errors["available_at"] = [_("Must be a timezone-aware datetime.")]
     if errors:
-        raise ValidationFailed("Invalid outbox message.", errors=errors)
+        raise ValidationFailed(_("Invalid outbox message."), errors=errors)
 
     if key is not None:
         existing = OutboxMessage.objects.filter(key=key).first()
@@ -147,8 +148,9 @@ def outbox_enqueue_many(*, messages: list[tuple[str, dict[str, Any], str]], new:
         return {}
     for topic, payload, key in messages:
         if not topic or len(topic) > 100 or not isinstance(payload, dict) or not key or len(key) > 255:
-            raise ValidationFailed("Invalid outbox message.", errors={"messages": [f"Invalid message {key!r}."]})
-    keys = [key for _, _, key in messages]
+            raise ValidationFailed(_("Invalid outbox message."),
+                                   errors={"messages": [_("Invalid message %(key)r.") % {"key": key}]})
+    keys = [key for *_rest, key in messages]
     ids: dict[str, int] = {}
     for start in range(0, 0 if new else len(keys), 5000):
         for found, pk in OutboxMessage.objects.filter(key__in=keys[start:start + 5000]).values_list("key", "pk"):
@@ -236,7 +238,7 @@ def outbox_deliver(*, limit: int = 100) -> dict[str, int]:
     transaction of ours, then mark it delivered — or record the error and schedule the next attempt
     (``dead`` after the last one). Returns the counts ``{"delivered", "failed", "dead"}``."""
     if not isinstance(limit, int) or limit < 1:
-        raise ValidationFailed.field("limit", "Must be a positive integer.")
+        raise ValidationFailed.field("limit", _("Must be a positive integer."))
     autodiscover()
     counts = {"delivered": 0, "failed": 0, "dead": 0}
     for message in _claim(limit):
@@ -274,14 +276,14 @@ def outbox_requeue(*, actor: Actor, message: OutboxMessage) -> OutboxMessage:
     with transaction.atomic():
         obj = OutboxMessage.objects.select_for_update().filter(pk=message.pk).first()
         if obj is None:
-            raise NotFound(f"Outbox message {message.pk} does not exist.")
+            raise NotFound(_("Outbox message %(id)s does not exist.") % {"id": message.pk})
         now = clock.now()
         if obj.status == MessageStatus.DELIVERED:
-            raise Conflict(f"Outbox message {obj.pk} was already delivered.")
+            raise Conflict(_("Outbox message %(id)s was already delivered.") % {"id": obj.pk})
         if obj.status == MessageStatus.PENDING and obj.attempts == 0 and not obj.last_error:
-            raise Conflict(f"Outbox message {obj.pk} has not failed; it is delivered when due.")
+            raise Conflict(_("Outbox message %(id)s has not failed; it is delivered when due.") % {"id": obj.pk})
         if obj.locked_until is not None and obj.locked_until > now:
-            raise Conflict(f"Outbox message {obj.pk} is being delivered right now; try again later.")
+            raise Conflict(_("Outbox message %(id)s is being delivered right now; try again later.") % {"id": obj.pk})
         before = _state(obj)
         obj.status = MessageStatus.PENDING
         obj.attempts = 0

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Count, F, QuerySet
+from django.utils.translation import gettext as _
 
 from kopeck.audit.services import audit_record
 from kopeck.billing.models import BillingRun, ChunkPhase, ItemStatus, RunChunk, RunItem, RunMode, RunStatus
@@ -88,8 +89,9 @@ def _start(actor: Actor, run: BillingRun) -> BillingRun:
     if run.status in (RunStatus.COMPLETED, RunStatus.AWAITING_CONFIRMATION):
         return run
     if run.status not in (RunStatus.PENDING, RunStatus.COMPUTING, RunStatus.APPLYING, RunStatus.FAILED):
-        raise Conflict(f"A run in status {run.status!r} cannot be executed.",
-                       errors={"status": [f"Not allowed in {run.status}."]})
+        status = {"status": run.status, "label": run.get_status_display()}
+        raise Conflict(_("A run in status %(status)r cannot be executed.") % status,
+                       errors={"status": [_("Not allowed in %(status)s.") % status]})
     phase = _phase(run)
     if not RunChunk.objects.filter(run=run, phase=phase).exists():
         # the chunks' queries are planned from the statistics: refresh them where a bulk load left
@@ -381,8 +383,9 @@ def billing_run_retry_errors(*, actor: Actor, run: BillingRun) -> BillingRun:
     compute and post them (a run that posted); the summary is recomputed."""
     run = BillingRun.objects.get(pk=run.pk)
     if run.status not in (RunStatus.COMPLETED, RunStatus.AWAITING_CONFIRMATION):
-        raise Conflict("Only a completed run's errors (or a run awaiting confirmation) can be retried.",
-                       errors={"status": [f"Is {run.status}."]})
+        raise Conflict(_("Only a completed run's errors (or a run awaiting confirmation) can be retried."),
+                       errors={"status": [_("Is %(status)s.") % {"status": run.status,
+                                                                  "label": run.get_status_display()}]})
     posting = run.status == RunStatus.COMPLETED and run.mode != RunMode.SANDBOX
     policy = vat_policy()
     errored = list(RunItem.objects.filter(run=run, status=ItemStatus.ERROR).order_by("subscription_id")

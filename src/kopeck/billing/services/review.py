@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from kopeck.audit.services import audit_record
 from kopeck.billing.models import BillingRun, ItemStatus, RunItem, RunStatus
@@ -25,15 +26,16 @@ from kopeck.subscriptions.batch import LineKey, line_key, subscriptions_bill_bat
 def _awaiting(run: BillingRun) -> BillingRun:
     run = BillingRun.objects.get(pk=run.pk)
     if run.status != RunStatus.AWAITING_CONFIRMATION:
-        raise Conflict(f"The run is {run.status}, not awaiting confirmation.",
-                       errors={"status": [f"Is {run.status}."]})
+        status = {"status": run.status, "label": run.get_status_display()}
+        raise Conflict(_("The run is %(status)s, not awaiting confirmation.") % status,
+                       errors={"status": [_("Is %(status)s.") % status]})
     return run
 
 
 def _set_excluded(actor: Actor, run: BillingRun, client: Any, item: Any, line: Any, excluded: bool) -> BillingRun:
     run = _awaiting(run)
     if sum(x is not None for x in (client, item)) != 1:
-        raise ValidationFailed("Give a client or an item.", errors={"client": ["Give a client or an item."]})
+        raise ValidationFailed(_("Give a client or an item."), errors={"client": [_("Give a client or an item.")]})
     qs = RunItem.objects.filter(run=run)
     if client is not None:
         qs = qs.filter(client_id=getattr(client, "pk", client))
@@ -42,11 +44,12 @@ def _set_excluded(actor: Actor, run: BillingRun, client: Any, item: Any, line: A
         qs = qs.filter(pk=getattr(item, "pk", item))
         field = "item"
     if not qs.exists():
-        raise ValidationFailed(f"No such {field} in the run.", errors={field: ["Not in this run."]})
+        raise ValidationFailed(_("No such client in the run.") if field == "client" else _("No such item in the run."),
+                               errors={field: [_("Not in this run.")]})
     with transaction.atomic():
         if line is not None:
             if client is not None:
-                raise ValidationFailed("A line is chosen within an item.", errors={"line": ["Give an item."]})
+                raise ValidationFailed(_("A line is chosen within an item."), errors={"line": [_("Give an item.")]})
             target = qs.select_for_update().get()
             key = _clean_line(target, line)
             keys = [k for k in ((str(c), str(d)) for c, d in target.excluded_lines) if k != key]
@@ -70,11 +73,12 @@ def _clean_line(item: RunItem, line: Any) -> LineKey:
     elif isinstance(line, (list, tuple)) and len(line) == 2:
         key = (str(line[0]), str(line[1]))
     else:
-        raise ValidationFailed("Give the line as {component, period_start}.",
-                               errors={"line": ["Give component and period_start."]})
+        raise ValidationFailed(_("Give the line as {component, period_start}."),
+                               errors={"line": [_("Give component and period_start.")]})
     if key not in {line_key(ln) for ln in item.items if ln.get("kind") != "credit"}:
-        raise ValidationFailed("The item has no such line.",
-                               errors={"line": [f"No line {key[0]} from {key[1]} in this item."]})
+        raise ValidationFailed(_("The item has no such line."),
+                               errors={"line": [_("No line %(component)s from %(start)s in this item.")
+                                                % {"component": key[0], "start": key[1]}]})
     return key
 
 
@@ -137,7 +141,7 @@ def _confirm(actor: Actor, run: BillingRun, fingerprint: str) -> BillingRun:
     updated = BillingRun.objects.filter(pk=run.pk, status=RunStatus.AWAITING_CONFIRMATION).update(
         status=RunStatus.APPLYING, decided_by=str(actor)[:200], decided_at=clock.now())
     if not updated:  # confirmed or rejected concurrently
-        raise Conflict("The run is no longer awaiting confirmation.", errors={"status": ["Changed."]})
+        raise Conflict(_("The run is no longer awaiting confirmation."), errors={"status": [_("Changed.")]})
     run.refresh_from_db()
     audit_record(actor=actor, action="billing_run.confirm", object_type="billing_run", object_id=run.pk,
                  before=None, after={"fingerprint": fingerprint})
@@ -150,7 +154,7 @@ def billing_run_reject(*, actor: Actor, run: BillingRun) -> BillingRun:
     updated = BillingRun.objects.filter(pk=run.pk, status=RunStatus.AWAITING_CONFIRMATION).update(
         status=RunStatus.REJECTED, decided_by=str(actor)[:200], decided_at=clock.now(), finished_at=clock.now())
     if not updated:
-        raise Conflict("The run is no longer awaiting confirmation.", errors={"status": ["Changed."]})
+        raise Conflict(_("The run is no longer awaiting confirmation."), errors={"status": [_("Changed.")]})
     run.refresh_from_db()
     audit_record(actor=actor, action="billing_run.reject", object_type="billing_run", object_id=run.pk,
                  before=None, after={"status": run.status})

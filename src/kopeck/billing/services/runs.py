@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from kopeck.audit.services import audit_record
 from kopeck.billing.models import BillingRun, RunMode, RunStatus
@@ -41,29 +42,30 @@ def _clean_scope(scope: Any, errors: dict[str, list[str]]) -> dict[str, list[Any
     if scope is None:
         scope = {}
     if not isinstance(scope, Mapping):
-        errors["scope"] = ["Give an object with clients, plans and/or tags (empty: all)."]
+        errors["scope"] = [_("Give an object with clients, plans and/or tags (empty: all).")]
         return {}
     unknown = sorted(str(k) for k in scope if k not in SCOPE_KEYS)
     if unknown:
-        errors["scope"] = [f"Unknown keys: {', '.join(unknown)} (allowed: {', '.join(SCOPE_KEYS)})."]
+        errors["scope"] = [_("Unknown keys: %(keys)s (allowed: %(allowed)s).")
+                           % {"keys": ", ".join(unknown), "allowed": ", ".join(SCOPE_KEYS)}]
     clean: dict[str, list[Any]] = {}
     for key in SCOPE_KEYS:
         values = scope.get(key) or []
         if not isinstance(values, (list, tuple)):
-            errors[f"scope.{key}"] = ["Must be a list."]
+            errors[f"scope.{key}"] = [_("Must be a list.")]
             continue
         if key == "clients":
             if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-                errors["scope.clients"] = ["Give client ids (integers)."]
+                errors["scope.clients"] = [_("Give client ids (integers).")]
                 continue
             ids = sorted(set(values))
             missing = sorted(set(ids) - set(Client.objects.filter(pk__in=ids).values_list("pk", flat=True)))
             if missing:
-                errors["scope.clients"] = [f"Unknown clients: {', '.join(map(str, missing))}."]
+                errors["scope.clients"] = [_("Unknown clients: %(ids)s.") % {"ids": ", ".join(map(str, missing))}]
             clean[key] = ids
         else:
             if not all(isinstance(v, str) and v.strip() for v in values):
-                errors[f"scope.{key}"] = ["Give non-empty names."]
+                errors[f"scope.{key}"] = [_("Give non-empty names.")]
                 continue
             names = sorted({v.strip() for v in values})
             model: type[Plan] | type[Tag] = Plan if key == "plans" else Tag
@@ -71,7 +73,8 @@ def _clean_scope(scope: Any, errors: dict[str, list[str]]) -> dict[str, list[Any
             known = set(model.objects.filter(**{f"{field}__in": names}).values_list(field, flat=True))
             missing_names = [n for n in names if n not in known]
             if missing_names:
-                errors[f"scope.{key}"] = [f"Unknown {key}: {', '.join(missing_names)}."]
+                unknown_names = _("Unknown plans: %(names)s.") if key == "plans" else _("Unknown tags: %(names)s.")
+                errors[f"scope.{key}"] = [unknown_names % {"names": ", ".join(missing_names)}]
             clean[key] = names
     return {k: v for k, v in clean.items() if v}
 
@@ -106,17 +109,17 @@ def billing_run_create(*, actor: Actor, billing_date: Any, mode: str = RunMode.S
         try:
             billing_date = dt.date.fromisoformat(billing_date)
         except ValueError:
-            errors["billing_date"] = ["Give a date YYYY-MM-DD."]
+            errors["billing_date"] = [_("Give a date YYYY-MM-DD.")]
     if "billing_date" not in errors:
         if isinstance(billing_date, dt.datetime) or not isinstance(billing_date, dt.date):
-            errors["billing_date"] = ["Give a date YYYY-MM-DD."]
+            errors["billing_date"] = [_("Give a date YYYY-MM-DD.")]
         elif billing_date > (today := provider_today()):
-            errors["billing_date"] = [f"Cannot bill ahead of today ({today.isoformat()})."]
+            errors["billing_date"] = [_("Cannot bill ahead of today (%(today)s).") % {"today": today.isoformat()}]
     if mode not in RunMode.values:
-        errors["mode"] = [f"Unknown mode {mode!r} (one of {', '.join(RunMode.values)})."]
+        errors["mode"] = [_("Unknown mode %(mode)r (one of %(choices)s).") % {"mode": mode, "choices": ", ".join(RunMode.values)}]
     clean = _clean_scope(scope, errors)
     if errors:
-        raise ValidationFailed("The billing run is invalid.", errors=errors)
+        raise ValidationFailed(_("The billing run is invalid."), errors=errors)
     with transaction.atomic():
         run = BillingRun.objects.create(billing_date=billing_date, mode=mode, scope=clean,
                                         status=RunStatus.PENDING, created_by=str(actor)[:200],

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from kopeck.catalog.models import Plan, PlanVersion
 from kopeck.catalog.selectors import version_plan_spec
@@ -99,13 +100,32 @@ class Step:
 
 def _check_preview(preview: object) -> None:
     if not isinstance(preview, bool):
-        raise ValidationFailed.field("preview", "Must be true or false.")
+        raise ValidationFailed.field("preview", _("Must be true or false."))
+
+
+def _refusal(action: str) -> str:
+    """The refusal of ``action`` in a status that does not allow it, in the active language."""
+    return {
+        "change the plan of": _("Cannot change the plan of a subscription in status %(status)r (allowed: %(allowed)s)."),
+        "change the quantity of": _(
+            "Cannot change the quantity of a subscription in status %(status)r (allowed: %(allowed)s)."),
+        "cancel": _("Cannot cancel a subscription in status %(status)r (allowed: %(allowed)s)."),
+        "cancel at period end": _(
+            "Cannot cancel at period end a subscription in status %(status)r (allowed: %(allowed)s)."),
+        "undo the cancellation of": _(
+            "Cannot undo the cancellation of a subscription in status %(status)r (allowed: %(allowed)s)."),
+        "change the billing day of": _(
+            "Cannot change the billing day of a subscription in status %(status)r (allowed: %(allowed)s)."),
+        "suspend": _("Cannot suspend a subscription in status %(status)r (allowed: %(allowed)s)."),
+        "resume": _("Cannot resume a subscription in status %(status)r (allowed: %(allowed)s)."),
+    }[action]
 
 
 def _require_status(sub: Subscription, allowed: tuple[str, ...], action: str) -> None:
     if sub.status not in allowed:
-        raise Conflict(f"Cannot {action} a subscription in status {sub.status!r} "
-                       f"(allowed: {', '.join(allowed)}).", errors={"status": [f"Not allowed in {sub.status}."]})
+        status = {"status": sub.status, "label": sub.get_status_display(), "allowed": ", ".join(allowed),
+                  "allowed_labels": ", ".join(f"«{SubscriptionStatus(s).label}»" for s in allowed)}
+        raise Conflict(_refusal(action) % status, errors={"status": [_("Not allowed in %(status)s.") % status]})
 
 
 def _replay(sub: Subscription, key: str | None, family: str) -> ActionResult | None:
@@ -117,8 +137,9 @@ def _replay(sub: Subscription, key: str | None, family: str) -> ActionResult | N
     if entry is None:
         return None
     if entry.data.get("action_family") != family:
-        raise Conflict(f"The idempotency key {key!r} was used for another action ({entry.data.get('action_family')}).",
-                       errors={"idempotency_key": ["Already used for another action."]})
+        raise Conflict(_("The idempotency key %(key)r was used for another action (%(action)s).")
+                       % {"key": key, "action": entry.data.get("action_family")},
+                       errors={"idempotency_key": [_("Already used for another action.")]})
     return ActionResult.from_dict(entry.data["result"])
 
 
@@ -215,23 +236,23 @@ def _plan_change_plan(sub: Subscription, plan: Plan | str | None, version: PlanV
                       quantity: int | None, timing: str, on: dt.date) -> tuple[PlanVersion, int, ChangeKind, str]:
     errors: Errors = {}
     if timing not in ("default", "immediate", "period_end"):
-        errors["timing"] = ["Choose one of: default, immediate, period_end."]
+        errors["timing"] = [_("Choose one of: default, immediate, period_end.")]
     _plan, found = resolve_version(plan, version, on, errors)
     qty = sub.quantity if quantity is None else check_quantity(quantity, errors)
     spec = version_plan_spec(found) if found is not None else None
     if spec is not None and sub.currency not in spec.currencies:
-        errors["currency"] = [f"The new plan has no price in {sub.currency}; it is priced in "
-                              f"{', '.join(spec.currencies)}."]
+        errors["currency"] = [_("The new plan has no price in %(currency)s; it is priced in %(currencies)s.")
+                              % {"currency": sub.currency, "currencies": ", ".join(spec.currencies)}]
     if found is not None and spec is not None and "currency" not in errors:
         try:
             subscription_terms(sub, spec, product=found.plan.product)
         except TermsError as exc:
             errors[exc.field] = [exc.message]
     if errors or found is None or spec is None:
-        raise ValidationFailed("The plan change is invalid.", errors=errors or {"plan": ["Invalid plan."]})
+        raise ValidationFailed(_("The plan change is invalid."), errors=errors or {"plan": ["Invalid plan."]})
     if found.pk == sub.plan_version_id and qty == sub.quantity:
-        raise Conflict("The subscription is already on this plan version and quantity.",
-                       errors={"plan": ["Nothing to change."]})
+        raise Conflict(_("The subscription is already on this plan version and quantity."),
+                       errors={"plan": [_("Nothing to change.")]})
     kind = classify_change(subscription_terms(sub), subscription_terms(sub, spec, product=found.plan.product).with_(quantity=qty))
     when = timing if timing != "default" else ("period_end" if kind == ChangeKind.DOWNGRADE else "immediate")
     return found, qty, kind, when
@@ -286,11 +307,11 @@ def subscription_change_quantity(*, actor: Actor, subscription: Subscription, qu
     errors: Errors = {}
     qty = check_quantity(quantity, errors)
     if errors:
-        raise ValidationFailed("The quantity is invalid.", errors=errors)
+        raise ValidationFailed(_("The quantity is invalid."), errors=errors)
 
     def check(sub: Subscription) -> None:
         if qty == sub.quantity:
-            raise Conflict(f"The quantity is already {qty}.", errors={"quantity": ["Nothing to change."]})
+            raise Conflict(_("The quantity is already %(quantity)s.") % {"quantity": qty}, errors={"quantity": [_("Nothing to change.")]})
 
     def step(sub: Subscription, on: dt.date) -> Step:
         old = subscription_terms(sub)
@@ -316,7 +337,7 @@ def subscription_cancel(*, actor: Actor, subscription: Subscription, at_period_e
     immediately (settle what is due, credit the unused prepaid days, end the subscription)."""
     _check_preview(preview)
     if not isinstance(at_period_end, bool):
-        raise ValidationFailed.field("at_period_end", "Must be true or false.")
+        raise ValidationFailed.field("at_period_end", _("Must be true or false."))
     allowed = (*RUNNING, SubscriptionStatus.SUSPENDED) if at_period_end else (
         *RUNNING, SubscriptionStatus.SUSPENDED, SubscriptionStatus.CANCELLING, SubscriptionStatus.PENDING)
 
@@ -382,13 +403,13 @@ def subscription_change_billing_day(*, actor: Actor, subscription: Subscription,
     now): the bridge from then to the first date on the new day is prorated."""
     _check_preview(preview)
     if isinstance(billing_day, bool) or not isinstance(billing_day, int) or not 1 <= billing_day <= 31:
-        raise ValidationFailed.field("billing_day", "Give a billing day 1..31.")
+        raise ValidationFailed.field("billing_day", _("Give a billing day 1..31."))
 
     def check(sub: Subscription) -> None:
         if not subscription_terms(sub).plan.interval.is_month_based:
-            raise ValidationFailed.field("billing_day", "The billing day applies to month-based periods only.")
+            raise ValidationFailed.field("billing_day", _("The billing day applies to month-based periods only."))
         if sub.anchor_kind == AnchorKind.CALENDAR and sub.billing_day == billing_day:
-            raise Conflict(f"The billing day is already {billing_day}.", errors={"billing_day": ["Nothing to change."]})
+            raise Conflict(_("The billing day is already %(day)s.") % {"day": billing_day}, errors={"billing_day": [_("Nothing to change.")]})
 
     def step(sub: Subscription, on: dt.date) -> Step:
         old = subscription_terms(sub)
@@ -424,7 +445,7 @@ def subscription_suspend(*, actor: Actor, subscription: Subscription, billing_co
     cancellation) until :func:`subscription_resume`."""
     _check_preview(preview)
     if not isinstance(billing_continues, bool):
-        raise ValidationFailed.field("billing_continues", "Must be true or false.")
+        raise ValidationFailed.field("billing_continues", _("Must be true or false."))
 
     def step(sub: Subscription, on: dt.date) -> Step:
         quote = Quote(on, sub.currency) if billing_continues else quote_close(

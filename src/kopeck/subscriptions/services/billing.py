@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from kopeck.common import clock
 from kopeck.common.actor import Actor
@@ -114,9 +115,9 @@ def subscription_bill_due(*, actor: Actor, subscription: Subscription, on: dt.da
     today = provider_today()
     day = today_or(on)
     if isinstance(day, dt.datetime) or not isinstance(day, dt.date):
-        raise ValidationFailed.field("on", "Must be a date.")
+        raise ValidationFailed.field("on", _("Must be a date."))
     if day > today:
-        raise ValidationFailed.field("on", f"Cannot bill ahead of today ({today.isoformat()}).")
+        raise ValidationFailed.field("on", _("Cannot bill ahead of today (%(today)s).") % {"today": today.isoformat()})
     if preview:
         sub = fresh(subscription)
         if subscriptions_changing([sub], {sub.pk: subscription_terms(sub)}, day):

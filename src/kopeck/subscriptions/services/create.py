@@ -8,6 +8,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from kopeck.catalog.models import Plan, PlanVersion, VersionStatus
 from kopeck.catalog.selectors import plan_version_in_force, version_plan_spec
@@ -30,22 +32,23 @@ def resolve_version(plan: Plan | str | None, version: PlanVersion | None, on: dt
                      errors: Errors) -> tuple[Plan | None, PlanVersion | None]:
     if version is not None:
         if version.status != VersionStatus.PUBLISHED:
-            errors["plan_version"] = ["Only a published version can be subscribed to."]
+            errors["plan_version"] = [_("Only a published version can be subscribed to.")]
             return None, None
         if plan is not None and (plan.code if isinstance(plan, Plan) else plan) != version.plan.code:
-            errors["plan_version"] = ["The version belongs to another plan."]
+            errors["plan_version"] = [_("The version belongs to another plan.")]
             return None, None
         return version.plan, version
     if plan is None:
-        errors["plan"] = ["This field is required."]
+        errors["plan"] = [_("This field is required.")]
         return None, None
     plan_obj = plan if isinstance(plan, Plan) else Plan.objects.filter(code=str(plan)).first()
     if plan_obj is None:
-        errors["plan"] = [f"Unknown plan {plan!r}."]
+        errors["plan"] = [_("Unknown plan %(plan)r.") % {"plan": plan}]
         return None, None
     found = plan_version_in_force(plan_obj, on)
     if found is None:
-        errors["plan"] = [f"Plan {plan_obj.code!r} has no published prices in force on {on.isoformat()}."]
+        errors["plan"] = [_("Plan %(plan)r has no published prices in force on %(date)s.")
+                          % {"plan": plan_obj.code, "date": on.isoformat()}]
         return plan_obj, None
     return plan_obj, found
 
@@ -58,23 +61,25 @@ def _decimal(value: object, name: str, errors: Errors) -> Decimal | None:
     except InvalidOperation:
         result = None
     if result is None or not result.is_finite():
-        errors[name] = ["Must be a decimal number."]
+        errors[name] = [_("Must be a decimal number.")]
         return None
     return result
 
 
 def check_quantity(quantity: object, errors: Errors) -> int:
     if not is_valid_quantity(quantity):
-        errors["quantity"] = [f"The quantity must be a whole number from 1 to {MAX_QUANTITY:,}."]
+        errors["quantity"] = [_("The quantity must be a whole number from 1 to %(max)s.") % {"max": f"{MAX_QUANTITY:,}"}]
         return 1
     return quantity
 
 
 def _check_currency(spec: PlanSpec | None, currency: str, client: Client, errors: Errors) -> None:
     if spec is not None and currency not in spec.currencies:
-        errors["currency"] = [f"The plan has no price in {currency}; it is priced in {', '.join(spec.currencies)}."]
+        errors["currency"] = [_("The plan has no price in %(currency)s; it is priced in %(currencies)s.")
+                              % {"currency": currency, "currencies": ", ".join(spec.currencies)}]
     elif currency != client.currency:
-        errors["currency"] = [f"The client's account is in {client.currency}; charges in {currency} cannot be posted."]
+        errors["currency"] = [_("The client's account is in %(account)s; charges in %(currency)s cannot be posted.")
+                              % {"account": client.currency, "currency": currency}]
 
 
 def subscription_create(
@@ -94,35 +99,38 @@ def subscription_create(
     today = provider_today()
     start = start_date or today
     if isinstance(start, dt.datetime) or not isinstance(start, dt.date):
-        errors["start_date"] = ["Must be a date."]
+        errors["start_date"] = [_("Must be a date.")]
         start = today
     plan_obj, version_obj = resolve_version(plan, version, start, errors)
     spec = version_plan_spec(version_obj) if version_obj is not None else None
     qty = check_quantity(quantity, errors)
     try:
         cur = Currency.of(currency or client.currency).code
-    except MoneyError as exc:
-        errors["currency"] = [str(exc)]
+    except MoneyError:
+        errors["currency"] = [_("unknown currency %(code)r") % {"code": str(currency or client.currency)}]
         cur = client.currency
     else:
         _check_currency(spec, cur, client, errors)
     if anchor_kind not in AnchorKind.values:
-        errors["anchor_kind"] = [f"Choose one of: {', '.join(AnchorKind.values)}."]
+        errors["anchor_kind"] = [_("Choose one of: %(choices)s.") % {"choices": ", ".join(AnchorKind.values)}]
     elif anchor_kind == AnchorKind.ANNIVERSARY and billing_day is not None:
-        errors["billing_day"] = ["A billing day applies to calendar billing only."]
+        errors["billing_day"] = [_("A billing day applies to calendar billing only.")]
     elif anchor_kind == AnchorKind.CALENDAR and (isinstance(billing_day, bool) or not isinstance(billing_day, int)
                                                  or not 1 <= billing_day <= 31):
-        errors["billing_day"] = ["Give a billing day 1..31 (29–31 mean the last day of shorter months)."]
+        errors["billing_day"] = [_("Give a billing day 1..31 (29–31 mean the last day of shorter months).")]
     if first_period_policy not in FirstPeriodPolicy.values:
-        errors["first_period_policy"] = [f"Choose one of: {', '.join(FirstPeriodPolicy.values)}."]
+        errors["first_period_policy"] = [_("Choose one of: %(choices)s.") % {"choices": ", ".join(FirstPeriodPolicy.values)}]
     discount = _decimal(discount_percent, "discount_percent", errors)
     fixed = _decimal(fixed_price, "fixed_price", errors)
     if fixed is not None and fixed >= 0 and not Money(fixed, cur).is_rounded():
-        errors["fixed_price"] = [f"{cur} allows {Currency.of(cur).minor_units} decimal places."]
+        places = Currency.of(cur).minor_units
+        errors["fixed_price"] = [ngettext("%(currency)s allows %(places)d decimal place.",
+                                          "%(currency)s allows %(places)d decimal places.", places)
+                                 % {"currency": cur, "places": places}]
     if trial_end is not None and trial_end < start:
-        errors["trial_end"] = ["The trial cannot end before the start."]
+        errors["trial_end"] = [_("The trial cannot end before the start.")]
     if external_id is not None and Subscription.objects.filter(external_id=external_id).exists():
-        errors["external_id"] = ["A subscription with this external id exists."]
+        errors["external_id"] = [_("A subscription with this external id exists.")]
     terms: Terms | None = None
     if spec is not None and not errors:
         anchor = Anchor(anchor_kind)
@@ -134,15 +142,15 @@ def subscription_create(
         except (TermsError, PricingError) as exc:
             errors[getattr(exc, "field", None) or "plan"] = [getattr(exc, "message", str(exc))]
     if errors or terms is None or plan_obj is None or version_obj is None:
-        raise ValidationFailed("The subscription is invalid.", errors=errors or {"plan": ["Invalid plan."]})
+        raise ValidationFailed(_("The subscription is invalid."), errors=errors or {"plan": ["Invalid plan."]})
     now = clock.now()
     try:
         return _insert_subscription(actor, client, plan_obj, version_obj, qty, cur, external_id, start, end_date,
                                     anchor_kind, billing_day, first_period_policy, terms.trial_end, discount, fixed,
                                     now, today)
     except IntegrityError as exc:  # a concurrent create took the external id first
-        raise ValidationFailed("The subscription is invalid.",
-                               errors={"external_id": ["A subscription with this external id exists."]}) from exc
+        raise ValidationFailed(_("The subscription is invalid."),
+                               errors={"external_id": [_("A subscription with this external id exists.")]}) from exc
 
 
 def _insert_subscription(actor: Actor, client: Client, plan_obj: Plan, version_obj: PlanVersion, qty: int, cur: str,

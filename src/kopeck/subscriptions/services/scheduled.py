@@ -13,6 +13,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
 
+from django.utils.translation import gettext as _
+
 from kopeck.catalog.models import ExistingSubscribers, PlanVersion, VersionStatus
 from kopeck.catalog.selectors import version_plan_spec
 from kopeck.common import clock
@@ -83,7 +85,7 @@ def apply_scheduled_change(actor: Actor, sub: Subscription, change: ScheduledCha
         ids = apply_phase(actor, sub, quote, billing_day=day, on=eff)
         ru, en = f"День списания {day} с {eff.isoformat()}", f"Billing day {day} from {eff.isoformat()}"
     else:
-        raise Conflict(f"Unknown scheduled change kind {change.kind!r}.")
+        raise Conflict(_("Unknown scheduled change kind %(kind)r.") % {"kind": change.kind})
     change.status, change.decided_at = ScheduledChangeStatus.APPLIED, clock.now()
     change.save(update_fields=["status", "decided_at"])
     result = result_of(change.kind, False, eff, sub.status, quote, ids, change)
