@@ -309,8 +309,8 @@ def test_a_refused_action_shows_an_error_and_writes_nothing(admin_client: WebCli
     shown = admin_client.get(action_url(sub, "uncancel"))  # not cancelling: the preview is refused
     assert shown.status_code == 200
     assert 'name="_confirm"' not in shown.content.decode()
-    assert messages_of(shown) == ["Нельзя отозвать отмену подписки в статусе «Активен» (допустимые статусы: «Отменяется "
-                                  "в конце периода»). status: Недоступно в статусе «Активен»."]
+    assert messages_of(shown) == ["Нельзя отозвать отмену подписки в статусе «Активна» (допустимые статусы: «Отменяется "
+                                  "в конце периода»). Недоступно в статусе «Активна»."]
     response = admin_client.post(action_url(sub, "uncancel"), {"_effective_date": "2027-01-15", "_total": "0",
                                                                "_digest": "x", "_key": "k"})
     assert response.status_code == 200

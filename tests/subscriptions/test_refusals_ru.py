@@ -45,6 +45,6 @@ def test_an_action_in_a_status_that_forbids_it_is_refused_in_russian(api: APICli
     before = counts()
     assert problem(api, f"{URL}{created.json()['id']}/resume/", {}, "ru") == {
         "status": 409,
-        "detail": "Нельзя возобновить подписку в статусе «Активен» (допустимые статусы: «Приостановлена»).",
-        "errors": [{"field": "status", "detail": "Недоступно в статусе «Активен»."}]}
+        "detail": "Нельзя возобновить подписку в статусе «Активна» (допустимые статусы: «Приостановлена»).",
+        "errors": [{"field": "status", "detail": "Недоступно в статусе «Активна»."}]}
     assert counts() == before

@@ -27,8 +27,16 @@ def admin_actor(request: HttpRequest) -> Actor:
 
 
 def report_error(request: HttpRequest, exc: KopeckError) -> None:
-    details = "; ".join(f"{f}: {m}" for f, ms in exc.errors.items() for m in ms)
-    messages.error(request, f"{exc.detail} {details}".strip())
+    """A refusal on a back-office page: its detail and its fields' messages, without the API's field
+    names (codes such as ``status`` or ``scope.clients`` mean nothing to an operator, and are English on
+    a Russian page); a detail that only repeats one field's message (``ValidationFailed.field``) is
+    shown once."""
+    generated = {f"{f}: {m}" for f, ms in exc.errors.items() for m in ms}
+    parts = [] if exc.detail in generated else [exc.detail]
+    for m in (m for ms in exc.errors.values() for m in ms):
+        if m not in parts:
+            parts.append(m)
+    messages.error(request, " ".join(parts).strip())
 
 
 class ModelAdmin(unfold_admin.ModelAdmin):  # type: ignore[misc]

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class SubscriptionStatus(models.TextChoices):
     PENDING = "pending", _("Pending (starts in the future)")
     TRIAL = "trial", _("Trial")
-    ACTIVE = "active", _("Active")
+    ACTIVE = "active", pgettext_lazy("subscription status", "Active")  # «Активна»: a подписка, not a client
     SUSPENDED = "suspended", _("Suspended")
     CANCELLING = "cancelling", _("Cancelling at period end")
     ENDED = "ended", _("Ended")
