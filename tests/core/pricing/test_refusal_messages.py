@@ -35,7 +35,7 @@ from kopeck.core.pricing.tiers import validate_tiers
 T0 = dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
 T1 = dt.datetime(2027, 1, 2, tzinfo=dt.UTC)
 T2 = dt.datetime(2027, 1, 3, tzinfo=dt.UTC)
-NAIVE = dt.datetime(2027, 1, 1)  # noqa: DTZ001 - refused: no time zone
+NAIVE = dt.datetime(2027, 1, 1)  # refused: no time zone
 
 
 def comp(**fields: Any) -> ComponentSpec:
