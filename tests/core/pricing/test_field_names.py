@@ -4,13 +4,23 @@ whole number of days or periods."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from kopeck.core.pricing import AggregationSpec, ComponentSpec, Package, SpecError, Standard, TieredPackage
+from kopeck.core.pricing import (
+    AggregationSpec,
+    ComponentSpec,
+    Package,
+    SpecError,
+    Standard,
+    TieredPackage,
+    Usage,
+    UsageError,
+)
 from kopeck.core.pricing.plan import PlanSpec
 from kopeck.core.pricing.tiers import PackageTier
 
@@ -65,3 +75,39 @@ def test_a_component_keeps_its_name() -> None:
     spec = plan(components=[{"code": "base", "name": "Базовая плата", "kind": "fixed",
                              "prices": {"RUB": {"model": "standard", "unit_price": "1"}}}])
     assert (spec.components[0].name, spec.components[0].prices["RUB"].name) == ("Базовая плата", "Базовая плата")
+
+
+class _NoOffset(dt.tzinfo):
+    """A time zone that does not know its offset: such a datetime is not an instant."""
+
+    def utcoffset(self, d: dt.datetime | None) -> dt.timedelta | None:
+        return None
+
+    def dst(self, d: dt.datetime | None) -> dt.timedelta | None:
+        return None
+
+    def tzname(self, d: dt.datetime | None) -> str | None:
+        return None
+
+
+@pytest.mark.parametrize(("make", "text"), [
+    (lambda: ComponentSpec.from_dict({"model": "standard", "unit_price": "1"}), "code: must be a non-empty string"),
+    (lambda: ComponentSpec.from_dict({"code": "c", "model": "graduated"}), "tiers: is required"),
+    (lambda: ComponentSpec.from_dict({"code": "c", "model": "graduated", "tiers": [
+        {"from": 0.0, "up_to": None, "unit_price": "1"}]}), f"tiers[0].from: {FLOAT}"),
+    (lambda: ComponentSpec.from_dict({"code": "c", "model": "graduated", "tiers": [
+        {"from": "0", "unit_price": "1"}]}), "tiers[0].up_to: is required"),
+    (lambda: ComponentSpec.from_dict({"code": "c", "model": "graduated", "tiers": [
+        {"from": "0", "up_to": None, "unit_price": 1.5}]}), f"tiers[0].unit_price: {FLOAT}"),
+])
+def test_a_component_refusal_names_the_field(make: Callable[[], object], text: str) -> None:
+    with pytest.raises(SpecError) as info:
+        make()
+    assert str(info.value) == text
+
+
+@pytest.mark.parametrize("start", [dt.date(2027, 1, 1), dt.datetime(2027, 1, 1, tzinfo=_NoOffset())])
+def test_a_period_start_must_be_an_instant(start: object) -> None:
+    with pytest.raises(UsageError) as info:
+        Usage(start=start)  # type: ignore[arg-type]
+    assert str(info.value) == "start: must be a timezone-aware datetime"
