@@ -68,3 +68,18 @@ def test_a_plan_names_what_is_missing(missing: str, text: str) -> None:
     with pytest.raises(SpecError) as info:
         PlanSpec.from_dict(data)
     assert str(info.value) == text
+
+
+def test_a_currency_and_a_rounding_quantum_not_seen_before(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The caches of currencies and rounding quanta start empty in a new process: the first charge in
+    a currency fills them (a cache that returned nothing on a miss would break the first charge)."""
+    from kopeck.core.pricing import component, lines
+
+    monkeypatch.setattr(component, "_CURRENCIES", {})
+    monkeypatch.setattr(lines, "_QUANTA", {})
+    spec = ComponentSpec.from_dict({"code": "c", "model": "standard", "unit_price": "0.125"})
+    # 3 × 0.125 = 0.375 → 0.38 (RUB, 2 places); in JPY (0 places) 0.375 → 0
+    assert evaluate(spec, 3, "RUB").amount.to_str() == "0.38"
+    assert evaluate(spec, 3, "RUB").amount.to_str() == "0.38"  # from the caches
+    assert evaluate(spec, 3, "JPY").amount.to_str() == "0"
+    assert set(component._CURRENCIES) == {"RUB", "JPY"} and set(lines._QUANTA) == {2, 0}
