@@ -107,6 +107,7 @@ def test_billing_what_is_due_rates_the_metered_usage_of_the_closed_period() -> N
     assert _items(quote) == [("charge", "traffic", JANUARY, "24.00"), ("charge", "base", feb, "100.00"),
                              ("charge", "seats", feb, "30.00")]
     assert quote.held == ()
+    assert (quote.currency, quote.total.to_str()) == ("RUB", "154.00")
 
 
 def test_billing_what_is_due_holds_usage_that_cannot_be_rated_and_bills_the_rest() -> None:
@@ -127,6 +128,7 @@ def test_opening_a_phase_charges_its_in_advance_days_only() -> None:
     rest = Period(D(2027, 1, 15), D(2027, 2, 1))
     # 17 of 31 days: 100 × 17/31 = 54.838… → 54.84; 30 × 17/31 = 16.451… → 16.45
     assert _items(quote) == [("charge", "base", rest, "54.84"), ("charge", "seats", rest, "16.45")]
+    assert (quote.currency, quote.total.to_str()) == ("RUB", "71.29")
 
 
 def _vat_terms(rate: VatRate, include: bool, **overrides: object) -> Terms:
@@ -294,3 +296,16 @@ def test_a_charge_for_a_carried_component_in_the_same_posting_is_skipped() -> No
     quote = Quote(on, "RUB", (charge,), carried=(("base", D(2027, 1, 1)),))
     posting = posting_of(billed, quote)
     assert (posting.markers, posting.entries) == ((Marker("base", on, D(2027, 2, 1), D(2027, 1, 1)),), ())
+
+
+def test_a_plan_without_a_billed_component_credits_it() -> None:
+    """The new plan has no seats: the prepaid seats are credited back, never carried over."""
+    old = Terms(spec("a", base="100.00", seat="30.00"), "RUB", D(2027, 1, 1))
+    billed = _billed_on_start(old)
+    data = spec("b", base="100.00", seat="30.00").to_dict()
+    data["components"] = data["components"][:1]
+    new = Terms(PlanSpec.from_dict(data), "RUB", D(2027, 1, 1), billing_from=D(2027, 1, 11))
+    quote = quote_phase_change(old, new, D(2027, 1, 11), billed)
+    # seats: 30.00 − 9.68 (Jan 1–10 priced alone) = 20.32 back; base (same price) carried over
+    assert [(i.kind, i.component, i.amount.to_str()) for i in quote.items] == [("credit", "seats", "20.32")]
+    assert quote.carried == (("base", D(2027, 1, 1)),)
