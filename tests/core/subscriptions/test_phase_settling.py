@@ -309,3 +309,12 @@ def test_a_plan_without_a_billed_component_credits_it() -> None:
     # seats: 30.00 − 9.68 (Jan 1–10 priced alone) = 20.32 back; base (same price) carried over
     assert [(i.kind, i.component, i.amount.to_str()) for i in quote.items] == [("credit", "seats", "20.32")]
     assert quote.carried == (("base", D(2027, 1, 1)),)
+
+
+def test_opening_a_phase_skips_a_piece_billed_already() -> None:
+    """A resume on a day whose piece is billed already (a second resume the same day) charges nothing."""
+    terms = _metered()
+    rest = Period(D(2027, 1, 15), D(2027, 2, 1))
+    billed = [BilledSlot("base", rest, Money("54.84", "RUB")), BilledSlot("seats", rest, Money("16.45", "RUB"))]
+    quote = quote_open(terms, D(2027, 1, 15), billed, usage=_usage({}))
+    assert (quote.items, quote.total.to_str()) == ((), "0.00")
