@@ -175,6 +175,9 @@ def main() -> int:
                         help="keep the previous state: continue an interrupted run, re-test only what changed")
     parser.add_argument("--retest", action="store_true",
                         help="with --resume: test the surviving mutants again (after adding tests)")
+    parser.add_argument("--mutants", nargs="+", metavar="NAME",
+                        help="test only these mutants (mutmut names; * and ? as wildcards, e.g. "
+                             "'kopeck.core.subscriptions.actions.x__pricing*'); the others keep their last result")
     parser.add_argument("--report-only", action="store_true", help="only write the report of the last runs")
     parser.add_argument("--database", help="DATABASE_URL for the tests (default SQLite); needed for targets "
                                            "that set postgres = true")
@@ -200,9 +203,9 @@ def main() -> int:
         work = WORK / name
         if not args.report_only:
             work = prepare(name, target, args.resume)
-            names: list[str] = []
+            names: list[str] = list(args.mutants or [])
             if args.retest and (work / "mutants").exists():
-                names = collect(name, work, equivalents).survivors
+                names += collect(name, work, equivalents).survivors
             started = dt.datetime.now(dt.UTC)  # how long this tool ran
             print(f"== {name}: mutmut run (log: {work.relative_to(ROOT)}/run.log)", flush=True)
             code = run_mutmut(work, database, names)
