@@ -88,7 +88,7 @@ def test_vat_inclusive_22_of_122() -> None:
     # 100.00 × 22 / 122 = 18.0327… → 18.03
     assert (r["amount"], r["vat"]["net"], r["vat"]["vat"], r["vat"]["gross"]) == ("100.00", "81.97", "18.03", "100.00")
     assert r["vat"]["inclusive"] is True and r["vat"]["rate"] == "22"
-    assert r["vat"]["lines"][0]["explanation"]["formula"] == "vat = round(100.00 * 22 / 122) = 18.03"
+    assert r["vat"]["lines"][0]["explanation"]["formula"] == "vat = round(100.00 × 22 / 122) = 18.03"
 
 
 def test_vat_on_top() -> None:
@@ -137,7 +137,7 @@ def test_events_with_a_period_and_duplicates() -> None:
         event("b", "2026-03-31T23:59:59+03:00", gb="5"),  # a duplicate: counted once
     ]})
     assert r["quantity"] == "15" and r["amount"] == "15.00"
-    assert "1 duplicates ignored" in r["usage_explanation"]["en"]
+    assert "1 duplicate ignored" in r["usage_explanation"]["en"]
     assert r["input_echo"]["usage"] == {"events": 3} and r["input_echo"]["period"] == MARCH
 
 

@@ -35,7 +35,7 @@ def test_a_mixed_document_whole() -> None:
         "period_start": "2027-01-01", "period_end": "2027-01-31", "explanation": {
             "ru": "Работы: 2.5 × 100.25 = 250.63; НДС 22% в том числе: 250.63 × 22/122 = 45.20; без НДС 205.43",
             "en": "Работы: 2.5 × 100.25 = 250.63; VAT 22% included: 250.63 × 22/122 = 45.20; net 205.43",
-            "formula": "amount = round(2.5 × 100.25); vat = round(250.63 * 22 / 122) = 45.20"}}
+            "formula": "amount = round(2.5 × 100.25); vat = round(250.63 × 22 / 122) = 45.20"}}
     assert domain == {
         "number": 2, "name": "Домен", "unit": "усл. ед.", "unit_code": "876", "quantity": "1", "price": "990.00",
         "price_net": "990.00", "net": "990.00", "vat": "0.00", "gross": "990.00", "rate": "exempt",

@@ -122,10 +122,10 @@ def test_vat_on_top_splits_back_to_the_same_vat(net: Decimal, rate: VatRate) -> 
 @pytest.mark.parametrize(("split", "rate", "net", "vat", "gross", "ru", "en", "formula"), [
     (vat_inclusive, VatRate.VAT_22, "1000.00", "220.00", "1220.00",
      "НДС 22% в том числе: 1220.00 × 22/122 = 220.00; без НДС 1000.00",
-     "VAT 22% included: 1220.00 × 22/122 = 220.00; net 1000.00", "vat = round(1220.00 * 22 / 122) = 220.00"),
+     "VAT 22% included: 1220.00 × 22/122 = 220.00; net 1000.00", "vat = round(1220.00 × 22 / 122) = 220.00"),
     (vat_on_top, VatRate.VAT_22, "1220.00", "268.40", "1488.40",
      "НДС 22% сверху: 1220.00 × 22/100 = 268.40; всего 1488.40",
-     "VAT 22% on top: 1220.00 × 22/100 = 268.40; total 1488.40", "vat = round(1220.00 * 22 / 100) = 268.40"),
+     "VAT 22% on top: 1220.00 × 22/100 = 268.40; total 1488.40", "vat = round(1220.00 × 22 / 100) = 268.40"),
     (vat_inclusive, VatRate.EXEMPT, "1220.00", "0.00", "1220.00", "1220.00 — без налога (НДС)",
      "1220.00 — VAT exempt", "vat = 0"),
     (vat_on_top, VatRate.EXEMPT, "1220.00", "0.00", "1220.00", "1220.00 — без налога (НДС)",

@@ -83,7 +83,7 @@ def vat_inclusive(gross: Money, rate: VatRate) -> VatLine:
     return VatLine(net, vat, gross, rate, True, Explanation(
         ru=f"НДС {pct}% в том числе: {_fmt(gross)} × {pct}/{100 + pct} = {_fmt(vat)}; без НДС {_fmt(net)}",
         en=f"VAT {pct}% included: {_fmt(gross)} × {pct}/{100 + pct} = {_fmt(vat)}; net {_fmt(net)}",
-        formula=f"vat = round({gross.amount} * {pct} / {100 + pct}) = {vat.amount}",
+        formula=f"vat = round({gross.amount} × {pct} / {100 + pct}) = {vat.amount}",
     ))
 
 
@@ -100,7 +100,7 @@ def vat_on_top(net: Money, rate: VatRate) -> VatLine:
     return VatLine(net, vat, gross, rate, False, Explanation(
         ru=f"НДС {pct}% сверху: {_fmt(net)} × {pct}/100 = {_fmt(vat)}; всего {_fmt(gross)}",
         en=f"VAT {pct}% on top: {_fmt(net)} × {pct}/100 = {_fmt(vat)}; total {_fmt(gross)}",
-        formula=f"vat = round({net.amount} * {pct} / 100) = {vat.amount}",
+        formula=f"vat = round({net.amount} × {pct} / 100) = {vat.amount}",
     ))
 
 

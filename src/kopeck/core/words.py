@@ -22,6 +22,7 @@ Pure: standard library only.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Final, Literal
 
 from kopeck.core.money import Money
@@ -75,6 +76,11 @@ def plural_ru(n: int, forms: tuple[str, str, str]) -> str:
     if 2 <= last <= 4:
         return forms[1]
     return forms[2]
+
+
+def plural_en(n: int | Decimal, one: str, many: str) -> str:
+    """The English form after ``n``: singular for exactly 1, plural otherwise (0, 2, 1.5)."""
+    return one if n == 1 else many
 
 
 def _triple_ru(n: int, gender: Gender) -> list[str]:

@@ -42,7 +42,7 @@ def test_count_sum_max_latest_ignore_duplicate_ids() -> None:
     assert aggregate(agg("sum", "gb"), EVENTS).quantity == Decimal("11.5")  # 3 + 7 + 1.5
     assert aggregate(agg("max", "gb"), EVENTS).quantity == Decimal(7)
     assert aggregate(agg("latest", "gb"), EVENTS).quantity == Decimal("1.5")  # e3 is the last by time
-    assert "1 duplicates ignored" in r.explanation.en
+    assert "1 duplicate ignored" in r.explanation.en
     assert "повторов отброшено: 1" in r.explanation.ru
 
 

@@ -18,9 +18,9 @@ The amounts, hand-computed:
   45.30: round(145.348 + 0.90 + 0.055 − 45.30) = 101.00, the limits line −45.25;
 * meter: 99990 → 10 over the 100000 dial (20), replaced at 15 (5), new meter 2 → 7 (5): 30 × 45.50 = 1365.00.
 
-The Russian plural forms of the percentage model's free line ("2 транзакций") and of "1 duplicates" /
-"1 units" in English are wrong as written by the code today: they are pinned here so that a change is seen;
-fixing them changes these expected texts.
+The counted nouns agree with their numbers in both languages ("2 транзакции", "по 1 транзакции",
+"1 duplicate", "1 free transaction"; the limits line names its counts after a dash, which agrees with
+any number).
 """
 
 from __future__ import annotations
@@ -281,7 +281,7 @@ MINIMUM = {'component': 'storage',
                  'formula': '0.00 + 10.00 + 90.00 = 100.00'},
  'usage_explanation': None}
 EVENTS_USAGE = {'ru': 'Агрегация «максимум» свойства «gb»: 150 по 2 событиям, повторов отброшено: 1',
- 'en': "Aggregation max of 'gb': 150 over 2 events, 1 duplicates ignored",
+ 'en': "Aggregation max of 'gb': 150 over 2 events, 1 duplicate ignored",
  'formula': 'max(gb) = 150'}
 METER = {'component': 'water',
  'model': 'standard',
@@ -319,9 +319,9 @@ PERCENTAGE = {'component': 'acq',
             'unit_price': '0',
             'flat_fee': '0',
             'amount': '0.00',
-            'explanation': {'ru': 'Бесплатно: 2 транзакций (бесплатных транзакций 1, использовано бесплатной суммы '
+            'explanation': {'ru': 'Бесплатно: 2 транзакции (бесплатных транзакций по тарифу: 1, использовано бесплатной суммы '
                                   '8)',
-                            'en': 'Free: 2 transactions (1 free transactions, free amount used 8)',
+                            'en': 'Free: 2 transactions (1 free transaction, free amount used 8)',
                             'formula': 'free transactions = 2; free amount used = 8'}},
            {'kind': 'percentage',
             'label': '2.9%',
@@ -350,8 +350,8 @@ PERCENTAGE = {'component': 'acq',
             'unit_price': '0',
             'flat_fee': '0',
             'amount': '-45.25',
-            'explanation': {'ru': 'Ограничения на транзакцию: 1 подняты до минимума 0.50 (+0.055), 1 снижены до '
-                                  'максимума 100.00 (−45.3); корректировка -45.25 RUB',
+            'explanation': {'ru': 'Ограничения на транзакцию: поднято до минимума 0.50 — 1 (+0.055), снижено до '
+                                  'максимума 100.00 — 1 (−45.3); корректировка -45.25 RUB',
                             'en': 'Per-transaction limits: 1 raised to the minimum 0.50 (+0.055), 1 capped at the '
                                   'maximum 100.00 (−45.3); adjustment -45.25 RUB',
                             'formula': 'adjustment = round(rate part + fees + raises − cuts) − rate line − fee line '
@@ -575,6 +575,26 @@ def test_the_percentage_model_explains_free_transactions_fees_and_limits() -> No
         "code": "acq", "name": "Acquiring", "model": "percentage", "rate": "2.9", "fixed_fee": "0.30",
         "free_transactions": 1, "free_amount": "8", "min_per_transaction": "0.50", "max_per_transaction": "100.00"})
     assert evaluate(spec, Usage.of_transactions(["3", "5", "10", "5", "5000"]), "RUB").as_dict() == PERCENTAGE
+
+
+@pytest.mark.parametrize(("free", "charged", "ru_free", "ru_rate", "en_free", "en_rate"), [
+    (1, 21, "Бесплатно: 1 транзакция", "по 21 транзакции =", "Free: 1 transaction (1 free transaction,",
+     "over 21 transactions ="),
+    (3, 2, "Бесплатно: 3 транзакции", "по 2 транзакциям =", "Free: 3 transactions (3 free transactions,",
+     "over 2 transactions ="),
+    (5, 1, "Бесплатно: 5 транзакций", "по 1 транзакции =", "Free: 5 transactions (5 free transactions,",
+     "over 1 transaction ="),
+])
+def test_counted_transactions_agree_with_their_numbers(free: int, charged: int, ru_free: str, ru_rate: str,
+                                                       en_free: str, en_rate: str) -> None:
+    spec = ComponentSpec.from_dict({"code": "acq", "name": "Acquiring", "model": "percentage", "rate": "2",
+                                    "free_transactions": free})
+    lines = evaluate(spec, Usage.of_transactions(["10"] * (free + charged)), "RUB").lines
+    free_line, rate_line = lines[0].explanation, lines[1].explanation
+    assert free_line.ru.startswith(ru_free + " (")
+    assert free_line.en.startswith(en_free)
+    assert ru_rate in rate_line.ru
+    assert en_rate in rate_line.en
 
 
 def test_a_plan_period_explains_proration_minimum_commitment_and_setup_fee() -> None:

@@ -47,7 +47,7 @@ BASE = {
               "22% on top: 59.27 × 22/100 = 13.04; total 72.31; total 72.31 RUB",
         "formula": "amount = round(full price × days used / days in period) = round(100.00 × 21 / 31) = "
                    "67.74; discount = round(67.74 × 12.5 / 100) = 8.47; total = 67.74 − 8.47 = 59.27; vat = "
-                   "round(59.27 * 22 / 100) = 13.04; total = 59.27 + 13.04 = 72.31"},
+                   "round(59.27 × 22 / 100) = 13.04; total = 59.27 + 13.04 = 72.31"},
     "lines": [
         {"code": "base", "amount": "67.74", "explanation": {
             "ru": "Base: модель standard, количество 1, итого 100.00 RUB; Пропорционально дням: 100.00 RUB × "
@@ -61,7 +61,7 @@ BASE = {
         {"code": "vat", "amount": "13.04", "explanation": {
             "ru": "НДС 22% сверху: 59.27 × 22/100 = 13.04; всего 72.31",
             "en": "VAT 22% on top: 59.27 × 22/100 = 13.04; total 72.31",
-            "formula": "vat = round(59.27 * 22 / 100) = 13.04"}}],
+            "formula": "vat = round(59.27 × 22 / 100) = 13.04"}}],
 }
 
 
@@ -85,7 +85,7 @@ def test_a_charge_with_a_discount_and_vat_on_top_in_its_json_form() -> None:
                                     "500.00 RUB; НДС 22% сверху: 500.00 × 22/100 = 110.00; всего 610.00; всего 610.00 RUB")
     assert setup.explanation.en == ("A, Setup fee, 2027-01-11 – 2027-01-11: One-time setup fee: 500.00 RUB; VAT 22% "
                                     "on top: 500.00 × 22/100 = 110.00; total 610.00; total 610.00 RUB")
-    assert setup.explanation.formula == ("setup fee = 500.00; vat = round(500.00 * 22 / 100) = 110.00; "
+    assert setup.explanation.formula == ("setup fee = 500.00; vat = round(500.00 × 22 / 100) = 110.00; "
                                          "total = 500.00 + 110.00 = 610.00")
 
 

@@ -33,6 +33,7 @@ from kopeck.core.explain import Explanation
 from kopeck.core.pricing._values import ZERO, check_keys, dec, fmt, join
 from kopeck.core.pricing.errors import SpecError, UsageError
 from kopeck.core.pricing.usage import UsageEvent, utc
+from kopeck.core.words import plural_en, plural_ru
 
 _QUOTIENT = Context(prec=28)
 _MICROSECOND = dt.timedelta(microseconds=1)
@@ -204,9 +205,10 @@ def aggregate(spec: AggregationSpec, events: Iterable[UsageEvent], *, start: dt.
     of = f" of '{prop}'" if prop else ""
     explanation = Explanation(
         ru=f"Агрегация «{_RU[t.value]}»{f' свойства «{prop}»' if prop else ''}: {fmt(quantity)} "
-           f"по {len(kept)} событиям" + (f", повторов отброшено: {len(dups)}" if dups else ""),
-        en=f"Aggregation {t.value}{of}: {fmt(quantity)} over {len(kept)} events"
-           + (f", {len(dups)} duplicates ignored" if dups else ""),
+           f"по {len(kept)} {plural_ru(len(kept), ('событию', 'событиям', 'событиям'))}"
+           + (f", повторов отброшено: {len(dups)}" if dups else ""),
+        en=f"Aggregation {t.value}{of}: {fmt(quantity)} over {len(kept)} {plural_en(len(kept), 'event', 'events')}"
+           + (f", {len(dups)} {plural_en(len(dups), 'duplicate', 'duplicates')} ignored" if dups else ""),
         formula=formula or f"{t.value}({prop or 'events'}) = {fmt(quantity)}",
     )
     return AggregationResult(quantity, len(kept), dups, explanation, exact, final_level, final_values)

@@ -48,6 +48,7 @@ from kopeck.core.pricing.meter import meter_consumption
 from kopeck.core.pricing.models import MODELS, ChargeModel, GraduatedPercentage, Percentage
 from kopeck.core.pricing.percentage import rate_percentage
 from kopeck.core.pricing.usage import Usage
+from kopeck.core.words import plural_en
 
 _CONTEXT = Context(prec=60, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow])
 _COMMON = ("code", "name", "model", "aggregation", "included_units", "minimum")
@@ -145,7 +146,7 @@ def _included_line(included: Decimal, quantity: Decimal, cur: Currency) -> Charg
     used = min(included, quantity)
     u, n = fmt(used), fmt(included)
     return ChargeLine(LineKind.INCLUDED, "included units", used, ZERO, line_money(ZERO, cur), Explanation(
-        ru=f"Включено в тариф: {u} из {n} бесплатных ед.", en=f"Included: {u} of {n} free units used",
+        ru=f"Включено в тариф: {u} из {n} бесплатных ед.", en=f"Included: {u} of {n} free {plural_en(included, 'unit', 'units')} used",
         formula=f"free units used = min(included {n}, quantity {fmt(quantity)}) = {u}",
     ))
 

@@ -24,6 +24,11 @@ from kopeck.core.pricing._values import ZERO, fmt, trim
 from kopeck.core.pricing.errors import UsageError
 from kopeck.core.pricing.lines import ChargeLine, LineKind, line_money, show
 from kopeck.core.pricing.models import Percentage
+from kopeck.core.words import plural_en, plural_ru
+
+_TX_RU = ("транзакция", "транзакции", "транзакций")
+_TX_RU_DATIVE = ("транзакции", "транзакциям", "транзакциям")  # «по 1 транзакции», «по 5 транзакциям»
+_TX_EN = ("transaction", "transactions")
 
 
 def rate_percentage(model: Percentage, transactions: Sequence[Decimal], cur: Currency) -> list[ChargeLine]:
@@ -66,9 +71,10 @@ def rate_percentage(model: Percentage, transactions: Sequence[Decimal], cur: Cur
         used = model.free_amount - free_left
         zero = line_money(ZERO, cur)
         lines.append(ChargeLine(LineKind.FREE, "free transactions", Decimal(free_count), ZERO, zero, Explanation(
-            ru=f"Бесплатно: {free_count} транзакций (бесплатных транзакций {free_n}, "
-               f"использовано бесплатной суммы {fmt(used)})",
-            en=f"Free: {free_count} transactions ({free_n} free transactions, free amount used {fmt(used)})",
+            ru=f"Бесплатно: {free_count} {plural_ru(free_count, _TX_RU)} (бесплатных транзакций по тарифу: "
+               f"{free_n}, использовано бесплатной суммы {fmt(used)})",
+            en=f"Free: {free_count} {plural_en(free_count, *_TX_EN)} ({free_n} free "
+               f"{plural_en(free_n, *_TX_EN)}, free amount used {fmt(used)})",
             formula=f"free transactions = {free_count}; free amount used = {fmt(used)}",
         )))
     if not charged:
@@ -76,8 +82,8 @@ def rate_percentage(model: Percentage, transactions: Sequence[Decimal], cur: Cur
     r = fmt(model.rate)
     rate_amount = line_money(rated * rate, cur)
     lines.append(ChargeLine(LineKind.PERCENTAGE, f"{r}%", rated, rate, rate_amount, Explanation(
-        ru=f"{r}% от {fmt(rated)} по {charged} транзакциям = {show(rate_amount)}",
-        en=f"{r}% of {fmt(rated)} over {charged} transactions = {show(rate_amount)}",
+        ru=f"{r}% от {fmt(rated)} по {charged} {plural_ru(charged, _TX_RU_DATIVE)} = {show(rate_amount)}",
+        en=f"{r}% of {fmt(rated)} over {charged} {plural_en(charged, *_TX_EN)} = {show(rate_amount)}",
         formula=f"charged amount × rate / 100 = {fmt(rated)} × {r} / 100 = {rate_amount.amount}",
     )))
     fee_amount = line_money(charged * fee, cur)
@@ -85,7 +91,7 @@ def rate_percentage(model: Percentage, transactions: Sequence[Decimal], cur: Cur
         lines.append(ChargeLine(LineKind.TRANSACTION_FEE, "fixed fee per transaction", Decimal(charged), fee,
                                 fee_amount, Explanation(
             ru=f"Фиксированная комиссия: {charged} × {fmt(fee)} = {show(fee_amount)}",
-            en=f"Fixed fee: {charged} transactions × {fmt(fee)} = {show(fee_amount)}",
+            en=f"Fixed fee: {charged} {plural_en(charged, *_TX_EN)} × {fmt(fee)} = {show(fee_amount)}",
             formula=f"transactions × fixed fee = {charged} × {fmt(fee)} = {fee_amount.amount}",
         )))
     if n_raised or n_cut:
@@ -94,8 +100,8 @@ def rate_percentage(model: Percentage, transactions: Sequence[Decimal], cur: Cur
         adjust = target - rate_amount - fee_amount
         lines.append(ChargeLine(LineKind.LIMITS, "per-transaction limits", Decimal(n_raised + n_cut), ZERO,
                                 adjust, Explanation(
-            ru=f"Ограничения на транзакцию: {n_raised} подняты до минимума {lo} (+{trim(raised)}), "
-               f"{n_cut} снижены до максимума {hi} (−{trim(cut)}); корректировка {show(adjust)}",
+            ru=f"Ограничения на транзакцию: поднято до минимума {lo} — {n_raised} (+{trim(raised)}), "
+               f"снижено до максимума {hi} — {n_cut} (−{trim(cut)}); корректировка {show(adjust)}",
             en=f"Per-transaction limits: {n_raised} raised to the minimum {lo} (+{trim(raised)}), "
                f"{n_cut} capped at the maximum {hi} (−{trim(cut)}); adjustment {show(adjust)}",
             formula=(f"adjustment = round(rate part + fees + raises − cuts) − rate line − fee line = "
