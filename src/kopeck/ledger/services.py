@@ -191,6 +191,33 @@ class BulkCharge:
     vat_rate: str | None = None
 
 
+def _locked_client_accounts(by_currency: dict[str, set[int]]) -> dict[tuple[int, str], int]:
+    """The client accounts of these clients in each currency, locked (in id order, currency by
+    currency, so concurrent bulk writers cannot deadlock), created first where a client has none yet in
+    that currency; ``{(client id, currency): account id}``."""
+    accounts: dict[tuple[int, str], int] = {}
+    for currency, client_ids in sorted(by_currency.items()):
+        if not client_ids:
+            continue
+        wanted = sorted(client_ids)
+
+        def lock(cur: str = currency, ids: list[int] = wanted) -> dict[int, int]:
+            return dict(Account.objects.select_for_update().filter(
+                role=AccountRole.CLIENT, client_id__any_of=ids, currency=cur).order_by("pk")
+                .values_list("client_id", "pk"))
+
+        found = lock()
+        missing = [cid for cid in wanted if cid not in found]
+        if missing:  # the first payment of these clients in this currency: their accounts
+            Account.objects.bulk_create([
+                Account(role=AccountRole.CLIENT, client_id=cid, currency=currency, code=f"client:{cid}:{currency}")
+                for cid in missing], ignore_conflicts=True)
+            found = lock()
+        for cid, pk in found.items():
+            accounts[(cid, currency)] = pk
+    return accounts
+
+
 def ledger_charges_post_bulk(*, actor: Actor, charges: Sequence[BulkCharge]) -> list[int]:
     """Post many charges in the caller's transaction (billing runs): the same transactions,
     postings and audit entries as :func:`ledger_operation_post` with ``operation="charge"`` for each,
@@ -238,27 +265,10 @@ def ledger_charges_post_bulk(*, actor: Actor, charges: Sequence[BulkCharge]) -> 
             raise ValidationFailed(_("Charge %(n)d is invalid: %(problem)s") % {"n": n, "problem": exc},
                                    errors={f"charges.{n}": [str(exc)]}) from exc
     now = clock.now()
-    client_accounts: dict[tuple[int, str], int] = {}
     by_currency: dict[str, set[int]] = {}
     for ch in charges:
         by_currency.setdefault(ch.currency, set()).add(ch.client_id)
-    for currency, client_ids in sorted(by_currency.items()):
-        wanted = sorted(client_ids)
-
-        def lock(cur: str = currency, ids: list[int] = wanted) -> dict[int, int]:
-            return dict(Account.objects.select_for_update().filter(
-                role=AccountRole.CLIENT, client_id__any_of=ids, currency=cur).order_by("pk")
-                .values_list("client_id", "pk"))
-
-        found = lock()
-        missing = [cid for cid in wanted if cid not in found]
-        if missing:  # the first payment of these clients in this currency: their accounts
-            Account.objects.bulk_create([
-                Account(role=AccountRole.CLIENT, client_id=cid, currency=currency, code=f"client:{cid}:{currency}")
-                for cid in missing], ignore_conflicts=True)
-            found = lock()
-        for cid, pk in found.items():
-            client_accounts[(cid, currency)] = pk
+    client_accounts = _locked_client_accounts(by_currency)
     roles: set[AccountRole] = {leg.role for entry in entries for leg in entry.legs if leg.role != AccountRole.CLIENT}
     system = {currency: _system_account_ids(roles, currency) for currency in sorted(by_currency)}
     kind = str(actor.kind)
@@ -324,31 +334,12 @@ def ledger_credits_post_bulk(*, actor: Actor, credits: Sequence[BulkCredit]) -> 
             raise ValidationFailed(_("Credit %(n)d is invalid: %(problem)s") % {"n": n, "problem": exc},
                                    errors={f"credits.{n}": [str(exc)]}) from exc
     now = clock.now()
-    client_accounts: dict[tuple[int, str], int] = {}
     by_currency: dict[str, set[int]] = {}
     for cr in credits:
         by_currency.setdefault(cr.currency, set())
         if cr.client_id is not None:
             by_currency[cr.currency].add(cr.client_id)
-    for currency, client_ids in sorted(by_currency.items()):
-        if not client_ids:
-            continue
-        wanted = sorted(client_ids)
-
-        def lock(cur: str = currency, ids: list[int] = wanted) -> dict[int, int]:
-            return dict(Account.objects.select_for_update().filter(
-                role=AccountRole.CLIENT, client_id__any_of=ids, currency=cur).order_by("pk")
-                .values_list("client_id", "pk"))
-
-        found = lock()
-        missing = [cid for cid in wanted if cid not in found]
-        if missing:  # the first payment of these clients in this currency: their accounts
-            Account.objects.bulk_create([
-                Account(role=AccountRole.CLIENT, client_id=cid, currency=currency, code=f"client:{cid}:{currency}")
-                for cid in missing], ignore_conflicts=True)
-            found = lock()
-        for cid, pk in found.items():
-            client_accounts[(cid, currency)] = pk
+    client_accounts = _locked_client_accounts(by_currency)
     roles: set[AccountRole] = {leg.role for entry in entries for leg in entry.legs if leg.role != AccountRole.CLIENT}
     system = {currency: _system_account_ids(roles, currency) for currency in sorted(by_currency)}
     kind = str(actor.kind)
