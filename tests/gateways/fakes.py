@@ -206,6 +206,11 @@ class FakeProviders:
             if not hmac.compare_digest(signature, expected):
                 return 200, json.dumps({"ResultCode": "1", "ResultDescription": "bad signature"}), "application/json"
             payload = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+            # "id": the final receipt's order number, an integer 1 … 2^63 − 1 other than originId
+            receipt_id = str(payload.get("id", ""))
+            if not receipt_id.isdigit() or not 1 <= int(receipt_id) <= 2**63 - 1 \
+                    or receipt_id == str(payload.get("originId")):
+                return 200, json.dumps({"ResultCode": "2", "ResultDescription": "bad id"}), "application/json"
             self.robo_receipts.append(payload)
             return 200, json.dumps({"ResultCode": "0", "ResultDescription": "ok",
                                     "OpKey": f"op-{payload['originId']}"}), "application/json"

@@ -105,8 +105,8 @@ def test_robokassa_second_receipt_is_signed_and_offsets_the_prepayment(entity: A
     deliver()
     assert len(fake.robo_receipts) == 1  # the fake checked the signature (Password #1, the shop's sha256)
     sent = fake.robo_receipts[0]
-    assert (sent["merchantId"], sent["originId"], sent["operation"], sent["sno"], sent["total"]) == (
-        "kopeck-shop", str(payment.pk), "sell", "osn", 1220.0)
+    assert (sent["merchantId"], sent["id"], sent["originId"], sent["operation"], sent["sno"], sent["total"]) == (
+        "kopeck-shop", str(10**18 + payment.pk), str(payment.pk), "sell", "osn", 1220.0)
     assert sent["items"] == [{"name": LINE["name"], "quantity": 1.0, "sum": 1220.0, "tax": "vat22",
                               "payment_method": "full_payment", "payment_object": "service"}]
     assert sent["payments"] == [{"type": 2, "sum": 1220.0}]

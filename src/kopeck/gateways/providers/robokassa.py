@@ -39,6 +39,10 @@ PAY_URL = "https://auth.robokassa.ru/Merchant/Index.aspx"
 XML_URL = "https://auth.robokassa.ru/Merchant/WebService/Service.asmx"
 RECURRING_URL = "https://auth.robokassa.ru/Merchant/Recurring"
 FISCAL_URL = "https://ws.roboxchange.com/RoboFiscal/Receipt/Attach"
+# The second receipt's own order number (``id``): Robokassa wants an integer from 1 to 2^63 − 1 that is not
+# the operation's InvId. InvIds are GatewayPayment ids, far below this base, so ``base + InvId`` never
+# meets one and is the same on every retry of the same payment's receipt.
+FINAL_RECEIPT_ID_BASE = 10**18
 ALGORITHMS = ("md5", "sha1", "sha256", "sha384", "sha512", "ripemd160")
 # OpStateExt State/Code: 5 initiated, 10 cancelled, 20 on hold, 50 received, 60 returned, 80 suspended, 100 paid
 _STATE = {"5": "pending", "10": "canceled", "20": "authorized", "50": "pending", "60": "canceled",
@@ -179,7 +183,8 @@ class Robokassa(Provider):
         return Remote(provider_payment_id=inv_id, status="pending", order_id=order.order_id)
 
     def final_receipt(self, cfg: Config, provider_payment_id: str, receipt: Receipt, key: str) -> str:
-        payload = for_robokassa_final(receipt, merchant=str(cfg.option("login")), receipt_id=key,
+        receipt_id = str(FINAL_RECEIPT_ID_BASE + int(provider_payment_id))
+        payload = for_robokassa_final(receipt, merchant=str(cfg.option("login")), receipt_id=receipt_id,
                                       origin_id=provider_payment_id, url=str(cfg.option("site_url", "")))
         body = fiscal_body(cfg, payload)
         try:
@@ -191,7 +196,7 @@ class Robokassa(Provider):
             raise ProviderError(f"Robokassa's second receipt: {exc}") from exc
         if str(data.get("ResultCode")) != "0":
             raise Declined(str(data.get("ResultDescription") or "refused"))
-        return str(data.get("OpKey") or key)
+        return str(data.get("OpKey") or receipt_id)
 
 
 def b64url(data: bytes) -> str:
