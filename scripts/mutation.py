@@ -28,6 +28,7 @@ CONFIG = ROOT / "scripts" / "mutation.toml"
 WORK = ROOT / "var" / "mutation"
 KILLED = {"killed", "timeout", "caught by type check"}
 NOT_COUNTED = {"skipped"}  # "# pragma: no mutate" lines
+NOT_RUN = {"not checked"}  # not tested yet (a run with --mutants, or an interrupted one)
 
 
 @dataclass
@@ -44,13 +45,18 @@ class Result:
     @property
     def survivors(self) -> list[str]:
         return sorted(m for m, s in self.statuses.items()
-                      if s not in KILLED | NOT_COUNTED and m not in self.equivalent)
+                      if s not in KILLED | NOT_COUNTED | NOT_RUN and m not in self.equivalent)
+
+    @property
+    def not_run(self) -> int:
+        return sum(1 for s in self.statuses.values() if s in NOT_RUN)
 
     @property
     def score(self) -> tuple[int, int]:
-        """(killed, non-equivalent mutants)."""
+        """(killed, non-equivalent mutants tested); a partial run leaves out the mutants not run."""
         killed = sum(1 for s in self.statuses.values() if s in KILLED)
-        counted = sum(1 for m, s in self.statuses.items() if s not in NOT_COUNTED and m not in self.equivalent)
+        counted = sum(1 for m, s in self.statuses.items()
+                      if s not in NOT_COUNTED | NOT_RUN and m not in self.equivalent)
         return killed, counted
 
 
@@ -121,7 +127,7 @@ def collect(name: str, work: Path, equivalents: list[dict[str, str]]) -> Result:
         result = Result(name, statuses)
         listed = {e["mutant"]: e for e in equivalents}
         for mutant, status in statuses.items():
-            if status in KILLED | NOT_COUNTED:
+            if status in KILLED | NOT_COUNTED | NOT_RUN:
                 continue
             diff = get_diff_for_mutant(mutant, path=paths[mutant])
             entry = listed.get(mutant)
@@ -140,15 +146,20 @@ def collect(name: str, work: Path, equivalents: list[dict[str, str]]) -> Result:
 def report(results: list[Result], command: str) -> str:
     today = dt.date.today().isoformat()  # the report's own date, not product time
     out = [f"# Mutation testing report — {today}", "", f"Command: `{command}`", "",
-           "| target | mutants | killed | survived | no tests | equivalent | score |", "|---|---|---|---|---|---|---|"]
+           "| target | mutants | killed | survived | no tests | equivalent | not run | score |",
+           "|---|---|---|---|---|---|---|---|"]
     total_killed = total_counted = 0
     for r in results:
         c = r.counts()
         killed, counted = r.score
         total_killed, total_counted = total_killed + killed, total_counted + counted
         out.append(f"| {r.target} | {len(r.statuses)} | {killed} | {c['survived'] + c['suspicious'] + c['segfault']} "
-                   f"| {c['no tests']} | {len(r.equivalent)} | {pct(killed, counted)} |")
-    out += [f"| **all** | | {total_killed} | | | | **{pct(total_killed, total_counted)}** |", ""]
+                   f"| {c['no tests']} | {len(r.equivalent)} | {r.not_run} | {pct(killed, counted)} |")
+    out += [f"| **all** | | {total_killed} | | | | | **{pct(total_killed, total_counted)}** |", ""]
+    partial = [r.target for r in results if r.not_run]
+    if partial:
+        out += [f"Partial ({', '.join(partial)}): the score is of the mutants tested; those not run are not "
+                "counted (a run with --mutants, or an interrupted one: `--resume` tests them).", ""]
     for r in results:
         if r.stale:
             out += [f"Listed as equivalent but changed since (examine again): {', '.join(r.stale)}", ""]
@@ -216,7 +227,8 @@ def main() -> int:
         result = collect(name, work, equivalents)
         killed, counted = result.score
         print(f"{name}: {len(result.statuses)} mutants, {pct(killed, counted)} killed, "
-              f"{len(result.survivors)} surviving, {len(result.equivalent)} equivalent", flush=True)
+              f"{len(result.survivors)} surviving, {len(result.equivalent)} equivalent"
+              + (f", {result.not_run} not run (partial)" if result.not_run else ""), flush=True)
         results.append(result)
     command = "scripts/mutation " + " ".join(sys.argv[1:])
     text = report(results, command.strip())
@@ -225,6 +237,9 @@ def main() -> int:
     print(f"report: {(WORK / 'REPORT.md').relative_to(ROOT)}")
     total_killed = sum(r.score[0] for r in results)
     total = sum(r.score[1] for r in results)
+    if args.fail_under is not None and any(r.not_run for r in results):
+        print("a partial run (mutants not run) cannot show the score --fail-under asks for", file=sys.stderr)
+        return 1
     if args.fail_under is not None and total and 100 * total_killed / total < args.fail_under:
         print(f"score {pct(total_killed, total)} is below {args.fail_under} %", file=sys.stderr)
         return 1

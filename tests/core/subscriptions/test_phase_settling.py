@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import pytest
+
 from kopeck.core.money import Money
 from kopeck.core.periods import Period
 from kopeck.core.pricing.plan import PlanSpec
@@ -318,3 +320,59 @@ def test_opening_a_phase_skips_a_piece_billed_already() -> None:
     billed = [BilledSlot("base", rest, Money("54.84", "RUB")), BilledSlot("seats", rest, Money("16.45", "RUB"))]
     quote = quote_open(terms, D(2027, 1, 15), billed, usage=_usage({}))
     assert (quote.items, quote.total.to_str()) == ((), "0.00")
+
+
+def test_a_new_phase_must_start_on_the_day_of_the_change() -> None:
+    old = Terms(spec("a", base="100.00", seat="30.00"), "RUB", D(2027, 1, 1))
+    billed = _billed_on_start(old)
+    with pytest.raises(ValueError, match=r"^the new phase must start on 2027-01-11, not 2027-01-12$"):
+        quote_phase_change(old, old.with_(quantity=2, billing_from=D(2027, 1, 12)), D(2027, 1, 11), billed)
+
+
+def test_another_billing_interval_is_not_carried_over_even_when_this_period_is_the_same() -> None:
+    """Monthly to every 28 days in February 2027: the period containing the day is the same
+    (Feb 1 – Feb 28) but the cycles differ, so nothing is carried over — the old pieces are credited
+    and the new phase charges its days (``or`` for ``and`` in the same-cycle check carried both)."""
+    feb = Period(D(2027, 2, 1), D(2027, 3, 1))
+    old = Terms(spec("a", base="100.00", seat="30.00"), "RUB", D(2027, 2, 1))
+    billed = _billed_on_start(old)
+    assert [(b.component, b.period, b.amount.to_str()) for b in billed] == [
+        ("base", feb, "100.00"), ("seats", feb, "30.00")]
+    new = Terms(spec("b", base="100.00", seat="30.00", unit="day", count=28), "RUB", D(2027, 2, 1),
+                billing_from=D(2027, 2, 11))
+    quote = quote_phase_change(old, new, D(2027, 2, 11), billed)
+    rest = Period(D(2027, 2, 11), D(2027, 3, 1))
+    # kept Feb 1–10 priced alone: 100 × 10/28 = 35.714… → 35.71, credit 64.29; 30 × 10/28 = 10.714… →
+    # 10.71, credit 19.29. New: 100 × 18/28 = 64.285… → 64.29; 30 × 18/28 = 19.285… → 19.29
+    assert _items(quote) == [("credit", "base", rest, "64.29"), ("credit", "seats", rest, "19.29"),
+                             ("charge", "base", rest, "64.29"), ("charge", "seats", rest, "19.29")]
+    assert (quote.carried, quote.truncated) == ((), (("base", D(2027, 2, 1)), ("seats", D(2027, 2, 1))))
+
+
+def test_a_second_change_on_the_same_day_adds_no_second_marker() -> None:
+    """Two quantity changes on Jan 11: the first carries base over with a marker from Jan 11; the
+    second carries it again from the piece that paid for it, and the marker it would add is there
+    already (a second one is a duplicate row, refused by the writers). The seats piece of the first
+    change is credited back whole and billed again at the new quantity."""
+    old = Terms(spec("a", base="100.00", seat="30.00"), "RUB", D(2027, 1, 1))
+    billed = _billed_on_start(old)
+    on = D(2027, 1, 11)
+    rest = Period(on, D(2027, 2, 1))
+    new = old.with_(quantity=2, billing_from=on)
+    first = posting_of(billed, quote_phase_change(old, new, on, billed))
+    assert (first.on, first.currency) == (on, "RUB")
+    after = billed_after(billed, first)
+    newer = new.with_(quantity=3)
+    quote = quote_phase_change(new, newer, on, after)
+    assert quote.carried == (("base", D(2027, 1, 1)),)
+    # seats from Jan 11 at 2: 40.65 paid, no day kept → 40.65 back; at 3: 3 × 30 × 21/31 = 60.967… → 60.97
+    assert _items(quote) == [("credit", "seats", rest, "40.65"), ("charge", "seats", rest, "60.97")]
+    posting = posting_of(after, quote)
+    assert (posting.on, posting.markers) == (on, ())
+    assert posting.truncate == ((("seats", on), on),)
+    assert [(e.charge.component, e.charge.amount.to_str(), e.replaces) for e in posting.charges] == [
+        ("seats", "60.97", True)]
+    assert [(b.component, b.period, b.amount.to_str(), b.credited_from, b.paid.to_str())
+            for b in billed_after(after, posting)] == [
+        ("base", JANUARY, "100.00", None, "100.00"), ("seats", JANUARY, "30.00", on, "9.68"),
+        ("base", rest, "0.00", None, "0.00"), ("seats", rest, "60.97", None, "60.97")]
