@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src" / "kopeck"
 
 # The modules whose refusals are translated. Not yet converted (add them here when they are): the
-# gateways, credit, payments, rules, usage, webhooks, events and documents apps, and kopeck/common.
+# gateways, payments, rules, usage, webhooks, events and documents apps, and kopeck/common.
 CONVERTED = (
     "configuration/services.py",
     "configuration/admin.py",
@@ -43,6 +43,9 @@ CONVERTED = (
     "outbox/services.py",
     "outbox/admin.py",
     "outbox/api.py",
+    "credit/services/*.py",
+    "credit/admin.py",
+    "credit/api.py",
 )
 REFUSALS = {"ValidationFailed", "Conflict", "NotFound", "NotAllowed", "KopeckError"}
 GETTEXT = {"_", "gettext", "ngettext", "pgettext", "npgettext"}
