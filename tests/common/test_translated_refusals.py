@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src" / "kopeck"
 
 # The modules whose refusals are translated. Not yet converted (add them here when they are): the
-# gateways, payments, rules, usage, webhooks, events and documents apps, and kopeck/common.
+# gateways, rules, usage, webhooks, events and documents apps, and kopeck/common.
 CONVERTED = (
     "configuration/services.py",
     "configuration/admin.py",
@@ -46,6 +46,11 @@ CONVERTED = (
     "credit/services/*.py",
     "credit/admin.py",
     "credit/api.py",
+    "payments/services/*.py",
+    "payments/statements/*.py",
+    "payments/exchange/*.py",
+    "payments/admin.py",
+    "payments/api.py",
 )
 REFUSALS = {"ValidationFailed", "Conflict", "NotFound", "NotAllowed", "KopeckError"}
 GETTEXT = {"_", "gettext", "ngettext", "pgettext", "npgettext"}
