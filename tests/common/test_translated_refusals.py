@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src" / "kopeck"
 
 # The modules whose refusals are translated. Not yet converted (add them here when they are): the
-# gateways, rules, webhooks, events and documents apps, and kopeck/common.
+# gateways, rules, webhooks and events apps, and kopeck/common.
 CONVERTED = (
     "configuration/services.py",
     "configuration/admin.py",
@@ -54,6 +54,12 @@ CONVERTED = (
     "usage/services/*.py",
     "usage/admin.py",
     "usage/api.py",
+    "documents/services/*.py",
+    "documents/numbering.py",
+    "documents/rendering.py",
+    "documents/admin.py",
+    "documents/api.py",
+    "documents/variables_api.py",
 )
 REFUSALS = {"ValidationFailed", "Conflict", "NotFound", "NotAllowed", "KopeckError"}
 GETTEXT = {"_", "gettext", "ngettext", "pgettext", "npgettext"}

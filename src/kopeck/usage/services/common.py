@@ -16,9 +16,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from kopeck.catalog.models import PlanVersion
+from kopeck.common.decimals import decimal_text_refusal
 from kopeck.common.limits import date_out_of_bounds
 from kopeck.core.calendar import start_of_local_day
-from kopeck.core.money import DECIMAL_TEXT_MAX, decimal_text_problem
 from kopeck.core.pricing import AggregationSpec, AggregationType, PricingError
 from kopeck.core.pricing._values import MAX_INTEGER_DIGITS, MAX_PLACES
 from kopeck.core.pricing.plan import ComponentKind
@@ -47,11 +47,9 @@ def decimal_problem(value: object, exc: PricingError) -> str:
     """Why ``value`` is not a usage number (``exc``: the core's refusal, in English), in the active language."""
     if isinstance(value, bool | float):
         return _('must be a decimal string such as "0.50", not a JSON float or boolean')
-    if isinstance(value, str) and decimal_text_problem(value) is not None:
-        if len(value) > DECIMAL_TEXT_MAX:
-            return ngettext("at most %(count)d character", "at most %(count)d characters", DECIMAL_TEXT_MAX) % {
-                "count": DECIMAL_TEXT_MAX}
-        return _('not a plain decimal such as "1500.00": %(text)r') % {"text": value}
+    refusal = decimal_text_refusal(value)
+    if refusal is not None:
+        return refusal
     if not isinstance(value, str | int | Decimal):
         return _("must be a decimal string, got %(type)s") % {"type": type(value).__name__}
     if exc.message.startswith("out of range"):
