@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src" / "kopeck"
 
 # The modules whose refusals are translated. Not yet converted (add them here when they are): the
-# gateways, rules, webhooks and events apps, and kopeck/common.
+# gateways, rules, webhooks and events apps.
 CONVERTED = (
     "configuration/services.py",
     "configuration/admin.py",
@@ -60,6 +60,8 @@ CONVERTED = (
     "documents/admin.py",
     "documents/api.py",
     "documents/variables_api.py",
+    "common/*.py",
+    "common/http/*.py",
 )
 REFUSALS = {"ValidationFailed", "Conflict", "NotFound", "NotAllowed", "KopeckError"}
 GETTEXT = {"_", "gettext", "ngettext", "pgettext", "npgettext"}
