@@ -6,11 +6,13 @@ days)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
+from django.utils import translation
 
 from kopeck.cli.scheduler import run_task
 from kopeck.clients.models import Client, Contact, ContactKind
@@ -73,3 +75,18 @@ def world(clock: FixedClock, actor: Actor, request: pytest.FixtureRequest) -> Wo
     w = World(client, sub, clock, actor)
     w.pay("1300.00")
     return w
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """The tests of this area run in English unless a test asks for Russian (the refusal messages are
+    translated, and the installation's default language, KOPECK_LANGUAGE, is Russian)."""
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def installation_language() -> Iterator[None]:
+    """For a test of what the installation's default language (KOPECK_LANGUAGE, ru) gives."""
+    with translation.override(settings.LANGUAGE_CODE):
+        yield

@@ -63,7 +63,7 @@ def test_refusals_write_nothing(world: World, api: APIClient) -> None:
     no_client = api.post("/api/v1/blocks/", {"client": 999999, "reason": "fraud"}, format="json")
     assert no_client.status_code == 400 and fields(no_client) == ["client"]
     too_long = api.post("/api/v1/promises/", {"client": world.client.pk, "amount": "100.00", "days": 30},
-                        format="json")
+                        format="json", HTTP_ACCEPT_LANGUAGE="en")
     assert too_long.status_code == 400 and too_long.json()["errors"] == [{"field": "days", "detail": "At most 5 days."}]
     too_much = api.post("/api/v1/promises/", {"client": world.client.pk, "amount": "99999.00", "days": 3},
                         format="json")

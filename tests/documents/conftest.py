@@ -3,9 +3,12 @@ e-mail recipient, and helpers to count what the services write."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.utils import translation
 
 from kopeck.audit.models import AuditEntry
 from kopeck.clients.models import Client, Contact, ContactKind
@@ -57,3 +60,18 @@ def counts() -> dict[str, int]:
 
 def counters() -> list[tuple[str, str, int]]:
     return sorted(NumberCounter.objects.values_list("rule__sequence", "period_key", "last_number"))
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """The tests of this area run in English unless a test asks for Russian (the refusal messages are
+    translated, and the installation's default language, KOPECK_LANGUAGE, is Russian)."""
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def installation_language() -> Iterator[None]:
+    """For a test of what the installation's default language (KOPECK_LANGUAGE, ru) gives."""
+    with translation.override(settings.LANGUAGE_CODE):
+        yield

@@ -64,7 +64,7 @@ def test_refusals_are_problems_and_write_nothing(api: APIClient, entity: LegalEn
     api.post(f"{URL}{doc['id']}/issue/", {"issue_date": "2026-11-20"}, format="json")
     late = create(api, buyer)
     before = counts()
-    r = api.post(f"{URL}{late['id']}/issue/", {"issue_date": "2026-11-19"}, format="json")
+    r = api.post(f"{URL}{late['id']}/issue/", {"issue_date": "2026-11-19"}, format="json", HTTP_ACCEPT_LANGUAGE="en")
     assert r.status_code == 409
     assert r.json()["errors"] == [{"field": "issue_date", "detail": "Must be 2026-11-20 or later."}]
     r = api.post(URL, {"type": "invoice", "client": buyer.pk, "lines": [{"name": "x", "price": "1", "vat_rate": "18"}]},

@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.utils import translation
 
 from kopeck.audit.models import AuditEntry
 from kopeck.clients.models import Client
@@ -42,3 +44,18 @@ def counts() -> dict[str, int]:
 def paid(doc: Document) -> tuple[str, str]:
     doc.refresh_from_db()
     return doc.status, f"{doc.paid_minor / 100:.2f}"
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """The tests of this area run in English unless a test asks for Russian (the refusal messages are
+    translated, and the installation's default language, KOPECK_LANGUAGE, is Russian)."""
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def installation_language() -> Iterator[None]:
+    """For a test of what the installation's default language (KOPECK_LANGUAGE, ru) gives."""
+    with translation.override(settings.LANGUAGE_CODE):
+        yield

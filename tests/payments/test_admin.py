@@ -3,6 +3,8 @@ statement, its preview, apply it; the client page's tab; who may do what."""
 
 from __future__ import annotations
 
+import html
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client as HttpClient
@@ -67,7 +69,8 @@ def test_upload_preview_and_apply_a_statement(entity: object, buyer: Client, clo
     assert st.status == "applied" and Payment.objects.get().client_id == buyer.pk
     broken = statement([Order("1", "01.12.2026", "5,00", "40702810100000000101")])
     r = http.post("/admin/payments/bankstatement/add/", {"file": SimpleUploadedFile("bad.txt", broken)})
-    assert r.status_code == 200 and "line 24" in r.content.decode()
+    assert r.status_code == 200 and "строка 24: Сумма: «5,00» — не сумма (нужны цифры и точка, например 1234.56)" \
+        in html.unescape(r.content.decode())  # the back office is Russian: the refusal too
     for url in ("/admin/payments/payment/", "/admin/payments/bankstatement/", "/admin/payments/refund/",
                 "/admin/payments/allocation/", "/admin/payments/statementline/", "/admin/payments/payment/add/",
                 "/admin/payments/bankstatement/add/", "/admin/payments/paymentsettings/1/change/"):

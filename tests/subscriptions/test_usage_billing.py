@@ -71,6 +71,6 @@ def test_usage_of_the_ended_period_is_billed_in_arrears(clock: FixedClock, api_a
 
     # A November event arriving now is refused: its period is billed (never counted silently).
     late = events(api, ("n4", "2026-11-30T12:00:00+03:00", "100"))
-    assert late[0]["status"] == "refused" and "already billed" in late[0]["reason"]
+    assert late[0]["status"] == "refused" and late[0]["reason"] == "timestamp: период уже начислен"  # API default: ru
     subscription_bill_due(actor=ACTOR, subscription=sub)
     assert len(posted(client=client)) == 3

@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from kopeck.catalog.models import Plan, PlanVersion, Product, VersionStatus
@@ -69,4 +71,21 @@ def usage_api(api_as: Callable[..., APIClient]) -> APIClient:
 
 
 def post(client: APIClient, path: str, body: Any, **extra: Any) -> Any:
-    return client.post(path, body, format="json", **extra)
+    """POST ``body`` as JSON; in English unless ``HTTP_ACCEPT_LANGUAGE`` says otherwise (the API's default is
+    the installation's language, Russian)."""
+    return client.post(path, body, format="json", **{"HTTP_ACCEPT_LANGUAGE": "en", **extra})
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """The tests of this area run in English unless a test asks for Russian (the refusal messages are
+    translated, and the installation's default language, KOPECK_LANGUAGE, is Russian)."""
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def installation_language() -> Iterator[None]:
+    """For a test of what the installation's default language (KOPECK_LANGUAGE, ru) gives."""
+    with translation.override(settings.LANGUAGE_CODE):
+        yield

@@ -10,6 +10,7 @@ import hashlib
 
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 
 class SecretUnreadable(Exception):
@@ -30,4 +31,4 @@ def decrypt(token: str) -> str:
     try:
         return _fernet().decrypt(token.encode()).decode()
     except InvalidToken as exc:
-        raise SecretUnreadable("The secret cannot be decrypted with the current KOPECK_ENCRYPTION_KEY.") from exc
+        raise SecretUnreadable(_("The secret cannot be decrypted with the current KOPECK_ENCRYPTION_KEY.")) from exc

@@ -97,11 +97,24 @@ def vat_on_top(net: Money, rate: VatRate) -> VatLine:
             ru=f"{_fmt(net)} — без налога (НДС)", en=f"{_fmt(net)} — VAT exempt", formula="vat = 0"))
     vat = (net * pct / Decimal(100)).round_line()
     gross = net + vat
+    ru, en = _on_top_words(net, vat, pct)
     return VatLine(net, vat, gross, rate, False, Explanation(
-        ru=f"НДС {pct}% сверху: {_fmt(net)} × {pct}/100 = {_fmt(vat)}; всего {_fmt(gross)}",
-        en=f"VAT {pct}% on top: {_fmt(net)} × {pct}/100 = {_fmt(vat)}; total {_fmt(gross)}",
+        ru=f"{ru}; всего {_fmt(gross)}",
+        en=f"{en}; total {_fmt(gross)}",
         formula=f"vat = round({net.amount} × {pct} / 100) = {vat.amount}",
     ))
+
+
+def vat_on_top_step(line: VatLine) -> tuple[str, str]:
+    """How VAT on top was computed, in Russian and English, without the gross that follows: for a text
+    that says the gross itself (once), e.g. a charge's explanation ending in "всего 72.31 RUB"."""
+    assert line.rate.percent is not None and not line.inclusive
+    return _on_top_words(line.net, line.vat, line.rate.percent)
+
+
+def _on_top_words(net: Money, vat: Money, pct: Decimal) -> tuple[str, str]:
+    return (f"НДС {pct}% сверху: {_fmt(net)} × {pct}/100 = {_fmt(vat)}",
+            f"VAT {pct}% on top: {_fmt(net)} × {pct}/100 = {_fmt(vat)}")
 
 
 def vat_line(amount: Money, rate: VatRate, *, prices_include_vat: bool) -> VatLine:

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -69,7 +70,7 @@ class LiftSerializer(serializers.Serializer):  # type: ignore[type-arg]
 def _client(pk: int) -> Client:
     client = Client.objects.filter(pk=pk).first()
     if client is None:
-        raise ValidationFailed.field("client", "No such client.")
+        raise ValidationFailed.field("client", _("No such client."))
     return client
 
 
@@ -103,7 +104,7 @@ class BlockViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, KopeckViewS
         if v.get("subscription"):
             sub = Subscription.objects.filter(pk=v["subscription"]).first()
             if sub is None:
-                raise ValidationFailed.field("subscription", "No such subscription.")
+                raise ValidationFailed.field("subscription", _("No such subscription."))
         block = services.block_place(actor=self.actor, client=client, subscription=sub, reason=v["reason"],
                                      comment=v.get("comment", ""))
         return Response(BlockSerializer(block).data, status=status.HTTP_201_CREATED)

@@ -17,6 +17,7 @@ import re
 from typing import Final
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from kopeck.common import clock
 from kopeck.common.errors import Conflict, ValidationFailed
@@ -42,16 +43,16 @@ def template_errors(template: str) -> list[str]:
     """Why ``template`` cannot number documents (empty list: it can)."""
     errors = []
     if not template or len(template) > 100:
-        errors.append("Give a template of 1 to 100 characters.")
+        errors.append(_("Give a template of 1 to 100 characters."))
     counters = [m for m in TOKEN_RE.finditer(template or "") if m.group(1).startswith("N")]
     if len(counters) != 1:
-        errors.append("Use the counter token {N} (or {N:width}) exactly once.")
+        errors.append(_("Use the counter token {N} (or {N:width}) exactly once."))
     for match in counters:
         if match.group(2) and not 1 <= int(match.group(2)) <= MAX_WIDTH:
-            errors.append(f"The counter width must be 1 to {MAX_WIDTH}.")
+            errors.append(_("The counter width must be 1 to %(max)d.") % {"max": MAX_WIDTH})
     leftover = TOKEN_RE.sub("", template or "")
     if "{" in leftover or "}" in leftover:
-        errors.append("Unknown token: use {N}, {N:width}, {YYYY}, {YY} or {MM}; other braces are not allowed.")
+        errors.append(_("Unknown token: use {N}, {N:width}, {YYYY}, {YY} or {MM}; other braces are not allowed."))
     return errors
 
 
@@ -100,7 +101,7 @@ def _locked_counter(rule: NumberingRule, key: str) -> NumberCounter:
                 NumberCounter.objects.create(rule=rule, period_key=key, last_number=0)
         except IntegrityError:
             continue
-    raise Conflict("The number counter could not be created; try again.")  # pragma: no cover
+    raise Conflict(_("The number counter could not be created; try again."))  # pragma: no cover
 
 
 def allocate_numbers(rule: NumberingRule, issue_date: dt.date, count: int) -> list[tuple[int, str, str]]:
@@ -113,10 +114,11 @@ def allocate_numbers(rule: NumberingRule, issue_date: dt.date, count: int) -> li
     key = period_key(rule.reset, issue_date)
     counter = _locked_counter(rule, key)
     if counter.last_issue_date is not None and issue_date < counter.last_issue_date:
+        dates = {"last": counter.last_issue_date.isoformat(), "date": issue_date.isoformat()}
         raise Conflict(
-            f"Numbers follow the issue dates: a document of this sequence was already issued on "
-            f"{counter.last_issue_date.isoformat()}, so none can be issued on {issue_date.isoformat()}.",
-            errors={"issue_date": [f"Must be {counter.last_issue_date.isoformat()} or later."]})
+            _("Numbers follow the issue dates: a document of this sequence was already issued on %(last)s, so none "
+              "can be issued on %(date)s.") % dates,
+            errors={"issue_date": [_("Must be %(last)s or later.") % dates]})
     first = counter.last_number + 1
     counter.last_number += count
     counter.last_issue_date = issue_date
@@ -130,6 +132,6 @@ def validate_rule(template: str, reset: str) -> None:
     if problems:
         errors["template"] = problems
     if reset not in ResetPeriod.values:
-        errors["reset"] = [f"Choose one of: {', '.join(ResetPeriod.values)}."]
+        errors["reset"] = [_("Choose one of: %(choices)s.") % {"choices": ", ".join(ResetPeriod.values)}]
     if errors:
-        raise ValidationFailed("The numbering rule is invalid.", errors=errors)
+        raise ValidationFailed(_("The numbering rule is invalid."), errors=errors)

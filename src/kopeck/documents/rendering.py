@@ -25,6 +25,7 @@ from importlib import resources
 from typing import Any, Final
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from jinja2 import DictLoader, StrictUndefined, TemplateError, TemplateSyntaxError, nodes, pass_context
 from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context, markup_join
@@ -162,22 +163,24 @@ class RenderBudget:
     def tick(self, n: int = 1) -> None:
         self.iterations -= n
         if self.iterations < 0:
-            raise SecurityError(f"the template loops more than {settings.KOPECK_TEMPLATE_MAX_ITERATIONS} times")
+            raise SecurityError(_("the template loops more than %(count)s times")
+                                % {"count": settings.KOPECK_TEMPLATE_MAX_ITERATIONS})
         if self.iterations % 256 == 0:
             self.time()
 
     def time(self) -> None:
         if time.monotonic() > self.deadline:
-            raise SecurityError(f"the template takes longer than {settings.KOPECK_TEMPLATE_MAX_SECONDS} seconds")
+            raise SecurityError(_("the template takes longer than %(count)s seconds")
+                                % {"count": settings.KOPECK_TEMPLATE_MAX_SECONDS})
 
     def size(self, length: int) -> None:
         if length > self.max_size:
-            raise SecurityError(f"the template makes a text longer than {self.max_size} characters")
+            raise SecurityError(_("the template makes a text longer than %(count)s characters") % {"count": self.max_size})
 
     def integer(self, value: int) -> None:
         if value.bit_length() > self.max_int_bits:
-            raise SecurityError(f"the template makes a number of more than "
-                                f"{settings.KOPECK_TEMPLATE_MAX_INT_DIGITS} digits")
+            raise SecurityError(_("the template makes a number of more than %(count)s digits")
+                                % {"count": settings.KOPECK_TEMPLATE_MAX_INT_DIGITS})
 
 
 _budget: contextvars.ContextVar[RenderBudget | None] = contextvars.ContextVar("kopeck_render_budget", default=None)
@@ -211,7 +214,7 @@ _WIDTH = re.compile(r"%[-+ #0]*(\d+|\*)?(?:\.(\d+|\*))?")
 def _check_format(fmt: str, budget: RenderBudget) -> None:
     for width, precision in _WIDTH.findall(fmt):
         if "*" in (width, precision) or len(width) > 4 or len(precision) > 4:
-            raise SecurityError("a format width or precision over 9999 is not allowed in a template")
+            raise SecurityError(_("a format width or precision over 9999 is not allowed in a template"))
 
 
 class BoundedEnvironment(ImmutableSandboxedEnvironment):
@@ -228,16 +231,16 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         if operator_ == "**":
             if isinstance(left, int) and isinstance(right, int) and abs(left) > 1 and (
                     right > budget.max_int_bits or abs(left).bit_length() * max(right, 0) > budget.max_int_bits):
-                raise SecurityError(f"the template makes a number of more than "
-                                    f"{settings.KOPECK_TEMPLATE_MAX_INT_DIGITS} digits")
+                raise SecurityError(_("the template makes a number of more than %(count)s digits")
+                                    % {"count": settings.KOPECK_TEMPLATE_MAX_INT_DIGITS})
         elif operator_ == "*":
             for seq, n in ((left, right), (right, left)):
                 if isinstance(seq, str | list | tuple) and isinstance(n, int):
                     budget.size(len(seq) * max(n, 0))
             if isinstance(left, int) and isinstance(right, int) and (
                     abs(left).bit_length() + abs(right).bit_length() > budget.max_int_bits):
-                raise SecurityError(f"the template makes a number of more than "
-                                    f"{settings.KOPECK_TEMPLATE_MAX_INT_DIGITS} digits")
+                raise SecurityError(_("the template makes a number of more than %(count)s digits")
+                                    % {"count": settings.KOPECK_TEMPLATE_MAX_INT_DIGITS})
         elif operator_ == "+" and isinstance(left, str | list | tuple) and hasattr(right, "__len__"):
             budget.size(len(left) + len(right))
         elif operator_ == "%" and isinstance(left, str):
@@ -343,13 +346,13 @@ def template_name_problems(ast: nodes.Template) -> list[str]:
         elif isinstance(target, (nodes.List, nodes.Tuple)) and all(isinstance(i, nodes.Const) for i in target.items):
             names = [i.value for i in target.items]  # type: ignore[attr-defined]
         else:
-            problems.append(f"line {node.lineno}: only the base templates ({', '.join(BASE_TEMPLATES)}) may be "
-                            f"included, imported or extended, by their literal name")
+            problems.append(_("line %(line)d: only the base templates (%(names)s) may be included, imported or "
+                              "extended, by their literal name") % {"line": node.lineno, "names": ", ".join(BASE_TEMPLATES)})
             continue
         for name in names:
             if name not in BASE_TEMPLATES:
-                problems.append(f"line {node.lineno}: unknown template {name!r}; only {', '.join(BASE_TEMPLATES)} "
-                                f"may be included, imported or extended")
+                problems.append(_("line %(line)d: unknown template %(name)r; only %(names)s may be included, imported "
+                                  "or extended") % {"line": node.lineno, "name": name, "names": ", ".join(BASE_TEMPLATES)})
     return problems
 
 
@@ -357,9 +360,10 @@ def _attr_problem(name: object, lineno: int) -> str | None:
     if not isinstance(name, str):
         return None
     if name.startswith("_"):
-        return f"line {lineno}: {name!r} — object internals (names starting with '_') are not accessible"
+        return _("line %(line)d: %(name)r — object internals (names starting with '_') are not accessible") % {
+            "line": lineno, "name": name}
     if name in FORBIDDEN_ATTRS:
-        return f"line {lineno}: {name!r} is not accessible in a document template"
+        return _("line %(line)d: %(name)r is not accessible in a document template") % {"line": lineno, "name": name}
     return None
 
 
@@ -367,13 +371,13 @@ def template_problems(source: str, sample: Mapping[str, Any]) -> list[str]:
     """Why ``source`` cannot be an operator template (empty: it can). Renders it with ``sample``."""
     env = environment()
     if len(source) > int(settings.KOPECK_TEMPLATE_MAX_SOURCE):
-        return [f"the template is longer than {settings.KOPECK_TEMPLATE_MAX_SOURCE} characters"]
+        return [_("the template is longer than %(count)s characters") % {"count": settings.KOPECK_TEMPLATE_MAX_SOURCE}]
     if "__kopeck" in source:
-        return ["names starting with __kopeck are reserved"]
+        return [_("names starting with __kopeck are reserved")]
     try:
         ast = env.parse(source)
     except TemplateSyntaxError as exc:
-        return [f"line {exc.lineno}: syntax error: {exc.message}"]
+        return [_("line %(line)s: syntax error: %(problem)s") % {"line": exc.lineno, "problem": exc.message}]
     problems = template_name_problems(ast)
     from jinja2 import meta
 
@@ -383,7 +387,8 @@ def template_problems(source: str, sample: Mapping[str, Any]) -> list[str]:
     bound |= {n.name for n in ast.find_all(nodes.Macro)}
     unknown = sorted(meta.find_undeclared_variables(ast) - CONTEXT_KEYS - ALLOWED_GLOBALS - bound)
     for name in unknown:
-        problems.append(f"{name!r} is not available to templates; use: {', '.join(sorted(CONTEXT_KEYS))}")
+        problems.append(_("%(name)r is not available to templates; use: %(names)s")
+                        % {"name": name, "names": ", ".join(sorted(CONTEXT_KEYS))})
     for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
         arg = getattr(node, "arg", None)
         key = getattr(node, "attr", None) if isinstance(node, nodes.Getattr) else (
@@ -396,11 +401,10 @@ def template_problems(source: str, sample: Mapping[str, Any]) -> list[str]:
     try:
         _render(env.from_string(source), _plain(sample))
     except SecurityError as exc:
-        return [f"refused by the sandbox: {exc}"]
-    except TemplateError as exc:
-        return [f"does not render with sample data: {type(exc).__name__}: {exc}"]
-    except Exception as exc:  # a template may raise anything (e.g. a division by zero)
-        return [f"does not render with sample data: {type(exc).__name__}: {exc}"]
+        return [_("refused by the sandbox: %(problem)s") % {"problem": exc}]
+    except Exception as exc:  # a TemplateError, or anything a template may raise (e.g. a division by zero)
+        return [_("does not render with sample data: %(error)s: %(problem)s")
+                % {"error": type(exc).__name__, "problem": exc}]
     return []
 
 

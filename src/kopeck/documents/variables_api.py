@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -45,7 +46,7 @@ def _entity(pk: int | None) -> LegalEntity | None:
         return None
     entity = LegalEntity.objects.filter(pk=pk).first()
     if entity is None:
-        raise ValidationFailed.field("legal_entity", f"Legal entity {pk} does not exist.")
+        raise ValidationFailed.field("legal_entity", _("Legal entity %(id)s does not exist.") % {"id": pk})
     return entity
 
 
@@ -75,7 +76,7 @@ class VariableViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, KopeckVi
             return qs.filter(legal_entity__isnull=True)
         if entity:
             if not entity.isdigit():
-                raise ValidationFailed.field("legal_entity", "A legal entity's id, or `global`.")
+                raise ValidationFailed.field("legal_entity", _("A legal entity's id, or `global`."))
             return qs.filter(legal_entity_id=int(entity))
         return qs
 

@@ -15,6 +15,8 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.request import Request
@@ -133,16 +135,23 @@ def batch_schema(noun: str, item: str) -> dict[str, Any]:
 def batch_of(request: Request, noun: str) -> list[Any]:
     """The body as a JSON list of at most MAX_BATCH items, or a 4xx problem (nothing is written)."""
     if not request.body:
-        raise ValidationFailed.field("body", f"required: a JSON list of {noun}")
+        raise ValidationFailed.field("body", _("required: a JSON list of events") if noun == "events"
+                                     else _("required: a JSON list of readings"))
     content_type = (request.META.get("CONTENT_TYPE") or "").split(";", 1)[0].strip().lower()
     if content_type != "application/json":
         raise exceptions.UnsupportedMediaType(content_type or "(none)")
     data = parsers.loads(request.body, nul_allowed=True)  # a NUL refuses its item only
     if not isinstance(data, list):
-        raise ValidationFailed.field("body", f"must be a JSON list of {noun}")
+        raise ValidationFailed.field("body", _("must be a JSON list of events") if noun == "events"
+                                     else _("must be a JSON list of readings"))
     limit = int(settings.KOPECK_USAGE_BATCH_MAX)
     if len(data) > limit:
-        raise ValidationFailed.field("body", f"at most {limit} {noun} per request, got {len(data)}")
+        counts = {"limit": limit, "count": len(data)}
+        raise ValidationFailed.field("body", ngettext("at most %(limit)d event per request, got %(count)d",
+                                                      "at most %(limit)d events per request, got %(count)d", limit)
+                                     % counts if noun == "events" else
+                                     ngettext("at most %(limit)d reading per request, got %(count)d",
+                                              "at most %(limit)d readings per request, got %(count)d", limit) % counts)
     return data
 
 
@@ -197,10 +206,10 @@ class SubscriptionUsageView(KopeckAPIView):
         period: Period | None = None
         if (start is None) != (end is None):
             missing = "period_end" if end is None else "period_start"
-            raise ValidationFailed.field(missing, "give both period_start and period_end, or neither")
+            raise ValidationFailed.field(missing, _("give both period_start and period_end, or neither"))
         if start is not None and end is not None:
             if end <= start:
-                raise ValidationFailed.field("period_end", "must be after period_start")
+                raise ValidationFailed.field("period_end", _("must be after period_start"))
             period = Period(start, end)
         return Response(selectors.subscription_usage(sub, period).as_dict())
 
@@ -254,7 +263,7 @@ class UsageThresholdViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Ko
         values = data.validated_data
         sub = Subscription.objects.select_related("plan_version").filter(pk=values["subscription"]).first()
         if sub is None:
-            raise ValidationFailed.field("subscription", f"Subscription {values['subscription']} does not exist.")
+            raise ValidationFailed.field("subscription", _("Subscription %(id)s does not exist.") % {"id": values["subscription"]})
         threshold = services.usage_threshold_create(actor=self.actor, subscription=sub, metric=values["metric"],
                                                     amount=values["amount"])
         return Response(UsageThresholdSerializer(threshold).data, status=status.HTTP_201_CREATED)

@@ -40,11 +40,11 @@ BASE = {
         "ru": "A, Base, 2027-01-11 – 2027-01-31: Base: модель standard, количество 1, итого 100.00 RUB; "
               "Пропорционально дням: 100.00 RUB × 21/31 дн. = 67.74 RUB (использовано 2027-01-11–2027-01-31 "
               "из периода 2027-01-01–2027-01-31); Скидка 12.5% от 67.74 RUB: −8.47 RUB; итого 59.27 RUB; "
-              "НДС 22% сверху: 59.27 × 22/100 = 13.04; всего 72.31; всего 72.31 RUB",
+              "НДС 22% сверху: 59.27 × 22/100 = 13.04; всего 72.31 RUB",
         "en": "A, Base, 2027-01-11 – 2027-01-31: Base: standard model, quantity 1, total 100.00 RUB; "
               "Prorated by days: 100.00 RUB × 21/31 days = 67.74 RUB (used 2027-01-11–2027-01-31 of the "
               "period 2027-01-01–2027-01-31); Discount 12.5% of 67.74 RUB: −8.47 RUB; total 59.27 RUB; VAT "
-              "22% on top: 59.27 × 22/100 = 13.04; total 72.31; total 72.31 RUB",
+              "22% on top: 59.27 × 22/100 = 13.04; total 72.31 RUB",
         "formula": "amount = round(full price × days used / days in period) = round(100.00 × 21 / 31) = "
                    "67.74; discount = round(67.74 × 12.5 / 100) = 8.47; total = 67.74 − 8.47 = 59.27; vat = "
                    "round(59.27 × 22 / 100) = 13.04; total = 59.27 + 13.04 = 72.31"},
@@ -82,9 +82,9 @@ def test_a_charge_with_a_discount_and_vat_on_top_in_its_json_form() -> None:
     assert (setup.component, setup.name, setup.amount.to_str(), setup.period) == (
         "setup_fee", ("Плата за подключение", "Setup fee"), "610.00", Period(D(2027, 1, 11), D(2027, 1, 12)))
     assert setup.explanation.ru == ("A, Плата за подключение, 2027-01-11 – 2027-01-11: Разовая плата за подключение: "
-                                    "500.00 RUB; НДС 22% сверху: 500.00 × 22/100 = 110.00; всего 610.00; всего 610.00 RUB")
+                                    "500.00 RUB; НДС 22% сверху: 500.00 × 22/100 = 110.00; всего 610.00 RUB")
     assert setup.explanation.en == ("A, Setup fee, 2027-01-11 – 2027-01-11: One-time setup fee: 500.00 RUB; VAT 22% "
-                                    "on top: 500.00 × 22/100 = 110.00; total 610.00; total 610.00 RUB")
+                                    "on top: 500.00 × 22/100 = 110.00; total 610.00 RUB")
     assert setup.explanation.formula == ("setup fee = 500.00; vat = round(500.00 × 22 / 100) = 110.00; "
                                          "total = 500.00 + 110.00 = 610.00")
 
@@ -137,3 +137,14 @@ def test_a_line_stored_before_its_fields_existed_gets_their_defaults() -> None:
 def test_held_usage_in_its_json_form() -> None:
     held = HeldUsage("traffic", Period(D(2027, 1, 1), D(2027, 2, 1)), "UsageError: quantity: bad")
     assert held.as_dict() == {"component": "traffic", "period": JANUARY, "reason": "UsageError: quantity: bad"}
+
+
+def test_a_charge_with_vat_on_top_says_its_gross_once() -> None:
+    """The VAT step of a charge's explanation ends at the VAT; the charge then says its gross once, with
+    its currency (not "всего 72.31; всего 72.31 RUB"). The VAT line on its own keeps its gross."""
+    base = due_charges(_terms(), D(2027, 1, 11))[0]
+    assert base.explanation.ru.endswith("; итого 59.27 RUB; НДС 22% сверху: 59.27 × 22/100 = 13.04; всего 72.31 RUB")
+    assert base.explanation.en.endswith("; total 59.27 RUB; VAT 22% on top: 59.27 × 22/100 = 13.04; total 72.31 RUB")
+    assert (base.explanation.ru.count("всего"), base.explanation.en.count("total 72.31")) == (1, 1)
+    assert (base.lines[-1].explanation.ru, base.lines[-1].explanation.en) == (
+        "НДС 22% сверху: 59.27 × 22/100 = 13.04; всего 72.31", "VAT 22% on top: 59.27 × 22/100 = 13.04; total 72.31")

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -26,7 +27,7 @@ class AmountField(serializers.Field):  # type: ignore[type-arg]
     no exponent, no ``+``, no ``.5``, no separators, ASCII digits only. Gives a ``Decimal``."""
 
     default_error_messages = {
-        "type": "Must be a decimal string such as \"1500.00\", not a JSON number or another type.",
+        "type": gettext_lazy('Must be a decimal string such as "1500.00", not a JSON number or another type.'),
     }
 
     def __init__(self, *, min_value: Decimal | None = None, max_places: int | None = None,
@@ -46,7 +47,8 @@ class AmountField(serializers.Field):  # type: ignore[type-arg]
         if self.min_value is not None and value < self.min_value:
             raise serializers.ValidationError(_("Must be at least %(min)s.") % {"min": self.min_value})
         if self.max_places is not None and -int(value.as_tuple().exponent) > self.max_places:
-            raise serializers.ValidationError(_("At most %(places)d decimal places.") % {"places": self.max_places})
+            raise serializers.ValidationError(ngettext("At most %(places)d decimal place.", "At most %(places)d decimal places.",
+                                                       self.max_places) % {"places": self.max_places})
         return value
 
     def to_representation(self, value: Any) -> str:

@@ -20,6 +20,8 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from kopeck.common import clock
 from kopeck.common.http.principals import request_principal
@@ -59,8 +61,10 @@ def idempotent(request: HttpRequest, call: Callable[[], Any]) -> Any:
         return call()
     key = key.strip()
     if not key or len(key) > MAX_KEY_LENGTH:
-        return _refuse(request, 400, "idempotency-key-invalid", "Invalid Idempotency-Key",
-                       f"The Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.")
+        return _refuse(request, 400, "idempotency-key-invalid", _("Invalid Idempotency-Key"),
+                       ngettext("The Idempotency-Key must be 1 to %(max)d character.",
+                                "The Idempotency-Key must be 1 to %(max)d characters.", MAX_KEY_LENGTH)
+                       % {"max": MAX_KEY_LENGTH})
     principal = request_principal(request)
     if principal is None:
         return call()  # unauthenticated: the view refuses it, nothing to remember
@@ -72,8 +76,8 @@ def idempotent(request: HttpRequest, call: Callable[[], Any]) -> Any:
 
     def answer(record: IdempotencyRecord) -> HttpResponse:
         if record.request_hash != fingerprint:
-            return _refuse(request, 422, "idempotency-key-reused", "Idempotency-Key reused",
-                           "This Idempotency-Key was already used for a different request.")
+            return _refuse(request, 422, "idempotency-key-reused", _("Idempotency-Key reused"),
+                           _("This Idempotency-Key was already used for a different request."))
         return _replay(record)
 
     record = existing()

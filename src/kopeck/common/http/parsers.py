@@ -12,7 +12,7 @@ from rest_framework import exceptions, parsers
 
 
 def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
+    raise ValueError(_("%(name)s is not valid JSON") % {"name": name})
 
 
 def _nul_path(value: Any, path: str, depth: int, limit: int) -> str | None:

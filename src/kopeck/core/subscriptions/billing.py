@@ -38,7 +38,7 @@ from kopeck.core.pricing.plan import ComponentKind, PlanComponent, PlanSpec, Tim
 from kopeck.core.pricing.usage import Usage
 from kopeck.core.proration import prorate, round_half_up
 from kopeck.core.subscriptions.terms import FirstPeriod, Slot, Terms, slots
-from kopeck.core.vat import VatRate, vat_on_top
+from kopeck.core.vat import VatLine, VatRate, vat_on_top, vat_on_top_step
 
 SETUP_FEE = "setup_fee"
 FIXED_PRICE = "fixed_price"
@@ -199,12 +199,14 @@ def _make(terms: Terms, code: str, name: str | tuple[str, str], slot: Slot, piec
         en += f"; {discount.explanation.en}; total {show(total)}"
         formula += f"; {discount.explanation.formula}; total = {amount.amount} − {(-discount.amount).amount} = " \
                    f"{total.amount}"
-    vat = _vat_on_top(terms, total)
-    if vat is not None:
+    vat_line = _vat_on_top(terms, total)
+    if vat_line is not None:
+        vat = Line(VAT, vat_line.vat, vat_line.explanation)
         lines.append(vat)
         total = total + vat.amount
-        ru += f"; {vat.explanation.ru}; всего {show(total)}"
-        en += f"; {vat.explanation.en}; total {show(total)}"
+        step_ru, step_en = vat_on_top_step(vat_line)  # the gross is said once, with its currency
+        ru += f"; {step_ru}; всего {show(total)}"
+        en += f"; {step_en}; total {show(total)}"
         formula += f"; {vat.explanation.formula}; total = {(total - vat.amount).amount} + {vat.amount.amount} = " \
                    f"{total.amount}"
     return DueCharge(code, piece, slot.full, due, total, tuple(lines), Explanation(ru=ru, en=en, formula=formula),
@@ -212,14 +214,14 @@ def _make(terms: Terms, code: str, name: str | tuple[str, str], slot: Slot, piec
                      prices_include_vat=terms.prices_include_vat)
 
 
-def _vat_on_top(terms: Terms, net: Money) -> Line | None:
-    """The VAT line of a charge priced without VAT (none when prices include it, or it is zero)."""
+def _vat_on_top(terms: Terms, net: Money) -> VatLine | None:
+    """The VAT on top of a charge priced without VAT (none when prices include it, or it is zero)."""
     if terms.prices_include_vat or terms.vat_rate is None:
         return None
     line = vat_on_top(net, terms.vat_rate)
     if line.vat.is_zero():
         return None
-    return Line(VAT, line.vat, line.explanation)
+    return line
 
 
 def _free_stub(terms: Terms, slot: Slot) -> bool:

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from kopeck.audit.services import audit_record, audit_record_many
 from kopeck.clients.models import Client, ClientStatus
@@ -67,21 +68,21 @@ def block_place(*, actor: Actor, client: Client, reason: str, subscription: Subs
     the same key before is returned as it is, and nothing is written."""
     errors: dict[str, list[str]] = {}
     if reason not in BlockReason.values:
-        errors["reason"] = [f"Choose one of: {', '.join(BlockReason.values)}."]
+        errors["reason"] = [_("Choose one of: %(choices)s.") % {"choices": ", ".join(BlockReason.values)}]
     if subscription is not None and subscription.client_id != client.pk:
-        errors["subscription"] = ["The subscription belongs to another client."]
+        errors["subscription"] = [_("The subscription belongs to another client.")]
     if subscription is not None and subscription.status == SubscriptionStatus.ENDED:
-        errors["subscription"] = ["The subscription has ended."]
+        errors["subscription"] = [_("The subscription has ended.")]
     if len(comment or "") > 500:
-        errors["comment"] = ["At most 500 characters."]
+        errors["comment"] = [_("At most 500 characters.")]
     if source is not None and source not in BlockSource.values:
-        errors["source"] = [f"Choose one of: {', '.join(BlockSource.values)}."]
+        errors["source"] = [_("Choose one of: %(choices)s.") % {"choices": ", ".join(BlockSource.values)}]
     if key is not None and not 0 < len(key) <= 200:
-        errors["key"] = ["1 to 200 characters."]
+        errors["key"] = [_("1 to 200 characters.")]
     if errors:
-        raise ValidationFailed("The block is invalid.", errors=errors)
+        raise ValidationFailed(_("The block is invalid."), errors=errors)
     if client.status == ClientStatus.CLOSED:
-        raise Conflict("A closed client cannot be blocked.", errors={"client": ["The client is closed."]})
+        raise Conflict(_("A closed client cannot be blocked."), errors={"client": [_("The client is closed.")]})
     with transaction.atomic():
         client = Client.objects.select_for_update().get(pk=client.pk)
         if key is not None and (placed := Block.objects.filter(key=key).first()) is not None:
@@ -134,12 +135,12 @@ def block_lift(*, actor: Actor, block: Block, comment: str = "") -> Block:
     block lifted unblocks (client.unblocked / subscription.unblocked) and resumes what the block
     suspended."""
     if len(comment or "") > 500:
-        raise ValidationFailed.field("comment", "At most 500 characters.")
+        raise ValidationFailed.field("comment", _("At most 500 characters."))
     with transaction.atomic():
         client = Client.objects.select_for_update().get(pk=block.client_id)
         block = Block.objects.select_for_update().get(pk=block.pk)
         if block.lifted_at is not None:
-            raise Conflict("The block is lifted already.", errors={"block": ["Lifted already."]})
+            raise Conflict(_("The block is lifted already."), errors={"block": [_("Lifted already.")]})
         before = block_state(block)
         block.lifted_at = clock.now()
         block.lifted_by = actor.label[:200]

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import transaction
 from django.forms.models import model_to_dict
+from django.utils.translation import gettext as _
 
 from kopeck.audit.services import audit_record
 from kopeck.clients.models import Client
@@ -22,11 +23,11 @@ def _clean(changes: dict[str, Any]) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     for name in changes:
         if name not in FIELDS:
-            errors[name] = ["Unknown field."]
+            errors[name] = [_("Unknown field.")]
     if "mode" in changes and changes["mode"] not in ("", None, "prepaid", "postpaid"):
-        errors["mode"] = ["Choose one of: prepaid, postpaid, or empty (as in the billing settings)."]
+        errors["mode"] = [_("Choose one of: prepaid, postpaid, or empty (as in the billing settings).")]
     if "limit_kind" in changes and changes["limit_kind"] not in LimitKind.values:
-        errors["limit_kind"] = [f"Choose one of: {', '.join(LimitKind.values)}."]
+        errors["limit_kind"] = [_("Choose one of: %(choices)s.") % {"choices": ", ".join(LimitKind.values)}]
     for name in ("credit_limit", "low_balance_amount"):
         if changes.get(name) is not None:
             try:
@@ -35,11 +36,11 @@ def _clean(changes: dict[str, Any]) -> dict[str, list[str]]:
                     raise InvalidOperation
                 changes[name] = value
             except InvalidOperation:
-                errors[name] = ["A non-negative amount with at most 2 decimal places, or null."]
+                errors[name] = [_("A non-negative amount with at most 2 decimal places, or null.")]
     for name, low in (("grace_days", 0), ("low_balance_days", 1)):
         days = changes.get(name)
         if days is not None and (isinstance(days, bool) or not isinstance(days, int) or not low <= days <= 365):
-            errors[name] = [f"A whole number of days from {low} to 365, or null."]
+            errors[name] = [_("A whole number of days from %(low)d to 365, or null.") % {"low": low}]
     return errors
 
 
@@ -52,9 +53,9 @@ def credit_policy_set(*, actor: Actor, client: Client, **changes: Any) -> Credit
         if kind == LimitKind.AMOUNT and changes.get("credit_limit") is None:
             existing = CreditPolicy.objects.filter(client=client).values_list("credit_limit", flat=True).first()
             if "credit_limit" in changes or existing is None:
-                errors["credit_limit"] = ["Give the amount of the limit."]
+                errors["credit_limit"] = [_("Give the amount of the limit.")]
     if errors:
-        raise ValidationFailed("The credit policy is invalid.", errors=errors)
+        raise ValidationFailed(_("The credit policy is invalid."), errors=errors)
     with transaction.atomic():
         policy, _created = CreditPolicy.objects.select_for_update().get_or_create(
             client=client, defaults={"updated_at": clock.now()})

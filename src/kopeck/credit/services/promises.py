@@ -10,6 +10,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from kopeck.audit.services import audit_record
 from kopeck.clients.models import Client, ClientStatus
@@ -37,19 +39,20 @@ def promise_limits(client: Client, on: dt.date) -> dict[str, Any]:
         Decimal(1), rounding="ROUND_DOWN")
     refusal = None
     if client.status == ClientStatus.CLOSED:
-        refusal = "The client is closed."
+        refusal = _("The client is closed.")
     elif Promise.objects.filter(client=client, status=PromiseStatus.ACTIVE, until__gte=on).exists():
-        refusal = "A promised payment is active already."
+        refusal = _("A promised payment is active already.")
     else:
         debt = Debt.objects.filter(client=client, status=DebtStatus.OPEN).first()
         if debt is not None and Promise.objects.filter(client=client, status=PromiseStatus.EXPIRED,
                                                        ended_on__gte=debt.opened_on).exists():
-            refusal = "An earlier promised payment expired unpaid; the debt must be paid first."
+            refusal = _("An earlier promised payment expired unpaid; the debt must be paid first.")
         elif s.promise_interval_days and Promise.objects.filter(
                 client=client, granted_on__gt=on - dt.timedelta(days=s.promise_interval_days)).exists():
-            refusal = f"At most one promised payment in {s.promise_interval_days} days."
+            refusal = ngettext("At most one promised payment in %(days)d day.", "At most one promised payment in %(days)d days.",
+                               s.promise_interval_days) % {"days": s.promise_interval_days}
         elif cap <= 0:
-            refusal = "The client has no monthly charge to measure a promised payment against."
+            refusal = _("The client has no monthly charge to measure a promised payment against.")
     return {"max_minor": int(cap), "max_days": int(s.promise_max_days), "refusal": refusal}
 
 
@@ -66,28 +69,32 @@ def promise_grant(*, actor: Actor, client: Client, amount: Any, days: Any, comme
             raise InvalidOperation
         minor = int(value.scaleb(cur.minor_units))
     except (InvalidOperation, ValueError):
-        errors["amount"] = [f"A positive amount in {cur.code} with at most {cur.minor_units} decimal places."]
+        errors["amount"] = [ngettext("A positive amount in %(currency)s with at most %(places)d decimal place.",
+                                      "A positive amount in %(currency)s with at most %(places)d decimal places.",
+                                      cur.minor_units) % {"currency": cur.code, "places": cur.minor_units}]
         minor = 0
     if isinstance(days, bool) or not isinstance(days, int) or days < 1:
-        errors["days"] = ["A whole number of days, at least 1."]
+        errors["days"] = [_("A whole number of days, at least 1.")]
     if len(comment or "") > 500:
-        errors["comment"] = ["At most 500 characters."]
+        errors["comment"] = [_("At most 500 characters.")]
     limits = promise_limits(client, on)
     if not errors:
         if days > limits["max_days"]:
-            errors["days"] = [f"At most {limits['max_days']} days."]
+            errors["days"] = [ngettext("At most %(days)d day.", "At most %(days)d days.", limits["max_days"])
+                              % {"days": limits["max_days"]}]
         if limits["refusal"] is None and minor > limits["max_minor"]:
-            errors["amount"] = [f"At most {decimal_text(limits['max_minor'], cur.code)} "
-                                f"({billing_settings().promise_max_share}% of the monthly charge)."]
+            errors["amount"] = [_("At most %(amount)s (%(share)s%% of the monthly charge).")
+                                % {"amount": decimal_text(limits["max_minor"], cur.code),
+                                   "share": billing_settings().promise_max_share}]
     if errors:
-        raise ValidationFailed("The promised payment is invalid.", errors=errors)
+        raise ValidationFailed(_("The promised payment is invalid."), errors=errors)
     if limits["refusal"] is not None:
         raise Conflict(limits["refusal"], errors={"client": [limits["refusal"]]})
     with transaction.atomic():
         Client.objects.select_for_update().get(pk=client.pk)
         if Promise.objects.filter(client=client, status=PromiseStatus.ACTIVE, until__gte=on).exists():
-            raise Conflict("A promised payment is active already.",
-                           errors={"client": ["A promised payment is active already."]})
+            raise Conflict(_("A promised payment is active already."),
+                           errors={"client": [_("A promised payment is active already.")]})
         promise = Promise.objects.create(
             client=client, amount_minor=minor, currency=cur.code, granted_on=on, until=on + dt.timedelta(days=days - 1),
             comment=(comment or "").strip(), granted_by=actor.label[:200], created_at=clock.now())

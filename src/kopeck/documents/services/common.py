@@ -8,6 +8,8 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from kopeck.documents.models import (
     Document,
     DocumentStatus,
@@ -23,21 +25,28 @@ ISSUED_STATES = (DocumentStatus.ISSUED, DocumentStatus.PARTLY_PAID, DocumentStat
 
 
 def _choices(values: Iterable[str]) -> str:
-    return f"Choose one of: {', '.join(values)}."
+    return _("Choose one of: %(choices)s.") % {"choices": ", ".join(values)}
+
+
+def status_of(doc: Document) -> dict[str, str]:
+    """A document's status and type for a refusal: the codes (``status``, ``type``: the English message
+    names them) and their names in the active language (``label``, ``type_label``: the Russian one does)."""
+    return {"status": doc.status, "label": doc.get_status_display(), "type": doc.type,
+            "type_label": doc.get_type_display()}
 
 
 def _date_or_none(value: Any, field: str, errors: dict[str, list[str]]) -> dt.date | None:
     if value in (None, ""):
         return None
     if isinstance(value, dt.datetime):
-        errors[field] = ["Give a date, not a date and time."]
+        errors[field] = [_("Give a date, not a date and time.")]
         return None
     if isinstance(value, dt.date):
         return value
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError:
-        errors[field] = ["Enter a date as YYYY-MM-DD."]
+        errors[field] = [_("Enter a date as YYYY-MM-DD.")]
         return None
 
 

@@ -7,11 +7,14 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from kopeck.audit.services import audit_record
 from kopeck.clients.models import Client
 from kopeck.common import clock
 from kopeck.common.actor import Actor
+from kopeck.common.decimals import decimal_text_refusal
 from kopeck.common.errors import ValidationFailed
 from kopeck.configuration.selectors import vat_policy
 from kopeck.core.documents import DocumentCalc, DocumentError, LineSpec, compute_document
@@ -48,34 +51,38 @@ def _line_specs(lines: Sequence[Mapping[str, Any]], currency: str, default_rate:
                 errors: dict[str, list[str]]) -> list[LineSpec]:
     specs = []
     if not isinstance(lines, (list, tuple)):
-        errors["lines"] = ["Give a list of lines."]
+        errors["lines"] = [_("Give a list of lines.")]
         return []
     for i, raw in enumerate(lines):
         if not isinstance(raw, Mapping):
-            errors[f"lines.{i}"] = ["Give an object with name, price, quantity and vat_rate."]
+            errors[f"lines.{i}"] = [_("Give an object with name, price, quantity and vat_rate.")]
             continue
         name = str(raw.get("name") or "").strip()
         if not name or len(name) > 1000:
-            errors[f"lines.{i}.name"] = ["A name of 1 to 1000 characters is required."]
+            errors[f"lines.{i}.name"] = [_("A name of 1 to 1000 characters is required.")]
         try:
             price = Money(raw.get("price"), currency)
             if price.is_negative() or not price.is_rounded():
-                errors[f"lines.{i}.price"] = [f"A price of zero or more, with at most "
-                                              f"{price.currency.minor_units} decimals."]
-        except MoneyError as exc:
-            errors[f"lines.{i}.price"] = [str(exc)]
+                places = price.currency.minor_units
+                errors[f"lines.{i}.price"] = [ngettext("A price of zero or more, with at most %(places)d decimal.",
+                                                       "A price of zero or more, with at most %(places)d decimals.",
+                                                       places) % {"places": places}]
+        except MoneyError:
+            errors[f"lines.{i}.price"] = [decimal_text_refusal(raw.get("price"))
+                                          or _("Give the price as a decimal number.")]
             price = Money.zero(currency)
         try:
             quantity = to_decimal(raw.get("quantity", "1"))
             if quantity <= 0 or quantity != quantity.quantize(Decimal("0.001")):
                 raise MoneyError("quantity")
         except MoneyError:
-            errors[f"lines.{i}.quantity"] = ["A quantity greater than zero, with at most 3 decimals."]
+            errors[f"lines.{i}.quantity"] = [_("A quantity greater than zero, with at most 3 decimals.")]
             quantity = Decimal(1)
         try:
             rate = VatRate.parse(str(raw.get("vat_rate") or default_rate))
-        except ValueError as exc:
-            errors[f"lines.{i}.vat_rate"] = [str(exc)]
+        except ValueError:
+            errors[f"lines.{i}.vat_rate"] = [_("unknown VAT rate %(rate)r; use one of %(choices)s") % {
+                "rate": raw.get("vat_rate"), "choices": ", ".join(r.value for r in VatRate)}]
             rate = VatRate.EXEMPT
         unit = str(raw.get("unit") or "усл. ед.")[:50]
         unit_code = str(raw.get("unit_code") or "876")[:10]
@@ -117,57 +124,58 @@ def document_create_draft(
         errors["language"] = [_choices(Language.values)]
     entity = legal_entity or default_legal_entity()
     if entity is None:
-        errors["legal_entity"] = ["Add the provider's legal entity first (none is the default)."]
+        errors["legal_entity"] = [_("Add the provider's legal entity first (none is the default).")]
     elif not entity.is_active:
-        errors["legal_entity"] = ["This legal entity is not active."]
+        errors["legal_entity"] = [_("This legal entity is not active.")]
     try:
         cur = Currency.of(currency or client.currency).code
-    except MoneyError as exc:
-        errors["currency"] = [str(exc)]
+    except MoneyError:
+        errors["currency"] = [_("unknown currency %(code)r") % {"code": str(currency or client.currency)}]
         cur = "RUB"
     policy = vat_policy()
     inclusive = policy.prices_include_vat if prices_include_vat is None else prices_include_vat
     if not isinstance(inclusive, bool):
-        errors["prices_include_vat"] = ["Must be true or false."]
+        errors["prices_include_vat"] = [_("Must be true or false.")]
     due = _date_or_none(due_date, "due_date", errors)
     start = _date_or_none(period_start, "period_start", errors)
     end = _date_or_none(period_end, "period_end", errors)
     if start and end and end < start:
-        errors["period_end"] = ["Must not be before period_start."]
+        errors["period_end"] = [_("Must not be before period_start.")]
     if type == DocumentType.UPD:
         upd_status = upd_status or document_settings().upd_status
         if upd_status not in (1, 2):
-            errors["upd_status"] = ["Choose 1 or 2."]
+            errors["upd_status"] = [_("Choose 1 or 2.")]
     elif upd_status is not None and type != DocumentType.CORRECTED:
-        errors["upd_status"] = ["Only an УПД has a status."]
+        errors["upd_status"] = [_("Only an УПД has a status.")]
     needs_original = type in (DocumentType.CORRECTED, DocumentType.CORRECTIVE_INVOICE_FACTURA)
     if needs_original:
         if corrects is None:
-            errors["corrects"] = ["Give the issued document this one corrects."]
+            errors["corrects"] = [_("Give the issued document this one corrects.")]
         elif corrects.type not in CORRECTABLE or corrects.status not in ISSUED_STATES:
-            errors["corrects"] = ["Only an issued счёт-фактура or УПД can be corrected."]
+            errors["corrects"] = [_("Only an issued счёт-фактура or УПД can be corrected.")]
         elif corrects.client_id != client.pk:
-            errors["corrects"] = ["The corrected document belongs to another client."]
+            errors["corrects"] = [_("The corrected document belongs to another client.")]
         else:
             entity, cur = corrects.legal_entity, corrects.currency
             if type == DocumentType.CORRECTED:
                 upd_status = corrects.upd_status
     elif corrects is not None:
-        errors["corrects"] = ["Only a corrected or corrective document refers to another one."]
+        errors["corrects"] = [_("Only a corrected or corrective document refers to another one.")]
     specs = _line_specs(lines, cur, policy.rate_for(None).value, errors)
     if needs_original and corrects is not None and not lines and "corrects" not in errors:
         specs = _original_specs(corrects)
         inclusive = bool(corrects.data.get("prices_include_vat", True))
     if not specs and "lines" not in errors and not any(k.startswith("lines.") for k in errors):
-        errors["lines"] = ["A document needs at least one line."]
+        errors["lines"] = [_("A document needs at least one line.")]
     txn_ids = sorted({int(t) for t in transactions})
     if txn_ids:
         found = set(JournalTransaction.objects.filter(pk__in=txn_ids, client=client).values_list("pk", flat=True))
         missing = [t for t in txn_ids if t not in found]
         if missing:
-            errors["transactions"] = [f"Not this client's transactions: {', '.join(map(str, missing))}."]
+            errors["transactions"] = [ngettext("Not this client's transaction: %(ids)s.", "Not this client's transactions: %(ids)s.",
+                                                len(missing)) % {"ids": ", ".join(map(str, missing))}]
     if not isinstance(notes, str) or len(notes) > 500:
-        errors["notes"] = ["At most 500 characters of text."]
+        errors["notes"] = [_("At most 500 characters of text.")]
     calc: DocumentCalc | None = None
     correction: dict[str, Any] | None = None
     if not errors:
@@ -178,9 +186,9 @@ def document_create_draft(
                     "number": corrects.number, "date": corrects.issue_date.isoformat() if corrects.issue_date else "",
                     "type": corrects.type})
         except DocumentError as exc:
-            errors["lines"] = [str(exc)]
+            errors["lines"] = [_(str(exc))]  # the core's text, in the active language where the catalogue has it
     if errors:
-        raise ValidationFailed("The document is invalid.", errors=errors)
+        raise ValidationFailed(_("The document is invalid."), errors=errors)
     assert entity is not None and calc is not None
     corrects_info = None
     if corrects is not None:

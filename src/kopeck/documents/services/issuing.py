@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from kopeck.audit.services import audit_record
 from kopeck.billing.models import BillingRun
@@ -48,6 +49,7 @@ from kopeck.documents.services.common import (
     TOPIC_PDF,
     _date_or_none,
     document_state,
+    status_of,
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -58,18 +60,18 @@ def _issue_date(value: Any) -> dt.date:
     errors: dict[str, list[str]] = {}
     day = _date_or_none(value, "issue_date", errors) if value is not None else provider_today()
     if errors or day is None:
-        raise ValidationFailed("The issue date is invalid.", errors=errors or {"issue_date": ["Required."]})
+        raise ValidationFailed(_("The issue date is invalid."), errors=errors or {"issue_date": [_("Required.")]})
     if day > provider_today():
-        raise ValidationFailed.field("issue_date", "A document cannot be issued with a date in the future.")
+        raise ValidationFailed.field("issue_date", _("A document cannot be issued with a date in the future."))
     return day
 
 
 def _entity_problems(entity: LegalEntity, doc_type: str) -> list[str]:
     problems = []
     if not entity.is_active:
-        problems.append("The legal entity is not active.")
+        problems.append(_("The legal entity is not active."))
     if doc_type == DocumentType.INVOICE and not (entity.bik and entity.settlement_account):
-        problems.append("An invoice needs the legal entity's bank details (БИК and settlement account).")
+        problems.append(_("An invoice needs the legal entity's bank details (БИК and settlement account)."))
     return problems
 
 
@@ -108,26 +110,27 @@ def document_issue(*, actor: Actor, document: Document, issue_date: Any = None) 
         doc = Document.objects.select_for_update(of=("self",)).select_related("legal_entity", "client", "corrects") \
             .filter(pk=document.pk).first()
         if doc is None:
-            raise NotFound(f"Document {document.pk} does not exist.")
+            raise NotFound(_("Document %(id)s does not exist.") % {"id": document.pk})
         if doc.status != DocumentStatus.DRAFT:
-            raise Conflict(f"Only a draft can be issued; this document is {doc.status}.",
-                           errors={"status": [f"Is {doc.status}."]})
+            raise Conflict(_("Only a draft can be issued; this document is %(status)s.") % status_of(doc),
+                           errors={"status": [_("Is %(status)s.") % status_of(doc)]})
         problems = _entity_problems(doc.legal_entity, doc.type)
         if problems:
-            raise ValidationFailed("The document cannot be issued: " + " ".join(problems),
+            raise ValidationFailed(_("The document cannot be issued: %(problems)s") % {"problems": " ".join(problems)},
                                    errors={"legal_entity": problems})
         closes = closes_on(doc)
         if doc.type in (DocumentType.ACT, DocumentType.UPD) and closes is not None and day < closes:
-            raise ValidationFailed.field("issue_date", f"An act or УПД closes services rendered: date it on or after "
-                                                       f"the last day of its period ({closes.isoformat()}).")
+            raise ValidationFailed.field("issue_date", _("An act or УПД closes services rendered: date it on or after "
+                                                         "the last day of its period (%(date)s).")
+                                         % {"date": closes.isoformat()})
         correction_number = None
         if doc.type == DocumentType.CORRECTED:
             assert doc.corrects_id is not None
             original = Document.objects.select_for_update().get(pk=doc.corrects_id)
             if original.status not in ISSUED_STATES:
-                raise Conflict("The corrected document is not issued (any more).")
+                raise Conflict(_("The corrected document is not issued (any more)."))
             if day < (original.issue_date or day):
-                raise ValidationFailed.field("issue_date", "A correction cannot be dated before the original.")
+                raise ValidationFailed.field("issue_date", _("A correction cannot be dated before the original."))
             last = Document.objects.filter(corrects=original, type=DocumentType.CORRECTED,
                                            correction_number__isnull=False).order_by("-correction_number") \
                 .values_list("correction_number", flat=True).first()

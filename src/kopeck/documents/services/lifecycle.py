@@ -10,11 +10,13 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from kopeck.audit.services import audit_record, audit_record_many
 from kopeck.common import clock
 from kopeck.common.actor import Actor
 from kopeck.common.bulk import update_rows
+from kopeck.common.decimals import decimal_text_refusal
 from kopeck.common.errors import Conflict, NotFound, ValidationFailed
 from kopeck.core.money import Money, MoneyError, from_minor, to_minor
 from kopeck.documents.data import sample_data
@@ -32,7 +34,7 @@ from kopeck.documents.rendering import TemplateRefused
 from kopeck.documents.selectors import (
     document_html,
 )
-from kopeck.documents.services.common import ISSUED_STATES, TOPIC_EMAIL, document_state
+from kopeck.documents.services.common import ISSUED_STATES, TOPIC_EMAIL, document_state, status_of
 from kopeck.documents.services.issuing import _queue_emails, _recipients
 from kopeck.documents.services.setup import template_check
 
@@ -44,13 +46,14 @@ def document_cancel(*, actor: Actor, document: Document, reason: str) -> Documen
     """Cancel a draft or an issued (unpaid) document. An issued document keeps its number: the
     number is never given again."""
     if not str(reason or "").strip():
-        raise ValidationFailed.field("reason", "A reason is required.")
+        raise ValidationFailed.field("reason", _("A reason is required."))
     with transaction.atomic():
         doc = Document.objects.select_for_update().filter(pk=document.pk).first()
         if doc is None:
-            raise NotFound(f"Document {document.pk} does not exist.")
+            raise NotFound(_("Document %(id)s does not exist.") % {"id": document.pk})
         if doc.status not in (DocumentStatus.DRAFT, DocumentStatus.ISSUED):
-            raise Conflict(f"A {doc.status} document cannot be cancelled.", errors={"status": [f"Is {doc.status}."]})
+            raise Conflict(_("A %(status)s document cannot be cancelled.") % status_of(doc),
+                           errors={"status": [_("Is %(status)s.") % status_of(doc)]})
         before = document_state(doc)
         doc.status, doc.cancelled_at, doc.cancel_reason = DocumentStatus.CANCELLED, clock.now(), reason.strip()[:500]
         doc.save(update_fields=["status", "cancelled_at", "cancel_reason"])
@@ -71,15 +74,16 @@ def document_mark_paid(*, actor: Actor, document: Document, amount: Any = None) 
     its allocations like any other payment's."""
     payer = invoice_payer()
     if payer is None:
-        raise Conflict("Payments are not installed: an invoice cannot take a payment.")
+        raise Conflict(_("Payments are not installed: an invoice cannot take a payment."))
     with transaction.atomic():
         doc = Document.objects.select_for_update().filter(pk=document.pk).first()
         if doc is None:
-            raise NotFound(f"Document {document.pk} does not exist.")
+            raise NotFound(_("Document %(id)s does not exist.") % {"id": document.pk})
         if doc.type != DocumentType.INVOICE:
-            raise Conflict("Only an invoice (счёт на оплату) is paid.", errors={"type": ["Not an invoice."]})
+            raise Conflict(_("Only an invoice (счёт на оплату) is paid."), errors={"type": [_("Not an invoice.")]})
         if doc.status not in (DocumentStatus.ISSUED, DocumentStatus.PARTLY_PAID):
-            raise Conflict(f"A {doc.status} invoice cannot take a payment.", errors={"status": [f"Is {doc.status}."]})
+            raise Conflict(_("A %(status)s invoice cannot take a payment.") % status_of(doc),
+                           errors={"status": [_("Is %(status)s.") % status_of(doc)]})
         rest = doc.amount_minor - doc.paid_minor
         if amount in (None, ""):
             paid = rest
@@ -87,13 +91,14 @@ def document_mark_paid(*, actor: Actor, document: Document, amount: Any = None) 
             try:
                 money = Money(amount, doc.currency)
             except MoneyError as exc:
-                raise ValidationFailed.field("amount", str(exc)) from exc
+                raise ValidationFailed.field("amount", decimal_text_refusal(amount)
+                                             or _("Give the amount as a decimal number.")) from exc
             if not money.is_positive() or not money.is_rounded():
-                raise ValidationFailed.field("amount", "A positive amount in whole minor units.")
+                raise ValidationFailed.field("amount", _("A positive amount in whole minor units."))
             paid = to_minor(money)
             if paid > rest:
-                raise ValidationFailed.field("amount", f"At most the unpaid rest, "
-                                                       f"{from_minor(rest, doc.currency).to_str()}.")
+                raise ValidationFailed.field("amount", _("At most the unpaid rest, %(amount)s.")
+                                             % {"amount": from_minor(rest, doc.currency).to_str()})
         payer(actor=actor, document=doc, amount_minor=paid)
         doc.refresh_from_db()
     return doc
@@ -106,9 +111,10 @@ def invoice_paid_sync(*, actor: Actor, document: Document, paid_minor: int) -> D
     paid. The one writer of ``paid_minor``; ``document.paid`` is recorded when it becomes paid."""
     doc = document
     if doc.type != DocumentType.INVOICE or doc.status not in ISSUED_STATES:
-        raise Conflict(f"A {doc.status} {doc.type} cannot be paid.", errors={"document": ["Not an issued invoice."]})
+        raise Conflict(_("A %(status)s %(type)s cannot be paid.") % status_of(doc),
+                       errors={"document": [_("Not an issued invoice.")]})
     if not 0 <= paid_minor <= doc.amount_minor:
-        raise Conflict("An invoice is never paid beyond its total.", errors={"amount": ["More than the invoice."]})
+        raise Conflict(_("An invoice is never paid beyond its total."), errors={"amount": [_("More than the invoice.")]})
     status = (DocumentStatus.PAID if paid_minor >= doc.amount_minor
               else DocumentStatus.PARTLY_PAID if paid_minor > 0 else DocumentStatus.ISSUED)
     if (doc.paid_minor, doc.status) == (paid_minor, status):
@@ -139,7 +145,8 @@ def invoices_paid_sync_bulk(*, actor: Actor, paid: dict[int, int]) -> None:
     for doc in docs:
         units = paid[doc.pk]
         if doc.type != DocumentType.INVOICE or doc.status not in ISSUED_STATES or not 0 <= units <= doc.amount_minor:
-            raise Conflict(f"Invoice {doc.pk} cannot be paid {units}.", errors={"document": ["Not payable."]})
+            raise Conflict(_("Invoice %(id)s cannot be paid %(units)s.") % {"id": doc.pk, "units": units},
+                           errors={"document": [_("Not payable.")]})
         status = (DocumentStatus.PAID if units >= doc.amount_minor
                   else DocumentStatus.PARTLY_PAID if units > 0 else DocumentStatus.ISSUED)
         if (doc.paid_minor, doc.status) == (units, status):
@@ -175,9 +182,10 @@ def document_resend(*, actor: Actor, document: Document, recipients: Sequence[st
     """E-mail an issued document again: to ``recipients``, or to the client's document recipients."""
     doc = Document.objects.filter(pk=document.pk).first()
     if doc is None:
-        raise NotFound(f"Document {document.pk} does not exist.")
+        raise NotFound(_("Document %(id)s does not exist.") % {"id": document.pk})
     if doc.status in (DocumentStatus.DRAFT, DocumentStatus.CANCELLED):
-        raise Conflict(f"A {doc.status} document is not sent.", errors={"status": [f"Is {doc.status}."]})
+        raise Conflict(_("A %(status)s document is not sent.") % status_of(doc),
+                       errors={"status": [_("Is %(status)s.") % status_of(doc)]})
     if recipients is None:
         to = _recipients([doc.client_id]).get(doc.client_id, [])
     else:
@@ -186,10 +194,10 @@ def document_resend(*, actor: Actor, document: Document, recipients: Sequence[st
             try:
                 validate_email(str(address))
             except DjangoValidationError as exc:
-                raise ValidationFailed.field(f"recipients.{i}", "Enter a valid e-mail address.") from exc
+                raise ValidationFailed.field(f"recipients.{i}", _("Enter a valid e-mail address.")) from exc
             to.append(str(address))
     if not to:
-        raise ValidationFailed.field("recipients", "The client has no e-mail address that receives documents.")
+        raise ValidationFailed.field("recipients", _("The client has no e-mail address that receives documents."))
     with transaction.atomic():
         deliveries = _queue_emails([doc], {doc.pk: to})
         audit_record(actor=actor, action="document.resend", object_type="document", object_id=doc.pk,

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db.models import Max
+from django.utils.translation import gettext as _
 
 from kopeck.billing.models import BillingRun, RunItem, RunMode, RunStatus
 from kopeck.catalog.models import Product
@@ -270,7 +271,7 @@ def _month(value: Any) -> tuple[dt.date, dt.date]:
         try:
             first = dt.date.fromisoformat(f"{str(value)[:7]}-01")
         except ValueError as exc:
-            raise ValidationFailed.field("month", "Give a month as YYYY-MM (or a date in it).") from exc
+            raise ValidationFailed.field("month", _("Give a month as YYYY-MM (or a date in it).")) from exc
     nxt = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
     return first, nxt - dt.timedelta(days=1)
 
@@ -284,13 +285,13 @@ def documents_issue_monthly_acts(*, actor: Actor, month: Any, kind: str = "act",
     of the period it closes). One line per charge (the product, plan and component, the period; the
     product's unit), linked to its transaction, with the VAT the ledger booked."""
     if kind not in (DocumentType.ACT, DocumentType.UPD):
-        raise ValidationFailed.field("kind", "Choose act or upd.")
+        raise ValidationFailed.field("kind", _("Choose act or upd."))
     first, last = _month(month)
     day = _issue_date(issue_date if issue_date is not None else min(last, provider_today()))
     entity = default_legal_entity()
     if entity is None:
-        raise Conflict("Add the provider's legal entity first (none is the default).",
-                       errors={"legal_entity": ["No default legal entity."]})
+        raise Conflict(_("Add the provider's legal entity first (none is the default)."),
+                       errors={"legal_entity": [_("No default legal entity.")]})
     tz = provider_zone()
     taken = Document.transactions.through.objects.filter(
         document__type=kind, document__status__in=[*ISSUED_STATES, DocumentStatus.DRAFT]) \

@@ -6,6 +6,7 @@ from collections import defaultdict
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from kopeck.audit.services import audit_record
 from kopeck.clients.models import Client
@@ -43,14 +44,14 @@ def document_reconciliation_create(*, actor: Actor, client: Client, start: Any, 
     first = _date_or_none(start, "start", errors)
     last = _date_or_none(end, "end", errors)
     if first and last and last < first:
-        errors["end"] = ["Must not be before start."]
+        errors["end"] = [_("Must not be before start.")]
     entity = legal_entity or default_legal_entity()
     if entity is None:
-        errors["legal_entity"] = ["Add the provider's legal entity first (none is the default)."]
+        errors["legal_entity"] = [_("Add the provider's legal entity first (none is the default).")]
     if language not in Language.values:
         errors["language"] = [_choices(Language.values)]
     if errors:
-        raise ValidationFailed("The reconciliation statement is invalid.", errors=errors)
+        raise ValidationFailed(_("The reconciliation statement is invalid."), errors=errors)
     assert first is not None and last is not None and entity is not None
     statement = client_statement(client, date_from=first, date_to=last)
     cur = statement.currency

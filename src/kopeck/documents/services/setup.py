@@ -9,6 +9,8 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.utils.translation import get_language, ngettext
+from django.utils.translation import gettext as _
 
 from kopeck.audit.services import audit_record
 from kopeck.common import clock
@@ -53,31 +55,31 @@ def _requisite(errors: dict[str, list[str]], field: str, func: Any, *args: Any, 
     try:
         return str(func(*args, **kwargs))
     except rq.RequisiteError as exc:
-        errors[field] = [exc.message_en]
+        errors[field] = [exc.message_ru if (get_language() or "").startswith("ru") else exc.message_en]
         return str(args[0])
 
 
 def legal_entity_clean(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """The cleaned attributes of a legal entity and the errors, per field (requisites checked with
     :mod:`kopeck.core.requisites`)."""
-    errors: dict[str, list[str]] = {k: ["Unknown attribute."] for k in data if k not in ENTITY_FIELDS}
+    errors: dict[str, list[str]] = {k: [_("Unknown attribute.")] for k in data if k not in ENTITY_FIELDS}
     clean: dict[str, Any] = {}
     for key in ENTITY_FIELDS:
         if key in ("is_default", "is_active"):
             if key in data and not isinstance(data[key], bool):
-                errors[key] = ["Must be true or false."]
+                errors[key] = [_("Must be true or false.")]
             clean[key] = bool(data.get(key, key == "is_active"))
             continue
         clean[key] = str(data.get(key) or "").strip()
     for key in ENTITY_REQUIRED:
         if not clean[key]:
-            errors[key] = ["This field is required."]
+            errors[key] = [_("This field is required.")]
     if clean["inn"]:
         clean["inn"] = _requisite(errors, "inn", rq.validate_inn, clean["inn"])
     if clean["kpp"]:
         clean["kpp"] = _requisite(errors, "kpp", rq.validate_kpp, clean["kpp"])
     elif len(clean["inn"]) == 10 and "inn" not in errors:
-        errors["kpp"] = ["A legal entity (10-digit ИНН) needs a КПП."]
+        errors["kpp"] = [_("A legal entity (10-digit ИНН) needs a КПП.")]
     if clean["ogrn"]:
         check: Any = rq.validate_ogrnip if len(clean["ogrn"]) == 15 else rq.validate_ogrn
         clean["ogrn"] = _requisite(errors, "ogrn", check, clean["ogrn"])
@@ -88,19 +90,19 @@ def legal_entity_clean(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[st
                       ("correspondent_account", rq.validate_correspondent_account)):
         if clean[key]:
             if not clean["bik"] or "bik" in errors:
-                errors[key] = ["Give a valid БИК to check the account against."]
+                errors[key] = [_("Give a valid БИК to check the account against.")]
             else:
                 clean[key] = _requisite(errors, key, func, clean[key], clean["bik"])
     if clean["email"]:
         try:
             validate_email(clean["email"])
         except DjangoValidationError:
-            errors["email"] = ["Enter a valid e-mail address."]
+            errors["email"] = [_("Enter a valid e-mail address.")]
     for key in ENTITY_FIELDS:
         field = LegalEntity._meta.get_field(key)
         limit = getattr(field, "max_length", None)
         if limit and isinstance(clean[key], str) and len(clean[key]) > limit:
-            errors[key] = [f"At most {limit} characters."]
+            errors[key] = [ngettext("At most %(count)d character.", "At most %(count)d characters.", limit) % {"count": limit}]
     return clean, errors
 
 
@@ -113,7 +115,7 @@ def legal_entity_create(*, actor: Actor, **data: Any) -> LegalEntity:
     becomes the default."""
     clean, errors = legal_entity_clean(data)
     if errors:
-        raise ValidationFailed("The legal entity has invalid requisites.", errors=errors)
+        raise ValidationFailed(_("The legal entity has invalid requisites."), errors=errors)
     now = clock.now()
     with transaction.atomic():
         if not LegalEntity.objects.filter(is_default=True).exists():
@@ -135,9 +137,9 @@ def legal_entity_update(*, actor: Actor, entity: LegalEntity, **changes: Any) ->
         before = legal_entity_state(entity)
         clean, errors = legal_entity_clean({**before, **changes})
         if entity.is_default and clean["is_default"] is False and "is_default" in changes:
-            errors["is_default"] = ["Make another legal entity the default instead."]
+            errors["is_default"] = [_("Make another legal entity the default instead.")]
         if errors:
-            raise ValidationFailed("The legal entity has invalid requisites.", errors=errors)
+            raise ValidationFailed(_("The legal entity has invalid requisites."), errors=errors)
         if clean["is_default"]:
             _make_default(entity)
         for key, value in clean.items():
@@ -161,15 +163,15 @@ def variable_set(*, actor: Actor, code: str, value: str, legal_entity: LegalEnti
     code = str(code or "").strip()
     errors: dict[str, list[str]] = {}
     if not code or not code.isascii() or not code.replace("_", "a").isalnum() or code[0].isdigit():
-        errors["code"] = ["Use latin letters, digits and '_', starting with a letter."]
+        errors["code"] = [_("Use latin letters, digits and '_', starting with a letter.")]
     elif code.startswith("entity_"):
-        errors["code"] = ["Codes starting with 'entity_' are the legal entity's requisites."]
+        errors["code"] = [_("Codes starting with 'entity_' are the legal entity's requisites.")]
     elif len(code) > 100:
-        errors["code"] = ["At most 100 characters."]
+        errors["code"] = [_("At most 100 characters.")]
     if not isinstance(value, str):
-        errors["value"] = ["Enter text."]
+        errors["value"] = [_("Enter text.")]
     if errors:
-        raise ValidationFailed("The variable is invalid.", errors=errors)
+        raise ValidationFailed(_("The variable is invalid."), errors=errors)
     with transaction.atomic():
         row = Variable.objects.select_for_update().filter(code=code, legal_entity=legal_entity).first()
         before = {"value": row.value, "description": row.description} if row else None
@@ -202,8 +204,8 @@ def numbering_rule_set(*, actor: Actor, sequence: str, legal_entity: LegalEntity
         rule = NumberingRule.objects.select_for_update().get(pk=rule.pk)
         before = {"template": rule.template, "reset": rule.reset}
         if rule.reset != reset and rule.counters.filter(last_number__gt=0).exists():
-            raise Conflict("Numbers were already given under this reset period; it cannot change now.",
-                           errors={"reset": ["Numbers were already given."]})
+            raise Conflict(_("Numbers were already given under this reset period; it cannot change now."),
+                           errors={"reset": [_("Numbers were already given.")]})
         rule.template, rule.reset, rule.updated_at = template, reset, clock.now()
         rule.save()
         audit_record(actor=actor, action="numbering_rule.set", object_type="numbering_rule", object_id=rule.pk,
@@ -218,9 +220,9 @@ def template_check(form: str, language: str, html: str) -> list[str]:
     if language not in Language.values:
         return [_choices(Language.values)]
     if not isinstance(html, str) or not html.strip():
-        return ["The template is empty."]
+        return [_("The template is empty.")]
     if len(html) > 200_000:
-        return ["The template is too long (at most 200 000 characters)."]
+        return [_("The template is too long (at most 200 000 characters).")]
     return template_problems(html, sample_data(form, language))
 
 
@@ -229,7 +231,8 @@ def document_template_save(*, actor: Actor, form: str, language: str, html: str)
     sandbox rules, a render against sample data); refused templates change nothing."""
     problems = template_check(form, language, html)
     if problems:
-        raise ValidationFailed("The template is refused: " + "; ".join(problems), errors={"html": problems})
+        raise ValidationFailed(_("The template is refused: %(problems)s") % {"problems": "; ".join(problems)},
+                               errors={"html": problems})
     with transaction.atomic():
         row = DocumentTemplate.objects.select_for_update().filter(form=form, language=language).first()
         before = {"html": row.html} if row else None
@@ -257,20 +260,20 @@ SETTINGS_FIELDS = ("run_document", "upd_status", "send_by_email", "invoice_due_d
 
 
 def document_settings_update(*, actor: Actor, **changes: Any) -> DocumentSettings:
-    errors: dict[str, list[str]] = {k: ["Unknown setting."] for k in changes if k not in SETTINGS_FIELDS}
+    errors: dict[str, list[str]] = {k: [_("Unknown setting.")] for k in changes if k not in SETTINGS_FIELDS}
     if "run_document" in changes and changes["run_document"] not in RunDocument.values:
         errors["run_document"] = [_choices(RunDocument.values)]
     if "monthly_acts" in changes and changes["monthly_acts"] not in MonthlyActs.values:
         errors["monthly_acts"] = [_choices(MonthlyActs.values)]
     if "upd_status" in changes and changes["upd_status"] not in (1, 2):
-        errors["upd_status"] = ["Choose 1 or 2."]
+        errors["upd_status"] = [_("Choose 1 or 2.")]
     if "send_by_email" in changes and not isinstance(changes["send_by_email"], bool):
-        errors["send_by_email"] = ["Must be true or false."]
+        errors["send_by_email"] = [_("Must be true or false.")]
     days = changes.get("invoice_due_days", 0)
     if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= 365:
-        errors["invoice_due_days"] = ["A whole number of days, 0 to 365."]
+        errors["invoice_due_days"] = [_("A whole number of days, 0 to 365.")]
     if errors:
-        raise ValidationFailed("Invalid document settings.", errors=errors)
+        raise ValidationFailed(_("Invalid document settings."), errors=errors)
     with transaction.atomic():
         row = DocumentSettings.objects.select_for_update().filter(pk=1).first() or DocumentSettings(pk=1)
         before = {f: getattr(row, f) for f in SETTINGS_FIELDS}

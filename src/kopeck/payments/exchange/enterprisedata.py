@@ -25,6 +25,8 @@ from collections.abc import Iterable
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from django.utils.translation import gettext as _
+
 from kopeck.clients.models import Client
 from kopeck.common import clock
 from kopeck.common.errors import ValidationFailed
@@ -85,9 +87,9 @@ def _kind(client: Client) -> str:
 def enterprisedata_export(*, date_from: dt.date, date_to: dt.date, version: str = DEFAULT_VERSION) -> bytes:
     """The zip (``Message.xml`` and ``manifest.json``) of the period's objects."""
     if date_to < date_from:
-        raise ValidationFailed.field("date_to", "The end is before the start.")
+        raise ValidationFailed.field("date_to", _("The end is before the start."))
     if not version or not all(part.isdigit() for part in version.split(".")):
-        raise ValidationFailed.field("version", "A format version like 1.17.")
+        raise ValidationFailed.field("version", _("A format version like 1.17."))
     ns = f"http://v8.1c.ru/edi/edi_stnd/EnterpriseData/{version}"
     ET.register_namespace("msg", MESSAGE_NS)
     ET.register_namespace("", ns)

@@ -31,6 +31,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Q, Sum
+from django.utils.translation import gettext as _
 
 from kopeck.audit.services import audit_record
 from kopeck.clients.models import Client
@@ -161,21 +162,21 @@ def payment_advance_invoice_issue(*, actor: Actor, payment: Payment, on: dt.date
     day = on or provider_today()
     rate = advance_rate()
     if rate is None:
-        raise Conflict("Advances carry no VAT under the provider's VAT regime: no advance invoice-factura.",
-                       errors={"payment": ["No VAT on advances."]})
+        raise Conflict(_("Advances carry no VAT under the provider's VAT regime: no advance invoice-factura."),
+                       errors={"payment": [_("No VAT on advances.")]})
     with transaction.atomic():
         client_id = Payment.objects.filter(pk=payment.pk).values_list("client_id", flat=True).first()
         if client_id is not None:  # the client's row first, as the job locks them (no deadlock)
             Client.objects.select_for_update().filter(pk=client_id).first()
         pay = Payment.objects.select_for_update().filter(pk=payment.pk).first()
         if pay is None or pay.client_id is None or pay.client_id != client_id or pay.status not in RECEIVED_STATES:
-            raise Conflict("Only a payment credited to a client has an advance.",
-                           errors={"payment": ["Not credited to a client."]})
+            raise Conflict(_("Only a payment credited to a client has an advance."),
+                           errors={"payment": [_("Not credited to a client.")]})
         if PaymentAdvance.objects.filter(payment=pay).exists():
-            raise Conflict(f"The advance of payment {pay.pk} is decided already.",
-                           errors={"payment": ["Decided already."]})
+            raise Conflict(_("The advance of payment %(id)s is decided already.") % {"id": pay.pk},
+                           errors={"payment": [_("Decided already.")]})
         if pay.date > day:
-            raise ValidationFailed.field("on", "The payment's date is after this day.")
+            raise ValidationFailed.field("on", _("The payment's date is after this day."))
         client = Client.objects.get(pk=pay.client_id)
         (adv,) = _decide(actor, client, pay.currency, [pay], on=day, upto=day, rate=rate)
     return adv
@@ -296,7 +297,10 @@ def advance_release_for_reversal(actor: Actor, pay: Payment, reason: str) -> Non
     if adv.offset_minor:
         shipments = sorted({n for n in adv.offsets.filter(~Q(shipment=None), cancelled_at__isnull=True).values_list("shipment__number",
                                                                                           flat=True) if n})
-        raise Conflict(f"The advance invoice-factura {adv.document.number} of this payment is offset already"
-                       f"{' against ' + ', '.join(shipments) if shipments else ''}: the payment cannot be reversed.",
-                       errors={"status": ["Its advance is offset."]})
+        number = adv.document.number
+        raise Conflict(_("The advance invoice-factura %(number)s of this payment is offset already against %(shipments)s: "
+                         "the payment cannot be reversed.") % {"number": number, "shipments": ", ".join(shipments)}
+                       if shipments else _("The advance invoice-factura %(number)s of this payment is offset already: "
+                                           "the payment cannot be reversed.") % {"number": number},
+                       errors={"status": [_("Its advance is offset.")]})
     document_cancel(actor=actor, document=adv.document, reason=f"Сторно платежа № {pay.pk}: {reason}")

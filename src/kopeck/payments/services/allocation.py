@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from kopeck.audit.services import audit_record
 from kopeck.common import clock
@@ -26,7 +27,7 @@ from kopeck.payments.selectors import (
     invoice_allocated_minor,
     open_invoices,
 )
-from kopeck.payments.services.common import lock_payment, money, parse_amount, payment_state
+from kopeck.payments.services.common import lock_payment, money, parse_amount, payment_state, status_of
 
 
 def _lock_documents(ids: Iterable[int]) -> dict[int, Document]:
@@ -84,25 +85,29 @@ def payment_allocate(*, actor: Actor, payment: Payment, document: Document | Non
     with transaction.atomic():
         pay = lock_payment(payment)
         if pay.status not in HOLDING_STATES:
-            raise Conflict(f"A {pay.status} payment cannot be allocated.", errors={"status": [f"Is {pay.status}."]})
+            raise Conflict(_("A %(status)s payment cannot be allocated.") % status_of(pay),
+                           errors={"status": [_("Is %(status)s.") % status_of(pay)]})
         if document is None:
             if amount not in (None, ""):
-                raise ValidationFailed.field("amount", "An amount needs the invoice it pays.")
+                raise ValidationFailed.field("amount", _("An amount needs the invoice it pays."))
             return auto_allocate_locked(actor, pay)
         limit = parse_amount("amount", amount, pay.currency) if amount not in (None, "") else None
         doc = _lock_documents([document.pk]).get(document.pk)
         if doc is None:
-            raise NotFound(f"Document {document.pk} does not exist.")
+            raise NotFound(_("Document %(id)s does not exist.") % {"id": document.pk})
         if doc.type != DocumentType.INVOICE or doc.client_id != pay.client_id or doc.currency != pay.currency:
-            raise ValidationFailed.field("document", "An invoice of the payment's client, in its currency.")
+            raise ValidationFailed.field("document", _("An invoice of the payment's client, in its currency."))
         if doc.status not in OPEN_INVOICE_STATES:
-            raise Conflict(f"A {doc.status} invoice takes no payment.", errors={"document": [f"Is {doc.status}."]})
+            doc_status = {"status": doc.status, "label": doc.get_status_display()}
+            raise Conflict(_("A %(status)s invoice takes no payment.") % doc_status,
+                           errors={"document": [_("Is %(status)s.") % doc_status]})
         rest = doc.amount_minor - invoice_allocated_minor(doc)
         if limit is not None and limit > min(rest, pay.unallocated_minor):
-            raise ValidationFailed.field("amount", "At most what is left of the payment and unpaid on the invoice, "
-                                                   f"{money(min(rest, pay.unallocated_minor), pay.currency).to_str()}.")
+            raise ValidationFailed.field("amount", _("At most what is left of the payment and unpaid on the invoice, "
+                                                     "%(amount)s.")
+                                         % {"amount": money(min(rest, pay.unallocated_minor), pay.currency).to_str()})
         if pay.unallocated_minor <= 0:
-            raise Conflict("Nothing of the payment is left to allocate.", errors={"amount": ["Nothing left."]})
+            raise Conflict(_("Nothing of the payment is left to allocate."), errors={"amount": [_("Nothing left.")]})
         return _allocate_locked(actor, pay, [doc], limits={doc.pk: limit} if limit else None, automatic=False)
 
 
@@ -132,12 +137,12 @@ def allocation_release(*, actor: Actor, allocation: Allocation, reason: str) -> 
     """Take a part of a payment off an invoice (the invoice is unpaid by that much again); the money
     stays on the client's account as an advance until allocated again."""
     if not str(reason or "").strip():
-        raise ValidationFailed.field("reason", "A reason is required.")
+        raise ValidationFailed.field("reason", _("A reason is required."))
     with transaction.atomic():
         pay = lock_payment(allocation.payment_id)
         a = Allocation.objects.filter(pk=allocation.pk, released_at__isnull=True).first()
         if a is None:
-            raise Conflict("The allocation is released already.", errors={"allocation": ["Released."]})
+            raise Conflict(_("The allocation is released already."), errors={"allocation": [_("Released.")]})
         release_locked(actor, pay, [a], reason.strip())
     return a
 
@@ -147,11 +152,12 @@ def payment_reallocate(*, actor: Actor, payment: Payment, reason: str,
     """Re-allocate a payment: release all its allocations, then allocate it again — to ``document``,
     or automatically. One transaction."""
     if not str(reason or "").strip():
-        raise ValidationFailed.field("reason", "A reason is required.")
+        raise ValidationFailed.field("reason", _("A reason is required."))
     with transaction.atomic():
         pay = lock_payment(payment)
         if pay.status not in HOLDING_STATES:
-            raise Conflict(f"A {pay.status} payment cannot be allocated.", errors={"status": [f"Is {pay.status}."]})
+            raise Conflict(_("A %(status)s payment cannot be allocated.") % status_of(pay),
+                           errors={"status": [_("Is %(status)s.") % status_of(pay)]})
         release_locked(actor, pay, list(pay.allocations.filter(released_at__isnull=True).order_by("id")),
                        reason.strip())
         return payment_allocate(actor=actor, payment=pay, document=document)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
 from kopeck.common.actor import Actor
 from kopeck.common.errors import NotFound, ValidationFailed
 from kopeck.core.money import Currency, Money, MoneyError
@@ -16,7 +19,7 @@ def lock_payment(payment: Payment | int) -> Payment:
     pk = payment if isinstance(payment, int) else payment.pk
     locked = Payment.objects.select_for_update().filter(pk=pk).first()
     if locked is None:
-        raise NotFound(f"Payment {pk} does not exist.")
+        raise NotFound(_("Payment %(id)s does not exist.") % {"id": pk})
     return locked
 
 
@@ -24,16 +27,27 @@ def parse_amount(field: str, amount: object, currency: str) -> int:
     """A positive amount in whole minor units of ``currency``, as minor units; 400 naming ``field``."""
     try:
         Currency.of(currency)
+    except MoneyError as exc:
+        raise ValidationFailed.field(field, _("unknown currency %(code)r") % {"code": currency}) from exc
+    try:
         money = Money(amount, currency)
     except (MoneyError, TypeError, ValueError) as exc:
-        raise ValidationFailed.field(field, str(exc)) from exc
+        raise ValidationFailed.field(field, _("Give the amount as a decimal number.")) from exc
     if not money.is_positive():
-        raise ValidationFailed.field(field, "The amount must be greater than zero.")
+        raise ValidationFailed.field(field, _("The amount must be greater than zero."))
     if not money.is_rounded():
-        raise ValidationFailed.field(field, f"{currency} allows {money.currency.minor_units} decimal places.")
+        raise ValidationFailed.field(field, ngettext("%(currency)s allows %(places)d decimal place.",
+                                                     "%(currency)s allows %(places)d decimal places.",
+                                                     money.currency.minor_units)
+                                     % {"currency": currency, "places": money.currency.minor_units})
     if abs(money.amount) >= 10**15:
-        raise ValidationFailed.field(field, "The amount is too large.")
+        raise ValidationFailed.field(field, _("The amount is too large."))
     return to_minor(money)
+
+
+def status_of(pay: Payment) -> dict[str, str]:
+    """The payment's status for a refusal: ``status`` (the code, in English) and ``label`` (its name, in Russian)."""
+    return {"status": pay.status, "label": pay.get_status_display()}
 
 
 def money(units: int, currency: str) -> Money:

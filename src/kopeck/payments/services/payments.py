@@ -9,6 +9,8 @@ import datetime as dt
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from kopeck.audit.services import audit_record
 from kopeck.clients.models import Client
@@ -31,6 +33,7 @@ from kopeck.payments.services.common import (
     payment_state,
     record_payment_event,
     refund_event_data,
+    status_of,
 )
 
 PAYER_FIELDS = {"payer_name": 500, "payer_inn": 12, "payer_kpp": 9, "payer_account": 20, "payer_bik": 9,
@@ -42,11 +45,13 @@ def _clean_text(values: dict[str, Any], errors: dict[str, list[str]]) -> dict[st
     for name, limit in PAYER_FIELDS.items():
         text = " ".join(str(values.get(name) or "").split())
         if len(text) > limit:
-            errors[name] = [f"At most {limit} characters."]
+            errors[name] = [ngettext("At most %(count)d character.", "At most %(count)d characters.", limit)
+                            % {"count": limit}]
         out[name] = text
     for name, digits in (("payer_inn", (10, 12)), ("payer_account", (20,)), ("payer_bik", (9,))):
         if out[name] and (not out[name].isdigit() or len(out[name]) not in digits):
-            errors[name] = [f"{' or '.join(str(d) for d in digits)} digits."]
+            errors[name] = [_("%(one)d or %(other)d digits.") % {"one": digits[0], "other": digits[1]} if len(digits) > 1
+                            else ngettext("%(count)d digit.", "%(count)d digits.", digits[0]) % {"count": digits[0]}]
     return out
 
 
@@ -73,24 +78,24 @@ def payment_record(
     except ValidationFailed as exc:
         errors.update(exc.errors or {})
     if client is not None and code != client.currency:
-        errors["currency"] = [f"The client's account is in {client.currency}."]
+        errors["currency"] = [_("The client's account is in %(currency)s.") % {"currency": client.currency}]
     pm = method_get(str(method or ""))
     if pm is None:
-        errors["method"] = [f"Choose one of: {', '.join(m.code for m in methods())}."]
+        errors["method"] = [_("Choose one of: %(choices)s.") % {"choices": ", ".join(m.code for m in methods())}]
     external_id = str(external_id or "").strip()
     if len(external_id) > 200:
-        errors["external_id"] = ["At most 200 characters."]
+        errors["external_id"] = [_("At most 200 characters.")]
     if match_rule not in MatchRule.values:
-        errors["match_rule"] = [f"Choose one of: {', '.join(v for v in MatchRule.values if v)}."]
+        errors["match_rule"] = [_("Choose one of: %(choices)s.") % {"choices": ", ".join(v for v in MatchRule.values if v)}]
     text = _clean_text(payer, errors)
     unknown = set(payer) - set(PAYER_FIELDS)
     if unknown:
         raise TypeError(f"payment_record() got unexpected arguments: {sorted(unknown)}")
     day = date or provider_today()
     if invoice is not None and client is None:
-        errors["invoice"] = ["An invoice needs the payment's client."]
+        errors["invoice"] = [_("An invoice needs the payment's client.")]
     if errors:
-        raise ValidationFailed("The payment is invalid.", errors=errors)
+        raise ValidationFailed(_("The payment is invalid."), errors=errors)
     assert pm is not None
     if new:
         if not external_id or not transaction.get_connection().in_atomic_block:
@@ -120,8 +125,9 @@ def payment_record(
 def _same_or_conflict(existing: Payment, units: int, currency: str, client: Client | None) -> Payment:
     if (existing.amount_minor, existing.currency) != (units, currency) or (
             client is not None and existing.client_id not in (None, client.pk)):
-        raise Conflict(f"External id {existing.external_id!r} is payment {existing.pk} with other data.",
-                       errors={"external_id": [f"Used by payment {existing.pk}."]})
+        raise Conflict(_("External id %(external_id)r is payment %(id)s with other data.")
+                       % {"external_id": existing.external_id, "id": existing.pk},
+                       errors={"external_id": [_("Used by payment %(id)s.") % {"id": existing.pk}]})
     return existing
 
 
@@ -169,13 +175,13 @@ def payment_assign(*, actor: Actor, payment: Payment, client: Client, reason: st
     with transaction.atomic():
         pay = lock_payment(payment)
         if pay.status != PaymentStatus.UNIDENTIFIED:
-            raise Conflict(f"Only an unidentified payment is assigned; this one is {pay.status}.",
-                           errors={"status": [f"Is {pay.status}."]})
+            raise Conflict(_("Only an unidentified payment is assigned; this one is %(status)s.") % status_of(pay),
+                           errors={"status": [_("Is %(status)s.") % status_of(pay)]})
         if pay.refunded_minor:
-            raise Conflict("A partly returned payment is not assigned.", errors={"status": ["Partly returned."]})
+            raise Conflict(_("A partly returned payment is not assigned."), errors={"status": [_("Partly returned.")]})
         if client.currency != pay.currency:
-            raise ValidationFailed.field("client", f"The client's account is in {client.currency}, "
-                                                   f"the payment in {pay.currency}.")
+            raise ValidationFailed.field("client", _("The client's account is in %(account)s, the payment in %(currency)s.")
+                                         % {"account": client.currency, "currency": pay.currency})
         before = payment_state(pay)
         pay.assign_transaction = ledger_operation_post(
             actor=actor, client=client, operation=Operation.SUSPENSE_ASSIGN,
@@ -203,7 +209,7 @@ def payment_refund(*, actor: Actor, payment: Payment, reason: str, amount: objec
     accepts — unless ``external_id`` names the provider's refund already made (in its dashboard):
     then only the books change."""
     if not str(reason or "").strip():
-        raise ValidationFailed.field("reason", "A reason is required.")
+        raise ValidationFailed.field("reason", _("A reason is required."))
     pm_of_payment = method_get(payment.method)
     handler = pm_of_payment.refund if pm_of_payment is not None else None
     if handler is not None and not str(external_id or "").strip():
@@ -211,12 +217,13 @@ def payment_refund(*, actor: Actor, payment: Payment, reason: str, amount: objec
     with transaction.atomic():
         pay = lock_payment(payment)
         if pay.status not in (*HOLDING_STATES, PaymentStatus.UNIDENTIFIED):
-            raise Conflict(f"A {pay.status} payment cannot be refunded.", errors={"status": [f"Is {pay.status}."]})
+            raise Conflict(_("A %(status)s payment cannot be refunded.") % status_of(pay),
+                           errors={"status": [_("Is %(status)s.") % status_of(pay)]})
         left = pay.amount_minor - pay.refunded_minor
         units = left if amount in (None, "") else parse_amount("amount", amount, pay.currency)
         if units > left:
-            raise ValidationFailed.field("amount", f"At most what is left of the payment, "
-                                                   f"{money(left, pay.currency).to_str()}.")
+            raise ValidationFailed.field("amount", _("At most what is left of the payment, %(amount)s.")
+                                         % {"amount": money(left, pay.currency).to_str()})
         shortfall = units - pay.unallocated_minor
         if shortfall > 0:
             taken: list[Any] = []
@@ -269,13 +276,14 @@ def payment_reverse(*, actor: Actor, payment: Payment, reason: str) -> Payment:
     """Undo a payment posted by mistake: its allocations are released and its ledger transactions
     reversed (сторно). A payment with refunds is not reversed (the money did leave)."""
     if not str(reason or "").strip():
-        raise ValidationFailed.field("reason", "A reason is required.")
+        raise ValidationFailed.field("reason", _("A reason is required."))
     with transaction.atomic():
         pay = lock_payment(payment)
         if pay.status == PaymentStatus.REVERSED:
-            raise Conflict("The payment is reversed already.", errors={"status": ["Is reversed."]})
+            raise Conflict(_("The payment is reversed already."), errors={"status": [_("Is %(status)s.") % status_of(pay)]})
         if pay.refunded_minor:
-            raise Conflict("A refunded payment cannot be reversed.", errors={"status": [f"Is {pay.status}."]})
+            raise Conflict(_("A refunded payment cannot be reversed."),
+                           errors={"status": [_("Is %(status)s.") % status_of(pay)]})
         advance_release_for_reversal(actor, pay, reason.strip())
         release_locked(actor, pay, list(pay.allocations.filter(released_at__isnull=True).order_by("id")),
                        f"Сторно платежа: {reason.strip()}")

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
@@ -86,7 +87,7 @@ class BankStatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Kop
         upload is idempotent without an Idempotency-Key. A malformed file: 400 naming the line."""
         upload = request.FILES.get("file")
         if upload is None:
-            raise ValidationFailed.field("file", "Attach the statement file (multipart field 'file').")
+            raise ValidationFailed.field("file", _("Attach the statement file (multipart field 'file')."))
         statement = bank_statement_preview(actor=self.actor, stream=upload, file_name=upload.name or "statement.txt")
         return Response(BankStatementSerializer(statement).data, status=status.HTTP_201_CREATED)
 

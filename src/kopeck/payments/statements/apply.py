@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Sum
+from django.utils.translation import gettext as _
 
 from kopeck.audit.services import audit_record, audit_record_many
 from kopeck.common import clock
@@ -53,7 +54,7 @@ def bank_statement_apply(*, actor: Actor, statement: BankStatement, progress: Pr
     with transaction.atomic():
         st = BankStatement.objects.select_for_update().filter(pk=statement.pk).first()
         if st is None:
-            raise NotFound(f"Bank statement {statement.pk} does not exist.")
+            raise NotFound(_("Bank statement %(id)s does not exist.") % {"id": statement.pk})
         if st.status == StatementStatus.APPLIED:
             return st
         if connection.vendor == "postgresql":

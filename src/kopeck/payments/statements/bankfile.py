@@ -14,7 +14,7 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import BinaryIO
@@ -28,12 +28,23 @@ SNIFF = 1 << 16  # bytes looked at to tell UTF-8 from cp1251
 
 
 class BankFileError(ValueError):
-    """The file is not a well-formed 1CClientBankExchange file; ``line`` is 1-based (0: the whole file)."""
+    """The file is not a well-formed 1CClientBankExchange file; ``line`` is 1-based (0: the whole file).
 
-    def __init__(self, line: int, message: str) -> None:
+    The message is ``template % params`` in English; :meth:`translated` gives it in the active language
+    (the templates are translated in the payments app's catalogue: this module does not import Django)."""
+
+    def __init__(self, line: int, template: str, **params: object) -> None:
+        message = template % params if params else template
         super().__init__(f"line {line}: {message}" if line else message)
         self.line = line
         self.message = message
+        self.template = template
+        self.params = params
+
+    def translated(self, gettext: Callable[[str], str]) -> str:
+        message = gettext(self.template) % self.params if self.params else gettext(self.template)
+        return gettext("line %(line)d: %(problem)s") % {"line": self.line, "problem": message} if self.line \
+            else message
 
 
 @dataclass
@@ -81,11 +92,11 @@ class BankDocument:
 def _date(line: int, key: str, value: str) -> dt.date:
     m = _DATE.match(value.strip())
     if not m:
-        raise BankFileError(line, f"{key}: the date {value!r} is not дд.мм.гггг")
+        raise BankFileError(line, "%(key)s: the date %(value)r is not дд.мм.гггг", key=key, value=value)
     try:
         return dt.date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
     except ValueError:
-        raise BankFileError(line, f"{key}: no such date {value!r}") from None
+        raise BankFileError(line, "%(key)s: no such date %(value)r", key=key, value=value) from None
 
 
 def detect_encoding(head: bytes) -> str:
@@ -119,14 +130,14 @@ class _Lines:
             try:
                 text = self._decoder.decode(raw, final=False)
             except UnicodeDecodeError:
-                raise BankFileError(self.number, f"the text is not valid {self.encoding}") from None
+                raise BankFileError(self.number, "the text is not valid %(encoding)s", encoding=self.encoding) from None
             yield self.number, text.rstrip("\r\n").strip()
 
 
 def _split(line: int, text: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
-        raise BankFileError(line, f"expected Ключ=Значение, found {text[:60]!r}")
+        raise BankFileError(line, "expected Ключ=Значение, found %(text)r", text=text[:60])
     return key.strip(), value.strip()
 
 
@@ -140,7 +151,8 @@ def read(stream: BinaryIO) -> Iterator[Header | Balance | BankDocument]:
     it = iter(lines)
     first = next(it, None)
     if first is None or first[1] != MAGIC:
-        raise BankFileError(1, f"the file does not start with {MAGIC} (not a bank statement, or another encoding)")
+        raise BankFileError(1, "the file does not start with %(magic)s (not a bank statement, or another encoding)",
+                            magic=MAGIC)
     header = Header(encoding=encoding.removesuffix("-sig"))
     header_done = False
     section: dict[str, str] | None = None
@@ -155,7 +167,7 @@ def read(stream: BinaryIO) -> Iterator[Header | Balance | BankDocument]:
             raise BankFileError(n, "text after КонецФайла")
         if text == "КонецФайла":
             if section is not None:
-                raise BankFileError(n, f"КонецФайла inside the section that starts on line {section_line}")
+                raise BankFileError(n, "КонецФайла inside the section that starts on line %(start)d", start=section_line)
             ended = True
             continue
         if not header_done and (text == "СекцияРасчСчет" or text.startswith("СекцияДокумент")):
@@ -164,28 +176,28 @@ def read(stream: BinaryIO) -> Iterator[Header | Balance | BankDocument]:
             yield header
         if text == "СекцияРасчСчет" or text.startswith("СекцияДокумент"):
             if section is not None:
-                raise BankFileError(n, f"a new section starts before the one of line {section_line} ends")
+                raise BankFileError(n, "a new section starts before the one of line %(start)d ends", start=section_line)
             section, section_line, in_balance = {}, n, text == "СекцияРасчСчет"
             section_kind = "" if in_balance else _split(n, text)[1]
             continue
         if text in ("КонецРасчСчет", "КонецДокумента"):
             if section is None or in_balance != (text == "КонецРасчСчет"):
-                raise BankFileError(n, f"{text} without its section")
+                raise BankFileError(n, "%(text)s without its section", text=text)
             yield Balance(section_line, section) if in_balance else _document(section_line, section_kind, section)
             section = None
             continue
         key, value = _split(n, text)
         if section is not None:
             if key == "Сумма" and not _AMOUNT.match(value):
-                raise BankFileError(n, f"Сумма: {value!r} is not an amount (digits and a dot, e.g. 1234.56)")
+                raise BankFileError(n, "Сумма: %(value)r is not an amount (digits and a dot, e.g. 1234.56)", value=value)
             if key in ("Дата", "ДатаПоступило", "ДатаСписано") and value:
                 _date(n, key, value)
             section[key] = value
             continue
         _header_key(header, n, key, value)
     if section is not None:
-        raise BankFileError(lines.number, f"the file ends inside the section that starts on line {section_line} "
-                                          "(truncated?)")
+        raise BankFileError(lines.number, "the file ends inside the section that starts on line %(start)d (truncated?)",
+                            start=section_line)
     if not ended:
         raise BankFileError(lines.number, "the file ends without КонецФайла (truncated?)")
     if not header_done:
@@ -213,16 +225,19 @@ def _header_key(header: Header, n: int, key: str, value: str) -> None:
 
 def _check_header(header: Header, n: int) -> None:
     if header.version not in SUPPORTED_VERSIONS:
-        raise BankFileError(n, f"ВерсияФормата {header.version or '(missing)'} is not supported "
-                               f"({' or '.join(SUPPORTED_VERSIONS)})")
+        supported = {"one": ", ".join(SUPPORTED_VERSIONS[:-1]), "other": SUPPORTED_VERSIONS[-1]}
+        if not header.version:
+            raise BankFileError(n, "ВерсияФормата (missing) is not supported (%(one)s or %(other)s)", **supported)
+        raise BankFileError(n, "ВерсияФормата %(version)s is not supported (%(one)s or %(other)s)",
+                            version=header.version, **supported)
     if header.declared_encoding not in ("", "Windows", "DOS"):
-        raise BankFileError(n, f"Кодировка {header.declared_encoding!r} is neither Windows nor DOS")
+        raise BankFileError(n, "Кодировка %(encoding)r is neither Windows nor DOS", encoding=header.declared_encoding)
 
 
 def _document(line: int, kind: str, v: dict[str, str]) -> BankDocument:
     for key in ("Номер", "Дата", "Сумма"):
         if not v.get(key):
-            raise BankFileError(line, f"the document has no {key}")
+            raise BankFileError(line, "the document has no %(key)s", key=key)
     payer_account = v.get("ПлательщикСчет") or v.get("ПлательщикРасчСчет", "")
     payee_account = v.get("ПолучательСчет") or v.get("ПолучательРасчСчет", "")
     if not payer_account and not payee_account:

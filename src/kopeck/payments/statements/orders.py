@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from kopeck.common import clock
 from kopeck.common.errors import Conflict
 from kopeck.documents.selectors import default_legal_entity
@@ -26,7 +28,7 @@ class RefundOrders:
 def refund_orders(*, date_from: dt.date, date_to: dt.date) -> RefundOrders:
     entity = default_legal_entity()
     if entity is None or not entity.settlement_account:
-        raise Conflict("No legal entity with a settlement account: the payer of the orders is unknown.")
+        raise Conflict(_("No legal entity with a settlement account: the payer of the orders is unknown."))
     docs: list[dict[str, str]] = []
     included: list[int] = []
     skipped: list[int] = []

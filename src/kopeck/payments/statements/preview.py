@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any, BinaryIO
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from kopeck.audit.services import audit_record
 from kopeck.clients.models import Client
@@ -107,13 +108,14 @@ def bank_statement_preview(*, actor: Actor, stream: BinaryIO, file_name: str,
         return existing
     own = {a for a in LegalEntity.objects.exclude(settlement_account="").values_list("settlement_account", flat=True)}
     if not own:
-        raise ValidationFailed.field("file", "No legal entity has a settlement account: add the provider's accounts "
-                                             "first (Documents → Legal entities).")
+        raise ValidationFailed.field("file", _("No legal entity has a settlement account: add the provider's accounts "
+                                               "first (Documents → Legal entities)."))
     try:
         with transaction.atomic():
             return _read(actor, stream, file_name[:255], sha, size, own, progress)
     except BankFileError as exc:
-        raise StatementRefused(f"{file_name}: {exc}", errors={"file": [str(exc)]}) from exc
+        problem = exc.translated(_)
+        raise StatementRefused(f"{file_name}: {problem}", errors={"file": [problem]}) from exc
 
 
 def _read(actor: Actor, stream: BinaryIO, file_name: str, sha: str, size: int, own: set[str],

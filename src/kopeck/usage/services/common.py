@@ -6,16 +6,21 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Q
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from kopeck.catalog.models import PlanVersion
+from kopeck.common.decimals import decimal_text_refusal
 from kopeck.common.limits import date_out_of_bounds
 from kopeck.core.calendar import start_of_local_day
-from kopeck.core.pricing import AggregationSpec, AggregationType
+from kopeck.core.pricing import AggregationSpec, AggregationType, PricingError
+from kopeck.core.pricing._values import MAX_INTEGER_DIGITS, MAX_PLACES
 from kopeck.core.pricing.plan import ComponentKind
 from kopeck.subscriptions.models import BilledPeriod, Subscription
 from kopeck.usage.models import CODE_MAX, EVENT_ID_MAX
@@ -23,7 +28,7 @@ from kopeck.usage.models import CODE_MAX, EVENT_ID_MAX
 MAX_BATCH = settings.KOPECK_USAGE_BATCH_MAX
 MAX_PROPERTIES_CHARS = 8000
 FUTURE_TOLERANCE = dt.timedelta(hours=1)
-LATE_REASON = "period already billed"
+LATE_REASON = "period already billed"  # the English; late() gives it in the active language
 
 ACCEPTED, DUPLICATE, REFUSED = "accepted", "duplicate", "refused"
 _EVENT_KEYS = frozenset({"id", "subscription", "external_id", "metric", "timestamp", "properties"})
@@ -31,6 +36,28 @@ _READING_KEYS = frozenset({"id", "subscription", "external_id", "meter", "value"
 
 Result = dict[str, Any]
 Errors = list[tuple[str, str]]
+
+
+def late() -> str:
+    """The refusal of usage in a period billed already, in the active language."""
+    return _("period already billed")
+
+
+def decimal_problem(value: object, exc: PricingError) -> str:
+    """Why ``value`` is not a usage number (``exc``: the core's refusal, in English), in the active language."""
+    if isinstance(value, bool | float):
+        return _('must be a decimal string such as "0.50", not a JSON float or boolean')
+    refusal = decimal_text_refusal(value)
+    if refusal is not None:
+        return refusal
+    if not isinstance(value, str | int | Decimal):
+        return _("must be a decimal string, got %(type)s") % {"type": type(value).__name__}
+    if exc.message.startswith("out of range"):
+        return _("out of range: at most %(digits)d digits before the point and %(places)d after it") % {
+            "digits": MAX_INTEGER_DIGITS, "places": MAX_PLACES}
+    if exc.message == "must be a finite number":
+        return _("must be a finite number")
+    return exc.message
 
 
 def refused(item_id: object, errors: Errors) -> Result:
@@ -158,7 +185,9 @@ def _text_ok(value: str) -> bool:
 def _check_id(item: Mapping[str, Any], errors: Errors) -> str | None:
     value = item.get("id")
     if type(value) is not str or not value or len(value) > EVENT_ID_MAX or not _text_ok(value):
-        errors.append(("id", f"must be a non-empty string of at most {EVENT_ID_MAX} characters"))
+        errors.append(("id", ngettext("must be a non-empty string of at most %(count)d character",
+                                       "must be a non-empty string of at most %(count)d characters", EVENT_ID_MAX)
+                       % {"count": EVENT_ID_MAX}))
         return None
     return value
 
@@ -168,32 +197,32 @@ def _check_subscription(item: Mapping[str, Any], errors: Errors) -> int | str | 
     sub = item.get("subscription")
     ext = item.get("external_id")
     if sub is not None and ext is not None:
-        errors.append(("subscription", "give either subscription or external_id, not both"))
+        errors.append(("subscription", _("give either subscription or external_id, not both")))
     elif sub is not None:
         if type(sub) is int and sub > 0:
             return sub
-        errors.append(("subscription", "must be a subscription id (a positive integer)"))
+        errors.append(("subscription", _("must be a subscription id (a positive integer)")))
     elif ext is not None:
         if type(ext) is str and ext and len(ext) <= 100 and _text_ok(ext):
             return ext
-        errors.append(("external_id", "must be a non-empty string of at most 100 characters"))
+        errors.append(("external_id", _("must be a non-empty string of at most 100 characters")))
     else:
-        errors.append(("subscription", "give subscription (id) or external_id"))
+        errors.append(("subscription", _("give subscription (id) or external_id")))
     return None
 
 
 def _check_timestamp(item: Mapping[str, Any], errors: Errors) -> dt.datetime | None:
     raw = item.get("timestamp")
     if type(raw) is not str:
-        errors.append(("timestamp", "required: an ISO 8601 date and time with a UTC offset"))
+        errors.append(("timestamp", _("required: an ISO 8601 date and time with a UTC offset")))
         return None
     try:
         value = dt.datetime.fromisoformat(raw)
     except ValueError:
-        errors.append(("timestamp", f"not an ISO 8601 date and time: {raw[:50]!r}"))
+        errors.append(("timestamp", _("not an ISO 8601 date and time: %(text)r") % {"text": raw[:50]}))
         return None
     if value.tzinfo is None or value.utcoffset() is None:
-        errors.append(("timestamp", "needs a UTC offset, e.g. 2026-03-01T12:00:00+03:00 or …Z"))
+        errors.append(("timestamp", _("needs a UTC offset, e.g. 2026-03-01T12:00:00+03:00 or …Z")))
         return None
     problem = date_out_of_bounds(value.date())
     if problem:
@@ -205,31 +234,33 @@ def _check_timestamp(item: Mapping[str, Any], errors: Errors) -> dt.datetime | N
 def _check_code(item: Mapping[str, Any], key: str, errors: Errors) -> str | None:
     value = item.get(key)
     if type(value) is not str or not value or len(value) > CODE_MAX:
-        errors.append((key, f"required: a component code of at most {CODE_MAX} characters"))
+        errors.append((key, ngettext("required: a component code of at most %(count)d character",
+                                      "required: a component code of at most %(count)d characters", CODE_MAX)
+                       % {"count": CODE_MAX}))
         return None
     return value
 
 
 def _unknown_keys(item: Mapping[str, Any], allowed: frozenset[str], errors: Errors) -> None:
     for key in item.keys() - allowed:
-        errors.append((str(key), f"unknown field; expected {', '.join(sorted(allowed))}"))
+        errors.append((str(key), _("unknown field; expected %(fields)s") % {"fields": ", ".join(sorted(allowed))}))
 
 
 def _sub_of(ref: int | str, by_id: Mapping[int, _Sub], by_ext: Mapping[str, _Sub], errors: Errors) -> _Sub | None:
     sub = by_id.get(ref) if type(ref) is int else by_ext.get(ref)  # type: ignore[arg-type]
     if sub is None:
         if type(ref) is int:
-            errors.append(("subscription", f"no subscription {ref}"))
+            errors.append(("subscription", _("no subscription %(id)s") % {"id": ref}))
         else:
-            errors.append(("external_id", f"no subscription with external id {ref!r}"))
+            errors.append(("external_id", _("no subscription with external id %(external_id)r") % {"external_id": ref}))
     return sub
 
 
 def _when_errors(sub: _Sub, ts: dt.datetime, limit: dt.datetime) -> Errors:
     if ts < sub.starts:
-        return [("timestamp", f"before the subscription starts ({sub.starts.isoformat()})")]
+        return [("timestamp", _("before the subscription starts (%(start)s)") % {"start": sub.starts.isoformat()})]
     if ts > limit:
-        return [("timestamp", "in the future")]
+        return [("timestamp", _("in the future"))]
     return []
 
 

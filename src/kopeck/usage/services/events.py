@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from kopeck.audit.services import audit_insert_sql, audit_record
 from kopeck.common import clock
@@ -25,7 +27,6 @@ from kopeck.usage.services.common import (
     ACCEPTED,
     DUPLICATE,
     FUTURE_TOLERANCE,
-    LATE_REASON,
     MAX_PROPERTIES_CHARS,
     REFUSED,
     Errors,
@@ -41,6 +42,8 @@ from kopeck.usage.services.common import (
     _text_ok,
     _unknown_keys,
     _when_errors,
+    decimal_problem,
+    late,
     plan_usage,
     refused,
 )
@@ -56,11 +59,13 @@ def _value_errors(where: str, value: Decimal) -> Errors:
     so that any sum of a period's events stays in the range prices are computed in."""
     digits, places = int(settings.KOPECK_USAGE_VALUE_DIGITS), int(settings.KOPECK_USAGE_VALUE_PLACES)
     if value < 0:
-        return [(where, "must not be negative")]
+        return [(where, _("must not be negative"))]
     if value and value.adjusted() >= digits:
-        return [(where, f"too large: at most {digits} digits before the point")]
+        return [(where, ngettext("too large: at most %(count)d digit before the point",
+                                 "too large: at most %(count)d digits before the point", digits) % {"count": digits})]
     if -int(value.as_tuple().exponent) > places:
-        return [(where, f"at most {places} digits after the point")]
+        return [(where, ngettext("at most %(count)d digit after the point", "at most %(count)d digits after the point",
+                                 places) % {"count": places})]
     return []
 
 
@@ -70,15 +75,16 @@ def _property_errors(agg: AggregationSpec, props: Mapping[str, Any]) -> Errors:
     if prop is None:
         return []
     if prop not in props:
-        return [(f"properties.{prop}", f"required by the component's {agg.type.value} aggregation")]
+        return [(f"properties.{prop}", _("required by the component's %(aggregation)s aggregation")
+                 % {"aggregation": agg.type.value})]
     if agg.type is not AggregationType.UNIQUE_COUNT:  # a number: sum, max, latest, weighted sum, amounts
         try:
             value = dec(props[prop], prop)
         except PricingError as exc:
-            return [(f"properties.{prop}", exc.message)]
+            return [(f"properties.{prop}", decimal_problem(props[prop], exc))]
         return _value_errors(f"properties.{prop}", value)
     elif props.get("operation", "add") not in ("add", "remove"):
-        return [("properties.operation", "must be 'add' or 'remove'")]
+        return [("properties.operation", _("must be 'add' or 'remove'"))]
     return []
 
 
@@ -149,7 +155,7 @@ def usage_events_ingest(*, actor: Actor, items: Sequence[Any]) -> list[Result]:
     external: set[str] = set()
     for i, item in enumerate(items):
         if type(item) is not dict:
-            results[i] = refused(None, [("", "each event must be a JSON object")])
+            results[i] = refused(None, [("", _("each event must be a JSON object"))])
             continue
         errors: Errors = []
         if len(item) > 6 or not item.keys() <= _EVENT_KEYS:
@@ -162,7 +168,7 @@ def usage_events_ingest(*, actor: Actor, items: Sequence[Any]) -> list[Result]:
         if props is None:
             props = {}
         elif type(props) is not dict:
-            errors.append(("properties", "must be a JSON object"))
+            errors.append(("properties", _("must be a JSON object")))
         if errors:
             results[i] = refused(item.get("id"), errors)
             continue
@@ -190,23 +196,25 @@ def usage_events_ingest(*, actor: Actor, items: Sequence[Any]) -> list[Result]:
         agg = usage.events.get(metric)
         if agg is None:
             if metric in usage.meters:
-                errors.append(("metric", f"{metric!r} is a meter: send its readings to /api/v1/usage/readings/"))
+                errors.append(("metric", _("%(metric)r is a meter: send its readings to /api/v1/usage/readings/")
+                               % {"metric": metric}))
             elif metric in usage.untracked:
-                errors.append(("metric", f"component {metric!r} has no aggregation: it takes no events"))
+                errors.append(("metric", _("component %(metric)r has no aggregation: it takes no events") % {"metric": metric}))
             else:
-                known = ", ".join(sorted(usage.events)) or "none"
-                errors.append(("metric", f"the subscription's plan has no metered component {metric!r} "
-                                         f"fed by events (it has: {known})"))
+                known = ", ".join(sorted(usage.events)) or _("none")
+                errors.append(("metric", _("the subscription's plan has no metered component %(metric)r fed by events "
+                                           "(it has: %(known)s)") % {"metric": metric, "known": known}))
         else:
             errors += _property_errors(agg, props)
         errors += _when_errors(sub, ts, limit)
         text = json.dumps(props, ensure_ascii=False, separators=(",", ":"))
         if len(text) > MAX_PROPERTIES_CHARS:
-            errors.append(("properties", f"at most {MAX_PROPERTIES_CHARS} characters of JSON"))
+            errors.append(("properties", ngettext("at most %(count)d character of JSON", "at most %(count)d characters of JSON",
+                                                   MAX_PROPERTIES_CHARS) % {"count": MAX_PROPERTIES_CHARS}))
         elif "\\u0000" in text or not _text_ok(text):
-            errors.append(("properties", "contains a NUL character or invalid Unicode"))
+            errors.append(("properties", _("contains a NUL character or invalid Unicode")))
         if not errors and _is_billed(sub, metric, ts, tz):
-            errors.append(("timestamp", LATE_REASON))
+            errors.append(("timestamp", late()))
         if errors:
             results[i] = refused(event_id, errors)
             continue

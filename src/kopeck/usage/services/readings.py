@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from kopeck.audit.services import audit_record
 from kopeck.common import clock
@@ -25,7 +26,6 @@ from kopeck.usage.services.common import (
     ACCEPTED,
     DUPLICATE,
     FUTURE_TOLERANCE,
-    LATE_REASON,
     REFUSED,
     Errors,
     Result,
@@ -40,6 +40,8 @@ from kopeck.usage.services.common import (
     _sub_of,
     _unknown_keys,
     _when_errors,
+    decimal_problem,
+    late,
     plan_usage,
     refused,
 )
@@ -61,15 +63,15 @@ def _check_decimal(item: Mapping[str, Any], key: str, errors: Errors, *, require
     raw = item.get(key)
     if raw is None:
         if required:
-            errors.append((key, 'required: a decimal string such as "12345.6"'))
+            errors.append((key, _('required: a decimal string such as "12345.6"')))
         return None
     try:
         value = dec(raw, key)
     except PricingError as exc:
-        errors.append((key, exc.message))
+        errors.append((key, decimal_problem(raw, exc)))
         return None
     if value < 0:
-        errors.append((key, "must not be negative"))
+        errors.append((key, _("must not be negative")))
         return None
     return value
 
@@ -86,28 +88,32 @@ def _neighbour_errors(new: _Reading, prev: _Reading | None, nxt: _Reading | None
     max_value = agg.max_value
     for name, value in (("value", new.value), ("old_final", new.old_final)):
         if value is not None and max_value is not None and value >= max_value:
-            errors.append((name, f"not below the meter's max_value {_show(max_value)} (the dial shows 0 there)"))
+            errors.append((name, _("not below the meter's max_value %(max)s (the dial shows 0 there)")
+                           % {"max": _show(max_value)}))
     if new.kind == ReadingKind.ROLLOVER and max_value is None:
-        errors.append(("kind", "the meter declares no max_value, so it cannot roll over"))
+        errors.append(("kind", _("the meter declares no max_value, so it cannot roll over")))
     for other in (prev, nxt):
         if other is not None and other.ts == new.ts:
-            errors.append(("timestamp", f"reading {other.reading_id} of this meter has the same timestamp"))
+            errors.append(("timestamp", _("reading %(id)s of this meter has the same timestamp") % {"id": other.reading_id}))
     if errors:
         return errors
     if prev is not None:
         if new.kind == ReadingKind.NORMAL and new.value < prev.value:
-            errors.append(("value", f"below the previous reading {prev.reading_id} ({_show(prev.value)}); mark it "
-                                    "rollover or replacement if the counter wrapped or the meter was replaced"))
+            errors.append(("value", _("below the previous reading %(id)s (%(value)s); mark it rollover or replacement "
+                                      "if the counter wrapped or the meter was replaced")
+                           % {"id": prev.reading_id, "value": _show(prev.value)}))
         elif new.kind == ReadingKind.REPLACEMENT and new.old_final is not None and new.old_final < prev.value:
-            errors.append(("old_final", f"below the previous reading {prev.reading_id} ({_show(prev.value)})"))
+            errors.append(("old_final", _("below the previous reading %(id)s (%(value)s)")
+                           % {"id": prev.reading_id, "value": _show(prev.value)}))
     elif new.kind == ReadingKind.ROLLOVER:
-        errors.append(("kind", "the first reading of a meter cannot be a rollover"))
+        errors.append(("kind", _("the first reading of a meter cannot be a rollover")))
     if nxt is not None:
         if nxt.kind == ReadingKind.NORMAL and nxt.value < new.value:
-            errors.append(("value", f"above the next reading {nxt.reading_id} ({_show(nxt.value)})"))
+            errors.append(("value", _("above the next reading %(id)s (%(value)s)") % {"id": nxt.reading_id,
+                                                                                  "value": _show(nxt.value)}))
         elif nxt.kind == ReadingKind.REPLACEMENT and nxt.old_final is not None and nxt.old_final < new.value:
-            errors.append(("value", f"above the old meter's final reading of replacement {nxt.reading_id} "
-                                    f"({_show(nxt.old_final)})"))
+            errors.append(("value", _("above the old meter's final reading of replacement %(id)s (%(value)s)")
+                           % {"id": nxt.reading_id, "value": _show(nxt.old_final)}))
     return errors
 
 
@@ -144,7 +150,7 @@ def meter_readings_ingest(*, actor: Actor, items: Sequence[Any]) -> list[Result]
     external: set[str] = set()
     for i, item in enumerate(items):
         if type(item) is not dict:
-            results[i] = refused(None, [("", "each reading must be a JSON object")])
+            results[i] = refused(None, [("", _("each reading must be a JSON object"))])
             continue
         errors: Errors = []
         _unknown_keys(item, _READING_KEYS, errors)
@@ -155,10 +161,10 @@ def meter_readings_ingest(*, actor: Actor, items: Sequence[Any]) -> list[Result]
         value = _check_decimal(item, "value", errors, required=True)
         kind = item.get("kind", ReadingKind.NORMAL)
         if kind not in ReadingKind.values:
-            errors.append(("kind", f"one of {', '.join(ReadingKind.values)}"))
+            errors.append(("kind", _("one of %(choices)s") % {"choices": ", ".join(ReadingKind.values)}))
         old_final = _check_decimal(item, "old_final", errors, required=kind == ReadingKind.REPLACEMENT)
         if kind != ReadingKind.REPLACEMENT and item.get("old_final") is not None:
-            errors.append(("old_final", "given for replacement readings only"))
+            errors.append(("old_final", _("given for replacement readings only")))
         if errors:
             results[i] = refused(item.get("id"), errors)
             continue
@@ -183,13 +189,14 @@ def meter_readings_ingest(*, actor: Actor, items: Sequence[Any]) -> list[Result]
         usage = plan_usage(sub.version_id, sub.currency)
         agg = usage.meters.get(meter)
         if agg is None:
-            hint = (f"{meter!r} aggregates events: send them to /api/v1/usage/events/" if meter in usage.events
-                    else f"the subscription's plan has no meter {meter!r} (it has: "
-                         f"{', '.join(sorted(usage.meters)) or 'none'})")
+            hint = (_("%(meter)r aggregates events: send them to /api/v1/usage/events/") % {"meter": meter}
+                    if meter in usage.events
+                    else _("the subscription's plan has no meter %(meter)r (it has: %(known)s)")
+                    % {"meter": meter, "known": ", ".join(sorted(usage.meters)) or _("none")})
             errors.append(("meter", hint))
         errors += _when_errors(sub, reading.ts, limit)
         if not errors and _is_billed(sub, meter, reading.ts, tz):
-            errors.append(("timestamp", LATE_REASON))
+            errors.append(("timestamp", late()))
         if errors:
             results[i] = refused(reading_id, errors)
             continue

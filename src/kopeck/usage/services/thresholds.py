@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, NoReturn
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from kopeck.audit.services import audit_record
@@ -93,8 +94,8 @@ def threshold_problems(subscription: Subscription, metric: object, amount: objec
 def _refuse(problems: list[Problem]) -> NoReturn:
     field, template, params = problems[0]
     if template == ALREADY_THERE:
-        raise Conflict(template % params)
-    raise ValidationFailed.field(field, template % params)
+        raise Conflict(_(template) % params)
+    raise ValidationFailed.field(field, _(template) % params)
 
 
 def threshold_state(threshold: UsageThreshold) -> dict[str, Any]:
