@@ -175,7 +175,7 @@ def record_events(client_ids: list[int], n: int) -> None:
 def bench_rules(args: argparse.Namespace) -> dict[str, Any]:
     from django.db import connection
 
-    from kopeck.events.models import Event
+    from kopeck.events.models import PendingEvent
     from kopeck.events.services import events_dispatch_all
     from kopeck.outbox.models import OutboxMessage
     from kopeck.rules.models import RuleExecution
@@ -193,7 +193,7 @@ def bench_rules(args: argparse.Namespace) -> dict[str, Any]:
     processed = totals["processed"]
     executions = RuleExecution.objects.count() - warm
     assert totals["failed"] == 0, totals
-    assert Event.objects.filter(dispatch_status="pending").count() == 0
+    assert not PendingEvent.objects.exists()
     sample = list(RuleExecution.objects.values_list("results", flat=True)[:1000])
     evaluated = sum(r[-1].get("evaluated", 0) for r in sample) / max(len(sample), 1)
     return {"events": processed, "wall": wall, "cpu": cpu, "per_s": processed / wall,
