@@ -14,8 +14,9 @@ What it does, all on this machine and in bounded loops:
    and the variables (``double(event.data.balance) < double(vars.limit_1) && "vip" in client.tags``…);
    one event in a hundred matches one rule, whose action queues an e-mail (an outbox row in a savepoint);
    records ``--events`` (20,000) ``balance.low`` / ``client.changed`` events in bulk (not timed), then times
-   the dispatcher (``events_dispatch_all``, batches of 500) in this one process: conditions compiled once
-   (a cache), each event's context built once, one execution-log row per event. Reports events/s, the
+   the dispatcher (``events_dispatch_all``, batches of 500 claimed from the queue of events to process) in
+   this one process: conditions compiled once (a cache), each event's context built once, one
+   execution-log row per event; at the end the queue is empty. Reports events/s, the
    process's CPU time per event, and the conditions evaluated;
 3. **webhooks**: a receiver on loopback (its own process, HTTP/1.1 keep-alive, answers 200), one endpoint
    (loopback allowed explicitly for the benchmark), ``--deliveries`` (5,000) pending deliveries; starts
