@@ -1,0 +1,145 @@
+"""Notifications are stored in one insert and answered; the settlement worker credits them: the
+statements of the request path, the verdict as the admin shows it, a worker that fails or dies, the
+embedded default's settlement thread and the periodic backstop."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client as HttpClient
+from django.test.utils import CaptureQueriesContext
+
+from kopeck.cli.scheduler import PERIODIC_TASKS, run_task
+from kopeck.clients.models import Client
+from kopeck.core.clock import FixedClock
+from kopeck.gateways import crediting
+from kopeck.gateways.models import GatewayPayment, Notification, PaymentStatus
+from kopeck.gateways.notifications import notifications_settle
+from kopeck.gateways.services import online_payment_create
+from kopeck.ledger.models import JournalTransaction
+from kopeck.operators.models import Operator
+from tests.gateways.conftest import ACTOR, balance, credits, fresh, last_note, post_notification
+from tests.gateways.test_cloudpayments import pay_fields, signed
+from tests.gateways.test_robokassa import result_body
+
+
+def _pay(http: HttpClient, order: GatewayPayment, txn: str = "1211506", **fields: str) -> Any:
+    body, mac = signed(pay_fields(order, DateTime="", TransactionId=txn, **fields))
+    return post_notification(http, order.setting, body, kind="pay", settle=False, **{"Content-HMAC": mac})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_request_path_is_three_statements_and_one_commit(make_setting: Any, payer: Client) -> None:
+    """Outside any transaction (as in the server): the setting, the order (read, not locked), the insert
+    — autocommit, so one commit; a copy adds the insert the unique index refused and the duplicate's."""
+    order = online_payment_create(actor=ACTOR, client=payer, setting=make_setting("cloudpayments"), amount="1500.00")
+    http = HttpClient(REMOTE_ADDR="127.0.0.1")
+    assert order.setting.is_enabled  # read by the test before counting
+    with CaptureQueriesContext(connection) as first:
+        assert _pay(http, order).json() == {"code": 0}
+    statements = [q["sql"].split()[0] + " " + re.findall(r'"?(gateways_[a-z]+)', q["sql"])[0]
+                  for q in first.captured_queries]
+    assert statements == ["SELECT gateways_gatewaysetting", "SELECT gateways_gatewaypayment",
+                          "INSERT gateways_notification"]
+    with CaptureQueriesContext(connection) as copy:
+        assert _pay(http, order).json() == {"code": 0}
+    assert [q["sql"].split()[0] for q in copy.captured_queries] == ["SELECT", "SELECT", "INSERT", "INSERT"]
+    assert sorted(order.notifications.values_list("verdict", flat=True)) == ["duplicate", "queued"]
+    assert balance(payer) == 0 and not JournalTransaction.objects.filter(operation="payment").exists()
+    assert notifications_settle() == {"accepted": 1}
+    assert balance(payer) == Decimal("1500.00") and credits(order) == 1
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_awaiting_settlement_then_credited(http: Any, make_setting: Any, payer: Client,
+                                                           clock: FixedClock) -> None:
+    order = online_payment_create(actor=ACTOR, client=payer, setting=make_setting("cloudpayments"), amount="1500.00")
+    _pay(http, order)
+    note = last_note()
+    assert (note.verdict, note.payment_id) == ("queued", order.pk)
+    assert note.verified == {"outcome": "paid", "amount": "1500.00", "currency": "RUB", "is_test": True,
+                             "provider_payment_id": "1211506", "order_id": order.order_id}  # no token: not saved
+    admin = HttpClient()
+    admin.force_login(Operator.objects.create(username="boss", role="administrator", is_staff=True))
+    page = admin.get(f"/admin/gateways/notification/{note.pk}/change/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "принято, ожидает зачисления" in page
+    assert notifications_settle() == {"accepted": 1}
+    note.refresh_from_db()
+    assert (note.verdict, note.reason) == ("accepted", "credited")
+    page = admin.get(f"/admin/gateways/notification/{note.pk}/change/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "зачислено" in page and "ожидает зачисления" not in page
+
+
+@pytest.mark.django_db
+def test_synchronous_refusals_are_answered_at_once_and_never_queued(http: Any, make_setting: Any,
+                                                                     payer: Client, clock: FixedClock) -> None:
+    """What never changes once the order exists — the order, its amount and currency — is refused
+    when the notification arrives (Robokassa is not told OK, CloudPayments' Check gets its code)."""
+    order = online_payment_create(actor=ACTOR, client=payer, setting=make_setting("robokassa"), amount="1500.00")
+    answer = post_notification(http, order.setting, result_body(order, out_sum="1499.00"), settle=False)
+    assert (answer.status_code, answer.content) == (200, b"refused")
+    assert (last_note().verdict, last_note().reason, last_note().verified) == ("refused", "amount", {})
+    assert notifications_settle() == {}
+    assert balance(payer) == 0 and fresh(order).status == PaymentStatus.PENDING
+
+
+@pytest.mark.django_db
+def test_a_failure_while_crediting_rolls_back_that_notification_only(http: Any, make_setting: Any, payer: Client,
+                                                                      clock: FixedClock, monkeypatch: Any) -> None:
+    setting = make_setting("cloudpayments")
+    good = online_payment_create(actor=ACTOR, client=payer, setting=setting, amount="100.00")
+    bad = online_payment_create(actor=ACTOR, client=payer, setting=setting, amount="200.00")
+    _pay(http, bad, "501", Amount="200.00")
+    _pay(http, good, "502", Amount="100.00")
+    real = crediting.credit
+
+    def failing(payment: GatewayPayment, **kw: Any) -> str:
+        if payment.pk == bad.pk:
+            raise RuntimeError("the disk is full")
+        return real(payment, **kw)
+
+    monkeypatch.setattr(crediting, "credit", failing)
+    assert notifications_settle() == {"accepted": 1, "retry": 1}
+    held = bad.notifications.get()
+    assert (held.verdict, held.detail) == ("queued", "RuntimeError: the disk is full")
+    assert fresh(bad).status == PaymentStatus.PENDING and credits(bad) == 0
+    assert fresh(good).status == PaymentStatus.SUCCEEDED and balance(payer) == Decimal("100.00")
+    monkeypatch.setattr(crediting, "credit", real)
+    assert notifications_settle() == {}  # retried a minute later, not in a loop
+    clock.advance(dt.timedelta(minutes=1))
+    assert notifications_settle() == {"accepted": 1}
+    assert credits(bad) == 1 and balance(payer) == Decimal("300.00")
+
+
+@pytest.mark.django_db
+def test_a_notification_left_queued_by_a_dead_worker_is_settled_by_the_periodic_job(
+        http: Any, make_setting: Any, payer: Client, clock: FixedClock) -> None:
+    """Nothing is lost when the worker dies: what it had not committed is still queued, and the
+    periodic job (every 10 s; Celery beat or the embedded scheduler) settles it."""
+    assert PERIODIC_TASKS["kopeck.gateways.settle"] == 10
+    order = online_payment_create(actor=ACTOR, client=payer, setting=make_setting("cloudpayments"), amount="1500.00")
+    _pay(http, order)
+    assert Notification.objects.get().verdict == "queued"
+    assert run_task("kopeck.gateways.settle") == {"accepted": 1}
+    assert balance(payer) == Decimal("1500.00")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_embedded_default_settles_in_a_thread_of_the_receiving_process(
+        make_setting: Any, payer: Client, settings: Any) -> None:
+    """No broker: the notification is answered, and a settlement thread woken after the insert commits
+    credits it moments later."""
+    settings.KOPECK_GATEWAY_SETTLE = "auto"
+    order = online_payment_create(actor=ACTOR, client=payer, setting=make_setting("cloudpayments"), amount="1500.00")
+    assert _pay(HttpClient(REMOTE_ADDR="127.0.0.1"), order).json() == {"code": 0}
+    deadline = time.monotonic() + 20
+    while fresh(order).status != PaymentStatus.SUCCEEDED and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert fresh(order).status == PaymentStatus.SUCCEEDED
+    assert order.notifications.get().verdict == "accepted" and credits(order) == 1
