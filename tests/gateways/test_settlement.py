@@ -15,18 +15,22 @@ from django.db import connection
 from django.test import Client as HttpClient
 from django.test.utils import CaptureQueriesContext
 
+from kopeck.audit.models import AuditEntry
 from kopeck.cli.scheduler import PERIODIC_TASKS, run_task
 from kopeck.clients.models import Client
 from kopeck.core.clock import FixedClock
+from kopeck.events.models import Event
 from kopeck.gateways import crediting
 from kopeck.gateways.models import GatewayPayment, Notification, PaymentStatus
 from kopeck.gateways.notifications import notifications_settle
-from kopeck.gateways.services import online_payment_create
+from kopeck.gateways.services import online_payment_create, settle
 from kopeck.ledger.models import JournalTransaction
 from kopeck.operators.models import Operator
+from kopeck.payments.models import Payment
 from tests.gateways.conftest import ACTOR, balance, credits, fresh, last_note, post_notification
 from tests.gateways.test_cloudpayments import pay_fields, signed
 from tests.gateways.test_robokassa import result_body
+from tests.payments.conftest import buyer, entity, invoice  # noqa: F401 — the payments' fixtures
 
 
 def _pay(http: HttpClient, order: GatewayPayment, txn: str = "1211506", **fields: str) -> Any:
@@ -92,9 +96,10 @@ def test_synchronous_refusals_are_answered_at_once_and_never_queued(http: Any, m
 @pytest.mark.django_db
 def test_a_failure_while_crediting_rolls_back_that_notification_only(http: Any, make_setting: Any, payer: Client,
                                                                       clock: FixedClock, monkeypatch: Any) -> None:
+    """``bad`` is credited one by one (it saves the card); ``good`` with the batch's bulk writers."""
     setting = make_setting("cloudpayments")
     good = online_payment_create(actor=ACTOR, client=payer, setting=setting, amount="100.00")
-    bad = online_payment_create(actor=ACTOR, client=payer, setting=setting, amount="200.00")
+    bad = online_payment_create(actor=ACTOR, client=payer, setting=setting, amount="200.00", save_method=True)
     _pay(http, bad, "501", Amount="200.00")
     _pay(http, good, "502", Amount="100.00")
     real = crediting.credit
@@ -115,6 +120,40 @@ def test_a_failure_while_crediting_rolls_back_that_notification_only(http: Any, 
     clock.advance(dt.timedelta(minutes=1))
     assert notifications_settle() == {"accepted": 1}
     assert credits(bad) == 1 and balance(payer) == Decimal("300.00")
+    assert fresh(bad).saved_method is not None
+
+
+@pytest.mark.django_db
+def test_top_ups_are_credited_together_and_a_failure_keeps_them_all_queued(
+        http: Any, make_setting: Any, payer: Client, clock: FixedClock, monkeypatch: Any) -> None:
+    setting = make_setting("cloudpayments")
+    orders = [online_payment_create(actor=ACTOR, client=payer, setting=setting, amount="100.00") for _ in range(3)]
+    for n, order in enumerate(orders):
+        _pay(http, order, str(700 + n), Amount="100.00")
+    _pay(http, orders[0], "700", Amount="100.00")  # a copy: refused by the unique index when received
+
+    def broken(*args: Any, **kw: Any) -> dict[int, str]:
+        raise RuntimeError("no space left on device")
+
+    monkeypatch.setattr(crediting, "credit_many", broken)
+    assert notifications_settle() == {"retry": 3}
+    assert [fresh(o).status for o in orders] == [PaymentStatus.PENDING] * 3 and balance(payer) == 0
+    assert set(Notification.objects.values_list("verdict", "detail")) == {
+        ("queued", "RuntimeError: no space left on device"), ("duplicate", "This transaction was already taken.")}
+    monkeypatch.undo()
+    clock.advance(dt.timedelta(minutes=1))
+    assert notifications_settle() == {"accepted": 3}
+    assert [credits(o) for o in orders] == [1, 1, 1] and balance(payer) == Decimal("300.00")
+    paid = [fresh(o) for o in orders]
+    assert all(p.status == PaymentStatus.SUCCEEDED and p.credit_ref.startswith("payment:") for p in paid)
+    booked = Payment.objects.get(pk=int(paid[0].credit_ref.split(":")[1]))
+    assert (booked.method, booked.external_id, booked.amount_minor, booked.status) == (
+        "cloudpayments", f"cloudpayments:{orders[0].order_id}", 10000, "credited")
+    assert booked.transaction is not None and booked.transaction.source_ref == f"payment:{booked.pk}"
+    legs = sorted(booked.transaction.postings.values_list("account__role", "amount_minor"))
+    assert legs == [("client", -10000), ("gateway_clearing", 10000)]  # Dr gateway clearing / Cr client
+    assert Event.objects.filter(type="payment.received").count() == 3
+    assert AuditEntry.objects.filter(action="gateway_payment.credit").count() == 3
 
 
 @pytest.mark.django_db
@@ -143,3 +182,38 @@ def test_the_embedded_default_settles_in_a_thread_of_the_receiving_process(
         time.sleep(0.05)
     assert fresh(order).status == PaymentStatus.SUCCEEDED
     assert order.notifications.get().verdict == "accepted" and credits(order) == 1
+
+
+@pytest.mark.django_db
+def test_a_top_up_credited_in_a_batch_is_booked_as_one_credited_alone(
+        http: Any, make_setting: Any, buyer: Client, invoice: Any, clock: FixedClock) -> None:  # noqa: F811
+    """The batch's bulk writers and the one-by-one path (:func:`settle`, as reconciliation uses it)
+    write the same payment, ledger transaction, audit entry, allocation and event."""
+    older, newer = invoice("1500.00"), invoice("1500.00")
+    setting = make_setting("cloudpayments", receipts=False)
+    batch, alone = (online_payment_create(actor=ACTOR, client=buyer, setting=setting, amount="1500.00")
+                    for _ in range(2))
+    _pay(http, batch, "801")
+    assert notifications_settle() == {"accepted": 1}
+    assert settle(payment_id=alone.pk, outcome="paid", amount=Decimal("1500.00"), currency="RUB", is_test=True,
+                  transaction_id="802", provider_payment_id="802").reason == "credited"
+    booked = [Payment.objects.get(pk=int(fresh(p).credit_ref.split(":")[1])) for p in (batch, alone)]
+
+    def shape(p: Payment) -> dict[str, Any]:
+        row = {f.attname: getattr(p, f.attname) for f in Payment._meta.concrete_fields
+               if f.attname not in ("id", "external_id", "transaction_id", "created_at")}
+        txn = p.transaction
+        assert txn is not None
+        row["ledger"] = (txn.operation, txn.amount_minor, re.sub(r"№ \d+", "№ N", txn.reason), txn.source_ref ==
+                         f"payment:{p.pk}", sorted(txn.postings.values_list("account__role", "amount_minor")))
+        audit = AuditEntry.objects.get(action="payment.record", object_id=str(p.pk)).after
+        row["audit"] = {k: v for k, v in audit.items() if k != "external_id"}
+        event = Event.objects.get(type="payment.received", subject_id=p.pk)
+        row["event"] = {k: v for k, v in event.data["payment"].items() if k not in ("id", "external_id", "invoice_ids")}
+        row["invoices"] = len(event.data["payment"]["invoice_ids"])
+        return row
+
+    assert shape(booked[0]) == shape(booked[1])
+    assert booked[0].allocated_minor == booked[1].allocated_minor == 150000
+    assert [d.refresh_from_db() or d.status for d in (older, newer)] == ["paid", "paid"]
+    assert balance(buyer) == Decimal("3000.00")  # issued invoices post no charge here

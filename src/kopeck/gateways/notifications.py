@@ -41,11 +41,20 @@ from typing import Any, NamedTuple
 from django.conf import settings
 from django.db import IntegrityError, close_old_connections, connection, transaction
 
+from kopeck.audit.services import audit_record_many
 from kopeck.common import secrets
 from kopeck.common.clock import now
 from kopeck.common.errors import NotFound
 from kopeck.core.money import from_minor
-from kopeck.gateways.models import GatewayPayment, GatewaySetting, Notification, Reason, Verdict
+from kopeck.gateways import crediting
+from kopeck.gateways.models import (
+    GatewayPayment,
+    GatewaySetting,
+    Notification,
+    PaymentStatus,
+    Reason,
+    Verdict,
+)
 from kopeck.gateways.providers import provider
 from kopeck.gateways.providers.base import Answer, Incoming, ProviderError, Refused, SavedToken, Verified
 from kopeck.gateways.services import (
@@ -55,6 +64,7 @@ from kopeck.gateways.services import (
     _payment_locked,
     _settle_locked,
     config_of,
+    settle_checks,
 )
 
 log = logging.getLogger("kopeck.gateways")
@@ -285,16 +295,26 @@ def _settle_batch(limit: int) -> dict[str, int]:
         payments = {p.pk: p for p in _locked(GatewayPayment.objects.filter(
             pk__in=sorted({n.payment_id for n in ready if n.payment_id}))).order_by("pk")}
         failed: set[int] = set()
+        bulk: list[tuple[Notification, GatewayPayment]] = []  # top-ups credited together (credit_many)
         for note in ready:
             payment = payments.get(note.payment_id) if note.payment_id else None
             if note.payment_id in failed:  # its order failed in this batch: later, in order
                 note.settle_after = at + RETRY_AFTER
-                counts["retry"] = counts.get("retry", 0) + 1
                 continue
             if payment is None:  # an order cannot be removed: kept for a look
                 outcome = Outcome(Verdict.REFUSED, Reason.UNKNOWN_ORDER, "The order is gone.")
             else:
                 v = _verified_of(note)
+                if v.outcome == "paid" and crediting.bulk_creditable(payment) and not (
+                        payment.save_method and v.saved) and settle_checks(
+                        payment, outcome="paid", amount=v.amount, currency=v.currency, is_test=v.is_test,
+                        provider_payment_id=v.provider_payment_id) is None:
+                    payment.status, payment.credited_at = PaymentStatus.SUCCEEDED, at
+                    payment.provider_payment_id = v.provider_payment_id or payment.provider_payment_id
+                    bulk.append((note, payment))
+                    _decide(note, Outcome(Verdict.ACCEPTED, Reason.CREDITED, "", payment.pk))
+                    note.settle_after = None
+                    continue
                 try:
                     with transaction.atomic():  # a savepoint: one notification's failure is its own
                         outcome = _settle_locked(payment, outcome=v.outcome, amount=v.amount, currency=v.currency,
@@ -305,13 +325,16 @@ def _settle_batch(limit: int) -> dict[str, int]:
                     log.exception("settling gateway notification %s failed; retried later", note.pk)
                     failed.add(payment.pk)
                     note.detail, note.settle_after = f"{type(exc).__name__}: {exc}"[:500], at + RETRY_AFTER
-                    counts["retry"] = counts.get("retry", 0) + 1
                     continue
             _decide(note, outcome)
             note.settle_after = None
             if "saved" in note.verified:  # the token, once used, is not kept on the notification
                 note.verified = {k: v for k, v in note.verified.items() if k != "saved"}
-            counts[note.verdict] = counts.get(note.verdict, 0) + 1
+        if bulk:
+            _credit_together(bulk, at)
+        for note in ready:
+            key = str(note.verdict) if note.settle_after is None else "retry"
+            counts[key] = counts.get(key, 0) + 1
         Notification.objects.bulk_update(ready, DECIDED)
     for note in deferred:  # ЮKassa: re-fetched outside the batch's transaction, then settled next round
         if _confirm_deferred(note.pk):
@@ -319,6 +342,24 @@ def _settle_batch(limit: int) -> dict[str, int]:
         else:
             counts["retry"] = counts.get("retry", 0) + 1
     return counts
+
+
+def _credit_together(bulk: list[tuple[Notification, GatewayPayment]], at: dt.datetime) -> None:
+    """Credit the batch's top-ups with the bulk writers, with their audit entries; if that fails
+    (nothing of it is kept: a savepoint), each is left queued for a retry one by one."""
+    payments = [p for _note, p in bulk]
+    try:
+        with transaction.atomic():
+            crediting.credit_many(payments, actor=SYSTEM)
+            audit_record_many(actor=SYSTEM, json_safe=True, entries=[
+                ("gateway_payment.credit", "gateway_payment", p.pk, None,
+                 {"transaction": note.transaction_id, "credit": p.credit_ref}) for note, p in bulk])
+    except Exception as exc:
+        log.exception("crediting %s gateway payments together failed; retried later", len(bulk))
+        for note, payment in bulk:
+            payment.refresh_from_db(fields=["status", "provider_payment_id", "credited_at", "credit_ref"])
+            note.verdict, note.reason, note.payment_id = Verdict.QUEUED, Reason.NONE, payment.pk
+            note.detail, note.settle_after, note.decided_at = f"{type(exc).__name__}: {exc}"[:500], at + RETRY_AFTER, None
 
 
 def notifications_settle(*, limit: int = BATCH, max_batches: int = 100) -> dict[str, int]:

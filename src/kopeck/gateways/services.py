@@ -263,10 +263,10 @@ def _autopay_settled(payment: GatewayPayment) -> None:
         on_payment_settled(payment)
 
 
-def _settle_locked(payment: GatewayPayment, *, outcome: str, amount: Decimal | None, currency: str, is_test: bool,
-                   transaction_id: str, provider_payment_id: str = "", saved: SavedToken | None = None,
-                   detail: str = "", actor: Actor = SYSTEM) -> Outcome:
-    """:func:`settle` of a payment row the caller locked in its transaction."""
+def settle_checks(payment: GatewayPayment, *, outcome: str, amount: Decimal | None, currency: str, is_test: bool,
+                  provider_payment_id: str = "") -> Outcome | None:
+    """What a locked order refuses or has already had (test on live, amount, currency, Check's answer,
+    already paid or credited); ``None``: apply ``outcome``."""
     setting = payment.setting
     if is_test and setting.is_live:
         return Outcome(Verdict.REFUSED, Reason.TEST_ON_LIVE, "A test payment on a live gateway.", payment.pk)
@@ -287,6 +287,17 @@ def _settle_locked(payment: GatewayPayment, *, outcome: str, amount: Decimal | N
             return Outcome(Verdict.REFUSED, Reason.ALREADY_PAID,
                            f"Paid by {payment.provider_payment_id}; this is {provider_payment_id}.", payment.pk)
         return Outcome(Verdict.DUPLICATE, Reason.NONE, "Already credited.", payment.pk)
+    return None
+
+
+def _settle_locked(payment: GatewayPayment, *, outcome: str, amount: Decimal | None, currency: str, is_test: bool,
+                   transaction_id: str, provider_payment_id: str = "", saved: SavedToken | None = None,
+                   detail: str = "", actor: Actor = SYSTEM) -> Outcome:
+    """:func:`settle` of a payment row the caller locked in its transaction."""
+    refused = settle_checks(payment, outcome=outcome, amount=amount, currency=currency, is_test=is_test,
+                            provider_payment_id=provider_payment_id)
+    if refused is not None:
+        return refused
     at = now()
     if outcome == "paid":
         method = _saved_method(payment, saved)
