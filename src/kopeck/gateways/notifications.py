@@ -34,12 +34,11 @@ import logging
 import os
 import threading
 from collections.abc import Mapping
-from contextlib import nullcontext
 from decimal import Decimal
 from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db import close_old_connections, connection, transaction
 
 from kopeck.audit.services import audit_record_many
 from kopeck.common import secrets
@@ -100,6 +99,36 @@ def _precheck(setting: GatewaySetting, verified: Verified) -> Outcome | None:
     return None
 
 
+_PAYMENTS = GatewayPayment._meta.db_table
+_NOTES = Notification._meta.db_table
+_STORED = ("setting_id", "provider", "kind", "received_at", "remote_addr", "headers", "body", "transaction_id", "event",
+           "payment_id", "verdict", "reason", "detail", "answer_status", "answer", "decided_at", "verified",
+           "settle_after")
+# ON CONFLICT DO NOTHING: a copy of a queued or accepted transaction is refused by the unique index
+# gateway_notification_taken_once, with no error and no read before (PostgreSQL; SQLite ≥ 3.35)
+_INSERT = (f"INSERT INTO {_NOTES} ({', '.join(_STORED)}) VALUES ({', '.join(['%s'] * len(_STORED))}) "  # noqa: S608
+           "ON CONFLICT DO NOTHING RETURNING id")
+
+
+def _store(note: Notification) -> bool:
+    """Insert the notification in one statement (autocommit: its own commit); False when the unique
+    index refused it (a copy of a transaction already queued or accepted): nothing was written."""
+    ops = connection.ops
+    values = [note.setting_id, note.provider, note.kind, ops.adapt_datetimefield_value(note.received_at),
+              note.remote_addr, ops.adapt_json_value(note.headers, None), note.body, note.transaction_id, note.event,
+              note.payment_id, note.verdict, note.reason, note.detail, note.answer_status, note.answer,
+              ops.adapt_datetimefield_value(note.decided_at), ops.adapt_json_value(note.verified, None),
+              ops.adapt_datetimefield_value(note.settle_after)]
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT, values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    note.pk = int(row[0])
+    note._state.adding = False
+    return True
+
+
 class _Order(NamedTuple):
     pk: int
     amount_minor: int
@@ -111,15 +140,19 @@ def _order_check(setting: GatewaySetting, verified: Verified) -> tuple[Outcome |
     """The order a verified notification names, read (not locked: what is checked here never changes
     once the order exists), and the refusals it calls for: an unknown order, another currency or
     amount. ``(None, order)``: queue it."""
-    qs = GatewayPayment.objects.filter(setting=setting)
     if verified.order_id:  # the order named is the order checked: no fallback to another key
-        qs = qs.filter(order_id=verified.order_id)
+        column, value = "order_id", verified.order_id
     elif verified.provider_payment_id:
-        qs = qs.filter(provider_payment_id=verified.provider_payment_id)
+        column, value = "provider_payment_id", verified.provider_payment_id
     else:
-        qs = qs.none()
-    row = qs.order_by("pk").values_list("pk", "amount_minor", "currency", "save_method").first()
-    order = None if row is None else _Order(*row)
+        column, value = "", ""
+    row = None
+    if column:
+        with connection.cursor() as cursor:  # one prepared-shape statement: no ORM compile per notification
+            cursor.execute(f"SELECT id, amount_minor, currency, save_method FROM {_PAYMENTS} "  # noqa: S608
+                           f"WHERE setting_id = %s AND {column} = %s ORDER BY id LIMIT 1", [setting.pk, value])
+            row = cursor.fetchone()
+    order = None if row is None else _Order(int(row[0]), int(row[1]), str(row[2]), bool(row[3]))
     if order is None:
         return Outcome(Verdict.REFUSED, Reason.UNKNOWN_ORDER, f"No order {verified.order_id!r} on this gateway."), None
     if verified.outcome in ("paid", "authorized"):
@@ -188,8 +221,9 @@ def notification_receive(*, provider_code: str, setting_id: int, kind: str, body
         note.transaction_id = exc.transaction_id[:100]
     except ProviderError as exc:  # cannot verify now (PayPal's verify API): the provider redelivers
         _decide(note, Outcome(Verdict.RECEIVED, Reason.PROVIDER_ERROR, str(exc)))
-        note.save(force_insert=True)
-        return note, _answered(note, Answer(503, "try later"))
+        answer = _answered(note, Answer(503, "try later"))
+        _store(note)
+        return note, answer
     if verified is not None:
         note.transaction_id, note.event = verified.transaction_id[:100], verified.event[:60]
     if outcome is None:  # verified, money to move: queued for the worker
@@ -200,14 +234,7 @@ def notification_receive(*, provider_code: str, setting_id: int, kind: str, body
     answer = prov.answer(cfg, incoming, verified, Verdict.ACCEPTED if note.verdict == Verdict.QUEUED
                          else note.verdict, note.reason)
     _answered(note, answer)
-    try:
-        # autocommit: one statement, one commit (a savepoint only inside a caller's transaction)
-        with transaction.atomic() if connection.in_atomic_block else nullcontext():
-            note.save(force_insert=True)
-    except IntegrityError:  # this transaction and event is queued or accepted already: a copy
-        if note.verdict not in (Verdict.QUEUED, Verdict.ACCEPTED):
-            raise
-        note.pk = None
+    if not _store(note):  # this transaction and event is queued or accepted already: a copy
         payment_id = note.payment_id
         if payment_id is None:  # a deferred verification names no order yet: the one its first copy has
             payment_id = Notification.objects.filter(
@@ -216,7 +243,8 @@ def notification_receive(*, provider_code: str, setting_id: int, kind: str, body
         _decide(note, Outcome(Verdict.DUPLICATE, Reason.NONE, "This transaction was already taken.", payment_id))
         note.verified = {}
         answer = _answered(note, prov.answer(cfg, incoming, verified, note.verdict, note.reason))
-        note.save(force_insert=True)
+        if not _store(note):
+            raise RuntimeError("a duplicate notification could not be stored")
         return note, answer
     if note.verdict == Verdict.QUEUED:
         transaction.on_commit(settle_soon)  # at once outside a transaction
