@@ -30,6 +30,7 @@ payments still pending."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import threading
@@ -108,6 +109,27 @@ _STORED = ("setting_id", "provider", "kind", "received_at", "remote_addr", "head
 # gateway_notification_taken_once, with no error and no read before (PostgreSQL; SQLite ≥ 3.35)
 _INSERT = (f"INSERT INTO {_NOTES} ({', '.join(_STORED)}) VALUES ({', '.join(['%s'] * len(_STORED))}) "  # noqa: S608
            "ON CONFLICT DO NOTHING RETURNING id")
+
+
+_SETTING_FIELDS = ("id", "provider", "name", "legal_entity_id", "is_live", "is_enabled", "options",
+                   "credentials_encrypted")  # what receiving uses; the instance is never saved
+_SETTING = (f"SELECT {', '.join(_SETTING_FIELDS)} FROM {GatewaySetting._meta.db_table} "  # noqa: S608
+            "WHERE id = %s AND provider = %s")
+
+
+def _setting(setting_id: int, provider_code: str) -> GatewaySetting | None:
+    """The gateway setting, read as it is now (no cache: disabling a gateway or making it live takes
+    effect at once), with one plain statement."""
+    with connection.cursor() as cursor:
+        cursor.execute(_SETTING, [setting_id, provider_code])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = dict(zip(_SETTING_FIELDS, row, strict=True))
+    options = values["options"]
+    values["options"] = json.loads(options) if isinstance(options, str | bytes) else options
+    values["is_live"], values["is_enabled"] = bool(values["is_live"]), bool(values["is_enabled"])
+    return GatewaySetting(**values)
 
 
 def _store(note: Notification) -> bool:
@@ -194,7 +216,7 @@ def notification_receive(*, provider_code: str, setting_id: int, kind: str, body
     """Verify a notification by its provider's scheme, check it against its order, store it with its
     verdict (one insert) and return it with the answer the provider expects. A verified notification
     that moves money is stored ``queued`` and the settlement worker is woken."""
-    setting = GatewaySetting.objects.filter(pk=setting_id, provider=provider_code).first()
+    setting = _setting(setting_id, provider_code)
     if setting is None:
         raise NotFound("No such gateway.")
     prov = provider(provider_code)
