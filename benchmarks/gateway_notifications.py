@@ -152,6 +152,10 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--settle", choices=("thread", "after"), default="thread",
+                        help="thread: the embedded default (each server process settles while the load goes on); "
+                             "after: nothing is settled during the load (the request path alone), then one worker "
+                             "in this process settles everything (the worker's pace alone)")
     parser.add_argument("--settle-timeout", type=float, default=600.0, help="seconds to wait for the settlement")
     parser.add_argument("--database-url", default=os.environ.get(
         "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/kopeck_bench_gateways"))
@@ -161,7 +165,8 @@ def main() -> None:
     work = Path(os.environ.get("TMPDIR", "/tmp")) / f"kopeck-bench-gw-{os.getpid()}"
     (work / "var").mkdir(parents=True, exist_ok=True)
     env = bench_env(args.database_url, ROOT, "bench-" + secrets.token_hex(16))
-    env.update({"KOPECK_VAR_DIR": str(work / "var"), "KOPECK_SCHEDULER": "off"})
+    env.update({"KOPECK_VAR_DIR": str(work / "var"), "KOPECK_SCHEDULER": "off",
+                "KOPECK_GATEWAY_SETTLE": "off" if args.settle == "after" else "thread"})
     os.environ.update(env)
     subprocess.run([str(ROOT / ".venv" / "bin" / "kopeck"), "migrate", "-v", "0"], env=env, check=True)
     setting_id, orders = prepare(args.payments, args.clients)
@@ -194,6 +199,12 @@ def main() -> None:
         latencies, failures = fire(port, path, bodies, args.connections)
         wall = time.perf_counter() - started
         load_after = os.getloadavg()
+        if args.settle == "after":
+            from kopeck.gateways.notifications import notifications_settle
+
+            worker_started = time.perf_counter()
+            notifications_settle(max_batches=10**6)
+            worker_wall = time.perf_counter() - worker_started
         settled_after, left = wait_settled(started, args.settle_timeout)
     finally:
         server.terminate()
@@ -216,9 +227,13 @@ def main() -> None:
     print(f"provider-facing: {len(bodies)} notifications ({len(copies)} duplicates) over {args.connections} "
           f"connections to {args.workers} workers × {args.threads} threads: {wall:.2f} s, "
           f"{len(bodies) / wall:.0f} verified and answered/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms")
-    print(f"settled: all {len(orders)} orders credited {settled_after:.2f} s after the first notification "
-          f"({len(orders) / settled_after:.0f} credits/s; {settled_after - wall:.2f} s after the last answer), "
-          f"left queued {left}")
+    if args.settle == "after":
+        print(f"settled afterwards by one worker: {len(bodies) - len(copies)} queued notifications in "
+              f"{worker_wall:.2f} s ({(len(bodies) - len(copies)) / worker_wall:.0f} credits/s), left queued {left}")
+    else:
+        print(f"settled: all {len(orders)} orders credited {settled_after:.2f} s after the first notification "
+              f"({len(orders) / settled_after:.0f} credits/s; {settled_after - wall:.2f} s after the last answer), "
+              f"left queued {left}")
     print(f"credited orders {credited}/{len(orders)}, payments {payments}, payments credited twice {twice}, "
           f"verdicts {verdicts}, failures {len(failures)} {failures[:3]}")
     print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f}; cores {os.cpu_count()}; "

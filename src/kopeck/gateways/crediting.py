@@ -80,9 +80,10 @@ def credit_many(payments: Sequence[GatewayPayment], *, actor: Actor) -> dict[int
     day, at = provider_today(), now()
     fields = ("client_id", "amount_minor", "currency", "date", "method", "status", "match_rule", "payer_name",
               "purpose", "external_id", "created_by", "created_at")
+    names = {p.setting_id: str(p.setting.get_provider_display()) for p in payments}
     rows = [(p.client_id, p.amount_minor, p.currency, day, p.setting.provider, Booked.CREDITED, "given",
              " ".join(p.client.name.split())[:500],
-             " ".join(f"{p.setting.get_provider_display()}: {p.description}".split())[:2000],
+             " ".join(f"{names[p.setting_id]}: {p.description}".split())[:2000],
              f"{p.setting.provider}:{p.order_id}", actor.label, at) for p in payments]
     amounts = [from_minor(p.amount_minor, p.currency) for p in payments]
 

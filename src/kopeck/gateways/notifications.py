@@ -34,6 +34,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -43,6 +44,7 @@ from django.db import close_old_connections, connection, transaction
 
 from kopeck.audit.services import audit_record_many
 from kopeck.common import secrets
+from kopeck.common.bulk import update_rows
 from kopeck.common.clock import now
 from kopeck.common.errors import NotFound
 from kopeck.core.money import from_minor
@@ -73,8 +75,7 @@ BODY_LIMIT = 256 * 1024
 DEFAULT_REPLAY_HOURS = 72
 BATCH = 200
 RETRY_AFTER = dt.timedelta(minutes=1)  # a deferred verification whose provider could not be reached
-DECIDED = ["verdict", "reason", "detail", "payment", "transaction_id", "event", "decided_at", "verified",
-           "settle_after"]
+DECIDED = ("verdict", "reason", "detail", "payment_id", "decided_at", "verified", "settle_after")  # the worker's
 MOVES_MONEY = ("paid", "authorized", "failed", "deferred")
 
 
@@ -385,7 +386,8 @@ def _settle_batch(limit: int) -> dict[str, int]:
         for note in ready:
             key = str(note.verdict) if note.settle_after is None else "retry"
             counts[key] = counts.get(key, 0) + 1
-        Notification.objects.bulk_update(ready, DECIDED)
+        update_rows(Notification, DECIDED, [(n.pk, n.verdict, n.reason, n.detail, n.payment_id, n.decided_at,
+                                             n.verified, n.settle_after) for n in ready])
     for note in deferred:  # ЮKassa: re-fetched outside the batch's transaction, then settled next round
         if _confirm_deferred(note.pk):
             counts["confirmed"] = counts.get("confirmed", 0) + 1
@@ -457,7 +459,8 @@ def settle_soon() -> None:
 
 class _Settler(threading.Thread):
     """The embedded default's worker: one daemon thread per process, woken after each queued
-    notification commits; it settles in batches until nothing is queued, then sleeps."""
+    notification commits; after ``KOPECK_GATEWAY_SETTLE_GATHER`` (0.1 s) it settles in batches until
+    nothing is queued, then sleeps."""
 
     _instance: _Settler | None = None
     _pid = 0
@@ -476,8 +479,12 @@ class _Settler(threading.Thread):
             cls._instance.pending.set()
 
     def run(self) -> None:
+        gather = float(getattr(settings, "KOPECK_GATEWAY_SETTLE_GATHER", 0.1))
         while True:
             self.pending.wait()
+            # let the notifications arriving meanwhile join the batch: under load a batch of dozens costs
+            # little more than a batch of one (the bulk writers' statements are per batch)
+            time.sleep(gather)
             self.pending.clear()
             try:
                 close_old_connections()
