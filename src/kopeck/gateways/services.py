@@ -108,22 +108,43 @@ def client_contact(client: Any) -> tuple[str, str]:
     return email, phone
 
 
+def invoice_shipped(invoice: Any) -> bool:
+    """Whether an act or УПД already closes the charges the invoice bills (the service was delivered
+    before it is paid): then the payment is no prepayment."""
+    from kopeck.documents.models import Document, DocumentType
+    from kopeck.documents.services import ISSUED_STATES
+
+    link = Document.transactions.through.objects
+    charges = link.filter(document_id=invoice.pk).values("journaltransaction_id")
+    return link.filter(journaltransaction_id__in=charges, document__type__in=(DocumentType.ACT, DocumentType.UPD),
+                       document__status__in=ISSUED_STATES).exists()
+
+
 def receipt_for(setting: GatewaySetting, client: Any, invoice: Any, money: Money) -> Receipt | None:
     """The 54-ФЗ receipt of a payment where the provider fiscalises (option ``receipts`` on): the
     invoice's lines as full prepayment (or full payment with option ``receipt_mode=full_payment``),
-    or one advance line for money paid with no invoice."""
+    or one advance line for money paid with no invoice. An invoice whose services an act or УПД already
+    delivered is paid in full payment (``full_payment`` at the plain rate): no advance, so no offset
+    receipt later."""
     if not provider(setting.provider).fiscalises or not setting.options.get("receipts", False):
         return None
     email, phone = client_contact(client)
     tax_system = str(setting.options.get("tax_system") or "osn")
     try:
         lines = (invoice.data or {}).get("lines") if invoice is not None else None
+        shipped = invoice is not None and invoice_shipped(invoice)
         if lines and to_minor(money) == invoice.amount_minor:
-            method = "full_payment" if setting.options.get("receipt_mode") == "full_payment" else "full_prepayment"
+            method = "full_payment" if shipped or setting.options.get("receipt_mode") == "full_payment" \
+                else "full_prepayment"
             return receipt_build(lines=lines, currency=money.currency.code, payment_method=method, email=email,
                                  phone=phone, tax_system=tax_system)
-        return receipt_advance(amount=money.amount, currency=money.currency.code,
-                               vat=str(setting.options.get("advance_vat") or "22"), email=email, phone=phone,
+        vat = str(setting.options.get("advance_vat") or "22")
+        if shipped:  # a part of a delivered invoice: paid in full payment, one line
+            return receipt_build(lines=[{"name": f"Оплата услуг по счёту № {invoice.number}"[:128], "quantity": "1",
+                                         "price": str(money.amount), "gross": str(money.amount), "rate": vat,
+                                         "exempt": vat == "none"}], currency=money.currency.code,
+                                 payment_method="full_payment", email=email, phone=phone, tax_system=tax_system)
+        return receipt_advance(amount=money.amount, currency=money.currency.code, vat=vat, email=email, phone=phone,
                                tax_system=tax_system)
     except ReceiptError as exc:
         raise ValidationFailed.field("receipt", str(exc)) from exc
