@@ -72,7 +72,7 @@ def test_the_admin_shows_awaiting_settlement_then_credited(http: Any, make_setti
     admin = HttpClient()
     admin.force_login(Operator.objects.create(username="boss", role="administrator", is_staff=True))
     page = admin.get(f"/admin/gateways/notification/{note.pk}/change/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
-    assert "принято, ожидает зачисления" in page
+    assert "принято, ожидает зачисления" in page and "проверенные данные" in page.lower() and "1500.00" in page
     assert notifications_settle() == {"accepted": 1}
     note.refresh_from_db()
     assert (note.verdict, note.reason) == ("accepted", "credited")
