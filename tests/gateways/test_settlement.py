@@ -217,3 +217,20 @@ def test_a_top_up_credited_in_a_batch_is_booked_as_one_credited_alone(
     assert booked[0].allocated_minor == booked[1].allocated_minor == 150000
     assert [d.refresh_from_db() or d.status for d in (older, newer)] == ["paid", "paid"]
     assert balance(buyer) == Decimal("3000.00")  # issued invoices post no charge here
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_a_broker_the_stored_notification_sends_the_settle_task(
+        make_setting: Any, payer: Client, settings: Any, monkeypatch: Any) -> None:
+    from kopeck.gateways import tasks
+
+    sent: list[str] = []
+    monkeypatch.setattr(tasks.settle, "delay", lambda: sent.append("kopeck.gateways.settle"))
+    settings.KOPECK_GATEWAY_SETTLE = "celery"
+    order = online_payment_create(actor=ACTOR, client=payer, setting=make_setting("cloudpayments"), amount="1500.00")
+    http = HttpClient(REMOTE_ADDR="127.0.0.1")
+    _pay(http, order)
+    _pay(http, order)  # a copy: nothing new to settle, no task
+    assert sent == ["kopeck.gateways.settle"]
+    assert tasks.settle.apply().get() == {"accepted": 1}  # what the Celery worker runs
+    assert credits(order) == 1
