@@ -216,3 +216,16 @@ def test_an_invoice_paid_after_its_act_is_receipted_as_full_payment_with_no_offs
     issue_act(payer, txn, kind="upd")  # another document over the same charges
     deliver()
     assert fake.cp_receipts == {} and not OutboxMessage.objects.filter(topic=TOPIC).exists()
+
+
+def test_a_part_of_an_invoice_paid_after_its_act_is_one_full_payment_line(
+        entity: Any, make_setting: Any, payer: Client, clock: FixedClock) -> None:  # noqa: F811
+    doc, txn = charged_invoice(payer)
+    issue_act(payer, txn)
+    payment = online_payment_create(actor=ACTOR, client=payer, setting=make_setting("cloudpayments"), invoice=doc,
+                                    amount="500.00")
+    assert [(i["name"], i["amount"], i["payment_method"], i["vat"]) for i in payment.receipt["items"]] == [
+        (f"Оплата услуг по счёту № {doc.number}", "500.00", "full_payment", "22")]
+    before = online_payment_create(actor=ACTOR, client=payer, setting=make_setting("cloudpayments"),
+                                   invoice=charged_invoice(payer)[0], amount="500.00")  # not delivered yet
+    assert [(i["name"], i["payment_method"]) for i in before.receipt["items"]] == [("Предоплата за услуги", "advance")]
