@@ -71,7 +71,7 @@ def credit_many(payments: Sequence[GatewayPayment], *, actor: Actor) -> dict[int
     from kopeck.payments.models import Payment
     from kopeck.payments.models import PaymentStatus as Booked
     from kopeck.payments.selectors import payment_settings
-    from kopeck.payments.statements.apply import _allocate_bulk
+    from kopeck.payments.statements.apply import payments_allocate_bulk
 
     if not payments:
         return {}
@@ -109,7 +109,7 @@ def credit_many(payments: Sequence[GatewayPayment], *, actor: Actor) -> dict[int
             "method": row[4], "status": Booked.CREDITED.value, "match_rule": "given", "external_id": row[9],
             "refunded": zero[p.currency], "allocated": zero[p.currency]})
         for p, pk, text, row in zip(payments, ids, texts, rows, strict=True)])
-    allocated = _allocate_bulk(actor, [(pk, p.client_id, p.currency, p.amount_minor, row[8])
+    allocated = payments_allocate_bulk(actor, [(pk, p.client_id, p.currency, p.amount_minor, row[8])
                                        for p, pk, row in zip(payments, ids, rows, strict=True)]) \
         if payment_settings().auto_allocate else {}
     event_record_many([
