@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -103,3 +104,38 @@ def test_every_entry_balances_and_reversals_restore_the_balance(ops: list[tuple[
         client_legs + [leg.amount for leg in undo if leg.role == AccountRole.CLIENT], "RUB")
     moved = client_balance([leg.amount for leg in last.legs if leg.role == AccountRole.CLIENT], "RUB")
     assert after == before - moved
+
+
+def test_the_client_balance_is_the_opposite_of_its_legs() -> None:
+    # a payment of 100 (credit, −100) and a charge of 30 (debit, +30): 70 prepaid
+    assert client_balance([rub("-100.00"), rub("30.00")], "RUB") == rub("70.00")
+    assert client_balance([rub("12.50")], "RUB") == rub("-12.50")  # owes
+    assert client_balance([], "USD") == Money("0", "USD")
+
+
+def test_the_refusals_say_exactly_why() -> None:
+    def message(call: Callable[[], object]) -> str:
+        with pytest.raises(LedgerError) as info:
+            call()
+        return str(info.value)
+
+    assert message(lambda: operation_entry(Operation.REVERSAL, rub("1"))) == (
+        "a reversal is made from the original transaction (reversal_entry)")
+    assert message(lambda: operation_entry(Operation.PAYMENT, rub("0"))) == "amount must be positive"
+    assert message(lambda: operation_entry(Operation.REFUND, rub("1"), vat_rate=VatRate.VAT_22)) == (
+        "a VAT rate applies to charges only, not to refund")
+    assert message(lambda: check_balanced([Leg(AccountRole.CASH, rub("0"))])) == (
+        "a transaction needs at least two postings")
+    assert message(lambda: check_balanced([Leg(AccountRole.CASH, rub("1.005")), Leg(AccountRole.CLIENT, rub("-1.005"))])
+                   ) == "cash: 1.005 is not in whole minor units"
+    assert message(lambda: check_balanced([
+        Leg(AccountRole.CASH, rub("1")), Leg(AccountRole.CLIENT, rub("-2")),
+        Leg(AccountRole.CASH, Money("3", "USD")), Leg(AccountRole.CLIENT, Money("-2.50", "USD"))])) == (
+        "postings do not sum to zero: -1.00 RUB, 0.50 USD")
+
+
+def test_legs_balance_in_each_currency_apart() -> None:
+    check_balanced([Leg(AccountRole.CASH, rub("1")), Leg(AccountRole.CLIENT, rub("-1")),
+                    Leg(AccountRole.CASH, Money("2", "USD")), Leg(AccountRole.CLIENT, Money("-2", "USD"))])
+    with pytest.raises(LedgerError, match=r"^postings do not sum to zero: 1.00 RUB, -1.00 USD$"):
+        check_balanced([Leg(AccountRole.CASH, rub("1")), Leg(AccountRole.CLIENT, Money("-1", "USD"))])
