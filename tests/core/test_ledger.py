@@ -139,3 +139,34 @@ def test_legs_balance_in_each_currency_apart() -> None:
                     Leg(AccountRole.CASH, Money("2", "USD")), Leg(AccountRole.CLIENT, Money("-2", "USD"))])
     with pytest.raises(LedgerError, match=r"^postings do not sum to zero: 1.00 RUB, -1.00 USD$"):
         check_balanced([Leg(AccountRole.CASH, rub("1")), Leg(AccountRole.CLIENT, Money("-1", "USD"))])
+
+
+@pytest.mark.parametrize(("operation", "rate", "vat", "ru", "en", "formula"), [
+    (Operation.PAYMENT, None, None, "Оплата: зачислено 122.00 RUB", "Payment: credited 122.00 RUB", ""),
+    (Operation.CHARGE, VatRate.VAT_22, "22.00",
+     "Списание за услуги: списано 122.00 RUB; НДС 22% в том числе: 122.00 × 22/122 = 22.00; без НДС 100.00",
+     "Charge: debited 122.00 RUB; VAT 22% included: 122.00 × 22/122 = 22.00; net 100.00",
+     "vat = round(122.00 × 22 / 122) = 22.00"),
+    (Operation.REFUND, None, None, "Возврат средств: списано 122.00 RUB", "Refund: debited 122.00 RUB", ""),
+    (Operation.SUSPENSE_RECEIPT, None, None, "Невыясненный платёж: 122.00 RUB", "Unidentified payment: 122.00 RUB", ""),
+    (Operation.SUSPENSE_RETURN, None, None, "Возврат невыясненного платежа: 122.00 RUB",
+     "Unidentified payment returned: 122.00 RUB", ""),
+])
+def test_each_entry_explains_itself(operation: Operation, rate: VatRate | None, vat: str | None, ru: str, en: str,
+                                    formula: str) -> None:
+    entry = operation_entry(operation, rub("122.00"), vat_rate=rate)
+    assert entry.operation == operation
+    assert (entry.vat.vat if entry.vat is not None else None) == (rub(vat) if vat else None)
+    assert entry.explanation.as_dict() == {"ru": ru, "en": en, "formula": formula}
+
+
+@pytest.mark.parametrize(("operation", "via_gateway", "legs"), [
+    (Operation.SUSPENSE_RECEIPT, False, ((AccountRole.CASH, "5.00"), (AccountRole.SUSPENSE, "-5.00"))),
+    (Operation.SUSPENSE_RETURN, False, ((AccountRole.SUSPENSE, "5.00"), (AccountRole.CASH, "-5.00"))),
+    (Operation.SUSPENSE_RECEIPT, True, ((AccountRole.GATEWAY_CLEARING, "5.00"), (AccountRole.SUSPENSE, "-5.00"))),
+    (Operation.SUSPENSE_ASSIGN, False, ((AccountRole.SUSPENSE, "5.00"), (AccountRole.CLIENT, "-5.00"))),
+])
+def test_unidentified_payments_move_through_the_suspense_account(
+        operation: Operation, via_gateway: bool, legs: tuple[tuple[AccountRole, str], ...]) -> None:
+    entry = operation_entry(operation, rub("5.00"), via_gateway=via_gateway)
+    assert entry.legs == tuple(Leg(role, rub(amount)) for role, amount in legs)

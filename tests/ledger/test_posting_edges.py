@@ -10,7 +10,8 @@ import time
 from typing import Any
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from kopeck.audit.models import AuditEntry
@@ -168,3 +169,17 @@ def test_two_reversals_of_an_unidentified_payment_at_once_give_one_and_a_conflic
     assert isinstance(outcomes[1], JournalTransaction)
     assert isinstance(outcomes[2], Conflict) and str(outcomes[2]) == f"Transaction {receipt.pk} has already been reversed."
     assert JournalTransaction.objects.filter(reverses=receipt).count() == 1
+
+
+def test_a_reversal_reads_the_postings_in_one_query_whatever_their_number(clock: FixedClock) -> None:
+    client = ClientFactory()
+    payment = post(client, "payment", "100.00")  # two postings
+    charge = post(client, "charge", "122.00", vat_rate="22")  # three
+
+    def queries_of(txn: JournalTransaction) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            ledger_transaction_reverse(actor=ACTOR, transaction_id=txn.pk, reason="r")
+        return len(queries.captured_queries)
+
+    assert queries_of(charge) == queries_of(payment)
+    assert client_balance(client) == Money("0.00", "RUB")
