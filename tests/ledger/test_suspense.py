@@ -7,6 +7,8 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from kopeck.audit.models import AuditEntry
 from kopeck.common.actor import Actor
@@ -63,6 +65,7 @@ def test_a_receipt_through_a_gateway(clock: FixedClock) -> None:
     txn = ledger_suspense_post(actor=ACTOR, operation="suspense_receipt", amount=Money("10.00", "RUB"),
                                reason="r", via_gateway=True)
     assert legs(txn) == [("gateway_clearing:RUB", 1000), ("suspense:RUB", -1000)]
+    assert JournalTransaction.objects.get(pk=txn.pk).source_ref == ""  # none given
     back = ledger_suspense_post(actor=ACTOR, operation="suspense_return", amount=Money("10.00", "RUB"),
                                 reason="r", via_gateway=True)
     assert legs(back) == [("gateway_clearing:RUB", -1000), ("suspense:RUB", 1000)]
@@ -116,8 +119,10 @@ def test_the_transactions_of_a_client_newest_first(clock: FixedClock) -> None:
     clock.set(start + dt.timedelta(hours=2))
     rev = ledger_transaction_reverse(actor=ACTOR, transaction_id=first.pk, reason="f")
     assert list(client_transactions(client)) == [rev, later, second, first]
-    found = transaction_get(rev.pk)
-    assert found is not None and (found.pk, found.client, found.reverses) == (rev.pk, client, first)
+    with CaptureQueriesContext(connection) as queries:  # the client and the reversed transaction with it
+        found = transaction_get(rev.pk)
+        assert found is not None and (found.pk, found.client, found.reverses) == (rev.pk, client, first)
+    assert len(queries.captured_queries) == 1
     assert transaction_get(999999) is None
 
 
