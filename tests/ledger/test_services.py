@@ -91,6 +91,7 @@ def test_every_transaction_sums_to_zero(clock: FixedClock) -> None:
 def test_refusals_write_nothing(clock: FixedClock, kwargs: dict[str, object], field: str) -> None:
     client = ClientFactory()
     before = counts()
+    kwargs = dict(kwargs)  # the parameters are shared by every run of the test in this process (mutmut)
     with pytest.raises(ValidationFailed) as err:
         ledger_operation_post(actor=ACTOR, client=client, reason=kwargs.pop("reason", "r"), **kwargs)  # type: ignore[arg-type]
     assert field in err.value.errors
@@ -145,7 +146,9 @@ def test_balance_as_of_and_statement_use_provider_local_days(clock: FixedClock) 
 class TestLedgerProperties(HypothesisTestCase):
     """Properties of the persisted ledger, on whichever database the suite runs."""
 
-    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    # differing_executors: mutmut runs the tests several times in one process, each run with a new instance
+    @settings(max_examples=25, deadline=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.differing_executors])
     @given(st.lists(st.tuples(
         st.sampled_from(["payment", "bonus", "refund_reversal", "correction_credit", "charge", "one_off_charge",
                          "correction_debit", "refund"]),
