@@ -89,6 +89,9 @@ def test_zero_and_fractional_transactions_are_charged() -> None:
      'max_per_transaction: must be a decimal string such as "0.50", not a JSON float or boolean'),
     ({"free_transactions": False}, "free_transactions: must be a non-negative integer, got False"),
     ({"free_transactions": 1.0}, "free_transactions: must be a non-negative integer, got 1.0"),
+    # the count is checked first: with another field wrong too, the refusal still names the count
+    ({"rate": None, "free_transactions": "2"}, "free_transactions: must be a non-negative integer, got '2'"),
+    ({"rate": "150", "free_transactions": True}, "free_transactions: must be a non-negative integer, got True"),
 ])
 def test_a_percentage_spec_names_the_refused_field(params: dict[str, object], text: str) -> None:
     data: dict[str, object] = {"code": "acq", "model": "percentage", "rate": "2.9", **params}
