@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from kopeck.cli.command import KopeckCommand
 from kopeck.cli.scheduler import PERIODIC_TASKS, run_task
 from kopeck.common.errors import KopeckError
 
 
-class Command(BaseCommand):
+class Command(KopeckCommand):
     help = "Run every periodic job once (the daily billing run when due, monthly acts, outbox delivery…)."
 
     def handle(self, *args: Any, **options: Any) -> None:
