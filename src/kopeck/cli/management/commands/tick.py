@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 
 from kopeck.cli.command import KopeckCommand
 from kopeck.cli.scheduler import PERIODIC_TASKS, run_task
@@ -25,5 +26,5 @@ class Command(KopeckCommand):
             try:
                 summary[name] = run_task(name)
             except KopeckError as exc:
-                raise CommandError(f"{name}: {exc.detail}") from exc
+                raise CommandError(_("%(job)s: %(message)s") % {"job": name, "message": exc.detail}) from exc
         self.stdout.write(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
