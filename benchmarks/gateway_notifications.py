@@ -2,11 +2,22 @@
 duplicates never credited).
 
 A scratch PostgreSQL database gets ``--payments`` pending CloudPayments orders (one client each, cycling
-over ``--clients``); ``kopeck serve`` (gunicorn, ``--workers`` × ``--threads``) receives a CloudPayments
-``Pay`` notification for every order — signed with Content-HMAC over the raw body — plus 10 % copies of
-already-sent ones, in random order, from ``--connections`` keep-alive connections. Every notification is
-stored, verified, checked against its order and credited (a kopeck.payments payment, its ledger posting
-and allocation) or found a duplicate. At the end the database must hold exactly one credit per order.
+over ``--clients``); ``kopeck serve`` (gunicorn, ``--workers`` × ``--threads``, the embedded default: no
+Celery broker) receives a CloudPayments ``Pay`` notification for every order — signed with Content-HMAC
+over the raw body — plus 10 % copies of already-sent ones, in random order, from ``--connections``
+keep-alive connections. Each is verified, checked against its order and stored (``queued``, or
+``duplicate`` when the unique index refuses a copy) and answered ``{"code":0}``; the settlement thread of
+each server process credits the queued ones in batches (a kopeck.payments payment, its ledger posting
+and allocation) while the load goes on.
+
+Two figures, both reported:
+
+* **provider-facing**: notifications answered per second and the latency the provider waits for (what
+  the issue's target is about);
+* **settled**: the time from the first notification until every order is credited (no notification
+  left queued), so the worker's pace is visible too.
+
+At the end the database must hold exactly one credit per order and no credit for a duplicate.
 
     .venv/bin/python benchmarks/gateway_notifications.py --payments 5000
 """
@@ -120,6 +131,19 @@ def fire(port: int, path: str, bodies: list[tuple[bytes, str]], connections: int
     return latencies, failures
 
 
+def wait_settled(started: float, timeout: float) -> tuple[float, int]:
+    """Seconds from ``started`` until no notification is queued (the settlement worker is done), and
+    how many are left queued when ``timeout`` passed first."""
+    from kopeck.gateways.models import Notification
+
+    deadline = time.perf_counter() + timeout
+    while True:
+        left = Notification.objects.filter(verdict="queued").count()
+        if not left or time.perf_counter() > deadline:
+            return time.perf_counter() - started, left
+        time.sleep(0.05)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--payments", type=int, default=5000)
@@ -128,6 +152,11 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--settle", choices=("thread", "after"), default="thread",
+                        help="thread: the embedded default (each server process settles while the load goes on); "
+                             "after: nothing is settled during the load (the request path alone), then one worker "
+                             "in this process settles everything (the worker's pace alone)")
+    parser.add_argument("--settle-timeout", type=float, default=600.0, help="seconds to wait for the settlement")
     parser.add_argument("--database-url", default=os.environ.get(
         "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/kopeck_bench_gateways"))
     args = parser.parse_args()
@@ -136,7 +165,8 @@ def main() -> None:
     work = Path(os.environ.get("TMPDIR", "/tmp")) / f"kopeck-bench-gw-{os.getpid()}"
     (work / "var").mkdir(parents=True, exist_ok=True)
     env = bench_env(args.database_url, ROOT, "bench-" + secrets.token_hex(16))
-    env.update({"KOPECK_VAR_DIR": str(work / "var"), "KOPECK_SCHEDULER": "off"})
+    env.update({"KOPECK_VAR_DIR": str(work / "var"), "KOPECK_SCHEDULER": "off",
+                "KOPECK_GATEWAY_SETTLE": "off" if args.settle == "after" else "thread"})
     os.environ.update(env)
     subprocess.run([str(ROOT / ".venv" / "bin" / "kopeck"), "migrate", "-v", "0"], env=env, check=True)
     setting_id, orders = prepare(args.payments, args.clients)
@@ -169,6 +199,13 @@ def main() -> None:
         latencies, failures = fire(port, path, bodies, args.connections)
         wall = time.perf_counter() - started
         load_after = os.getloadavg()
+        if args.settle == "after":
+            from kopeck.gateways.notifications import notifications_settle
+
+            worker_started = time.perf_counter()
+            notifications_settle(max_batches=10**6)
+            worker_wall = time.perf_counter() - worker_started
+        settled_after, left = wait_settled(started, args.settle_timeout)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -187,14 +224,22 @@ def main() -> None:
     p50 = latencies[len(latencies) // 2] * 1000
     p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
     info = server_info(args.database_url)
-    print(f"{len(bodies)} notifications ({len(copies)} duplicates) over {args.connections} connections to "
-          f"{args.workers} workers × {args.threads} threads: {wall:.2f} s, {len(bodies) / wall:.0f} verified/s, "
-          f"p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    print(f"provider-facing: {len(bodies)} notifications ({len(copies)} duplicates) over {args.connections} "
+          f"connections to {args.workers} workers × {args.threads} threads: {wall:.2f} s, "
+          f"{len(bodies) / wall:.0f} verified and answered/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    if args.settle == "after":
+        print(f"settled afterwards by one worker: {len(bodies) - len(copies)} queued notifications in "
+              f"{worker_wall:.2f} s ({(len(bodies) - len(copies)) / worker_wall:.0f} credits/s), left queued {left}")
+    else:
+        print(f"settled: all {len(orders)} orders credited {settled_after:.2f} s after the first notification "
+              f"({len(orders) / settled_after:.0f} credits/s; {settled_after - wall:.2f} s after the last answer), "
+              f"left queued {left}")
     print(f"credited orders {credited}/{len(orders)}, payments {payments}, payments credited twice {twice}, "
           f"verdicts {verdicts}, failures {len(failures)} {failures[:3]}")
     print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f}; cores {os.cpu_count()}; "
           f"PostgreSQL {info['server_version']} (synchronous_commit={info['synchronous_commit']})")
-    ok = credited == len(orders) == payments and twice == 0 and not failures
+    ok = credited == len(orders) == payments and twice == 0 and not failures and not left \
+        and verdicts.get("accepted") == len(orders) and verdicts.get("duplicate") == len(copies)
     sys.exit(0 if ok else 1)
 
 

@@ -322,6 +322,11 @@ KOPECK_WEBHOOK_ALLOWED_NETWORKS = _env_list("KOPECK_WEBHOOK_ALLOWED_NETWORKS", "
 KOPECK_ENCRYPTION_KEY = os.environ.get("KOPECK_ENCRYPTION_KEY", "")
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# who settles stored gateway notifications: "auto" (a Celery worker with a broker, else a thread of the
+# receiving process), "thread", "celery", or "off" (only the periodic job kopeck.gateways.settle)
+KOPECK_GATEWAY_SETTLE = os.environ.get("KOPECK_GATEWAY_SETTLE", "auto")
+# the settlement thread gathers the notifications arriving for this long into one batch (seconds)
+KOPECK_GATEWAY_SETTLE_GATHER = float(os.environ.get("KOPECK_GATEWAY_SETTLE_GATHER", "0.1"))
 KOPECK_SCHEDULER = os.environ.get("KOPECK_SCHEDULER", "on")  # "off": no in-process scheduler in `kopeck serve`
 # The transactional outbox (docs/outbox.md): deliveries per message before it is dead; the lease a
 # deliverer holds on a claimed message (a crashed deliverer's messages are delivered again after it).

@@ -9,7 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from kopeck.events.catalog import EVENT_TYPES
-from kopeck.events.models import DispatchStatus, Event
+from kopeck.events.models import PendingEvent
 from tests.events.conftest import client_data, record
 
 pytestmark = pytest.mark.django_db
@@ -47,21 +47,22 @@ def test_bad_filters_are_refused(api: APIClient, query: str, field: str) -> None
 def test_a_failed_event_can_be_processed_again(api: APIClient) -> None:
     event = record()
     assert api.post(f"/api/v1/events/{event.pk}/process-again/").status_code == 409
-    Event.objects.filter(pk=event.pk).update(dispatch_status=DispatchStatus.FAILED, dispatch_attempts=10)
+    PendingEvent.objects.filter(event_id=event.pk).update(failed=True, attempts=10, error="RuntimeError: down")
+    assert api.get(f"/api/v1/events/{event.pk}/").json()["processing"] == "failed"
     response = api.post(f"/api/v1/events/{event.pk}/process-again/")
     assert response.status_code == 200
-    assert response.json()["processing"] == "pending"
-    event.refresh_from_db()
-    assert (event.dispatch_status, event.dispatch_attempts) == (DispatchStatus.PENDING, 0)
+    assert (response.json()["processing"], response.json()["processing_error"]) == ("pending", "RuntimeError: down")
+    assert list(PendingEvent.objects.values_list("event_id", "attempts", "failed", "after")) == [
+        (event.pk, 0, False, None)]
 
 
 def test_reading_events_needs_the_events_area(api_as: Callable[..., APIClient]) -> None:
     assert api_as("clients:read").get("/api/v1/events/").status_code == 403
     assert api_as("events:read").get("/api/v1/events/").status_code == 200
     event = record()
-    Event.objects.filter(pk=event.pk).update(dispatch_status=DispatchStatus.FAILED, dispatch_attempts=10)
+    PendingEvent.objects.filter(event_id=event.pk).update(failed=True, attempts=10)
     assert api_as("events:read").post(f"/api/v1/events/{event.pk}/process-again/").status_code == 403
-    assert Event.objects.get(pk=event.pk).dispatch_status == DispatchStatus.FAILED
+    assert list(PendingEvent.objects.values_list("attempts", "failed")) == [(10, True)]
 
 
 def test_the_catalog(api: APIClient) -> None:

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from kopeck.core.clock import FixedClock
-from kopeck.events.models import DispatchStatus, Event
+from kopeck.events.models import Event, PendingEvent
 from kopeck.events.services import MAX_DISPATCH_ATTEMPTS, events_dispatch, events_dispatch_all
 from tests.events.conftest import Collector, record
 
@@ -20,8 +20,8 @@ def test_events_are_handed_over_in_order_once(consumer: Collector, clock: FixedC
     assert events_dispatch(limit=5) == {"processed": 2, "failed": 0, "busy": 0}
     assert events_dispatch(limit=5) == {"processed": 0, "failed": 0, "busy": 0}
     assert consumer.batches == [ids[:5], ids[5:]]
-    assert set(Event.objects.values_list("dispatch_status", flat=True)) == {DispatchStatus.DONE}
-    assert set(Event.objects.values_list("dispatched_at", flat=True)) == {clock.now()}
+    assert Event.objects.count() == 7
+    assert not PendingEvent.objects.exists()  # processed: off the queue
 
 
 def test_a_failing_event_is_retried_later_and_does_not_hold_the_others(consumer: Collector,
@@ -30,17 +30,15 @@ def test_a_failing_event_is_retried_later_and_does_not_hold_the_others(consumer:
     consumer.fail_on = {ids[1]}
     assert events_dispatch_all() == {"processed": 2, "failed": 1, "busy": 0}
     assert consumer.seen == [ids[0], ids[2]]  # the whole batch failed first, then one by one
-    bad = Event.objects.get(pk=ids[1])
-    assert (bad.dispatch_status, bad.dispatch_attempts) == (DispatchStatus.PENDING, 1)
-    assert bad.dispatch_after == clock.now() + dt.timedelta(minutes=1)
-    assert bad.dispatch_error == f"RuntimeError: cannot take [{ids[1]}]"
+    assert list(PendingEvent.objects.values_list("event_id", "attempts", "failed", "after", "error")) == [
+        (ids[1], 1, False, clock.now() + dt.timedelta(minutes=1), f"RuntimeError: cannot take [{ids[1]}]")]
     assert events_dispatch() == {"processed": 0, "failed": 0, "busy": 0}  # not due yet
 
     consumer.fail_on = set()
     clock.advance(dt.timedelta(minutes=1))
     assert events_dispatch() == {"processed": 1, "failed": 0, "busy": 0}
     assert consumer.seen == [ids[0], ids[2], ids[1]]
-    assert Event.objects.get(pk=ids[1]).dispatch_status == DispatchStatus.DONE
+    assert not PendingEvent.objects.exists()
 
 
 def test_an_event_that_keeps_failing_waits_for_an_operator(consumer: Collector, clock: FixedClock) -> None:
@@ -49,8 +47,8 @@ def test_an_event_that_keeps_failing_waits_for_an_operator(consumer: Collector, 
     for _ in range(MAX_DISPATCH_ATTEMPTS):
         events_dispatch()
         clock.advance(dt.timedelta(hours=12))
-    event.refresh_from_db()
-    assert (event.dispatch_status, event.dispatch_attempts) == (DispatchStatus.FAILED, MAX_DISPATCH_ATTEMPTS)
+    assert list(PendingEvent.objects.values_list("event_id", "attempts", "failed", "after")) == [
+        (event.pk, MAX_DISPATCH_ATTEMPTS, True, None)]
     assert events_dispatch() == {"processed": 0, "failed": 0, "busy": 0}
 
 
@@ -73,3 +71,23 @@ def test_a_consumers_writes_roll_back_with_a_failed_batch(consumer: Collector) -
     events_dispatch()
     written = list(Event.objects.filter(actor_label="writer").values_list("data__changed", flat=True))
     assert written == [[str(first.pk)]]  # the failed batch's writes and the failed event's are gone
+
+
+def test_the_garbage_collector_is_held_off_during_a_batch_and_restored(consumer: Collector) -> None:
+    import gc
+
+    from kopeck.events import ports
+
+    states: list[bool] = []
+    ports.register_consumer("gc-state", lambda events: states.append(gc.isenabled()), order=0)
+    record(data=None)
+    assert gc.isenabled()
+    events_dispatch()
+    assert (states, gc.isenabled()) == ([False], True)
+    record(data=None)
+    gc.disable()  # paused by someone else: left as it was
+    try:
+        events_dispatch()
+        assert (states, gc.isenabled()) == ([False, False], False)
+    finally:
+        gc.enable()

@@ -7,7 +7,7 @@ from django.db import transaction
 
 from kopeck.common.actor import Actor
 from kopeck.core.clock import FixedClock
-from kopeck.events.models import ClientSequence, DispatchStatus, Event
+from kopeck.events.models import ClientSequence, Event, PendingEvent
 from kopeck.events.services import EventError, NewEvent, caused_by, event_record, event_record_many
 from tests.events.conftest import client_data, record
 
@@ -24,7 +24,7 @@ def test_an_event_is_recorded_with_its_change(clock: FixedClock) -> None:
     assert stored.data == client_data(7)
     assert stored.occurred_at == clock.now()
     assert (stored.actor_kind, stored.actor_label, stored.depth, stored.cause_id) == ("system", "tests", 0, None)
-    assert stored.dispatch_status == DispatchStatus.PENDING
+    assert list(PendingEvent.objects.values_list("event_id", "attempts", "failed")) == [(event.pk, 0, False)]
     assert stored.uid is not None
 
 
@@ -44,6 +44,7 @@ def test_a_rolled_back_change_leaves_no_event_and_no_gap() -> None:
         event_record("client.changed", actor=ACTOR, client_id=1, data={**client_data(1), "changed": ["name"]})
         raise RuntimeError("the change failed")
     assert list(Event.objects.values_list("type", "sequence")) == [("client.created", 1)]
+    assert list(PendingEvent.objects.values_list("event_id", flat=True)) == [Event.objects.get().pk]
     assert ClientSequence.objects.get(client_id=1).last == 1
     assert record("client.changed", client_id=1, data={**client_data(1), "changed": ["name"]}).sequence == 2
 
@@ -58,6 +59,8 @@ def test_a_rolled_back_savepoint_takes_its_event_back() -> None:
                      data={**client_data(1, status="blocked"), "reason": "non_payment", "source": "operator"})
     assert list(Event.objects.order_by("id").values_list("type", "sequence")) == [
         ("client.created", 1), ("client.blocked", 2)]
+    assert list(PendingEvent.objects.order_by("event_id").values_list("event_id", flat=True)) == list(
+        Event.objects.order_by("id").values_list("id", flat=True))  # the rolled-back event left no queue row
 
 
 @pytest.mark.django_db(transaction=True)
@@ -65,6 +68,7 @@ def test_outside_a_transaction_nothing_is_recorded() -> None:
     with pytest.raises(EventError, match=r"inside transaction\.atomic"):
         event_record("client.created", actor=ACTOR, client_id=1, data=client_data(1))
     assert Event.objects.count() == 0
+    assert PendingEvent.objects.count() == 0
     assert ClientSequence.objects.count() == 0
 
 
@@ -86,6 +90,7 @@ def test_a_wrong_event_is_refused_and_nothing_written(name: str, client_id: int 
     with pytest.raises(EventError, match=message), transaction.atomic():
         event_record(name, actor=ACTOR, client_id=client_id, data=data)
     assert Event.objects.count() == 0
+    assert PendingEvent.objects.count() == 0
     assert ClientSequence.objects.count() == 0
 
 
@@ -101,6 +106,7 @@ def test_a_dedupe_key_makes_an_event_happen_once() -> None:
     again = record("balance.low", data=data, dedupe_key="balance.low:1:2026-12-01")
     assert again.pk == first.pk
     assert Event.objects.count() == 1
+    assert list(PendingEvent.objects.values_list("event_id", flat=True)) == [first.pk]
     assert ClientSequence.objects.get(client_id=1).last == 1
 
 
@@ -118,13 +124,25 @@ def test_many_events_at_once_take_their_numbers_in_order() -> None:
     assert [(rows[i].client_id, rows[i].sequence) for i in ids] == [(1, 1), (2, 2), (1, 2), (None, None)]
     assert len({rows[i].uid for i in ids}) == 4
     assert [rows[i].subject_id for i in ids] == [1, 2, 1, 9]
+    assert set(PendingEvent.objects.values_list("event_id", flat=True)) == {*ids, *Event.objects.filter(
+        client_id=2, sequence=1).values_list("id", flat=True)}
     assert record(client_id=1).sequence == 3
+
+
+def test_many_events_rolled_back_leave_no_queue_row() -> None:
+    with pytest.raises(RuntimeError, match="the run failed"), transaction.atomic():
+        event_record_many([NewEvent("client.changed", {**client_data(n), "changed": ["name"]}, client_id=n)
+                           for n in range(1, 601)], actor=ACTOR)  # more than one statement's worth on SQLite
+        assert PendingEvent.objects.count() == 600
+        raise RuntimeError("the run failed")
+    assert (Event.objects.count(), PendingEvent.objects.count(), ClientSequence.objects.count()) == (0, 0, 0)
 
 
 def test_many_events_check_the_schema_too() -> None:
     with pytest.raises(EventError, match="break its schema"), transaction.atomic():
         event_record_many([NewEvent("client.created", {"client": {}}, client_id=1)], actor=ACTOR)
     assert Event.objects.count() == 0
+    assert PendingEvent.objects.count() == 0
 
 
 def test_events_caused_by_a_rule_are_one_level_deeper() -> None:

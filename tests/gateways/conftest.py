@@ -10,6 +10,7 @@ from django.test import Client as HttpClient
 from kopeck.clients.models import Client, Contact
 from kopeck.common.actor import Actor
 from kopeck.gateways.models import GatewayPayment, GatewaySetting, Notification
+from kopeck.gateways.notifications import notifications_settle
 from kopeck.gateways.services import setting_save
 from kopeck.ledger.selectors import client_balance
 from tests.factories import ClientFactory
@@ -36,6 +37,12 @@ CREDENTIALS: dict[str, dict[str, str]] = {
 }
 API_PATHS = {"yookassa": "/v3", "robokassa": "/robokassa", "cloudpayments": "/cp", "paypal": "/paypal",
              "qiwi": "/qiwi"}
+
+
+@pytest.fixture(autouse=True)
+def _settle_explicitly(settings: Any) -> None:
+    """The tests run the settlement worker themselves (post_notification does, after each post)."""
+    settings.KOPECK_GATEWAY_SETTLE = "off"
 
 
 @pytest.fixture
@@ -76,10 +83,15 @@ def http() -> HttpClient:
 
 
 def post_notification(http: HttpClient, setting: GatewaySetting, body: bytes | str, *, kind: str = "",
-                      content_type: str = "application/x-www-form-urlencoded", **headers: str) -> Any:
+                      content_type: str = "application/x-www-form-urlencoded", settle: bool = True,
+                      **headers: str) -> Any:
+    """Post a notification as the provider would, then (``settle``) run the settlement worker."""
     path = f"/gateways/{setting.provider}/{setting.pk}/" + (f"{kind}/" if kind else "")
     data = body.encode() if isinstance(body, str) else body
-    return http.post(path, data=data, content_type=content_type, headers=headers)
+    response = http.post(path, data=data, content_type=content_type, headers=headers)
+    if settle:
+        notifications_settle()
+    return response
 
 
 def balance(client: Client) -> Decimal:

@@ -1,4 +1,5 @@
-"""Ten copies of one notification delivered at once (PostgreSQL): the payment is credited once."""
+"""Ten copies of one notification delivered at once (PostgreSQL): stored once as queued (the unique
+index refuses the other nine, stored as duplicates), settled by workers running at once: credited once."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from django.db import connection, connections, transaction
 from django.test import Client as HttpClient
 
 from kopeck.clients.models import Client
-from kopeck.gateways.models import GatewayPayment, PaymentStatus
+from kopeck.gateways.models import GatewayPayment, Notification, PaymentStatus
+from kopeck.gateways.notifications import notifications_settle
 from kopeck.gateways.services import _locked, online_payment_create
 from tests.gateways.conftest import ACTOR, balance, credits, fresh
 from tests.gateways.test_cloudpayments import pay_fields, signed
@@ -46,6 +48,48 @@ def _fire(path: str, body: str, headers: dict[str, str], copies: int = 10) -> li
     return codes
 
 
+def _settle_at_once(workers: int) -> list[dict[str, int]]:
+    """``workers`` settlement workers started together (each its own connection)."""
+    barrier = threading.Barrier(workers)
+    results: list[dict[str, int]] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            barrier.wait()
+            results.append(notifications_settle(limit=1))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    return results
+
+
+def test_workers_running_at_once_settle_each_notification_once(make_setting: Any, payer: Client) -> None:
+    """Twenty orders paid, three workers taking one notification at a time together (SKIP LOCKED):
+    every order credited exactly once, every notification decided once."""
+    setting = make_setting("cloudpayments")
+    orders = [online_payment_create(actor=ACTOR, client=payer, setting=setting, amount="100.00") for _ in range(20)]
+    http = HttpClient(REMOTE_ADDR="127.0.0.1")
+    for n, order in enumerate(orders):
+        body, mac = signed(pay_fields(order, DateTime="", Amount="100.00", TransactionId=str(3000 + n)))
+        assert http.post(f"/gateways/cloudpayments/{setting.pk}/pay/", data=body.encode(),
+                         content_type="application/x-www-form-urlencoded", headers={"Content-HMAC": mac}).json() \
+            == {"code": 0}
+    results = _settle_at_once(3)
+    assert sum(r.get("accepted", 0) for r in results) == 20
+    assert balance(payer) == Decimal("2000.00")
+    assert [credits(o) for o in orders] == [1] * 20
+    assert set(Notification.objects.values_list("verdict", "reason")) == {("accepted", "credited")}
+
+
 @pytest.mark.parametrize("provider", ["robokassa", "cloudpayments"])
 def test_ten_concurrent_copies_credit_once(make_setting: Any, payer: Client, provider: str) -> None:
     payment: GatewayPayment = online_payment_create(actor=ACTOR, client=payer, setting=make_setting(provider),
@@ -58,6 +102,9 @@ def test_ten_concurrent_copies_credit_once(make_setting: Any, payer: Client, pro
         headers, path = {"Content-HMAC": mac}, f"/gateways/cloudpayments/{payment.setting_id}/pay/"
     assert urllib.parse.parse_qs(body)
     assert _fire(path, body, headers) == [200] * 10
+    assert sorted(payment.notifications.values_list("verdict", flat=True)) == ["duplicate"] * 9 + ["queued"]
+    assert balance(payer) == 0  # answered before anything is credited
+    _settle_at_once(3)
     assert balance(payer) == Decimal("1500.00")
     assert fresh(payment).status == PaymentStatus.SUCCEEDED
     assert credits(payment) == 1
@@ -66,9 +113,10 @@ def test_ten_concurrent_copies_credit_once(make_setting: Any, payer: Client, pro
 
 
 def test_a_payment_being_settled_holds_up_no_other_order_of_the_gateway(make_setting: Any, payer: Client) -> None:
-    """Settlement locks the order's row only: while one order of a gateway is locked (being credited), a
-    notification of another order of the same gateway is stored, checked and credited without waiting
-    (a lock on the shared setting row or the client's row would make it wait: lock_timeout fails it)."""
+    """Receiving locks nothing, and settlement locks the order's row only: while one order of a gateway
+    is locked (being credited), a notification of another order of the same gateway is stored, answered
+    and settled without waiting (a lock on the shared setting row or the client's row would make it
+    wait: lock_timeout fails it)."""
     setting = make_setting("cloudpayments")
     busy = online_payment_create(actor=ACTOR, client=payer, setting=setting, amount="1500.00")
     other = online_payment_create(actor=ACTOR, client=payer, setting=setting, amount="1500.00")
@@ -96,6 +144,7 @@ def test_a_payment_being_settled_holds_up_no_other_order_of_the_gateway(make_set
         response = HttpClient(REMOTE_ADDR="127.0.0.1").post(
             f"/gateways/cloudpayments/{setting.pk}/pay/", data=body.encode(),
             content_type="application/x-www-form-urlencoded", headers={"Content-HMAC": mac})
+        assert notifications_settle() == {"accepted": 1}
     finally:
         release.set()
         thread.join()

@@ -141,3 +141,91 @@ def test_no_offset_receipt_for_a_payment_receipted_as_full_payment_or_an_unpaid_
     deliver()
     assert fake.cp_receipts == {} and not OutboxMessage.objects.filter(topic=TOPIC).exists()
     assert "final" not in fresh(payment).receipt
+
+
+def top_up(http: Any, make_setting: Any, client: Client, amount: str = "1220.00", txn: str = "1211506") -> GatewayPayment:
+    setting = make_setting("cloudpayments")
+    setting.legal_entity = LegalEntity.objects.get()
+    setting.save(update_fields=["legal_entity"])
+    payment = online_payment_create(actor=ACTOR, client=client, setting=setting, amount=amount)
+    assert send(http, payment, "pay", pay_fields(payment, Amount=amount, TransactionId=txn)).json() == {"code": 0}
+    payment = fresh(payment)
+    assert payment.status == "succeeded"
+    assert [(i["name"], i["payment_method"]) for i in payment.receipt["items"]] == [("Предоплата за услуги", "advance")]
+    return payment
+
+
+def charge(client: Client, amount: str = "1220.00") -> int:
+    return ledger_operation_post(actor=ACTOR, client=client, operation="charge", amount=amount,
+                                 reason="Хостинг, декабрь 2026", vat_rate="22").pk
+
+
+def test_a_top_up_receipted_as_an_advance_is_offset_when_an_act_covers_it(
+        entity: Any, http: Any, make_setting: Any, payer: Client, fake: FakeProviders,  # noqa: F811
+        clock: FixedClock) -> None:
+    payment = top_up(http, make_setting, payer)
+    deliver()
+    assert fake.cp_receipts == {}  # nothing delivered yet: the advance stays an advance
+    act = issue_act(payer, charge(payer))
+    deliver()
+    assert list(fake.cp_receipts) == [f"final-{payment.order_id}"]
+    receipt = fake.cp_receipts[f"final-{payment.order_id}"]["CustomerReceipt"]
+    assert [(i["label"], i["amount"], i["vat"], i["method"]) for i in receipt["Items"]] == [
+        ("Оплата услуг", 1220.0, 22, 4)]  # full payment (4) at the plain rate
+    assert receipt["amounts"]["advancePayment"] == 1220.0
+    assert fresh(payment).receipt["final"]["act"] == act.pk
+    issue_act(payer, charge(payer))  # a later act: the advance is offset already
+    deliver()
+    assert len([c for c in fake.calls if c.path == "/cp/kkt/receipt"]) == 1
+
+
+def test_advances_are_offset_in_the_order_the_money_came(
+        entity: Any, http: Any, make_setting: Any, payer: Client, fake: FakeProviders,  # noqa: F811
+        clock: FixedClock) -> None:
+    """A bank transfer received before the top-up is offset first: the first act (1220.00) takes the
+    bank's 1000.00 and 220.00 of the top-up, so the top-up is offset only by the second act."""
+    from kopeck.payments.services import payment_record
+
+    payment_record(actor=ACTOR, client=payer, amount="1000.00", method="bank", allocate=False)
+    payment = top_up(http, make_setting, payer)
+    issue_act(payer, charge(payer))
+    deliver()
+    assert fake.cp_receipts == {} and "final" not in fresh(payment).receipt
+    second = issue_act(payer, charge(payer, "1000.00"))
+    deliver()
+    assert list(fake.cp_receipts) == [f"final-{payment.order_id}"]
+    assert fresh(payment).receipt["final"]["act"] == second.pk
+
+
+def test_an_invoice_paid_after_its_act_is_receipted_as_full_payment_with_no_offset(
+        entity: Any, http: Any, make_setting: Any, payer: Client, fake: FakeProviders,  # noqa: F811
+        clock: FixedClock) -> None:
+    """The service was delivered (the act issued) before the online payment: the payment is no advance —
+    its receipt says full payment at the plain rate, and no offset receipt follows."""
+    doc, txn = charged_invoice(payer)
+    issue_act(payer, txn)
+    deliver()
+    setting = make_setting("cloudpayments")
+    payment = online_payment_create(actor=ACTOR, client=payer, setting=setting, invoice=doc)
+    assert [(i["name"], i["payment_method"], i["vat"]) for i in payment.receipt["items"]] == [
+        (LINE["name"], "full_payment", "22")]
+    items = payment.widget["data"]["CloudPayments"]["CustomerReceipt"]["Items"]
+    assert [(i["method"], i["vat"]) for i in items] == [(4, 22)]  # full payment at 22 %, not 22/122
+    assert send(http, payment, "pay", pay_fields(payment, Amount="1220.00")).json() == {"code": 0}
+    assert fresh(payment).status == "succeeded"
+    issue_act(payer, txn, kind="upd")  # another document over the same charges
+    deliver()
+    assert fake.cp_receipts == {} and not OutboxMessage.objects.filter(topic=TOPIC).exists()
+
+
+def test_a_part_of_an_invoice_paid_after_its_act_is_one_full_payment_line(
+        entity: Any, make_setting: Any, payer: Client, clock: FixedClock) -> None:  # noqa: F811
+    doc, txn = charged_invoice(payer)
+    issue_act(payer, txn)
+    payment = online_payment_create(actor=ACTOR, client=payer, setting=make_setting("cloudpayments"), invoice=doc,
+                                    amount="500.00")
+    assert [(i["name"], i["amount"], i["payment_method"], i["vat"]) for i in payment.receipt["items"]] == [
+        (f"Оплата услуг по счёту № {doc.number}", "500.00", "full_payment", "22")]
+    before = online_payment_create(actor=ACTOR, client=payer, setting=make_setting("cloudpayments"),
+                                   invoice=charged_invoice(payer)[0], amount="500.00")  # not delivered yet
+    assert [(i["name"], i["payment_method"]) for i in before.receipt["items"]] == [("Предоплата за услуги", "advance")]

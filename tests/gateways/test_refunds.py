@@ -17,7 +17,7 @@ from kopeck.gateways.services import online_payment_create
 from kopeck.ledger.models import JournalTransaction
 from kopeck.payments import services as payments
 from kopeck.payments.models import Payment, Refund
-from tests.gateways.conftest import ACTOR, balance, fresh
+from tests.gateways.conftest import ACTOR, balance, fresh, post_notification
 from tests.gateways.fakes import FakeProviders
 from tests.gateways.test_cloudpayments import pay_fields, send
 from tests.gateways.test_robokassa import result_body
@@ -96,8 +96,7 @@ def test_a_refund_made_in_the_providers_dashboard_is_recorded_in_the_books_only(
 def test_robokassa_refunds_are_made_in_its_dashboard_so_the_api_refuses_and_writes_nothing(
         api: Any, http: Any, make_setting: Any, payer: Client, clock: FixedClock) -> None:
     order = online_payment_create(actor=ACTOR, client=payer, setting=make_setting("robokassa"), amount="1500.00")
-    assert http.post(f"/gateways/robokassa/{order.setting_id}/", data=result_body(order).encode(),
-                     content_type="application/x-www-form-urlencoded").status_code == 200
+    assert post_notification(http, order.setting, result_body(order)).status_code == 200
     pay = Payment.objects.get(method="robokassa")
     transactions = JournalTransaction.objects.count()
     answer = api.post(f"/api/v1/payments/{pay.pk}/refund/", {"reason": "Отказ"}, format="json")

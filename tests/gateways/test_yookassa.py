@@ -13,6 +13,7 @@ from kopeck.clients.models import Client
 from kopeck.common import secrets
 from kopeck.core.clock import FixedClock
 from kopeck.gateways.models import GatewayPayment, GatewayRefund, PaymentStatus, SavedMethod
+from kopeck.gateways.notifications import notifications_settle
 from kopeck.gateways.services import gateways_reconcile, online_payment_create, online_refund
 from kopeck.ledger.models import JournalTransaction
 from tests.gateways.conftest import ACTOR, balance, credits, fresh, last_note, post_notification
@@ -85,10 +86,14 @@ def test_the_body_is_not_trusted_the_fetched_object_is(http: Any, paid: GatewayP
                                                        fake: FakeProviders) -> None:
     fake.yk_payments[paid.provider_payment_id]["status"] = "pending"
     lie = notification(paid.provider_payment_id, amount={"value": "1500.00", "currency": "RUB"})
-    post_notification(http, paid.setting, lie, content_type="application/json")
+    fetch = f"/v3/payments/{paid.provider_payment_id}"
+    answer = post_notification(http, paid.setting, lie, content_type="application/json", settle=False)
+    assert answer.status_code == 200 and last_note().verdict == "queued"  # answered before ЮKassa is asked
+    assert not any(c.path == fetch for c in fake.calls)
+    notifications_settle()  # the worker re-fetches the object: only what ЮKassa's API says counts
     assert balance(payer) == 0
     assert last_note().verdict == "ignored"
-    assert any(c.method == "GET" and c.path == f"/v3/payments/{paid.provider_payment_id}" for c in fake.calls)
+    assert any(c.method == "GET" and c.path == fetch for c in fake.calls)
 
 
 @pytest.mark.parametrize(("case", "reason"), [
@@ -174,18 +179,25 @@ def test_a_saved_method_is_kept_encrypted_and_shown_masked(
     assert fresh(payment).saved_method == method
 
 
-def test_when_yookassa_cannot_be_asked_the_notification_waits_for_the_redelivery(
-        http: Any, paid: GatewayPayment, payer: Client, fake: FakeProviders) -> None:
+def test_when_yookassa_cannot_be_asked_the_worker_asks_again_later(
+        http: Any, paid: GatewayPayment, payer: Client, fake: FakeProviders, clock: FixedClock) -> None:
+    """The re-fetch is the worker's: ЮKassa is answered 200 once the notification is stored, and a fetch
+    that fails is retried a minute later — nothing is credited before ЮKassa's API confirmed it."""
     body = notification(paid.provider_payment_id)
     fake.down = True
     answer = post_notification(http, paid.setting, body, content_type="application/json")
-    assert answer.status_code == 503  # ЮKassa redelivers anything but 200 for 24 hours
-    assert (last_note().verdict, last_note().reason) == ("received", "provider_error")
-    assert balance(payer) == 0
+    assert answer.status_code == 200
+    note = last_note()
+    assert (note.verdict, note.reason, note.settle_after) == ("queued", "", clock.now() + dt.timedelta(minutes=1))
+    assert note.detail.startswith("provider unreachable: ЮKassa answered")
+    assert balance(payer) == 0 and fresh(paid).status == PaymentStatus.PENDING
     fake.down = False
-    assert post_notification(http, paid.setting, body, content_type="application/json").status_code == 200
-    assert (last_note().verdict, last_note().reason) == ("accepted", "credited")
-    assert balance(payer) == Decimal("1500.00")
+    assert notifications_settle() == {}  # not before its time
+    clock.advance(dt.timedelta(minutes=1))
+    assert notifications_settle() == {"confirmed": 1, "accepted": 1}
+    note.refresh_from_db()
+    assert (note.verdict, note.reason, note.payment_id, note.settle_after) == ("accepted", "credited", paid.pk, None)
+    assert balance(payer) == Decimal("1500.00") and credits(paid) == 1
 
 
 def test_two_stage_payment_is_credited_when_captured(http: Any, make_setting: Any, payer: Client, fake: FakeProviders,

@@ -68,3 +68,39 @@ def test_concurrent_deliverers_never_run_one_message_twice() -> None:
     assert sum(c["delivered"] for c in totals) == 60
     assert len(by_worker) > 1  # the work really was shared
     assert OutboxMessage.objects.filter(status=MessageStatus.DELIVERED).count() == 60
+
+
+def test_concurrent_writers_of_one_key_write_one_message() -> None:
+    """The second writer of a key waits for the first: it gets the first's message once that commits, or
+    writes its own once that rolls back."""
+    started, release = threading.Event(), threading.Event()
+    seen: list[int] = []
+
+    def first(commit: bool) -> None:
+        try:
+            with transaction.atomic():
+                seen.append(outbox_enqueue(topic="tests.once", payload={"by": "first"}, key=f"once-{commit}").pk)
+                started.set()
+                release.wait(10)
+                if not commit:
+                    transaction.set_rollback(True)
+        finally:
+            connections.close_all()
+
+    for commit in (False, True):
+        started.clear()
+        release.clear()
+        t = threading.Thread(target=first, args=(commit,))
+        t.start()
+        assert started.wait(10)
+        threading.Timer(0.2, release.set).start()  # the writer below waits on the key meanwhile
+        with transaction.atomic():
+            second = outbox_enqueue(topic="tests.once", payload={"by": "second"}, key=f"once-{commit}")
+        t.join()
+        rows = list(OutboxMessage.objects.filter(key=f"once-{commit}").values_list("pk", "payload"))
+        if commit:  # the first's message, once it committed
+            assert second.pk == seen[-1]
+            assert rows == [(seen[-1], {"by": "first"})]
+        else:  # the first rolled back: the second's message is written
+            assert rows == [(second.pk, {"by": "second"})]
+            assert second.pk != seen[-1]

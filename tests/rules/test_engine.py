@@ -11,7 +11,7 @@ from kopeck.clients.models import Client
 from kopeck.clients.services import client_update
 from kopeck.core.clock import FixedClock
 from kopeck.documents.services import variable_set
-from kopeck.events.models import DispatchStatus, Event
+from kopeck.events.models import Event, PendingEvent
 from kopeck.events.services import events_dispatch_all
 from kopeck.outbox.models import OutboxMessage
 from kopeck.rules.models import ExecutionStatus, RuleExecution
@@ -200,7 +200,7 @@ def test_a_failed_action_is_logged_undone_and_the_next_one_runs() -> None:
     client.refresh_from_db()
     assert "birth_date" not in client.fields
     assert tags(client) == ["first", "third"]
-    assert Event.objects.get(pk=created.pk).dispatch_status == DispatchStatus.DONE
+    assert not PendingEvent.objects.filter(event_id=created.pk).exists()
 
 
 def test_a_condition_error_is_logged_and_the_rule_does_not_run() -> None:

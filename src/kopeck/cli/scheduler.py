@@ -29,6 +29,7 @@ PERIODIC_TASKS: dict[str, int] = {
     "kopeck.outbox.deliver": 30,
     "kopeck.events.dispatch": 10,
     "kopeck.webhooks.deliver": 10,
+    "kopeck.gateways.settle": 10,
     "kopeck.gateways.reconcile": 5 * 60,
     "kopeck.gateways.autopay": 15 * 60,
 }

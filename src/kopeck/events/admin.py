@@ -18,7 +18,7 @@ from kopeck.common import backoffice as bo
 from kopeck.common.admin import ReadOnlyAdmin, actor_cell, admin_actor, report_error
 from kopeck.common.errors import KopeckError
 from kopeck.events.catalog import CATALOG, EVENT_TYPES, group_title
-from kopeck.events.models import Event
+from kopeck.events.models import DispatchStatus, Event, PendingEvent
 from kopeck.events.services import event_redispatch
 
 
@@ -37,6 +37,26 @@ class TypeFilter(admin.SimpleListFilter):
         if value.endswith(".*"):
             return queryset.filter(type__startswith=value[:-1])
         return queryset.filter(type=value)
+
+
+class ProcessingFilter(admin.SimpleListFilter):
+    """Processed or not: an event is processed once it has left the queue (:class:`PendingEvent`)."""
+
+    title = _("processing")
+    parameter_name = "processing"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return list(DispatchStatus.choices)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Event]) -> QuerySet[Event]:
+        value = self.value()
+        if value == DispatchStatus.DONE:
+            return queryset.filter(pending__isnull=True)
+        if value == DispatchStatus.PENDING:
+            return queryset.filter(pending__isnull=False, pending__failed=False)
+        if value == DispatchStatus.FAILED:
+            return queryset.filter(pending__failed=True)
+        return queryset
 
 
 def group_choice_title(group: str) -> str:
@@ -64,20 +84,51 @@ def event_title(name: str) -> str:
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdmin):
     list_display = ["id", "occurred_at", "title", "client_id", "sequence", "subject", "actor", "depth",
-                    "dispatch_status"]
+                    "processing"]
 
     def object_title(self, obj: Event) -> str:
         return f"{event_title(obj.type)} #{obj.pk}"
-    list_filter = [TypeFilter, "dispatch_status", "occurred_at"]
+    list_filter = [TypeFilter, ProcessingFilter, "occurred_at"]
     search_fields = ["=client_id", "=subject_id", "type", "uid"]
     date_hierarchy = "occurred_at"
     readonly_fields = ("uid", "title", "version", "client_id", "sequence", "subject",
-                       "occurred_at", "actor", "depth", "cause", "dedupe_key", "dispatch_status",
-                       "dispatch_attempts", "dispatch_after", "dispatched_at", "dispatch_error", "payload")
+                       "occurred_at", "actor", "depth", "cause", "dedupe_key", "processing",
+                       "processing_attempts", "processing_after", "processing_error", "payload")
     fields = tuple(readonly_fields)
     actions = ["process_again"]
     list_per_page = 50
     show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Event]:
+        queryset: QuerySet[Event] = super().get_queryset(request)
+        return queryset.select_related("pending")
+
+    @staticmethod
+    def _pending(obj: Event) -> PendingEvent | None:
+        try:
+            return obj.pending
+        except PendingEvent.DoesNotExist:
+            return None
+
+    @admin.display(description=_("processing"))
+    def processing(self, obj: Event) -> str:
+        pending = self._pending(obj)
+        return str(DispatchStatus(pending.status).label if pending is not None else DispatchStatus.DONE.label)
+
+    @admin.display(description=_("processing attempts"))
+    def processing_attempts(self, obj: Event) -> int:
+        pending = self._pending(obj)
+        return pending.attempts if pending is not None else 0
+
+    @admin.display(description=_("next processing attempt"))
+    def processing_after(self, obj: Event) -> Any:
+        pending = self._pending(obj)
+        return pending.after if pending is not None else None
+
+    @admin.display(description=_("processing error"))
+    def processing_error(self, obj: Event) -> str:
+        pending = self._pending(obj)
+        return pending.error if pending is not None else ""
 
     @admin.display(description=_("event"), ordering="type")
     def title(self, obj: Event) -> str:

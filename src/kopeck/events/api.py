@@ -46,13 +46,17 @@ class EventDetailSerializer(EventSerializer):
     actor = serializers.CharField()
     depth = serializers.IntegerField(help_text="How many rule actions led to it (0: none).")
     cause_id = serializers.IntegerField(allow_null=True, help_text="The event whose rule caused this one.")
-    processing = serializers.ChoiceField(choices=["pending", "done", "failed"])
-    processing_error = serializers.CharField()
+    processing = serializers.ChoiceField(choices=["pending", "done", "failed"], help_text=(
+        "`pending`: the rules and webhooks have not taken it yet (or it failed and waits for its next attempt); "
+        "`done`: processed; `failed`: given up after the last attempt, waits for an operator."))
+    processing_error = serializers.CharField(help_text="Why its last processing failed, while it is not processed; "
+                                             "empty otherwise.")
 
     def to_representation(self, instance: Event) -> dict[str, Any]:
+        status, error = selectors.event_processing(instance)
         return {**selectors.event_envelope(instance), "actor": f"{instance.actor_kind}:{instance.actor_label}",
-                "depth": instance.depth, "cause_id": instance.cause_id, "processing": instance.dispatch_status,
-                "processing_error": instance.dispatch_error}
+                "depth": instance.depth, "cause_id": instance.cause_id, "processing": status,
+                "processing_error": error}
 
 
 def _int(params: Any, name: str) -> int | None:

@@ -21,8 +21,9 @@ class Event(models.Model):
     apps whose objects it names (the layers contract), and an event outlives nothing — clients,
     subscriptions and documents are never deleted. ``sequence`` numbers a client's events 1, 2, 3…
     without gaps, in commit order (events without a client have none). ``depth`` counts how many
-    rule actions led to this event (0: caused from outside the rules). The ``dispatch_*`` fields
-    track the hand-over to the consumers (rules, webhooks)."""
+    rule actions led to this event (0: caused from outside the rules). An event is written once and
+    never updated: whether the consumers (rules, webhooks) have processed it is kept apart, in
+    :class:`PendingEvent` (an event without a row there is processed)."""
 
     uid = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     type = models.CharField(_("type"), max_length=100)
@@ -40,12 +41,6 @@ class Event(models.Model):
     cause = models.ForeignKey("self", verbose_name=_("caused by"), null=True, blank=True, on_delete=models.PROTECT,
                               related_name="effects")
     dedupe_key = models.CharField(_("deduplication key"), max_length=200, null=True, blank=True, unique=True)
-    dispatch_status = models.CharField(_("processing"), max_length=10, choices=DispatchStatus.choices,
-                                       default=DispatchStatus.PENDING)
-    dispatch_attempts = models.PositiveSmallIntegerField(_("processing attempts"), default=0)
-    dispatch_after = models.DateTimeField(_("next processing attempt"), null=True, blank=True)
-    dispatched_at = models.DateTimeField(_("processed at"), null=True, blank=True)
-    dispatch_error = models.TextField(_("processing error"), blank=True, default="")
 
     class Meta:
         verbose_name = _("event")
@@ -56,7 +51,6 @@ class Event(models.Model):
             models.Index(fields=["type", "occurred_at"], name="event_type_time"),
             models.Index(fields=["subject_type", "subject_id"], name="event_subject"),
             models.Index(fields=["occurred_at"], name="event_time"),
-            models.Index(fields=["id"], condition=models.Q(dispatch_status="pending"), name="event_pending"),
         ]
 
     def __str__(self) -> str:
@@ -64,6 +58,33 @@ class Event(models.Model):
 
         kind = CATALOG.get(self.type)
         return f"{kind.title if kind else self.type} #{self.pk}"
+
+
+class PendingEvent(models.Model):
+    """The queue of events the consumers have not processed yet: one small row per event, inserted in
+    the transaction that records the event (so never for a rolled-back change) and deleted in the
+    transaction that processes it — the big, heavily indexed event log is never updated.
+
+    ``attempts``, ``after`` and ``error`` track failed processing (the next attempt is not before
+    ``after``); ``failed`` marks an event given up after the last attempt, which waits for an operator."""
+
+    event = models.OneToOneField(Event, verbose_name=_("event"), primary_key=True, on_delete=models.CASCADE,
+                                 related_name="pending")
+    attempts = models.PositiveSmallIntegerField(_("processing attempts"), default=0)
+    after = models.DateTimeField(_("next processing attempt"), null=True, blank=True)
+    error = models.TextField(_("processing error"), blank=True, default="")
+    failed = models.BooleanField(_("given up"), default=False)
+
+    class Meta:
+        verbose_name = _("event waiting to be processed")
+        verbose_name_plural = _("events waiting to be processed")
+
+    def __str__(self) -> str:
+        return f"#{self.event_id}"
+
+    @property
+    def status(self) -> str:
+        return DispatchStatus.FAILED if self.failed else DispatchStatus.PENDING
 
 
 class ClientSequence(models.Model):

@@ -4,9 +4,9 @@ The events app sits low in the layers (every domain app records events), while w
 — the rules engine and webhook delivery — sits at the top. Those apps register a **consumer** in
 their ``AppConfig.ready()``; :func:`kopeck.events.services.events_dispatch` hands every committed event
 to each consumer, in batches, in the order of the event ids (for one client: the order of its
-sequence numbers), inside one transaction with the mark that the events were processed — so a
-consumer's database writes happen exactly once per event, and a consumer that raises leaves the
-events to be processed again.
+sequence numbers), inside one transaction with the deletion of their rows from the queue of events
+to process — so a consumer's database writes happen exactly once per event, and a consumer that
+raises leaves the events to be processed again.
 """
 
 from __future__ import annotations

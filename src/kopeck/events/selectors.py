@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.db.models import QuerySet
 
-from kopeck.events.models import Event
+from kopeck.events.models import DispatchStatus, Event, PendingEvent
 
 
 def event_list(*, type: str | None = None, client_id: int | None = None, subject_type: str | None = None,
@@ -47,3 +47,13 @@ def event_envelope(event: Event) -> dict[str, object]:
         "subject": {"type": event.subject_type, "id": event.subject_id},
         "data": event.data,
     }
+
+
+def event_processing(event: Event) -> tuple[str, str]:
+    """Whether the consumers have processed ``event`` — ``done`` (it has left the queue of events to
+    process), ``pending`` or ``failed`` — and the error of its last failed attempt while it waits."""
+    pending = PendingEvent.objects.filter(event_id=event.pk).values_list("failed", "error").first()
+    if pending is None:
+        return DispatchStatus.DONE.value, ""
+    failed, error = pending
+    return (DispatchStatus.FAILED if failed else DispatchStatus.PENDING).value, error

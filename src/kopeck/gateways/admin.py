@@ -208,7 +208,7 @@ class NotificationAdmin(ReadOnlyAdmin):
     date_hierarchy = "received_at"
     readonly_fields = ("received_at", "provider", "setting", "kind_code", "event_code", "transaction_code", "payment",
                        "verdict", "reason", "detail", "remote_addr", "headers_block", "body_block", "answer_status",
-                       "answer_code", "decided_at")
+                       "answer_code", "decided_at", "verified_block", "settle_after")
     fields = readonly_fields
     list_per_page = 50
     show_full_result_count = False
@@ -233,6 +233,14 @@ class NotificationAdmin(ReadOnlyAdmin):
     @admin.display(description=_("headers"))
     def headers_block(self, obj: Notification) -> str:
         return json_block(obj.headers)
+
+    @admin.display(description=_("verified facts"))
+    def verified_block(self, obj: Notification) -> str:
+        """What the verification proved, kept for the settlement worker (a saved card's token never shown)."""
+        facts = {k: v for k, v in (obj.verified or {}).items() if k != "saved"}
+        if (obj.verified or {}).get("saved"):
+            facts["saved"] = obj.verified["saved"].get("title", "")
+        return json_block(facts) if facts else "—"
 
     @admin.display(description=_("body"))
     def body_block(self, obj: Notification) -> str:

@@ -97,6 +97,7 @@ class GatewayPayment(models.Model):
 
 class Verdict(models.TextChoices):
     RECEIVED = "received", _("received, not checked yet")
+    QUEUED = "queued", _("accepted, awaiting settlement")
     ACCEPTED = "accepted", _("accepted")
     DUPLICATE = "duplicate", _("duplicate")
     IGNORED = "ignored", _("ignored")
@@ -124,9 +125,12 @@ class Reason(models.TextChoices):
 
 
 class Notification(models.Model):
-    """A notification as received: stored (raw body, headers, sender) before it is checked or acted on;
-    the verdict and its reason are written after. Idempotent by the provider's transaction id: only
-    one notification of a transaction is ever accepted."""
+    """A notification as received: stored (raw body, headers, sender) with the verdict of its
+    verification in one insert, before anything is acted on. A verified notification that moves money
+    is stored ``queued`` ("accepted, awaiting settlement") with what its verification proved
+    (``verified``); the settlement worker (kopeck.gateways.notifications) turns it into ``accepted``
+    (credited, status recorded), ``duplicate`` or ``refused``. Idempotent by the provider's transaction
+    id: a unique index lets one notification of a (setting, transaction, event) be queued or accepted."""
 
     setting = models.ForeignKey(GatewaySetting, verbose_name=_("gateway"), null=True, blank=True,
                                 on_delete=models.PROTECT, related_name="notifications")
@@ -146,17 +150,20 @@ class Notification(models.Model):
     answer_status = models.PositiveSmallIntegerField(_("answer code"), null=True, blank=True)
     answer = models.CharField(_("answer"), max_length=200, blank=True, default="")
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    verified = models.JSONField(_("verified facts"), default=dict, blank=True)
+    settle_after = models.DateTimeField(_("settle after"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("gateway notification")
         verbose_name_plural = _("gateway notifications")
         ordering = ["-id"]
         indexes = [models.Index(fields=["setting", "transaction_id"], name="gateway_notification_txn"),
-                   models.Index(fields=["verdict", "received_at"], name="gateway_notification_verdict")]
+                   models.Index(fields=["verdict", "received_at"], name="gateway_notification_verdict"),
+                   models.Index(fields=["id"], condition=models.Q(verdict="queued"), name="gateway_notification_queue")]
         constraints = [models.UniqueConstraint(
             fields=["setting", "transaction_id", "event"],
-            condition=models.Q(verdict="accepted") & ~models.Q(transaction_id=""),
-            name="gateway_notification_accepted_once")]
+            condition=models.Q(verdict__in=["queued", "accepted"]) & ~models.Q(transaction_id=""),
+            name="gateway_notification_taken_once")]
 
     def __str__(self) -> str:
         return f"{self.get_provider_display()} {self.event or self.kind} {self.transaction_id}".strip()

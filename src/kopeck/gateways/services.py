@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 
 from kopeck.audit.services import audit_record
 from kopeck.common import secrets
 from kopeck.common.actor import Actor
 from kopeck.common.clock import now
-from kopeck.common.errors import Conflict, KopeckError, NotFound, ValidationFailed
+from kopeck.common.errors import Conflict, KopeckError, ValidationFailed
 from kopeck.core.money import Money, MoneyError, from_minor, to_minor
 from kopeck.gateways import crediting
 from kopeck.gateways.models import (
@@ -40,10 +40,8 @@ from kopeck.gateways.models import (
 )
 from kopeck.gateways.providers import provider
 from kopeck.gateways.providers.base import (
-    Answer,
     Config,
     Declined,
-    Incoming,
     Order,
     ProviderError,
     Refused,
@@ -54,11 +52,6 @@ from kopeck.gateways.providers.base import (
 from kopeck.gateways.receipts import Receipt, ReceiptError, receipt_advance, receipt_build
 
 SYSTEM = Actor.system("gateways")
-HEADER_LIMIT = 4000
-BODY_LIMIT = 256 * 1024
-DEFAULT_REPLAY_HOURS = 72
-# what deciding a stored notification changes (the request as received is never rewritten)
-DECIDED = ["verdict", "reason", "detail", "payment", "transaction_id", "event", "decided_at", "answer_status", "answer"]
 FINAL = (PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED, PaymentStatus.FAILED)
 
 
@@ -115,22 +108,43 @@ def client_contact(client: Any) -> tuple[str, str]:
     return email, phone
 
 
+def invoice_shipped(invoice: Any) -> bool:
+    """Whether an act or УПД already closes the charges the invoice bills (the service was delivered
+    before it is paid): then the payment is no prepayment."""
+    from kopeck.documents.models import Document, DocumentType
+    from kopeck.documents.services import ISSUED_STATES
+
+    link = Document.transactions.through.objects
+    charges = link.filter(document_id=invoice.pk).values("journaltransaction_id")
+    return link.filter(journaltransaction_id__in=charges, document__type__in=(DocumentType.ACT, DocumentType.UPD),
+                       document__status__in=ISSUED_STATES).exists()
+
+
 def receipt_for(setting: GatewaySetting, client: Any, invoice: Any, money: Money) -> Receipt | None:
     """The 54-ФЗ receipt of a payment where the provider fiscalises (option ``receipts`` on): the
     invoice's lines as full prepayment (or full payment with option ``receipt_mode=full_payment``),
-    or one advance line for money paid with no invoice."""
+    or one advance line for money paid with no invoice. An invoice whose services an act or УПД already
+    delivered is paid in full payment (``full_payment`` at the plain rate): no advance, so no offset
+    receipt later."""
     if not provider(setting.provider).fiscalises or not setting.options.get("receipts", False):
         return None
     email, phone = client_contact(client)
     tax_system = str(setting.options.get("tax_system") or "osn")
     try:
         lines = (invoice.data or {}).get("lines") if invoice is not None else None
+        shipped = invoice is not None and invoice_shipped(invoice)
         if lines and to_minor(money) == invoice.amount_minor:
-            method = "full_payment" if setting.options.get("receipt_mode") == "full_payment" else "full_prepayment"
+            method = "full_payment" if shipped or setting.options.get("receipt_mode") == "full_payment" \
+                else "full_prepayment"
             return receipt_build(lines=lines, currency=money.currency.code, payment_method=method, email=email,
                                  phone=phone, tax_system=tax_system)
-        return receipt_advance(amount=money.amount, currency=money.currency.code,
-                               vat=str(setting.options.get("advance_vat") or "22"), email=email, phone=phone,
+        vat = str(setting.options.get("advance_vat") or "22")
+        if shipped:  # a part of a delivered invoice: paid in full payment, one line
+            return receipt_build(lines=[{"name": f"Оплата услуг по счёту № {invoice.number}"[:128], "quantity": "1",
+                                         "price": str(money.amount), "gross": str(money.amount), "rate": vat,
+                                         "exempt": vat == "none"}], currency=money.currency.code,
+                                 payment_method="full_payment", email=email, phone=phone, tax_system=tax_system)
+        return receipt_advance(amount=money.amount, currency=money.currency.code, vat=vat, email=email, phone=phone,
                                tax_system=tax_system)
     except ReceiptError as exc:
         raise ValidationFailed.field("receipt", str(exc)) from exc
@@ -270,10 +284,10 @@ def _autopay_settled(payment: GatewayPayment) -> None:
         on_payment_settled(payment)
 
 
-def _settle_locked(payment: GatewayPayment, *, outcome: str, amount: Decimal | None, currency: str, is_test: bool,
-                   transaction_id: str, provider_payment_id: str = "", saved: SavedToken | None = None,
-                   detail: str = "", actor: Actor = SYSTEM) -> Outcome:
-    """:func:`settle` of a payment row the caller locked in its transaction."""
+def settle_checks(payment: GatewayPayment, *, outcome: str, amount: Decimal | None, currency: str, is_test: bool,
+                  provider_payment_id: str = "") -> Outcome | None:
+    """What a locked order refuses or has already had (test on live, amount, currency, Check's answer,
+    already paid or credited); ``None``: apply ``outcome``."""
     setting = payment.setting
     if is_test and setting.is_live:
         return Outcome(Verdict.REFUSED, Reason.TEST_ON_LIVE, "A test payment on a live gateway.", payment.pk)
@@ -294,6 +308,17 @@ def _settle_locked(payment: GatewayPayment, *, outcome: str, amount: Decimal | N
             return Outcome(Verdict.REFUSED, Reason.ALREADY_PAID,
                            f"Paid by {payment.provider_payment_id}; this is {provider_payment_id}.", payment.pk)
         return Outcome(Verdict.DUPLICATE, Reason.NONE, "Already credited.", payment.pk)
+    return None
+
+
+def _settle_locked(payment: GatewayPayment, *, outcome: str, amount: Decimal | None, currency: str, is_test: bool,
+                   transaction_id: str, provider_payment_id: str = "", saved: SavedToken | None = None,
+                   detail: str = "", actor: Actor = SYSTEM) -> Outcome:
+    """:func:`settle` of a payment row the caller locked in its transaction."""
+    refused = settle_checks(payment, outcome=outcome, amount=amount, currency=currency, is_test=is_test,
+                            provider_payment_id=provider_payment_id)
+    if refused is not None:
+        return refused
     at = now()
     if outcome == "paid":
         method = _saved_method(payment, saved)
@@ -328,26 +353,6 @@ def _settle_locked(payment: GatewayPayment, *, outcome: str, amount: Decimal | N
 # ---------------------------------------------------------------- notifications
 
 
-def _headers(headers: Mapping[str, str]) -> dict[str, str]:
-    kept: dict[str, str] = {}
-    for name, value in headers.items():
-        low = name.lower()
-        if low in ("authorization", "cookie"):
-            continue
-        kept[low] = str(value)[:HEADER_LIMIT]
-    return kept
-
-
-def _decide(note: Notification, outcome: Outcome, *, transaction_id: str = "", event: str = "") -> None:
-    note.verdict = outcome.verdict
-    note.reason = outcome.reason
-    note.detail = outcome.detail[:500]
-    note.payment_id = outcome.payment_id
-    note.transaction_id = transaction_id[:100] or note.transaction_id
-    note.event = event[:60] or note.event
-    note.decided_at = now()
-
-
 def _payment_locked(setting: GatewaySetting, verified: Verified) -> tuple[GatewayPayment | None, bool]:
     """The order a verified notification names, locked, and whether its transaction and event were
     already accepted — in one statement."""
@@ -364,76 +369,6 @@ def _payment_locked(setting: GatewaySetting, verified: Verified) -> tuple[Gatewa
     payment = _locked(qs).order_by("pk").first()
     return payment, bool(getattr(payment, "taken", False))
 
-
-def _judge(setting: GatewaySetting, verified: Verified) -> Outcome:
-    """Inside the caller's transaction: the checks against Kopeck's record, then the settlement."""
-    if verified.is_test and setting.is_live:
-        return Outcome(Verdict.REFUSED, Reason.TEST_ON_LIVE, "A test notification on a live gateway.")
-    window = dt.timedelta(hours=float(setting.options.get("replay_window_hours") or DEFAULT_REPLAY_HOURS))
-    if verified.occurred_at is not None and now() - verified.occurred_at > window:
-        return Outcome(Verdict.REFUSED, Reason.REPLAY, f"Sent at {verified.occurred_at:%Y-%m-%d %H:%M:%S} UTC, "
-                                                        f"older than {window}.")
-    if verified.outcome in ("other", "refunded"):
-        return Outcome(Verdict.IGNORED, Reason.STATUS, f"{verified.event}: nothing to credit.")
-    payment, taken = _payment_locked(setting, verified)
-    if payment is None:
-        return Outcome(Verdict.REFUSED, Reason.UNKNOWN_ORDER, f"No order {verified.order_id!r} on this gateway.")
-    if taken:
-        return Outcome(Verdict.DUPLICATE, Reason.NONE, "This transaction was already taken.", payment.pk)
-    return _settle_locked(payment, outcome=verified.outcome, amount=verified.amount, currency=verified.currency,
-                          is_test=verified.is_test, transaction_id=verified.transaction_id,
-                          provider_payment_id=verified.provider_payment_id, saved=verified.saved)
-
-
-def _answered(note: Notification, answer: Answer, *, save: bool = True) -> Answer:
-    note.answer_status, note.answer = answer.status, answer.body[:200]
-    if save:
-        note.save(update_fields=DECIDED)
-    return answer
-
-
-def notification_receive(*, provider_code: str, setting_id: int, kind: str, body: bytes,
-                         headers: Mapping[str, str], remote_addr: str) -> tuple[Notification, Answer]:
-    """Store a notification as received, verify it by the provider's scheme, judge it against the
-    order and settle it; returns the stored notification and the answer the provider expects."""
-    setting = GatewaySetting.objects.filter(pk=setting_id, provider=provider_code).first()
-    if setting is None:
-        raise NotFound("No such gateway.")
-    prov = provider(provider_code)
-    note = Notification.objects.create(
-        setting=setting, provider=provider_code, kind=kind[:30], received_at=now(), remote_addr=remote_addr[:45],
-        headers=_headers(headers), body=body[:BODY_LIMIT].decode("utf-8", "replace"))
-    incoming = Incoming(kind=kind, body=body, headers={k.lower(): v for k, v in headers.items()},
-                        remote_addr=remote_addr, content_type=headers.get("content-type", ""))
-    cfg = config_of(setting)
-    try:
-        if not setting.is_enabled:
-            raise Refused(Reason.DISABLED, "The gateway is disabled.")
-        verified = prov.verify(cfg, incoming)
-    except Refused as exc:
-        _decide(note, Outcome(Verdict.REFUSED, exc.reason, exc.detail), transaction_id=exc.transaction_id)
-        return note, _answered(note, prov.answer(cfg, incoming, None, note.verdict, note.reason))
-    except ProviderError as exc:  # cannot verify now: let the provider redeliver
-        _decide(note, Outcome(Verdict.RECEIVED, Reason.PROVIDER_ERROR, str(exc)))
-        return note, _answered(note, Answer(503, "try later"))
-    try:
-        # the verdict is written in the transaction that acts on it: credited and "accepted", or neither
-        with transaction.atomic():
-            try:
-                outcome = _judge(setting, verified)
-            except Refused as exc:
-                outcome = Outcome(Verdict.REFUSED, exc.reason, exc.detail)
-            _decide(note, outcome, transaction_id=verified.transaction_id, event=verified.event)
-            answer = _answered(note, prov.answer(cfg, incoming, verified, note.verdict, note.reason), save=False)
-            note.save(update_fields=DECIDED)
-    except IntegrityError:  # a concurrent copy was accepted first: this one is a duplicate, nothing of it kept
-        _decide(note, Outcome(Verdict.DUPLICATE, Reason.NONE, "This transaction was already taken."),
-                transaction_id=verified.transaction_id, event=verified.event)
-        answer = _answered(note, prov.answer(cfg, incoming, verified, note.verdict, note.reason))
-    except ProviderError as exc:
-        _decide(note, Outcome(Verdict.RECEIVED, Reason.PROVIDER_ERROR, str(exc)))
-        answer = _answered(note, Answer(503, "try later"))
-    return note, answer
 
 
 # ---------------------------------------------------------------- fetch, reconcile, refund

@@ -1,6 +1,8 @@
 """Scheduled jobs of gateways: ``kopeck.gateways.reconcile`` fetches the status of payments still pending
 after ``KOPECK_GATEWAY_RECONCILE_MINUTES`` (15), so a lost notification loses no money;
-``kopeck.gateways.autopay`` creates and attempts the due autopayments (kopeck.cli.scheduler)."""
+``kopeck.gateways.autopay`` creates and attempts the due autopayments (kopeck.cli.scheduler);
+``kopeck.gateways.settle`` settles the queued notifications (sent when one is stored, with a broker;
+every 10 s as the backstop)."""
 
 from __future__ import annotations
 
@@ -24,3 +26,10 @@ def autopay() -> dict[str, int]:
     from kopeck.gateways.autopay import autopay_run
 
     return autopay_run()
+
+
+@app.task(name="kopeck.gateways.settle")
+def settle() -> dict[str, int]:
+    from kopeck.gateways.notifications import notifications_settle
+
+    return notifications_settle()

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods
 
 from kopeck.common.errors import NotFound
 from kopeck.gateways.models import ProviderCode
-from kopeck.gateways.services import BODY_LIMIT, notification_receive
+from kopeck.gateways.notifications import BODY_LIMIT, notification_receive
 
 
 @csrf_exempt

@@ -292,7 +292,8 @@ def ledger_charges_post_bulk(*, actor: Actor, charges: Sequence[BulkCharge]) -> 
 @dataclass(frozen=True, slots=True)
 class BulkCredit:
     """One credit of :func:`ledger_credits_post_bulk`: a ``payment`` to a client's account, or a
-    ``suspense_receipt`` with no client (``client_id`` ``None``); ``amount`` positive."""
+    ``suspense_receipt`` with no client (``client_id`` ``None``); ``amount`` positive. ``via_gateway``:
+    money received through a payment gateway (Dr gateway clearing instead of cash)."""
 
     client_id: int | None
     currency: str
@@ -300,12 +301,14 @@ class BulkCredit:
     reason: str
     source_ref: str
     operation: str = Operation.PAYMENT.value
+    via_gateway: bool = False
 
 
 def ledger_credits_post_bulk(*, actor: Actor, credits: Sequence[BulkCredit]) -> list[int]:
     """Post many payments (and unidentified receipts) in the caller's transaction — the same
     transactions, postings and audit entries as :func:`ledger_operation_post` /
-    :func:`ledger_suspense_post` for each, in a few bulk statements (bank statement imports).
+    :func:`ledger_suspense_post` for each, in a few bulk statements (bank statement imports, gateway
+    notifications settled in batches).
     The client accounts are locked first, in id order. All or nothing: an invalid credit raises
     :class:`ValidationFailed` naming it before anything is written. The ids in ``credits``' order."""
     if not credits:
@@ -315,7 +318,7 @@ def ledger_credits_post_bulk(*, actor: Actor, credits: Sequence[BulkCredit]) -> 
     currencies = dict(Client.objects.filter(pk__any_of=sorted({c.client_id for c in credits if c.client_id is not None}))
                       .values_list("pk", "currency"))
     entries: list[Entry] = []
-    known: dict[tuple[Decimal, str, str], Entry] = {}
+    known: dict[tuple[Decimal, str, str, bool], Entry] = {}
     for n, cr in enumerate(credits):
         try:
             op = Operation(cr.operation)
@@ -326,9 +329,10 @@ def ledger_credits_post_bulk(*, actor: Actor, credits: Sequence[BulkCredit]) -> 
                 raise ValueError(f"client {cr.client_id} has no account in {cr.currency}")
             if not str(cr.reason).strip():
                 raise ValueError(_("a reason is required"))
-            entry = known.get((cr.amount, cr.currency, op))
+            entry = known.get((cr.amount, cr.currency, op, cr.via_gateway))
             if entry is None:
-                entry = known[(cr.amount, cr.currency, op)] = operation_entry(op, Money(cr.amount, cr.currency))
+                entry = known[(cr.amount, cr.currency, op, cr.via_gateway)] = operation_entry(
+                    op, Money(cr.amount, cr.currency), via_gateway=cr.via_gateway)
             entries.append(entry)
         except (ValueError, LedgerError, MoneyError) as exc:
             raise ValidationFailed(_("Credit %(n)d is invalid: %(problem)s") % {"n": n, "problem": exc},

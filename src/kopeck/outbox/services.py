@@ -15,7 +15,7 @@ import uuid
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
@@ -116,24 +116,38 @@ def outbox_enqueue(
     if errors:
         raise ValidationFailed(_("Invalid outbox message."), errors=errors)
 
-    if key is not None:
-        existing = OutboxMessage.objects.filter(key=key).first()
-        if existing is not None:
-            return existing
     now = clock.now()
-    try:
-        with transaction.atomic():  # a savepoint: a concurrent insert of the same key loses cleanly
-            message = OutboxMessage.objects.create(
-                topic=topic, key=key, payload=payload, status=MessageStatus.PENDING, attempts=0,
-                available_at=(available_at.astimezone(dt.UTC) if available_at is not None else now),
-                created_at=now)
-    except IntegrityError:
-        if key is None:
-            raise
+    message = OutboxMessage(topic=topic, key=key, payload=payload, status=MessageStatus.PENDING, attempts=0,
+                            available_at=(available_at.astimezone(dt.UTC) if available_at is not None else now),
+                            created_at=now)
+    if key is None:
+        message.save(force_insert=True)
+    elif not _insert_unless_keyed(message):
         return OutboxMessage.objects.get(key=key)
     if message.available_at <= now:
         _kick_on_commit()
     return message
+
+
+def _insert_unless_keyed(message: OutboxMessage) -> bool:
+    """Insert ``message`` unless a message with its key exists (committed, or committed meanwhile by a
+    concurrent transaction, which this one waits for): one statement, ``INSERT … ON CONFLICT (key) DO
+    NOTHING RETURNING id`` — no lookup first and no savepoint. True (and its id set) when inserted."""
+    meta = OutboxMessage._meta
+    fields = [f for f in meta.concrete_fields if f is not meta.pk]
+    quote = connection.ops.quote_name
+    # only the model's own table and column names are formatted into the statement
+    sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
+           f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT ({quote(meta.get_field('key').column)}) "
+           f"DO NOTHING RETURNING {quote(meta.pk.column)}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [f.get_db_prep_save(f.pre_save(message, add=True), connection) for f in fields])
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    message.pk = int(row[0])
+    message._state.adding, message._state.db = False, connection.alias
+    return True
 
 
 def outbox_enqueue_many(*, messages: list[tuple[str, dict[str, Any], str]], new: bool = False) -> dict[str, int]:

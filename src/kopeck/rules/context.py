@@ -6,9 +6,8 @@ with a few queries; plain dicts, lists, strings, numbers, booleans and datetimes
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Final
 
 from kopeck.clients.models import Client
 from kopeck.common import clock
@@ -33,7 +32,18 @@ def subscription_view(sub: Subscription) -> dict[str, Any]:
             "external_id": sub.external_id, "billing_paused": sub.billing_paused}
 
 
-def event_view(event: Event) -> dict[str, Any]:
+EVENT_FIELDS: Final[dict[str, Callable[[Event], Any]]] = {
+    "id": lambda e: e.pk, "uid": lambda e: f"evt_{e.uid.hex}", "type": lambda e: e.type,
+    "version": lambda e: e.version, "timestamp": lambda e: e.occurred_at, "client_id": lambda e: e.client_id,
+    "sequence": lambda e: e.sequence, "subject": lambda e: {"type": e.subject_type, "id": e.subject_id},
+    "data": lambda e: e.data, "depth": lambda e: e.depth,
+}
+
+
+def event_view(event: Event, keys: Iterable[str] | None = None) -> dict[str, Any]:
+    """``event`` as rules see it; with ``keys``, only those of its fields (what the conditions read)."""
+    if keys is not None:
+        return {key: EVENT_FIELDS[key](event) for key in keys if key in EVENT_FIELDS}
     return {"id": event.pk, "uid": f"evt_{event.uid.hex}", "type": event.type, "version": event.version,
             "timestamp": event.occurred_at, "client_id": event.client_id, "sequence": event.sequence,
             "subject": {"type": event.subject_type, "id": event.subject_id}, "data": event.data,
@@ -49,14 +59,36 @@ def subscription_id_of(event: Event) -> int | None:
     return None
 
 
-@dataclass
 class BatchData:
-    """Clients, subscriptions and variables of a batch of events, loaded once."""
+    """Clients, subscriptions and variables of a batch of events, each loaded once for the whole batch
+    — and only when first needed: a batch whose conditions never read ``client`` and whose rules
+    match no event never queries the clients (likewise subscriptions and variables)."""
 
-    clients: dict[int, dict[str, Any]] = field(default_factory=dict)
-    subscriptions: dict[int, dict[str, Any]] = field(default_factory=dict)
-    variables: dict[str, str] = field(default_factory=dict)
-    now: dt.datetime = field(default_factory=clock.now)
+    def __init__(self, events: Iterable[Event] = ()) -> None:
+        self.events = list(events)
+        self.now: dt.datetime = clock.now()
+        self._clients: dict[int, dict[str, Any]] | None = None
+        self._subscriptions: dict[int, dict[str, Any]] | None = None
+        self._variables: dict[str, str] | None = None
+
+    @property
+    def clients(self) -> dict[int, dict[str, Any]]:
+        if self._clients is None:
+            self._clients = load_clients(sorted({e.client_id for e in self.events if e.client_id is not None}))
+        return self._clients
+
+    @property
+    def subscriptions(self) -> dict[int, dict[str, Any]]:
+        if self._subscriptions is None:
+            self._subscriptions = load_subscriptions(
+                sorted({s for s in (subscription_id_of(e) for e in self.events) if s is not None}))
+        return self._subscriptions
+
+    @property
+    def variables(self) -> dict[str, str]:
+        if self._variables is None:
+            self._variables = variables_for(default_legal_entity())
+        return self._variables
 
     def context(self, event: Event) -> dict[str, Any]:
         sub_id = subscription_id_of(event)
@@ -69,29 +101,35 @@ class BatchData:
 CLIENT_FIELDS = ("id", "type", "name", "status", "currency", "external_id", "fields", "created_at")
 
 
-def load_batch(events: Iterable[Event]) -> BatchData:
-    """The clients, subscriptions and variables of ``events``: a few queries of plain values (no model
-    instances: a batch of 500 events names hundreds of clients)."""
-    events = list(events)
-    client_ids = sorted({e.client_id for e in events if e.client_id is not None})
-    sub_ids = sorted({s for s in (subscription_id_of(e) for e in events) if s is not None})
-    data = BatchData()
+def load_clients(client_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The clients ``client_ids`` as rules see them: a query of plain values per thousand and one of
+    their tags (no model instances: a batch of 500 events names hundreds of clients)."""
+    clients: dict[int, dict[str, Any]] = {}
     for start in range(0, len(client_ids), 1000):
         chunk = client_ids[start:start + 1000]
         tags: dict[int, list[str]] = {}
-        for client_id, tag in Client.tags.through.objects.filter(client_id__in=chunk).values_list(
+        for client_id, tag in Client.tags.through.objects.filter(client_id__any_of=chunk).values_list(
                 "client_id", "tag__name"):
             tags.setdefault(client_id, []).append(tag)
-        for row in Client.objects.filter(pk__in=chunk).values(*CLIENT_FIELDS):
+        for row in Client.objects.filter(pk__any_of=chunk).values(*CLIENT_FIELDS):
             row["fields"] = dict(row["fields"] or {})
             row["tags"] = sorted(tags.get(row["id"], []))
-            data.clients[row["id"]] = {name: row[name] for name in (*CLIENT_FIELDS[:-1], "tags", "created_at")}
+            clients[row["id"]] = {name: row[name] for name in (*CLIENT_FIELDS[:-1], "tags", "created_at")}
+    return clients
+
+
+def load_subscriptions(sub_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    subscriptions: dict[int, dict[str, Any]] = {}
     for start in range(0, len(sub_ids), 1000):
         chunk = sub_ids[start:start + 1000]
-        for sub in Subscription.objects.filter(pk__in=chunk).select_related("plan", "plan_version"):
-            data.subscriptions[sub.pk] = subscription_view(sub)
-    data.variables = variables_for(default_legal_entity())
-    return data
+        for sub in Subscription.objects.filter(pk__any_of=chunk).select_related("plan", "plan_version"):
+            subscriptions[sub.pk] = subscription_view(sub)
+    return subscriptions
+
+
+def load_batch(events: Iterable[Event]) -> BatchData:
+    """The clients, subscriptions and variables of ``events``, loaded when first needed."""
+    return BatchData(events)
 
 
 def plain(value: Any) -> Any:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from django.conf import settings
 from django.db import transaction
@@ -90,9 +90,22 @@ def build_rule(rule: Rule) -> CompiledRule:
                         tuple(rule.actions or []), rule.stop_processing)
 
 
+RULE_FIELDS: Final = ("id", "revision", "name", "triggers", "condition", "actions", "stop_processing")
+_enabled: tuple[tuple[Any, ...], list[CompiledRule]] | None = None
+
+
 def enabled_rules() -> list[CompiledRule]:
-    """The enabled rules in the order they run, compiled (once per revision)."""
-    return [build_rule(rule) for rule in Rule.objects.filter(is_enabled=True).order_by("priority", "id")]
+    """The enabled rules in the order they run, compiled (once per revision). One query of plain
+    values per batch; the compiled list is kept while the rows read are the same."""
+    global _enabled
+    rows = tuple(Rule.objects.filter(is_enabled=True).order_by("priority", "id").values_list(*RULE_FIELDS))
+    if _enabled is not None and _enabled[0] == rows:
+        return _enabled[1]
+    rules = [build_rule(Rule(pk=pk, revision=revision, name=name, triggers=triggers, condition=condition,
+                             actions=actions, stop_processing=stop))
+             for pk, revision, name, triggers, condition, actions, stop in rows]
+    _enabled = (rows, rules)
+    return rules
 
 
 @dataclass(frozen=True)
@@ -200,8 +213,16 @@ class Evaluator:
         self.plan = plan
         self.batch = batch
         self.fast = fast_conditions()
+        self.depth_limit = max_depth()
         self._cel_context: Any = None
         self._client: object = ()
+        reads = plan.reads
+        # what the conditions read, and only that, is built for each event (or loaded for the batch)
+        self.reads_client, self.reads_subscription = "client" in reads, "subscription" in reads
+        self.reads_vars, self.reads_now = "vars" in reads, "now" in reads
+        event_reads = reads.get("event")
+        self.event_keys: tuple[str, ...] | None = (
+            () if event_reads is None else tuple(event_reads) if isinstance(event_reads, dict) else None)
 
     def _context(self, event: Event, view: Mapping[str, Any] | None) -> Any:
         """The interpreter's context for ``event`` (the projected parts)."""
@@ -216,7 +237,7 @@ class Evaluator:
                     self._cel_context.add_variable(name, project(value, reads[name]))
         cel_context = self._cel_context
         if "event" in reads:
-            cel_context.add_variable("event", project(view if view is not None else event_view(event), reads["event"]))
+            cel_context.add_variable("event", project(view if view is not None else self.view(event), reads["event"]))
         if "client" in reads and event.client_id != self._client:
             client = batch.clients.get(event.client_id) if event.client_id is not None else None
             cel_context.add_variable("client", project(client, reads["client"]))
@@ -227,17 +248,29 @@ class Evaluator:
             cel_context.add_variable("subscription", project(sub, reads["subscription"]))
         return cel_context
 
+    def view(self, event: Event) -> dict[str, Any] | None:
+        """The part of the event the conditions read (None: they read none of it)."""
+        keys = self.event_keys
+        if keys is None:
+            return event_view(event)
+        return event_view(event, keys) if keys else None
+
     def outcomes(self, event: Event) -> tuple[list[bool | None], dict[int, str]]:
         rules = self.plan.rules
         if not self.fast:
             return evaluate_all(rules, self.plan.program, self._context(event, None))
         fast = self.plan.fast_for(event.type)
         batch = self.batch
-        view = event_view(event)
-        sub_id = subscription_id_of(event)
-        values: list[Any] = fast.function(
-            view, batch.clients.get(event.client_id) if event.client_id is not None else None,
-            batch.subscriptions.get(sub_id) if sub_id is not None else None, batch.variables, batch.now)
+        view = self.view(event)
+        client = batch.clients.get(event.client_id) if self.reads_client and event.client_id is not None else None
+        sub = None
+        if self.reads_subscription:
+            sub_id = subscription_id_of(event)
+            sub = batch.subscriptions.get(sub_id) if sub_id is not None else None
+        values: list[Any] = fast.function(view, client, sub, batch.variables if self.reads_vars else None,
+                                          batch.now if self.reads_now else None)
+        if values.count(False) == len(values):  # the usual case, found in C: no condition holds
+            return values, {}
         undecided = [i for i, value in enumerate(values) if value.__class__ is not bool]
         if not undecided:
             return values, {}
@@ -299,22 +332,25 @@ def run_rules(event: Event, rules: Sequence[CompiledRule], batch: BatchData,
     fields, or None when no rule is triggered."""
     if not rules:
         return None
-    if event.depth >= max_depth():
+    if evaluator is None:
+        evaluator = Evaluator(plan_for(rules), batch)
+    if event.depth >= evaluator.depth_limit:
         log.warning("event %s (%s) is %s rule actions deep: its rules do not run (loop protection)", event.pk,
                     event.type, event.depth)
         loop = Said("The event was caused by %(depth)s rule actions in a row; the limit is %(limit)s. Its rules "
-                    "(%(rules)s) do not run.", depth=event.depth, limit=max_depth(),
+                    "(%(rules)s) do not run.", depth=event.depth, limit=evaluator.depth_limit,
                     rules=", ".join(f"#{r.id}" for r in rules))
         return {"status": ExecutionStatus.LOOP, "matched": "", "stopped_by": None, "results": [
             {"loop": str(loop), "said": loop.as_json()}]}
-    if evaluator is None:
-        evaluator = Evaluator(plan_for(rules), batch)
+    values, failures = evaluator.outcomes(event)
+    if not failures and values.count(False) == len(rules):  # no condition holds: nothing runs
+        return {"status": ExecutionStatus.NO_MATCH, "matched": "", "stopped_by": None,
+                "results": [{"evaluated": len(rules)}]}
     results: list[dict[str, Any]] = []
     matched: list[int] = []
     stopped_by = None
     errors = False
     ctx: dict[str, Any] | None = None  # what the actions see: built when a rule matches
-    values, failures = evaluator.outcomes(event)
     # false conditions are not logged one by one (``evaluated`` counts them): the log keeps what ran or failed
     for index in [i for i, value in enumerate(values) if value is not False]:
         rule = rules[index]

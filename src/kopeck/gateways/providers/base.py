@@ -120,7 +120,8 @@ class Incoming:
 @dataclass(frozen=True)
 class Verified:
     """A notification whose origin was proven. ``outcome``: paid, authorized, failed, refunded, check,
-    other (recorded, nothing to do)."""
+    other (recorded, nothing to do), or ``deferred``: the provider's scheme finishes the proof later
+    (:meth:`Provider.confirm`, run by the settlement worker — ЮKassa's re-fetch)."""
 
     transaction_id: str
     event: str
@@ -156,6 +157,11 @@ class Provider:
 
     def verify(self, cfg: Config, incoming: Incoming) -> Verified:
         raise NotImplementedError
+
+    def confirm(self, cfg: Config, verified: Verified) -> Verified:
+        """Finish a ``deferred`` verification (the settlement worker calls it, outside any lock): the
+        facts as the provider's API states them. Raises :class:`Refused` / :class:`ProviderError`."""
+        return verified
 
     def answer(self, cfg: Config, incoming: Incoming, verified: Verified | None, verdict: str,
                reason: str) -> Answer:

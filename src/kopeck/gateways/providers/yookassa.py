@@ -1,6 +1,7 @@
 """ЮKassa through the official ``yookassa`` SDK. Notifications carry no signature: the sender's
-address is checked against the published ranges (option ``ip_ranges``, default the SDK's list) and the
-object is re-fetched through the API — only the fetched object counts. Every POST carries an
+address is checked against the published ranges (option ``ip_ranges``, default the SDK's list) when
+the notification is received, and the object is re-fetched through the API by the settlement worker
+(:meth:`YooKassa.confirm`) — only the fetched object counts. Every POST carries an
 ``Idempotence-Key``. Options: ``shop_id``, ``api_url`` (default https://api.yookassa.ru/v3),
 ``ip_ranges``, ``two_stage``; credentials: ``secret_key``."""
 
@@ -179,9 +180,14 @@ class YooKassa(Provider):
                             provider_payment_id=str(obj.get("payment_id") or ""))
         if not event.startswith("payment."):
             return Verified(transaction_id=object_id, event=event, order_id="", outcome="other")
-        # the body proves nothing: the object as ЮKassa's API returns it is what counts
-        remote = self.fetch(cfg, object_id, "")
+        # the body proves nothing: the object as ЮKassa's API returns it is what counts — fetched by the
+        # settlement worker (confirm), so ЮKassa is answered at once and a slow API delays no answer
+        return Verified(transaction_id=object_id, event=event, order_id="", outcome="deferred",
+                        provider_payment_id=object_id)
+
+    def confirm(self, cfg: Config, verified: Verified) -> Verified:
+        remote = self.fetch(cfg, verified.provider_payment_id, "")
         outcome = {"succeeded": "paid", "authorized": "authorized", "canceled": "failed"}.get(remote.status, "other")
-        return Verified(transaction_id=object_id, event=event, order_id=remote.order_id, outcome=outcome,
-                        amount=remote.amount, currency=remote.currency, is_test=remote.is_test,
-                        provider_payment_id=object_id, saved=remote.saved)
+        return Verified(transaction_id=verified.transaction_id, event=verified.event, order_id=remote.order_id,
+                        outcome=outcome, amount=remote.amount, currency=remote.currency, is_test=remote.is_test,
+                        provider_payment_id=verified.provider_payment_id, saved=remote.saved)

@@ -174,7 +174,7 @@ def _apply_chunk(actor: Actor, lines: list[_Line], auto: bool, counts: dict[str,
         for ln, pk, status, text in zip(fresh, ids, statuses, texts, strict=True)])
     identified = [(pk, ln.client_id, ln.currency, ln.amount_minor, ln.purpose)
                   for ln, pk in zip(fresh, ids, strict=True) if ln.client_id is not None]
-    allocated = _allocate_bulk(actor, identified) if auto and identified else {}
+    allocated = payments_allocate_bulk(actor, identified) if auto and identified else {}
     counts["credited"] += len(identified)
     counts["unidentified"] += len(fresh) - len(identified)
     event_record_many([
@@ -186,7 +186,8 @@ def _apply_chunk(actor: Actor, lines: list[_Line], auto: bool, counts: dict[str,
         for ln, pk, status, text in zip(fresh, ids, statuses, texts, strict=True)], actor=actor)
 
 
-def _allocate_bulk(actor: Actor, payments: Sequence[tuple[int, int, str, int, str]]) -> dict[int, list[int]]:
+def payments_allocate_bulk(actor: Actor,
+                           payments: Sequence[tuple[int, int, str, int, str]]) -> dict[int, list[int]]:
     """The automatic allocation of many new payments at once (the same rule as one by one: the
     invoices named in the purpose first, then the oldest open ones), with the invoices locked.
     ``payments``: (id, client, currency, amount, purpose); returns each payment's invoice ids."""
