@@ -102,7 +102,7 @@ def test_unreadable_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
 
 def subprocess_env(tmp_path: Path) -> dict[str, str]:
     # an empty database of its own: the command must not need (or touch) the real one
-    return {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}"}
+    return {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}", "KOPECK_LANGUAGE": "en"}
 
 
 def test_the_kopeck_command_reads_stdin_and_exits_non_zero_on_bad_input(tmp_path: Path) -> None:

@@ -62,8 +62,10 @@ CONVERTED = (
     "documents/variables_api.py",
     "common/*.py",
     "common/http/*.py",
+    "cli/*.py",
+    "cli/management/commands/*.py",
 )
-REFUSALS = {"ValidationFailed", "Conflict", "NotFound", "NotAllowed", "KopeckError"}
+REFUSALS = {"ValidationFailed", "Conflict", "NotFound", "NotAllowed", "KopeckError", "CommandError"}
 GETTEXT = {"_", "gettext", "ngettext", "pgettext", "npgettext"}
 
 
@@ -182,6 +184,7 @@ def test_no_refusal_message_is_a_bare_literal() -> None:
         ('raise Conflict(f"Run {n} is running.")', "Conflict() with a literal message"),
         ('raise NotFound("No such client %s." % pk)', "NotFound() with a literal message"),
         ('raise NotAllowed("No." + reason)', "NotAllowed() with a literal message"),
+        ('raise CommandError(f"Client {pk} does not exist.")', "CommandError() with a literal message"),
         ('raise ValidationFailed.field("date", "Enter a date.")', "ValidationFailed.field() with a literal message"),
         ('raise ValidationFailed(_("Bad."), errors={"a": ["Required."]})',
          "ValidationFailed(errors=...) with a literal message"),

@@ -63,3 +63,29 @@ def test_refunds_become_outgoing_payment_orders(tmp_path: Path, entity: object, 
             for d in docs] == [("Платежное поручение", pytest.approx(250.5), OUR_ACCOUNT, "40702810100000000101",
                                 buyer.fields["inn"], "044525974")]
     assert docs[0].purpose.startswith(f"Возврат денежных средств по платежу № {pay.pk} от 25.11.2026")
+
+
+def test_import_speaks_russian_in_a_russian_installation(tmp_path: Path, entity: object, buyer: Client,
+                                                         clock: FixedClock, installation_language: None) -> None:
+    path = tmp_path / "kl_to_1c.txt"
+    path.write_bytes(statement([Order("1", "01.12.2026", "500.00", "40702810100000000101",
+                                      payer_inn=buyer.fields["inn"])]))
+    out = io.StringIO()
+    call_command("bank", "import", str(path), "--no-progress", stdout=out)
+    statement_id = BankStatement.objects.get().pk
+    lines = out.getvalue().splitlines()
+    assert lines[1:] == [
+        "  опознано             1              500.00",
+        "  невыяснено           0                0.00",
+        "  повторы              0                0.00",
+        "  пропущено            0                0.00",
+        "Это только предпросмотр: чтобы зачислить платежи, запустите команду ещё раз с --apply.",
+    ]
+    assert lines[0].startswith(f"Выписка {statement_id}: kl_to_1c.txt, версия ") and lines[0].endswith(", предпросмотр")
+    with pytest.raises(CommandError) as exc:
+        call_command("bank", "import", str(tmp_path / "нет.txt"), stdout=io.StringIO())
+    assert str(exc.value) == f"{tmp_path / 'нет.txt'}: такого файла нет"
+    out = io.StringIO()
+    call_command("bank", "advance-invoices", stdout=out)
+    assert out.getvalue() == "Выставлено 0 счетов-фактур на аванс.\n"
+    assert Payment.objects.count() == 0

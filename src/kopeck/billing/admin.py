@@ -32,7 +32,7 @@ from django.http import (
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils.html import format_html
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from kopeck.billing import services
@@ -58,7 +58,7 @@ from kopeck.subscriptions.admin import component_name
 WRITE_PERM = "billing.change_billingrun"
 DECISIONS = ("confirm", "reject", "exclude", "include")
 PHASE_LABELS = {COMPUTING: _("computing"), APPLYING: _("applying")}
-LINE_KIND_LABELS = {"charge": _("charge"), "credit": _("credit")}
+LINE_KIND_LABELS = {"charge": pgettext_lazy("billed piece", "charge"), "credit": pgettext_lazy("billed piece", "credit")}
 CLIENTS_PER_PAGE = 50
 SHOW_LABELS = {"": _("all clients"), "charged": _("with charges or credits"), "errors": _("with errors"),
                "changed": _("changed since computed"), "excluded": _("with exclusions")}

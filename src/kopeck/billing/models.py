@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kopeck.core.subscriptions import BilledLine
 
@@ -22,7 +23,7 @@ class RunStatus(models.TextChoices):
     APPLYING = "applying", _("Applying")
     COMPLETED = "completed", _("Completed")
     FAILED = "failed", _("Failed")
-    CANCELLED = "cancelled", _("Cancelled")
+    CANCELLED = "cancelled", pgettext_lazy("billing run status", "Cancelled")  # «Отменён»: a запуск
     REJECTED = "rejected", _("Rejected")
 
 

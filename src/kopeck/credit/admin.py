@@ -254,7 +254,7 @@ def _client_blocks(request: HttpRequest, client: Client) -> str | None:
               for line in selectors.ladder_position(client, on)]
     blocks = [(format_html('<a href="{}">#{}</a>', reverse("admin:credit_block_change", args=[b.pk]), b.pk),
                f"#{b.subscription_id}" if b.subscription_id else _("the client"), b.get_reason_display(),
-               b.get_source_display(), _("automatic") if b.automatic else _("manual"),
+               b.get_source_display(), pgettext("block", "automatic") if b.automatic else pgettext("block", "manual"),
                display.datetime_text(b.created_at), b.comment or "—")
               for b in selectors.holding_blocks(client)]
     promises = [(display.minor_text(p.amount_minor, p.currency), display.date_text(p.granted_on),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class LimitKind(models.TextChoices):
@@ -81,7 +82,7 @@ class DunningStep(models.Model):
 
 class DebtStatus(models.TextChoices):
     OPEN = "open", _("Open")
-    PAID = "paid", _("Paid")
+    PAID = "paid", pgettext_lazy("debt status", "Paid")  # «Погашена»: a задолженность
 
 
 class Debt(models.Model):
@@ -137,7 +138,7 @@ class StepRun(models.Model):
 
 
 class PromiseStatus(models.TextChoices):
-    ACTIVE = "active", _("Active")
+    ACTIVE = "active", pgettext_lazy("promise status", "Active")  # «Действует»
     KEPT = "kept", _("Kept: paid in time")
     EXPIRED = "expired", _("Expired unpaid")
 
@@ -193,7 +194,7 @@ class Block(models.Model):
                                      blank=True, on_delete=models.PROTECT, related_name="blocks")
     reason = models.CharField(_("reason"), max_length=20, choices=BlockReason.choices)
     source = models.CharField(_("source"), max_length=20, choices=BlockSource.choices)
-    automatic = models.BooleanField(_("automatic"), default=False,
+    automatic = models.BooleanField(pgettext_lazy("block", "automatic"), default=False,
                                     help_text=_("Lifted by credit control when its cause is gone; a manual block "
                                                 "only by hand."))
     effect = models.CharField(_("billing while blocked"), max_length=20)

@@ -23,6 +23,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import content_disposition_header
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kopeck.common import backoffice as bo
 from kopeck.common import display
@@ -112,7 +113,7 @@ class DocumentAdmin(ReadOnlyAdmin):
     def creator(self, obj: Document) -> str:
         return display.actor_text(obj.created_by)
 
-    @admin.display(description=_("paid"))
+    @admin.display(description=pgettext_lazy("amount column", "paid"))
     def paid(self, obj: Document) -> str:
         return from_minor(obj.paid_minor, obj.currency).to_str()
 
@@ -167,7 +168,7 @@ class DocumentAdmin(ReadOnlyAdmin):
     def cancel_selected(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
         actor = admin_actor(request)
         self._each(request, queryset, lambda d: services.document_cancel(
-            actor=actor, document=d, reason=str(_("Cancelled in the admin"))), str(_("Cancelled")))
+            actor=actor, document=d, reason=str(_("Cancelled in the admin"))), str(pgettext_lazy("document status", "Cancelled")))
 
     @admin.action(description=_("Send the selected documents by e-mail again"))
     def resend_selected(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:

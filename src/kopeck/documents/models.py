@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class DocumentType(models.TextChoices):
@@ -35,12 +36,12 @@ class DocumentStatus(models.TextChoices):
     ISSUED = "issued", _("Issued")
     PARTLY_PAID = "partly_paid", _("Partly paid")
     PAID = "paid", _("Paid")
-    CANCELLED = "cancelled", _("Cancelled")
+    CANCELLED = "cancelled", pgettext_lazy("document status", "Cancelled")  # «Аннулирован»
 
 
 class Language(models.TextChoices):
     RU = "ru", _("Russian")
-    EN = "en", _("English")
+    EN = "en", pgettext_lazy("language name", "English")  # «Английский» (the settings name it in English)
 
 
 class ResetPeriod(models.TextChoices):
@@ -64,8 +65,8 @@ class MonthlyActs(models.TextChoices):
 
 class DeliveryStatus(models.TextChoices):
     QUEUED = "queued", _("Queued")
-    SENT = "sent", _("Sent")
-    FAILED = "failed", _("Failed")
+    SENT = "sent", pgettext_lazy("document delivery status", "Sent")  # «Отправлена»: an отправка
+    FAILED = "failed", pgettext_lazy("document delivery status", "Failed")
     NO_MAIL = "no_mail", _("Mail not configured")  # waits: sent once the mail settings are complete
 
 

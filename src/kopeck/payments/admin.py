@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kopeck.clients.models import Client
 from kopeck.common import backoffice as bo
@@ -166,7 +167,7 @@ class PaymentAdmin(ReadOnlyAdmin):
     def amount(self, obj: Payment) -> str:
         return money_cell(obj.amount_minor, obj.currency)
 
-    @admin.display(description=_("refunded"))
+    @admin.display(description=pgettext_lazy("amount column", "refunded"))
     def refunded(self, obj: Payment) -> str:
         return money_cell(obj.refunded_minor, obj.currency)
 
@@ -190,7 +191,7 @@ class PaymentAdmin(ReadOnlyAdmin):
         if obj.status in (PaymentStatus.CREDITED, PaymentStatus.PARTLY_REFUNDED):
             links.append((reverse("admin:payments_payment_allocate", args=[obj.pk]), _("Allocate to invoices")))
         if obj.status in (PaymentStatus.UNIDENTIFIED, PaymentStatus.CREDITED, PaymentStatus.PARTLY_REFUNDED):
-            links.append((reverse("admin:payments_payment_refund", args=[obj.pk]), _("Refund")))
+            links.append((reverse("admin:payments_payment_refund", args=[obj.pk]), pgettext_lazy("action", "Refund")))
         if obj.status != PaymentStatus.REVERSED and not obj.refunded_minor:
             links.append((reverse("admin:payments_payment_reverse", args=[obj.pk]), _("Reverse")))
         return format_html_join(" ", '<a class="kopeck-button" href="{}">{}</a>', links) or "—"
@@ -243,7 +244,7 @@ class PaymentAdmin(ReadOnlyAdmin):
         left = display.minor_text(pay.amount_minor - pay.refunded_minor, pay.currency)
         return _form_page(request, self.admin_site, self.model._meta, form,
                           _("Refund of payment № %(id)s") % {"id": pay.pk},
-                          intro=_("Left to refund: %(amount)s.") % {"amount": left}, submit=_("Refund"))
+                          intro=_("Left to refund: %(amount)s.") % {"amount": left}, submit=pgettext_lazy("action", "Refund"))
 
     def assign_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         self._require_write(request)

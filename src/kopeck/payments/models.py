@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class PaymentStatus(models.TextChoices):
@@ -159,7 +160,7 @@ class Allocation(models.Model):
 
 class StatementStatus(models.TextChoices):
     PREVIEW = "preview", _("Preview")
-    APPLIED = "applied", _("Applied")
+    APPLIED = "applied", pgettext_lazy("bank statement status", "Applied")  # «Применена»: a выписка
 
 
 class LineOutcome(models.TextChoices):

@@ -25,6 +25,7 @@ from django.urls import path, reverse
 from django.utils.functional import Promise
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kopeck.clients.models import Client
 from kopeck.common import backoffice as bo
@@ -114,7 +115,9 @@ class TimelineInline(TabularInline):
         return _text(obj.text_ru, obj.text_en)
 
 
-TIMELINE_KINDS: dict[str, Promise] = {"created": _("created"), "charge": _("charge"), "credit": _("credit"),
+TIMELINE_KINDS: dict[str, Promise] = {"created": pgettext_lazy("subscription timeline", "created"),
+                                      "charge": pgettext_lazy("billed piece", "charge"),
+                                      "credit": pgettext_lazy("billed piece", "credit"),
                                       "status": _("status change")}
 
 

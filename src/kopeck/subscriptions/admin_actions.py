@@ -15,7 +15,7 @@ from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.utils.functional import Promise
 from django.utils.text import capfirst
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from kopeck.catalog.models import Plan
@@ -239,7 +239,8 @@ ACTION_NAMES: dict[str, Promise] = {
     "bill_due": _("billing of what is due"),
 }
 
-ITEM_KINDS: dict[str, Promise] = {"charge": _("charge"), "credit": _("credit")}
+ITEM_KINDS: dict[str, Promise] = {"charge": pgettext_lazy("billed piece", "charge"),
+                                  "credit": pgettext_lazy("billed piece", "credit")}
 
 
 def component_label(sub: Subscription | None, code: str) -> str:

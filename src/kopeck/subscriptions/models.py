@@ -102,7 +102,7 @@ class BilledPeriod(models.Model):
 class ScheduledChangeStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     APPLIED = "applied", _("Applied")
-    CANCELLED = "cancelled", _("Cancelled")
+    CANCELLED = "cancelled", pgettext_lazy("scheduled change status", "Cancelled")  # «Отменено»: an изменение
     REPLACED = "replaced", _("Replaced")
 
 

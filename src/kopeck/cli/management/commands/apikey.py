@@ -13,8 +13,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
+from kopeck.cli.command import KopeckCommand
 from kopeck.common.actor import Actor
 from kopeck.common.errors import KopeckError
 from kopeck.operators.models import ApiKey
@@ -22,7 +25,7 @@ from kopeck.operators.roles import ALL_SCOPES
 from kopeck.operators.services import api_key_create, api_key_revoke
 
 
-class Command(BaseCommand):
+class Command(KopeckCommand):
     help = "Create, list or revoke API keys."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -47,7 +50,8 @@ class Command(BaseCommand):
                 try:
                     day = dt.date.fromisoformat(options["expires"])
                 except ValueError:
-                    raise CommandError(f"--expires: not a date YYYY-MM-DD: {options['expires']!r}") from None
+                    raise CommandError(_("--expires: not a date YYYY-MM-DD: %(value)r") % {"value": options["expires"]}) \
+                        from None
                 expires = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
             try:
                 issued = api_key_create(name=options["name"], scopes=scopes, expires_at=expires, actor=actor)
@@ -58,20 +62,21 @@ class Command(BaseCommand):
                 self.stdout.write(issued.token)
                 return
             key = issued.key
-            self.stdout.write(f"API key {key.name!r} (prefix {key.prefix}), scopes {', '.join(key.scopes)}"
-                              + (f", expires {key.expires_at:%Y-%m-%d %H:%M} UTC" if key.expires_at else ""))
-            self.stdout.write("Token (shown only now, store it):")
+            self.stdout.write(_("API key %(name)r (prefix %(prefix)s), scopes %(scopes)s") % {
+                "name": key.name, "prefix": key.prefix, "scopes": ", ".join(key.scopes)}
+                + (_(", expires %(at)s UTC") % {"at": f"{key.expires_at:%Y-%m-%d %H:%M}"} if key.expires_at else ""))
+            self.stdout.write(_("Token (shown only now, store it):"))
             self.stdout.write(issued.token)
         elif options["action"] == "list":
             for key in ApiKey.objects.order_by("id"):
-                state = "revoked" if key.revoked_at else "active"
+                state = pgettext("api key", "revoked") if key.revoked_at else pgettext("api key", "active")
                 self.stdout.write(f"{key.prefix}\t{state}\t{','.join(key.scopes)}\t{key.name}")
         else:
             found = ApiKey.objects.filter(prefix=options["prefix"]).first()
             if found is None:
-                raise CommandError(f"No API key with the prefix {options['prefix']!r}.")
+                raise CommandError(_("No API key with the prefix %(prefix)r.") % {"prefix": options["prefix"]})
             try:
                 api_key_revoke(key=found, actor=actor)
             except KopeckError as exc:
                 raise CommandError(exc.detail) from None
-            self.stdout.write(f"Revoked {found.prefix} ({found.name}).")
+            self.stdout.write(_("Revoked %(prefix)s (%(name)s).") % {"prefix": found.prefix, "name": found.name})

@@ -22,17 +22,22 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext, pgettext_lazy
 from tqdm import tqdm
 
+from kopeck.cli.command import KopeckCommand
 from kopeck.common.actor import Actor
 from kopeck.common.errors import KopeckError
 from kopeck.payments.models import BankStatement, LineOutcome, StatementLine
 from kopeck.payments.statements.apply import bank_statement_apply
 from kopeck.payments.statements.preview import bank_statement_preview
 
-TITLES = {LineOutcome.MATCHED: "matched", LineOutcome.UNIDENTIFIED: "unidentified",
-          LineOutcome.DUPLICATE: "duplicate", LineOutcome.IGNORED: "ignored"}
+TITLES = {LineOutcome.MATCHED: pgettext_lazy("statement totals", "matched"),
+          LineOutcome.UNIDENTIFIED: pgettext_lazy("statement totals", "unidentified"),
+          LineOutcome.DUPLICATE: pgettext_lazy("statement totals", "duplicate"),
+          LineOutcome.IGNORED: pgettext_lazy("statement totals", "ignored")}
 
 
 class _Err:
@@ -48,7 +53,7 @@ class _Err:
         self.stream.flush()
 
 
-class Command(BaseCommand):
+class Command(KopeckCommand):
     help = "Import bank statements (1CClientBankExchange); export refunds as payment orders."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -84,12 +89,12 @@ class Command(BaseCommand):
             return
         path = Path(options["file"])
         if not path.is_file():
-            raise CommandError(f"{path}: no such file")
+            raise CommandError(_("%(path)s: no such file") % {"path": path})
         quiet = options["no_progress"]
         size = path.stat().st_size
         try:
             with path.open("rb") as stream, tqdm(total=size, unit="B", unit_scale=True,
-                                                 desc="preview", file=_Err(self.stderr), disable=quiet) as bar:
+                                                 desc=pgettext("progress", "preview"), file=_Err(self.stderr), disable=quiet) as bar:
 
                 def read_so_far(_documents: int) -> None:
                     bar.update(max(0, stream.tell() - bar.n))
@@ -101,28 +106,33 @@ class Command(BaseCommand):
             if options["apply"]:
                 total = StatementLine.objects.filter(
                     statement=statement, outcome__in=(LineOutcome.MATCHED, LineOutcome.UNIDENTIFIED)).count()
-                with tqdm(total=total, unit=" orders", desc="apply", file=_Err(self.stderr),
+                with tqdm(total=total, unit=pgettext("progress unit", " orders"), desc=pgettext("progress", "apply"),
+                          file=_Err(self.stderr),
                           disable=quiet or statement.status == "applied") as applying:
 
                     def applied_so_far(done: int) -> None:
                         applying.update(done - applying.n)
 
                     statement = bank_statement_apply(actor=actor, statement=statement, progress=applied_so_far)
-                self.stdout.write(f"Applied statement {statement.pk} ({statement.applied_at:%Y-%m-%d %H:%M} UTC).")
+                self.stdout.write(_("Applied statement %(id)s (%(at)s UTC).") % {
+                    "id": statement.pk, "at": f"{statement.applied_at:%Y-%m-%d %H:%M}"})
         except KopeckError as exc:
             raise CommandError("; ".join(m for ms in exc.errors.values() for m in ms) or exc.detail) from None
 
     def _print(self, st: BankStatement) -> None:
-        self.stdout.write(f"Statement {st.pk}: {st.file_name}, version {st.version}, {st.encoding}, "
-                          f"{st.date_from or '?'} — {st.date_to or '?'}, {st.status}")
+        self.stdout.write(_("Statement %(id)s: %(file)s, version %(version)s, %(encoding)s, %(start)s — %(end)s, "
+                            "%(status)s") % {"id": st.pk, "file": st.file_name, "version": st.version,
+                                             "encoding": st.encoding, "start": st.date_from or "?",
+                                             "end": st.date_to or "?", "status": st.get_status_display().lower()})
         for outcome, title in TITLES.items():
             row = st.totals.get(outcome, {"count": 0, "amount": "0.00"})
-            self.stdout.write(f"  {title:<13} {row['count']:>8}  {row['amount']:>18}")
+            self.stdout.write(f"  {title!s:<13} {row['count']:>8}  {row['amount']:>18}")
         for balance in st.balances:
             if balance.get("adds_up") is False:
-                self.stdout.write(f"  warning: the balance section of line {balance['line']} does not add up")
+                self.stdout.write("  " + _("warning: the balance section of line %(line)s does not add up")
+                                  % {"line": balance["line"]})
         if st.status != "applied":
-            self.stdout.write("Preview only: run again with --apply to credit it.")
+            self.stdout.write(_("Preview only: run again with --apply to credit it."))
 
     def _advances(self, actor: Actor, options: dict[str, Any]) -> None:
         from kopeck.ledger.amounts import from_minor
@@ -133,7 +143,7 @@ class Command(BaseCommand):
             if options.get("payment"):
                 pay = Payment.objects.filter(pk=options["payment"]).first()
                 if pay is None:
-                    raise CommandError(f"Payment {options['payment']} does not exist.")
+                    raise CommandError(_("Payment %(id)s does not exist.") % {"id": options["payment"]})
                 made = [payment_advance_invoice_issue(actor=actor, payment=pay)]
             else:
                 made = advance_invoices_issue(actor=actor)
@@ -141,33 +151,37 @@ class Command(BaseCommand):
             raise CommandError("; ".join(m for ms in exc.errors.values() for m in ms) or exc.detail) from None
         for adv in made:
             doc = adv.document
-            self.stdout.write(f"Payment {adv.payment_id}: " + (
-                f"advance {from_minor(adv.amount_minor, adv.currency).to_str()} {adv.currency}, "
-                f"invoice-factura {doc.number}"
-                if doc is not None else "no advance"))
-        self.stdout.write(f"Issued {sum(1 for a in made if a.document_id)} advance invoices-factura.")
+            self.stdout.write(
+                _("Payment %(id)s: advance %(amount)s %(currency)s, invoice-factura %(number)s") % {
+                    "id": adv.payment_id, "amount": from_minor(adv.amount_minor, adv.currency).to_str(),
+                    "currency": adv.currency, "number": doc.number}
+                if doc is not None else _("Payment %(id)s: no advance") % {"id": adv.payment_id})
+        issued = sum(1 for a in made if a.document_id)
+        self.stdout.write(ngettext("Issued %(count)d advance invoice-factura.",
+                                   "Issued %(count)d advance invoices-factura.", issued) % {"count": issued})
 
     def _export(self, options: dict[str, Any]) -> None:
         from kopeck.payments.exchange.enterprisedata import enterprisedata_export
 
         try:
             start, end = dt.date.fromisoformat(options["date_from"]), dt.date.fromisoformat(options["date_to"])
-        except ValueError as exc:
-            raise CommandError(f"--from/--to: {exc}") from None
+        except ValueError:
+            raise CommandError(_("--from/--to: give dates YYYY-MM-DD.")) from None
         try:
             data = enterprisedata_export(date_from=start, date_to=end, version=options["format_version"])
         except KopeckError as exc:
             raise CommandError("; ".join(m for ms in exc.errors.values() for m in ms) or exc.detail) from None
         Path(options["out"]).write_bytes(data)
-        self.stdout.write(f"Wrote {options['out']} ({len(data)} bytes).")
+        self.stdout.write(ngettext("Wrote %(file)s (%(count)d byte).", "Wrote %(file)s (%(count)d bytes).", len(data))
+                          % {"file": options["out"], "count": len(data)})
 
     def _refunds(self, actor: Actor, options: dict[str, Any]) -> None:
         from kopeck.payments.statements.orders import refund_orders_file
 
         try:
             start, end = dt.date.fromisoformat(options["date_from"]), dt.date.fromisoformat(options["date_to"])
-        except ValueError as exc:
-            raise CommandError(f"--from/--to: {exc}") from None
+        except ValueError:
+            raise CommandError(_("--from/--to: give dates YYYY-MM-DD.")) from None
         try:
             data = refund_orders_file(date_from=start, date_to=end)
         except KopeckError as exc:

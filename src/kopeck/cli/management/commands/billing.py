@@ -25,13 +25,16 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
+from django.core.management.base import CommandError, CommandParser, OutputWrapper
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from tqdm import tqdm
 
 from kopeck.billing import services
 from kopeck.billing.exports import write_xlsx
 from kopeck.billing.models import BillingRun, RunMode, RunStatus
 from kopeck.billing.selectors import run_fingerprint
+from kopeck.cli.command import KopeckCommand, os_reason
 from kopeck.common.actor import Actor
 from kopeck.common.errors import KopeckError
 
@@ -57,7 +60,7 @@ class _Raw:
 EXPORT_FORMATS = ["csv", "xlsx"]
 
 
-class Command(BaseCommand):
+class Command(KopeckCommand):
     help = "Billing runs: run (sandbox, auto, confirm), confirm or reject a run, export its lines, compare two runs."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -120,7 +123,7 @@ class Command(BaseCommand):
     def _get(self, pk: int) -> BillingRun:
         run = BillingRun.objects.filter(pk=pk).first()
         if run is None:
-            raise CommandError(f"billing run {pk} does not exist")
+            raise CommandError(_("billing run %(id)s does not exist") % {"id": pk})
         return run
 
     def _run(self, actor: Actor, options: dict[str, Any]) -> None:
@@ -146,14 +149,15 @@ class Command(BaseCommand):
                 done = (run.applied, run.apply_total) if run.status == RunStatus.APPLYING else (run.processed, run.total)
                 progress(*done)
             if run.status == RunStatus.FAILED:
-                raise CommandError(f"billing run {run.pk} failed; resume it with: kopeck billing resume {run.pk}")
+                raise CommandError(_("billing run %(id)s failed; resume it with: kopeck billing resume %(id)s")
+                                   % {"id": run.pk})
             return run
         finally:
             bar.close()
 
     def _bar(self, run: BillingRun, options: dict[str, Any]) -> Any:
-        return tqdm(total=run.total, unit="sub", file=_Raw(self.stderr), disable=options["no_progress"],
-                    desc=f"run #{run.pk}")
+        return tqdm(total=run.total, unit=pgettext("progress unit", "sub"), file=_Raw(self.stderr),
+                    disable=options["no_progress"], desc=_("run #%(id)s") % {"id": run.pk})
 
     @staticmethod
     def _progress(bar: Any) -> services.Progress:
@@ -173,16 +177,18 @@ class Command(BaseCommand):
 
     def _export(self, options: dict[str, Any]) -> None:
         if options["fmt"] not in EXPORT_FORMATS:  # call_command() skips argparse's choices
-            raise CommandError(f"unknown format {options['fmt']!r} (one of {', '.join(EXPORT_FORMATS)})")
+            raise CommandError(_("unknown format %(format)r (one of %(formats)s)")
+                               % {"format": options["fmt"], "formats": ", ".join(EXPORT_FORMATS)})
         if options["fmt"] == "xlsx" and not options["output"]:
-            raise CommandError("--format xlsx needs --output FILE (a workbook is not written to standard output)")
+            raise CommandError(_("--format xlsx needs --output FILE (a workbook is not written to standard output)"))
         run = self._get(options["run_id"])
         if options["fmt"] == "xlsx":
             try:
                 with Path(options["output"]).open("wb") as fh:
                     write_xlsx(run, fh)
             except OSError as exc:
-                raise CommandError(f"cannot write {options['output']}: {exc.strerror or exc}") from None
+                raise CommandError(_("cannot write %(file)s: %(reason)s")
+                                   % {"file": options["output"], "reason": os_reason(exc)}) from None
             return
         chunks = services.run_export_csv(run)
         if options["output"]:
@@ -191,7 +197,8 @@ class Command(BaseCommand):
                     for chunk in chunks:
                         fh.write(chunk)
             except OSError as exc:
-                raise CommandError(f"cannot write {options['output']}: {exc.strerror or exc}") from None
+                raise CommandError(_("cannot write %(file)s: %(reason)s")
+                                   % {"file": options["output"], "reason": os_reason(exc)}) from None
         else:
             for chunk in chunks:
                 self.stdout.write(chunk, ending="")

@@ -13,15 +13,18 @@ import json
 import sys
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from kopeck.cli.command import KopeckCommand
 from kopeck.clients.models import Client
 from kopeck.configuration.selectors import provider_today
 from kopeck.credit.api import CreditStateSerializer, credit_payload
 from kopeck.credit.services import credit_check
 
 
-class Command(BaseCommand):
+class Command(KopeckCommand):
     help = "Credit control: run the credit check, show a client's credit state."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -37,7 +40,7 @@ class Command(BaseCommand):
         if options["action"] == "state":
             client = Client.objects.filter(pk=options["client_id"]).first()
             if client is None:
-                raise CommandError(f"Client {options['client_id']} does not exist.")
+                raise CommandError(_("Client %(id)s does not exist.") % {"id": options["client_id"]})
             data = CreditStateSerializer(credit_payload(client)).data
             self.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str))
             return
@@ -46,19 +49,21 @@ class Command(BaseCommand):
             try:
                 on = dt.date.fromisoformat(options["date"])
             except ValueError:
-                raise CommandError("--date: give a date YYYY-MM-DD.") from None
+                raise CommandError(_("--date: give a date YYYY-MM-DD.")) from None
             if on > provider_today():
-                raise CommandError("--date: not after today (the ladder's steps would run early).")
+                raise CommandError(_("--date: not after today (the ladder's steps would run early)."))
         ids = options["client"]
         if ids:
             missing = sorted(set(ids) - set(Client.objects.filter(pk__in=ids).values_list("pk", flat=True)))
             if missing:
-                raise CommandError(f"--client: no client {', '.join(map(str, missing))}.")
+                raise CommandError(ngettext("--client: no client %(ids)s.", "--client: no clients %(ids)s.", len(missing))
+                                   % {"ids": ", ".join(map(str, missing))})
         done = [0]
 
         def progress(n: int) -> None:
             done[0] += n
-            sys.stderr.write(f"\r{done[0]} clients checked")
+            sys.stderr.write("\r" + ngettext("%(count)d client checked", "%(count)d clients checked", done[0])
+                             % {"count": done[0]})
 
         result = credit_check(on=on, client_ids=ids, progress=progress if options["progress"] else None)
         if options["progress"]:

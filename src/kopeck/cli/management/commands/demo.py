@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from kopeck.catalog.models import Product
 from kopeck.catalog.services import plan_create, plan_version_create, plan_version_publish, product_create
+from kopeck.cli.command import KopeckCommand
 from kopeck.clients.models import Client
 from kopeck.clients.services import client_create
 from kopeck.common.actor import Actor
@@ -130,7 +132,7 @@ def _load_documents(actor: Actor) -> int:
     return len(documents_issue_monthly_acts(actor=actor, month=provider_today().strftime("%Y-%m"), kind="act"))
 
 
-class Command(BaseCommand):
+class Command(KopeckCommand):
     help = "Load demo data (idempotent)."
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -149,7 +151,9 @@ class Command(BaseCommand):
         catalog = _load_catalog(actor)
         _load_subscription(actor)
         acts = _load_documents(actor)
-        self.stdout.write(self.style.SUCCESS(f"Demo data: {created} clients created, "
-                                             f"{len(CLIENTS) - created} already present; "
-                                             f"catalog {'created' if catalog else 'already present'}; "
-                                             f"{acts} acts issued."))
+        present = len(CLIENTS) - created
+        self.stdout.write(self.style.SUCCESS(_("Demo data: %(clients)s, %(present)s; %(catalog)s; %(acts)s.") % {
+            "clients": ngettext("%(count)d client created", "%(count)d clients created", created) % {"count": created},
+            "present": ngettext("%(count)d already present", "%(count)d already present", present) % {"count": present},
+            "catalog": _("catalog created") if catalog else _("catalog already present"),
+            "acts": ngettext("%(count)d act issued", "%(count)d acts issued", acts) % {"count": acts}}))

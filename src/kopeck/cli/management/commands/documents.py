@@ -11,14 +11,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from kopeck.cli.command import KopeckCommand
 from kopeck.common.actor import Actor
 from kopeck.common.errors import KopeckError
 from kopeck.documents.services import documents_issue_monthly_acts
 
 
-class Command(BaseCommand):
+class Command(KopeckCommand):
     help = "Documents: monthly acts."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -10,15 +10,16 @@ import secrets
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 
+from kopeck.cli.command import KopeckCommand
 from kopeck.common.actor import Actor
 from kopeck.operators.models import Operator
 from kopeck.operators.roles import Role
 from kopeck.operators.services import operator_create
 
 
-class Command(BaseCommand):
+class Command(KopeckCommand):
     help = "Create the administrator operator if missing, and print how to log in."
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -37,5 +38,6 @@ class Command(BaseCommand):
         elif password and not op.check_password(password):
             op.set_password(password)
             op.save(update_fields=["password"])
-        shown = password or (store.read_text().strip() if store.exists() else "(unchanged)")
-        self.stdout.write(self.style.SUCCESS(f"Operator login: {username} / {shown}"))
+        shown = password or (store.read_text().strip() if store.exists() else _("(unchanged)"))
+        self.stdout.write(self.style.SUCCESS(_("Operator login: %(username)s / %(password)s")
+                                             % {"username": username, "password": shown}))

@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext as _
 
+from kopeck.cli.command import KopeckCommand
 from kopeck.common.actor import Actor
 from kopeck.common.errors import KopeckError
 from kopeck.outbox.models import OutboxMessage
@@ -20,7 +22,7 @@ from kopeck.outbox.selectors import outbox_counts
 from kopeck.outbox.services import outbox_deliver_all, outbox_requeue
 
 
-class Command(BaseCommand):
+class Command(KopeckCommand):
     help = "The outbox: deliver due messages until none is due, show counts, requeue dead messages."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -34,7 +36,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "deliver":
             if options["limit"] < 1:
-                raise CommandError("--limit: must be a positive integer.")
+                raise CommandError(_("--limit: must be a positive integer."))
             result: Any = outbox_deliver_all(limit=options["limit"])
         elif options["action"] == "status":
             result = outbox_counts()
@@ -44,7 +46,7 @@ class Command(BaseCommand):
             for pk in options["ids"]:
                 message = OutboxMessage.objects.filter(pk=pk).first()
                 if message is None:
-                    raise CommandError(f"Outbox message {pk} does not exist.")
+                    raise CommandError(_("Outbox message %(id)s does not exist.") % {"id": pk})
                 try:
                     result[str(pk)] = outbox_requeue(actor=actor, message=message).status
                 except KopeckError as exc:

@@ -12,10 +12,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import DatabaseError
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from kopeck.catalog.preview import PreviewDefaults, price_preview, settings_defaults
+from kopeck.cli.command import KopeckCommand, os_reason
 from kopeck.common.errors import ValidationFailed
 
 FALLBACK = PreviewDefaults(vat_rate="22", prices_include_vat=True, time_zone="Europe/Moscow")
@@ -32,7 +35,7 @@ WORDS = {
 }
 
 
-class Command(BaseCommand):
+class Command(KopeckCommand):
     help = ("Price a component or a plan for a quantity, events, meter readings or transactions (the JSON of "
             "POST /api/v1/price-preview/, see docs/pricing.md) and explain every amount. Writes nothing.")
 
@@ -40,7 +43,8 @@ class Command(BaseCommand):
         parser.add_argument("file", nargs="?", default="-", help="A JSON file, or - (default) for standard input.")
         parser.add_argument("--format", choices=["json", "text"], default="json", dest="fmt",
                             help="json (default) or text: a table with the explanations.")
-        parser.add_argument("--lang", choices=["ru", "en"], default="en", help="Language of the text format.")
+        parser.add_argument("--lang", choices=["ru", "en"], default=None,
+                            help="Language of the text format (default: the installation's, KOPECK_LANGUAGE).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         data = self._read(options["file"])
@@ -48,33 +52,35 @@ class Command(BaseCommand):
             result = price_preview(data, self._defaults)
         except ValidationFailed as exc:
             lines = [f"{field}: {msg}" if field else msg for field, msgs in exc.errors.items() for msg in msgs]
-            raise CommandError("invalid input: " + ("; ".join(lines) or exc.detail)) from None
+            raise CommandError(_("invalid input: %(errors)s") % {"errors": "; ".join(lines) or exc.detail}) from None
         if options["fmt"] == "json":
             self.stdout.write(json.dumps(result, ensure_ascii=False, indent=2))
         else:
-            self.stdout.write(render_text(result, options["lang"]))
+            lang = options["lang"] or ("en" if (get_language() or "").startswith("en") else "ru")
+            self.stdout.write(render_text(result, lang))
 
     def _read(self, name: str) -> Any:
         try:
             text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
         except OSError as exc:
-            raise CommandError(f"cannot read {name}: {exc.strerror or exc}") from None
-        source = "standard input" if name == "-" else name
+            raise CommandError(_("cannot read %(file)s: %(reason)s") % {"file": name, "reason": os_reason(exc)}) \
+                from None
+        source = _("standard input") if name == "-" else name
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
-            raise CommandError(f"{source} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") \
-                from None
+            raise CommandError(_("%(source)s is not valid JSON: %(reason)s at line %(line)d column %(column)d") % {
+                "source": source, "reason": exc.msg, "line": exc.lineno, "column": exc.colno}) from None
 
     def _defaults(self) -> PreviewDefaults:
         """The billing settings; without a usable database, Kopeck's defaults (said on stderr)."""
         try:
             return settings_defaults()
         except DatabaseError:
-            self.stderr.write(
-                f"warning: billing settings are unavailable (database not migrated?); using VAT "
-                f"{FALLBACK.vat_rate}%, prices include VAT, time zone {FALLBACK.time_zone}. "
-                "Give vat_rate and prices_include_vat in the input to be explicit.")
+            self.stderr.write(_(
+                "warning: billing settings are unavailable (database not migrated?); using VAT %(rate)s%%, "
+                "prices include VAT, time zone %(zone)s. Give vat_rate and prices_include_vat in the input to "
+                "be explicit.") % {"rate": FALLBACK.vat_rate, "zone": FALLBACK.time_zone})
             return FALLBACK
 
 

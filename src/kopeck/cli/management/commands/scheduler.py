@@ -6,19 +6,21 @@ from __future__ import annotations
 import signal
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 
+from kopeck.cli.command import KopeckCommand
 from kopeck.cli.scheduler import PERIODIC_TASKS, InProcessScheduler
 
 
-class Command(BaseCommand):
+class Command(KopeckCommand):
     help = "Run the periodic jobs (scheduled changes and billing of due periods, purges) until stopped."
 
     def handle(self, *args: Any, **options: Any) -> None:
         scheduler = InProcessScheduler()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: scheduler.stop())
-        self.stdout.write(f"Kopeck scheduler: {', '.join(f'{n} every {s} s' for n, s in PERIODIC_TASKS.items())}")
+        jobs = ", ".join(_("%(job)s every %(seconds)s s") % {"job": n, "seconds": s} for n, s in PERIODIC_TASKS.items())
+        self.stdout.write(_("Kopeck scheduler: %(jobs)s") % {"jobs": jobs})
         self.stdout.flush()
         scheduler.start()
         while scheduler.is_alive():

@@ -6,10 +6,12 @@ import os
 import sys
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
+
+from kopeck.cli.command import KopeckCommand
 
 
-class Command(BaseCommand):
+class Command(KopeckCommand):
     help = "Serve Kopeck over HTTP with gunicorn (admin at /admin/, API at /api/v1/, docs at /api/docs/)."
 
     def add_arguments(self, parser: Any) -> None:
@@ -18,7 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--threads", type=int, default=int(os.environ.get("KOPECK_THREADS", "4")))
 
     def handle(self, *args: Any, **options: Any) -> None:
-        self.stdout.write(f"Kopeck at http://{options['bind']}/  (admin /admin/, API docs /api/docs/)")
+        self.stdout.write(_("Kopeck at http://%(bind)s/  (admin /admin/, API docs /api/docs/)") % {"bind": options["bind"]})
         sys.stdout.flush()
         argv = [
             sys.executable, "-m", "gunicorn", "kopeck.wsgi:application",

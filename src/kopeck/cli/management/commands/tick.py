@@ -9,13 +9,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 
+from kopeck.cli.command import KopeckCommand
 from kopeck.cli.scheduler import PERIODIC_TASKS, run_task
 from kopeck.common.errors import KopeckError
 
 
-class Command(BaseCommand):
+class Command(KopeckCommand):
     help = "Run every periodic job once (the daily billing run when due, monthly acts, outbox delivery…)."
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -24,5 +26,5 @@ class Command(BaseCommand):
             try:
                 summary[name] = run_task(name)
             except KopeckError as exc:
-                raise CommandError(f"{name}: {exc.detail}") from exc
+                raise CommandError(_("%(job)s: %(message)s") % {"job": name, "message": exc.detail}) from exc
         self.stdout.write(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
