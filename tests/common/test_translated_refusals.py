@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src" / "kopeck"
 
 # The modules whose refusals are translated. Not yet converted (add them here when they are): the
-# gateways, rules, webhooks and events apps.
+# gateways, webhooks and events apps.
 CONVERTED = (
     "configuration/services.py",
     "configuration/admin.py",
@@ -62,6 +62,11 @@ CONVERTED = (
     "documents/variables_api.py",
     "common/*.py",
     "common/http/*.py",
+    "rules/services.py",
+    "rules/actions.py",
+    "rules/templates.py",
+    "rules/admin.py",
+    "rules/api.py",
 )
 REFUSALS = {"ValidationFailed", "Conflict", "NotFound", "NotAllowed", "KopeckError"}
 GETTEXT = {"_", "gettext", "ngettext", "pgettext", "npgettext"}

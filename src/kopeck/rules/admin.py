@@ -85,7 +85,7 @@ class RuleForm(forms.ModelForm):  # type: ignore[type-arg]
         for field, messages in services.rule_errors(merged).items():
             target = field.split(".", 1)[0]
             for message in messages:
-                text = say(said_of(message), gettext(str(message)))  # in the operator's language
+                text = str(message)  # said in the operator's language by the service
                 if field != target:  # actions.2: the third action
                     number = int(field.split(".", 1)[1]) + 1 if field.split(".", 1)[1].isdigit() else field
                     text = str(_("action %(number)s: %(problem)s") % {"number": number, "problem": text})
