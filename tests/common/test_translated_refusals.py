@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src" / "kopeck"
 
 # The modules whose refusals are translated. Not yet converted (add them here when they are): the
-# gateways, webhooks and events apps.
+# gateways and webhooks apps.
 CONVERTED = (
     "configuration/services.py",
     "configuration/admin.py",
@@ -67,6 +67,9 @@ CONVERTED = (
     "rules/templates.py",
     "rules/admin.py",
     "rules/api.py",
+    "events/services.py",
+    "events/admin.py",
+    "events/api.py",
 )
 REFUSALS = {"ValidationFailed", "Conflict", "NotFound", "NotAllowed", "KopeckError"}
 GETTEXT = {"_", "gettext", "ngettext", "pgettext", "npgettext"}
