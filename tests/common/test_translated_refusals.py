@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src" / "kopeck"
 
 # The modules whose refusals are translated. Not yet converted (add them here when they are): the
-# gateways and webhooks apps.
+# gateways app.
 CONVERTED = (
     "configuration/services.py",
     "configuration/admin.py",
@@ -70,6 +70,9 @@ CONVERTED = (
     "events/services.py",
     "events/admin.py",
     "events/api.py",
+    "webhooks/services.py",
+    "webhooks/admin.py",
+    "webhooks/api.py",
 )
 REFUSALS = {"ValidationFailed", "Conflict", "NotFound", "NotAllowed", "KopeckError"}
 GETTEXT = {"_", "gettext", "ngettext", "pgettext", "npgettext"}
