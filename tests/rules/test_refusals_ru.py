@@ -3,15 +3,20 @@ language (KOPECK_LANGUAGE, ru) for a service called from the back office."""
 
 from __future__ import annotations
 
+import html
+import re
+from typing import Any
+
 import pytest
 from rest_framework.test import APIClient
 
 from kopeck.audit.models import AuditEntry
 from kopeck.common.errors import NotFound, ValidationFailed
+from kopeck.events.services import events_dispatch_all
 from kopeck.rules import services
-from kopeck.rules.models import Rule
+from kopeck.rules.models import Rule, RuleExecution
 from kopeck.rules.services import rule_create, rule_test, rule_update
-from tests.rules.conftest import ACTOR, make_rule
+from tests.rules.conftest import ACTOR, make_client, make_rule
 
 pytestmark = pytest.mark.django_db
 
@@ -19,6 +24,10 @@ BAD = {"name": "Должники", "triggers": ["client.exploded"], "condition":
        "actions": [{"type": "notify", "to": ["client", "buh@"], "subject": "{{ _x }}", "body": "{{ secret }}"},
                    {"type": "block_client", "reason": "boredom", "colour": "red"}]}
 FUNCTIONS = "(size, contains, startsWith, endsWith, matches, int, double, string, timestamp, duration, …)"
+
+
+def text_of(page: bytes) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", " ", page.decode()))
 
 
 def written() -> tuple[int, int]:
@@ -100,3 +109,32 @@ def test_the_test_and_the_changes_refused_in_russian(installation_language: None
     with pytest.raises(NotFound) as missing:
         rule_update(actor=ACTOR, rule=rule, priority=1)
     assert str(missing.value) == f"Правила №{rule.pk} не существует."
+
+
+def test_a_service_refusal_is_logged_in_english_and_told_in_russian(installation_language: None,
+                                                                     operator_as: Any) -> None:
+    """The dispatcher runs in the installation's language (ru); a service's refusal inside an action is
+    still logged as English text (the API's), which the back office tells in Russian."""
+    make_rule("дата", triggers=["client.created"],
+              actions=[{"type": "set_client_field", "field": "birth_date", "value": "not a date"}])
+    make_client()
+    events_dispatch_all()
+    execution = RuleExecution.objects.get()
+    assert execution.results[0]["actions"][0] == {
+        "type": "set_client_field", "status": "failed",
+        "detail": "The client has invalid data. fields.birth_date: Enter a date as YYYY-MM-DD.",
+        "said": {"text": "The client has invalid data.", "params": {},
+                 "errors": {"fields.birth_date": ["Enter a date as YYYY-MM-DD."]}}}
+    page = text_of(operator_as("administrator").get(f"/admin/rules/ruleexecution/{execution.pk}/change/",
+                                                     headers={"accept-language": "ru"}).content)
+    assert ("поле клиента: ошибка — Данные клиента заполнены неверно. Введите дату в формате ГГГГ-ММ-ДД."
+            in re.sub(r"\s+", " ", page))
+    assert "birth_date" not in page
+
+
+def test_the_test_button_refuses_in_russian_without_field_names(operator_as: Any) -> None:
+    rule = make_rule("метка")
+    page = text_of(operator_as("administrator").post(f"/admin/rules/rule/{rule.pk}/test/", {"event_id": 999999},
+                                                     headers={"accept-language": "ru"}).content)
+    assert "События №999999 не существует." in page
+    assert "event_id:" not in page and "does not exist" not in page

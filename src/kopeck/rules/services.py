@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -193,8 +194,8 @@ def rule_test(*, actor: Actor, rule: Mapping[str, Any] | Rule, event_id: int | N
     if outcome:
         for index, action in enumerate(compiled.actions):
             target = rule_actions.target_of(subject, ctx, compiled.id, index)
-            try:
-                with transaction.atomic():
+            try:  # in English, like the execution log: the API shows English, the back office translates it
+                with translation.override("en"), transaction.atomic():
                     detail = rule_actions.describe(action, target, actor)
                     transaction.set_rollback(True)  # a describe writes nothing; this makes sure of it
                 result["actions"].append({"type": action.get("type"), "would": detail})
