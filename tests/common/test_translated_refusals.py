@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src" / "kopeck"
 
 # The modules whose refusals are translated. Not yet converted (add them here when they are): the
-# gateways, rules, webhooks and events apps.
+# gateways app.
 CONVERTED = (
     "configuration/services.py",
     "configuration/admin.py",
@@ -64,6 +64,17 @@ CONVERTED = (
     "common/http/*.py",
     "cli/*.py",
     "cli/management/commands/*.py",
+    "rules/services.py",
+    "rules/actions.py",
+    "rules/templates.py",
+    "rules/admin.py",
+    "rules/api.py",
+    "events/services.py",
+    "events/admin.py",
+    "events/api.py",
+    "webhooks/services.py",
+    "webhooks/admin.py",
+    "webhooks/api.py",
 )
 REFUSALS = {"ValidationFailed", "Conflict", "NotFound", "NotAllowed", "KopeckError", "CommandError"}
 GETTEXT = {"_", "gettext", "ngettext", "pgettext", "npgettext"}

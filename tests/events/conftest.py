@@ -4,7 +4,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import transaction
+from django.utils import translation
 
 from kopeck.common.actor import Actor
 from kopeck.events import ports
@@ -58,3 +60,18 @@ def consumer() -> Iterator[Collector]:
 @pytest.fixture
 def recorder() -> Callable[..., Event]:
     return record
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """The tests of this area run in English unless a test asks for Russian (the refusal messages are
+    translated, and the installation's default language, KOPECK_LANGUAGE, is Russian)."""
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def installation_language() -> Iterator[None]:
+    """For a test of what the installation's default language (KOPECK_LANGUAGE, ru) gives."""
+    with translation.override(settings.LANGUAGE_CODE):
+        yield

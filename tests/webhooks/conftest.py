@@ -4,6 +4,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.utils import translation
 
 from kopeck.webhooks import transport
 from tests.webhooks.receiver import Receiver
@@ -30,3 +32,18 @@ def _fresh_http_client() -> Iterator[None]:
     if pool is not None:
         pool.close()
         transport._local.transport = None
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """The tests of this area run in English unless a test asks for Russian (the refusal messages are
+    translated, and the installation's default language, KOPECK_LANGUAGE, is Russian)."""
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def installation_language() -> Iterator[None]:
+    """For a test of what the installation's default language (KOPECK_LANGUAGE, ru) gives."""
+    with translation.override(settings.LANGUAGE_CODE):
+        yield

@@ -42,7 +42,8 @@ def test_endpoints_deliveries_and_redelivery(api: APIClient, receiver: Receiver,
 
 def test_an_internal_url_is_refused(api: APIClient, settings: object) -> None:
     settings.KOPECK_WEBHOOK_ALLOWED_NETWORKS = []  # type: ignore[attr-defined]
-    response = api.post("/api/v1/webhook-endpoints/", {"url": "http://127.0.0.1:8000/admin/"}, format="json")
+    response = api.post("/api/v1/webhook-endpoints/", {"url": "http://127.0.0.1:8000/admin/"}, format="json",
+                        HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "url"
     assert "loopback" in response.json()["errors"][0]["detail"]

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers
@@ -66,7 +67,7 @@ def _int(params: Any, name: str) -> int | None:
     try:
         return int(raw)
     except ValueError:
-        raise ValidationFailed.field(name, "Must be a whole number.") from None
+        raise ValidationFailed.field(name, _("Must be a whole number.")) from None
 
 
 def _instant(params: Any, name: str) -> dt.datetime | None:
@@ -75,7 +76,7 @@ def _instant(params: Any, name: str) -> dt.datetime | None:
         return None
     value = parse_datetime(raw.replace(" ", "+")) if isinstance(raw, str) else None
     if value is None or value.utcoffset() is None:
-        raise ValidationFailed.field(name, "Give an ISO 8601 instant with its offset, e.g. 2026-12-01T00:00:00Z.")
+        raise ValidationFailed.field(name, _("Give an ISO 8601 instant with its offset, e.g. 2026-12-01T00:00:00Z."))
     return value
 
 
@@ -107,11 +108,11 @@ class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, KopeckViewS
         event_type = p.get("type") or None
         if event_type and event_type not in CATALOG and not (
                 event_type.endswith(".*") and any(n.startswith(event_type[:-1]) for n in CATALOG)):
-            raise ValidationFailed.field("type", "Unknown event type; see GET /api/v1/event-types/.")
+            raise ValidationFailed.field("type", _("Unknown event type; see GET /api/v1/event-types/."))
         client_id = _int(p, "client")
         after_sequence = _int(p, "after_sequence")
         if after_sequence is not None and client_id is None:
-            raise ValidationFailed.field("after_sequence", "Give `client` too.")
+            raise ValidationFailed.field("after_sequence", _("Give `client` too."))
         return selectors.event_list(type=event_type, client_id=client_id, subject_type=p.get("subject_type") or None,
                                     subject_id=_int(p, "subject_id"), since=_instant(p, "since"),
                                     until=_instant(p, "until"), after_id=_int(p, "after_id"),
@@ -162,5 +163,5 @@ class EventTypeViewSet(KopeckViewSet):
         if kind is None:
             from kopeck.common.errors import NotFound
 
-            raise NotFound(f"Unknown event type {name!r}.")
+            raise NotFound(_("Unknown event type '%(type)s'.") % {"type": name})
         return Response(EventTypeSerializer(kind).data)

@@ -31,6 +31,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from kopeck.common import clock
 from kopeck.common.actor import Actor
@@ -376,12 +377,12 @@ def event_redispatch(*, actor: Actor, event: Event) -> Event:
     with transaction.atomic():
         obj = Event.objects.filter(pk=event.pk).first()
         if obj is None:
-            raise NotFound(f"Event {event.pk} does not exist.")
+            raise NotFound(_("Event %(id)s does not exist.") % {"id": event.pk})
         pending = PendingEvent.objects.select_for_update().filter(event_id=obj.pk).first()
         if pending is None:
-            raise Conflict(f"Event {obj.pk} was processed already.")
+            raise Conflict(_("Event %(id)s was processed already.") % {"id": obj.pk})
         if not pending.failed and pending.attempts == 0:
-            raise Conflict(f"Event {obj.pk} has not failed; it is processed when due.")
+            raise Conflict(_("Event %(id)s has not failed; it is processed when due.") % {"id": obj.pk})
         before = {"dispatch_status": pending.status, "dispatch_attempts": pending.attempts}
         pending.failed, pending.attempts, pending.after = False, 0, None
         pending.save(update_fields=["failed", "attempts", "after"])

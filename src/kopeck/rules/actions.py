@@ -23,6 +23,8 @@ from typing import Any, Final
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from kopeck.clients.models import Client, ClientFieldDefinition, ClientStatus
 from kopeck.clients.services import client_update
@@ -31,7 +33,7 @@ from kopeck.credit.models import Block, BlockReason, BlockSource
 from kopeck.credit.services import block_lift, block_place
 from kopeck.notifications.services import email_enqueue
 from kopeck.rules.context import plain, subscription_id_of
-from kopeck.rules.said import Said
+from kopeck.rules.said import Said, told
 from kopeck.rules.templates import render, template_problems
 from kopeck.subscriptions.models import Subscription
 from kopeck.subscriptions.services import subscription_cancel, subscription_resume, subscription_suspend
@@ -59,36 +61,44 @@ class Target:
 
 def _params(action: Mapping[str, Any], allowed: set[str]) -> list[str]:
     extra = sorted(set(action) - allowed - {"type"})
-    return [Said("Unknown parameter '%(name)s'.", name=extra[0])] if extra else []
+    return [_("Unknown parameter '%(name)s'.") % {"name": extra[0]}] if extra else []
+
+
+def _template_problems(part: str, source: str) -> list[str]:
+    """The problems of the template in the action's parameter ``part``, in the active language (the
+    template checks say them language-neutral: a rendering failure is logged)."""
+    label = {"subject": pgettext("rule action", "subject"), "body": pgettext("rule action", "body"),
+             "comment": pgettext("rule action", "comment"), "value": pgettext("rule action", "value")}[part]
+    return [_("%(part)s: %(problem)s") % {"part": label, "problem": told(p)} for p in template_problems(source)]
 
 
 def action_problems(action: object) -> list[str]:
-    """What is wrong with one action (empty: usable)."""
+    """What is wrong with one action (empty: usable), in the active language."""
     if not isinstance(action, Mapping):
-        return ["An action is an object with a type."]
+        return [_("An action is an object with a type.")]
     kind = action.get("type")
     if kind not in ACTION_TYPES:
-        return [Said("Choose a type of: %(types)s.", types=", ".join(ACTION_TYPES))]
+        return [_("Choose a type of: %(types)s.") % {"types": ", ".join(ACTION_TYPES)}]
     if kind == "notify":
         problems = _params(action, {"to", "subject", "body", "channel"})
         if action.get("channel", "email") != "email":
-            problems.append("Only the e-mail channel is available.")
+            problems.append(_("Only the e-mail channel is available."))
         to = action.get("to")
         if not isinstance(to, list) or not to or not all(isinstance(t, str) for t in to):
-            problems.append("Give recipients: a list of \"client\" and/or e-mail addresses.")
+            problems.append(_("Give recipients: a list of \"client\" and/or e-mail addresses."))
         else:
             for address in to:
                 if address != "client":
                     try:
                         validate_email(address)
                     except DjangoValidationError:
-                        problems.append(Said("Not an e-mail address: '%(address)s'.", address=address))
+                        problems.append(_("Not an e-mail address: '%(address)s'.") % {"address": address})
         for part in ("subject", "body"):
             value = action.get(part)
             if not isinstance(value, str) or not value.strip():
-                problems.append(Said("Give the subject.") if part == "subject" else Said("Give the body."))
+                problems.append(_("Give the subject.") if part == "subject" else _("Give the body."))
             else:
-                problems += [Said("%(part)s: %(problem)s", part=part, problem=p) for p in template_problems(value)]
+                problems += _template_problems(part, value)
         return problems
     if kind == "webhook":
         from kopeck.webhooks.models import Endpoint
@@ -97,42 +107,42 @@ def action_problems(action: object) -> list[str]:
         endpoint = action.get("endpoint")
         if isinstance(endpoint, bool) or not isinstance(endpoint, int) or not Endpoint.objects.filter(
                 pk=endpoint).exists():
-            problems.append("Give the id of an existing webhook endpoint.")
+            problems.append(_("Give the id of an existing webhook endpoint."))
         return problems
     if kind in ("block_client", "unblock_client"):
         problems = _params(action, {"reason", "comment"})
         if "reason" in action and action["reason"] not in BlockReason.values:
-            problems.append(Said("Choose a reason of: %(reasons)s.", reasons=", ".join(BlockReason.values)))
+            problems.append(_("Choose a reason of: %(reasons)s.") % {"reasons": ", ".join(BlockReason.values)})
         comment = action.get("comment")
         if comment is not None:
             if not isinstance(comment, str) or len(comment) > 500:
-                problems.append("The comment is a text of at most 500 characters.")
+                problems.append(_("The comment is a text of at most 500 characters."))
             else:
-                problems += [Said("%(part)s: %(problem)s", part="comment", problem=p) for p in template_problems(comment)]
+                problems += _template_problems("comment", comment)
         return problems
     if kind in ("add_tag", "remove_tag"):
         problems = _params(action, {"tag"})
         tag = action.get("tag")
         if not isinstance(tag, str) or not tag.strip() or len(tag) > 100:
-            problems.append("A tag is 1 to 100 characters.")
+            problems.append(_("A tag is 1 to 100 characters."))
         return problems
     if kind == "subscription_status":
         problems = _params(action, {"status", "billing_continues", "at_period_end"})
         if action.get("status") not in SUBSCRIPTION_STATUSES:
-            problems.append(Said("Choose a status of: %(statuses)s.", statuses=", ".join(SUBSCRIPTION_STATUSES)))
+            problems.append(_("Choose a status of: %(statuses)s.") % {"statuses": ", ".join(SUBSCRIPTION_STATUSES)})
         for flag in ("billing_continues", "at_period_end"):
             if flag in action and not isinstance(action[flag], bool):
-                problems.append(Said("%(flag)s must be true or false.", flag=flag))
+                problems.append(_("%(flag)s must be true or false.") % {"flag": flag})
         return problems
     problems = _params(action, {"field", "value"})  # set_client_field
     code = action.get("field")
     if not isinstance(code, str) or not ClientFieldDefinition.objects.filter(code=code, is_active=True).exists():
-        problems.append("Give the code of an active client field.")
+        problems.append(_("Give the code of an active client field."))
     value = action.get("value")
     if not isinstance(value, str):
-        problems.append("Give the value (text; a template).")
+        problems.append(_("Give the value (text; a template)."))
     else:
-        problems += [Said("%(part)s: %(problem)s", part="value", problem=p) for p in template_problems(value)]
+        problems += _template_problems("value", value)
     return problems
 
 

@@ -85,7 +85,7 @@ class RuleForm(forms.ModelForm):  # type: ignore[type-arg]
         for field, messages in services.rule_errors(merged).items():
             target = field.split(".", 1)[0]
             for message in messages:
-                text = say(said_of(message), gettext(str(message)))  # in the operator's language
+                text = str(message)  # said in the operator's language by the service
                 if field != target:  # actions.2: the third action
                     number = int(field.split(".", 1)[1]) + 1 if field.split(".", 1)[1].isdigit() else field
                     text = str(_("action %(number)s: %(problem)s") % {"number": number, "problem": text})
@@ -151,8 +151,11 @@ class RuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         if request.method == "POST" and form.is_valid():
             try:
                 result = services.rule_test(actor=admin_actor(request), rule=rule, **form.test_arguments())
-            except KopeckError as exc:
-                error = " ".join([exc.detail, *(f"{k}: {' '.join(v)}" for k, v in exc.errors.items())])
+            except KopeckError as exc:  # as report_error says it: no API field names on the page
+                generated = {f"{f}: {m}" for f, ms in exc.errors.items() for m in ms}
+                parts = [] if exc.detail in generated else [exc.detail]
+                parts += [m for ms in exc.errors.values() for m in ms if m not in parts]
+                error = " ".join(parts)
         shown = None
         if result is not None:  # in the operator's language (the API gives the English text)
             shown = {**result, "error": say(said_of(result["error"]), str(result["error"])), "actions": [
@@ -205,12 +208,11 @@ STATUS_LABELS = {"done": _("done"), "failed": _("failed")}
 
 def say_action(result: dict[str, Any]) -> str:
     """What an action did, in the operator's language (a service's refusal: its message and its field
-    errors, each translated)."""
+    errors, each translated, without the API's field names — as ``report_error`` shows a refusal)."""
     said = result.get("said")
     if isinstance(said, dict) and "errors" in said:
         parts = [gettext(said.get("text") or "")]
-        parts += [f"{field}: {' '.join(gettext(m) for m in messages)}" for field, messages in
-                  (said.get("errors") or {}).items()]
+        parts += [gettext(m) for messages in (said.get("errors") or {}).values() for m in messages]
         return " ".join(p for p in parts if p)
     return say(said, str(result.get("detail", "")))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -144,10 +145,11 @@ class RuleExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Kop
             raw = p.get(name)
             if raw:
                 if not raw.isdigit():
-                    raise ValidationFailed.field(name, "Must be a whole number.")
+                    raise ValidationFailed.field(name, _("Must be a whole number."))
                 qs = qs.filter(**{lookup: f",{raw}," if name == "rule" else int(raw)})
         if p.get("status"):
             if p["status"] not in ExecutionStatus.values:
-                raise ValidationFailed.field("status", f"Choose one of: {', '.join(ExecutionStatus.values)}.")
+                raise ValidationFailed.field("status", _("Choose one of: %(choices)s.")
+                                             % {"choices": ", ".join(ExecutionStatus.values)})
             qs = qs.filter(status=p["status"])
         return qs

@@ -21,6 +21,7 @@ from typing import Any, Final
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import translation
 
 from kopeck.common import clock
 from kopeck.common.actor import Actor, ActorKind
@@ -305,6 +306,16 @@ def evaluate(rule: CompiledRule, cel_context: Any) -> tuple[bool | None, str]:
 
 
 def _run_actions(rule: CompiledRule, event: Event, ctx: Mapping[str, Any]) -> tuple[list[dict[str, Any]], bool]:
+    """Run the rule's actions in order, each in its savepoint. They run in English: a service's refusal
+    is translated in the active language, and the log keeps it as English text (what the API shows)
+    with that text as the msgid the back office translates — whatever language the dispatcher runs in
+    (a worker's is the installation's, KOPECK_LANGUAGE)."""
+    with translation.override("en"):
+        return _run_actions_in_english(rule, event, ctx)
+
+
+def _run_actions_in_english(rule: CompiledRule, event: Event,
+                            ctx: Mapping[str, Any]) -> tuple[list[dict[str, Any]], bool]:
     results, failed = [], False
     for index, action in enumerate(rule.actions):
         target = rule_actions.target_of(event, ctx, rule.id, index)

@@ -60,3 +60,9 @@ def say(stored: Mapping[str, Any] | None, fallback: str) -> str:
             else gettext(stored["text"])
     except (KeyError, TypeError, ValueError):
         return fallback
+
+
+def told(message: str) -> str:
+    """``message`` in the active language: a :class:`Said` is translated from its msgid and parameters,
+    any other text is returned as it is (a refusal translated already, or text of no catalogue)."""
+    return say(said_of(message), str(message))

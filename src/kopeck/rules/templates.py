@@ -13,6 +13,8 @@ from typing import Any, Final
 from jinja2 import StrictUndefined, TemplateError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from kopeck.rules.said import Said
+
 CONTEXT: Final = frozenset({"event", "client", "subscription", "vars", "now"})
 ALLOWED_GLOBALS: Final = frozenset({"range", "loop", "namespace"})
 MAX_LENGTH: Final = 20_000
@@ -29,30 +31,34 @@ def _environment() -> ImmutableSandboxedEnvironment:
 
 
 def template_problems(source: object) -> list[str]:
-    """What is wrong with ``source`` (empty: usable)."""
+    """What is wrong with ``source`` (empty: usable): each a :class:`Said` — English text that keeps its
+    msgid and parameters, told in the active language where a rule is refused
+    (:func:`kopeck.rules.said.told`) and logged as it is when a saved template fails to render. Jinja's
+    own text of a syntax error stays English."""
     if not isinstance(source, str):
-        return ["Enter text."]
+        return [Said("Enter text.")]
     if len(source) > MAX_LENGTH:
-        return [f"At most {MAX_LENGTH} characters."]
+        return [Said("At most 20 000 characters.")]
     env = _environment()
     try:
         ast = env.parse(source)
     except TemplateError as exc:
-        return [f"Template syntax error: {exc}"]
-    problems = []
+        return [Said("Template syntax error: %(detail)s", detail=str(exc))]
+    problems: list[str] = []
     for stmt in ast.find_all((nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)):
-        problems.append(f"Line {stmt.lineno}: include, import and extends are not available.")
+        problems.append(Said("Line %(line)s: include, import and extends are not available.", line=stmt.lineno))
     for attr in ast.find_all(nodes.Getattr):
         if attr.attr.startswith("_"):
-            problems.append(f"Line {attr.lineno}: attributes starting with '_' are not allowed.")
+            problems.append(Said("Line %(line)s: attributes starting with '_' are not allowed.", line=attr.lineno))
     for item in ast.find_all(nodes.Getitem):
         if isinstance(item.arg, nodes.Const) and isinstance(item.arg.value, str) and item.arg.value.startswith("_"):
-            problems.append(f"Line {item.lineno}: keys starting with '_' are not allowed.")
+            problems.append(Said("Line %(line)s: keys starting with '_' are not allowed.", line=item.lineno))
     from jinja2 import meta
 
     unknown = sorted(meta.find_undeclared_variables(ast) - CONTEXT - ALLOWED_GLOBALS)
     if unknown:
-        problems.append(f"Unknown name {unknown[0]!r}: use event, client, subscription, vars or now.")
+        problems.append(Said("Unknown name '%(name)s': use event, client, subscription, vars or now.",
+                             name=unknown[0]))
     return problems
 
 

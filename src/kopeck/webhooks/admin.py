@@ -48,7 +48,7 @@ class EndpointForm(forms.ModelForm):  # type: ignore[type-arg]
                   "description": data.get("description") or "", "is_enabled": bool(data.get("is_enabled"))}
         for field, problems in services._check_endpoint(merged).items():
             for problem in problems:
-                self.add_error(field if field in self.fields else None, told(problem))
+                self.add_error(field if field in self.fields else None, problem)  # in the operator's language
         return data
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
@@ -169,11 +170,12 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, KopeckVi
             raw = p.get(name)
             if raw:
                 if not raw.isdigit():
-                    raise ValidationFailed.field(name, "Must be a whole number.")
+                    raise ValidationFailed.field(name, _("Must be a whole number."))
                 qs = qs.filter(**{f"{name}_id": int(raw)})
         if p.get("status") is not None:
             if p["status"] not in DeliveryStatus.values:
-                raise ValidationFailed.field("status", f"Choose one of: {', '.join(DeliveryStatus.values)}.")
+                raise ValidationFailed.field("status", _("Choose one of: %(choices)s.")
+                                             % {"choices": ", ".join(DeliveryStatus.values)})
             qs = qs.filter(status=p["status"])
         return qs
 
@@ -196,10 +198,10 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, KopeckVi
             chosen = list(Delivery.objects.filter(pk__in=values["ids"]))
             missing = sorted(set(values["ids"]) - {d.pk for d in chosen})
             if missing:
-                raise ValidationFailed.field("ids", f"Delivery {missing[0]} does not exist.")
+                raise ValidationFailed.field("ids", _("Delivery %(id)s does not exist.") % {"id": missing[0]})
         elif values.get("endpoint") and values.get("status"):
             chosen = list(Delivery.objects.filter(endpoint_id=values["endpoint"], status=values["status"]))
         else:
-            raise ValidationFailed("Give ids, or endpoint and status.",
-                                   errors={"ids": ["Give ids, or endpoint and status."]})
+            raise ValidationFailed(_("Give ids, or endpoint and status."),
+                                   errors={"ids": [_("Give ids, or endpoint and status.")]})
         return Response({"redelivered": services.deliveries_redeliver(actor=self.actor, deliveries=chosen)})

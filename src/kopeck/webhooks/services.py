@@ -29,6 +29,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from kopeck.audit.services import audit_record
 from kopeck.common import clock
@@ -42,6 +43,7 @@ from kopeck.events.models import Event
 from kopeck.events.selectors import event_envelope
 from kopeck.notifications.services import email_enqueue
 from kopeck.webhooks import transport
+from kopeck.webhooks.messages import told
 from kopeck.webhooks.models import Attempt, Delivery, DeliveryStatus, Endpoint, EndpointSecret
 
 log = logging.getLogger("kopeck.webhooks")
@@ -77,12 +79,12 @@ def endpoint_state(endpoint: Endpoint) -> dict[str, Any]:
 
 def _event_types_problems(types: object) -> list[str]:
     if not isinstance(types, list):
-        return ["A list of event types."]
+        return [_("A list of event types.")]
     problems = []
     for name in types:
         if not isinstance(name, str) or not (name == "*" or name in CATALOG or (
                 name.endswith(".*") and name[:-2] in GROUPS)):
-            problems.append(f"Unknown event type {name!r}.")
+            problems.append(_("Unknown event type '%(type)s'.") % {"type": name})
     return problems
 
 
@@ -91,14 +93,14 @@ def _check_endpoint(data: dict[str, Any]) -> dict[str, list[str]]:
     try:
         transport.resolve(data.get("url", ""))
     except transport.UrlRefused as exc:
-        errors["url"] = [str(exc)]
+        errors["url"] = [told(str(exc))]  # the transport says it in English (an attempt's error is stored)
     problems = _event_types_problems(data.get("event_types", []))
     if problems:
         errors["event_types"] = problems
     if not isinstance(data.get("description", ""), str) or len(data.get("description", "")) > 300:
-        errors["description"] = ["Text of at most 300 characters."]
+        errors["description"] = [_("Text of at most 300 characters.")]
     if not isinstance(data.get("is_enabled", True), bool):
-        errors["is_enabled"] = ["Must be true or false."]
+        errors["is_enabled"] = [_("Must be true or false.")]
     return errors
 
 
@@ -112,7 +114,7 @@ def endpoint_create(*, actor: Actor, url: str, event_types: list[str] | None = N
             "is_enabled": is_enabled}
     errors = _check_endpoint(data)
     if errors:
-        raise ValidationFailed("The webhook endpoint is invalid.", errors=errors)
+        raise ValidationFailed(_("The webhook endpoint is invalid."), errors=errors)
     now, secret = clock.now(), new_secret()
     with transaction.atomic():
         endpoint = Endpoint.objects.create(url=url.strip(), event_types=list(dict.fromkeys(event_types or [])),
@@ -126,11 +128,11 @@ def endpoint_create(*, actor: Actor, url: str, event_types: list[str] | None = N
 
 def endpoint_update(*, actor: Actor, endpoint: Endpoint, **changes: Any) -> Endpoint:
     """Change an endpoint. Enabling a disabled endpoint resumes its pending deliveries."""
-    errors = {k: ["This field cannot be changed."] for k in changes if k not in ENDPOINT_FIELDS}
+    errors = {k: [_("This field cannot be changed.")] for k in changes if k not in ENDPOINT_FIELDS}
     merged = endpoint_state(endpoint) | changes
     errors.update(_check_endpoint(merged))
     if errors:
-        raise ValidationFailed("The webhook endpoint is invalid.", errors=errors)
+        raise ValidationFailed(_("The webhook endpoint is invalid."), errors=errors)
     with transaction.atomic():
         obj = Endpoint.objects.select_for_update().get(pk=endpoint.pk)
         before = endpoint_state(obj)
@@ -161,7 +163,7 @@ def endpoint_delete(*, actor: Actor, endpoint: Endpoint) -> None:
     """Delete an endpoint that has no deliveries; one with deliveries is disabled instead (its log stays)."""
     with transaction.atomic():
         if Delivery.objects.filter(endpoint=endpoint).exists():
-            raise Conflict("The endpoint has deliveries; disable it instead (its delivery log is kept).")
+            raise Conflict(_("The endpoint has deliveries; disable it instead (its delivery log is kept)."))
         audit_record(actor=actor, action="webhook_endpoint.delete", object_type="webhook_endpoint",
                      object_id=endpoint.pk, before=endpoint_state(endpoint), after=None)
         endpoint.delete()
@@ -172,7 +174,7 @@ def endpoint_rotate_secret(*, actor: Actor, endpoint: Endpoint,
     """A new signing secret; the current ones stay valid for ``overlap`` (24 h): meanwhile every message
     carries a signature per valid secret, so the receiver can switch at its own pace."""
     if not isinstance(overlap, dt.timedelta) or not dt.timedelta(0) <= overlap <= dt.timedelta(days=7):
-        raise ValidationFailed.field("overlap", "Between 0 and 7 days.")
+        raise ValidationFailed.field("overlap", _("Between 0 and 7 days."))
     now, secret = clock.now(), new_secret()
     with transaction.atomic():
         Endpoint.objects.select_for_update().get(pk=endpoint.pk)
@@ -194,7 +196,7 @@ def endpoint_secrets(endpoint_id: int, now: dt.datetime) -> list[str]:
 def endpoint_current_secret(endpoint: Endpoint) -> str:
     found = endpoint_secrets(endpoint.pk, clock.now())
     if not found:
-        raise NotFound("The endpoint has no valid secret; rotate it.")
+        raise NotFound(_("The endpoint has no valid secret; rotate it."))
     return found[0]
 
 
@@ -228,7 +230,7 @@ def _insert_deliveries(pairs: list[tuple[int, Event]]) -> int:
     if not pairs:
         return 0
     now = clock.now()
-    existing = set(Delivery.objects.filter(event_id__in={e.pk for _, e in pairs}).values_list("endpoint_id",
+    existing = set(Delivery.objects.filter(event_id__in={e.pk for _endpoint, e in pairs}).values_list("endpoint_id",
                                                                                              "event_id"))
     rows = []
     for endpoint_id, event in pairs:
@@ -390,7 +392,7 @@ def webhooks_deliver(*, limit: int = 100) -> dict[str, int]:
     """Deliver up to ``limit`` due deliveries now (claimed with a lease; any number of workers may run
     this at once). Returns ``{"delivered", "failed", "given_up"}``."""
     if not isinstance(limit, int) or limit < 1:
-        raise ValidationFailed.field("limit", "Must be a positive integer.")
+        raise ValidationFailed.field("limit", _("Must be a positive integer."))
     batch = _claim(limit)
     if not batch:
         return {"delivered": 0, "failed": 0, "given_up": 0}
@@ -471,16 +473,16 @@ def deliveries_redeliver(*, actor: Actor, deliveries: Iterable[Delivery]) -> int
     new retry window. The body and ``webhook-id`` are the same; the receiver drops what it has."""
     ids = sorted({d.pk for d in deliveries})
     if not ids:
-        raise ValidationFailed.field("ids", "Choose at least one delivery.")
+        raise ValidationFailed.field("ids", _("Choose at least one delivery."))
     now = clock.now()
     with transaction.atomic():
         found = list(Delivery.objects.select_for_update().filter(pk__in=ids))
         missing = sorted(set(ids) - {d.pk for d in found})
         if missing:
-            raise NotFound(f"Delivery {missing[0]} does not exist.")
+            raise NotFound(_("Delivery %(id)s does not exist.") % {"id": missing[0]})
         busy = [d.pk for d in found if d.locked_until is not None and d.locked_until > now]
         if busy:
-            raise Conflict(f"Delivery {busy[0]} is being delivered right now; try again later.")
+            raise Conflict(_("Delivery %(id)s is being delivered right now; try again later.") % {"id": busy[0]})
         Delivery.objects.filter(pk__in=ids).update(status=DeliveryStatus.PENDING, next_attempt_at=now,
                                                    retry_from=now, delivered_at=None)
         audit_record(actor=actor, action="webhook_delivery.redeliver", object_type="webhook_delivery",
