@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kopeck.core.money import Money
-from kopeck.core.vat import VatLine, VatPolicy, VatRate, vat_inclusive, vat_line, vat_on_top
+from kopeck.core.vat import VatLine, VatPolicy, VatRate, vat_inclusive, vat_line, vat_on_top, vat_on_top_step
 
 
 def rub(x: str) -> Money:
@@ -147,3 +147,15 @@ def test_labels_and_the_refusal_of_an_unknown_rate() -> None:
     with pytest.raises(ValueError) as info:
         VatRate.parse("18")
     assert str(info.value) == "unknown VAT rate '18'; use one of 22, 10, 0, 5, 7, exempt"
+
+
+def test_on_top_step_says_the_working_without_the_gross() -> None:
+    line = vat_on_top(rub("59.27"), VatRate.VAT_22)
+    assert vat_on_top_step(line) == ("НДС 22% сверху: 59.27 × 22/100 = 13.04",
+                                     "VAT 22% on top: 59.27 × 22/100 = 13.04")
+
+
+def test_on_top_step_refuses_an_inclusive_line() -> None:
+    # the working of VAT on top is not the working of VAT inside a price
+    with pytest.raises(AssertionError):
+        vat_on_top_step(vat_inclusive(rub("1220.00"), VatRate.VAT_22))
