@@ -131,6 +131,32 @@ def fire(port: int, path: str, bodies: list[tuple[bytes, str]], connections: int
     return latencies, failures
 
 
+def cpu_seconds(database: str) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by the processes of this run, by role: the server (gunicorn
+    master and workers), the database (PostgreSQL backends of the scratch database, and its writers), and
+    this process (the load generator). A process that has exited is not counted: read while all live."""
+    tick = os.sysconf("SC_CLK_TCK")
+    me = os.getpid()
+    totals = {"server": 0.0, "database": 0.0, "load generator": 0.0}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used = (int(fields[11]) + int(fields[12])) / tick
+        if int(entry.name) == me:
+            totals["load generator"] += used
+        elif "gunicorn" in cmdline and "kopeck.wsgi" in cmdline:
+            totals["server"] += used
+        elif cmdline.startswith("postgres: ") and (database in cmdline or "walwriter" in cmdline
+                                                   or "checkpointer" in cmdline or "background writer" in cmdline):
+            totals["database"] += used
+    return totals
+
+
 def wait_settled(started: float, timeout: float) -> tuple[float, int]:
     """Seconds from ``started`` until no notification is queued (the settlement worker is done), and
     how many are left queued when ``timeout`` passed first."""
@@ -195,9 +221,12 @@ def main() -> None:
         path = f"/gateways/cloudpayments/{setting_id}/pay/"
         fire(port, path, [body_of(secrets.token_hex(16), 1, when)] * 20, 4)  # warm the workers (unknown orders)
         load_before = os.getloadavg()
+        dbname = args.database_url.rsplit("/", 1)[-1]
+        cpu_before = cpu_seconds(dbname)
         started = time.perf_counter()
         latencies, failures = fire(port, path, bodies, args.connections)
         wall = time.perf_counter() - started
+        cpu_after = cpu_seconds(dbname)
         load_after = os.getloadavg()
         if args.settle == "after":
             from kopeck.gateways.notifications import notifications_settle
@@ -236,6 +265,9 @@ def main() -> None:
               f"left queued {left}")
     print(f"credited orders {credited}/{len(orders)}, payments {payments}, payments credited twice {twice}, "
           f"verdicts {verdicts}, failures {len(failures)} {failures[:3]}")
+    print("CPU per notification during the load: " + ", ".join(
+        f"{role} {(cpu_after[role] - cpu_before[role]) / len(bodies) * 1000:.2f} ms" for role in cpu_after)
+        + f" (wall {wall / len(bodies) * 1000:.2f} ms × {os.cpu_count()} cores)")
     print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f}; cores {os.cpu_count()}; "
           f"PostgreSQL {info['server_version']} (synchronous_commit={info['synchronous_commit']})")
     ok = credited == len(orders) == payments and twice == 0 and not failures and not left \

@@ -132,6 +132,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
+# the few statements run per request at high rates are prepared on PostgreSQL (kopeck.common.hot); "0" for a
+# pooler that cannot keep prepared statements (PgBouncer in transaction mode before 1.21)
+KOPECK_DB_PREPARED = os.environ.get("KOPECK_DB_PREPARED", "1") not in ("0", "false", "off", "no")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "operators.Operator"
@@ -327,6 +330,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 KOPECK_GATEWAY_SETTLE = os.environ.get("KOPECK_GATEWAY_SETTLE", "auto")
 # the settlement thread gathers the notifications arriving for this long into one batch (seconds)
 KOPECK_GATEWAY_SETTLE_GATHER = float(os.environ.get("KOPECK_GATEWAY_SETTLE_GATHER", "0.1"))
+KOPECK_GATEWAY_SETTLE_GATHER_MAX = float(os.environ.get("KOPECK_GATEWAY_SETTLE_GATHER_MAX", "1.0"))
 KOPECK_SCHEDULER = os.environ.get("KOPECK_SCHEDULER", "on")  # "off": no in-process scheduler in `kopeck serve`
 # The transactional outbox (docs/outbox.md): deliveries per message before it is dead; the lease a
 # deliverer holds on a claimed message (a crashed deliverer's messages are delivered again after it).

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 import time
 from decimal import Decimal
 from typing import Any
@@ -222,15 +223,69 @@ def test_a_top_up_credited_in_a_batch_is_booked_as_one_credited_alone(
 @pytest.mark.django_db(transaction=True)
 def test_with_a_broker_the_stored_notification_sends_the_settle_task(
         make_setting: Any, payer: Client, settings: Any, monkeypatch: Any) -> None:
-    from kopeck.gateways import tasks
+    from kopeck.gateways import notifications, tasks
 
-    sent: list[str] = []
-    monkeypatch.setattr(tasks.settle, "delay", lambda: sent.append("kopeck.gateways.settle"))
-    settings.KOPECK_GATEWAY_SETTLE = "celery"
-    order = online_payment_create(actor=ACTOR, client=payer, setting=make_setting("cloudpayments"), amount="1500.00")
+    sent: list[Any] = []
+    monkeypatch.setattr(tasks.settle, "apply_async", lambda **options: sent.append(options))
+    monkeypatch.setattr(notifications, "_sent_at", -1e9)
+    settings.KOPECK_GATEWAY_SETTLE, settings.KOPECK_GATEWAY_SETTLE_GATHER = "celery", 30.0
+    setting = make_setting("cloudpayments")
+    order, other = (online_payment_create(actor=ACTOR, client=payer, setting=setting, amount="1500.00")
+                    for _ in range(2))
     http = HttpClient(REMOTE_ADDR="127.0.0.1")
     _pay(http, order)
     _pay(http, order)  # a copy: nothing new to settle, no task
-    assert sent == ["kopeck.gateways.settle"]
-    assert tasks.settle.apply().get() == {"accepted": 1}  # what the Celery worker runs
-    assert credits(order) == 1
+    _pay(http, other, "1211507")  # within the 30 s the sent task waits: it settles this one too
+    assert sent == [{"countdown": 30.0}]
+    assert tasks.settle.apply().get() == {"accepted": 2}  # what the Celery worker runs
+    assert credits(order) == credits(other) == 1
+    settings.KOPECK_GATEWAY_SETTLE_GATHER = 0.0  # the window passed: the next stored notification sends a task
+    third = online_payment_create(actor=ACTOR, client=payer, setting=setting, amount="1500.00")
+    _pay(http, third, "1211508")
+    assert sent == [{"countdown": 30.0}, {"countdown": 0.0}]
+
+
+def test_the_settlement_thread_gathers_a_burst_into_one_batch() -> None:
+    """One notification is settled after one gathering step; a burst keeps the thread gathering until a
+    batch's worth is waiting or the first has waited the longest allowed."""
+    from kopeck.gateways.notifications import BATCH, _Settler
+
+    def waited(woken: int, gather_max: float, *, arriving: int = 0) -> float:
+        settler = _Settler()
+        settler.woken = woken
+        settler.pending.set()
+        if arriving:  # ten notifications stored every 20 ms while the thread gathers
+
+            def burst() -> None:
+                for _ in range(arriving // 10):
+                    time.sleep(0.02)
+                    settler.woken += 10
+
+            threading.Thread(target=burst, daemon=True).start()
+        started = time.monotonic()
+        settler._gathered(0.05, gather_max)
+        took = time.monotonic() - started
+        if not arriving:
+            assert settler.woken == 0 and not settler.pending.is_set()
+        return took
+
+    assert waited(1, 0.6) < 0.3  # alone: one step (0.05 s)
+    assert 0.5 <= waited(2, 0.6) < 1.0  # a burst that stops: up to the longest wait (0.6 s)
+    assert waited(BATCH, 0.6) < 0.3  # a full batch already waiting: at once after one step
+    assert 0.3 <= waited(2, 5.0, arriving=BATCH) < 2.5  # a batch fills during the wait (~0.4 s), long before 5 s
+
+
+@pytest.mark.django_db
+def test_an_order_of_another_gateway_is_unknown_to_this_one(make_setting: Any, payer: Client) -> None:
+    """Looked up by its unique order id, the order is then compared with the gateway the notification came
+    to: signed with this gateway's secret for another gateway's order, it credits nothing."""
+    mine, theirs = make_setting("cloudpayments"), make_setting("cloudpayments")
+    order = online_payment_create(actor=ACTOR, client=payer, setting=theirs, amount="1500.00")
+    body, mac = signed(pay_fields(order, DateTime="", TransactionId="77"))
+    answer = post_notification(HttpClient(REMOTE_ADDR="127.0.0.1"), mine, body, kind="pay", settle=False,
+                               **{"Content-HMAC": mac})
+    assert answer.json() == {"code": 0}  # Pay is answered 0 whatever the verdict (CloudPayments' protocol)
+    note = last_note()
+    assert (note.setting_id, note.verdict, note.reason, note.payment_id) == (mine.pk, "refused", "unknown_order", None)
+    assert notifications_settle() == {}
+    assert fresh(order).status == PaymentStatus.PENDING and credits(order) == 0 and balance(payer) == 0

@@ -80,7 +80,8 @@ def credit_many(payments: Sequence[GatewayPayment], *, actor: Actor) -> dict[int
     day, at = provider_today(), now()
     fields = ("client_id", "amount_minor", "currency", "date", "method", "status", "match_rule", "payer_name",
               "purpose", "external_id", "created_by", "created_at")
-    names = {p.setting_id: str(p.setting.get_provider_display()) for p in payments}
+    settings_of = {p.setting_id: p.setting for p in payments}  # a label per gateway, not per payment
+    names = {pk: str(setting.get_provider_display()) for pk, setting in settings_of.items()}
     rows = [(p.client_id, p.amount_minor, p.currency, day, p.setting.provider, Booked.CREDITED, "given",
              " ".join(p.client.name.split())[:500],
              " ".join(f"{names[p.setting_id]}: {p.description}".split())[:2000],
