@@ -30,6 +30,7 @@ from kopeck.common.admin import (
 from kopeck.common.errors import KopeckError
 from kopeck.core.money import from_minor
 from kopeck.gateways import autopay, services
+from kopeck.gateways.messages import told
 from kopeck.gateways.models import (
     Autopay,
     AutopayCharge,
@@ -150,7 +151,7 @@ class GatewayPaymentAdmin(ReadOnlyAdmin):
     search_fields = ["order_id", "provider_payment_id", "client__name"]
     date_hierarchy = "created_at"
     readonly_fields = ("order_id", "setting", "client", "invoice", "amount", "status", "provider_payment_id",
-                       "confirmation_url", "is_test", "saved_method", "credited_at", "credit_ref", "failure_reason",
+                       "confirmation_url", "is_test", "saved_method", "credited_at", "credit_ref", "failure_text",
                        "receipt_block", "notifications_link", "created_by", "created_at", "updated_at")
     fields = readonly_fields
     inlines = [RefundInline]
@@ -160,6 +161,10 @@ class GatewayPaymentAdmin(ReadOnlyAdmin):
     @admin.display(description=_("amount"))
     def amount(self, obj: GatewayPayment) -> str:
         return money_cell(obj.amount_minor, obj.currency)
+
+    @admin.display(description=_("failure reason"))
+    def failure_text(self, obj: GatewayPayment) -> str:
+        return told(obj.failure_reason) or "—"
 
     @admin.display(description=_("receipt"))
     def receipt_block(self, obj: GatewayPayment) -> str:
@@ -207,11 +212,15 @@ class NotificationAdmin(ReadOnlyAdmin):
     search_fields = ["transaction_id", "payment__order_id"]
     date_hierarchy = "received_at"
     readonly_fields = ("received_at", "provider", "setting", "kind_code", "event_code", "transaction_code", "payment",
-                       "verdict", "reason", "detail", "remote_addr", "headers_block", "body_block", "answer_status",
+                       "verdict", "reason", "detail_text", "remote_addr", "headers_block", "body_block", "answer_status",
                        "answer_code", "decided_at", "verified_block", "settle_after")
     fields = readonly_fields
     list_per_page = 50
     show_full_result_count = False
+
+    @admin.display(description=_("detail"))
+    def detail_text(self, obj: Notification) -> str:
+        return told(obj.detail) or "—"
 
     # the provider's own identifiers, shown as code (they are not Kopeck's words)
     @admin.display(description=_("kind"))
@@ -324,15 +333,20 @@ class AutopayAdmin(ModelAdmin):
 
 @admin.register(AutopayCharge)
 class AutopayChargeAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "autopay", "invoice", "amount", "status", "attempts", "next_attempt_at", "last_error"]
+    list_display = ["created_at", "autopay", "invoice", "amount", "status", "attempts", "next_attempt_at",
+                    "last_error_text"]
     list_filter = ["status", "created_at"]
-    readonly_fields = ("autopay", "invoice", "amount", "status", "attempts", "next_attempt_at", "last_error",
+    readonly_fields = ("autopay", "invoice", "amount", "status", "attempts", "next_attempt_at", "last_error_text",
                        "payment", "created_at")
     fields = readonly_fields
 
     @admin.display(description=_("amount"))
     def amount(self, obj: AutopayCharge) -> str:
         return money_cell(obj.amount_minor, obj.currency)
+
+    @admin.display(description=_("last error"))
+    def last_error_text(self, obj: AutopayCharge) -> str:
+        return told(obj.last_error) or "—"
 
 
 bo.nav_item("payments", _("Online payments"), model="gateways.gatewaypayment", order=20, icon="credit_card")
