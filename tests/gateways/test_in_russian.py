@@ -17,7 +17,7 @@ from django.utils import translation
 from kopeck.clients.models import Client
 from kopeck.core.clock import FixedClock
 from kopeck.gateways import messages, receipts
-from kopeck.gateways.messages import told
+from kopeck.gateways.messages import told, told_html
 from kopeck.gateways.models import GatewayPayment, Notification
 from kopeck.gateways.services import online_payment_create
 from kopeck.operators.models import Operator
@@ -98,10 +98,11 @@ def test_a_refused_notification_is_told_in_russian_on_a_russian_page(
     assert note.detail == "Not a ЮKassa notification: Expecting property name enclosed in double quotes: " \
                           "line 1 column 2 (char 1)"  # stored in English
     ru = admin_http.get(f"/admin/gateways/notification/{note.pk}/change/").content.decode()
-    assert "Это не уведомление ЮKassa: Expecting property name" in ru
+    assert 'Это не уведомление ЮKassa: <code class="kopeck-code">Expecting property name' in ru
     assert "отклонено" in ru and "тело запроса не разобрано" in ru
     en = admin_http.get(f"/en/admin/gateways/notification/{note.pk}/change/").content.decode()
-    assert "Not a ЮKassa notification: Expecting property name" in en and "Это не уведомление" not in en
+    assert 'Not a ЮKassa notification: <code class="kopeck-code">Expecting property name' in en
+    assert "Это не уведомление" not in en
 
 
 def test_a_duplicate_and_a_wrong_amount_are_told_in_russian(
@@ -116,7 +117,7 @@ def test_a_duplicate_and_a_wrong_amount_are_told_in_russian(
     assert "повтор" in page and "сумма не совпадает с заказом" in page
     for note in Notification.objects.exclude(verdict="accepted"):
         page = admin_http.get(f"/admin/gateways/notification/{note.pk}/change/").content.decode()
-        assert {"duplicate": "Эта операция уже принята.", "refused": "1499.00 вместо 1500.00."}[note.verdict] in page
+        assert {"duplicate": "Эта операция уже принята.", "refused": "1\xa0499,00 вместо 1\xa0500,00."}[note.verdict] in page
 
 
 # --- the stored forms ----------------------------------------------------------------------------
@@ -153,8 +154,8 @@ def test_told_examples() -> None:
             "Сумма возврата превышает доступную",
             "",
         )] == [
-            "1499.00 вместо 1500.00.",
-            "Сумма не указана; сумма заказа — 1500.00.",
+            "1\xa0499,00 вместо 1\xa0500,00.",  # amounts as Russian writes them
+            "Сумма не указана; сумма заказа — 1\xa0500,00.",
             "USD вместо RUB.",
             "У этого агрегатора нет заказа 'abc'.",
             "агрегатор недоступен: CloudPayments, запрос /payments/get не выполнен: timed out",
@@ -164,6 +165,18 @@ def test_told_examples() -> None:
             "Сумма возврата превышает доступную",  # the provider's own words, as they are
             "",
         ]
+
+
+def test_on_a_page_the_values_that_are_not_kopecks_words_are_marked_as_code() -> None:
+    with translation.override("ru"):
+        assert told_html("provider unreachable: Robokassa OpStateExt answered 3: <b>нет</b>") == (
+            'агрегатор недоступен: Робокасса, запрос <code class="kopeck-code">OpStateExt</code>: ответ '
+            '<code class="kopeck-code">3</code> — <code class="kopeck-code">&lt;b&gt;нет&lt;/b&gt;</code>')
+        assert told_html("1499.00 instead of 1500.00.") == "1\xa0499,00 вместо 1\xa0500,00."
+        assert told_html("insufficient_funds") == "недостаточно средств"
+        assert told_html("Card <declined>") == '<code class="kopeck-code">Card &lt;declined&gt;</code>'
+    with translation.override("en"):
+        assert told("1499.00 instead of 1500.00.") == "1,499.00 instead of 1,500.00."
 
 
 def test_every_yookassa_reason_and_receipt_problem_is_in_russian() -> None:

@@ -10,9 +10,15 @@ by their meaning. What is not Kopeck's (a provider's own words, a technical erro
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
-from django.utils.translation import gettext, gettext_noop, pgettext_lazy
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language, gettext, gettext_noop, pgettext_lazy
+
+from kopeck.core.documents import format_amount
 
 # the providers' names as the messages write them, and as the operator's language does
 PROVIDER_NAMES = {"ЮKassa": "ЮKassa", "Robokassa": pgettext_lazy("provider name", "Robokassa"),
@@ -133,22 +139,51 @@ def _pattern(form: str) -> re.Pattern[str]:
 _PATTERNS = [(_pattern(form), form) for form in FORMS]
 
 
-def told(text: str) -> str:
-    """``text`` (a stored English message of gateways) in the active language; as it is when unknown."""
+# the values that are words of Kopeck's language (amounts, currencies, hours, a time): not marked as code
+_PLAIN = {"got", "expected", "hours", "sent"}
+_AMOUNT = re.compile(r"^-?\d+(?:\.(\d+))?$")
+
+
+def _plain(value: str) -> str:
+    """An amount as the language writes it ("1 499,00" in Russian), anything else as it is."""
+    match = _AMOUNT.match(value)
+    if not match:
+        return value
+    language = "en" if (get_language() or "ru").startswith("en") else "ru"
+    return format_amount(abs(Decimal(value)), language, len(match.group(1) or "")).join(
+        ["−" if value.startswith("-") else "", ""])
+
+
+def _told(text: str, value: Callable[[str], str], escape: Callable[[str], str]) -> str:
     if not text:
         return text
     if text in YOOKASSA_REASONS:
-        return gettext(YOOKASSA_REASONS[text])
+        return escape(gettext(YOOKASSA_REASONS[text]))
     failure = _FAILURE.match(text)
     if failure:
-        return gettext(SETTLEMENT_FAILED) % failure.groupdict()
+        return escape(gettext(SETTLEMENT_FAILED)) % {k: value(v) for k, v in failure.groupdict().items()}
     for pattern, form in _PATTERNS:
         match = pattern.match(text)
         if match:
-            params: dict[str, Any] = match.groupdict()
-            if "message" in params:
-                params["message"] = told(params["message"])
-            if "provider" in params:
-                params["provider"] = str(PROVIDER_NAMES[params["provider"]])
-            return gettext(form) % params
-    return text
+            params: dict[str, Any] = {}
+            for name, found in match.groupdict().items():
+                if name == "message":
+                    params[name] = _told(found, value, escape)
+                elif name == "provider":
+                    params[name] = escape(str(PROVIDER_NAMES[found]))
+                else:
+                    params[name] = escape(_plain(found)) if name in _PLAIN else value(found)
+            return escape(gettext(form)) % params
+    return value(text)
+
+
+def told(text: str) -> str:
+    """``text`` (a stored English message of gateways) in the active language; as it is when unknown."""
+    return _told(text, str, str)
+
+
+def told_html(text: str) -> SafeString:
+    """:func:`told` for a page: the values that are not Kopeck's words (identifiers, the provider's own
+    words, a technical error) marked as code, as is a whole text of unknown form."""
+    return mark_safe(_told(text, lambda v: format_html('<code class="kopeck-code">{}</code>', v),  # noqa: S308
+                           lambda t: str(conditional_escape(t))))

@@ -5,8 +5,8 @@ kopeck.gateways.services."""
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 
 class ProviderCode(models.TextChoices):
@@ -167,7 +167,7 @@ class Notification(models.Model):
             name="gateway_notification_taken_once")]
 
     def __str__(self) -> str:
-        return f"{self.get_provider_display()} {self.event or self.kind} {self.transaction_id}".strip()
+        return gettext("%(provider)s: notification No. %(id)s") % {"provider": self.get_provider_display(), "id": self.pk}
 
 
 class RefundStatus(models.TextChoices):  # of a возврат онлайн-платежа: «проведён», «не проведён»
