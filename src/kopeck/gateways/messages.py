@@ -150,8 +150,8 @@ def _plain(value: str) -> str:
     if not match:
         return value
     language = "en" if (get_language() or "ru").startswith("en") else "ru"
-    return format_amount(abs(Decimal(value)), language, len(match.group(1) or "")).join(
-        ["−" if value.startswith("-") else "", ""])
+    sign = "−" if value.startswith("-") else ""
+    return sign + format_amount(abs(Decimal(value)), language, len(match.group(1) or ""))
 
 
 def _told(text: str, value: Callable[[str], str], escape: Callable[[str], str]) -> str:
