@@ -51,6 +51,7 @@ ALLOWED = {
     "english",  # the language switcher names each language in itself
     "esc",  # a key on the keyboard
     "cloudpayments", "paypal", "qiwi", "p2p",  # payment aggregators' names, written so in Russian too
+    "visa", "mastercard",  # card brands (a saved card's title)
 }
 LATIN = re.compile(r"(?<![\w@./-])[A-Za-z][A-Za-z-]{2,}(?![\w@])")
 EMAILISH = re.compile(r"\S+@\S+|https?://\S+|\b[\w-]+\.(?:example|ru|com|local)\b")
@@ -87,6 +88,59 @@ if sub is not None and not UsageThreshold.objects.exists():
     usage_threshold_create(actor=Actor.system("screenshots"), subscription=sub, metric="traffic", amount="1000")
 """
 
+# online payments through Robokassa (its notifications are verified locally: no provider is called) — one
+# credited, a copy, a wrong amount, a forged signature — a ЮKassa notification from a stranger's address,
+# a declined autopayment charge: so that the gateways' change pages show each kind of stored message
+GATEWAYS = """
+import datetime as dt, hashlib, urllib.parse
+from kopeck.clients.models import Client
+from kopeck.common import secrets
+from kopeck.common.actor import Actor
+from kopeck.common.clock import now
+from kopeck.gateways.autopay import autopay_enable
+from kopeck.gateways.models import AutopayCharge, GatewayPayment, GatewayRefund, GatewaySetting, SavedMethod
+from kopeck.gateways.notifications import notification_receive, notifications_settle
+from kopeck.gateways.services import online_payment_create, setting_save
+if not GatewaySetting.objects.exists():
+    actor = Actor.system("screenshots")
+    robokassa = setting_save(actor=actor, setting=GatewaySetting(
+        provider="robokassa", name="Робокасса, основной магазин", options={"login": "demo-shop", "hash": "sha256"}),
+        credentials={"password1": "p1", "password2": "p2", "test_password1": "t1", "test_password2": "t2"})
+    yookassa = setting_save(actor=actor, setting=GatewaySetting(
+        provider="yookassa", name="ЮKassa", options={"shop_id": "100500"}), credentials={"secret_key": "s"})
+    client = Client.objects.order_by("pk").first()
+    first, second = (online_payment_create(actor=actor, client=client, setting=robokassa, amount="1500.00")
+                     for _ in range(2))
+
+    def result(order, out_sum, password="t2"):
+        shp = f"Shp_order={order.order_id}"
+        sign = hashlib.sha256(f"{out_sum}:{order.pk}:{password}:{shp}".encode()).hexdigest()
+        return urllib.parse.urlencode({"OutSum": out_sum, "InvId": order.pk, "Shp_order": order.order_id,
+                                       "IsTest": "1", "SignatureValue": sign}).encode()
+
+    def receive(setting, body, addr="127.0.0.1"):
+        notification_receive(provider_code=setting.provider, setting_id=setting.pk, kind="notify", body=body,
+                             headers={}, remote_addr=addr)
+        notifications_settle()
+
+    receive(robokassa, result(second, "1499.00"))
+    receive(robokassa, result(first, "1500.00"))
+    receive(robokassa, result(first, "1500.00"))
+    receive(robokassa, result(first, "1500.00", password="guess"))
+    receive(yookassa, b'{"event": "payment.succeeded", "object": {"id": "2f8e"}}', addr="203.0.113.7")
+    method = SavedMethod.objects.create(client=client, setting=robokassa, title="Visa •••• 4242",
+                                        token_encrypted=secrets.encrypt(str(first.pk)), created_at=now())
+    autopay = autopay_enable(actor=actor, client=client, method=method, on_invoice=True)
+    declined = GatewayPayment.objects.create(
+        setting=robokassa, client=client, order_id="5f0c2d0a9e1b4c7d8e6f1a2b3c4d5e6f", amount_minor=99000, currency=client.currency,
+        description="Автоплатёж: пополнение", status="failed", failure_reason="insufficient_funds",
+        created_by="screenshots", created_at=now(), updated_at=now())
+    AutopayCharge.objects.create(autopay=autopay, amount_minor=99000, currency=client.currency, status="scheduled",
+                                 attempts=1, next_attempt_at=now() + dt.timedelta(hours=24),
+                                 last_error="insufficient_funds", payment=declined, created_at=now())
+    GatewayRefund.objects.create(payment=first, amount_minor=50000, status="failed", reason="Отказ от услуги",
+                                 created_by="screenshots", created_at=now())
+"""
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -221,6 +275,7 @@ def main() -> int:
     # a billing run awaiting confirmation, so that its page (and the dashboard's card) are rendered
     kopeck(env, "shell", "-c", RUN_AWAITING)
     kopeck(env, "shell", "-c", THRESHOLD)
+    kopeck(env, "shell", "-c", GATEWAYS)
     info = page_list(env)
     pages = [p for p in info["pages"] if args.only in p["name"]]
     port = free_port()

@@ -23,6 +23,7 @@ from kopeck.catalog.models import PlanVersion
 from kopeck.clients.models import Client
 from kopeck.credit.models import Block, Debt, Promise, StepRun
 from kopeck.documents.models import Document, DocumentDelivery, DocumentSettings, DocumentTemplate
+from kopeck.gateways.models import AutopayCharge, GatewayPayment, GatewayRefund, Notification, SavedMethod
 from kopeck.outbox.models import OutboxMessage
 from kopeck.payments.models import BankStatement, Payment, StatementLine
 from kopeck.subscriptions.admin import TIMELINE_KINDS
@@ -66,9 +67,22 @@ STATUS_LABELS: dict[tuple[type[models.Model], str], dict[str, str]] = {
                           "skipped": "Пропущен: в тот же день наступил срок более позднего уведомления"},  # шаг
     (Promise, "status"): {"active": "Действует", "kept": "Исполнен: оплачено в срок",
                           "expired": "Просрочен"},  # обещанный платёж
+    (GatewayPayment, "status"): {  # онлайн-платёж
+        "created": "создан", "pending": "ожидает оплаты", "authorized": "авторизован, ожидает списания",
+        "succeeded": "оплачен", "canceled": "отменён", "failed": "отклонён"},
+    (GatewayRefund, "status"): {  # возврат онлайн-платежа
+        "pending": "ожидает ответа агрегатора", "succeeded": "проведён", "failed": "не проведён"},
+    (AutopayCharge, "status"): {  # списание автоплатежа
+        "scheduled": "запланировано", "succeeded": "проведено", "failed": "отклонено", "gave_up": "попытки прекращены"},
+}
+# Other choices whose Russian agrees with their noun: field → value → label.
+OTHER_LABELS: dict[tuple[type[models.Model], str], dict[str, str]] = {
+    (Notification, "verdict"): {  # уведомление агрегатора
+        "received": "получено, ещё не проверено", "queued": "принято, ожидает зачисления", "accepted": "принято",
+        "duplicate": "повтор", "ignored": "не требует действий", "refused": "отклонено"},
 }
 # The apps other work is rewriting now; their status labels are theirs to pin.
-NOT_IN_TABLE = {"gateways", "rules", "events", "webhooks"}
+NOT_IN_TABLE = {"rules", "events", "webhooks"}
 
 
 def _status_fields() -> set[tuple[type[models.Model], str]]:
@@ -83,11 +97,12 @@ def test_every_status_field_is_in_the_table() -> None:
     assert _status_fields() == set(STATUS_LABELS)
 
 
-@pytest.mark.parametrize(("model", "field"), list(STATUS_LABELS), ids=lambda v: getattr(v, "__name__", v))
+@pytest.mark.parametrize(("model", "field"), [*STATUS_LABELS, *OTHER_LABELS],
+                         ids=lambda v: getattr(v, "__name__", v))
 def test_a_status_label_agrees_with_its_noun(model: type[models.Model], field: str) -> None:
     choices = model._meta.get_field(field).flatchoices
     with translation.override("ru"):
-        assert {str(value): str(label) for value, label in choices} == STATUS_LABELS[(model, field)]
+        assert {str(value): str(label) for value, label in choices} == {**STATUS_LABELS, **OTHER_LABELS}[(model, field)]
 
 
 def test_the_same_english_label_says_what_its_model_needs() -> None:
@@ -108,8 +123,14 @@ def test_the_same_english_label_says_what_its_model_needs() -> None:
             dict(BillingRun._meta.get_field("status").flatchoices)["failed"],
             dict(Document._meta.get_field("language").flatchoices)["en"],
             dict(DocumentTemplate._meta.get_field("language").flatchoices)["en"],
+            dict(GatewayPayment._meta.get_field("status").flatchoices)["succeeded"],
+            dict(AutopayCharge._meta.get_field("status").flatchoices)["succeeded"],
+            dict(GatewayPayment._meta.get_field("status").flatchoices)["failed"],
+            dict(AutopayCharge._meta.get_field("status").flatchoices)["failed"],
+            dict(GatewayRefund._meta.get_field("status").flatchoices)["failed"],
         )] == ["Отменён", "Отменено", "Аннулирован", "Погашена", "Оплачен", "Действует", "Активен",
-               "Применена", "Применено", "Ошибка", "Ошибка выполнения", "Английский", "Английский"]
+               "Применена", "Применено", "Ошибка", "Ошибка выполнения", "Английский", "Английский",
+               "оплачен", "проведено", "отклонён", "отклонено", "не проведён"]
     with translation.override("en"):
         assert str(dict(Document._meta.get_field("status").flatchoices)["cancelled"]) == "Cancelled"
         assert str(dict(Debt._meta.get_field("status").flatchoices)["paid"]) == "Paid"
@@ -122,6 +143,8 @@ def test_kind_labels_in_russian() -> None:
         assert {k: str(v) for k, v in TIMELINE_KINDS.items()} == {
             "created": "оформлена", "charge": "списание", "credit": "возврат", "status": "смена статуса"}
         assert str(Block._meta.get_field("automatic").verbose_name) == "автоматическая"
+        assert str(SavedMethod._meta.get_field("is_active").verbose_name) == "действует"  # способ оплаты
+        assert str(AutopayCharge._meta.get_field("created_at").verbose_name) == "создано"  # списание
 
 
 # --- one msgid, one Russian text ------------------------------------------------------------------

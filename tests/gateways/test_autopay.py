@@ -89,7 +89,7 @@ def test_a_declined_charge_is_retried_and_the_client_told(entity: Any, saved: Sa
     assert charge.next_attempt_at == clock.now() + dt.timedelta(hours=24)
     assert charge.payment is not None and charge.payment.failure_reason == "insufficient_funds"
     [told] = emails("buh@romashka.ru")
-    assert "не прошёл: insufficient_funds" in told["body"] and "Мы повторим попытку 26.11.2026 09:00" in told["body"]
+    assert "не прошёл: недостаточно средств." in told["body"] and "Мы повторим попытку 26.11.2026 09:00" in told["body"]
     assert autopay_run() == {"scheduled": 0}  # not due yet
     clock.advance(dt.timedelta(hours=24))
     assert autopay_run() == {"scheduled": 0, "declined": 1}
@@ -161,5 +161,5 @@ def test_the_offset_of_a_prepayment_gets_a_full_payment_receipt(entity: Any, htt
     assert sent["settlements"] == [{"type": "prepayment", "amount": {"value": "1220.00", "currency": "RUB"}}]
     payment.refresh_from_db()
     assert payment.receipt["final"]["id"].startswith("rt-")
-    with pytest.raises(Conflict, match="already sent"):
+    with pytest.raises(Conflict, match=r"^Чек полного расчёта уже отправлен\.$"):
         final_receipt_send(actor=ACTOR, payment=payment)

@@ -102,7 +102,7 @@ def test_robokassa_refunds_are_made_in_its_dashboard_so_the_api_refuses_and_writ
     answer = api.post(f"/api/v1/payments/{pay.pk}/refund/", {"reason": "Отказ"}, format="json")
     assert answer.status_code == 400
     assert answer.json()["errors"] == [{"field": "payment",
-                                        "detail": "This provider refunds from its own dashboard only."}]
+                                        "detail": "Этот агрегатор делает возвраты только в своём личном кабинете."}]
     assert not Refund.objects.exists() and JournalTransaction.objects.count() == transactions
     assert balance(payer) == Decimal("1500.00")
 
@@ -114,6 +114,9 @@ def test_a_gateway_payment_entered_by_hand_is_not_refunded_in_the_books_alone(ap
     transactions = JournalTransaction.objects.count()
     answer = api.post(f"/api/v1/payments/{pay.pk}/refund/", {"reason": "Отказ"}, format="json")
     assert answer.status_code == 409
-    assert "provider's dashboard" in answer.json()["detail"]
+    assert answer.json()["detail"] == (
+        f"Платёж № {pay.pk} не был принят Kopeck онлайн через yookassa, поэтому вернуть его через агрегатора Kopeck "
+        "не может: сделайте возврат в личном кабинете агрегатора, затем запишите его здесь, указав в external_id "
+        "номер возврата у агрегатора.")
     assert not Refund.objects.exists() and JournalTransaction.objects.count() == transactions
     assert balance(payer) == Decimal("300.00")

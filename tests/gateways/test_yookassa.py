@@ -11,6 +11,7 @@ import pytest
 
 from kopeck.clients.models import Client
 from kopeck.common import secrets
+from kopeck.common.errors import ValidationFailed
 from kopeck.core.clock import FixedClock
 from kopeck.gateways.models import GatewayPayment, GatewayRefund, PaymentStatus, SavedMethod
 from kopeck.gateways.notifications import notifications_settle
@@ -68,7 +69,7 @@ def test_the_api_creates_a_payment_and_answers_the_redirect(
     assert first.json()["status"] == "pending" and first.json()["amount"] == "990.00"
     bad = api.post("/api/v1/payments/online/", {"client": payer.pk}, format="json")
     assert bad.status_code == 400
-    assert bad.json()["errors"] == [{"field": "amount", "detail": "An amount or an invoice is required."}]
+    assert bad.json()["errors"] == [{"field": "amount", "detail": "Укажите сумму или счёт."}]
 
 
 def test_a_good_notification_credits_once_even_sent_ten_times(http: Any, paid: GatewayPayment, payer: Client) -> None:
@@ -148,8 +149,9 @@ def test_refund_through_the_provider(http: Any, paid: GatewayPayment, payer: Cli
     assert call.headers["idempotence-key"] == f"refund-{refund.pk}"
     assert json.loads(call.body)["amount"] == {"value": "500.00", "currency": "RUB"}
     assert balance(payer) == Decimal("1000.00")
-    with pytest.raises(Exception, match="at most what is left"):
+    with pytest.raises(ValidationFailed) as refused:
         online_refund(actor=ACTOR, payment=paid, amount="1000.01", reason="too much")
+    assert refused.value.errors == {"amount": ["Сумма должна быть больше нуля и не больше остатка, доступного к возврату."]}
     assert GatewayRefund.objects.count() == 1
 
 
@@ -189,7 +191,7 @@ def test_when_yookassa_cannot_be_asked_the_worker_asks_again_later(
     assert answer.status_code == 200
     note = last_note()
     assert (note.verdict, note.reason, note.settle_after) == ("queued", "", clock.now() + dt.timedelta(minutes=1))
-    assert note.detail.startswith("provider unreachable: ЮKassa answered")
+    assert note.detail == "provider unreachable: ЮKassa API answered 0: {'error': 'down'}"  # stored in English
     assert balance(payer) == 0 and fresh(paid).status == PaymentStatus.PENDING
     fake.down = False
     assert notifications_settle() == {}  # not before its time

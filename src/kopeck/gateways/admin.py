@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext_lazy
 from unfold.widgets import UnfoldAdminPasswordWidget, UnfoldAdminTextareaWidget
 
 from kopeck.common import backoffice as bo
@@ -22,6 +22,7 @@ from kopeck.common.admin import (
     ModelAdmin,
     ReadOnlyAdmin,
     ReadOnlyTabularInline,
+    actor_cell,
     admin_actor,
     json_block,
     money_cell,
@@ -30,6 +31,7 @@ from kopeck.common.admin import (
 from kopeck.common.errors import KopeckError
 from kopeck.core.money import from_minor
 from kopeck.gateways import autopay, services
+from kopeck.gateways.messages import told_html
 from kopeck.gateways.models import (
     Autopay,
     AutopayCharge,
@@ -53,6 +55,8 @@ CREDENTIAL_LABELS = {
     "client_id": _("Client ID"), "client_secret": _("Client secret"),
 }
 KINDS = {"cloudpayments": ("check", "pay", "fail", "confirm", "refund", "recurrent", "cancel")}
+# the gateways' system actors as a page names them (kopeck.common.display.actor_text: «Система: автоплатежи»)
+SYSTEM_ACTORS = (pgettext_lazy("system actor", "gateways"), pgettext_lazy("system actor", "autopay"))
 
 
 class _GatewaySettingForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -135,8 +139,12 @@ class GatewaySettingAdmin(ModelAdmin):
 
 class RefundInline(ReadOnlyTabularInline):
     model = GatewayRefund
-    fields = ("created_at", "amount", "status", "provider_refund_id", "reason", "created_by")
+    fields = ("created_at", "amount", "status", "provider_refund_id", "reason", "created_by_text")
     readonly_fields = fields
+
+    @admin.display(description=_("created by"))
+    def created_by_text(self, obj: GatewayRefund) -> str:
+        return actor_cell(obj.created_by)
 
     @admin.display(description=_("amount"))
     def amount(self, obj: GatewayRefund) -> str:
@@ -150,8 +158,8 @@ class GatewayPaymentAdmin(ReadOnlyAdmin):
     search_fields = ["order_id", "provider_payment_id", "client__name"]
     date_hierarchy = "created_at"
     readonly_fields = ("order_id", "setting", "client", "invoice", "amount", "status", "provider_payment_id",
-                       "confirmation_url", "is_test", "saved_method", "credited_at", "credit_ref", "failure_reason",
-                       "receipt_block", "notifications_link", "created_by", "created_at", "updated_at")
+                       "confirmation_url", "is_test", "saved_method", "credited_at", "credit_link", "failure_text",
+                       "receipt_block", "notifications_link", "created_by_text", "created_at", "updated_at")
     fields = readonly_fields
     inlines = [RefundInline]
     actions = ["fetch_status", "send_final_receipt"]
@@ -160,6 +168,23 @@ class GatewayPaymentAdmin(ReadOnlyAdmin):
     @admin.display(description=_("amount"))
     def amount(self, obj: GatewayPayment) -> str:
         return money_cell(obj.amount_minor, obj.currency)
+
+    @admin.display(description=_("credit"))
+    def credit_link(self, obj: GatewayPayment) -> str:
+        """The payment of kopeck.payments that credited it (``payment:<id>``), as a link."""
+        kind, _sep, pk = obj.credit_ref.partition(":")
+        if kind != "payment" or not pk.isdigit():
+            return obj.credit_ref or "—"
+        url = reverse("admin:payments_payment_change", args=[int(pk)])
+        return format_html('<a href="{}">{}</a>', url, _("Payment No. %(id)s") % {"id": pk})
+
+    @admin.display(description=_("created by"))
+    def created_by_text(self, obj: GatewayPayment) -> str:
+        return actor_cell(obj.created_by)
+
+    @admin.display(description=_("failure reason"))
+    def failure_text(self, obj: GatewayPayment) -> str:
+        return told_html(obj.failure_reason) or "—"
 
     @admin.display(description=_("receipt"))
     def receipt_block(self, obj: GatewayPayment) -> str:
@@ -207,11 +232,15 @@ class NotificationAdmin(ReadOnlyAdmin):
     search_fields = ["transaction_id", "payment__order_id"]
     date_hierarchy = "received_at"
     readonly_fields = ("received_at", "provider", "setting", "kind_code", "event_code", "transaction_code", "payment",
-                       "verdict", "reason", "detail", "remote_addr", "headers_block", "body_block", "answer_status",
+                       "verdict", "reason", "detail_text", "remote_addr", "headers_block", "body_block", "answer_status",
                        "answer_code", "decided_at", "verified_block", "settle_after")
     fields = readonly_fields
     list_per_page = 50
     show_full_result_count = False
+
+    @admin.display(description=_("detail"))
+    def detail_text(self, obj: Notification) -> str:
+        return told_html(obj.detail) or "—"
 
     # the provider's own identifiers, shown as code (they are not Kopeck's words)
     @admin.display(description=_("kind"))
@@ -244,7 +273,8 @@ class NotificationAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("body"))
     def body_block(self, obj: Notification) -> str:
-        return format_html('<pre class="kopeck-code">{}</pre>', obj.body)
+        return format_html('<pre class="kopeck-code" style="white-space: pre-wrap; word-break: break-all">{}</pre>',
+                           obj.body)
 
 
 @admin.register(SavedMethod)
@@ -324,15 +354,20 @@ class AutopayAdmin(ModelAdmin):
 
 @admin.register(AutopayCharge)
 class AutopayChargeAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "autopay", "invoice", "amount", "status", "attempts", "next_attempt_at", "last_error"]
+    list_display = ["created_at", "autopay", "invoice", "amount", "status", "attempts", "next_attempt_at",
+                    "last_error_text"]
     list_filter = ["status", "created_at"]
-    readonly_fields = ("autopay", "invoice", "amount", "status", "attempts", "next_attempt_at", "last_error",
+    readonly_fields = ("autopay", "invoice", "amount", "status", "attempts", "next_attempt_at", "last_error_text",
                        "payment", "created_at")
     fields = readonly_fields
 
     @admin.display(description=_("amount"))
     def amount(self, obj: AutopayCharge) -> str:
         return money_cell(obj.amount_minor, obj.currency)
+
+    @admin.display(description=_("last error"))
+    def last_error_text(self, obj: AutopayCharge) -> str:
+        return told_html(obj.last_error) or "—"
 
 
 bo.nav_item("payments", _("Online payments"), model="gateways.gatewaypayment", order=20, icon="credit_card")

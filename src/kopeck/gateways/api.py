@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -81,17 +82,17 @@ class OnlinePaymentsView(KopeckAPIView):
         v = data.validated_data
         client = Client.objects.filter(pk=v["client"]).first()
         if client is None:
-            raise ValidationFailed.field("client", "No such client.")
+            raise ValidationFailed.field("client", _("No such client."))
         invoice = None
         if v["invoice"] is not None:
             invoice = Document.objects.filter(pk=v["invoice"], type="invoice").first()
             if invoice is None:
-                raise ValidationFailed.field("invoice", "No such invoice.")
+                raise ValidationFailed.field("invoice", _("No such invoice."))
         setting = None
         if v["gateway"] is not None:
             setting = GatewaySetting.objects.filter(pk=v["gateway"]).first()
             if setting is None:
-                raise ValidationFailed.field("gateway", "No such gateway.")
+                raise ValidationFailed.field("gateway", _("No such gateway."))
         payment = online_payment_create(actor=self.actor, client=client, setting=setting, invoice=invoice,
                                         amount=v["amount"], currency=v["currency"] or None,
                                         return_url=v["return_url"], save_method=v["save_method"])

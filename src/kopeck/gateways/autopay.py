@@ -14,6 +14,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from kopeck.audit.services import audit_record
 from kopeck.common import secrets
@@ -21,6 +23,7 @@ from kopeck.common.actor import Actor
 from kopeck.common.clock import now
 from kopeck.common.errors import ValidationFailed
 from kopeck.core.money import Money, MoneyError, from_minor, to_minor
+from kopeck.gateways import messages as m
 from kopeck.gateways.models import (
     AttemptStatus,
     Autopay,
@@ -45,18 +48,22 @@ def autopay_enable(*, actor: Actor, client: Any, method: SavedMethod, on_invoice
                    threshold: object = None, top_up: object = None) -> Autopay:
     """Turn autopay on (or change it) for a client with one of the client's active saved methods."""
     if method.client_id != client.pk or not method.is_active:
-        raise ValidationFailed.field("method", "Choose an active saved method of this client.")
+        raise ValidationFailed.field("method", _("Choose an active saved method of this client."))
     try:
         threshold_minor = to_minor(Money(threshold, client.currency)) if threshold not in (None, "") else None
+    except MoneyError as exc:
+        raise ValidationFailed.field("threshold", _("Give the amount as a decimal number.")) from exc
+    try:
         top_up_minor = to_minor(Money(top_up, client.currency)) if top_up not in (None, "") else None
     except MoneyError as exc:
-        raise ValidationFailed.field("threshold", str(exc)) from exc
+        raise ValidationFailed.field("top_up", _("Give the amount as a decimal number.")) from exc
     if (threshold_minor is None) != (top_up_minor is None):
-        raise ValidationFailed.field("top_up", "A balance threshold needs a top-up amount, and the other way round.")
+        raise ValidationFailed.field("top_up", _("A balance threshold needs a top-up amount, and the other way "
+                                                 "round."))
     if top_up_minor is not None and top_up_minor <= 0:
-        raise ValidationFailed.field("top_up", "The top-up must be greater than zero.")
+        raise ValidationFailed.field("top_up", _("The top-up must be greater than zero."))
     if not on_invoice and threshold_minor is None:
-        raise ValidationFailed.field("on_invoice", "Pay invoices, or set a balance threshold, or both.")
+        raise ValidationFailed.field("on_invoice", _("Pay invoices, or set a balance threshold, or both."))
     at = now()
     with transaction.atomic():
         autopay, _created = Autopay.objects.update_or_create(
@@ -127,9 +134,11 @@ def _notify_failure(charge: AutopayCharge, error: str, final: bool) -> None:
     what = f"счёта № {charge.invoice.number}" if charge.invoice is not None and charge.invoice.number else "баланса"
     when = ("Автоплатёж отключён для этого счёта: оплатите его вручную или обновите карту."
             if final else f"Мы повторим попытку {charge.next_attempt_at:%d.%m.%Y %H:%M} (UTC).")
+    with translation.override("ru"):  # the letter is Russian: so is the provider's reason in it
+        why = m.told(error).rstrip(".")
     email_enqueue(to=[email], subject=f"Не удалось списать {money.to_str()} {money.currency.code} — автоплатёж",
                   body=(f"Здравствуйте!\n\nАвтоплатёж для оплаты {what} на сумму {money.to_str()} "
-                        f"{money.currency.code} с карты {charge.autopay.method.title} не прошёл: {error}.\n{when}\n"),
+                        f"{money.currency.code} с карты {charge.autopay.method.title} не прошёл: {why}.\n{when}\n"),
                   key=f"autopay-failure:{charge.pk}:{charge.attempts}")
 
 
@@ -157,7 +166,7 @@ def on_payment_settled(payment: GatewayPayment) -> None:
             charge.status = AttemptStatus.SUCCEEDED
             charge.save(update_fields=["status"])
         elif payment.status == PaymentStatus.FAILED:
-            _failed(charge, payment.failure_reason or "declined")
+            _failed(charge, payment.failure_reason or m.CHARGE_DECLINED)
 
 
 def _attempt(charge: AutopayCharge) -> str:
@@ -172,7 +181,7 @@ def _attempt(charge: AutopayCharge) -> str:
         autopay = charge.autopay
         method = autopay.method
         if not autopay.is_enabled or not method.is_active:
-            charge.status, charge.next_attempt_at, charge.last_error = AttemptStatus.GAVE_UP, None, "autopay is off"
+            charge.status, charge.next_attempt_at, charge.last_error = AttemptStatus.GAVE_UP, None, m.AUTOPAY_OFF
             charge.save(update_fields=["status", "next_attempt_at", "last_error"])
             return "gave_up"
         at = now()

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from kopeck.common.actor import Actor
 from kopeck.common.clock import now
@@ -139,10 +140,11 @@ def refund(*, actor: Actor, payment: Payment, amount: object, reason: str, date:
         order_id=order_id, setting__provider=payment.method, credit_ref=f"payment:{payment.pk}").first() \
         if order_id and code == payment.method else None
     if online is None:
-        raise Conflict(f"Payment {payment.pk} is not an online payment Kopeck took through {payment.method}, so "
-                       "Kopeck cannot return it through the provider: make the refund in the provider's dashboard, "
-                       "then record it here with the provider's refund id as external_id.",
-                       errors={"external_id": ["The provider's refund id of a refund made in its dashboard."]})
+        raise Conflict(_("Payment %(id)s is not an online payment Kopeck took through %(method)s, so Kopeck cannot "
+                         "return it through the provider: make the refund in the provider's dashboard, then record "
+                         "it here with the provider's refund id as external_id.")
+                       % {"id": payment.pk, "method": payment.method},
+                       errors={"external_id": [_("The provider's refund id of a refund made in its dashboard.")]})
     if amount in (None, ""):
         amount = from_minor(payment.amount_minor - payment.refunded_minor, payment.currency).amount
     _made, booked = online_refund_recorded(actor=actor, payment=online, amount=amount, reason=reason, date=date)

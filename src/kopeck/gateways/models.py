@@ -5,6 +5,7 @@ kopeck.gateways.services."""
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 
@@ -44,13 +45,13 @@ class GatewaySetting(models.Model):
         return self.name
 
 
-class PaymentStatus(models.TextChoices):
-    CREATED = "created", _("created")
-    PENDING = "pending", _("awaiting payment")
-    AUTHORIZED = "authorized", _("authorized, awaiting capture")
-    SUCCEEDED = "succeeded", _("paid")
-    CANCELED = "canceled", _("canceled")
-    FAILED = "failed", _("declined")
+class PaymentStatus(models.TextChoices):  # of an онлайн-платёж: «создан», «оплачен», «отклонён»
+    CREATED = "created", pgettext_lazy("online payment status", "created")
+    PENDING = "pending", pgettext_lazy("online payment status", "awaiting payment")
+    AUTHORIZED = "authorized", pgettext_lazy("online payment status", "authorized, awaiting capture")
+    SUCCEEDED = "succeeded", pgettext_lazy("online payment status", "paid")
+    CANCELED = "canceled", pgettext_lazy("online payment status", "canceled")
+    FAILED = "failed", pgettext_lazy("online payment status", "declined")
 
 
 class GatewayPayment(models.Model):
@@ -95,18 +96,18 @@ class GatewayPayment(models.Model):
         return self.order_id
 
 
-class Verdict(models.TextChoices):
-    RECEIVED = "received", _("received, not checked yet")
-    QUEUED = "queued", _("accepted, awaiting settlement")
-    ACCEPTED = "accepted", _("accepted")
-    DUPLICATE = "duplicate", _("duplicate")
-    IGNORED = "ignored", _("ignored")
-    REFUSED = "refused", _("refused")
+class Verdict(models.TextChoices):  # of an уведомление: «принято», «отклонено»
+    RECEIVED = "received", pgettext_lazy("notification verdict", "received, not checked yet")
+    QUEUED = "queued", pgettext_lazy("notification verdict", "accepted, awaiting settlement")
+    ACCEPTED = "accepted", pgettext_lazy("notification verdict", "accepted")
+    DUPLICATE = "duplicate", pgettext_lazy("notification verdict", "duplicate")
+    IGNORED = "ignored", pgettext_lazy("notification verdict", "ignored")
+    REFUSED = "refused", pgettext_lazy("notification verdict", "refused")
 
 
-class Reason(models.TextChoices):
+class Reason(models.TextChoices):  # why a notification got its verdict (stored as the code, shown by its label)
     NONE = "", _("—")
-    CREDITED = "credited", _("credited")
+    CREDITED = "credited", pgettext_lazy("notification reason", "credited")
     STATUS = "status", _("status recorded")
     SIGNATURE = "signature", _("signature does not match")
     IP = "ip", _("sender's address not allowed")
@@ -166,13 +167,13 @@ class Notification(models.Model):
             name="gateway_notification_taken_once")]
 
     def __str__(self) -> str:
-        return f"{self.get_provider_display()} {self.event or self.kind} {self.transaction_id}".strip()
+        return gettext("%(provider)s: notification No. %(id)s") % {"provider": self.get_provider_display(), "id": self.pk}
 
 
-class RefundStatus(models.TextChoices):
-    PENDING = "pending", _("pending")
-    SUCCEEDED = "succeeded", _("refunded")
-    FAILED = "failed", _("failed")
+class RefundStatus(models.TextChoices):  # of a возврат онлайн-платежа: «проведён», «не проведён»
+    PENDING = "pending", pgettext_lazy("online refund status", "pending")
+    SUCCEEDED = "succeeded", pgettext_lazy("online refund status", "refunded")
+    FAILED = "failed", pgettext_lazy("online refund status", "failed")
 
 
 class GatewayRefund(models.Model):
@@ -205,7 +206,7 @@ class SavedMethod(models.Model):
                                 related_name="saved_methods")
     token_encrypted = models.TextField(_("token (encrypted)"))
     title = models.CharField(_("method"), max_length=100)
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(pgettext_lazy("saved method", "active"), default=True)  # «действует»: a способ
     created_at = models.DateTimeField(_("created at"))
     removed_at = models.DateTimeField(_("removed at"), null=True, blank=True)
 
@@ -242,11 +243,11 @@ class Autopay(models.Model):
         return f"{self.client} — {self.method}"
 
 
-class AttemptStatus(models.TextChoices):
-    SCHEDULED = "scheduled", _("scheduled")
-    SUCCEEDED = "succeeded", _("paid")
-    FAILED = "failed", _("declined")
-    GAVE_UP = "gave_up", _("given up")
+class AttemptStatus(models.TextChoices):  # of a списание автоплатежа: «запланировано», «проведено», «отклонено»
+    SCHEDULED = "scheduled", pgettext_lazy("autopayment charge status", "scheduled")
+    SUCCEEDED = "succeeded", pgettext_lazy("autopayment charge status", "paid")
+    FAILED = "failed", pgettext_lazy("autopayment charge status", "declined")
+    GAVE_UP = "gave_up", pgettext_lazy("autopayment charge status", "given up")
 
 
 class AutopayCharge(models.Model):
@@ -265,7 +266,7 @@ class AutopayCharge(models.Model):
     last_error = models.CharField(_("last error"), max_length=500, blank=True, default="")
     payment = models.ForeignKey(GatewayPayment, verbose_name=_("online payment"), null=True, blank=True,
                                 on_delete=models.PROTECT, related_name="autopay_charges")
-    created_at = models.DateTimeField(_("created at"))
+    created_at = models.DateTimeField(pgettext_lazy("autopayment charge", "created at"))  # «создано»: a списание
 
     class Meta:
         verbose_name = _("autopayment charge")

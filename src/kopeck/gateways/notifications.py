@@ -42,6 +42,7 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
+from django.utils.translation import gettext as _
 
 from kopeck.audit.services import audit_record_many
 from kopeck.common import secrets
@@ -51,6 +52,7 @@ from kopeck.common.errors import NotFound
 from kopeck.common.hot import hot_cursor
 from kopeck.core.money import from_minor
 from kopeck.gateways import crediting
+from kopeck.gateways import messages as m
 from kopeck.gateways.models import (
     GatewayPayment,
     GatewaySetting,
@@ -67,6 +69,7 @@ from kopeck.gateways.services import (
     _locked,
     _payment_locked,
     _settle_locked,
+    amount_differs,
     config_of,
     settle_checks,
 )
@@ -93,13 +96,13 @@ def _precheck(setting: GatewaySetting, verified: Verified) -> Outcome | None:
     """What a verified notification is refused or ignored for whatever the order's state: a test on a
     live gateway, a replay, an event with nothing to do. ``None``: go on."""
     if verified.is_test and setting.is_live:
-        return Outcome(Verdict.REFUSED, Reason.TEST_ON_LIVE, "A test notification on a live gateway.")
-    window = dt.timedelta(hours=float(setting.options.get("replay_window_hours") or DEFAULT_REPLAY_HOURS))
-    if verified.occurred_at is not None and now() - verified.occurred_at > window:
-        return Outcome(Verdict.REFUSED, Reason.REPLAY, f"Sent at {verified.occurred_at:%Y-%m-%d %H:%M:%S} UTC, "
-                                                        f"older than {window}.")
+        return Outcome(Verdict.REFUSED, Reason.TEST_ON_LIVE, m.TEST_NOTIFICATION_ON_LIVE)
+    hours = float(setting.options.get("replay_window_hours") or DEFAULT_REPLAY_HOURS)
+    if verified.occurred_at is not None and now() - verified.occurred_at > dt.timedelta(hours=hours):
+        return Outcome(Verdict.REFUSED, Reason.REPLAY, m.REPLAY % {
+            "sent": f"{verified.occurred_at.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S}", "hours": f"{hours:g}"})
     if verified.outcome in ("other", "refunded"):
-        return Outcome(Verdict.IGNORED, Reason.STATUS, f"{verified.event}: nothing to credit.")
+        return Outcome(Verdict.IGNORED, Reason.STATUS, m.NOTHING_TO_CREDIT % {"event": verified.event})
     return None
 
 
@@ -188,14 +191,14 @@ def _order_check(setting: GatewaySetting, verified: Verified) -> tuple[Outcome |
         row = _one_row(_ORDER_BY_PROVIDER_ID, [setting.pk, verified.provider_payment_id])
     order = None if row is None else _Order(int(row[0]), int(row[1]), str(row[2]), bool(row[3]))
     if order is None:
-        return Outcome(Verdict.REFUSED, Reason.UNKNOWN_ORDER, f"No order {verified.order_id!r} on this gateway."), None
+        return Outcome(Verdict.REFUSED, Reason.UNKNOWN_ORDER, m.NO_ORDER % {"order": repr(verified.order_id)}), None
     if verified.outcome in ("paid", "authorized"):
         expected = from_minor(order.amount_minor, order.currency)
         if verified.currency and verified.currency.upper() != order.currency:
-            return Outcome(Verdict.REFUSED, Reason.CURRENCY, f"{verified.currency} instead of {order.currency}.",
-                           order.pk), order
+            return Outcome(Verdict.REFUSED, Reason.CURRENCY,
+                           m.INSTEAD % {"got": verified.currency, "expected": order.currency}, order.pk), order
         if verified.amount is None or verified.amount != expected.amount:
-            return Outcome(Verdict.REFUSED, Reason.AMOUNT, f"{verified.amount} instead of {expected.amount}.",
+            return Outcome(Verdict.REFUSED, Reason.AMOUNT, amount_differs(verified.amount, expected.amount),
                            order.pk), order
     return None, order
 
@@ -216,9 +219,9 @@ def _check_judged(setting: GatewaySetting, verified: Verified) -> Outcome:
     with transaction.atomic():
         payment, taken = _payment_locked(setting, verified)
         if payment is None:
-            return Outcome(Verdict.REFUSED, Reason.UNKNOWN_ORDER, f"No order {verified.order_id!r} on this gateway.")
+            return Outcome(Verdict.REFUSED, Reason.UNKNOWN_ORDER, m.NO_ORDER % {"order": repr(verified.order_id)})
         if taken:
-            return Outcome(Verdict.DUPLICATE, Reason.NONE, "This transaction was already taken.", payment.pk)
+            return Outcome(Verdict.DUPLICATE, Reason.NONE, m.TAKEN, payment.pk)
         return _settle_locked(payment, outcome="check", amount=verified.amount, currency=verified.currency,
                               is_test=verified.is_test, transaction_id=verified.transaction_id)
 
@@ -230,7 +233,7 @@ def notification_receive(*, provider_code: str, setting_id: int, kind: str, body
     that moves money is stored ``queued`` and the settlement worker is woken."""
     setting = _setting(setting_id, provider_code)
     if setting is None:
-        raise NotFound("No such gateway.")
+        raise NotFound(_("No such gateway."))
     prov = provider(provider_code)
     low = {k.lower(): v for k, v in headers.items()}
     note = Notification(setting=setting, provider=provider_code, kind=kind[:30], received_at=now(),
@@ -242,7 +245,7 @@ def notification_receive(*, provider_code: str, setting_id: int, kind: str, body
     verified: Verified | None = None
     try:
         if not setting.is_enabled:
-            raise Refused(Reason.DISABLED, "The gateway is disabled.")
+            raise Refused(Reason.DISABLED, m.DISABLED)
         verified = prov.verify(cfg, incoming)
         outcome = _precheck(setting, verified)
         order = None
@@ -274,7 +277,7 @@ def notification_receive(*, provider_code: str, setting_id: int, kind: str, body
             payment_id = Notification.objects.filter(
                 setting=setting, transaction_id=note.transaction_id, event=note.event,
                 verdict__in=(Verdict.QUEUED, Verdict.ACCEPTED)).values_list("payment_id", flat=True).first()
-        _decide(note, Outcome(Verdict.DUPLICATE, Reason.NONE, "This transaction was already taken.", payment_id))
+        _decide(note, Outcome(Verdict.DUPLICATE, Reason.NONE, m.TAKEN, payment_id))
         note.verified = {}
         answer = _answered(note, prov.answer(cfg, incoming, verified, note.verdict, note.reason))
         if not _store(note):
@@ -330,7 +333,7 @@ def _confirm_deferred(note_id: int) -> bool:
         outcome, verified, order = Outcome(Verdict.REFUSED, exc.reason, exc.detail), None, None
     except ProviderError as exc:  # try again later; the reconciliation job covers it too
         Notification.objects.filter(pk=note.pk, verdict=Verdict.QUEUED).update(
-            detail=f"provider unreachable: {exc}"[:500], settle_after=now() + RETRY_AFTER)
+            detail=(m.UNREACHABLE % {"message": exc})[:500], settle_after=now() + RETRY_AFTER)
         return False
     update: dict[str, Any] = {"decided_at": now()}
     if outcome is None and verified is not None:
@@ -364,7 +367,7 @@ def _settle_batch(limit: int) -> dict[str, int]:
                 note.settle_after = at + RETRY_AFTER
                 continue
             if payment is None:  # an order cannot be removed: kept for a look
-                outcome = Outcome(Verdict.REFUSED, Reason.UNKNOWN_ORDER, "The order is gone.")
+                outcome = Outcome(Verdict.REFUSED, Reason.UNKNOWN_ORDER, m.ORDER_GONE)
             else:
                 v = _verified_of(note)
                 if v.outcome == "paid" and crediting.bulk_creditable(payment) and not (
@@ -429,7 +432,7 @@ def notifications_settle(*, limit: int = BATCH, max_batches: int = 100) -> dict[
     """Settle the queued notifications, ``limit`` at a time, until none is left (or ``max_batches``);
     counts by verdict. Safe to run in several processes at once."""
     counts: dict[str, int] = {}
-    for _ in range(max_batches):
+    for _batch in range(max_batches):
         done = _settle_batch(limit)
         if not done:
             break

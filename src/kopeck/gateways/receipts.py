@@ -26,8 +26,23 @@ _YOOKASSA_TAX_SYSTEM = {name: n for n, name in enumerate(TAX_SYSTEMS, start=1)}
 _CLOUDPAYMENTS_TAX_SYSTEM = {name: n for n, name in enumerate(TAX_SYSTEMS)}
 
 
+# the problems of a receipt, in English with their values (told in the operator's language at the Django
+# edge: kopeck.gateways.services.receipt_problem; kopeck.gateways.messages.RECEIPT_PROBLEMS lists them)
+NO_VAT_CODE = "No receipt VAT code for the rate %(rate)s."
+UNKNOWN_METHOD = "Unknown payment method sign %(method)s."
+UNKNOWN_TAX_SYSTEM = "Unknown tax system %(tax_system)s."
+NO_CONTACT = "A receipt needs the client's e-mail or phone."
+NO_LINES = "A receipt needs at least one line."
+PROBLEMS = (NO_VAT_CODE, UNKNOWN_METHOD, UNKNOWN_TAX_SYSTEM, NO_CONTACT, NO_LINES)
+
+
 class ReceiptError(ValueError):
-    pass
+    """A receipt that cannot be made: ``template`` (one of :data:`PROBLEMS`) with its ``params``."""
+
+    def __init__(self, template: str, **params: Any) -> None:
+        super().__init__(template % params)
+        self.template = template
+        self.params = params
 
 
 @dataclass(frozen=True)
@@ -61,7 +76,7 @@ def _rate(value: Any, exempt: bool) -> str:
     if exempt or text in ("", "exempt", "none", "без НДС"):
         return "none"
     if text not in RATES:
-        raise ReceiptError(f"No receipt VAT code for the rate {value!r}.")
+        raise ReceiptError(NO_VAT_CODE, rate=repr(value))
     return text
 
 
@@ -70,18 +85,18 @@ def receipt_build(*, lines: Sequence[Mapping[str, Any]], currency: str, payment_
     """A receipt from document lines (``name``, ``quantity``, ``price``, ``gross``, ``rate``,
     ``exempt`` as kopeck.core.documents writes them)."""
     if payment_method not in PAYMENT_METHODS:
-        raise ReceiptError(f"Unknown payment method sign {payment_method!r}.")
+        raise ReceiptError(UNKNOWN_METHOD, method=repr(payment_method))
     if tax_system not in TAX_SYSTEMS:
-        raise ReceiptError(f"Unknown tax system {tax_system!r}.")
+        raise ReceiptError(UNKNOWN_TAX_SYSTEM, tax_system=repr(tax_system))
     if not (email or phone):
-        raise ReceiptError("A receipt needs the client's e-mail or phone.")
+        raise ReceiptError(NO_CONTACT)
     items = tuple(ReceiptItem(
         name=str(ln["name"])[:128], quantity=Decimal(str(ln.get("quantity") or "1")),
         price=Decimal(str(ln.get("price") or ln["gross"])), amount=Decimal(str(ln["gross"])),
         vat=_rate(ln.get("rate"), bool(ln.get("exempt"))), payment_method=payment_method,
         payment_subject=payment_subject) for ln in lines)
     if not items:
-        raise ReceiptError("A receipt needs at least one line.")
+        raise ReceiptError(NO_LINES)
     return Receipt(items=items, currency=currency, email=email, phone=phone, tax_system=tax_system)
 
 

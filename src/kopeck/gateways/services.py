@@ -17,6 +17,8 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from kopeck.audit.services import audit_record
 from kopeck.common import secrets
@@ -25,6 +27,7 @@ from kopeck.common.clock import now
 from kopeck.common.errors import Conflict, KopeckError, ValidationFailed
 from kopeck.core.money import Money, MoneyError, from_minor, to_minor
 from kopeck.gateways import crediting
+from kopeck.gateways import messages as m
 from kopeck.gateways.models import (
     AutopayCharge,
     GatewayPayment,
@@ -58,7 +61,7 @@ FINAL = (PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED, PaymentStatus.FAILED)
 class GatewayUnavailable(KopeckError):
     status = 502
     code = "gateway-unavailable"
-    title = "Payment gateway unavailable"
+    title = gettext_noop("Payment gateway unavailable")
 
 
 # ---------------------------------------------------------------- settings
@@ -75,9 +78,9 @@ def setting_save(*, actor: Actor, setting: GatewaySetting, credentials: Mapping[
     """Create or update a gateway setting; ``credentials`` (when given) replace the stored ones, blank
     values keep the stored value of that name."""
     if setting.provider not in ProviderCode.values:
-        raise ValidationFailed.field("provider", "Unknown provider.")
+        raise ValidationFailed.field("provider", _("Unknown provider."))
     if not str(setting.name or "").strip():
-        raise ValidationFailed.field("name", "A name is required.")
+        raise ValidationFailed.field("name", _("A name is required."))
     with transaction.atomic():
         at = now()
         if credentials is not None:
@@ -147,7 +150,12 @@ def receipt_for(setting: GatewaySetting, client: Any, invoice: Any, money: Money
         return receipt_advance(amount=money.amount, currency=money.currency.code, vat=vat, email=email, phone=phone,
                                tax_system=tax_system)
     except ReceiptError as exc:
-        raise ValidationFailed.field("receipt", str(exc)) from exc
+        raise ValidationFailed.field("receipt", receipt_problem(exc)) from exc
+
+
+def receipt_problem(exc: ReceiptError) -> str:
+    """A receipt's problem (kopeck.gateways.receipts, which knows no Django) in the active language."""
+    return _(exc.template) % exc.params
 
 
 # ---------------------------------------------------------------- online payments
@@ -164,11 +172,11 @@ def _order(payment: GatewayPayment, *, return_url: str = "", receipt: Receipt | 
 def _choose_setting(setting: GatewaySetting | None, client: Any) -> GatewaySetting:
     if setting is not None:
         if not setting.is_enabled:
-            raise ValidationFailed.field("gateway", "This gateway is disabled.")
+            raise ValidationFailed.field("gateway", _("This gateway is disabled."))
         return setting
     found = GatewaySetting.objects.filter(is_enabled=True).order_by("id").first()
     if found is None:
-        raise ValidationFailed.field("gateway", "No payment gateway is enabled.")
+        raise ValidationFailed.field("gateway", _("No payment gateway is enabled."))
     return found
 
 
@@ -182,27 +190,28 @@ def online_payment_create(*, actor: Actor, client: Any, setting: GatewaySetting 
     if prov.disabled_reason and not setting.options.get("legacy_override"):
         raise ValidationFailed.field("gateway", str(prov.disabled_reason))
     if invoice is not None and invoice.client_id != client.pk:
-        raise ValidationFailed.field("invoice", "The invoice belongs to another client.")
+        raise ValidationFailed.field("invoice", _("The invoice belongs to another client."))
     if invoice is not None and invoice.status not in ("issued", "partly_paid"):
-        raise ValidationFailed.field("invoice", "Only an issued, unpaid invoice can be paid online.")
+        raise ValidationFailed.field("invoice", _("Only an issued, unpaid invoice can be paid online."))
     code = (currency or (invoice.currency if invoice is not None else client.currency)).upper()
     try:
         if amount in (None, ""):
             if invoice is None:
-                raise ValidationFailed.field("amount", "An amount or an invoice is required.")
+                raise ValidationFailed.field("amount", _("An amount or an invoice is required."))
             money = from_minor(invoice.amount_minor - invoice.paid_minor, code)
         else:
             money = Money(amount, code)
         if not money.is_positive() or not money.is_rounded():
-            raise ValidationFailed.field("amount", "The amount must be positive, in whole minor units.")
+            raise ValidationFailed.field("amount", _("The amount must be positive, in whole minor units."))
     except MoneyError as exc:
-        raise ValidationFailed.field("amount", str(exc)) from exc
+        raise money_problem(exc, code) from exc
     if code != client.currency:
-        raise ValidationFailed.field("currency", f"The client's account is in {client.currency}.")
+        raise ValidationFailed.field("currency", _("The client's account is in %(currency)s.")
+                                     % {"currency": client.currency})
     if invoice is not None and code != invoice.currency:
-        raise ValidationFailed.field("currency", "The invoice is in another currency.")
+        raise ValidationFailed.field("currency", _("The invoice is in another currency."))
     if save_method and not prov.saves_methods:
-        raise ValidationFailed.field("save_method", "This gateway cannot save payment methods.")
+        raise ValidationFailed.field("save_method", _("This gateway cannot save payment methods."))
     receipt = receipt_for(setting, client, invoice, money)
     text = description or (f"Оплата счёта № {invoice.number}" if invoice is not None else "Пополнение баланса")
     at = now()
@@ -219,12 +228,20 @@ def online_payment_create(*, actor: Actor, client: Any, setting: GatewaySetting 
     except (ProviderError, Declined, Refused) as exc:
         GatewayPayment.objects.filter(pk=payment.pk).update(status=PaymentStatus.FAILED, failure_reason=str(exc)[:500],
                                                             updated_at=now())
-        raise GatewayUnavailable(f"The gateway did not create the payment: {exc}") from exc
+        raise GatewayUnavailable(_("The gateway did not create the payment: %(message)s")
+                                 % {"message": m.told(str(exc))}) from exc
     GatewayPayment.objects.filter(pk=payment.pk, status=PaymentStatus.CREATED).update(
         status=PaymentStatus.PENDING, provider_payment_id=created.provider_payment_id,
         confirmation_url=created.redirect_url, widget=created.widget, updated_at=now())
     payment.refresh_from_db()
     return payment
+
+
+def money_problem(exc: MoneyError, code: str, field: str = "amount") -> ValidationFailed:
+    """An amount that is no amount of ``code`` (the core's MoneyError), told in the active language."""
+    if "currency" in str(exc):
+        return ValidationFailed.field("currency", _("unknown currency %(code)r") % {"code": code})
+    return ValidationFailed.field(field, _("Give the amount as a decimal number."))
 
 
 def _receipt_json(receipt: Receipt | None) -> dict[str, Any]:
@@ -290,25 +307,33 @@ def settle_checks(payment: GatewayPayment, *, outcome: str, amount: Decimal | No
     already paid or credited); ``None``: apply ``outcome``."""
     setting = payment.setting
     if is_test and setting.is_live:
-        return Outcome(Verdict.REFUSED, Reason.TEST_ON_LIVE, "A test payment on a live gateway.", payment.pk)
+        return Outcome(Verdict.REFUSED, Reason.TEST_ON_LIVE, m.TEST_PAYMENT_ON_LIVE, payment.pk)
     expected = from_minor(payment.amount_minor, payment.currency)
     if outcome in ("paid", "authorized", "check"):
         if currency and currency.upper() != payment.currency:
             return Outcome(Verdict.REFUSED, Reason.CURRENCY,
-                           f"{currency} instead of {payment.currency}.", payment.pk)
+                           m.INSTEAD % {"got": currency, "expected": payment.currency}, payment.pk)
         if amount is None or amount != expected.amount:
-            return Outcome(Verdict.REFUSED, Reason.AMOUNT, f"{amount} instead of {expected.amount}.", payment.pk)
+            return Outcome(Verdict.REFUSED, Reason.AMOUNT, amount_differs(amount, expected.amount), payment.pk)
     if outcome == "check":
         if payment.status == PaymentStatus.SUCCEEDED:
-            return Outcome(Verdict.REFUSED, Reason.ALREADY_PAID, "The order is already paid.", payment.pk)
-        return Outcome(Verdict.ACCEPTED, Reason.STATUS, "Payment may proceed.", payment.pk)
+            return Outcome(Verdict.REFUSED, Reason.ALREADY_PAID, m.ALREADY_PAID, payment.pk)
+        return Outcome(Verdict.ACCEPTED, Reason.STATUS, m.MAY_PROCEED, payment.pk)
     if payment.status == PaymentStatus.SUCCEEDED:
         if outcome == "paid" and provider_payment_id and payment.provider_payment_id \
                 and provider_payment_id != payment.provider_payment_id:
             return Outcome(Verdict.REFUSED, Reason.ALREADY_PAID,
-                           f"Paid by {payment.provider_payment_id}; this is {provider_payment_id}.", payment.pk)
-        return Outcome(Verdict.DUPLICATE, Reason.NONE, "Already credited.", payment.pk)
+                           m.PAID_BY_ANOTHER % {"paid": payment.provider_payment_id, "this": provider_payment_id},
+                           payment.pk)
+        return Outcome(Verdict.DUPLICATE, Reason.NONE, m.ALREADY_CREDITED, payment.pk)
     return None
+
+
+def amount_differs(amount: Decimal | None, expected: Decimal) -> str:
+    """The stored detail of an amount that is not the order's (none given, or another)."""
+    if amount is None:
+        return m.NO_AMOUNT % {"expected": expected}
+    return m.INSTEAD % {"got": amount, "expected": expected}
 
 
 def _settle_locked(payment: GatewayPayment, *, outcome: str, amount: Decimal | None, currency: str, is_test: bool,
@@ -382,7 +407,7 @@ def payment_fetch(*, payment: GatewayPayment, actor: Actor = SYSTEM) -> Outcome:
     try:
         remote = prov.fetch(config_of(setting), payment.provider_payment_id, payment.order_id)
     except NotImplementedError:
-        return Outcome(Verdict.IGNORED, Reason.STATUS, "This provider has no status API.", payment.pk)
+        return Outcome(Verdict.IGNORED, Reason.STATUS, m.NO_STATUS_API, payment.pk)
     except Refused as exc:
         return Outcome(Verdict.REFUSED, exc.reason, exc.detail, payment.pk)
     except ProviderError as exc:
@@ -394,7 +419,7 @@ def settle_remote(*, payment: GatewayPayment, remote: Remote, actor: Actor = SYS
     outcome = {PaymentStatus.SUCCEEDED: "paid", PaymentStatus.AUTHORIZED: "authorized",
                PaymentStatus.CANCELED: "failed", PaymentStatus.FAILED: "failed"}.get(PaymentStatus(remote.status), "other")
     if remote.order_id and remote.order_id != payment.order_id:
-        return Outcome(Verdict.REFUSED, Reason.UNKNOWN_ORDER, f"The provider's payment is for {remote.order_id}.",
+        return Outcome(Verdict.REFUSED, Reason.UNKNOWN_ORDER, m.FOR_ANOTHER_ORDER % {"order": remote.order_id},
                        payment.pk)
     return settle(payment_id=payment.pk, outcome=outcome, amount=remote.amount, currency=remote.currency,
                   is_test=remote.is_test, transaction_id=remote.provider_payment_id,
@@ -427,16 +452,16 @@ def online_refund_recorded(*, actor: Actor, payment: GatewayPayment, amount: obj
                            date: dt.date | None = None) -> tuple[GatewayRefund, Any]:
     """:func:`online_refund`, returning also the refund recorded in kopeck.payments."""
     if payment.status != PaymentStatus.SUCCEEDED:
-        raise Conflict("Only a paid online payment can be refunded.")
+        raise Conflict(_("Only a paid online payment can be refunded."))
     if not str(reason or "").strip():
-        raise ValidationFailed.field("reason", "A reason is required.")
+        raise ValidationFailed.field("reason", _("A reason is required."))
     try:
         money = Money(amount, payment.currency)
     except MoneyError as exc:
-        raise ValidationFailed.field("amount", str(exc)) from exc
+        raise money_problem(exc, payment.currency) from exc
     refunded = sum(r.amount_minor for r in payment.refunds.exclude(status=RefundStatus.FAILED))
     if not money.is_positive() or not money.is_rounded() or to_minor(money) > payment.amount_minor - refunded:
-        raise ValidationFailed.field("amount", "The amount must be positive and at most what is left to refund.")
+        raise ValidationFailed.field("amount", _("The amount must be positive and at most what is left to refund."))
     with transaction.atomic():
         refund = GatewayRefund.objects.create(payment=payment, amount_minor=to_minor(money), reason=reason.strip(),
                                               created_by=str(actor), created_at=now())
@@ -446,11 +471,11 @@ def online_refund_recorded(*, actor: Actor, payment: GatewayPayment, amount: obj
     except NotImplementedError as exc:
         refund.status = RefundStatus.FAILED
         refund.save(update_fields=["status"])
-        raise ValidationFailed.field("payment", "This provider refunds from its own dashboard only.") from exc
+        raise ValidationFailed.field("payment", _("This provider refunds from its own dashboard only.")) from exc
     except (ProviderError, Declined, Refused) as exc:
         refund.status = RefundStatus.FAILED
         refund.save(update_fields=["status"])
-        raise GatewayUnavailable(f"The refund was not made: {exc}") from exc
+        raise GatewayUnavailable(_("The refund was not made: %(message)s") % {"message": m.told(str(exc))}) from exc
     with transaction.atomic():
         from kopeck.payments.models import Payment
         from kopeck.payments.services import payment_refund
@@ -472,11 +497,11 @@ def final_receipt_send(*, actor: Actor, payment: GatewayPayment, lines: Any = No
     the provider's receipt API. Sent once per payment (idempotence key ``final-<order id>``); ``act``:
     the act or УПД whose issue called for it (kopeck.gateways.offsets), kept with the receipt."""
     if payment.status != PaymentStatus.SUCCEEDED:
-        raise Conflict("Only a paid online payment gets its final receipt.")
+        raise Conflict(_("Only a paid online payment gets its final receipt."))
     if (payment.receipt or {}).get("final"):
-        raise Conflict("The final receipt was already sent.")
+        raise Conflict(_("The final receipt was already sent."))
     if not payment.receipt or payment.receipt.get("items", [{}])[0].get("payment_method") == "full_payment":
-        raise ValidationFailed.field("payment", "This payment was not receipted as a prepayment.")
+        raise ValidationFailed.field("payment", _("This payment was not receipted as a prepayment."))
     email, phone = client_contact(payment.client)
     source = lines if lines is not None else (payment.invoice.data or {}).get("lines") if payment.invoice else None
     try:
@@ -490,7 +515,7 @@ def final_receipt_send(*, actor: Actor, payment: GatewayPayment, lines: Any = No
                                     currency=payment.currency, payment_method="full_payment", email=email, phone=phone,
                                     tax_system=payment.receipt.get("tax_system") or "osn")
     except ReceiptError as exc:
-        raise ValidationFailed.field("receipt", str(exc)) from exc
+        raise ValidationFailed.field("receipt", receipt_problem(exc)) from exc
     cfg = config_of(payment.setting)
     entity = payment.setting.legal_entity
     if entity is not None and not cfg.option("inn"):  # the cash register's owner (CloudPayments asks)
@@ -500,9 +525,11 @@ def final_receipt_send(*, actor: Actor, payment: GatewayPayment, lines: Any = No
         receipt_id = provider(payment.setting.provider).final_receipt(
             cfg, payment.provider_payment_id, receipt, f"final-{payment.order_id}")
     except NotImplementedError as exc:
-        raise ValidationFailed.field("payment", "This provider's final receipts are made in its dashboard.") from exc
+        raise ValidationFailed.field("payment", _("This provider's final receipts are made in its dashboard.")) \
+            from exc
     except (ProviderError, Declined) as exc:
-        raise GatewayUnavailable(f"The final receipt was not sent: {exc}") from exc
+        raise GatewayUnavailable(_("The final receipt was not sent: %(message)s")
+                                 % {"message": m.told(str(exc))}) from exc
     with transaction.atomic():
         final = {"id": receipt_id, **_receipt_json(receipt), **({"act": act} if act is not None else {})}
         payment.receipt = {**payment.receipt, "final": final}

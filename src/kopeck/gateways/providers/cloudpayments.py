@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from kopeck.core.money import Money
+from kopeck.gateways import messages as m
 from kopeck.gateways.providers.base import (
     Answer,
     Config,
@@ -57,9 +58,9 @@ def _api(cfg: Config, path: str, body: dict[str, Any], *, request_id: str = "") 
         res.raise_for_status()
         data = res.json()
     except (httpx.HTTPError, ValueError) as exc:
-        raise ProviderError(f"CloudPayments {path}: {exc}") from exc
+        raise ProviderError(m.CALL_FAILED % {"provider": "CloudPayments", "call": path, "error": exc}) from exc
     if not isinstance(data, dict):
-        raise ProviderError(f"CloudPayments {path}: unexpected answer")
+        raise ProviderError(m.CALL_UNEXPECTED % {"provider": "CloudPayments", "call": path})
     return data
 
 
@@ -104,10 +105,10 @@ class CloudPayments(Provider):
 
     def verify(self, cfg: Config, incoming: Incoming) -> Verified:
         if incoming.kind not in KINDS:
-            raise Refused("malformed", f"Unknown CloudPayments notification {incoming.kind!r}.")
+            raise Refused("malformed", m.UNKNOWN_KIND % {"provider": "CloudPayments", "kind": repr(incoming.kind)})
         given = incoming.header("content-hmac")
         if not given or not same(content_hmac(cfg.secret("api_secret"), incoming.body), given):
-            raise Refused("signature", "Content-HMAC does not match the API secret.")
+            raise Refused("signature", m.CLOUDPAYMENTS_SIGNATURE)
         try:
             text = incoming.body.decode("utf-8")
             if text.lstrip().startswith("{"):
@@ -120,7 +121,7 @@ class CloudPayments(Provider):
             stamp = str(fields.get("DateTime") or "")
             occurred = dt.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.UTC) if stamp else None
         except (UnicodeDecodeError, ValueError, KeyError, TypeError, InvalidOperation) as exc:
-            raise Refused("malformed", f"Not a CloudPayments notification: {exc}") from exc
+            raise Refused("malformed", m.NOT_A_NOTIFICATION % {"provider": "CloudPayments", "error": exc}) from exc
         status = str(fields.get("Status") or "")
         outcome = {"check": "check", "pay": "paid" if status != "Authorized" else "authorized", "fail": "failed",
                    "confirm": "paid", "refund": "refunded"}.get(incoming.kind, "other")
@@ -143,7 +144,8 @@ class CloudPayments(Provider):
         else:
             data = _api(cfg, "/payments/find", {"InvoiceId": order_id})
         if not data.get("Success") and not data.get("Model"):
-            raise Refused("not_found", str(data.get("Message") or "CloudPayments knows no such payment."))
+            raise Refused("not_found", str(data.get("Message") or m.KNOWS_NO_SUCH_PAYMENT % {
+                "provider": "CloudPayments"}))
         return _remote(data.get("Model") or {})
 
     def refund(self, cfg: Config, provider_payment_id: str, amount: Money, key: str,
@@ -151,7 +153,7 @@ class CloudPayments(Provider):
         data = _api(cfg, "/payments/refund", {"TransactionId": int(provider_payment_id),
                                               "Amount": float(amount.amount)})
         if not data.get("Success"):
-            raise Declined(str(data.get("Message") or "refused"))
+            raise Declined(str(data.get("Message") or m.PROVIDER_REFUSED))
         return str((data.get("Model") or {}).get("TransactionId") or provider_payment_id)
 
     def charge_saved(self, cfg: Config, order: Order, token: str) -> Remote:
@@ -161,16 +163,16 @@ class CloudPayments(Provider):
         data = _api(cfg, "/payments/tokens/charge", body)
         model = data.get("Model") or {}
         if not data.get("Success"):
-            raise Declined(str(model.get("CardHolderMessage") or data.get("Message") or "declined"),
+            raise Declined(str(model.get("CardHolderMessage") or data.get("Message") or m.CHARGE_DECLINED),
                            provider_payment_id=str(model.get("TransactionId") or ""))
         return _remote(model)
 
     def final_receipt(self, cfg: Config, provider_payment_id: str, receipt: Receipt, key: str) -> str:
         inn = str(cfg.option("inn"))
         if not inn:
-            raise Declined("CloudPayments needs the cash register owner's ИНН: set the option inn or the legal entity.")
+            raise Declined(m.CASH_REGISTER_INN)
         data = _api(cfg, "/kkt/receipt", {"Inn": inn, "Type": "Income",
                                           "CustomerReceipt": for_cloudpayments_final(receipt)}, request_id=key)
         if not data.get("Success"):
-            raise Declined(str(data.get("Message") or "refused"))
+            raise Declined(str(data.get("Message") or m.PROVIDER_REFUSED))
         return str((data.get("Model") or {}).get("Id") or key)

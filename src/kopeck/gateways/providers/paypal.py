@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from kopeck.core.money import Money
+from kopeck.gateways import messages as m
 from kopeck.gateways.providers.base import (
     Config,
     Created,
@@ -47,7 +48,7 @@ def _token(cfg: Config) -> str:
         res.raise_for_status()
         return str(res.json()["access_token"])
     except (httpx.HTTPError, ValueError, KeyError) as exc:
-        raise ProviderError(f"PayPal token: {exc}") from exc
+        raise ProviderError(m.CALL_FAILED % {"provider": "PayPal", "call": "/v1/oauth2/token", "error": exc}) from exc
 
 
 def _call(cfg: Config, method: str, path: str, body: dict[str, Any] | None = None,
@@ -58,13 +59,14 @@ def _call(cfg: Config, method: str, path: str, body: dict[str, Any] | None = Non
     try:
         res = httpx.request(method, _base(cfg) + path, json=body, headers=headers, timeout=10)
     except httpx.HTTPError as exc:
-        raise ProviderError(f"PayPal {path}: {exc}") from exc
+        raise ProviderError(m.CALL_FAILED % {"provider": "PayPal", "call": path, "error": exc}) from exc
     if res.status_code == 404:
-        raise Refused("not_found", f"PayPal knows no {path}.")
+        raise Refused("not_found", m.KNOWS_NO_PAYMENT % {"provider": "PayPal", "id": path})
     if res.status_code == 422:
         raise Declined(res.text[:300])
     if res.status_code >= 300:
-        raise ProviderError(f"PayPal {path} answered {res.status_code}: {res.text[:300]}")
+        raise ProviderError(m.CALL_ANSWERED % {"provider": "PayPal", "call": path, "code": res.status_code,
+                                               "error": res.text[:300]})
     data = res.json()
     return data if isinstance(data, dict) else {}
 
@@ -116,7 +118,7 @@ class PayPal(Provider):
         order = _call(cfg, "GET", f"/v2/checkout/orders/{provider_payment_id}")
         captures = ((_unit(order).get("payments") or {}).get("captures")) or []
         if not captures:
-            raise Declined("The order has no capture to refund.")
+            raise Declined(m.NO_CAPTURE)
         data = _call(cfg, "POST", f"/v2/payments/captures/{captures[0]['id']}/refund",
                      {"amount": {"value": amount_text(amount), "currency_code": amount.currency.code}}, request_id=key)
         return str(data.get("id"))
@@ -129,16 +131,16 @@ class PayPal(Provider):
             stamp = incoming.header("paypal-transmission-time")
             occurred = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else None
         except (ValueError, KeyError, TypeError) as exc:
-            raise Refused("malformed", f"Not a PayPal webhook: {exc}") from exc
+            raise Refused("malformed", m.NOT_A_NOTIFICATION % {"provider": "PayPal", "error": exc}) from exc
         check = {"auth_algo": incoming.header("paypal-auth-algo"), "cert_url": incoming.header("paypal-cert-url"),
                  "transmission_id": incoming.header("paypal-transmission-id"),
                  "transmission_sig": incoming.header("paypal-transmission-sig"),
                  "transmission_time": stamp, "webhook_id": str(cfg.option("webhook_id")), "webhook_event": event}
         if not all(check.values()):
-            raise Refused("signature", "PayPal transmission headers missing.")
+            raise Refused("signature", m.PAYPAL_HEADERS)
         result = _call(cfg, "POST", "/v1/notifications/verify-webhook-signature", check)
         if result.get("verification_status") != "SUCCESS":
-            raise Refused("signature", f"PayPal says {result.get('verification_status')}.")
+            raise Refused("signature", m.PAYPAL_SAYS % {"status": result.get("verification_status")})
         if event_type == "CHECKOUT.ORDER.APPROVED":
             remote = self.fetch(cfg, str(resource.get("id")), "")  # captures it
             outcome = {"succeeded": "paid", "failed": "failed"}.get(remote.status, "other")
@@ -149,7 +151,7 @@ class PayPal(Provider):
             try:
                 amount = Decimal(str(resource["amount"]["value"]))
             except (KeyError, TypeError, InvalidOperation) as exc:
-                raise Refused("malformed", f"No capture amount: {exc}") from exc
+                raise Refused("malformed", m.NO_CAPTURE_AMOUNT % {"error": exc}) from exc
             order_ref = ((resource.get("supplementary_data") or {}).get("related_ids") or {}).get("order_id", "")
             return Verified(transaction_id=str(resource.get("id")), event=event_type,
                             order_id=str(resource.get("invoice_id") or resource.get("custom_id") or ""),

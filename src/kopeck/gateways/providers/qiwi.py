@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 from django.utils.translation import gettext_lazy
 
+from kopeck.gateways import messages as m
 from kopeck.gateways.providers.base import (
     Answer,
     Config,
@@ -49,11 +50,13 @@ def _call(cfg: Config, method: str, bill_id: str, body: dict[str, Any] | None = 
         res = httpx.request(method, url, json=body, timeout=10,
                             headers={"Authorization": f"Bearer {cfg.secret('secret_key')}", "Accept": "application/json"})
     except httpx.HTTPError as exc:
-        raise ProviderError(f"Qiwi: {exc}") from exc
+        raise ProviderError(m.CALL_FAILED % {"provider": "Qiwi", "call": "/partner/bill/v1/bills", "error": exc}) \
+            from exc
     if res.status_code == 404:
-        raise Refused("not_found", f"Qiwi knows no bill {bill_id}.")
+        raise Refused("not_found", m.KNOWS_NO_PAYMENT % {"provider": "Qiwi", "id": bill_id})
     if res.status_code >= 300:
-        raise ProviderError(f"Qiwi answered {res.status_code}: {res.text[:200]}")
+        raise ProviderError(m.CALL_ANSWERED % {"provider": "Qiwi", "call": "/partner/bill/v1/bills",
+                                               "code": res.status_code, "error": res.text[:200]})
     data = res.json()
     return data if isinstance(data, dict) else {}
 
@@ -85,9 +88,9 @@ class Qiwi(Provider):
             amount = Decimal(str(bill["amount"]["value"]))
             status = str(bill["status"]["value"])
         except (ValueError, KeyError, TypeError, InvalidOperation) as exc:
-            raise Refused("malformed", f"Not a Qiwi notification: {exc}") from exc
+            raise Refused("malformed", m.NOT_A_NOTIFICATION % {"provider": "Qiwi", "error": exc}) from exc
         if not same(expected, incoming.header("x-api-signature-sha256").lower()):
-            raise Refused("signature", "X-Api-Signature-SHA256 does not match the secret key.")
+            raise Refused("signature", m.QIWI_SIGNATURE)
         outcome = {"PAID": "paid", "REJECTED": "failed", "EXPIRED": "failed"}.get(status, "other")
         return Verified(transaction_id=f"{bill['billId']}:{status}", event=status, order_id=str(bill["billId"]),
                         outcome=outcome, amount=amount, currency=str(bill["amount"]["currency"]),

@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 
 import httpx
 
+from kopeck.gateways import messages as m
 from kopeck.gateways.providers.base import (
     Answer,
     Config,
@@ -52,7 +53,7 @@ _STATE = {"5": "pending", "10": "canceled", "20": "authorized", "50": "pending",
 def digest(cfg: Config, base: str) -> str:
     algo = str(cfg.option("hash", "md5")).lower()
     if algo not in ALGORITHMS:
-        raise ProviderError(f"Unknown Robokassa hash algorithm {algo!r}.")
+        raise ProviderError(m.UNKNOWN_HASH % {"provider": "Robokassa", "algorithm": repr(algo)})
     return hashlib.new(algo, base.encode()).hexdigest()
 
 
@@ -117,15 +118,16 @@ class Robokassa(Provider):
             fields = dict(urllib.parse.parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text)))
             out_sum, inv_id, given = fields["OutSum"], fields["InvId"], fields["SignatureValue"]
         except (UnicodeDecodeError, ValueError, KeyError) as exc:
-            raise Refused("malformed", f"Not a Robokassa ResultURL call: {exc}") from exc
+            raise Refused("malformed", m.NOT_A_NOTIFICATION % {"provider": "Robokassa", "error": exc}) from exc
         test = fields.get("IsTest", "") == "1"
         expected = result_signature(cfg, out_sum=out_sum, inv_id=inv_id, shp=fields, test=test)
         if not same(expected.lower(), given.lower()):
-            raise Refused("signature", "SignatureValue does not match Password #2.", transaction_id=inv_id)
+            raise Refused("signature", m.ROBOKASSA_SIGNATURE, transaction_id=inv_id)
         try:
             amount = Decimal(out_sum)
         except InvalidOperation as exc:
-            raise Refused("malformed", f"OutSum {out_sum!r} is not an amount.", transaction_id=inv_id) from exc
+            raise Refused("malformed", m.NOT_AN_AMOUNT % {"field": "OutSum", "value": repr(out_sum)},
+                          transaction_id=inv_id) from exc
         saved = SavedToken(token=inv_id, title=f"Robokassa {fields.get('PaymentMethod') or ''} №{inv_id}".strip()) \
             if fields.get("Shp_recurring") == "1" else None
         return Verified(transaction_id=inv_id, event="result", order_id=fields.get("Shp_order", ""), outcome="paid",
@@ -147,10 +149,10 @@ class Robokassa(Provider):
                                          "Signature": signature}, timeout=10)
             res.raise_for_status()
             if b"<!DOCTYPE" in res.content or b"<!ENTITY" in res.content:
-                raise ProviderError("Robokassa's XML interface answered with a DTD; refused.")
+                raise ProviderError(m.CALL_DTD % {"provider": "Robokassa", "call": "OpStateExt"})
             root = ET.fromstring(res.content)  # noqa: S314  (no DTD, so no entity expansion)
         except (httpx.HTTPError, ET.ParseError) as exc:
-            raise ProviderError(f"Robokassa's XML interface: {exc}") from exc
+            raise ProviderError(m.CALL_FAILED % {"provider": "Robokassa", "call": "OpStateExt", "error": exc}) from exc
 
         def find(path: str) -> str:
             node: ET.Element | None = root
@@ -160,9 +162,10 @@ class Robokassa(Provider):
 
         code = find("Result/Code")
         if code == "3":
-            raise Refused("not_found", f"Robokassa knows no invoice {provider_payment_id}.")
+            raise Refused("not_found", m.KNOWS_NO_PAYMENT % {"provider": "Robokassa", "id": provider_payment_id})
         if code != "0":
-            raise ProviderError(f"Robokassa OpStateExt result {code}: {find('Result/Description')}")
+            raise ProviderError(m.CALL_ANSWERED % {"provider": "Robokassa", "call": "OpStateExt", "code": code,
+                                                   "error": find("Result/Description")})
         out_sum = find("Info/OutSum")
         return Remote(provider_payment_id=provider_payment_id, status=_STATE.get(find("State/Code"), "pending"),
                       amount=Decimal(out_sum) if out_sum else None, currency=str(cfg.option("currency", "RUB")),
@@ -176,9 +179,10 @@ class Robokassa(Provider):
         try:
             res = httpx.post(str(cfg.option("recurring_url", RECURRING_URL)), data=params, timeout=10)
         except httpx.HTTPError as exc:
-            raise ProviderError(f"Robokassa recurring: {exc}") from exc
+            raise ProviderError(m.CALL_FAILED % {"provider": "Robokassa", "call": "Recurring", "error": exc}) from exc
         if res.status_code != 200 or not res.text.startswith("OK"):
-            raise ProviderError(f"Robokassa recurring answered {res.status_code}: {res.text[:200]}")
+            raise ProviderError(m.CALL_ANSWERED % {"provider": "Robokassa", "call": "Recurring",
+                                                   "code": res.status_code, "error": res.text[:200]})
         # accepted for processing: the money is credited by ResultURL or the reconciliation job
         return Remote(provider_payment_id=inv_id, status="pending", order_id=order.order_id)
 
@@ -193,9 +197,10 @@ class Robokassa(Provider):
             res.raise_for_status()
             data = res.json()
         except (httpx.HTTPError, ValueError) as exc:
-            raise ProviderError(f"Robokassa's second receipt: {exc}") from exc
+            raise ProviderError(m.CALL_FAILED % {"provider": "Robokassa", "call": "RoboFiscal/Receipt/Attach",
+                                                 "error": exc}) from exc
         if str(data.get("ResultCode")) != "0":
-            raise Declined(str(data.get("ResultDescription") or "refused"))
+            raise Declined(str(data.get("ResultDescription") or m.PROVIDER_REFUSED))
         return str(data.get("OpKey") or receipt_id)
 
 

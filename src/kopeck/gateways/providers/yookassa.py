@@ -21,6 +21,7 @@ from yookassa.domain.common.security_helper import SecurityHelper  # type: ignor
 from yookassa.domain.exceptions import ApiError, NotFoundError  # type: ignore[import-untyped]
 
 from kopeck.core.money import Money
+from kopeck.gateways import messages as m
 from kopeck.gateways.providers.base import (
     Config,
     Created,
@@ -66,9 +67,10 @@ def _call(cfg: Config, fn: Callable[[], T]) -> T:
     except NotFoundError:
         raise
     except ApiError as exc:
-        raise ProviderError(f"ЮKassa answered {getattr(exc, 'HTTP_CODE', '')}: {exc}") from exc
+        raise ProviderError(m.CALL_ANSWERED % {"provider": "ЮKassa", "call": "API",
+                                               "code": getattr(exc, "HTTP_CODE", ""), "error": exc}) from exc
     except Exception as exc:  # requests' connection errors, the SDK's AttributeError on no response
-        raise ProviderError(f"ЮKassa unreachable: {exc}") from exc
+        raise ProviderError(m.CALL_FAILED % {"provider": "ЮKassa", "call": "API", "error": exc}) from exc
 
 
 def _attr(obj: Any, *path: str) -> Any:
@@ -141,14 +143,14 @@ class YooKassa(Provider):
         res = _call(cfg, lambda: Payment.create(body, order.idempotence_key))
         remote = _remote(res)
         if remote.status == "canceled":
-            raise Declined(remote.detail or "canceled", provider_payment_id=remote.provider_payment_id)
+            raise Declined(remote.detail or m.PAYMENT_CANCELED, provider_payment_id=remote.provider_payment_id)
         return remote
 
     def fetch(self, cfg: Config, provider_payment_id: str, order_id: str) -> Remote:
         try:
             return _remote(_call(cfg, lambda: Payment.find_one(provider_payment_id)))
         except NotFoundError as exc:
-            raise Refused("not_found", f"ЮKassa knows no payment {provider_payment_id}.") from exc
+            raise Refused("not_found", m.KNOWS_NO_PAYMENT % {"provider": "ЮKassa", "id": provider_payment_id}) from exc
 
     def refund(self, cfg: Config, provider_payment_id: str, amount: Money, key: str,
                receipt: Receipt | None = None) -> str:
@@ -158,7 +160,7 @@ class YooKassa(Provider):
             body["receipt"] = for_yookassa(receipt)
         res = _call(cfg, lambda: Refund.create(body, key))
         if str(res.status) == "canceled":
-            raise Declined(str(_attr(res, "cancellation_details", "reason") or "canceled"))
+            raise Declined(str(_attr(res, "cancellation_details", "reason") or m.REFUND_CANCELED))
         return str(res.id)
 
     def final_receipt(self, cfg: Config, provider_payment_id: str, receipt: Receipt, key: str) -> str:
@@ -167,14 +169,14 @@ class YooKassa(Provider):
 
     def verify(self, cfg: Config, incoming: Incoming) -> Verified:
         if not _allowed(cfg, incoming.remote_addr):
-            raise Refused("ip", f"{incoming.remote_addr} is not in ЮKassa's ranges.")
+            raise Refused("ip", m.NOT_IN_RANGES % {"address": incoming.remote_addr, "provider": "ЮKassa"})
         try:
             data = json.loads(incoming.body)
             event = str(data["event"])
             obj = data["object"]
             object_id = str(obj["id"])
         except (ValueError, KeyError, TypeError) as exc:
-            raise Refused("malformed", f"Not a ЮKassa notification: {exc}") from exc
+            raise Refused("malformed", m.NOT_A_NOTIFICATION % {"provider": "ЮKassa", "error": exc}) from exc
         if event.startswith("refund."):
             return Verified(transaction_id=object_id, event=event, order_id="", outcome="other",
                             provider_payment_id=str(obj.get("payment_id") or ""))

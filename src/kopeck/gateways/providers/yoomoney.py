@@ -13,6 +13,7 @@ import hashlib
 import urllib.parse
 from decimal import Decimal, InvalidOperation
 
+from kopeck.gateways import messages as m
 from kopeck.gateways.providers.base import (
     Config,
     Created,
@@ -54,18 +55,18 @@ class YooMoney(Provider):
             given = fields["sha1_hash"]
             txn = fields["operation_id"]
         except (UnicodeDecodeError, ValueError, KeyError) as exc:
-            raise Refused("malformed", f"Not a ЮMoney notification: {exc}") from exc
+            raise Refused("malformed", m.NOT_A_NOTIFICATION % {"provider": "ЮMoney", "error": exc}) from exc
         if not same(sha1_hash(fields, cfg.secret("notification_secret")), given.lower()):
-            raise Refused("signature", "sha1_hash does not match the notification secret.", transaction_id=txn)
+            raise Refused("signature", m.YOOMONEY_SIGNATURE, transaction_id=txn)
         if fields.get("codepro", "false") != "false":
-            raise Refused("protection", "The transfer is under a protection code.", transaction_id=txn)
+            raise Refused("protection", m.PROTECTED, transaction_id=txn)
         if fields.get("unaccepted", "false") == "true":
-            raise Refused("unaccepted", "The transfer is not accepted yet.", transaction_id=txn)
+            raise Refused("unaccepted", m.UNACCEPTED, transaction_id=txn)
         try:
             amount = Decimal(fields.get("withdraw_amount") or fields["amount"])
             occurred = dt.datetime.fromisoformat(fields["datetime"].replace("Z", "+00:00"))
         except (KeyError, ValueError, InvalidOperation) as exc:
-            raise Refused("malformed", f"Bad amount or datetime: {exc}", transaction_id=txn) from exc
+            raise Refused("malformed", m.BAD_AMOUNT_OR_DATE % {"error": exc}, transaction_id=txn) from exc
         currency = "RUB" if fields.get("currency") == "643" else fields.get("currency", "")
         return Verified(transaction_id=txn, event=fields.get("notification_type", ""), order_id=fields.get("label", ""),
                         outcome="paid", amount=amount, currency=currency,
