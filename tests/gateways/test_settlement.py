@@ -289,3 +289,20 @@ def test_an_order_of_another_gateway_is_unknown_to_this_one(make_setting: Any, p
     assert (note.setting_id, note.verdict, note.reason, note.payment_id) == (mine.pk, "refused", "unknown_order", None)
     assert notifications_settle() == {}
     assert fresh(order).status == PaymentStatus.PENDING and credits(order) == 0 and balance(payer) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_notification_through_the_wsgi_application_is_stored_and_answered(make_setting: Any, payer: Client) -> None:
+    """What a provider reaches in production: ``kopeck.wsgi.application``, whose /gateways/ paths run the
+    short middleware list (kopeck.common.http.lean) — verified, stored and answered the same."""
+    from tests.common.http.test_lean import call
+
+    order = online_payment_create(actor=ACTOR, client=payer, setting=make_setting("cloudpayments"), amount="1500.00")
+    body, mac = signed(pay_fields(order, DateTime="", TransactionId="4242"))
+    status, headers, content = call(f"/gateways/cloudpayments/{order.setting_id}/pay/", "POST", body.encode(), **{
+        "Content-Type": "application/x-www-form-urlencoded", "Content-HMAC": mac})
+    assert (status, content, headers["Content-Type"]) == ("200 OK", b'{"code": 0}', "application/json")
+    note = last_note()
+    assert (note.verdict, note.transaction_id, note.payment_id) == ("queued", "4242", order.pk)
+    assert notifications_settle() == {"accepted": 1}
+    assert balance(payer) == Decimal("1500.00") and credits(order) == 1
