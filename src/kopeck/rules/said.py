@@ -2,14 +2,15 @@
 translation catalogue's msgid) and its parameters. :class:`Said` is a ``str`` — the English text, which
 the API and the English pages show — that keeps both, so the execution log can store them and the back
 office can say the same in the operator's language (:func:`say`). Status codes among the parameters
-(``client_status…``, ``sub_status…``) and block reasons (``block_reason…``) are shown by their names."""
+(``client_status…``, ``sub_status…``) and block reasons (``block_reason…``) are shown by their names,
+Jinja's names of tokens (``token…``, quoted as Jinja quotes them) as the operator types them («}}»)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext, pgettext_lazy
 
 
 class Said(str):
@@ -31,9 +32,36 @@ def said_of(value: object) -> dict[str, Any] | None:
     return value.as_json() if isinstance(value, Said) else None
 
 
+# Jinja's descriptions of tokens, quoted as in its messages: Russian shows what the operator types.
+_TOKENS = {
+    "begin of print statement": pgettext_lazy("template token", "'begin of print statement'"),
+    "end of print statement": pgettext_lazy("template token", "'end of print statement'"),
+    "begin of statement block": pgettext_lazy("template token", "'begin of statement block'"),
+    "end of statement block": pgettext_lazy("template token", "'end of statement block'"),
+    "begin of comment": pgettext_lazy("template token", "'begin of comment'"),
+    "end of comment": pgettext_lazy("template token", "'end of comment'"),
+    "end of template": pgettext_lazy("template token", "'end of template'"),
+    "template data / text": pgettext_lazy("template token", "'template data / text'"),
+    "name": pgettext_lazy("template token", "'name'"),
+    "string": pgettext_lazy("template token", "'string'"),
+    "integer": pgettext_lazy("template token", "'integer'"),
+    "float": pgettext_lazy("template token", "'float'"),
+}
+
+
+def _token(value: str) -> str:
+    described = value[1:-1] if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"" else value
+    known = _TOKENS.get(described)
+    if known is not None:
+        return str(known)
+    return pgettext("template token", "'%(token)s'") % {"token": described}
+
+
 def _shown(name: str, value: Any) -> Any:
     if not isinstance(value, str):
         return value
+    if name.startswith("token"):
+        return _token(value)
     if name.startswith("client_status"):
         from kopeck.clients.models import ClientStatus
 
