@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.utils.translation import gettext, pgettext, pgettext_lazy
+from django.utils.translation import gettext
+
+from kopeck.common.jinja_syntax import token_shown
 
 
 class Said(str):
@@ -32,36 +34,11 @@ def said_of(value: object) -> dict[str, Any] | None:
     return value.as_json() if isinstance(value, Said) else None
 
 
-# Jinja's descriptions of tokens, quoted as in its messages: Russian shows what the operator types.
-_TOKENS = {
-    "begin of print statement": pgettext_lazy("template token", "'begin of print statement'"),
-    "end of print statement": pgettext_lazy("template token", "'end of print statement'"),
-    "begin of statement block": pgettext_lazy("template token", "'begin of statement block'"),
-    "end of statement block": pgettext_lazy("template token", "'end of statement block'"),
-    "begin of comment": pgettext_lazy("template token", "'begin of comment'"),
-    "end of comment": pgettext_lazy("template token", "'end of comment'"),
-    "end of template": pgettext_lazy("template token", "'end of template'"),
-    "template data / text": pgettext_lazy("template token", "'template data / text'"),
-    "name": pgettext_lazy("template token", "'name'"),
-    "string": pgettext_lazy("template token", "'string'"),
-    "integer": pgettext_lazy("template token", "'integer'"),
-    "float": pgettext_lazy("template token", "'float'"),
-}
-
-
-def _token(value: str) -> str:
-    described = value[1:-1] if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"" else value
-    known = _TOKENS.get(described)
-    if known is not None:
-        return str(known)
-    return pgettext("template token", "'%(token)s'") % {"token": described}
-
-
 def _shown(name: str, value: Any) -> Any:
     if not isinstance(value, str):
         return value
     if name.startswith("token"):
-        return _token(value)
+        return token_shown(value)
     if name.startswith("client_status"):
         from kopeck.clients.models import ClientStatus
 
