@@ -238,8 +238,8 @@ def test_bad_spec_is_a_problem_naming_the_field(api: APIClient, clock: FixedCloc
     plan = make_plan(actor)
     spec = hosting_spec()
     breaker(spec)
-    errors = refused_call(lambda: api.post(f"/api/v1/plans/{plan.pk}/versions/", {"spec": spec}, format="json"),
-                          400, "validation-error")
+    errors = refused_call(lambda: api.post(f"/api/v1/plans/{plan.pk}/versions/", {"spec": spec}, format="json",
+                                           HTTP_ACCEPT_LANGUAGE="en"), 400, "validation-error")
     assert [e["field"] for e in errors] == [field]
     assert message in errors[0]["detail"]
     version = draft(actor, plan)
@@ -252,7 +252,8 @@ def test_tier_gap_problem_in_full(api: APIClient, clock: FixedClock, actor: Acto
     plan = make_plan(actor)
     spec = hosting_spec()
     spec["components"][2]["prices"]["RUB"]["tiers"][1]["from"] = "101"
-    response = api.post(f"/api/v1/plans/{plan.pk}/versions/", {"spec": spec}, format="json")
+    response = api.post(f"/api/v1/plans/{plan.pk}/versions/", {"spec": spec}, format="json",
+                        HTTP_ACCEPT_LANGUAGE="en")
     assert json.loads(response.content)["errors"] == [{
         "field": "spec.components[2].prices.RUB.tiers[1].from",
         "detail": "gap: this tier starts at 101 but tiers[0].up_to is 100; tiers are [from, up_to), so it must "

@@ -155,7 +155,7 @@ def test_body_must_be_json(api: APIClient) -> None:
     assert r.status_code == 400 and r.json()["type"] == "urn:kopeck:problem:malformed-request"
     r = api.post(URL, {"currency": "RUB"})  # multipart form
     assert r.status_code == 415
-    r = api.post(URL, json.dumps([BODY]), content_type="application/json")
+    r = api.post(URL, json.dumps([BODY]), content_type="application/json", HTTP_ACCEPT_LANGUAGE="en")
     assert r.status_code == 400 and r.json()["errors"] == [{"field": "", "detail": "must be an object, got a list"}]
 
 

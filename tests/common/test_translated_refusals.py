@@ -27,6 +27,8 @@ CONVERTED = (
     "catalog/services.py",
     "catalog/admin.py",
     "catalog/api.py",
+    "catalog/preview.py",
+    "catalog/preview_api.py",
     "subscriptions/services/*.py",
     "subscriptions/admin.py",
     "subscriptions/api.py",

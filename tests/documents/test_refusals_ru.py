@@ -83,3 +83,12 @@ def test_a_numbering_rule_refused_through_the_api_in_russian(api: APIClient, ent
         409, "Номера идут по датам документов: в этой нумерации уже есть документ от 2026-11-20, поэтому документ "
              "от 2026-11-19 выставить нельзя.", [{"field": "issue_date", "detail": "Не раньше 2026-11-20."}])
     assert (counts(), counters()) == before and doc.number == "1"
+
+
+def test_a_document_templates_syntax_error_in_russian(actor: Actor, installation_language: None) -> None:
+    from kopeck.documents.models import TemplateForm
+
+    message, errors = refusal(lambda: services.document_template_save(
+        actor=actor, form=TemplateForm.INVOICE, language="ru", html="<p>\n{% if document.number %}\n</p>"))
+    assert message == "Шаблон не принят: Ошибка в шаблоне, строка 2: блок «if» не закрыт."
+    assert errors == {"html": ["Ошибка в шаблоне, строка 2: блок «if» не закрыт."]}

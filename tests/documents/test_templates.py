@@ -36,7 +36,7 @@ REFUSED = {
     "extends a file": ('{% extends "../settings.py" %}', "unknown template '../settings.py'"),
     "format": ('{{ "{0.__class__}".format(lines) }}', "'format' is not accessible"),
     "lipsum": ("{{ lipsum.__globals__ }}", "'lipsum' is not available"),
-    "syntax": ("{% for x in lines %}", "syntax error"),
+    "syntax": ("{% for x in lines %}", "Error in the template, line 1: the 'for' block is not closed."),
     "unknown field": ("{{ document.no_such_field }}", "does not render with sample data"),
 }
 

@@ -5,7 +5,8 @@ docs/pricing.md. Nothing is written: the only read is the billing settings (defa
 whether prices include VAT, the provider's time zone for ``period``), and only for what the input
 leaves out. Every error is a :class:`~kopeck.common.errors.ValidationFailed` naming the field by its
 path in the input (``component.tiers[1].from``, ``plan.components[0].prices.RUB.unit_price``,
-``readings[3]``, ``usage.traffic.events[2].timestamp``, ``currency``, ``period.end``).
+``readings[3]``, ``usage.traffic.events[2].timestamp``, ``currency``, ``period.end``) and saying what is
+wrong in the active language (the pricing core's errors through :func:`pricing_message`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+
+from kopeck.catalog.pricing_errors import pricing_message
 from kopeck.common.errors import ValidationFailed
 from kopeck.core.calendar import CalendarError, start_of_local_day
 from kopeck.core.money import Currency, Money, MoneyError
@@ -55,7 +60,7 @@ def settings_defaults() -> PreviewDefaults:
 
 
 def _fail(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(f"{field}: {message}" if field else message, errors={field: [message]})
+    return ValidationFailed.field(field, message) if field else ValidationFailed(message, errors={"": [message]})
 
 
 def _join(prefix: str, field: str | None) -> str:
@@ -68,16 +73,21 @@ def _join(prefix: str, field: str | None) -> str:
 
 def _keys(data: object, allowed: Sequence[str], path: str) -> Mapping[str, Any]:
     if not isinstance(data, Mapping):
-        raise _fail(path, f"must be an object, got {_kind(data)}")
+        raise _fail(path, _("must be an object, got %(kind)s") % {"kind": _kind(data)})
     for key in data:
         if key not in allowed:
-            raise _fail(_join(path, str(key)), f"unknown field; expected one of {', '.join(allowed)}")
+            raise _fail(_join(path, str(key)), _("unknown field; expected one of %(expected)s")
+                        % {"expected": ", ".join(allowed)})
     return data
 
 
 def _kind(value: object) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number",
-            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+    """What a JSON value is, in the active language ("a list", "null")."""
+    kinds = {dict: pgettext("JSON value", "an object"), list: pgettext("JSON value", "a list"),
+             str: pgettext("JSON value", "a string"), bool: pgettext("JSON value", "a boolean"),
+             int: pgettext("JSON value", "a number"), float: pgettext("JSON value", "a number"),
+             type(None): "null"}
+    return kinds.get(type(value), type(value).__name__)
 
 
 class _Lazy:
@@ -104,26 +114,26 @@ class _Lazy:
 
 def _instant(value: object, where: str) -> dt.datetime:
     if not isinstance(value, str):
-        raise _fail(where, f"must be an ISO 8601 timestamp string, got {_kind(value)}")
+        raise _fail(where, _("must be an ISO 8601 timestamp string, got %(kind)s") % {"kind": _kind(value)})
     try:
         parsed = dt.datetime.fromisoformat(value.strip())
     except ValueError:
-        raise _fail(where, f"not an ISO 8601 timestamp: {value!r}") from None
+        raise _fail(where, _("not an ISO 8601 timestamp: %(value)r") % {"value": value}) from None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
-        raise _fail(where, f"needs a UTC offset, e.g. {value}+03:00 or {value}Z")
+        raise _fail(where, _("needs a UTC offset, e.g. %(value)s+03:00 or %(value)sZ") % {"value": value})
     return parsed
 
 
 def _list(raw: object, where: str) -> list[Any]:
     if not isinstance(raw, list):
-        raise _fail(where, f"must be a list, got {_kind(raw)}")
+        raise _fail(where, _("must be a list, got %(kind)s") % {"kind": _kind(raw)})
     return raw
 
 
 def _id(item: Mapping[str, Any], where: str) -> str:
     value = item.get("id")
     if not isinstance(value, str) or not value:
-        raise _fail(f"{where}.id", "is required: a non-empty string chosen by the sender")
+        raise _fail(f"{where}.id", _("is required: a non-empty string chosen by the sender"))
     return value
 
 
@@ -134,7 +144,7 @@ def _events(raw: object, where: str) -> tuple[UsageEvent, ...]:
         data = _keys(item, ("id", "timestamp", "properties"), here)
         props = data.get("properties", {})
         if not isinstance(props, Mapping):
-            raise _fail(f"{here}.properties", f"must be an object, got {_kind(props)}")
+            raise _fail(f"{here}.properties", _("must be an object, got %(kind)s") % {"kind": _kind(props)})
         events.append(UsageEvent(_id(data, here), _instant(data.get("timestamp"), f"{here}.timestamp"), props))
     return tuple(events)
 
@@ -146,14 +156,14 @@ def _readings(raw: object, where: str) -> tuple[MeterReading, ...]:
         data = _keys(item, ("id", "timestamp", "value", "kind", "old_final"), here)
         rid = _id(data, here)
         if "value" not in data:
-            raise _fail(f"{here}.value", "is required")
+            raise _fail(f"{here}.value", _("is required"))
         try:
             readings.append(MeterReading(rid, _instant(data.get("timestamp"), f"{here}.timestamp"),
                                          data["value"], data.get("kind", "normal"), data.get("old_final")))
         except UsageError as exc:  # the core names a reading by its id: name it by its place here
             field = exc.field or ""
             rest = field[len(f"readings[{rid}]"):] if field.startswith(f"readings[{rid}]") else ""
-            raise _fail(here + rest, exc.message) from None
+            raise _fail(here + rest, pricing_message(exc)) from None
     return tuple(readings)
 
 
@@ -162,9 +172,10 @@ def _usage(data: Mapping[str, Any], where: str,
     """The usage given in ``data`` (one of quantity, events, readings, transactions) and its form."""
     forms = [f for f in USAGE_FORMS if f in data]
     if len(forms) > 1:
-        raise _fail(_join(where, forms[1]), f"give the usage in one form only, not {' and '.join(forms)}")
+        raise _fail(_join(where, forms[1]), _("give the usage in one form only, not %(first)s and %(second)s")
+                    % {"first": forms[0], "second": forms[1]})
     if not forms:
-        raise _fail(_join(where, "quantity"), "give the usage: one of quantity, events, readings or transactions")
+        raise _fail(_join(where, "quantity"), _("give the usage: one of quantity, events, readings or transactions"))
     form = forms[0]
     raw = data[form]
     path = _join(where, form)
@@ -177,12 +188,12 @@ def _usage(data: Mapping[str, Any], where: str,
         elif form == "readings":
             readings = _readings(raw, path)
             if not readings:
-                raise _fail(path, "at least the opening reading is required")
+                raise _fail(path, _("at least the opening reading is required"))
             usage = Usage.of_readings(readings)
         else:
             usage = Usage.of_transactions(_list(raw, path))
     except UsageError as exc:
-        raise _fail(_usage_field(exc.field, where, form, data), exc.message) from None
+        raise _fail(_usage_field(exc.field, where, form, data), pricing_message(exc)) from None
     return usage, form
 
 
@@ -213,23 +224,24 @@ def _usage_echo(usage: Usage, form: str) -> dict[str, Any]:
 
 def _date(value: object, where: str) -> dt.date:
     if not isinstance(value, str):
-        raise _fail(where, f"must be a date string YYYY-MM-DD, got {_kind(value)}")
+        raise _fail(where, _("must be a date string YYYY-MM-DD, got %(kind)s") % {"kind": _kind(value)})
     try:
         return dt.date.fromisoformat(value.strip())
     except ValueError:
-        raise _fail(where, f"not a date YYYY-MM-DD: {value!r}") from None
+        raise _fail(where, _("not a date YYYY-MM-DD: %(value)r") % {"value": value}) from None
 
 
 def _period(raw: object, where: str) -> Period:
     data = _keys(raw, ("start", "end"), where)
     for key in ("start", "end"):
         if key not in data:
-            raise _fail(f"{where}.{key}", "is required")
+            raise _fail(f"{where}.{key}", _("is required"))
     start, end = _date(data["start"], f"{where}.start"), _date(data["end"], f"{where}.end")
     try:
         return Period(start, end)
     except PeriodError:
-        raise _fail(f"{where}.end", f"must be after start ({start}); the end date is exclusive") from None
+        raise _fail(f"{where}.end", _("must be after start (%(start)s); the end date is exclusive")
+                    % {"start": start}) from None
 
 
 def _bounds(period: Period | None, defaults: _Lazy) -> tuple[dt.datetime, dt.datetime] | None:
@@ -238,22 +250,27 @@ def _bounds(period: Period | None, defaults: _Lazy) -> tuple[dt.datetime, dt.dat
     tz = defaults.get("time_zone")
     try:
         return start_of_local_day(period.start, tz), start_of_local_day(period.end, tz)
-    except CalendarError as exc:
-        raise _fail("period", f"billing settings: {exc}") from None
+    except CalendarError:
+        raise _fail("period", _("billing settings: unknown time zone %(zone)r") % {"zone": tz}) from None
 
 
 def _vat_options(data: Mapping[str, Any], defaults: _Lazy) -> tuple[VatRate, bool]:
     raw = data["vat_rate"] if "vat_rate" in data else defaults.get("vat_rate")
     if isinstance(raw, bool) or not isinstance(raw, str | int):
-        raise _fail("vat_rate", f"must be one of {', '.join(r.value for r in VatRate)}, got {_kind(raw)}")
+        raise _fail("vat_rate", _("must be one of %(rates)s, got %(kind)s") % {"rates": _rates(), "kind": _kind(raw)})
     try:
         rate = VatRate.parse(str(raw))
-    except ValueError as exc:
-        raise _fail("vat_rate", str(exc)) from None
+    except ValueError:
+        raise _fail("vat_rate", _("unknown VAT rate %(rate)r; use one of %(rates)s")
+                    % {"rate": str(raw), "rates": _rates()}) from None
     inclusive = data["prices_include_vat"] if "prices_include_vat" in data else defaults.get("prices_include_vat")
     if not isinstance(inclusive, bool):
-        raise _fail("prices_include_vat", f"must be true or false, got {_kind(inclusive)}")
+        raise _fail("prices_include_vat", _("must be true or false, got %(kind)s") % {"kind": _kind(inclusive)})
     return rate, inclusive
+
+
+def _rates() -> str:
+    return ", ".join(r.value for r in VatRate)
 
 
 def _vat(groups: Sequence[tuple[str, str, Money]], rate: VatRate, inclusive: bool, cur: str) -> dict[str, Any]:
@@ -274,23 +291,23 @@ def _vat(groups: Sequence[tuple[str, str, Money]], rate: VatRate, inclusive: boo
 
 def _currency(raw: object) -> str:
     if not isinstance(raw, str):
-        raise _fail("currency", f"must be an ISO 4217 code such as \"RUB\", got {_kind(raw)}")
+        raise _fail("currency", _('must be an ISO 4217 code such as "RUB", got %(kind)s') % {"kind": _kind(raw)})
     try:
         return Currency.of(raw).code
-    except MoneyError as exc:
-        raise _fail("currency", str(exc)) from None
+    except MoneyError:
+        raise _fail("currency", _("unknown currency %(currency)r") % {"currency": raw}) from None
 
 
 def _preview_component(data: Mapping[str, Any], defaults: _Lazy) -> dict[str, Any]:
     for key in PLAN_ONLY:
         if key in data:
-            raise _fail(key, "applies to a plan only")
+            raise _fail(key, _("applies to a plan only"))
     try:
         spec = ComponentSpec.from_dict(data["component"])
     except SpecError as exc:
-        raise _fail(_join("component", exc.field), exc.message) from None
+        raise _fail(_join("component", exc.field), pricing_message(exc)) from None
     if "currency" not in data:
-        raise _fail("currency", "is required when previewing a component")
+        raise _fail("currency", _("is required when previewing a component"))
     cur = _currency(data["currency"])
     period = _period(data["period"], "period") if "period" in data else None
     usage, form = _usage(data, "", _bounds(period, defaults) if "events" in data else None)
@@ -298,9 +315,9 @@ def _preview_component(data: Mapping[str, Any], defaults: _Lazy) -> dict[str, An
     try:
         charge = evaluate(spec, usage, cur)
     except SpecError as exc:
-        raise _fail(_join("component", exc.field), exc.message) from None
+        raise _fail(_join("component", exc.field), pricing_message(exc)) from None
     except UsageError as exc:
-        raise _fail(_usage_field(exc.field, "", form, data), exc.message) from None
+        raise _fail(_usage_field(exc.field, "", form, data), pricing_message(exc)) from None
     c = charge.as_dict()
     return {
         "kind": "component", "currency": cur, "amount": c["amount"],
@@ -317,29 +334,32 @@ def _preview_component(data: Mapping[str, Any], defaults: _Lazy) -> dict[str, An
 def _preview_plan(data: Mapping[str, Any], defaults: _Lazy) -> dict[str, Any]:
     for key in ("events", "readings", "transactions"):
         if key in data:
-            raise _fail(key, f"for a plan, give metered usage per component: usage.<component code>.{key}")
+            raise _fail(key, _("for a plan, give metered usage per component: usage.<component code>.%(key)s")
+                        % {"key": key})
     try:
         plan = PlanSpec.from_dict(data["plan"])
     except SpecError as exc:
-        raise _fail(_join("plan", exc.field), exc.message) from None
+        raise _fail(_join("plan", exc.field), pricing_message(exc)) from None
     try:
         cur = plan.require_currency(_currency(data["currency"])) if "currency" in data else plan.currencies[0]
     except SpecError as exc:
-        raise _fail("currency", exc.message) from None
+        raise _fail("currency", pricing_message(exc)) from None
     quantity = data.get("quantity", 1)
     period = _period(data["period"], "period") if "period" in data else None
     used = _period(data["used"], "used") if "used" in data else None
     if used is not None:
         if period is None:
-            raise _fail("used", "prorating needs the billing period: give period too")
+            raise _fail("used", _("prorating needs the billing period: give period too"))
         if not period.covers(used):
-            raise _fail("used", f"the used part {used} must lie within the period {period}")
+            raise _fail("used", _("the used part %(used)s must lie within the period %(period)s")
+                        % {"used": used, "period": period})
     setup_fee = data.get("setup_fee", False)
     if not isinstance(setup_fee, bool):
-        raise _fail("setup_fee", f"must be true or false, got {_kind(setup_fee)}")
+        raise _fail("setup_fee", _("must be true or false, got %(kind)s") % {"kind": _kind(setup_fee)})
     raw_usage = data.get("usage", {})
     if not isinstance(raw_usage, Mapping):
-        raise _fail("usage", f"must be an object of usage by component code, got {_kind(raw_usage)}")
+        raise _fail("usage", _("must be an object of usage by component code, got %(kind)s")
+                    % {"kind": _kind(raw_usage)})
     usage: dict[str, Usage] = {}
     echo: dict[str, Any] = {}
     bounds: tuple[dt.datetime, dt.datetime] | None = None
@@ -347,11 +367,12 @@ def _preview_plan(data: Mapping[str, Any], defaults: _Lazy) -> dict[str, Any]:
         where = f"usage.{code}"
         comp = plan.component(str(code))
         if comp is None:
-            raise _fail(where, f"the plan has no component {code!r}; its components are "
-                               f"{', '.join(c.code for c in plan.components)}")
+            raise _fail(where, _("the plan has no component %(code)r; its components are %(codes)s")
+                        % {"code": code, "codes": ", ".join(c.code for c in plan.components)})
         if comp.kind != ComponentKind.METERED:
-            raise _fail(where, f"component {code!r} is {comp.kind.value}: only metered components take usage "
-                               "(per_unit components are priced by quantity)")
+            raise _fail(where, _("component %(code)r is %(kind)s: only metered components take usage "
+                                 "(per_unit components are priced by quantity)")
+                        % {"code": code, "kind": comp.kind.value})
         body = _keys(body, USAGE_FORMS, where)
         if "events" in body and bounds is None:
             bounds = _bounds(period, defaults)
@@ -360,9 +381,9 @@ def _preview_plan(data: Mapping[str, Any], defaults: _Lazy) -> dict[str, Any]:
         try:  # rate it alone first, so that an error names the component
             evaluate(comp.prices[cur], u, cur)
         except SpecError as exc:
-            raise _fail(_join(f"plan.components[{index}].prices.{cur}", exc.field), exc.message) from None
+            raise _fail(_join(f"plan.components[{index}].prices.{cur}", exc.field), pricing_message(exc)) from None
         except UsageError as exc:
-            raise _fail(_usage_field(exc.field, where, form, body), exc.message) from None
+            raise _fail(_usage_field(exc.field, where, form, body), pricing_message(exc)) from None
         usage[comp.code] = u
         echo[comp.code] = _usage_echo(u, form)
     rate, inclusive = _vat_options(data, defaults)
@@ -370,7 +391,7 @@ def _preview_plan(data: Mapping[str, Any], defaults: _Lazy) -> dict[str, Any]:
         charge = price_plan(plan, cur, quantity=quantity, usage=usage, period=period, used=used,
                             setup_fee=setup_fee)
     except PricingError as exc:
-        raise _fail(exc.field or "", exc.message) from None
+        raise _fail(exc.field or "", pricing_message(exc)) from None
     groups = [("component", c.component.code, c.amount) for c in charge.components]
     groups += [(e.kind, e.kind, e.amount) for e in charge.extras]
     p = charge.as_dict()
@@ -393,11 +414,11 @@ def price_preview(data: Mapping[str, Any],
     data = _keys(data, TOP_LEVEL, "")
     if ("component" in data) == ("plan" in data):
         raise _fail("plan" if "component" in data else "component",
-                    "give exactly one of component or plan")
+                    _("give exactly one of component or plan"))
     lazy = _Lazy(defaults)
     try:
         if "component" in data:
             return _preview_component(data, lazy)
         return _preview_plan(data, lazy)
     except (UsageError, SpecError) as exc:  # a path not mapped above: report it as the core named it
-        raise _fail(exc.field or "", exc.message) from None
+        raise _fail(exc.field or "", pricing_message(exc)) from None

@@ -27,6 +27,7 @@ from kopeck.catalog.models import (
     ProductVatRate,
     VersionStatus,
 )
+from kopeck.catalog.pricing_errors import pricing_message
 from kopeck.catalog.selectors import plan_versions
 from kopeck.common import clock
 from kopeck.common.actor import Actor
@@ -258,7 +259,7 @@ def plan_spec_clean(plan: Plan, spec: object) -> tuple[dict[str, Any] | None, Er
     try:
         parsed = PlanSpec.from_dict(spec)
     except PricingError as exc:
-        return None, {f"spec.{exc.field}" if exc.field else "spec": [exc.message]}
+        return None, {f"spec.{exc.field}" if exc.field else "spec": [pricing_message(exc)]}
     except (ValueError, TypeError, ArithmeticError) as exc:  # a shape the core does not name a field for
         return None, {"spec": [str(exc) or _("Invalid plan spec.")]}
     if parsed.code != plan.code:

@@ -32,6 +32,7 @@ from jinja2.runtime import Context, markup_join
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
+from kopeck.common.jinja_syntax import jinja_told
 from kopeck.core.documents import format_amount
 from kopeck.documents.models import DocumentType, TemplateForm
 
@@ -377,7 +378,7 @@ def template_problems(source: str, sample: Mapping[str, Any]) -> list[str]:
     try:
         ast = env.parse(source)
     except TemplateSyntaxError as exc:
-        return [_("line %(line)s: syntax error: %(problem)s") % {"line": exc.lineno, "problem": exc.message}]
+        return [jinja_told(exc.message or "", exc.lineno)]
     problems = template_name_problems(ast)
     from jinja2 import meta
 

@@ -37,6 +37,7 @@ from typing import Any, Final
 import cel
 
 from kopeck.rules.said import Said
+from kopeck.rules.syntax import condition_syntax_error
 
 VARIABLES: Final = frozenset({"event", "client", "subscription", "vars", "now"})
 OPERATORS: Final = frozenset({
@@ -169,8 +170,7 @@ def compile_condition(source: str) -> Condition:
     try:
         program = cel.compile(text)
     except Exception as exc:
-        detail = " ".join(str(exc).split())
-        raise ConditionError(Said("Syntax error: %(detail)s", detail=detail)) from None
+        raise ConditionError(condition_syntax_error(str(exc), source)) from None
     code = STRING_LITERAL.sub('""', text)
     bound = set(MACRO_VARIABLE.findall(code))
     unknown_names = sorted(set(program.variables()) - VARIABLES - bound)

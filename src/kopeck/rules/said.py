@@ -2,7 +2,8 @@
 translation catalogue's msgid) and its parameters. :class:`Said` is a ``str`` — the English text, which
 the API and the English pages show — that keeps both, so the execution log can store them and the back
 office can say the same in the operator's language (:func:`say`). Status codes among the parameters
-(``client_status…``, ``sub_status…``) and block reasons (``block_reason…``) are shown by their names."""
+(``client_status…``, ``sub_status…``) and block reasons (``block_reason…``) are shown by their names,
+Jinja's names of tokens (``token…``, quoted as Jinja quotes them) as the operator types them («}}»)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.utils.translation import gettext
+
+from kopeck.common.jinja_syntax import token_shown
 
 
 class Said(str):
@@ -34,6 +37,8 @@ def said_of(value: object) -> dict[str, Any] | None:
 def _shown(name: str, value: Any) -> Any:
     if not isinstance(value, str):
         return value
+    if name.startswith("token"):
+        return token_shown(value)
     if name.startswith("client_status"):
         from kopeck.clients.models import ClientStatus
 

@@ -10,10 +10,11 @@ import functools
 from collections.abc import Mapping
 from typing import Any, Final
 
-from jinja2 import StrictUndefined, TemplateError, nodes
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from kopeck.rules.said import Said
+from kopeck.rules.syntax import template_syntax_error
 
 CONTEXT: Final = frozenset({"event", "client", "subscription", "vars", "now"})
 ALLOWED_GLOBALS: Final = frozenset({"range", "loop", "namespace"})
@@ -33,8 +34,8 @@ def _environment() -> ImmutableSandboxedEnvironment:
 def template_problems(source: object) -> list[str]:
     """What is wrong with ``source`` (empty: usable): each a :class:`Said` — English text that keeps its
     msgid and parameters, told in the active language where a rule is refused
-    (:func:`kopeck.rules.said.told`) and logged as it is when a saved template fails to render. Jinja's
-    own text of a syntax error stays English."""
+    (:func:`kopeck.rules.said.told`) and logged as it is when a saved template fails to render. A syntax
+    error is said by :func:`kopeck.rules.syntax.template_syntax_error` (line and what is wrong)."""
     if not isinstance(source, str):
         return [Said("Enter text.")]
     if len(source) > MAX_LENGTH:
@@ -42,6 +43,8 @@ def template_problems(source: object) -> list[str]:
     env = _environment()
     try:
         ast = env.parse(source)
+    except TemplateSyntaxError as exc:
+        return [template_syntax_error(exc.message or "", exc.lineno)]
     except TemplateError as exc:
         return [Said("Template syntax error: %(detail)s", detail=str(exc))]
     problems: list[str] = []

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from kopeck.catalog.pricing_errors import pricing_message
 from kopeck.catalog.selectors import version_plan_spec
 from kopeck.common.errors import ValidationFailed
 from kopeck.configuration.selectors import provider_today, provider_zone
@@ -160,7 +161,7 @@ def subscription_usage(sub: Subscription, period: Period | None = None) -> Subsc
         try:
             charge = evaluate(price, usage, currency)
         except PricingError as exc:
-            raise ValidationFailed.field(f"usage.{comp.code}", exc.message) from exc
+            raise ValidationFailed.field(f"usage.{comp.code}", pricing_message(exc)) from exc
         total = total + charge.amount
         agg = price.aggregation
         components.append(ComponentUsage(

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from kopeck.core.money import decimal_text_problem
+from kopeck.core.money import DECIMAL_TEXT_MAX, decimal_text_problem
 from kopeck.core.pricing.errors import PricingError, SpecError
 
 ZERO = Decimal(0)
@@ -22,27 +22,27 @@ def dec(value: object, field: str, error: type[PricingError] = SpecError) -> Dec
     if isinstance(value, Decimal):
         result = value
     elif isinstance(value, bool | float):
-        raise error('must be a decimal string such as "0.50", not a JSON float or boolean', field)
+        raise error("float_or_bool", field)
     elif isinstance(value, int):
         result = Decimal(value)
     elif isinstance(value, str):
-        problem = decimal_text_problem(value)
-        if problem is not None:
-            raise error(problem, field)
+        if decimal_text_problem(value) is not None:
+            if len(value) > DECIMAL_TEXT_MAX:
+                raise error("decimal_too_long", field, count=DECIMAL_TEXT_MAX)
+            raise error("not_plain_decimal", field, text=value)
         result = Decimal(value)
     else:
-        raise error(f"must be a decimal string, got {type(value).__name__}", field)
+        raise error("decimal_type", field, type=type(value).__name__)
     if not result.is_finite():
-        raise error("must be a finite number", field)
+        raise error("not_finite", field)
     if result and (result.adjusted() >= MAX_INTEGER_DIGITS or int(result.as_tuple().exponent) < -MAX_PLACES):
-        raise error(f"out of range: at most {MAX_INTEGER_DIGITS} digits before the point and "
-                    f"{MAX_PLACES} after it", field)
+        raise error("out_of_range", field, digits=MAX_INTEGER_DIGITS, places=MAX_PLACES)
     return result
 
 
 def non_negative(value: Decimal, field: str) -> None:
     if value < 0:
-        raise SpecError(f"must not be negative, got {fmt(value)}", field)
+        raise SpecError("negative", field, value=fmt(value))
 
 
 def fmt(value: Decimal) -> str:
@@ -58,18 +58,18 @@ def trim(value: Decimal) -> str:
 def check_keys(data: object, allowed: Iterable[str], path: str = "") -> Mapping[str, Any]:
     """``data`` as a mapping with only ``allowed`` keys (unknown keys are errors, to catch typos)."""
     if not isinstance(data, Mapping):
-        raise SpecError(f"must be an object, got {type(data).__name__}", path or None)
+        raise SpecError("object_got", path or None, type=type(data).__name__)
     allowed_set = set(allowed)
     for key in data:
         if key not in allowed_set:
             where = f"{path}.{key}" if path else str(key)
-            raise SpecError(f"unknown field; expected one of {', '.join(sorted(allowed_set))}", where)
+            raise SpecError("unknown_field", where, expected=", ".join(sorted(allowed_set)))
     return data
 
 
 def req(data: Mapping[str, Any], key: str, path: str) -> Any:
     if key not in data:
-        raise SpecError("is required", path)
+        raise SpecError("required", path)
     return data[key]
 
 

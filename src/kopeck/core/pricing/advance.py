@@ -21,16 +21,16 @@ def split_in_advance(period_amount: Money, increments: int | Sequence[object]) -
     ``increments`` is a count ``N`` (equal shares; earlier increments get the leftover minor units)
     or the step sizes (Decimals, ints or numeric strings; proportional shares)."""
     if isinstance(increments, bool):
-        raise PricingError("increments must be a count or a list of step sizes", "increments")
+        raise PricingError("increments_type", "increments")
     if isinstance(increments, int):
         if increments < 1:
-            raise PricingError(f"at least one increment is needed, got {increments}", "increments")
+            raise PricingError("increments_count", "increments", count=increments)
         weights: Sequence[object] = [1] * increments
     else:
         weights = increments
         if not weights:
-            raise PricingError("at least one increment is needed", "increments")
+            raise PricingError("increments_none", "increments")
     try:
         return allocate(period_amount.round_line(), weights)
     except MoneyError as exc:
-        raise PricingError(str(exc), "increments") from exc
+        raise PricingError("increments_weights", "increments", reason=str(exc)) from exc

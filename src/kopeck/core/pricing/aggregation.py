@@ -67,18 +67,18 @@ class AggregationSpec:
             object.__setattr__(self, "type", AggregationType(self.type))
         except ValueError:
             allowed = ", ".join(t.value for t in AggregationType)
-            raise SpecError(f"unknown aggregation {self.type!r}; use one of {allowed}", "aggregation.type") from None
+            raise SpecError("unknown_aggregation", "aggregation.type", type=self.type, types=allowed) from None
         if self.property is not None and (not isinstance(self.property, str) or not self.property):
-            raise SpecError("must be a non-empty string", "aggregation.property")
+            raise SpecError("non_empty_string", "aggregation.property")
         if self.type in _NEEDS_PROPERTY and self.property is None:
-            raise SpecError(f"{self.type.value} needs the property to aggregate", "aggregation.property")
+            raise SpecError("needs_property", "aggregation.property", type=self.type.value)
         if self.max_value is not None:
             if self.type is not AggregationType.METER_READING:
-                raise SpecError("max_value applies to meter_reading only", "aggregation.max_value")
+                raise SpecError("max_value_meter_only", "aggregation.max_value")
             object.__setattr__(self, "max_value", dec(self.max_value, "aggregation.max_value"))
             assert self.max_value is not None
             if self.max_value <= 0:
-                raise SpecError("must be positive", "aggregation.max_value")
+                raise SpecError("positive", "aggregation.max_value")
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": self.type.value, "property": self.property,
@@ -88,7 +88,7 @@ class AggregationSpec:
     def from_dict(cls, data: object, path: str = "aggregation") -> AggregationSpec:
         d = check_keys(data, ("type", "property", "max_value"), path)
         if "type" not in d:
-            raise SpecError("is required", join(path, "type"))
+            raise SpecError("required", join(path, "type"))
         max_value = d.get("max_value")
         return cls(d["type"], d.get("property"),
                    None if max_value is None else dec(max_value, join(path, "max_value")))
@@ -117,9 +117,8 @@ def _prepare(events: Iterable[UsageEvent], start: dt.datetime | None,
         seen.add(e.id)
         if (start is not None and e.timestamp < start) or (end is not None and e.timestamp >= end):
             raise UsageError(
-                f"event {e.id} at {e.timestamp.isoformat()} is outside the period "
-                f"[{start.isoformat() if start else '…'}, {end.isoformat() if end else '…'})",
-                f"events[{e.id}].timestamp",
+                "event_outside", f"events[{e.id}].timestamp", id=e.id, at=e.timestamp.isoformat(),
+                start=start.isoformat() if start else "…", end=end.isoformat() if end else "…",
             )
         kept.append(e)
     kept.sort(key=lambda e: e.timestamp)
@@ -129,14 +128,14 @@ def _prepare(events: Iterable[UsageEvent], start: dt.datetime | None,
 def _number(e: UsageEvent, prop: str) -> Decimal:
     where = f"events[{e.id}].properties.{prop}"
     if prop not in e.properties:
-        raise UsageError(f"event {e.id} has no property {prop!r}", where)
+        raise UsageError("event_no_property", where, id=e.id, property=prop)
     return dec(e.properties[prop], where, UsageError)
 
 
 def _weighted(events: list[UsageEvent], prop: str, start: dt.datetime | None, end: dt.datetime | None,
               initial: Decimal) -> tuple[Decimal, Fraction, Decimal, str]:
     if start is None or end is None:
-        raise UsageError("a weighted sum needs the period start and end", "start" if start is None else "end")
+        raise UsageError("weighted_needs_period", "start" if start is None else "end")
     level, at, area = initial, start, ZERO
     for e in events:
         area += level * ((e.timestamp - at) // _MICROSECOND)
@@ -154,7 +153,7 @@ def _unique(events: list[UsageEvent], prop: str, initial: frozenset[str]) -> tup
     active, seen = set(initial), set(initial)
     for e in events:
         if prop not in e.properties:
-            raise UsageError(f"event {e.id} has no property {prop!r}", f"events[{e.id}].properties.{prop}")
+            raise UsageError("event_no_property", f"events[{e.id}].properties.{prop}", id=e.id, property=prop)
         value = str(e.properties[prop])
         op = e.properties.get("operation", "add")
         if op == "add":
@@ -163,8 +162,7 @@ def _unique(events: list[UsageEvent], prop: str, initial: frozenset[str]) -> tup
         elif op == "remove":
             active.discard(value)
         else:
-            raise UsageError(f"operation must be 'add' or 'remove', got {op!r}",
-                             f"events[{e.id}].properties.operation")
+            raise UsageError("operation", f"events[{e.id}].properties.operation", operation=op)
     return len(seen), frozenset(active)
 
 
@@ -178,11 +176,11 @@ def aggregate(spec: AggregationSpec, events: Iterable[UsageEvent], *, start: dt.
     """The quantity of a period's events under ``spec`` (see the module docstring)."""
     t = spec.type
     if t is AggregationType.METER_READING:
-        raise UsageError("meter_reading aggregates meter readings, not events; use meter_consumption", "events")
+        raise UsageError("meter_not_events", "events")
     start = None if start is None else utc(start, "start")
     end = None if end is None else utc(end, "end")
     if start is not None and end is not None and end <= start:
-        raise UsageError("the period must end after it starts", "end")
+        raise UsageError("period_order", "end")
     kept, dups = _prepare(events, start, end)
     prop = spec.property or ""
     exact: Fraction | None = None
@@ -218,8 +216,7 @@ def transactions_of(spec: AggregationSpec | None, events: Iterable[UsageEvent], 
                     start: dt.datetime | None = None, end: dt.datetime | None = None) -> list[Decimal]:
     """The transaction amounts of a period's events (deduplicated, by timestamp) for percentage models."""
     if spec is None or spec.property is None:
-        raise SpecError("a percentage model needs aggregation.property naming the transaction amount",
-                        "aggregation.property")
+        raise SpecError("percentage_property", "aggregation.property")
     kept, _ = _prepare(events, None if start is None else utc(start, "start"),
                        None if end is None else utc(end, "end"))
     return [_number(e, spec.property) for e in kept]

@@ -65,24 +65,23 @@ class ComponentSpec:
 
     def __post_init__(self) -> None:
         if not isinstance(self.code, str) or not self.code.strip():
-            raise SpecError("must be a non-empty string", "code")
+            raise SpecError("non_empty_string", "code")
         if not isinstance(self.name, str):
-            raise SpecError("must be a string", "name")
+            raise SpecError("string", "name")
         if not isinstance(self.model, tuple(MODELS.values())):
-            raise SpecError("must be a charge model", "model")
+            raise SpecError("charge_model", "model")
         object.__setattr__(self, "included_units", dec(self.included_units, "included_units"))
         non_negative(self.included_units, "included_units")
         if self.included_units and isinstance(self.model, Percentage):
-            raise SpecError("the percentage model uses free_transactions / free_amount, not included units",
-                            "included_units")
+            raise SpecError("percentage_included_units", "included_units")
         if self.minimum is not None:
             object.__setattr__(self, "minimum", dec(self.minimum, "minimum"))
             non_negative(self.minimum, "minimum")
         agg = self.aggregation
         if agg is not None and not isinstance(agg, AggregationSpec):
-            raise SpecError("must be an AggregationSpec", "aggregation")
+            raise SpecError("aggregation_spec", "aggregation")
         if isinstance(self.model, Percentage) and agg is not None and agg.type is not AggregationType.SUM:
-            raise SpecError("a percentage model aggregates transaction amounts: use type sum", "aggregation.type")
+            raise SpecError("percentage_sum", "aggregation.type")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -98,7 +97,7 @@ class ComponentSpec:
         raw = check_keys(data, (*_COMMON, *{p for m in MODELS.values() for p in m.PARAMS}))
         name = raw.get("model")
         if not isinstance(name, str) or name not in MODELS:
-            raise SpecError(f"unknown model {name!r}; use one of {', '.join(MODELS)}", "model")
+            raise SpecError("unknown_model", "model", model=name, models=", ".join(MODELS))
         model_cls = MODELS[name]
         check_keys(raw, (*_COMMON, *model_cls.PARAMS))
         agg = raw.get("aggregation")
@@ -132,11 +131,11 @@ def _quantity(spec: ComponentSpec, usage: Usage) -> tuple[Decimal, Explanation |
     agg = spec.aggregation
     if usage.readings:
         if agg is not None and agg.type is not AggregationType.METER_READING:
-            raise UsageError(f"meter readings given but the component aggregates {agg.type.value}", "readings")
+            raise UsageError("readings_not_meter", "readings", type=agg.type.value)
         result = meter_consumption(usage.readings, None if agg is None else agg.max_value)
         return result.consumption, result.explanation
     if agg is None:
-        raise UsageError("the component has no aggregation: pass a quantity", "quantity")
+        raise UsageError("no_aggregation", "quantity")
     res = aggregate(agg, usage.events, start=usage.start, end=usage.end,
                     initial_level=usage.initial_level, initial_values=usage.initial_values)
     return res.quantity, res.explanation
@@ -187,14 +186,14 @@ def evaluate(spec: ComponentSpec, usage: Usage | Decimal | int | str, currency: 
             txs = usage.transactions
             if txs is None:
                 if usage.quantity is not None:
-                    raise UsageError("the percentage model needs the transactions, not a total", "quantity")
+                    raise UsageError("percentage_needs_transactions", "quantity")
                 txs = tuple(transactions_of(spec.aggregation, usage.events, start=usage.start, end=usage.end))
             quantity = billable = sum(txs, ZERO)
             lines = rate_percentage(model, txs, cur)
         else:
             quantity, usage_expl = _quantity(spec, usage)
             if quantity < 0:
-                raise UsageError(f"quantity must not be negative, got {fmt(quantity)}", "quantity")
+                raise UsageError("quantity_negative", "quantity", quantity=fmt(quantity))
             included = spec.included_units
             billable = quantity - included if quantity > included else ZERO
             lines = [_included_line(included, quantity, cur)] if included else []

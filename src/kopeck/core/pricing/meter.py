@@ -56,7 +56,7 @@ def _dedupe(readings: Sequence[MeterReading]) -> list[tuple[int, MeterReading]]:
             seen[r.id] = r
             kept.append((i, r))
         elif first != r:
-            raise UsageError(f"reading id {r.id!r} is repeated with different data", f"readings[{i}]")
+            raise UsageError("reading_repeated", f"readings[{i}]", id=r.id)
     return kept
 
 
@@ -65,12 +65,10 @@ def _check_range(i: int, r: MeterReading, max_value: Decimal | None) -> None:
         if value is None:
             continue
         if value < 0:
-            raise UsageError(f"reading {r.id}: {name} {fmt(value)} is negative", f"readings[{i}].{name}")
+            raise UsageError("reading_negative", f"readings[{i}].{name}", id=r.id, name=name, value=fmt(value))
         if max_value is not None and value >= max_value:
-            raise UsageError(
-                f"reading {r.id}: {name} {fmt(value)} is not below the meter's max_value {fmt(max_value)} "
-                "(the dial shows 0 at max_value)", f"readings[{i}].{name}",
-            )
+            raise UsageError("reading_over_max", f"readings[{i}].{name}", id=r.id, name=name, value=fmt(value),
+                             max=fmt(max_value))
 
 
 def _segment(i: int, prev: MeterReading, base: Decimal, r: MeterReading,
@@ -78,25 +76,21 @@ def _segment(i: int, prev: MeterReading, base: Decimal, r: MeterReading,
     where = f"readings[{i}]"
     if r.kind is ReadingKind.NORMAL:
         if r.value < base:
-            raise UsageError(
-                f"reading {r.id} ({fmt(r.value)} at {r.timestamp.isoformat()}) is below the previous "
-                f"reading {prev.id} ({fmt(base)}) and is not marked rollover or replacement", where,
-            )
+            raise UsageError("reading_below", where, id=r.id, value=fmt(r.value), at=r.timestamp.isoformat(),
+                             prev=prev.id, base=fmt(base))
         used = r.value - base
         formula = f"{fmt(r.value)} − {fmt(base)} = {fmt(used)}"
     elif r.kind is ReadingKind.ROLLOVER:
         if max_value is None:
-            raise UsageError(f"reading {r.id} is marked rollover but the meter declares no max_value", where)
+            raise UsageError("rollover_no_max", where, id=r.id)
         used = max_value - base + r.value
         formula = f"rollover: ({fmt(max_value)} − {fmt(base)}) + {fmt(r.value)} = {fmt(used)}"
     else:
         old_final = r.old_final
         assert old_final is not None
         if old_final < base:
-            raise UsageError(
-                f"replacement {r.id}: the old meter's final reading {fmt(old_final)} is below the "
-                f"previous reading {prev.id} ({fmt(base)})", f"{where}.old_final",
-            )
+            raise UsageError("replacement_below", f"{where}.old_final", id=r.id, old=fmt(old_final), prev=prev.id,
+                             base=fmt(base))
         used = old_final - base
         formula = (f"replacement: old meter {fmt(old_final)} − {fmt(base)} = {fmt(used)}; "
                    f"new meter starts at {fmt(r.value)}")
@@ -106,10 +100,10 @@ def _segment(i: int, prev: MeterReading, base: Decimal, r: MeterReading,
 def meter_consumption(readings: Sequence[MeterReading], max_value: Decimal | None = None) -> MeterResult:
     """The consumption between the first (opening) and the last reading."""
     if max_value is not None and max_value <= 0:
-        raise UsageError("max_value must be positive", "max_value")
+        raise UsageError("max_value_positive", "max_value")
     kept = _dedupe(readings)
     if not kept:
-        raise UsageError("at least the opening reading is required", "readings")
+        raise UsageError("no_opening_reading", "readings")
     kept.sort(key=lambda pair: pair[1].timestamp)
     for i, r in kept:
         _check_range(i, r, max_value)

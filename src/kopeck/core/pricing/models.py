@@ -48,17 +48,17 @@ def _opt_dec(value: object, name: str) -> Decimal | None:
 def _tiers_from(data: Mapping[str, Any], cls: type[Any]) -> tuple[Any, ...]:
     raw = req(data, "tiers", "tiers")
     if not isinstance(raw, list | tuple):
-        raise SpecError("must be a list of tiers", "tiers")
+        raise SpecError("tiers_list", "tiers")
     prices = _TIER_PRICE_FIELDS[cls]
     allowed = {"from", "up_to", *(name for name, _ in prices)}
     result = []
     for i, item in enumerate(raw):
         here = f"tiers[{i}]"
         if not isinstance(item, Mapping):
-            raise SpecError("must be an object", here)
+            raise SpecError("object", here)
         for key in item:
             if key not in allowed:
-                raise SpecError(f"unknown field; expected one of {', '.join(sorted(allowed))}", f"{here}.{key}")
+                raise SpecError("unknown_field", f"{here}.{key}", expected=", ".join(sorted(allowed)))
         kwargs: dict[str, Any] = {
             "start": dec(req(item, "from", f"{here}.from"), f"{here}.from"),
             "up_to": _opt_dec(req(item, "up_to", f"{here}.up_to"), f"{here}.up_to"),
@@ -86,14 +86,14 @@ def _check_tier_prices(tiers: Sequence[Any], *, rate: bool = False) -> None:
             value = getattr(t, name)
             non_negative(value, f"tiers[{i}].{name}")
             if rate and name == "rate" and value > HUNDRED:
-                raise SpecError(f"a rate is a percentage 0..100, got {fmt(value)}", f"tiers[{i}].rate")
+                raise SpecError("rate_percentage", f"tiers[{i}].rate", rate=fmt(value))
 
 
 def _tier_tuple(obj: object, cls: type[Any]) -> None:
     tiers = tuple(getattr(obj, "tiers"))  # noqa: B009
     for i, t in enumerate(tiers):
         if not isinstance(t, cls):
-            raise SpecError(f"must be a {cls.__name__}", f"tiers[{i}]")
+            raise SpecError("tier_type", f"tiers[{i}]", type=cls.__name__)
     object.__setattr__(obj, "tiers", tiers)
     validate_tiers(tiers)
 
@@ -193,7 +193,7 @@ class Package:
         object.__setattr__(self, "package_size", dec(self.package_size, "package_size"))
         object.__setattr__(self, "package_price", dec(self.package_price, "package_price"))
         if self.package_size <= 0:
-            raise SpecError(f"must be positive, got {fmt(self.package_size)}", "package_size")
+            raise SpecError("positive_got", "package_size", value=fmt(self.package_size))
         non_negative(self.package_price, "package_price")
 
     def to_dict(self) -> dict[str, Any]:
@@ -223,15 +223,13 @@ class TieredPackage:
     def __post_init__(self) -> None:
         object.__setattr__(self, "package_size", dec(self.package_size, "package_size"))
         if self.package_size <= 0:
-            raise SpecError(f"must be positive, got {fmt(self.package_size)}", "package_size")
+            raise SpecError("positive_got", "package_size", value=fmt(self.package_size))
         _tier_tuple(self, PackageTier)
         _check_tier_prices(self.tiers)
         for i, t in enumerate(self.tiers):
             if t.up_to is not None and t.up_to % self.package_size != 0:
-                raise SpecError(
-                    f"{fmt(t.up_to)} is not a multiple of package_size {fmt(self.package_size)}; "
-                    "a package may not straddle two tiers", f"tiers[{i}].up_to",
-                )
+                raise SpecError("package_straddles", f"tiers[{i}].up_to", up_to=fmt(t.up_to),
+                                size=fmt(self.package_size))
         object.__setattr__(self, "texts", tier_texts(self.tiers, "package_price", "tier"))
 
     def to_dict(self) -> dict[str, Any]:
@@ -266,10 +264,10 @@ class Percentage:
             object.__setattr__(self, name, dec(getattr(self, name), name))
             non_negative(getattr(self, name), name)
         if self.rate > HUNDRED:
-            raise SpecError(f"a rate is a percentage 0..100, got {fmt(self.rate)}", "rate")
+            raise SpecError("rate_percentage", "rate", rate=fmt(self.rate))
         ft = self.free_transactions
         if isinstance(ft, bool) or not isinstance(ft, int) or ft < 0:
-            raise SpecError(f"must be a non-negative integer, got {ft!r}", "free_transactions")
+            raise SpecError("non_negative_integer", "free_transactions", value=ft)
         for name in ("min_per_transaction", "max_per_transaction"):
             value = _opt_dec(getattr(self, name), name)
             object.__setattr__(self, name, value)
@@ -277,7 +275,7 @@ class Percentage:
                 non_negative(value, name)
         lo, hi = self.min_per_transaction, self.max_per_transaction
         if lo is not None and hi is not None and lo > hi:
-            raise SpecError(f"must not exceed max_per_transaction {fmt(hi)}, got {fmt(lo)}", "min_per_transaction")
+            raise SpecError("min_over_max", "min_per_transaction", max=fmt(hi), min=fmt(lo))
 
     def to_dict(self) -> dict[str, Any]:
         lo, hi = self.min_per_transaction, self.max_per_transaction
@@ -292,7 +290,7 @@ class Percentage:
     def from_dict(cls, data: Mapping[str, Any]) -> Percentage:
         ft = data.get("free_transactions", 0)
         if isinstance(ft, bool) or not isinstance(ft, int):
-            raise SpecError(f"must be a non-negative integer, got {ft!r}", "free_transactions")
+            raise SpecError("non_negative_integer", "free_transactions", value=ft)
         return cls(
             rate=dec(req(data, "rate", "rate"), "rate"),
             fixed_fee=dec(data.get("fixed_fee", 0), "fixed_fee"),

@@ -45,7 +45,7 @@ def rate_percentage(model: Percentage, transactions: Sequence[Decimal], cur: Cur
     n_raised = n_cut = 0
     for i, amount in enumerate(transactions):
         if amount < 0:
-            raise UsageError(f"a transaction amount must not be negative, got {fmt(amount)}", f"transactions[{i}]")
+            raise UsageError("transaction_negative", f"transactions[{i}]", amount=fmt(amount))
         if free_count < free_n:
             free_count += 1
             continue

@@ -37,7 +37,7 @@ from typing import Any
 
 from kopeck.core.explain import Explanation
 from kopeck.core.money import Currency, Money, MoneyError
-from kopeck.core.periods import BillingInterval, Period, PeriodError
+from kopeck.core.periods import BillingInterval, Period, PeriodError, PeriodUnit
 from kopeck.core.pricing._values import ZERO, check_keys, dec, join, non_negative, req
 from kopeck.core.pricing.component import ComponentSpec, evaluate
 from kopeck.core.pricing.errors import SpecError, UsageError
@@ -58,7 +58,27 @@ class Timing(StrEnum):
 
 
 def _prefixed(exc: SpecError, path: str) -> SpecError:
-    return SpecError(exc.message, join(path, exc.field) if exc.field else path)
+    return SpecError(exc.code, join(path, exc.field) if exc.field else path, **exc.params)
+
+
+def _currency(value: object, field: str) -> str:
+    try:
+        return Currency.of(value).code  # type: ignore[arg-type]  # anything else is refused here
+    except MoneyError:
+        if isinstance(value, str):
+            raise SpecError("unknown_currency", field, currency=value) from None
+        raise SpecError("currency_type", field, type=type(value).__name__) from None
+
+
+def _interval(raw: Mapping[str, Any]) -> BillingInterval:
+    try:
+        return BillingInterval.from_dict(dict(raw))
+    except PeriodError:
+        if "unit" not in raw:
+            raise SpecError("interval_unit", "billing_period") from None
+        if raw["unit"] not in tuple(PeriodUnit):
+            raise SpecError("interval_unknown_unit", "billing_period", unit=raw["unit"]) from None
+        raise SpecError("interval_count", "billing_period", count=raw.get("count", 1)) from None
 
 
 def _money_map(raw: object, path: str, currencies: tuple[str, ...]) -> dict[str, Decimal]:
@@ -70,7 +90,7 @@ def _money_map(raw: object, path: str, currencies: tuple[str, ...]) -> dict[str,
         amount = dec(value, f"{path}.{code}")
         non_negative(amount, f"{path}.{code}")
         if not Money(amount, code).is_rounded():
-            raise SpecError(f"more decimal places than {code} has", f"{path}.{code}")
+            raise SpecError("more_places", f"{path}.{code}", currency=code)
         result[code] = amount
     return result
 
@@ -99,26 +119,26 @@ class PlanComponent:
         raw = check_keys(data, ("code", "name", "kind", "billing", "prices"), path)
         code = req(raw, "code", join(path, "code"))
         if not isinstance(code, str) or not code.strip():
-            raise SpecError("must be a non-empty string", join(path, "code"))
+            raise SpecError("non_empty_string", join(path, "code"))
         name = raw.get("name", "")
         if not isinstance(name, str):
-            raise SpecError("must be a string", join(path, "name"))
+            raise SpecError("string", join(path, "name"))
         try:
             kind = ComponentKind(req(raw, "kind", join(path, "kind")))
         except ValueError:
-            raise SpecError(f"use one of {', '.join(ComponentKind)}", join(path, "kind")) from None
+            raise SpecError("use_one_of", join(path, "kind"), choices=", ".join(ComponentKind)) from None
         try:
             timing = Timing(raw.get("billing", Timing.IN_ADVANCE if kind != ComponentKind.METERED
                                     else Timing.IN_ARREARS))
         except ValueError:
-            raise SpecError(f"use one of {', '.join(Timing)}", join(path, "billing")) from None
+            raise SpecError("use_one_of", join(path, "billing"), choices=", ".join(Timing)) from None
         prices_raw = check_keys(req(raw, "prices", join(path, "prices")), currencies, join(path, "prices"))
         prices: dict[str, ComponentSpec] = {}
         for cur in currencies:
             where = f"{path}.prices.{cur}"
             spec_raw = req(prices_raw, cur, where)
             if isinstance(spec_raw, Mapping) and "code" in spec_raw:
-                raise SpecError("the component's code is given once, outside its prices", f"{where}.code")
+                raise SpecError("code_outside_prices", f"{where}.code")
             try:
                 body = {"code": code, "name": name, **spec_raw} if isinstance(spec_raw, Mapping) else spec_raw
                 prices[cur] = ComponentSpec.from_dict(body)
@@ -159,38 +179,31 @@ class PlanSpec:
                                 "minimum_commitment", "components"))
         code = req(raw, "code", "code")
         if not isinstance(code, str) or not code.strip():
-            raise SpecError("must be a non-empty string", "code")
+            raise SpecError("non_empty_string", "code")
         name = raw.get("name", "")
         if not isinstance(name, str):
-            raise SpecError("must be a string", "name")
+            raise SpecError("string", "name")
         period_raw = req(raw, "billing_period", "billing_period")
-        try:
-            check_keys(period_raw, ("unit", "count"), "billing_period")
-            interval = BillingInterval.from_dict(dict(period_raw))
-        except PeriodError as exc:
-            raise SpecError(str(exc), "billing_period") from None
+        interval = _interval(check_keys(period_raw, ("unit", "count"), "billing_period"))
         cur_raw = req(raw, "currencies", "currencies")
         if not isinstance(cur_raw, list) or not cur_raw:
-            raise SpecError("must be a non-empty list of ISO 4217 codes", "currencies")
+            raise SpecError("currencies_list", "currencies")
         currencies: list[str] = []
         for i, c in enumerate(cur_raw):
-            try:
-                cur = Currency.of(c).code
-            except MoneyError as exc:
-                raise SpecError(str(exc), f"currencies[{i}]") from None
+            cur = _currency(c, f"currencies[{i}]")
             if cur in currencies:
-                raise SpecError(f"{cur} is listed twice", f"currencies[{i}]")
+                raise SpecError("currency_twice", f"currencies[{i}]", currency=cur)
             currencies.append(cur)
         curs = tuple(currencies)
         trial_days, trial_periods = cls._trial(raw.get("trial"))
         comps_raw = req(raw, "components", "components")
         if not isinstance(comps_raw, list) or not comps_raw:
-            raise SpecError("a plan needs at least one component", "components")
+            raise SpecError("no_components", "components")
         components = tuple(PlanComponent.from_dict(c, f"components[{i}]", curs) for i, c in enumerate(comps_raw))
         seen: set[str] = set()
         for i, comp in enumerate(components):
             if comp.code in seen:
-                raise SpecError(f"component code {comp.code!r} is used twice", f"components[{i}].code")
+                raise SpecError("component_twice", f"components[{i}].code", code=comp.code)
             seen.add(comp.code)
         return cls(
             code=code, name=name, interval=interval, currencies=curs, components=components,
@@ -205,23 +218,19 @@ class PlanSpec:
             return None, None
         data = check_keys(raw, ("days", "periods"), "trial")
         if len(data) != 1:
-            raise SpecError("give either days or periods", "trial")
+            raise SpecError("trial_one_of", "trial")
         key, value = next(iter(data.items()))
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise SpecError("must be a positive whole number", f"trial.{key}")
+            raise SpecError("positive_whole", f"trial.{key}")
         return (value, None) if key == "days" else (None, value)
 
     def component(self, code: str) -> PlanComponent | None:
         return next((c for c in self.components if c.code == code), None)
 
     def require_currency(self, currency: str) -> str:
-        try:
-            cur = Currency.of(currency).code
-        except MoneyError as exc:
-            raise SpecError(str(exc), "currency") from None
+        cur = _currency(currency, "currency")
         if cur not in self.currencies:
-            raise SpecError(f"the plan has no price in {cur}; it is priced in {', '.join(self.currencies)}",
-                            "currency")
+            raise SpecError("no_price_in", "currency", currency=cur, currencies=", ".join(self.currencies))
         return cur
 
 
@@ -275,16 +284,16 @@ def price_plan(
     cur = plan.require_currency(currency)
     qty = dec(quantity, "quantity", UsageError)
     if qty < 1:
-        raise UsageError("the subscription quantity must be at least 1", "quantity")
+        raise UsageError("subscription_quantity", "quantity")
     usage = usage or {}
     for code in usage:
         comp = plan.component(code)
         if comp is None:
-            raise UsageError(f"the plan has no component {code!r}", f"usage.{code}")
+            raise UsageError("no_such_component", f"usage.{code}", code=code)
         if comp.kind != ComponentKind.METERED:
-            raise UsageError(f"component {code!r} is {comp.kind.value}, not metered", f"usage.{code}")
+            raise UsageError("not_metered", f"usage.{code}", code=code, kind=comp.kind.value)
     if used is not None and (period is None or not period.covers(used)):
-        raise UsageError("the used part must lie within the period", "used")
+        raise UsageError("used_outside_period", "used")
     charges: list[ComponentCharge] = []
     for comp in plan.components:
         spec = comp.prices[cur]

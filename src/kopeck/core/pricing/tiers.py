@@ -103,47 +103,39 @@ def validate_tiers(tiers: Sequence[TierBounds], field: str = "tiers") -> None:
     """Reject anything but ascending, contiguous, non-empty ``[from, up_to)`` tiers starting at 0
     with an open last tier. The error's ``field`` is the offending path, e.g. ``tiers[1].from``."""
     if not tiers:
-        raise SpecError("at least one tier is required", field)
+        raise SpecError("no_tiers", field)
     last = len(tiers) - 1
     for i, tier in enumerate(tiers):
         here = f"{field}[{i}]"
         if not isinstance(tier.start, Decimal):
-            raise SpecError("must be a Decimal", f"{here}.from")
+            raise SpecError("decimal_object", f"{here}.from")
         if tier.up_to is not None and not isinstance(tier.up_to, Decimal):
-            raise SpecError("must be a Decimal or null", f"{here}.up_to")
+            raise SpecError("decimal_or_null", f"{here}.up_to")
         if i == 0:
             if tier.start != 0:
-                raise SpecError(f"the first tier must start at 0, not {fmt(tier.start)}", f"{here}.from")
+                raise SpecError("first_tier_start", f"{here}.from", start=fmt(tier.start))
         else:
             prev_end = tiers[i - 1].up_to
             assert prev_end is not None  # checked on the previous iteration
             if tier.start > prev_end:
                 raise SpecError(
-                    f"gap: this tier starts at {fmt(tier.start)} but {field}[{i - 1}].up_to is "
-                    f"{fmt(prev_end)}; tiers are [from, up_to), so it must start at {fmt(prev_end)}",
-                    f"{here}.from",
+                    "tier_gap", f"{here}.from", start=fmt(tier.start), previous=f"{field}[{i - 1}]",
+                    end=fmt(prev_end),
                 )
             if tier.start < prev_end:
                 raise SpecError(
-                    f"overlap: this tier starts at {fmt(tier.start)}, before {field}[{i - 1}].up_to = "
-                    f"{fmt(prev_end)}; tiers must ascend and start where the previous one ends",
-                    f"{here}.from",
+                    "tier_overlap", f"{here}.from", start=fmt(tier.start), previous=f"{field}[{i - 1}]",
+                    end=fmt(prev_end),
                 )
         if tier.up_to is None:
             if i != last:
-                raise SpecError("only the last tier may be open (up_to null)", f"{here}.up_to")
+                raise SpecError("open_tier_not_last", f"{here}.up_to")
         elif i == last:
-            raise SpecError(
-                f"the last tier must be open (up_to null) so that every quantity is priced, "
-                f"got {fmt(tier.up_to)}", f"{here}.up_to",
-            )
+            raise SpecError("last_tier_closed", f"{here}.up_to", up_to=fmt(tier.up_to))
         elif tier.up_to == tier.start:
-            raise SpecError(f"empty tier: up_to equals from ({fmt(tier.start)})", f"{here}.up_to")
+            raise SpecError("empty_tier", f"{here}.up_to", start=fmt(tier.start))
         elif tier.up_to < tier.start:
-            raise SpecError(
-                f"tiers must ascend: up_to {fmt(tier.up_to)} is below from {fmt(tier.start)}",
-                f"{here}.up_to",
-            )
+            raise SpecError("tier_descends", f"{here}.up_to", up_to=fmt(tier.up_to), start=fmt(tier.start))
 
 
 def bounded_ends(tiers: Sequence[TierBounds]) -> tuple[Decimal, ...]:

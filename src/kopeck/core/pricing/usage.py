@@ -17,7 +17,7 @@ def utc(value: object, where: str) -> dt.datetime:
     Python compares datetimes that share a ``tzinfo`` by wall time, which is wrong across a DST
     change."""
     if not isinstance(value, dt.datetime) or value.tzinfo is None or value.utcoffset() is None:
-        raise UsageError("must be a timezone-aware datetime", where)
+        raise UsageError("naive_datetime", where)
     return value.astimezone(dt.UTC)
 
 
@@ -33,7 +33,7 @@ class UsageEvent:
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id:
-            raise UsageError("an event needs a non-empty string id", "events[].id")
+            raise UsageError("event_id", "events[].id")
         object.__setattr__(self, "timestamp", utc(self.timestamp, f"events[{self.id}].timestamp"))
 
 
@@ -59,17 +59,17 @@ class MeterReading:
     def __post_init__(self) -> None:
         where = f"readings[{self.id}]"
         if not isinstance(self.id, str) or not self.id:
-            raise UsageError("a reading needs a non-empty string id", "readings[].id")
+            raise UsageError("reading_id", "readings[].id")
         object.__setattr__(self, "timestamp", utc(self.timestamp, f"{where}.timestamp"))
         object.__setattr__(self, "value", dec(self.value, f"{where}.value", UsageError))
         try:
             object.__setattr__(self, "kind", ReadingKind(self.kind))
         except ValueError:
-            raise UsageError(f"unknown reading kind {self.kind!r}", f"{where}.kind") from None
+            raise UsageError("reading_kind", f"{where}.kind", kind=self.kind) from None
         if self.old_final is not None:
             object.__setattr__(self, "old_final", dec(self.old_final, f"{where}.old_final", UsageError))
         if (self.kind is ReadingKind.REPLACEMENT) != (self.old_final is not None):
-            raise UsageError("old_final is given exactly for replacement readings", f"{where}.old_final")
+            raise UsageError("old_final", f"{where}.old_final")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,9 +110,9 @@ class Usage:
                                           ("readings", bool(self.readings)),
                                           ("transactions", self.transactions is not None)) if given]
         if len(forms) > 1:
-            raise UsageError(f"give the usage in one form only, not {' and '.join(forms)}", forms[1])
+            raise UsageError("one_usage_form", forms[1], first=forms[0], second=forms[1])
         if self.start is not None and self.end is not None and self.end <= self.start:
-            raise UsageError("the period must end after it starts", "end")
+            raise UsageError("period_order", "end")
 
     @classmethod
     def of_quantity(cls, quantity: object) -> Usage:

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from kopeck.catalog.models import Plan, PlanVersion, VersionStatus
+from kopeck.catalog.pricing_errors import pricing_message
 from kopeck.catalog.selectors import plan_version_in_force, version_plan_spec
 from kopeck.clients.models import Client
 from kopeck.common import clock
@@ -140,7 +141,8 @@ def subscription_create(
             terms = Terms(spec, cur, start, qty, anchor, billing_day, FirstPeriod(first_period_policy), trial,
                           end_date, discount, fixed)
         except (TermsError, PricingError) as exc:
-            errors[getattr(exc, "field", None) or "plan"] = [getattr(exc, "message", str(exc))]
+            told = pricing_message(exc) if isinstance(exc, PricingError) else getattr(exc, "message", str(exc))
+            errors[getattr(exc, "field", None) or "plan"] = [told]
     if errors or terms is None or plan_obj is None or version_obj is None:
         raise ValidationFailed(_("The subscription is invalid."), errors=errors or {"plan": ["Invalid plan."]})
     now = clock.now()

@@ -15,9 +15,9 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import gettext_lazy, pgettext
 
-from kopeck.cli.command import KopeckCommand
+from kopeck.cli.command import KopeckCommand, SubcommandParser
 from kopeck.common.actor import Actor
 from kopeck.common.errors import KopeckError
 from kopeck.operators.models import ApiKey
@@ -26,19 +26,19 @@ from kopeck.operators.services import api_key_create, api_key_revoke
 
 
 class Command(KopeckCommand):
-    help = "Create, list or revoke API keys."
+    help = gettext_lazy("Create, list or revoke API keys.")
 
     def add_arguments(self, parser: CommandParser) -> None:
-        sub = parser.add_subparsers(dest="action", required=True)
-        create = sub.add_parser("create", help="Create a key and print its token once.")
-        create.add_argument("--name", required=True, help="What the key is for, e.g. \"1C exchange\".")
-        create.add_argument("--scopes", required=True, help=(
-            "Comma-separated scopes: <area>:read or <area>:write, *:read, *:write. Known: "
-            + ", ".join(ALL_SCOPES)))
-        create.add_argument("--expires", help="Last day the key works (YYYY-MM-DD, UTC); default: never.")
-        create.add_argument("--quiet", action="store_true", help="Print the token only.")
-        sub.add_parser("list", help="List keys (never their secrets).")
-        revoke = sub.add_parser("revoke", help="Revoke a key by its prefix.")
+        sub = parser.add_subparsers(dest="action", required=True, parser_class=SubcommandParser)
+        create = sub.add_parser("create", help=_("Create a key and print its token once."))
+        create.add_argument("--name", required=True, help=_("What the key is for, e.g. \"1C exchange\"."))
+        create.add_argument("--scopes", required=True, help=_(
+            "Comma-separated scopes: <area>:read or <area>:write, *:read, *:write. Known: %(scopes)s")
+            % {"scopes": ", ".join(ALL_SCOPES)})
+        create.add_argument("--expires", help=_("Last day the key works (YYYY-MM-DD, UTC); default: never."))
+        create.add_argument("--quiet", action="store_true", help=_("Print the token only."))
+        sub.add_parser("list", help=_("List keys (never their secrets)."))
+        revoke = sub.add_parser("revoke", help=_("Revoke a key by its prefix."))
         revoke.add_argument("prefix")
 
     def handle(self, *args: Any, **options: Any) -> None:

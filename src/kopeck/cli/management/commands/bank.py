@@ -24,10 +24,10 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext, pgettext, pgettext_lazy
+from django.utils.translation import gettext_lazy, ngettext, pgettext, pgettext_lazy
 from tqdm import tqdm
 
-from kopeck.cli.command import KopeckCommand
+from kopeck.cli.command import KopeckCommand, SubcommandParser
 from kopeck.common.actor import Actor
 from kopeck.common.errors import KopeckError
 from kopeck.payments.models import BankStatement, LineOutcome, StatementLine
@@ -54,27 +54,27 @@ class _Err:
 
 
 class Command(KopeckCommand):
-    help = "Import bank statements (1CClientBankExchange); export refunds as payment orders."
+    help = gettext_lazy("Import bank statements (1CClientBankExchange); export refunds as payment orders.")
 
     def add_arguments(self, parser: CommandParser) -> None:
-        sub = parser.add_subparsers(dest="action", required=True)
-        imp = sub.add_parser("import", help="Preview a statement file; --apply to credit it.")
-        imp.add_argument("file", help="The 1CClientBankExchange file (kl_to_1c.txt).")
-        imp.add_argument("--apply", action="store_true", help="Apply the statement after the preview.")
-        imp.add_argument("--no-progress", action="store_true", help="Do not show the progress bar.")
-        refunds = sub.add_parser("refunds", help="Write the refunds of a period as outgoing payment orders.")
-        refunds.add_argument("--from", dest="date_from", required=True, help="First day, YYYY-MM-DD.")
-        refunds.add_argument("--to", dest="date_to", required=True, help="Last day, YYYY-MM-DD.")
-        refunds.add_argument("--out", help="The file to write (default: standard output).")
-        export = sub.add_parser("export-1c", help="Write a period as an EnterpriseData message for 1C (zip).")
-        export.add_argument("--from", dest="date_from", required=True, help="First day, YYYY-MM-DD.")
-        export.add_argument("--to", dest="date_to", required=True, help="Last day, YYYY-MM-DD.")
-        export.add_argument("--out", required=True, help="The zip file to write.")
+        sub = parser.add_subparsers(dest="action", required=True, parser_class=SubcommandParser)
+        imp = sub.add_parser("import", help=_("Preview a statement file; --apply to credit it."))
+        imp.add_argument("file", help=_("The 1CClientBankExchange file (kl_to_1c.txt)."))
+        imp.add_argument("--apply", action="store_true", help=_("Apply the statement after the preview."))
+        imp.add_argument("--no-progress", action="store_true", help=_("Do not show the progress bar."))
+        refunds = sub.add_parser("refunds", help=_("Write the refunds of a period as outgoing payment orders."))
+        refunds.add_argument("--from", dest="date_from", required=True, help=_("First day, YYYY-MM-DD."))
+        refunds.add_argument("--to", dest="date_to", required=True, help=_("Last day, YYYY-MM-DD."))
+        refunds.add_argument("--out", help=_("The file to write (default: standard output)."))
+        export = sub.add_parser("export-1c", help=_("Write a period as an EnterpriseData message for 1C (zip)."))
+        export.add_argument("--from", dest="date_from", required=True, help=_("First day, YYYY-MM-DD."))
+        export.add_argument("--to", dest="date_to", required=True, help=_("Last day, YYYY-MM-DD."))
+        export.add_argument("--out", required=True, help=_("The zip file to write."))
         export.add_argument("--format-version", default="1.17",
-                            help="The EnterpriseData version the 1C base accepts (default 1.17).")
+                            help=_("The EnterpriseData version the 1C base accepts (default 1.17)."))
 
-        advances = sub.add_parser("advance-invoices", help="Issue the advance invoices-factura that are due.")
-        advances.add_argument("--payment", type=int, help="Only this payment (one the daily job did not take).")
+        advances = sub.add_parser("advance-invoices", help=_("Issue the advance invoices-factura that are due."))
+        advances.add_argument("--payment", type=int, help=_("Only this payment (one the daily job did not take)."))
 
     def handle(self, *args: Any, **options: Any) -> None:
         actor = Actor.system("cli")

@@ -27,14 +27,14 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import CommandError, CommandParser, OutputWrapper
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import gettext_lazy, pgettext
 from tqdm import tqdm
 
 from kopeck.billing import services
 from kopeck.billing.exports import write_xlsx
 from kopeck.billing.models import BillingRun, RunMode, RunStatus
 from kopeck.billing.selectors import run_fingerprint
-from kopeck.cli.command import KopeckCommand, os_reason
+from kopeck.cli.command import KopeckCommand, SubcommandParser, os_reason
 from kopeck.common.actor import Actor
 from kopeck.common.errors import KopeckError
 
@@ -61,37 +61,39 @@ EXPORT_FORMATS = ["csv", "xlsx"]
 
 
 class Command(KopeckCommand):
-    help = "Billing runs: run (sandbox, auto, confirm), confirm or reject a run, export its lines, compare two runs."
+    help = gettext_lazy("Billing runs: run (sandbox, auto, confirm), confirm or reject a run, export its "
+                        "lines, compare two runs.")
 
     def add_arguments(self, parser: CommandParser) -> None:
-        sub = parser.add_subparsers(dest="action", required=True, metavar="{run,confirm,reject,export,compare}")
-        run = sub.add_parser("run", help="Create and execute a billing run.")
-        run.add_argument("--date", required=True, help="The billing date, YYYY-MM-DD (today or earlier).")
+        sub = parser.add_subparsers(dest="action", required=True, metavar="{run,confirm,reject,export,compare}",
+                                    parser_class=SubcommandParser)
+        run = sub.add_parser("run", help=_("Create and execute a billing run."))
+        run.add_argument("--date", required=True, help=_("The billing date, YYYY-MM-DD (today or earlier)."))
         run.add_argument("--mode", required=True, choices=RunMode.values,
-                         help="sandbox (compute only), auto (compute and post), confirm (compute, then wait "
-                              "for a confirmation).")
-        run.add_argument("--client", type=int, action="append", default=[], help="A client id (repeatable).")
-        run.add_argument("--plan", action="append", default=[], help="A plan code (repeatable).")
-        run.add_argument("--tag", action="append", default=[], help="A client tag (repeatable).")
-        run.add_argument("--no-progress", action="store_true", help="Do not show the progress bar.")
-        run.add_argument("--no-wait", action="store_true", help="With workers: return once dispatched.")
-        confirm = sub.add_parser("confirm", help="Apply a run awaiting confirmation.")
+                         help=_("sandbox (compute only), auto (compute and post), confirm (compute, then wait "
+                               "for a confirmation)."))
+        run.add_argument("--client", type=int, action="append", default=[], help=_("A client id (repeatable)."))
+        run.add_argument("--plan", action="append", default=[], help=_("A plan code (repeatable)."))
+        run.add_argument("--tag", action="append", default=[], help=_("A client tag (repeatable)."))
+        run.add_argument("--no-progress", action="store_true", help=_("Do not show the progress bar."))
+        run.add_argument("--no-wait", action="store_true", help=_("With workers: return once dispatched."))
+        confirm = sub.add_parser("confirm", help=_("Apply a run awaiting confirmation."))
         confirm.add_argument("run_id", type=int)
-        confirm.add_argument("--fingerprint", default="", help="The reviewed fingerprint (default: the run as stored).")
-        confirm.add_argument("--no-progress", action="store_true", help="Do not show the progress bar.")
-        confirm.add_argument("--no-wait", action="store_true", help="With workers: return once dispatched.")
-        resume = sub.add_parser("resume", help="Resume an interrupted or failed run.")
+        confirm.add_argument("--fingerprint", default="", help=_("The reviewed fingerprint (default: the run as stored)."))
+        confirm.add_argument("--no-progress", action="store_true", help=_("Do not show the progress bar."))
+        confirm.add_argument("--no-wait", action="store_true", help=_("With workers: return once dispatched."))
+        resume = sub.add_parser("resume", help=_("Resume an interrupted or failed run."))
         resume.add_argument("run_id", type=int)
-        resume.add_argument("--no-progress", action="store_true", help="Do not show the progress bar.")
-        resume.add_argument("--no-wait", action="store_true", help="With workers: return once dispatched.")
-        reject = sub.add_parser("reject", help="Reject a run awaiting confirmation (nothing is posted).")
+        resume.add_argument("--no-progress", action="store_true", help=_("Do not show the progress bar."))
+        resume.add_argument("--no-wait", action="store_true", help=_("With workers: return once dispatched."))
+        reject = sub.add_parser("reject", help=_("Reject a run awaiting confirmation (nothing is posted)."))
         reject.add_argument("run_id", type=int)
-        export = sub.add_parser("export", help="Export a run's lines.")
+        export = sub.add_parser("export", help=_("Export a run's lines."))
         export.add_argument("run_id", type=int)
         export.add_argument("--format", choices=EXPORT_FORMATS, default="csv", dest="fmt",
-                            help="csv (default) or xlsx (a workbook: sheets Lines and Summary; needs --output).")
-        export.add_argument("-o", "--output", help="A file (default: standard output; csv only).")
-        compare = sub.add_parser("compare", help="Compare two runs per client and line.")
+                            help=_("csv (default) or xlsx (a workbook: sheets Lines and Summary; needs --output)."))
+        export.add_argument("-o", "--output", help=_("A file (default: standard output; csv only)."))
+        compare = sub.add_parser("compare", help=_("Compare two runs per client and line."))
         compare.add_argument("run_a", type=int)
         compare.add_argument("run_b", type=int)
 

@@ -15,9 +15,9 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
-from kopeck.cli.command import KopeckCommand
+from kopeck.cli.command import KopeckCommand, SubcommandParser
 from kopeck.clients.models import Client
 from kopeck.configuration.selectors import provider_today
 from kopeck.credit.api import CreditStateSerializer, credit_payload
@@ -25,15 +25,16 @@ from kopeck.credit.services import credit_check
 
 
 class Command(KopeckCommand):
-    help = "Credit control: run the credit check, show a client's credit state."
+    help = gettext_lazy("Credit control: run the credit check, show a client's credit state.")
 
     def add_arguments(self, parser: CommandParser) -> None:
-        sub = parser.add_subparsers(dest="action", required=True, metavar="{check,state}")
-        check = sub.add_parser("check", help="Run the credit check (dunning, blocks, promises).")
-        check.add_argument("--date", help="The provider-local day to check as (default today; not later).")
-        check.add_argument("--client", type=int, action="append", help="Only this client (repeatable).")
-        check.add_argument("--progress", action="store_true", help="Print the clients checked to stderr.")
-        state = sub.add_parser("state", help="A client's credit state (JSON).")
+        sub = parser.add_subparsers(dest="action", required=True, metavar="{check,state}",
+                                    parser_class=SubcommandParser)
+        check = sub.add_parser("check", help=_("Run the credit check (dunning, blocks, promises)."))
+        check.add_argument("--date", help=_("The provider-local day to check as (default today; not later)."))
+        check.add_argument("--client", type=int, action="append", help=_("Only this client (repeatable)."))
+        check.add_argument("--progress", action="store_true", help=_("Print the clients checked to stderr."))
+        state = sub.add_parser("state", help=_("A client's credit state (JSON)."))
         state.add_argument("client_id", type=int)
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from kopeck.catalog.models import Product
 from kopeck.catalog.services import plan_create, plan_version_create, plan_version_publish, product_create
@@ -133,7 +133,7 @@ def _load_documents(actor: Actor) -> int:
 
 
 class Command(KopeckCommand):
-    help = "Load demo data (idempotent)."
+    help = gettext_lazy("Load demo data (idempotent).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         actor = Actor.system("demo")

@@ -12,21 +12,24 @@ import json
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from kopeck.cli.command import KopeckCommand
+from kopeck.cli.command import KopeckCommand, SubcommandParser
 from kopeck.common.actor import Actor
 from kopeck.common.errors import KopeckError
 from kopeck.documents.services import documents_issue_monthly_acts
 
 
 class Command(KopeckCommand):
-    help = "Documents: monthly acts."
+    help = gettext_lazy("Documents: monthly acts.")
 
     def add_arguments(self, parser: CommandParser) -> None:
-        sub = parser.add_subparsers(dest="action", required=True)
-        acts = sub.add_parser("monthly-acts", help="Issue the acts of a month.")
-        acts.add_argument("--month", required=True, help="The month, YYYY-MM (provider-local).")
-        acts.add_argument("--kind", choices=["act", "upd"], default="act")
+        sub = parser.add_subparsers(dest="action", required=True, parser_class=SubcommandParser)
+        acts = sub.add_parser("monthly-acts", help=_("Issue the acts of a month."))
+        acts.add_argument("--month", required=True, help=_("The month, YYYY-MM (provider-local)."))
+        acts.add_argument("--kind", choices=["act", "upd"], default="act",
+                          help=_("act (default) or upd, the universal transfer document."))
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:

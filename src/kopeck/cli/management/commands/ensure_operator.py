@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from kopeck.cli.command import KopeckCommand
 from kopeck.common.actor import Actor
@@ -20,7 +21,7 @@ from kopeck.operators.services import operator_create
 
 
 class Command(KopeckCommand):
-    help = "Create the administrator operator if missing, and print how to log in."
+    help = gettext_lazy("Create the administrator operator if missing, and print how to log in.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         username = os.environ.get("KOPECK_ADMIN_USERNAME", "admin")

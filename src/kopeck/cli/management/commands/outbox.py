@@ -13,8 +13,9 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from kopeck.cli.command import KopeckCommand
+from kopeck.cli.command import KopeckCommand, SubcommandParser
 from kopeck.common.actor import Actor
 from kopeck.common.errors import KopeckError
 from kopeck.outbox.models import OutboxMessage
@@ -23,14 +24,16 @@ from kopeck.outbox.services import outbox_deliver_all, outbox_requeue
 
 
 class Command(KopeckCommand):
-    help = "The outbox: deliver due messages until none is due, show counts, requeue dead messages."
+    help = gettext_lazy("The outbox: deliver due messages until none is due, show counts, requeue dead "
+                        "messages.")
 
     def add_arguments(self, parser: CommandParser) -> None:
-        sub = parser.add_subparsers(dest="action", required=True, metavar="{deliver,status,requeue}")
-        deliver = sub.add_parser("deliver", help="Deliver due messages until nothing is due.")
-        deliver.add_argument("--limit", type=int, default=100, help="Messages per batch (default 100).")
-        sub.add_parser("status", help="Messages per status, and how many are due.")
-        requeue = sub.add_parser("requeue", help="Send dead (or failed) messages again.")
+        sub = parser.add_subparsers(dest="action", required=True, metavar="{deliver,status,requeue}",
+                                    parser_class=SubcommandParser)
+        deliver = sub.add_parser("deliver", help=_("Deliver due messages until nothing is due."))
+        deliver.add_argument("--limit", type=int, default=100, help=_("Messages per batch (default 100)."))
+        sub.add_parser("status", help=_("Messages per status, and how many are due."))
+        requeue = sub.add_parser("requeue", help=_("Send dead (or failed) messages again."))
         requeue.add_argument("ids", type=int, nargs="+", metavar="ID")
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 from django.db import DatabaseError
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from kopeck.catalog.preview import PreviewDefaults, price_preview, settings_defaults
@@ -36,15 +36,16 @@ WORDS = {
 
 
 class Command(KopeckCommand):
-    help = ("Price a component or a plan for a quantity, events, meter readings or transactions (the JSON of "
-            "POST /api/v1/price-preview/, see docs/pricing.md) and explain every amount. Writes nothing.")
+    help = gettext_lazy("Price a component or a plan for a quantity, events, meter readings or transactions "
+                        "(the JSON of POST /api/v1/price-preview/, see docs/pricing.md) and explain every "
+                        "amount. Writes nothing.")
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("file", nargs="?", default="-", help="A JSON file, or - (default) for standard input.")
+        parser.add_argument("file", nargs="?", default="-", help=_("A JSON file, or - (default) for standard input."))
         parser.add_argument("--format", choices=["json", "text"], default="json", dest="fmt",
-                            help="json (default) or text: a table with the explanations.")
+                            help=_("json (default) or text: a table with the explanations."))
         parser.add_argument("--lang", choices=["ru", "en"], default=None,
-                            help="Language of the text format (default: the installation's, KOPECK_LANGUAGE).")
+                            help=_("Language of the text format (default: the installation's, KOPECK_LANGUAGE)."))
 
     def handle(self, *args: Any, **options: Any) -> None:
         data = self._read(options["file"])

@@ -7,13 +7,15 @@ import signal
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from kopeck.cli.command import KopeckCommand
 from kopeck.cli.scheduler import PERIODIC_TASKS, InProcessScheduler
 
 
 class Command(KopeckCommand):
-    help = "Run the periodic jobs (scheduled changes and billing of due periods, purges) until stopped."
+    help = gettext_lazy("Run the periodic jobs (scheduled changes and billing of due periods, purges) "
+                        "until stopped.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         scheduler = InProcessScheduler()

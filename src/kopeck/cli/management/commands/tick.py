@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from kopeck.cli.command import KopeckCommand
 from kopeck.cli.scheduler import PERIODIC_TASKS, run_task
@@ -18,7 +19,8 @@ from kopeck.common.errors import KopeckError
 
 
 class Command(KopeckCommand):
-    help = "Run every periodic job once (the daily billing run when due, monthly acts, outbox delivery…)."
+    help = gettext_lazy("Run every periodic job once (the daily billing run when due, monthly acts, "
+                        "outbox delivery…).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         summary: dict[str, Any] = {}
