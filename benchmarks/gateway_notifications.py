@@ -151,6 +151,7 @@ def cpu_seconds(database: str) -> dict[str, float]:
             totals["load generator"] += used
         elif "gunicorn" in cmdline and "kopeck.wsgi" in cmdline:
             totals["server"] += used
+            totals[f"server process {entry.name}"] = used
         elif cmdline.startswith("postgres: ") and (database in cmdline or "walwriter" in cmdline
                                                    or "checkpointer" in cmdline or "background writer" in cmdline):
             totals["database"] += used
@@ -265,9 +266,14 @@ def main() -> None:
               f"left queued {left}")
     print(f"credited orders {credited}/{len(orders)}, payments {payments}, payments credited twice {twice}, "
           f"verdicts {verdicts}, failures {len(failures)} {failures[:3]}")
+    roles = [role for role in cpu_after if not role.startswith("server process")]
     print("CPU per notification during the load: " + ", ".join(
-        f"{role} {(cpu_after[role] - cpu_before[role]) / len(bodies) * 1000:.2f} ms" for role in cpu_after)
+        f"{role} {(cpu_after[role] - cpu_before[role]) / len(bodies) * 1000:.2f} ms" for role in roles)
         + f" (wall {wall / len(bodies) * 1000:.2f} ms × {os.cpu_count()} cores)")
+    shares = sorted((cpu_after[r] - cpu_before.get(r, 0.0) for r in cpu_after if r.startswith("server process")),
+                    reverse=True)
+    print("CPU seconds of each server process during the load (the master first, idle): "
+          + ", ".join(f"{s:.2f}" for s in sorted(shares)))
     print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f}; cores {os.cpu_count()}; "
           f"PostgreSQL {info['server_version']} (synchronous_commit={info['synchronous_commit']})")
     ok = credited == len(orders) == payments and twice == 0 and not failures and not left \
