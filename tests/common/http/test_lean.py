@@ -8,6 +8,8 @@ from typing import Any
 from wsgiref.util import setup_testing_defaults
 
 import pytest
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 
 from kopeck.wsgi import application
 
@@ -26,11 +28,18 @@ def call(path: str, method: str = "GET", body: bytes = b"", **headers: str) -> t
     def start_response(status: str, response_headers: list[tuple[str, str]], exc_info: Any = None) -> None:
         answer["status"], answer["headers"] = status, dict(response_headers)
 
-    result = application(environ, start_response)
+    # as Django's test client does: the request signals must not close the test's database connection
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
     try:
-        content = b"".join(result)
+        result = application(environ, start_response)
+        try:
+            content = b"".join(result)
+        finally:
+            getattr(result, "close", lambda: None)()
     finally:
-        getattr(result, "close", lambda: None)()
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
     return answer["status"], answer["headers"], content
 
 
