@@ -120,6 +120,29 @@ def test_a_duplicate_and_a_wrong_amount_are_told_in_russian(
         assert {"duplicate": "Эта операция уже принята.", "refused": "1\xa0499,00 вместо 1\xa0500,00."}[note.verdict] in page
 
 
+def test_the_event_is_told_by_its_meaning_with_the_providers_code_beside_it(
+        admin_http: HttpClient, http: Any, make_setting: Any, payer: Client, clock: FixedClock) -> None:
+    order = online_payment_create(actor=ACTOR, client=payer, setting=make_setting("cloudpayments"), amount="1500.00")
+    send(http, order, "pay", pay_fields(order))
+    ru = admin_http.get("/admin/gateways/notification/").content.decode()
+    assert 'оплата <code class="kopeck-code">pay</code>' in ru
+    en = admin_http.get("/en/admin/gateways/notification/").content.decode()
+    assert 'payment <code class="kopeck-code">pay</code>' in en
+
+
+def test_every_event_a_provider_stores_has_its_meaning_in_russian() -> None:
+    from kopeck.gateways.providers.cloudpayments import KINDS
+
+    assert set(KINDS) <= set(messages.EVENTS)  # CloudPayments' event is the kind of its URL
+    with translation.override("ru"):
+        told_ru = {code: messages.event_label(code) for code in messages.EVENTS}
+    with translation.override("en"):
+        told_en = {code: messages.event_label(code) for code in messages.EVENTS}
+    assert [code for code in messages.EVENTS if told_ru[code] == told_en[code]] == []
+    assert [code for code, text in told_ru.items() if re.search("[A-Za-z]", text)] == []
+    assert messages.event_label("SOMETHING.NEW") == "SOMETHING.NEW"  # an unknown event as it came
+
+
 # --- the stored forms ----------------------------------------------------------------------------
 
 SAMPLES = {"provider": "Robokassa", "call": "OpStateExt", "code": "500", "message": messages.ORDER_GONE,

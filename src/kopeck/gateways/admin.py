@@ -31,7 +31,7 @@ from kopeck.common.admin import (
 from kopeck.common.errors import KopeckError
 from kopeck.core.money import from_minor
 from kopeck.gateways import autopay, services
-from kopeck.gateways.messages import told_html
+from kopeck.gateways.messages import event_label, told_html
 from kopeck.gateways.models import (
     Autopay,
     AutopayCharge,
@@ -249,7 +249,13 @@ class NotificationAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("event"), ordering="event")
     def event_code(self, obj: Notification) -> str:
-        return format_html('<code class="kopeck-code">{}</code>', obj.event) if obj.event else "—"
+        """The event by its meaning; the provider's code beside it where it differs (kopeck.gateways.messages)."""
+        if not obj.event:
+            return "—"
+        label = event_label(obj.event)
+        if label == obj.event:
+            return format_html('<code class="kopeck-code">{}</code>', obj.event)
+        return format_html('{} <code class="kopeck-code">{}</code>', label, obj.event)
 
     @admin.display(description=_("provider's transaction"), ordering="transaction_id")
     def transaction_code(self, obj: Notification) -> str:

@@ -187,3 +187,42 @@ def told_html(text: str) -> SafeString:
     words, a technical error) marked as code, as is a whole text of unknown form."""
     return mark_safe(_told(text, lambda v: format_html('<code class="kopeck-code">{}</code>', v),  # noqa: S308
                            lambda t: str(conditional_escape(t))))
+
+
+# --- the providers' notification events by their meaning (the code itself is shown beside it)
+EVENTS: dict[str, Any] = {
+    # CloudPayments: one URL per notification type (kopeck.gateways.providers.cloudpayments.KINDS)
+    "check": pgettext_lazy("gateway event", "payment check"),
+    "pay": pgettext_lazy("gateway event", "payment"),
+    "fail": pgettext_lazy("gateway event", "payment declined"),
+    "confirm": pgettext_lazy("gateway event", "payment confirmed"),
+    "refund": pgettext_lazy("gateway event", "refund"),
+    "recurrent": pgettext_lazy("gateway event", "recurring payment changed"),
+    "cancel": pgettext_lazy("gateway event", "payment cancelled"),
+    # Robokassa's ResultURL
+    "result": pgettext_lazy("gateway event", "payment"),
+    # ЮKassa
+    "payment.succeeded": pgettext_lazy("gateway event", "payment succeeded"),
+    "payment.waiting_for_capture": pgettext_lazy("gateway event", "payment awaiting capture"),
+    "payment.canceled": pgettext_lazy("gateway event", "payment cancelled"),
+    "refund.succeeded": pgettext_lazy("gateway event", "refund made"),
+    # ЮMoney
+    "p2p-incoming": pgettext_lazy("gateway event", "transfer from a wallet"),
+    "card-incoming": pgettext_lazy("gateway event", "card payment"),
+    # PayPal
+    "CHECKOUT.ORDER.APPROVED": pgettext_lazy("gateway event", "order approved by the payer"),
+    "PAYMENT.CAPTURE.COMPLETED": pgettext_lazy("gateway event", "payment captured"),
+    "PAYMENT.CAPTURE.DENIED": pgettext_lazy("gateway event", "payment declined"),
+    "PAYMENT.CAPTURE.REFUNDED": pgettext_lazy("gateway event", "refund"),
+    # Qiwi bill statuses
+    "PAID": pgettext_lazy("gateway event", "bill paid"),
+    "REJECTED": pgettext_lazy("gateway event", "bill rejected"),
+    "EXPIRED": pgettext_lazy("gateway event", "bill expired"),
+    "WAITING": pgettext_lazy("gateway event", "bill awaiting payment"),
+}
+
+
+def event_label(code: str) -> str:
+    """A provider's event told by its meaning in the active language; an unknown one as it came."""
+    label = EVENTS.get(code)
+    return str(label) if label is not None else code
