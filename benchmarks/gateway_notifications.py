@@ -10,6 +10,10 @@ keep-alive connections. Each is verified, checked against its order and stored (
 each server process credits the queued ones in batches (a kopeck.payments payment, its ledger posting
 and allocation) while the load goes on.
 
+``--settle celery`` puts the settlement in a Celery worker process instead (a broker configured: the
+server sends ``kopeck.gateways.settle`` when a notification is stored, at most once per 0.1 s per process);
+``--settle after`` settles nothing during the load, then once at the end (the request path alone).
+
 Two figures, both reported:
 
 * **provider-facing**: notifications answered per second and the latency the provider waits for (what
@@ -149,6 +153,8 @@ def cpu_seconds(database: str) -> dict[str, float]:
         used = (int(fields[11]) + int(fields[12])) / tick
         if int(entry.name) == me:
             totals["load generator"] += used
+        elif "celery" in cmdline and "worker" in cmdline and "kopeck.celery" in cmdline:
+            totals["celery worker"] = totals.get("celery worker", 0.0) + used
         elif "gunicorn" in cmdline and "kopeck.wsgi" in cmdline:
             totals["server"] += used
             totals[f"server process {entry.name}"] = used
@@ -179,10 +185,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--settle", choices=("thread", "after"), default="thread",
+    parser.add_argument("--settle", choices=("thread", "after", "celery"), default="thread",
                         help="thread: the embedded default (each server process settles while the load goes on); "
                              "after: nothing is settled during the load (the request path alone), then one worker "
-                             "in this process settles everything (the worker's pace alone)")
+                             "in this process settles everything (the worker's pace alone); celery: a broker "
+                             "(--broker) and one Celery worker process (solo pool) settle during the load")
+    parser.add_argument("--broker", default="redis://127.0.0.1:6379/15", help="the broker of --settle celery")
     parser.add_argument("--settle-timeout", type=float, default=600.0, help="seconds to wait for the settlement")
     parser.add_argument("--database-url", default=os.environ.get(
         "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/kopeck_bench_gateways"))
@@ -193,7 +201,9 @@ def main() -> None:
     (work / "var").mkdir(parents=True, exist_ok=True)
     env = bench_env(args.database_url, ROOT, "bench-" + secrets.token_hex(16))
     env.update({"KOPECK_VAR_DIR": str(work / "var"), "KOPECK_SCHEDULER": "off",
-                "KOPECK_GATEWAY_SETTLE": "off" if args.settle == "after" else "thread"})
+                "KOPECK_GATEWAY_SETTLE": {"after": "off", "thread": "thread", "celery": "celery"}[args.settle]})
+    if args.settle == "celery":
+        env["CELERY_BROKER_URL"] = args.broker
     os.environ.update(env)
     subprocess.run([str(ROOT / ".venv" / "bin" / "kopeck"), "migrate", "-v", "0"], env=env, check=True)
     setting_id, orders = prepare(args.payments, args.clients)
@@ -209,6 +219,12 @@ def main() -> None:
         bodies.insert(rng.randrange(len(bodies) // 2, len(bodies) + 1), copy)
 
     port = free_port()
+    worker = None
+    if args.settle == "celery":  # one worker process, one task at a time (the task settles in batches itself)
+        worker = subprocess.Popen([str(ROOT / ".venv" / "bin" / "celery"), "-A", "kopeck.celery", "worker", "--pool",
+                                   "solo", "--concurrency", "1", "--without-gossip", "--without-mingle",
+                                   "--without-heartbeat", "--purge", "--loglevel", "WARNING"], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "kopeck"), "serve", "--bind", f"127.0.0.1:{port}",
                                "--workers", str(args.workers), "--threads", str(args.threads)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -239,6 +255,9 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=30)
 
     from django.db.models import Count
 
@@ -268,7 +287,7 @@ def main() -> None:
           f"verdicts {verdicts}, failures {len(failures)} {failures[:3]}")
     roles = [role for role in cpu_after if not role.startswith("server process")]
     print("CPU per notification during the load: " + ", ".join(
-        f"{role} {(cpu_after[role] - cpu_before[role]) / len(bodies) * 1000:.2f} ms" for role in roles)
+        f"{role} {(cpu_after[role] - cpu_before.get(role, 0.0)) / len(bodies) * 1000:.2f} ms" for role in roles)
         + f" (wall {wall / len(bodies) * 1000:.2f} ms × {os.cpu_count()} cores)")
     shares = sorted((cpu_after[r] - cpu_before.get(r, 0.0) for r in cpu_after if r.startswith("server process")),
                     reverse=True)
