@@ -11,13 +11,16 @@ run's output is in one language. The exit status is the refusal's (1 unless it s
 :class:`KopeckHelpFormatter` says argparse's and Django's own words — "usage:", the section titles,
 the ``-h`` line, Django's common options — in the active language. A command with subcommands gives
 them ``parser_class=SubcommandParser`` so that their help is formatted the same way. argparse's own
-errors ("the following arguments are required") stay as argparse words them."""
+errors ("the following arguments are required", "invalid choice"…) are said in the active language
+too (:func:`argparse_said`: argparse's English forms, recognised and translated; a form it does not know
+stays as argparse words it), with the translated "error:" framing."""
 
 from __future__ import annotations
 
 import errno
+import re
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 from django.core.management.base import (
     BaseCommand,
@@ -53,6 +56,48 @@ _HELP_WORDS = {
 }
 
 
+# argparse's error messages (Python 3.11's wording), recognised by their English form
+_ARGPARSE_ERRORS: tuple[tuple[re.Pattern[str], Any], ...] = (
+    (re.compile(r"the following arguments are required: (?P<names>.+)"),
+     gettext_lazy("the following arguments are required: %(names)s")),
+    (re.compile(r"unrecognized arguments: (?P<names>.+)"), gettext_lazy("unrecognized arguments: %(names)s")),
+    (re.compile(r"one of the arguments (?P<names>.+) is required"),
+     gettext_lazy("one of the arguments %(names)s is required")),
+    (re.compile(r"ambiguous option: (?P<option>\S+) could match (?P<matches>.+)"),
+     gettext_lazy("ambiguous option: %(option)s could match %(matches)s")),
+    (re.compile(r"argument (?P<name>.+?): invalid choice: (?P<value>.+) \(choose from (?P<choices>.+)\)"),
+     gettext_lazy("argument %(name)s: invalid choice: %(value)s (choose from %(choices)s)")),
+    (re.compile(r"argument (?P<name>.+?): invalid (?P<type>\S+) value: (?P<value>.+)"),
+     gettext_lazy("argument %(name)s: invalid %(type)s value: %(value)s")),
+    (re.compile(r"argument (?P<name>.+?): expected one argument"),
+     gettext_lazy("argument %(name)s: expected one argument")),
+    (re.compile(r"argument (?P<name>.+?): expected at least one argument"),
+     gettext_lazy("argument %(name)s: expected at least one argument")),
+    (re.compile(r"argument (?P<name>.+?): not allowed with argument (?P<other>.+)"),
+     gettext_lazy("argument %(name)s: not allowed with argument %(other)s")),
+    (re.compile(r"argument (?P<name>.+?): ignored explicit argument (?P<value>.+)"),
+     gettext_lazy("argument %(name)s: ignored explicit argument %(value)s")),
+)
+
+
+def argparse_said(message: str) -> str:
+    """An argparse error message in the active language (as it came when its form is not known)."""
+    for pattern, words in _ARGPARSE_ERRORS:
+        found = pattern.fullmatch(message)
+        if found:
+            return str(words) % found.groupdict()
+    return message
+
+
+def _parser_error(parser: CommandParser, message: str) -> NoReturn:
+    """Django's ``CommandParser.error`` with argparse's message and the framing in the active language."""
+    said = argparse_said(message)
+    if parser.called_from_command_line:
+        parser.print_usage(sys.stderr)
+        parser.exit(2, _("%(prog)s: error: %(message)s") % {"prog": parser.prog, "message": said} + "\n")
+    raise CommandError(_("Error: %(message)s") % {"message": said})
+
+
 def _said(text: str) -> str:
     words = _HELP_WORDS.get(text)
     return text if words is None else str(words)
@@ -75,6 +120,13 @@ class KopeckHelpFormatter(DjangoHelpFormatter):
         return None if text is None else _said(text)
 
 
+class KopeckCommandParser(CommandParser):
+    """Django's command parser with argparse's errors in the active language."""
+
+    def error(self, message: str) -> NoReturn:
+        _parser_error(self, message)
+
+
 class SubcommandParser(CommandParser):
     """The parser of a subcommand (``add_subparsers(parser_class=SubcommandParser)``): its help is
     formatted by :class:`KopeckHelpFormatter` like its command's."""
@@ -83,6 +135,9 @@ class SubcommandParser(CommandParser):
         kwargs.setdefault("formatter_class", KopeckHelpFormatter)
         super().__init__(**kwargs)
 
+    def error(self, message: str) -> NoReturn:
+        _parser_error(self, message)
+
 
 class KopeckCommand(BaseCommand):
     # gettext_lazy: the description is said in the language active when --help is asked for
@@ -90,7 +145,9 @@ class KopeckCommand(BaseCommand):
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
         kwargs.setdefault("formatter_class", KopeckHelpFormatter)
-        return super().create_parser(prog_name, subcommand, **kwargs)
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        parser.__class__ = KopeckCommandParser  # Django builds a CommandParser; the subclass adds no state
+        return parser
 
     def execute(self, *args: Any, **options: Any) -> Any:
         try:
