@@ -72,17 +72,22 @@ def _settle_at_once(workers: int, limit: int = 1) -> list[dict[str, int]]:
     return results
 
 
+def _paid(orders: list[GatewayPayment], amount: str, *, first_transaction: int) -> None:
+    """A CloudPayments Pay notification for each order, one after the other, each queued."""
+    http = HttpClient(REMOTE_ADDR="127.0.0.1")
+    for n, order in enumerate(orders):
+        body, mac = signed(pay_fields(order, DateTime="", Amount=amount, TransactionId=str(first_transaction + n)))
+        assert http.post(f"/gateways/cloudpayments/{order.setting_id}/pay/", data=body.encode(),
+                         content_type="application/x-www-form-urlencoded", headers={"Content-HMAC": mac}).json() \
+            == {"code": 0}
+
+
 def test_workers_running_at_once_settle_each_notification_once(make_setting: Any, payer: Client) -> None:
     """Twenty orders paid, three workers taking one notification at a time together (SKIP LOCKED):
     every order credited exactly once, every notification decided once."""
     setting = make_setting("cloudpayments")
     orders = [online_payment_create(actor=ACTOR, client=payer, setting=setting, amount="100.00") for _ in range(20)]
-    http = HttpClient(REMOTE_ADDR="127.0.0.1")
-    for n, order in enumerate(orders):
-        body, mac = signed(pay_fields(order, DateTime="", Amount="100.00", TransactionId=str(3000 + n)))
-        assert http.post(f"/gateways/cloudpayments/{setting.pk}/pay/", data=body.encode(),
-                         content_type="application/x-www-form-urlencoded", headers={"Content-HMAC": mac}).json() \
-            == {"code": 0}
+    _paid(orders, "100.00", first_transaction=3000)
     results = _settle_at_once(3)
     assert sum(r.get("accepted", 0) for r in results) == 20
     assert balance(payer) == Decimal("2000.00")
@@ -102,12 +107,7 @@ def test_workers_crediting_the_same_clients_in_batches_wait_for_each_other_and_n
     clients = [ClientFactory() for _ in range(5)]
     orders = [online_payment_create(actor=ACTOR, client=clients[(n * 3) % 5], setting=setting, amount="10.00")
               for n in range(60)]
-    http = HttpClient(REMOTE_ADDR="127.0.0.1")
-    for n, order in enumerate(orders):
-        body, mac = signed(pay_fields(order, DateTime="", Amount="10.00", TransactionId=str(5000 + n)))
-        assert http.post(f"/gateways/cloudpayments/{setting.pk}/pay/", data=body.encode(),
-                         content_type="application/x-www-form-urlencoded", headers={"Content-HMAC": mac}).json() \
-            == {"code": 0}
+    _paid(orders, "10.00", first_transaction=5000)
     results = _settle_at_once(3, limit=10)
     assert sum(r.get("accepted", 0) for r in results) == 60 and not any("retry" in r for r in results)
     assert [credits(o) for o in orders] == [1] * 60
